@@ -1,0 +1,199 @@
+/**
+ * The one schema of cdl.yaml. Types, validation and the editor JSON Schema all come from here.
+ * Keys are snake_case as users write them in YAML.
+ */
+import { z } from 'zod';
+
+const posIntMsg = { error: 'expected a positive integer' };
+const nonNegIntMsg = { error: 'expected an integer >= 0' };
+const positiveInt = z.number(posIntMsg).int(posIntMsg).positive(posIntMsg);
+const nonNegativeInt = z.number(nonNegIntMsg).int(nonNegIntMsg).nonnegative(nonNegIntMsg);
+const pair = z.union([positiveInt, z.tuple([positiveInt, positiveInt])]);
+
+export const ACTIVATIONS = [
+  'linear',
+  'relu',
+  'relu6',
+  'sigmoid',
+  'tanh',
+  'softmax',
+  'elu',
+  'softplus',
+] as const;
+export const activation = z.enum(ACTIVATIONS);
+
+export const denseLayer = z.strictObject({
+  type: z.literal('dense'),
+  units: positiveInt,
+  activation: activation.optional(),
+  use_bias: z.boolean().default(true),
+});
+export const conv2dLayer = z.strictObject({
+  type: z.literal('conv2d'),
+  filters: positiveInt,
+  kernel_size: pair,
+  strides: pair.default(1),
+  padding: z.enum(['valid', 'same']).default('valid'),
+  activation: activation.optional(),
+  use_bias: z.boolean().default(true),
+});
+const poolFields = {
+  pool_size: pair.default(2),
+  strides: pair.optional(),
+  padding: z.enum(['valid', 'same']).default('valid'),
+};
+export const maxpoolLayer = z.strictObject({ type: z.literal('maxpool'), ...poolFields });
+export const avgpoolLayer = z.strictObject({ type: z.literal('avgpool'), ...poolFields });
+export const flattenLayer = z.strictObject({ type: z.literal('flatten') });
+export const dropoutLayer = z.strictObject({
+  type: z.literal('dropout'),
+  rate: z.number().min(0).lt(1),
+});
+export const batchnormLayer = z.strictObject({
+  type: z.literal('batchnorm'),
+  momentum: z.number().gt(0).lt(1).default(0.99),
+  epsilon: z.number().positive().default(1e-3),
+});
+export const activationLayer = z.strictObject({
+  type: z.literal('activation'),
+  activation,
+});
+
+export const LAYER_TYPES = [
+  'dense',
+  'conv2d',
+  'maxpool',
+  'avgpool',
+  'flatten',
+  'dropout',
+  'batchnorm',
+  'activation',
+] as const;
+
+export const layerSpec = z.discriminatedUnion('type', [
+  denseLayer,
+  conv2dLayer,
+  maxpoolLayer,
+  avgpoolLayer,
+  flattenLayer,
+  dropoutLayer,
+  batchnormLayer,
+  activationLayer,
+]);
+
+export const modelSection = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-"')
+      .describe('Model name, used in artifact and release names'),
+    task: z.enum(['classification', 'regression']).default('classification'),
+    input_shape: z.array(positiveInt).min(1).max(3).optional()
+      .describe('Shape of one example, without the batch axis, e.g. [28, 28, 1]; read from the data when absent'),
+    layers: z.array(layerSpec).min(1).optional().describe('Declarative model; the last layer produces the outputs'),
+    module: z
+      .string()
+      .optional()
+      .describe('A JavaScript module (relative to cdl.yaml) whose default export builds the model: (hyperparameters, tf, info) => tf.LayersModel'),
+  })
+  .refine((m) => m.layers !== undefined || m.module !== undefined, {
+    message: 'expected either "layers" or "module"',
+    path: ['layers'],
+  });
+
+const idxSplit = z.strictObject({
+  images: z.string().describe('IDX file of examples (gzipped or not), relative to data.path'),
+  labels: z.string().describe('IDX file of labels, relative to data.path'),
+});
+
+export const dataSection = z.strictObject({
+  format: z.enum(['idx', 'csv', 'image-folder']),
+  path: z
+    .string()
+    .describe('Directory or http(s) URL holding the data; relative paths are resolved against cdl.yaml'),
+  train: z.union([idxSplit, z.string()]).optional()
+    .describe('idx: {images, labels}; csv: a file; image-folder: a folder with one subfolder per class'),
+  test: z.union([idxSplit, z.string()]).optional(),
+  label_column: z.string().default('label').describe('csv: the column holding the label'),
+  classes: z.array(z.string()).min(2).optional().describe('Class names in label order'),
+  image_size: z.tuple([positiveInt, positiveInt]).optional()
+    .describe('image-folder: [height, width] every image must have'),
+  channels: z.union([z.literal(1), z.literal(3)]).default(1).describe('image-folder: 1 (grey) or 3 (RGB)'),
+  scale: z.number().positive().default(255).describe('Inputs are divided by this (255 maps bytes to [0, 1])'),
+  limit: z.strictObject({ train: positiveInt.optional(), test: positiveInt.optional() }).optional()
+    .describe('Use only the first N examples of a split (quick runs)'),
+  validation: z
+    .strictObject({
+      fraction: z.number().min(0).lt(1).default(0.1),
+      seed: nonNegativeInt.default(42),
+    })
+    .default({ fraction: 0.1, seed: 42 })
+    .describe('Stratified validation split taken from the training data, fixed by the seed'),
+});
+
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+
+export const optimizerSection = z.strictObject({
+  name: z.enum(['sgd', 'momentum', 'adam', 'adamw']).default('adam'),
+  learning_rate: z.number().positive().default(0.001),
+  momentum: z.number().min(0).lt(1).default(0.9).describe('momentum: the momentum coefficient'),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  epsilon: z.number().positive().default(1e-7),
+  weight_decay: z.number().min(0).default(0.01).describe('adamw: decoupled weight decay'),
+});
+
+export const scheduleSection = z.strictObject({
+  type: z.enum(['constant', 'step', 'exponential', 'cosine']).default('constant'),
+  step_epochs: positiveInt.default(10).describe('step: epochs between decays'),
+  gamma: z.number().positive().max(1).default(0.1).describe('step/exponential: decay factor'),
+  min_learning_rate: z.number().min(0).default(0).describe('cosine: final learning rate'),
+  warmup_epochs: nonNegativeInt.default(0),
+});
+
+export const earlyStoppingSection = z.strictObject({
+  metric: z.enum(['val_loss', 'val_accuracy', 'val_mae']).default('val_loss'),
+  patience: positiveInt.default(3),
+  min_delta: z.number().min(0).default(0),
+  restore_best: z.boolean().default(true),
+});
+
+export const trainSection = z.strictObject({
+  backend: z.enum(BACKENDS).default('auto'),
+  kernels: z.enum(['auto', 'fast', 'reference']).default('auto')
+    .describe('wasm backend: cdl fast kernels (auto/fast) or the stock ones (reference)'),
+  epochs: positiveInt.default(10),
+  batch_size: positiveInt.default(128),
+  optimizer: optimizerSection.default(optimizerSection.parse({})),
+  schedule: scheduleSection.default(scheduleSection.parse({})),
+  early_stopping: earlyStoppingSection.optional(),
+  seed: nonNegativeInt.default(42),
+  hyperparameters: z.record(z.string(), z.unknown()).default({})
+    .describe('Free-form values handed to a model module or a training command'),
+  command: z.string().optional()
+    .describe('Bring your own trainer: a shell command that writes model.onnx and metrics.json into $CDL_OUTPUT_DIR'),
+  timeout_minutes: positiveInt.optional(),
+});
+
+export const configSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  model: modelSection,
+  data: dataSection,
+  train: trainSection.default(trainSection.parse({})),
+  // Filled by later steps of the pipeline; kept as free-form sections until they are defined.
+  tune: z.record(z.string(), z.unknown()).optional(),
+  gate: z.record(z.string(), z.unknown()).optional(),
+  compress: z.record(z.string(), z.unknown()).optional(),
+  deploy: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type CdlConfig = z.output<typeof configSchema>;
+export type CdlConfigInput = z.input<typeof configSchema>;
+export type ModelSection = z.output<typeof modelSection>;
+export type LayerSpec = z.output<typeof layerSpec>;
+export type DataSection = z.output<typeof dataSection>;
+export type TrainSection = z.output<typeof trainSection>;
+export type OptimizerSection = z.output<typeof optimizerSection>;
+export type ScheduleSection = z.output<typeof scheduleSection>;
+export type Activation = (typeof ACTIVATIONS)[number];
+export type Backend = (typeof BACKENDS)[number];
