@@ -1,0 +1,436 @@
+// A local results server: speaks the protocol the unmodified @actions/artifact
+// and @actions/cache clients talk to (the Twirp JSON results service, Azure
+// blob storage for the signed URLs, and a few api.github.com artifact routes),
+// storing everything on disk under `root`.
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import {
+  TwirpError,
+  parseJsonObject,
+  readSmallBody,
+  sendJson,
+  sendTwirpError,
+} from './http.js';
+import { ResultsService } from './service.js';
+import { BlobError, Storage, isBlobName, isContainer, type BlobProperties, type Container } from './storage.js';
+import { assertId, checkBlobSignature, mintRuntimeToken, verifyRuntimeToken, type TokenClaims } from './token.js';
+
+export interface ResultsServerOptions {
+  /** Directory where artifacts and cache entries are stored. */
+  root: string;
+  /** Interface to bind; 127.0.0.1 unless told otherwise. */
+  host?: string;
+  /** Port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Default workflow run id put into the runtime token by env(). */
+  runId?: string;
+  /** Default job id put into the runtime token by env(). */
+  jobId?: string;
+  /** Request log: true writes to stderr, or pass a function that gets each line. */
+  log?: boolean | ((line: string) => void);
+}
+
+export interface ResultsServer {
+  /** Base URL, with a trailing slash, e.g. http://127.0.0.1:PORT/ */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly root: string;
+  /**
+   * Environment a step needs so that @actions/artifact and @actions/cache
+   * talk to this server. `runId`/`jobId` default to the server's options.
+   */
+  env(ids?: { runId?: string; jobId?: string }): Record<string, string>;
+  /** A runtime token (the ACTIONS_RUNTIME_TOKEN value) for a run and job. */
+  token(ids?: { runId?: string; jobId?: string }): string;
+  close(): Promise<void>;
+}
+
+const TWIRP_PREFIX = '/twirp/github.actions.results.api.v1.';
+const MAX_JSON_BODY = 1024 * 1024;
+const MAX_BLOCK_LIST_BODY = 16 * 1024 * 1024;
+const MAX_BLOCK_ID_BYTES = 64;
+const STORAGE_VERSION = '2025-01-05';
+
+type TwirpMethod = (claims: TokenClaims, body: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
+export async function startResultsServer(opts: ResultsServerOptions): Promise<ResultsServer> {
+  if (!opts.root) throw new Error('startResultsServer: root is required');
+  const host = opts.host ?? '127.0.0.1';
+  const defaultRunId = opts.runId ?? '1';
+  const defaultJobId = opts.jobId ?? 'job';
+  assertId('runId', defaultRunId);
+  assertId('jobId', defaultJobId);
+
+  const storage = new Storage(opts.root);
+  const secret = await storage.init();
+  let baseUrl = '';
+  const service = new ResultsService({ storage, secret, baseUrl: () => baseUrl });
+  await service.load();
+
+  const logLine =
+    opts.log === true ? (line: string) => process.stderr.write(`${line}\n`) : typeof opts.log === 'function' ? opts.log : undefined;
+
+  const twirp: Record<string, Record<string, TwirpMethod>> = {
+    ArtifactService: {
+      CreateArtifact: (c, b) => service.createArtifact(c, b),
+      FinalizeArtifact: (c, b) => service.finalizeArtifact(c, b),
+      ListArtifacts: (c, b) => service.listArtifacts(c, b),
+      GetSignedArtifactURL: (c, b) => service.getSignedArtifactUrl(c, b),
+      DeleteArtifact: (c, b) => service.deleteArtifact(c, b),
+    },
+    CacheService: {
+      CreateCacheEntry: (c, b) => service.createCacheEntry(c, b),
+      FinalizeCacheEntryUpload: (c, b) => service.finalizeCacheEntryUpload(c, b),
+      GetCacheEntryDownloadURL: (c, b) => service.getCacheEntryDownloadUrl(c, b),
+    },
+  };
+
+  async function handleTwirp(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    try {
+      const [serviceName, method, ...rest] = pathname.slice(TWIRP_PREFIX.length).split('/');
+      const fn = serviceName && method && rest.length === 0 ? twirp[serviceName]?.[method] : undefined;
+      if (!fn) throw new TwirpError('bad_route', `no handler for path ${pathname}`);
+      if (req.method !== 'POST') throw new TwirpError('bad_route', `unsupported method ${req.method} (only POST is allowed)`);
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      if (contentType !== 'application/json') {
+        throw new TwirpError('bad_route', `unexpected Content-Type ${JSON.stringify(contentType ?? '')}: only application/json is supported`);
+      }
+      const auth = req.headers.authorization ?? '';
+      const match = /^Bearer\s+(\S+)$/i.exec(auth);
+      if (!match) throw new TwirpError('unauthenticated', 'missing Authorization: Bearer <ACTIONS_RUNTIME_TOKEN>');
+      const claims = verifyRuntimeToken(secret, match[1] as string);
+      if (typeof claims === 'string') throw new TwirpError('unauthenticated', `invalid runtime token: ${claims}`);
+      const body = parseJsonObject(await readSmallBody(req, MAX_JSON_BODY));
+      sendJson(res, 200, await fn(claims, body));
+    } catch (error) {
+      if (error instanceof TwirpError) {
+        req.resume();
+        sendTwirpError(res, error);
+      } else {
+        sendTwirpError(res, new TwirpError('internal', (error as Error).message));
+      }
+    }
+  }
+
+  // ---- blob storage ----------------------------------------------------------
+
+  function blobHeaders(extra: Record<string, string> = {}): Record<string, string> {
+    return { 'x-ms-request-id': randomUUID(), 'x-ms-version': STORAGE_VERSION, ...extra };
+  }
+
+  function sendBlobError(req: IncomingMessage, res: ServerResponse, err: BlobError): void {
+    req.resume();
+    const xml =
+      `<?xml version="1.0" encoding="utf-8"?><Error><Code>${err.code}</Code>` +
+      `<Message>${escapeXml(err.message)}</Message></Error>`;
+    res.writeHead(
+      err.status,
+      blobHeaders({
+        'Content-Type': 'application/xml',
+        'Content-Length': String(Buffer.byteLength(xml)),
+        'x-ms-error-code': err.code,
+      }),
+    );
+    res.end(req.method === 'HEAD' ? undefined : xml);
+  }
+
+  function putResponse(res: ServerResponse, props: BlobProperties | undefined, md5?: string): void {
+    const headers = blobHeaders({ 'Content-Length': '0', 'x-ms-request-server-encrypted': 'false' });
+    if (props) {
+      headers['ETag'] = props.etag;
+      headers['Last-Modified'] = new Date(props.lastModified).toUTCString();
+    }
+    if (md5) headers['Content-MD5'] = md5;
+    res.writeHead(201, headers);
+    res.end();
+  }
+
+  async function handleBlob(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    try {
+      const parts = url.pathname.split('/').slice(2); // ['', 'blob', container, blob]
+      const [container, blob] = parts.map((p) => decodeURIComponent(p));
+      if (parts.length !== 2 || !container || !blob || !isContainer(container) || !isBlobName(blob)) {
+        throw new BlobError(400, 'InvalidUri', `${url.pathname} is not /blob/<container>/<blob>`);
+      }
+      const method = req.method ?? 'GET';
+      const needed = method === 'PUT' ? 'w' : method === 'GET' || method === 'HEAD' ? 'r' : undefined;
+      if (!needed) throw new BlobError(405, 'UnsupportedHttpVerb', `method ${method} is not supported`);
+      const sig = checkBlobSignature(secret, container, blob, url.searchParams, needed);
+      if (typeof sig === 'string') throw new BlobError(403, 'AuthenticationFailed', sig);
+      if (needed === 'w') await handleBlobPut(req, res, url, container, blob);
+      else await handleBlobGet(req, res, container, blob, sig.contentDisposition);
+    } catch (error) {
+      if (error instanceof BlobError) sendBlobError(req, res, error);
+      else sendBlobError(req, res, new BlobError(500, 'InternalError', (error as Error).message));
+    }
+  }
+
+  async function handleBlobPut(req: IncomingMessage, res: ServerResponse, url: URL, container: Container, blob: string): Promise<void> {
+    if (!service.canWrite(container, blob)) {
+      throw new BlobError(409, 'BlobImmutable', 'this blob is not open for upload (already finalized, or never created)');
+    }
+    const length = contentLength(req);
+    const headers = {
+      contentType: header(req, 'x-ms-blob-content-type'),
+      contentEncoding: header(req, 'x-ms-blob-content-encoding'),
+      contentDisposition: header(req, 'x-ms-blob-content-disposition'),
+    };
+    const comp = url.searchParams.get('comp');
+    if (comp === 'block') {
+      const blockId = url.searchParams.get('blockid');
+      if (!blockId) throw new BlobError(400, 'MissingRequiredQueryParameter', 'blockid is required with comp=block');
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(blockId) || Buffer.from(blockId, 'base64').length > MAX_BLOCK_ID_BYTES) {
+        throw new BlobError(400, 'InvalidQueryParameterValue', `blockid must be base64 of at most ${MAX_BLOCK_ID_BYTES} bytes`);
+      }
+      const md5 = await storage.putBlock(container, blob, blockId, req, length);
+      putResponse(res, undefined, md5);
+    } else if (comp === 'blocklist') {
+      const xml = (await readSmallBody(req, MAX_BLOCK_LIST_BODY).catch(() => {
+        throw new BlobError(413, 'RequestBodyTooLarge', `block list is larger than ${MAX_BLOCK_LIST_BODY} bytes`);
+      })).toString('utf8');
+      const ids = parseBlockList(xml);
+      const props = await storage.putBlockList(container, blob, ids, headers);
+      putResponse(res, props);
+    } else if (comp === null) {
+      const blobType = header(req, 'x-ms-blob-type');
+      if (blobType !== 'BlockBlob') {
+        throw new BlobError(400, 'MissingRequiredHeader', 'x-ms-blob-type: BlockBlob is required for Put Blob');
+      }
+      if (!headers.contentType) headers.contentType = header(req, 'content-type');
+      const props = await storage.putBlob(container, blob, req, length, headers);
+      putResponse(res, props, props.md5);
+    } else {
+      throw new BlobError(400, 'UnsupportedQueryParameter', `comp=${comp} is not supported`);
+    }
+  }
+
+  async function handleBlobGet(
+    req: IncomingMessage,
+    res: ServerResponse,
+    container: Container,
+    blob: string,
+    disposition: string | undefined,
+  ): Promise<void> {
+    const props = await storage.blobProperties(container, blob);
+    if (!props) throw new BlobError(404, 'BlobNotFound', 'The specified blob does not exist.');
+    const headers = blobHeaders({
+      'Content-Type': props.contentType,
+      ETag: props.etag,
+      'Last-Modified': new Date(props.lastModified).toUTCString(),
+      'Accept-Ranges': 'bytes',
+      'x-ms-blob-type': 'BlockBlob',
+      'x-ms-creation-time': new Date(props.lastModified).toUTCString(),
+      'x-ms-server-encrypted': 'false',
+    });
+    if (props.contentEncoding) headers['Content-Encoding'] = props.contentEncoding;
+    const cd = disposition ?? props.contentDisposition;
+    if (cd) headers['Content-Disposition'] = cd;
+
+    let start = 0;
+    let end = props.size - 1;
+    let status = 200;
+    const range = header(req, 'x-ms-range') ?? header(req, 'range');
+    if (range !== undefined) {
+      const m = /^bytes=(\d+)-(\d*)$/.exec(range.trim());
+      if (!m) throw new BlobError(400, 'InvalidRange', `unsupported range ${JSON.stringify(range)}`);
+      start = Number(m[1]);
+      end = m[2] ? Math.min(Number(m[2]), props.size - 1) : props.size - 1;
+      if (start >= props.size || end < start) {
+        res.writeHead(416, blobHeaders({ 'Content-Range': `bytes */${props.size}`, 'x-ms-error-code': 'InvalidRange' }));
+        res.end();
+        return;
+      }
+      status = 206;
+      headers['Content-Range'] = `bytes ${start}-${end}/${props.size}`;
+    } else {
+      headers['Content-MD5'] = props.md5;
+    }
+    headers['Content-Length'] = String(props.size === 0 ? 0 : end - start + 1);
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD' || props.size === 0) {
+      res.end();
+      return;
+    }
+    await pipeline(createReadStream(storage.blobPath(container, blob), { start, end }), res);
+  }
+
+  // ---- REST (api.github.com subset) ----------------------------------------
+
+  async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const p = url.pathname.split('/').map((s) => decodeURIComponent(s));
+    // ['', 'repos', owner, repo, 'actions', ...]
+    if (p[1] !== 'repos' || p[4] !== 'actions' || !p[2] || !p[3]) return false;
+    const owner = p[2];
+    const repo = p[3];
+    const tail = p.slice(5);
+    const notFound = () =>
+      sendJson(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/actions/artifacts' });
+    req.resume();
+    if (req.method === 'GET' && tail.length === 3 && tail[0] === 'runs' && tail[2] === 'artifacts') {
+      sendJson(res, 200, service.listRunArtifactsRest(owner, repo, tail[1] as string, url.searchParams));
+      return true;
+    }
+    if (req.method === 'GET' && tail.length === 1 && tail[0] === 'artifacts') {
+      sendJson(res, 200, service.listAllArtifactsRest(owner, repo, url.searchParams));
+      return true;
+    }
+    if (tail[0] === 'artifacts' && tail.length >= 2) {
+      if (!/^\d+$/.test(tail[1] as string)) {
+        sendJson(res, 422, { message: `artifact_id ${JSON.stringify(tail[1])} is not a number` });
+        return true;
+      }
+      const id = Number(tail[1]);
+      if (req.method === 'GET' && tail.length === 2) {
+        const artifact = service.getArtifactRest(owner, repo, id);
+        if (artifact) sendJson(res, 200, artifact);
+        else notFound();
+        return true;
+      }
+      if (req.method === 'GET' && tail.length === 3) {
+        if (tail[2] !== 'zip') {
+          sendJson(res, 422, { message: `archive_format must be zip (got ${JSON.stringify(tail[2])})` });
+          return true;
+        }
+        const location = service.artifactDownloadRedirect(id);
+        if (!location) {
+          notFound();
+          return true;
+        }
+        res.writeHead(302, { Location: location, 'Content-Length': '0' });
+        res.end();
+        return true;
+      }
+      if (req.method === 'DELETE' && tail.length === 2) {
+        if (await service.deleteArtifactById(id)) {
+          res.writeHead(204);
+          res.end();
+        } else notFound();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---- dispatch --------------------------------------------------------------
+
+  const server = http.createServer((req, res) => {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (logLine) {
+      res.on('finish', () => {
+        const shown = new URL(url.href);
+        if (shown.searchParams.has('sig')) shown.searchParams.set('sig', '***');
+        logLine(`${new Date().toISOString()} ${req.method} ${shown.pathname}${shown.search} ${res.statusCode} ${Date.now() - started}ms`);
+      });
+    }
+    const done = (error?: unknown) => {
+      if (error === undefined) return;
+      if (!res.headersSent) sendJson(res, 500, { message: (error as Error).message });
+      else res.destroy(error as Error);
+    };
+    if (url.pathname.startsWith(TWIRP_PREFIX)) {
+      handleTwirp(req, res, url.pathname).then(() => done(), done);
+    } else if (url.pathname.startsWith('/blob/')) {
+      handleBlob(req, res, url).then(() => done(), done);
+    } else if (url.pathname.startsWith('/repos/')) {
+      handleRest(req, res, url).then((handled) => {
+        if (!handled) sendJson(res, 404, { message: `Not Found: ${req.method} ${url.pathname}` });
+      }, done);
+    } else if (url.pathname === '/' && req.method === 'GET') {
+      sendJson(res, 200, { service: 'cdl-results-server', ok: true });
+    } else {
+      req.resume();
+      if (url.pathname.startsWith('/twirp/')) {
+        sendTwirpError(res, new TwirpError('bad_route', `no handler for path ${url.pathname}`));
+      } else {
+        sendJson(res, 404, { message: `Not Found: ${req.method} ${url.pathname}` });
+      }
+    }
+  });
+  // Large uploads can take a while; don't let Node's default request timeout cut them.
+  server.requestTimeout = 0;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  baseUrl = `http://${urlHost}:${port}/`;
+
+  const token = (ids: { runId?: string; jobId?: string } = {}) =>
+    mintRuntimeToken(secret, { runId: ids.runId ?? defaultRunId, jobId: ids.jobId ?? defaultJobId });
+
+  let closed: Promise<void> | undefined;
+  return {
+    url: baseUrl,
+    host,
+    port,
+    root: storage.root,
+    token,
+    env(ids = {}) {
+      return {
+        ACTIONS_RUNTIME_TOKEN: token(ids),
+        ACTIONS_RESULTS_URL: baseUrl,
+        ACTIONS_CACHE_URL: baseUrl,
+        ACTIONS_CACHE_SERVICE_V2: 'True',
+        // Must be github.com, *.ghe.com or *.localhost, or the toolkit assumes GHES
+        // and refuses artifacts (and falls back to cache service v1).
+        GITHUB_SERVER_URL: `http://cdl.localhost:${port}`,
+        // For the findBy (other run) paths, which use the REST API through octokit.
+        GITHUB_API_URL: baseUrl.replace(/\/$/, ''),
+      };
+    },
+    close() {
+      closed ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function contentLength(req: IncomingMessage): number | undefined {
+  const value = header(req, 'content-length');
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new BlobError(400, 'InvalidHeaderValue', 'Content-Length is not a number');
+  return Number(value);
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function unescapeXml(text: string): string {
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_m, d: string) => String.fromCharCode(Number(d)))
+    .replace(/&amp;/g, '&');
+}
+
+/** Block ids from a Put Block List body, in document order (Committed, Uncommitted or Latest). */
+export function parseBlockList(xml: string): string[] {
+  if (!/<BlockList[\s>]/.test(xml)) throw new BlobError(400, 'InvalidXmlDocument', 'body is not a <BlockList> document');
+  const ids: string[] = [];
+  const re = /<(Committed|Uncommitted|Latest)>([^<]*)<\/\1>/g;
+  for (let m = re.exec(xml); m; m = re.exec(xml)) ids.push(unescapeXml((m[2] as string).trim()));
+  return ids;
+}
+
+export type { TokenClaims } from './token.js';

@@ -1,0 +1,371 @@
+// On-disk layout under `root`:
+//
+//   secret                          HMAC key for runtime tokens and signed URLs
+//   tmp/                            temp files; every write lands here first, then is renamed
+//   blocks/<container>/<blob>/<id>  staged (uncommitted) blocks, Put Block
+//   blobs/<container>/<blob>        committed blob bytes
+//   blobs/<container>/<blob>.json   blob properties (content type, size, sha256, md5, etag)
+//   artifacts/<run>/<id>.json       finalized artifact records, per workflow run
+//   cache/<sha256(version, key)>.json  finalized cache entries, by key + version
+//
+// Nothing is ever half-written: data is written to tmp/ and renamed into place.
+// Pending uploads are kept in memory only; a restart drops them (their blobs too).
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { finished, pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import { Transform, type Readable } from 'node:stream';
+
+export const CONTAINERS = ['artifacts', 'cache'] as const;
+export type Container = (typeof CONTAINERS)[number];
+
+export interface BlobProperties {
+  size: number;
+  contentType: string;
+  contentEncoding?: string;
+  contentDisposition?: string;
+  sha256: string;
+  md5: string; // base64
+  etag: string;
+  lastModified: string; // ISO
+}
+
+export interface ArtifactRecord {
+  id: number;
+  runId: string;
+  jobId: string;
+  name: string;
+  size: number;
+  digest?: string;
+  mimeType: string;
+  version: number;
+  createdAt: string;
+  expiresAt?: string;
+}
+
+export interface CacheRecord {
+  id: number;
+  key: string;
+  version: string;
+  size: number;
+  createdAt: string;
+  /** Blob name in the cache container. */
+  blob: string;
+}
+
+export class BlobError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BlobError';
+  }
+}
+
+const BLOB_NAME = /^[A-Za-z0-9._-]{1,200}$/;
+
+export function isContainer(value: string): value is Container {
+  return (CONTAINERS as readonly string[]).includes(value);
+}
+
+export function isBlobName(value: string): boolean {
+  return BLOB_NAME.test(value) && !value.endsWith('.json') && value !== '.' && value !== '..';
+}
+
+/** Counts bytes and hashes them as they stream past. */
+class Digest extends Transform {
+  bytes = 0;
+  readonly sha256 = createHash('sha256');
+  readonly md5 = createHash('md5');
+  feed(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    this.sha256.update(chunk);
+    this.md5.update(chunk);
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    this.feed(chunk);
+    cb(null, chunk);
+  }
+}
+
+export class Storage {
+  readonly root: string;
+  readonly tmpDir: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.tmpDir = path.join(this.root, 'tmp');
+  }
+
+  // ---- generic helpers -------------------------------------------------
+
+  tmpPath(): string {
+    return path.join(this.tmpDir, `${Date.now()}-${randomUUID()}`);
+  }
+
+  async writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
+    const tmp = this.tmpPath();
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, file);
+  }
+
+  async writeJsonAtomic(file: string, value: unknown): Promise<void> {
+    await this.writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /** Removes a file by renaming it away first, so readers never see it half-gone. */
+  async removeFile(file: string): Promise<void> {
+    const tmp = this.tmpPath();
+    try {
+      await fs.rename(file, tmp);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    await fs.rm(tmp, { force: true });
+  }
+
+  /** Creates the layout and clears leftovers (temp files, staged blocks). */
+  async init(): Promise<Buffer> {
+    await fs.mkdir(this.root, { recursive: true });
+    await fs.rm(this.tmpDir, { recursive: true, force: true });
+    await fs.rm(path.join(this.root, 'blocks'), { recursive: true, force: true });
+    await fs.mkdir(this.tmpDir, { recursive: true });
+    for (const c of CONTAINERS) await fs.mkdir(path.join(this.root, 'blobs', c), { recursive: true });
+    await fs.mkdir(path.join(this.root, 'artifacts'), { recursive: true });
+    await fs.mkdir(path.join(this.root, 'cache'), { recursive: true });
+    return this.loadSecret();
+  }
+
+  private async loadSecret(): Promise<Buffer> {
+    const file = path.join(this.root, 'secret');
+    try {
+      const hex = (await fs.readFile(file, 'utf8')).trim();
+      if (/^[0-9a-f]{64}$/.test(hex)) return Buffer.from(hex, 'hex');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const secret = randomBytes(32);
+    const tmp = this.tmpPath();
+    await fs.writeFile(tmp, `${secret.toString('hex')}\n`, { mode: 0o600 });
+    await fs.rename(tmp, file);
+    return secret;
+  }
+
+  // ---- blobs -------------------------------------------------------------
+
+  blobPath(container: Container, blob: string): string {
+    return path.join(this.root, 'blobs', container, blob);
+  }
+
+  private blobPropsPath(container: Container, blob: string): string {
+    return `${this.blobPath(container, blob)}.json`;
+  }
+
+  private blockDir(container: Container, blob: string): string {
+    return path.join(this.root, 'blocks', container, blob);
+  }
+
+  private blockFile(container: Container, blob: string, blockId: string): string {
+    // The id is base64 (may hold '/', '+'); hex of its text is a safe, unique file name.
+    return path.join(this.blockDir(container, blob), Buffer.from(blockId, 'utf8').toString('hex'));
+  }
+
+  /** Streams `body` to a temp file, returning its path and digests. */
+  private async receive(body: Readable, expectedLength?: number): Promise<{ tmp: string; digest: Digest }> {
+    const tmp = this.tmpPath();
+    const digest = new Digest();
+    try {
+      await pipeline(body, digest, createWriteStream(tmp));
+    } catch (error) {
+      await fs.rm(tmp, { force: true });
+      throw new BlobError(400, 'InvalidInput', `request body could not be read: ${(error as Error).message}`);
+    }
+    if (expectedLength !== undefined && digest.bytes !== expectedLength) {
+      await fs.rm(tmp, { force: true });
+      throw new BlobError(400, 'InvalidHeaderValue', `received ${digest.bytes} bytes but Content-Length said ${expectedLength}`);
+    }
+    return { tmp, digest };
+  }
+
+  private async commit(
+    container: Container,
+    blob: string,
+    tmp: string,
+    digest: Digest,
+    headers: { contentType?: string; contentEncoding?: string; contentDisposition?: string },
+  ): Promise<BlobProperties> {
+    const props: BlobProperties = {
+      size: digest.bytes,
+      contentType: headers.contentType || 'application/octet-stream',
+      sha256: digest.sha256.digest('hex'),
+      md5: digest.md5.digest('base64'),
+      etag: `"0x${randomBytes(8).toString('hex').toUpperCase()}"`,
+      lastModified: new Date().toISOString(),
+    };
+    if (headers.contentEncoding) props.contentEncoding = headers.contentEncoding;
+    if (headers.contentDisposition) props.contentDisposition = headers.contentDisposition;
+    // Properties first, data last: a blob counts as present only once its data file exists.
+    await this.writeJsonAtomic(this.blobPropsPath(container, blob), props);
+    await fs.rename(tmp, this.blobPath(container, blob));
+    return props;
+  }
+
+  /** Put Blob: the whole blob in one request. */
+  async putBlob(
+    container: Container,
+    blob: string,
+    body: Readable,
+    expectedLength: number | undefined,
+    headers: { contentType?: string; contentEncoding?: string; contentDisposition?: string },
+  ): Promise<BlobProperties> {
+    const { tmp, digest } = await this.receive(body, expectedLength);
+    const props = await this.commit(container, blob, tmp, digest, headers);
+    await fs.rm(this.blockDir(container, blob), { recursive: true, force: true });
+    return props;
+  }
+
+  /** Put Block: stage one block. Returns its MD5 (base64). */
+  async putBlock(container: Container, blob: string, blockId: string, body: Readable, expectedLength?: number): Promise<string> {
+    const { tmp, digest } = await this.receive(body, expectedLength);
+    const file = this.blockFile(container, blob, blockId);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.rename(tmp, file);
+    return digest.md5.digest('base64');
+  }
+
+  /** Put Block List: concatenate staged blocks, in the listed order, into the blob. */
+  async putBlockList(
+    container: Container,
+    blob: string,
+    blockIds: string[],
+    headers: { contentType?: string; contentEncoding?: string; contentDisposition?: string },
+  ): Promise<BlobProperties> {
+    const files = blockIds.map((id) => this.blockFile(container, blob, id));
+    for (let i = 0; i < files.length; i++) {
+      try {
+        await fs.access(files[i] as string);
+      } catch {
+        throw new BlobError(400, 'InvalidBlockList', `block ${JSON.stringify(blockIds[i])} was not staged for this blob`);
+      }
+    }
+    const tmp = this.tmpPath();
+    const digest = new Digest();
+    const out = createWriteStream(tmp);
+    try {
+      for (const file of files) {
+        for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+          digest.feed(chunk);
+          if (!out.write(chunk)) await once(out, 'drain');
+        }
+      }
+      out.end();
+      await finished(out);
+    } catch (error) {
+      out.destroy();
+      await fs.rm(tmp, { force: true });
+      throw error;
+    }
+    const props = await this.commit(container, blob, tmp, digest, headers);
+    await fs.rm(this.blockDir(container, blob), { recursive: true, force: true });
+    return props;
+  }
+
+  async blobProperties(container: Container, blob: string): Promise<BlobProperties | undefined> {
+    try {
+      const stat = await fs.stat(this.blobPath(container, blob));
+      const props = JSON.parse(await fs.readFile(this.blobPropsPath(container, blob), 'utf8')) as BlobProperties;
+      return { ...props, size: stat.size };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async deleteBlob(container: Container, blob: string): Promise<void> {
+    await this.removeFile(this.blobPath(container, blob));
+    await this.removeFile(this.blobPropsPath(container, blob));
+    await fs.rm(this.blockDir(container, blob), { recursive: true, force: true });
+  }
+
+  /** Deletes blobs that no finalized record refers to (uploads a restart abandoned). */
+  async pruneBlobs(container: Container, keep: Set<string>): Promise<void> {
+    const dir = path.join(this.root, 'blobs', container);
+    for (const entry of await fs.readdir(dir)) {
+      const blob = entry.endsWith('.json') ? entry.slice(0, -5) : entry;
+      if (!keep.has(blob)) await fs.rm(path.join(dir, entry), { force: true, recursive: true });
+    }
+  }
+
+  // ---- artifacts -----------------------------------------------------------
+
+  private artifactFile(runId: string, id: number): string {
+    return path.join(this.root, 'artifacts', encodeURIComponent(runId), `${id}.json`);
+  }
+
+  async loadArtifacts(): Promise<ArtifactRecord[]> {
+    const out: ArtifactRecord[] = [];
+    const base = path.join(this.root, 'artifacts');
+    for (const run of await fs.readdir(base)) {
+      const dir = path.join(base, run);
+      if (!(await fs.stat(dir)).isDirectory()) continue;
+      for (const file of await fs.readdir(dir)) {
+        if (!file.endsWith('.json')) continue;
+        try {
+          out.push(JSON.parse(await fs.readFile(path.join(dir, file), 'utf8')) as ArtifactRecord);
+        } catch {
+          // an unreadable record is skipped; its blob is pruned
+        }
+      }
+    }
+    return out;
+  }
+
+  async saveArtifact(record: ArtifactRecord): Promise<void> {
+    await this.writeJsonAtomic(this.artifactFile(record.runId, record.id), record);
+  }
+
+  async deleteArtifact(record: ArtifactRecord): Promise<void> {
+    await this.removeFile(this.artifactFile(record.runId, record.id));
+    await this.deleteBlob('artifacts', String(record.id));
+  }
+
+  // ---- cache ---------------------------------------------------------------
+
+  /** Entries are stored by key + version: one file per pair. */
+  static cacheBlobName(key: string, version: string): string {
+    return createHash('sha256').update(version).update('\0').update(key).digest('hex');
+  }
+
+  private cacheFile(blob: string): string {
+    return path.join(this.root, 'cache', `${blob}.json`);
+  }
+
+  async loadCacheEntries(): Promise<CacheRecord[]> {
+    const out: CacheRecord[] = [];
+    const dir = path.join(this.root, 'cache');
+    for (const file of await fs.readdir(dir)) {
+      if (!file.endsWith('.json')) continue;
+      try {
+        out.push(JSON.parse(await fs.readFile(path.join(dir, file), 'utf8')) as CacheRecord);
+      } catch {
+        // skipped, see loadArtifacts
+      }
+    }
+    return out;
+  }
+
+  async saveCacheEntry(record: CacheRecord): Promise<void> {
+    await this.writeJsonAtomic(this.cacheFile(record.blob), record);
+  }
+
+  async deleteCacheEntry(record: CacheRecord): Promise<void> {
+    await this.removeFile(this.cacheFile(record.blob));
+    await this.deleteBlob('cache', record.blob);
+  }
+}
