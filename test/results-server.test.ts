@@ -158,6 +158,19 @@ describe('results server', () => {
       expect((await client.listArtifacts()).artifacts.map((a) => a.name)).toEqual(['model-output']);
     });
 
+    it('handles an empty file (a zero-byte blob)', async () => {
+      const client = new artifact.DefaultArtifactClient();
+      await writeFile(path.join(tmp, 'empty', 'empty.txt'), '');
+      const up = await client.uploadArtifact('x', [path.join(tmp, 'empty', 'empty.txt')], path.join(tmp, 'empty'), {
+        skipArchive: true,
+      });
+      expect(up.size).toBe(0);
+      const dest = path.join(tmp, 'download-empty');
+      await client.downloadArtifact(up.id as number, { path: dest });
+      expect((await fs.stat(path.join(dest, 'empty.txt'))).size).toBe(0);
+      await client.deleteArtifact('empty.txt');
+    });
+
     it('finds artifacts of another run through the REST API (findBy)', async () => {
       // another run uploads
       useServerEnv({ runId: '2002', jobId: 'train' });
@@ -201,8 +214,11 @@ describe('results server', () => {
 
     it('saves and restores with the exact key', async () => {
       const original = await fs.readFile(path.join(dir, 'sub', 'b.bin'));
+      requests.length = 0;
       const id = await cache.saveCache([dir], 'deps-linux-aaa');
       expect(id).toBeGreaterThan(0);
+      // uploaded with a single Put Blob
+      expect(requests.some((l) => /PUT \/blob\/cache\/[0-9a-f]{64}\?(?!.*comp=).* 201 /.test(l))).toBe(true);
       await fs.rm(dir, { recursive: true });
       expect(await cache.restoreCache([dir], 'deps-linux-aaa')).toBe('deps-linux-aaa');
       expect((await fs.readFile(path.join(dir, 'sub', 'b.bin'))).equals(original)).toBe(true);
@@ -228,6 +244,41 @@ describe('results server', () => {
     it('misses return undefined, and entries are scoped by version (paths)', async () => {
       expect(await cache.restoreCache([dir], 'nothing-here', ['nor-here-'])).toBeUndefined();
       expect(await cache.restoreCache([path.join(workspace, 'elsewhere')], 'deps-linux-aaa', ['deps-'])).toBeUndefined();
+    });
+  });
+
+  describe('standalone use', () => {
+    it('refuses a second server on the same root', async () => {
+      await expect(startResultsServer({ root })).rejects.toThrow(/already served/);
+    });
+
+    it('main.ts prints the env to use', async () => {
+      const { spawn } = await import('node:child_process');
+      const other = path.join(tmp, 'cli-root');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'runner/results-server/main.ts', '--root', other, '--json'], {
+        cwd: path.resolve(import.meta.dirname, '..'),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      try {
+        let out = '';
+        const printed = await new Promise<{ url: string; env: Record<string, string> }>((resolve, reject) => {
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            try {
+              resolve(JSON.parse(out));
+            } catch {
+              // not complete yet
+            }
+          });
+          child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+        });
+        expect(printed.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+        expect(printed.env['ACTIONS_RESULTS_URL']).toBe(printed.url);
+        const res = await fetch(printed.url);
+        expect(await res.json()).toMatchObject({ ok: true });
+      } finally {
+        child.kill('SIGTERM');
+      }
     });
   });
 

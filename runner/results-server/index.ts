@@ -69,7 +69,12 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
   const secret = await storage.init();
   let baseUrl = '';
   const service = new ResultsService({ storage, secret, baseUrl: () => baseUrl });
-  await service.load();
+  try {
+    await service.load();
+  } catch (error) {
+    await storage.unlock();
+    throw error;
+  }
 
   const logLine =
     opts.log === true ? (line: string) => process.stderr.write(`${line}\n`) : typeof opts.log === 'function' ? opts.log : undefined;
@@ -354,13 +359,18 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
   // Large uploads can take a while; don't let Node's default request timeout cut them.
   server.requestTimeout = 0;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await storage.unlock();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   baseUrl = `http://${urlHost}:${port}/`;
@@ -392,7 +402,7 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
       closed ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      });
+      }).finally(() => storage.unlock());
       return closed;
     },
   };
@@ -426,7 +436,7 @@ function unescapeXml(text: string): string {
 
 /** Block ids from a Put Block List body, in document order (Committed, Uncommitted or Latest). */
 export function parseBlockList(xml: string): string[] {
-  if (!/<BlockList[\s>]/.test(xml)) throw new BlobError(400, 'InvalidXmlDocument', 'body is not a <BlockList> document');
+  if (!/<BlockList[\s>/]/.test(xml)) throw new BlobError(400, 'InvalidXmlDocument', 'body is not a <BlockList> document');
   const ids: string[] = [];
   const re = /<(Committed|Uncommitted|Latest)>([^<]*)<\/\1>/g;
   for (let m = re.exec(xml); m; m = re.exec(xml)) ids.push(unescapeXml((m[2] as string).trim()));

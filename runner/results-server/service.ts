@@ -66,7 +66,11 @@ export class ResultsService {
   }
 
   async load(): Promise<void> {
-    for (const record of await this.storage.loadArtifacts()) this.indexArtifact(record);
+    for (const record of await this.storage.loadArtifacts()) {
+      if (this.isLive(record)) this.indexArtifact(record);
+      else await this.storage.deleteArtifact(record); // past its retention
+      this.nextArtifactId = Math.max(this.nextArtifactId, record.id + 1);
+    }
     for (const record of await this.storage.loadCacheEntries()) {
       this.cacheEntries.set(record.blob, record);
       this.nextCacheId = Math.max(this.nextCacheId, record.id + 1);
@@ -199,8 +203,8 @@ export class ResultsService {
   async finalizeArtifact(claims: TokenClaims, body: Json): Promise<Json> {
     const { runId } = this.checkRun(claims, body);
     const name = this.artifactName(body);
-    const size = optionalInt64(body, 'size');
-    if (size === undefined) throw invalidArgument('size', 'is required');
+    // proto3 JSON omits zero values: an absent size is 0 (an empty upload)
+    const size = optionalInt64(body, 'size') ?? 0;
     const hash = optionalString(body, 'hash');
 
     const pendingKey = `${runId}\n${name}`;
@@ -311,8 +315,7 @@ export class ResultsService {
   async finalizeCacheEntryUpload(_claims: TokenClaims, body: Json): Promise<Json> {
     const key = this.cacheKey(requiredString(body, 'key'), 'key');
     const version = requiredString(body, 'version');
-    const size = optionalInt64(body, 'size_bytes');
-    if (size === undefined) throw invalidArgument('size_bytes', 'is required');
+    const size = optionalInt64(body, 'size_bytes') ?? 0;
     const blob = Storage.cacheBlobName(key, version);
     const pending = this.pendingCache.get(blob);
     if (!pending) {

@@ -92,9 +92,22 @@ class Digest extends Transform {
   }
 }
 
+/** Roots held by servers in this process (the lock file guards against other processes). */
+const lockedRoots = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class Storage {
   readonly root: string;
   readonly tmpDir: string;
+  private lockFile: string | undefined;
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -133,6 +146,7 @@ export class Storage {
   /** Creates the layout and clears leftovers (temp files, staged blocks). */
   async init(): Promise<Buffer> {
     await fs.mkdir(this.root, { recursive: true });
+    await this.lock();
     await fs.rm(this.tmpDir, { recursive: true, force: true });
     await fs.rm(path.join(this.root, 'blocks'), { recursive: true, force: true });
     await fs.mkdir(this.tmpDir, { recursive: true });
@@ -140,6 +154,34 @@ export class Storage {
     await fs.mkdir(path.join(this.root, 'artifacts'), { recursive: true });
     await fs.mkdir(path.join(this.root, 'cache'), { recursive: true });
     return this.loadSecret();
+  }
+
+  /** One server per root: startup clears temp files and prunes blobs nothing refers to. */
+  private async lock(): Promise<void> {
+    const file = path.join(this.root, 'server.lock');
+    if (lockedRoots.has(this.root)) throw new Error(`${this.root} is already served by a results server in this process`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fs.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+        const pid = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim());
+        if (pid > 0 && pid !== process.pid && processAlive(pid)) {
+          throw new Error(`${this.root} is in use by another results server (pid ${pid}, ${file})`);
+        }
+        await fs.rm(file, { force: true }); // stale: its process is gone
+      }
+    }
+    lockedRoots.add(this.root);
+    this.lockFile = file;
+  }
+
+  async unlock(): Promise<void> {
+    if (!this.lockFile) return;
+    await fs.rm(this.lockFile, { force: true });
+    lockedRoots.delete(this.root);
+    this.lockFile = undefined;
   }
 
   private async loadSecret(): Promise<Buffer> {

@@ -7,7 +7,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Run and job ids travel inside `scp`, split on ' ' and ':' by the toolkit. */
-export const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface TokenClaims {
   runId: string;
