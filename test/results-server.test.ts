@@ -65,7 +65,7 @@ beforeAll(async () => {
   useServerEnv();
   process.env['RUNNER_TEMP'] = path.join(tmp, 'runner-temp');
   process.env['GITHUB_WORKSPACE'] = workspace;
-  // Fast retries if anything goes wrong, rather than the toolkit's multi-second back-off.
+  // a 2-core machine: keep parallel block uploads modest
   process.env['ACTIONS_ARTIFACT_UPLOAD_CONCURRENCY'] = '2';
   // Imported after the env is set: some of the toolkit reads it at module load.
   artifact = await import('@actions/artifact');
