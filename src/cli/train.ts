@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { loadConfig } from '../config/index.js';
+import { train } from '../train/run.js';
+import { parse } from './args.js';
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
+      out: { type: 'string', short: 'o' },
+      set: { type: 'string', short: 's', multiple: true, default: [] },
+      resume: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    'train',
+  );
+  const overrides = values.set as string[];
+  const loaded = await loadConfig(values.config as string, overrides);
+  const outDir = (values.out as string | undefined) ?? path.join('.cdl', 'models', loaded.config.model.name);
+  const log = (line: string) => process.stderr.write(line + '\n');
+  const result = await train({
+    loaded,
+    overrides,
+    outDir,
+    resume: values.resume as boolean,
+    log,
+    progress: !values.quiet && Boolean(process.stderr.isTTY),
+  });
+  if (values.json) process.stdout.write(JSON.stringify(result.metrics, null, 2) + '\n');
+  return 0;
+}

@@ -1,0 +1,35 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { configJsonSchema, formatProblems, parseConfig } from '../config/index.js';
+import { ConfigError, UsageError } from '../util/errors.js';
+import { parse } from './args.js';
+
+export async function validateCommand(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    { config: { type: 'string', short: 'c', default: 'cdl.yaml' }, set: { type: 'string', short: 's', multiple: true, default: [] } },
+    'validate',
+  );
+  const file = values.config as string;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new UsageError(`${file}: no such file; expected a cdl.yaml (pass --config PATH)`);
+  }
+  const result = parseConfig(text, values.set as string[]);
+  if (result.warnings.length) process.stderr.write(formatProblems(file, result.warnings).replace(/^/gm, 'warning: ') + '\n');
+  if (result.errors.length) throw new ConfigError(formatProblems(file, result.errors));
+  process.stdout.write(`${file}: valid\n`);
+  return 0;
+}
+
+export async function schemaCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { out: { type: 'string', short: 'o' } }, 'schema');
+  const text = JSON.stringify(configJsonSchema(), null, 2) + '\n';
+  if (values.out) {
+    const tmp = `${values.out as string}.tmp-${process.pid}`;
+    await writeFile(tmp, text);
+    await rename(tmp, values.out as string);
+  } else process.stdout.write(text);
+  return 0;
+}

@@ -1,0 +1,345 @@
+/**
+ * `cdl train` and the train action share this: config → data → trainer (tfjs or command) →
+ * ONNX export checked against onnxruntime → model directory (written atomically).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { CdlConfig, LoadedConfig } from '../config/index.js';
+import { loadDataset, type Dataset } from '../data/index.js';
+import { renderModelCard } from '../model-dir/card.js';
+import { MODEL_FILES, writeModelDir, type Lineage, type Metrics } from '../model-dir/index.js';
+import { ciInfo, gitInfo, hardwareInfo } from '../model-dir/lineage.js';
+import { exportOnnx } from '../onnx/export.js';
+import { loadOrt } from '../runtime/onnxruntime.js';
+import { ConfigError, DataError, TrainError } from '../util/errors.js';
+import { CDL_VERSION } from '../version.js';
+import { loadBackend, type BackendInfo } from './backend.js';
+import { collectCommandOutputs, commandEnv, runCommand } from './command.js';
+import { installKernels, type KernelLayerInfo } from './kernels/index.js';
+import { buildModel, describeModel, loadModelModule } from './model.js';
+import { evaluateSplit, outputsProbabilities, predictSplit, trainLoop, type SplitMetrics } from './trainer.js';
+import type { LayersModel, Tf } from './tf.js';
+
+export interface TrainOptions {
+  loaded: LoadedConfig;
+  /** Overrides already applied to `loaded`, recorded in the lineage. */
+  overrides?: string[];
+  outDir: string;
+  resume?: boolean;
+  log?: (line: string) => void;
+  progress?: boolean;
+  /** Where the per-epoch checkpoint lives; default `<outDir>.checkpoint`. */
+  checkpointDir?: string;
+  /** Tests: stop after N epochs in this process, as if the run was killed. */
+  stopAfterEpochs?: number;
+}
+
+export interface TrainOutcome {
+  outDir: string;
+  metrics: Metrics;
+  lineage: Lineage;
+}
+
+function mainMetric(cfg: CdlConfig): { name: string; higherIsBetter: boolean } {
+  return cfg.model.task === 'classification' ? { name: 'accuracy', higherIsBetter: true } : { name: 'rmse', higherIsBetter: false };
+}
+
+function splitRecord(m: SplitMetrics): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  return out;
+}
+
+function hyperparameters(cfg: CdlConfig): Record<string, unknown> {
+  const t = cfg.train;
+  return {
+    epochs: t.epochs,
+    batch_size: t.batch_size,
+    optimizer: t.optimizer.name,
+    learning_rate: t.optimizer.learning_rate,
+    ...(t.optimizer.name === 'momentum' ? { momentum: t.optimizer.momentum } : {}),
+    ...(t.optimizer.name === 'adamw' ? { weight_decay: t.optimizer.weight_decay } : {}),
+    schedule: t.schedule.type,
+    ...(t.early_stopping ? { early_stopping: `${t.early_stopping.metric}, patience ${t.early_stopping.patience}` } : {}),
+    seed: t.seed,
+    ...t.hyperparameters,
+  };
+}
+
+function dataLineage(ds: Dataset, cfg: CdlConfig): Record<string, unknown> {
+  return {
+    version: ds.version,
+    source: ds.source,
+    format: cfg.data.format,
+    files: ds.files.length,
+    shape: ds.shape,
+    classes: ds.classes,
+    examples: { train: ds.train.n, validation: ds.validation.n, test: ds.test.n },
+    validation: cfg.data.validation,
+  };
+}
+
+async function tfjsArtifacts(tf: Tf, model: LayersModel): Promise<{ modelJson: unknown; weights: Uint8Array }> {
+  let out: { modelJson: unknown; weights: Uint8Array } | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      const data = a.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(a.weightData);
+      out = {
+        modelJson: {
+          format: 'layers-model',
+          generatedBy: `cdl ${CDL_VERSION}`,
+          convertedBy: null,
+          modelTopology: a.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+        },
+        weights: new Uint8Array(data),
+      };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return out!;
+}
+
+/** Run the exported model in onnxruntime on the first test examples and compare with TF.js. */
+async function onnxParity(
+  tf: Tf,
+  model: LayersModel,
+  onnx: Uint8Array,
+  ds: Dataset,
+  log: (s: string) => void,
+): Promise<{ examples: number; max_abs_diff: number; runtime: string }> {
+  const { ort } = await loadOrt({ log });
+  const n = Math.min(100, ds.test.n || ds.validation.n);
+  const split = ds.test.n ? ds.test : ds.validation;
+  const rowSize = ds.shape.reduce((a, b) => a * b, 1);
+  const sub = { x: split.x.subarray(0, n * rowSize), y: split.y.subarray(0, n), n };
+  const expected = predictSplit(tf, model, sub, ds.shape);
+  const session = await ort.InferenceSession.create(onnx);
+  try {
+    const input = new ort.Tensor('float32', Float32Array.from(sub.x), [n, ...ds.shape]);
+    const res = await session.run({ [session.inputNames[0]!]: input });
+    const got = res[session.outputNames[0]!]!.data as Float32Array;
+    let maxDiff = 0;
+    for (let i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(expected[i]! - got[i]!));
+    if (got.length !== expected.length || !(maxDiff <= 1e-3)) {
+      throw new TrainError(
+        `the exported model.onnx disagrees with the trained TF.js model on ${n} test examples (max difference ${maxDiff}); ` +
+          `expected agreement within 1e-3. This is a bug in cdl's ONNX export.`,
+      );
+    }
+    return { examples: n, max_abs_diff: maxDiff, runtime: `onnxruntime-node ${ort.env?.versions?.node ?? ''}`.trim() };
+  } finally {
+    await session.release?.();
+  }
+}
+
+async function buildFromConfig(tf: Tf, loaded: LoadedConfig, ds: Dataset): Promise<LayersModel> {
+  const cfg = loaded.config;
+  const inputShape = cfg.model.input_shape ?? ds.shape;
+  if (cfg.model.input_shape && cfg.model.input_shape.join(',') !== ds.shape.join(',')) {
+    const sameSize = cfg.model.input_shape.reduce((a, b) => a * b, 1) === ds.shape.reduce((a, b) => a * b, 1);
+    throw new DataError(
+      `${loaded.file}: model.input_shape is [${cfg.model.input_shape.join(', ')}] but the data (${ds.source}) has examples of shape [${ds.shape.join(', ')}]; ` +
+        `expected them to match${sameSize ? ' (same size: put a flatten layer first and set input_shape to the data shape)' : ''}`,
+    );
+  }
+  if (cfg.model.module) {
+    return loadModelModule(path.resolve(loaded.dir, cfg.model.module), cfg.train.hyperparameters, tf, {
+      inputShape,
+      numClasses: ds.classes.length,
+    });
+  }
+  if (!cfg.model.layers) throw new ConfigError(`${loaded.file}: model: expected either "layers" or "module"`);
+  return buildModel(tf, { input_shape: inputShape, layers: cfg.model.layers }, { seed: cfg.train.seed, name: cfg.model.name });
+}
+
+async function lineageBase(loaded: LoadedConfig, overrides: string[]): Promise<Omit<Lineage, 'data' | 'trainer' | 'durations'>> {
+  const cfg = loaded.config;
+  return {
+    schema_version: 1,
+    cdl_version: CDL_VERSION,
+    created_at: new Date().toISOString(),
+    model: { name: cfg.model.name, task: cfg.model.task },
+    git: await gitInfo(loaded.dir),
+    config: { file: path.relative(process.cwd(), loaded.file) || loaded.file, hash: loaded.hash, overrides },
+    hyperparameters: hyperparameters(cfg),
+    hardware: await hardwareInfo(),
+    ci: ciInfo(),
+    parent: null,
+  };
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+}
+
+async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): Promise<TrainOutcome> {
+  const { loaded } = opts;
+  const cfg = loaded.config;
+  const command = cfg.train.command!;
+  const t0 = performance.now();
+  const work = `${path.resolve(opts.outDir)}.partial-${process.pid}`;
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  log(`running train.command: ${command}`);
+  const code = await runCommand(command, {
+    cwd: loaded.dir,
+    env: commandEnv(cfg, loaded.dir, work, loaded.file),
+    log: (l) => log(`  | ${l}`),
+    timeoutMinutes: cfg.train.timeout_minutes,
+  });
+  if (code !== 0) {
+    await rm(work, { recursive: true, force: true });
+    throw new TrainError(`train.command "${command}" exited with code ${code}`);
+  }
+  const out = await collectCommandOutputs(work, command).catch(async (e) => {
+    await rm(work, { recursive: true, force: true });
+    throw e;
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const main = mainMetric(cfg);
+  const metrics: Metrics = {
+    schema_version: 1,
+    model: cfg.model.name,
+    task: cfg.model.task,
+    main_metric: main.name,
+    main_metric_value: out.splits.test?.[main.name] ?? null,
+    higher_is_better: main.higherIsBetter,
+    classes: cfg.data.classes,
+    splits: out.splits,
+    training: { seconds, reported: out.raw },
+  };
+  const lineage: Lineage = {
+    ...(await lineageBase(loaded, opts.overrides ?? [])),
+    data: { source: cfg.data.path, format: cfg.data.format, version: null },
+    trainer: { kind: 'command', command },
+    durations: { total_seconds: seconds, train_seconds: seconds },
+  };
+  // The script's other files (plots, logs, framework checkpoints) stay in the model directory.
+  const extra: Record<string, Uint8Array> = {};
+  for (const rel of await listFiles(work)) {
+    if (rel === MODEL_FILES.onnx || rel === MODEL_FILES.metrics) continue;
+    extra[rel] = new Uint8Array(await readFile(path.join(work, rel)));
+  }
+  await writeModelDir(opts.outDir, { onnx: out.onnx, metrics, lineage, card: renderModelCard(metrics, lineage), extra });
+  await rm(work, { recursive: true, force: true });
+  log(`model directory written to ${opts.outDir}`);
+  return { outDir: opts.outDir, metrics, lineage };
+}
+
+export async function train(opts: TrainOptions): Promise<TrainOutcome> {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const { loaded } = opts;
+  const cfg = loaded.config;
+  for (const w of loaded.warnings) log(`warning: ${loaded.file}: ${w.path}: ${w.message}`);
+  if (cfg.train.command) return trainWithCommand(opts, log);
+
+  const t0 = performance.now();
+  const dataset = await loadDataset(cfg.data, { baseDir: loaded.dir, task: cfg.model.task });
+  const tData = performance.now();
+  log(
+    `data: ${dataset.source} (${dataset.version.slice(0, 19)}…): ${dataset.train.n} train, ${dataset.validation.n} validation, ${dataset.test.n} test, shape [${dataset.shape.join(', ')}]`,
+  );
+
+  const { tf, info: backend } = await loadBackend(cfg.train.backend);
+  let kernels: KernelLayerInfo = { name: 'none', kernels: [], notes: [] };
+  if (backend.name === 'wasm') kernels = await installKernels(cfg.train.kernels === 'auto' ? 'auto' : cfg.train.kernels);
+  log(
+    `backend: ${backend.kind} (${backend.package} ${backend.version}${backend.simd !== undefined ? `, simd ${backend.simd ? 'on' : 'off'}` : ''})` +
+      (kernels.name !== 'none' ? `, kernels: ${kernels.name}` : ''),
+  );
+  for (const n of backend.notes) log(`  skipped ${n}`);
+
+  const model = await buildFromConfig(tf, loaded, dataset);
+  log(describeModel(model));
+  const checkpointDir = opts.checkpointDir ?? `${path.resolve(opts.outDir)}.checkpoint`;
+  const loop = await trainLoop({
+    tf,
+    model,
+    dataset,
+    train: cfg.train,
+    task: cfg.model.task,
+    configHash: loaded.hash,
+    checkpointDir,
+    resume: opts.resume,
+    log,
+    progress: opts.progress,
+    stopAfterEpochs: opts.stopAfterEpochs,
+  });
+  const tTrain = performance.now();
+
+  const numClasses = dataset.classes.length;
+  const testM = evaluateSplit(tf, model, dataset.test, dataset.shape, cfg.model.task, numClasses);
+  const valM = evaluateSplit(tf, model, dataset.validation, dataset.shape, cfg.model.task, numClasses);
+  const last = loop.history[loop.history.length - 1];
+  const main = mainMetric(cfg);
+  const onnx = exportOnnx(model, {
+    modelName: cfg.model.name,
+    docString: `${cfg.model.name} trained by cdl ${CDL_VERSION}`,
+    metadata: { cdl_version: CDL_VERSION, dataset_version: dataset.version, config_hash: loaded.hash },
+  });
+  const parity = await onnxParity(tf, model, onnx, dataset, log);
+  const tfjs = await tfjsArtifacts(tf, model);
+  const tExport = performance.now();
+
+  const metrics: Metrics = {
+    schema_version: 1,
+    model: cfg.model.name,
+    task: cfg.model.task,
+    main_metric: main.name,
+    main_metric_value: (testM as unknown as Record<string, number | undefined>)[main.name] ?? null,
+    higher_is_better: main.higherIsBetter,
+    outputs: cfg.model.task === 'regression' ? 'values' : outputsProbabilities(model) ? 'probabilities' : 'logits',
+    classes: dataset.classes,
+    splits: {
+      train: last ? { loss: last.loss, ...(last.accuracy !== undefined ? { accuracy: last.accuracy } : {}), ...(last.mae !== undefined ? { mae: last.mae } : {}) } : {},
+      validation: splitRecord(valM),
+      test: splitRecord(testM),
+    },
+    history: loop.history as unknown as Array<Record<string, number>>,
+    training: {
+      epochs_run: loop.epochsRun,
+      epochs: cfg.train.epochs,
+      stopped_early: loop.stoppedEarly,
+      best_epoch: loop.bestEpoch ?? null,
+      resumed_from_epoch: loop.resumedFrom ?? null,
+      seconds: loop.trainSeconds,
+      samples_per_second: loop.samplesPerSecond,
+    },
+    onnx: { opset: 13, parity },
+  };
+  const lineage: Lineage = {
+    ...(await lineageBase(loaded, opts.overrides ?? [])),
+    data: dataLineage(dataset, cfg),
+    trainer: {
+      kind: 'tfjs',
+      backend: backend satisfies BackendInfo,
+      kernels,
+      tfjs_version: tf.version_core,
+    },
+    durations: {
+      total_seconds: (tExport - t0) / 1000,
+      data_seconds: (tData - t0) / 1000,
+      train_seconds: loop.trainSeconds,
+      export_seconds: (tExport - tTrain) / 1000,
+    },
+  };
+  await writeModelDir(opts.outDir, {
+    onnx,
+    metrics,
+    lineage,
+    card: renderModelCard(metrics, lineage, { architecture: describeModel(model) }),
+    tfjs,
+  });
+  model.dispose();
+  if (existsSync(checkpointDir)) await rm(checkpointDir, { recursive: true, force: true });
+  log(
+    `test ${main.name} ${metrics.main_metric_value?.toFixed(4)}; model directory written to ${opts.outDir} ` +
+      `(${MODEL_FILES.onnx}, ${MODEL_FILES.tfjs}/, ${MODEL_FILES.metrics}, ${MODEL_FILES.lineage}, ${MODEL_FILES.card})`,
+  );
+  return { outDir: opts.outDir, metrics, lineage };
+}
