@@ -1,0 +1,282 @@
+/**
+ * Training-speed benchmark: PyTorch vs cdl's TF.js trainer, side by side in one run.
+ *
+ *   npx tsx bench/train.ts [--seconds 6] [--rounds 2] [--models mlp,cnn]
+ *        [--variants torch,wasm-reference,wasm-fast,cpu] [--api minimize|trainOnBatch] [--no-write]
+ *
+ * Trains the example MLP (784-256-128-10) and CNN (conv32-pool-conv64-pool-128-10)
+ * with Adam (lr 1e-3), categorical cross-entropy, batch 128, on Fashion-MNIST
+ * (random data of the same shape when the Debian dataset is absent), and
+ * reports samples/s for:
+ *   torch           PyTorch (system python3, 2 threads) via bench/train_torch.py
+ *   wasm-reference  TF.js wasm backend with its own kernels (+ cdl's Conv2DBackpropFilter, which wasm lacks)
+ *   wasm-fast       TF.js wasm backend with cdl's fast kernel layer (installKernels('fast'))
+ *   cpu             TF.js pure-JS cpu backend (short run)
+ * Measurements are interleaved over rounds; the best round per variant counts.
+ * Writes bench/results/train.json, bench/results/train.md and bench/results/kernels.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { installKernels, type KernelLayerInfo } from '../src/train/kernels/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const resultsDir = path.join(here, 'results');
+const DATA_DIR = '/usr/share/datasets/fashion-mnist';
+const BATCH = 128;
+
+type ModelKind = 'mlp' | 'cnn';
+type Variant = 'torch' | 'wasm-reference' | 'wasm-fast' | 'cpu';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
+}
+const SECONDS = Number(arg('seconds', '6'));
+const ROUNDS = Number(arg('rounds', '2'));
+const MODELS = arg('models', 'mlp,cnn').split(',') as ModelKind[];
+const VARIANTS = arg('variants', 'torch,wasm-reference,wasm-fast,cpu').split(',') as Variant[];
+const API = arg('api', 'minimize') as 'minimize' | 'trainOnBatch';
+const WRITE = !process.argv.includes('--no-write');
+
+// ---------- data ----------
+interface Data { x: Float32Array; y: Float32Array; n: number; source: string }
+
+function loadData(): Data {
+  const img = path.join(DATA_DIR, 'train-images-idx3-ubyte.gz');
+  const lab = path.join(DATA_DIR, 'train-labels-idx1-ubyte.gz');
+  if (existsSync(img) && existsSync(lab)) {
+    const ib = gunzipSync(readFileSync(img));
+    const lb = gunzipSync(readFileSync(lab));
+    const n = ib.readUInt32BE(4);
+    const x = new Float32Array(n * 784);
+    for (let i = 0; i < x.length; i++) x[i] = ib[16 + i] / 255;
+    const y = new Float32Array(n * 10);
+    for (let i = 0; i < n; i++) y[i * 10 + lb[8 + i]] = 1;
+    return { x, y, n, source: 'fashion-mnist (train, 60000)' };
+  }
+  const n = 60000;
+  const x = new Float32Array(n * 784);
+  const y = new Float32Array(n * 10);
+  for (let i = 0; i < x.length; i++) x[i] = Math.random();
+  for (let i = 0; i < n; i++) y[i * 10 + Math.floor(Math.random() * 10)] = 1;
+  return { x, y, n, source: 'random (fashion-mnist not found)' };
+}
+
+/** Batches gathered from typed arrays (slicing a big tensor on wasm would copy all of it). */
+class Batcher {
+  private perm: Int32Array;
+  private pos = 0;
+  private bx = new Float32Array(BATCH * 784);
+  private by = new Float32Array(BATCH * 10);
+  constructor(private d: Data) {
+    this.perm = this.shuffle();
+  }
+  private shuffle(): Int32Array {
+    const p = new Int32Array(this.d.n);
+    for (let i = 0; i < p.length; i++) p[i] = i;
+    for (let i = p.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      const t = p[i]; p[i] = p[j]; p[j] = t;
+    }
+    return p;
+  }
+  next(): [tf.Tensor4D, tf.Tensor2D] {
+    if (this.pos + BATCH > this.d.n) { this.perm = this.shuffle(); this.pos = 0; }
+    for (let i = 0; i < BATCH; i++) {
+      const k = this.perm[this.pos + i];
+      this.bx.set(this.d.x.subarray(k * 784, k * 784 + 784), i * 784);
+      this.by.set(this.d.y.subarray(k * 10, k * 10 + 10), i * 10);
+    }
+    this.pos += BATCH;
+    return [tf.tensor4d(this.bx, [BATCH, 28, 28, 1]), tf.tensor2d(this.by, [BATCH, 10])];
+  }
+}
+
+// ---------- models (the example's architectures) ----------
+function buildModel(kind: ModelKind): tfl.Sequential {
+  const m = tfl.sequential();
+  if (kind === 'mlp') {
+    m.add(tfl.layers.flatten({ inputShape: [28, 28, 1] }));
+    m.add(tfl.layers.dense({ units: 256, activation: 'relu' }));
+    m.add(tfl.layers.dense({ units: 128, activation: 'relu' }));
+    m.add(tfl.layers.dense({ units: 10, activation: 'softmax' }));
+  } else {
+    m.add(tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'valid', activation: 'relu' }));
+    m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(tfl.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'valid', activation: 'relu' }));
+    m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+    m.add(tfl.layers.flatten());
+    m.add(tfl.layers.dense({ units: 128, activation: 'relu' }));
+    m.add(tfl.layers.dense({ units: 10, activation: 'softmax' }));
+  }
+  return m;
+}
+
+interface Measurement { variant: Variant; model: ModelKind; round: number; samplesPerSec: number; steps: number; seconds: number; loss: number; extra?: Record<string, unknown> }
+
+async function measureTf(variant: Exclude<Variant, 'torch'>, kind: ModelKind, data: Data, round: number, seconds: number): Promise<Measurement & { layer: KernelLayerInfo }> {
+  await tf.setBackend(variant === 'cpu' ? 'cpu' : 'wasm');
+  await tf.ready();
+  const layer = await installKernels(variant === 'wasm-fast' ? 'fast' : 'reference');
+  const model = buildModel(kind);
+  const batcher = new Batcher(data);
+  const opt = tf.train.adam(1e-3);
+  let step: () => Promise<number>;
+  if (API === 'trainOnBatch') {
+    model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
+    step = async () => {
+      const [x, y] = batcher.next();
+      const l = (await model.trainOnBatch(x, y)) as number;
+      tf.dispose([x, y]);
+      return l;
+    };
+  } else {
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    let k = 0;
+    step = async () => {
+      const [x, y] = batcher.next();
+      const wantLoss = ++k % 20 === 0;
+      const cost = opt.minimize(() => {
+        const p = model.apply(x, { training: true }) as tf.Tensor;
+        return tf.mean(tfl.metrics.categoricalCrossentropy(y, p)) as tf.Scalar;
+      }, wantLoss, vars);
+      let l = NaN;
+      if (cost) { l = cost.dataSync()[0]; cost.dispose(); }
+      tf.dispose([x, y]);
+      return l;
+    };
+  }
+  // The pure-JS cpu backend takes tens of seconds per CNN step: one step, no warm-up.
+  const warm = variant === 'cpu' ? (kind === 'cnn' ? 0 : 1) : 8;
+  for (let i = 0; i < warm; i++) await step();
+  const minSteps = variant === 'cpu' ? (kind === 'cnn' ? 1 : 2) : 5;
+  let steps = 0;
+  let loss = NaN;
+  const t0 = performance.now();
+  let el = 0;
+  for (;;) {
+    const l = await step();
+    if (!Number.isNaN(l)) loss = l;
+    steps++;
+    el = (performance.now() - t0) / 1000;
+    if (el >= seconds && steps >= minSteps) break;
+  }
+  // Make sure all queued work is done before the clock stops counting.
+  const w0 = model.trainableWeights[0].read();
+  w0.dataSync();
+  el = (performance.now() - t0) / 1000;
+  const tensors = tf.memory().numTensors;
+  model.dispose();
+  opt.dispose();
+  return { variant, model: kind, round, samplesPerSec: (steps * BATCH) / el, steps, seconds: el, loss, layer, extra: { liveTensors: tensors } };
+}
+
+function torchInfo(): { python: string } {
+  return { python: existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3' };
+}
+
+function measureTorch(kind: ModelKind, round: number, seconds: number): Measurement & { torch: string; blas: string; data: string } {
+  const out = execFileSync(torchInfo().python, [path.join(here, 'train_torch.py'), '--model', kind, '--seconds', String(seconds), '--data', DATA_DIR], { encoding: 'utf8' });
+  const r = JSON.parse(out.trim().split('\n').pop()!);
+  return { variant: 'torch', model: kind, round, samplesPerSec: r.samplesPerSec, steps: r.steps, seconds: r.seconds, loss: r.loss, torch: r.torch, blas: r.blas, data: r.data };
+}
+
+async function main(): Promise<void> {
+  const data = loadData();
+  const all: Measurement[] = [];
+  const layers: Record<string, KernelLayerInfo> = {};
+  let torchMeta: { torch: string; blas: string } | null = null;
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const kind of MODELS) {
+      for (const v of VARIANTS) {
+        if (v === 'cpu' && round > 1) continue; // one short cpu run is enough
+        const secs = v === 'cpu' ? Math.min(SECONDS, kind === 'cnn' ? 4 : 3) : SECONDS;
+        let m: Measurement;
+        if (v === 'torch') {
+          try {
+            const t = measureTorch(kind, round, secs);
+            torchMeta = { torch: t.torch, blas: t.blas };
+            m = t;
+          } catch (e) {
+            console.error(`torch ${kind}: ${(e as Error).message.split('\n')[0]}`);
+            continue;
+          }
+        } else {
+          const r = await measureTf(v, kind, data, round, secs);
+          layers[v] = r.layer;
+          m = r;
+        }
+        all.push(m);
+        console.log(`round ${round} ${kind.padEnd(3)} ${v.padEnd(15)} ${m.samplesPerSec.toFixed(0).padStart(7)} samples/s  (${m.steps} steps, ${m.seconds.toFixed(1)} s, loss ${m.loss.toFixed(3)})`);
+      }
+    }
+  }
+  const best: Record<string, Record<string, number>> = {};
+  for (const m of all) {
+    best[m.model] ??= {};
+    best[m.model][m.variant] = Math.max(best[m.model][m.variant] ?? 0, m.samplesPerSec);
+  }
+  const ratios: Record<string, Record<string, number>> = {};
+  for (const kind of Object.keys(best)) {
+    const t = best[kind].torch;
+    if (!t) continue;
+    ratios[kind] = {};
+    for (const [v, s] of Object.entries(best[kind])) if (v !== 'torch') ratios[kind][v] = s / t;
+  }
+  const cpus = os.cpus();
+  const machine = {
+    cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, node: process.version, platform: `${process.platform}-${process.arch}`,
+    torch: torchMeta?.torch ?? null, torchBlas: torchMeta?.blas ?? null, tfjs: tf.version_core,
+  };
+  const command = `npx tsx bench/train.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const result = {
+    date: new Date().toISOString(), command, machine, data: data.source, batch: BATCH, optimizer: 'adam(1e-3)',
+    loss: 'categoricalCrossentropy', api: API, secondsPerMeasurement: SECONDS, rounds: ROUNDS,
+    samplesPerSec: best, ratioToTorch: ratios, kernelLayers: layers, measurements: all,
+  };
+  console.log(JSON.stringify({ samplesPerSec: best, ratioToTorch: ratios }, null, 1));
+  if (!WRITE) return;
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(path.join(resultsDir, 'train.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(path.join(resultsDir, 'train.md'), markdown(result));
+  console.log(`wrote ${path.relative(process.cwd(), resultsDir)}/train.{json,md}`);
+}
+
+function markdown(r: {
+  date: string; command: string; machine: Record<string, unknown>; data: string; api: string; secondsPerMeasurement: number; rounds: number;
+  samplesPerSec: Record<string, Record<string, number>>; ratioToTorch: Record<string, Record<string, number>>; kernelLayers: Record<string, KernelLayerInfo>;
+}): string {
+  const variants: Variant[] = ['torch', 'wasm-reference', 'wasm-fast', 'cpu'];
+  const lines = [
+    '# Training speed: PyTorch vs cdl (TF.js)',
+    '',
+    `Measured ${r.date} with \`${r.command}\`.`,
+    '',
+    `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}, TF.js ${r.machine.tfjs}, PyTorch ${r.machine.torch ?? 'n/a'} (BLAS: ${r.machine.torchBlas ?? 'n/a'}).`,
+    `Data: ${r.data}; batch 128; Adam lr 1e-3; categorical cross-entropy; TF.js step via \`${r.api}\`.`,
+    `Each figure is the best of ${r.rounds} interleaved measurements of ~${r.secondsPerMeasurement} s (cpu: one short run).`,
+    '',
+    '| model | ' + variants.join(' | ') + ' |',
+    '|---|' + variants.map(() => '---:').join('|') + '|',
+  ];
+  for (const [kind, v] of Object.entries(r.samplesPerSec)) {
+    lines.push(`| ${kind} samples/s | ` + variants.map((x) => (v[x] ? v[x].toFixed(0) : '–')).join(' | ') + ' |');
+    const rt = r.ratioToTorch[kind] ?? {};
+    lines.push(`| ${kind} ratio to torch | ` + variants.map((x) => (x === 'torch' ? '1' : rt[x] ? rt[x].toFixed(2) : '–')).join(' | ') + ' |');
+  }
+  lines.push('', 'Kernel layers:', '');
+  for (const [v, l] of Object.entries(r.kernelLayers)) {
+    lines.push(`- ${v}: \`${l.name}\` — kernels: ${l.kernels.join(', ') || 'none'}${l.notes.length ? `; notes: ${l.notes.join(' / ')}` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+await main();
