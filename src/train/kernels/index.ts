@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { makeConv2DBackpropFilter } from './conv-backprop-filter.js';
+import { fastWasmKernels, type WasmOriginals } from './fast-wasm.js';
 import { asKernelFunc, type SyncKernel } from './wasm-util.js';
 
 export interface KernelLayerInfo {
@@ -58,6 +59,18 @@ function restore(name: string): void {
   installed.delete(name);
 }
 
+function wasmOriginals(): WasmOriginals {
+  return {
+    BatchMatMul: original('BatchMatMul'),
+    Transpose: original('Transpose'),
+    Conv2D: original('Conv2D'),
+    Conv2DBackpropInput: original('Conv2DBackpropInput'),
+    MaxPoolGrad: original('MaxPoolGrad'),
+    Sum: original('Sum'),
+    Identity: original('Identity'),
+  };
+}
+
 function installBase(): void {
   // Capture the originals the base kernels depend on before anything changes.
   const batchMatMul = original('BatchMatMul');
@@ -80,8 +93,14 @@ export async function installKernels(mode: KernelMode = 'auto'): Promise<KernelL
   const notes: string[] = [];
   // Start from the backend's own kernels.
   for (const name of [...installed.keys()]) restore(name);
+  const orig = wasmOriginals();
   installBase();
-  const info: KernelLayerInfo = { name: 'wasm-reference', kernels: [...installed.keys()], notes };
+  let name = 'wasm-reference';
+  if (mode !== 'reference') {
+    for (const [k, fn] of Object.entries(fastWasmKernels(orig))) put(k, fn, 'fast-wasm');
+    name = 'cdl-fast-wasm';
+  }
+  const info: KernelLayerInfo = { name, kernels: [...installed.keys()], notes };
   lastInfo = info;
   lastMode = mode;
   return info;
