@@ -10,7 +10,8 @@
  * reports samples/s for:
  *   torch           PyTorch (system python3, 2 threads) via bench/train_torch.py
  *   wasm-reference  TF.js wasm backend with its own kernels (+ cdl's Conv2DBackpropFilter, which wasm lacks)
- *   wasm-fast       TF.js wasm backend with cdl's fast kernel layer (installKernels('fast'))
+ *   wasm-fast-pure  TF.js wasm backend with cdl's pure-wasm fast kernels (installKernels('fast', { ort: false }))
+ *   wasm-fast       TF.js wasm backend with cdl's fast kernel layer, onnxruntime included (installKernels('fast'))
  *   cpu             TF.js pure-JS cpu backend (short run)
  * Measurements are interleaved over rounds; the best round per variant counts.
  * Writes bench/results/train.json, bench/results/train.md and bench/results/kernels.md.
@@ -33,7 +34,7 @@ const DATA_DIR = '/usr/share/datasets/fashion-mnist';
 const BATCH = 128;
 
 type ModelKind = 'mlp' | 'cnn';
-type Variant = 'torch' | 'wasm-reference' | 'wasm-fast' | 'cpu';
+type Variant = 'torch' | 'wasm-reference' | 'wasm-fast-pure' | 'wasm-fast' | 'cpu';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,7 +43,7 @@ function arg(name: string, def: string): string {
 const SECONDS = Number(arg('seconds', '6'));
 const ROUNDS = Number(arg('rounds', '2'));
 const MODELS = arg('models', 'mlp,cnn').split(',') as ModelKind[];
-const VARIANTS = arg('variants', 'torch,wasm-reference,wasm-fast,cpu').split(',') as Variant[];
+const VARIANTS = arg('variants', 'torch,wasm-reference,wasm-fast-pure,wasm-fast,cpu').split(',') as Variant[];
 const API = arg('api', 'minimize') as 'minimize' | 'trainOnBatch';
 const WRITE = !process.argv.includes('--no-write');
 
@@ -125,7 +126,7 @@ interface Measurement { variant: Variant; model: ModelKind; round: number; sampl
 async function measureTf(variant: Exclude<Variant, 'torch'>, kind: ModelKind, data: Data, round: number, seconds: number): Promise<Measurement & { layer: KernelLayerInfo }> {
   await tf.setBackend(variant === 'cpu' ? 'cpu' : 'wasm');
   await tf.ready();
-  const layer = await installKernels(variant === 'wasm-fast' ? 'fast' : 'reference');
+  const layer = await installKernels(variant === 'wasm-reference' || variant === 'cpu' ? 'reference' : 'fast', { ort: variant === 'wasm-fast' });
   const model = buildModel(kind);
   const batcher = new Batcher(data);
   const opt = tf.train.adam(1e-3);
@@ -254,7 +255,7 @@ function markdown(r: {
   date: string; command: string; machine: Record<string, unknown>; data: string; api: string; secondsPerMeasurement: number; rounds: number;
   samplesPerSec: Record<string, Record<string, number>>; ratioToTorch: Record<string, Record<string, number>>; kernelLayers: Record<string, KernelLayerInfo>;
 }): string {
-  const variants: Variant[] = ['torch', 'wasm-reference', 'wasm-fast', 'cpu'];
+  const variants: Variant[] = ['torch', 'wasm-reference', 'wasm-fast-pure', 'wasm-fast', 'cpu'];
   const lines = [
     '# Training speed: PyTorch vs cdl (TF.js)',
     '',

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { installKernels } from '../src/train/kernels/index.js';
 import { setMaxColumnFloats } from '../src/train/kernels/conv-backprop-filter.js';
+import { forceChoice } from '../src/train/kernels/ort-kernels.js';
+import { loadOrt } from '../src/train/kernels/ort.js';
 import { CONV_CASES, tolerance, verifyKernels, type KernelCheck } from '../src/train/kernels/verify.js';
 import { maxAbs, maxAbsDiff, on, rand, size } from './kernels-helpers.js';
 
@@ -43,6 +45,12 @@ describe('wasm kernel layer: reference mode', () => {
     // (Data in [-1, 1) has such windows too, so it also fails the 'random' cases.)
   });
 
+  it("detects tfjs-backend-wasm 4.22's wrong _FusedMatMul with a transposed operand", () => {
+    const fm = checks.filter((c) => c.kernel === '_FusedMatMul');
+    expect(fm.filter((c) => c.case.includes('transposeA=false transposeB=false')).every((c) => c.maxAbsDiff <= tolerance(c))).toBe(true);
+    expect(fm.some((c) => c.maxAbsDiff > 1e-2)).toBe(true);
+  });
+
   it('Conv2DBackpropFilter processes the batch in chunks with the same result', async () => {
     const c = CONV_CASES[4];
     const xv = rand(size(c.x), 3);
@@ -68,7 +76,8 @@ describe('wasm kernel layer: fast mode (pure wasm)', () => {
   let checks: KernelCheck[] = [];
   beforeAll(async () => {
     await tf.setBackend('wasm');
-    const info = await installKernels('fast');
+    const info = await installKernels('fast', { ort: false });
+    expect(info.name).toBe('cdl-fast-wasm');
     expect(info.kernels).toEqual(expect.arrayContaining(['BatchMatMul', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Sum', 'Identity']));
     checks = await verifyKernels();
   });
@@ -93,5 +102,33 @@ describe('wasm kernel layer: fast mode (pure wasm)', () => {
     const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.maxPool(tf.relu(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')), 2, 2, 'valid')))([x, w]);
     tf.dispose([...g, x, w]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('wasm kernel layer: fast mode with onnxruntime', () => {
+  let checks: KernelCheck[] = [];
+  let ortOn = false;
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    const info = await installKernels('fast', { ort: true });
+    console.log('kernel layer:', info);
+    ortOn = info.name === 'cdl-fast-ort';
+    // Every replaced kernel's onnxruntime implementation, not the per-shape winner.
+    forceChoice('ort');
+    try {
+      checks = await verifyKernels();
+    } finally {
+      forceChoice('auto');
+    }
+  });
+  afterAll(() => console.log('onnxruntime mode, max abs differences vs tfjs-backend-cpu:', summarize(checks)));
+
+  it('uses the pinned onnxruntime-node synchronous binding', () => {
+    expect(loadOrt()).toMatchObject({ ok: true });
+    expect(ortOn).toBe(true);
+  });
+
+  it('every onnxruntime-backed kernel and gradient equals the cpu reference on odd shapes', () => {
+    expect(failures(checks)).toEqual([]);
   });
 });

@@ -15,6 +15,10 @@ import { f32, dispose, type SyncKernel, type WasmBackendLike } from './wasm-util
 /** Upper bound on floats in one chunk's column buffer (32 MiB). */
 let MAX_COL_FLOATS = 8 * 1024 * 1024;
 
+export function maxColumnFloats(): number {
+  return MAX_COL_FLOATS;
+}
+
 /** Change the column-buffer bound (tests use a tiny one to exercise chunking). Returns the previous value. */
 export function setMaxColumnFloats(n: number): number {
   const prev = MAX_COL_FLOATS;

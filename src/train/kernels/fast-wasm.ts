@@ -16,6 +16,8 @@
  *   the first element).
  * - Sum over leading axes (bias gradients): row accumulation.
  * - Identity: shares the data (ref count) instead of copying it.
+ * - _FusedMatMul with a transposed operand (wrong in tfjs-backend-wasm 4.22):
+ *   transpose first, then the non-transposed fused product.
  *
  * Anything outside a replacement's supported cases goes to the original kernel.
  */
@@ -31,6 +33,8 @@ export interface WasmOriginals {
   MaxPoolGrad: SyncKernel;
   Sum: SyncKernel;
   Identity: SyncKernel;
+  _FusedMatMul: SyncKernel;
+  FusedConv2D: SyncKernel;
 }
 
 type Pad = backend_util.ExplicitPadding | 'valid' | 'same' | number;
@@ -71,6 +75,25 @@ export function makeBatchMatMul(orig: WasmOriginals): SyncKernel {
     const at = transposeA ? transposeLast2(backend, a) : a;
     const bt = transposeB ? transposeLast2(backend, b) : b;
     const out = orig.BatchMatMul({ inputs: { a: at, b: bt }, backend, attrs: { transposeA: false, transposeB: false } });
+    if (transposeA) dispose(backend, at);
+    if (transposeB) dispose(backend, bt);
+    return out;
+  };
+}
+
+/**
+ * _FusedMatMul: tfjs-backend-wasm 4.22 gives wrong results when an operand is
+ * transposed; transpose first and use the non-transposed fused product.
+ */
+export function makeFusedMatMul(orig: WasmOriginals): SyncKernel {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { a, b } = inputs;
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32') return orig._FusedMatMul(args);
+    const at = transposeA ? transposeLast2(backend, a) : a;
+    const bt = transposeB ? transposeLast2(backend, b) : b;
+    const out = orig._FusedMatMul({ inputs: { ...inputs, a: at, b: bt }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
     if (transposeA) dispose(backend, at);
     if (transposeB) dispose(backend, bt);
     return out;
@@ -256,6 +279,7 @@ export function makeIdentity(orig: WasmOriginals): SyncKernel {
 export function fastWasmKernels(orig: WasmOriginals): Record<string, SyncKernel> {
   return {
     BatchMatMul: makeBatchMatMul(orig),
+    _FusedMatMul: makeFusedMatMul(orig),
     Conv2DBackpropInput: makeConv2DBackpropInput(orig),
     Conv2DBackpropFilter: makeConv2DBackpropFilter({ batchMatMul: orig.BatchMatMul }),
     MaxPoolGrad: makeMaxPoolGrad(orig),

@@ -11,7 +11,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { makeConv2DBackpropFilter } from './conv-backprop-filter.js';
+import { makeConv2DBackpropFilter, maxColumnFloats } from './conv-backprop-filter.js';
+import { loadOrt, ORT_PINNED_VERSION } from './ort.js';
+import {
+  choiceTable, makeOrtBatchMatMul, makeOrtConv2D, makeOrtConv2DBackpropFilter, makeOrtConv2DBackpropInput, makeOrtFusedMatMul,
+} from './ort-kernels.js';
 import { fastWasmKernels, type WasmOriginals } from './fast-wasm.js';
 import { asKernelFunc, type SyncKernel } from './wasm-util.js';
 
@@ -30,7 +34,20 @@ const originals = new Map<string, KernelConfig>();
 /** Kernels this layer has registered, by name. */
 const installed = new Map<string, string>();
 let lastInfo: KernelLayerInfo | null = null;
-let lastMode: KernelMode | null = null;
+let lastMode: string | null = null;
+
+export interface InstallOptions {
+  /** Use onnxruntime-node where it wins (default: yes, unless CDL_KERNELS_ORT=0). */
+  ort?: boolean;
+}
+
+/**
+ * Which implementation ('ort' or 'wasm') the per-shape choice picked for each
+ * kernel and shape seen so far; for the lineage, after training.
+ */
+export function kernelChoices(): Record<string, 'ort' | 'wasm'> {
+  return choiceTable();
+}
 
 function original(name: string): SyncKernel {
   if (!originals.has(name)) {
@@ -68,6 +85,8 @@ function wasmOriginals(): WasmOriginals {
     MaxPoolGrad: original('MaxPoolGrad'),
     Sum: original('Sum'),
     Identity: original('Identity'),
+    _FusedMatMul: original('_FusedMatMul'),
+    FusedConv2D: original('FusedConv2D'),
   };
 }
 
@@ -85,11 +104,13 @@ function installBase(): void {
  * note, when onnxruntime's sync binding is unavailable). Idempotent. Only acts
  * when tf.getBackend() === 'wasm'.
  */
-export async function installKernels(mode: KernelMode = 'auto'): Promise<KernelLayerInfo> {
+export async function installKernels(mode: KernelMode = 'auto', options: InstallOptions = {}): Promise<KernelLayerInfo> {
   if (tf.getBackend() !== 'wasm') {
     return { name: 'none', kernels: [], notes: [`backend is '${tf.getBackend()}', kernel layer not installed`] };
   }
-  if (lastInfo && lastMode === mode) return lastInfo;
+  const useOrt = options.ort ?? process.env.CDL_KERNELS_ORT !== '0';
+  const modeKey = `${mode}:${useOrt}`;
+  if (lastInfo && lastMode === modeKey) return lastInfo;
   const notes: string[] = [];
   // Start from the backend's own kernels.
   for (const name of [...installed.keys()]) restore(name);
@@ -97,8 +118,31 @@ export async function installKernels(mode: KernelMode = 'auto'): Promise<KernelL
   installBase();
   let name = 'wasm-reference';
   if (mode !== 'reference') {
-    for (const [k, fn] of Object.entries(fastWasmKernels(orig))) put(k, fn, 'fast-wasm');
+    const fast = fastWasmKernels(orig);
+    for (const [k, fn] of Object.entries(fast)) put(k, fn, 'fast-wasm');
     name = 'cdl-fast-wasm';
+    if (useOrt) {
+      const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer;
+      const ort = loadOrt();
+      if (typeof SharedArrayBuffer !== 'undefined' && heap instanceof SharedArrayBuffer) {
+        notes.push('onnxruntime path off: the threaded wasm build shares its heap, outputs cannot be written into it');
+      } else if (!ort.ok) {
+        notes.push(`onnxruntime path off, using the pure-wasm kernels: ${ort.reason}`);
+      } else {
+        const e = ort.engine;
+        if (e.version !== ORT_PINNED_VERSION) notes.push(`onnxruntime-node ${e.version} (tested with ${ORT_PINNED_VERSION})`);
+        put('BatchMatMul', makeOrtBatchMatMul(e, fast.BatchMatMul), 'ort');
+        put('_FusedMatMul', makeOrtFusedMatMul(e, fast._FusedMatMul), 'ort');
+        put('Conv2D', makeOrtConv2D(e, orig.Conv2D, false), 'ort');
+        put('FusedConv2D', makeOrtConv2D(e, orig.FusedConv2D, true), 'ort');
+        put('Conv2DBackpropInput', makeOrtConv2DBackpropInput(e, fast.Conv2DBackpropInput), 'ort');
+        put('Conv2DBackpropFilter', makeOrtConv2DBackpropFilter(e, fast.Conv2DBackpropFilter, maxColumnFloats), 'ort');
+        notes.push(`onnxruntime-node ${e.version} synchronous binding, ${e.threads} threads, spinning off; per-shape choice between onnxruntime and wasm by timing`);
+        name = 'cdl-fast-ort';
+      }
+    } else {
+      notes.push('onnxruntime path disabled by option/CDL_KERNELS_ORT=0');
+    }
   }
   const info: KernelLayerInfo = { name, kernels: [...installed.keys()], notes };
   lastInfo = info;

@@ -144,6 +144,10 @@ export async function verifyKernels(): Promise<KernelCheck[]> {
       tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, c.x), dy: tf.tensor(dyv, yShape) }, { ...attrs, filterShape: c.f } as never) as tf.Tensor);
     await compare('Conv2DBackpropInput', name, () =>
       tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, yShape), filter: tf.tensor4d(fv, c.f) }, { ...attrs, inputShape: c.x } as never) as tf.Tensor);
+    await compare('FusedConv2D', name, () => {
+      const bias = tf.tensor1d(pseudoRandom(c.f[3], 14));
+      return tf.fused.conv2d({ x: tf.tensor4d(xv, c.x), filter: tf.tensor4d(fv, c.f), strides: c.strides, pad: c.pad, bias, activation: 'relu' });
+    });
     await compare('grad conv2d', name, () => {
       const r = tf.tensor(dyv, yShape);
       const f = (x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.strides, c.pad), r));
@@ -176,6 +180,19 @@ export async function verifyKernels(): Promise<KernelCheck[]> {
       const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.matMul(a, b, c.tA, c.tB)));
       return tf.grads(f)([tf.tensor(av, c.a), tf.tensor(bv, c.b)]);
     }, ['grad matMul (da)', 'grad matMul (db)']);
+  }
+
+  for (const c of MATMUL_CASES.filter((m) => m.a.length === 2)) {
+    const av = pseudoRandom(size(c.a), 33), bv = pseudoRandom(size(c.b), 34);
+    const n = c.tB ? c.b[0] : c.b[1];
+    const biasv = pseudoRandom(n, 35);
+    const name = label({ a: c.a, b: c.b, transposeA: c.tA, transposeB: c.tB, bias: [n], activation: 'relu' });
+    const fm = (a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor) =>
+      tf.fused.matMul({ a, b, transposeA: c.tA, transposeB: c.tB, bias, activation: 'relu' });
+    await compare('_FusedMatMul', name, () => fm(tf.tensor(av, c.a), tf.tensor(bv, c.b), tf.tensor1d(biasv)));
+    await compare('grad fused matMul', name, () =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor) => tf.sum(tf.square(fm(a, b, bias))))([tf.tensor(av, c.a), tf.tensor(bv, c.b), tf.tensor1d(biasv)]),
+    ['grad fused matMul (da)', 'grad fused matMul (db)', 'grad fused matMul (dbias)']);
   }
 
   for (const c of SUM_CASES) {

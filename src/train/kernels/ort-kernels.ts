@@ -1,0 +1,261 @@
+/**
+ * onnxruntime-backed matrix products and convolutions, each paired with its
+ * pure-wasm counterpart and chosen per shape: the first time a shape is seen
+ * both are run and timed, and the faster one is used from then on.
+ */
+import { backend_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
+import { im2col } from './conv-backprop-filter.js';
+import { dilateRows, planBackpropInput, type BackpropInputPlan } from './fast-wasm.js';
+import type { OrtEngine } from './ort.js';
+import type { OnnxGraph, OnnxNode } from './onnx-graph.js';
+import { dispose, f32, type SyncKernel, type WasmBackendLike } from './wasm-util.js';
+
+export type Choice = 'ort' | 'wasm';
+type Pad = backend_util.ExplicitPadding | 'valid' | 'same' | number;
+
+/** Forced choice for tests ('auto' = time both once per shape). */
+let forced: Choice | 'auto' = 'auto';
+export function forceChoice(c: Choice | 'auto'): void {
+  forced = c;
+}
+
+const choices = new Map<string, Choice>();
+/** The choice made per kernel/shape key so far (for the lineage and the bench). */
+export function choiceTable(): Record<string, Choice> {
+  return Object.fromEntries(choices);
+}
+export function resetChoices(): void {
+  choices.clear();
+}
+
+const now = () => performance.now();
+
+/**
+ * Run `ort` or `wasm` for `key`. `ort` returns null when it does not apply to
+ * these inputs. On the first encounter both are timed (after a warm-up run,
+ * which also builds the onnxruntime session) and the faster is remembered.
+ */
+function choose(backend: WasmBackendLike, key: string, ort: () => TensorInfo | null, wasm: () => TensorInfo): TensorInfo {
+  if (forced === 'wasm') return wasm();
+  if (forced === 'ort') return ort() ?? wasm();
+  const c = choices.get(key);
+  if (c === 'wasm') return wasm();
+  if (c === 'ort') return ort() ?? wasm();
+  let first: TensorInfo | null;
+  try {
+    first = ort();
+  } catch {
+    first = null;
+  }
+  if (!first) {
+    choices.set(key, 'wasm');
+    return wasm();
+  }
+  dispose(backend, first);
+  dispose(backend, wasm());
+  let tOrt = Infinity, tWasm = Infinity;
+  for (let i = 0; i < 2; i++) {
+    let t = now();
+    dispose(backend, ort()!);
+    tOrt = Math.min(tOrt, now() - t);
+    t = now();
+    dispose(backend, wasm());
+    tWasm = Math.min(tWasm, now() - t);
+  }
+  const pick: Choice = tOrt < tWasm ? 'ort' : 'wasm';
+  choices.set(key, pick);
+  return pick === 'ort' ? ort()! : wasm();
+}
+
+const isUnitBatch = (shape: number[]) => util.sizeFromShape(shape.slice(0, -2)) === 1;
+
+/** y = act(op(a)·op(b) + bias) as one Gemm (2-D operands). */
+function ortGemm(
+  engine: OrtEngine, backend: WasmBackendLike, a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean,
+  bias: TensorInfo | null, relu: boolean, outShape: number[],
+): TensorInfo {
+  const [ar, ac] = a.shape.slice(-2), [br, bc] = b.shape.slice(-2);
+  const M = tA ? ac : ar, N = tB ? br : bc;
+  const key = `gemm:${ar}x${ac}:${br}x${bc}:${+tA}${+tB}:${bias ? bias.shape.join('x') : '-'}:${+relu}`;
+  const out = backend.makeOutput(outShape, 'float32');
+  const nodes: OnnxNode[] = [{ op: 'Gemm', inputs: bias ? ['a', 'b', 'c'] : ['a', 'b'], outputs: [relu ? 'g' : 'y'], attrs: { transA: +tA, transB: +tB } }];
+  if (relu) nodes.push({ op: 'Relu', inputs: ['g'], outputs: ['y'] });
+  const feeds: Record<string, { data: Float32Array; shape: number[] }> = {
+    a: { data: f32(backend, a), shape: [ar, ac] },
+    b: { data: f32(backend, b), shape: [br, bc] },
+  };
+  if (bias) feeds.c = { data: f32(backend, bias), shape: [util.sizeFromShape(bias.shape)] };
+  engine.run(key, () => ({
+    inputs: Object.entries(feeds).map(([name, v]) => ({ name, shape: v.shape })),
+    outputs: [{ name: 'y', shape: [M, N] }],
+    nodes,
+  }), feeds, { y: { data: f32(backend, out), shape: [M, N] } });
+  return out;
+}
+
+export function makeOrtBatchMatMul(engine: OrtEngine, wasmKernel: SyncKernel): SyncKernel {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { a, b } = inputs;
+    const { transposeA: tA, transposeB: tB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (a.dtype !== 'float32' || !isUnitBatch(a.shape) || !isUnitBatch(b.shape)) return wasmKernel(args);
+    const M = tA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
+    const N = tB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+    const outShape = [...(a.shape.length >= b.shape.length ? a.shape : b.shape).slice(0, -2), M, N];
+    const key = `BatchMatMul:${a.shape}:${b.shape}:${+tA}${+tB}`;
+    return choose(backend, key, () => ortGemm(engine, backend, a, b, tA, tB, null, false, outShape), () => wasmKernel(args));
+  };
+}
+
+export function makeOrtFusedMatMul(engine: OrtEngine, wasmKernel: SyncKernel): SyncKernel {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { a, b, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined> as Record<string, TensorInfo>;
+    const { transposeA: tA, transposeB: tB, activation } = attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const act = activation ?? 'linear';
+    const N = tB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+    if (preluActivationWeights || (act !== 'linear' && act !== 'relu') || !isUnitBatch(a.shape) || !isUnitBatch(b.shape) ||
+      (bias && util.sizeFromShape(bias.shape) !== N)) {
+      return wasmKernel(args);
+    }
+    const M = tA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
+    const outShape = [...(a.shape.length >= b.shape.length ? a.shape : b.shape).slice(0, -2), M, N];
+    const key = `_FusedMatMul:${a.shape}:${b.shape}:${+tA}${+tB}:${bias ? 1 : 0}:${act}`;
+    return choose(backend, key, () => ortGemm(engine, backend, a, b, tA, tB, bias ?? null, act === 'relu', outShape), () => wasmKernel(args));
+  };
+}
+
+/** NHWC conv in onnxruntime: transpose in, Conv (+bias, relu), transpose out. */
+function ortConv(
+  engine: OrtEngine, backend: WasmBackendLike, x: TensorInfo, filterData: Float32Array, filterOIHW: boolean, filterShape: number[],
+  bias: TensorInfo | null, relu: boolean, info: { pads: number[]; strides: number[]; dilations: number[]; outShape: number[] },
+): TensorInfo {
+  const out = backend.makeOutput(info.outShape, 'float32');
+  const [B, H, W, C] = x.shape;
+  const key = `conv:${x.shape}:${filterShape}:${+filterOIHW}:${info.pads}:${info.strides}:${info.dilations}:${bias ? 1 : 0}:${+relu}`;
+  const kernel = filterOIHW ? filterShape.slice(2) : filterShape.slice(0, 2);
+  const nodes: OnnxNode[] = [{ op: 'Transpose', inputs: ['x'], outputs: ['xt'], attrs: { perm: [0, 3, 1, 2] } }];
+  let w = 'w';
+  if (!filterOIHW) {
+    nodes.push({ op: 'Transpose', inputs: ['w'], outputs: ['wt'], attrs: { perm: [3, 2, 0, 1] } });
+    w = 'wt';
+  }
+  nodes.push({
+    op: 'Conv', inputs: bias ? ['xt', w, 'b'] : ['xt', w], outputs: ['c'],
+    attrs: { kernel_shape: kernel, pads: info.pads, strides: info.strides, dilations: info.dilations },
+  });
+  let last = 'c';
+  if (relu) {
+    nodes.push({ op: 'Relu', inputs: ['c'], outputs: ['r'] });
+    last = 'r';
+  }
+  nodes.push({ op: 'Transpose', inputs: [last], outputs: ['y'], attrs: { perm: [0, 2, 3, 1] } });
+  const feeds: Record<string, { data: Float32Array; shape: number[] }> = {
+    x: { data: f32(backend, x), shape: [B, H, W, C] },
+    w: { data: filterData, shape: filterShape },
+  };
+  if (bias) feeds.b = { data: f32(backend, bias), shape: [util.sizeFromShape(bias.shape)] };
+  const graph = (): OnnxGraph => ({
+    inputs: Object.entries(feeds).map(([name, v]) => ({ name, shape: v.shape })),
+    outputs: [{ name: 'y', shape: info.outShape }],
+    nodes,
+  });
+  engine.run(key, graph, feeds, { y: { data: f32(backend, out), shape: info.outShape } });
+  return out;
+}
+
+function convGeometry(info: backend_util.Conv2DInfo) {
+  return {
+    pads: [info.padInfo.top, info.padInfo.left, info.padInfo.bottom, info.padInfo.right],
+    strides: [info.strideHeight, info.strideWidth],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    outShape: info.outShape as number[],
+  };
+}
+
+/** Conv2D and FusedConv2D (bias, relu/linear) forward. */
+export function makeOrtConv2D(engine: OrtEngine, wasmKernel: SyncKernel, fused: boolean): SyncKernel {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo>;
+    const a = attrs as unknown as { strides: [number, number] | number; pad: Pad; dataFormat?: string; dilations: [number, number] | number; dimRoundingMode?: 'floor' | 'round' | 'ceil'; activation?: string };
+    const act = fused ? (a.activation ?? 'linear') : 'linear';
+    if (a.dataFormat === 'NCHW' || preluActivationWeights || (act !== 'linear' && act !== 'relu') || x.dtype !== 'float32' ||
+      (bias && util.sizeFromShape(bias.shape) !== filter.shape[3])) {
+      return wasmKernel(args);
+    }
+    const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+      a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+    const g = convGeometry(info);
+    const key = `${fused ? 'FusedConv2D' : 'Conv2D'}:${x.shape}:${filter.shape}:${g.pads}:${g.strides}:${g.dilations}:${act}:${bias ? 1 : 0}`;
+    return choose(backend, key, () => ortConv(engine, backend, x, f32(backend, filter), false, filter.shape, bias ?? null, act === 'relu', g), () => wasmKernel(args));
+  };
+}
+
+/** dx = conv(dilate(dy), flipped filter), the filter flipped and laid out OIHW in JS. */
+export function makeOrtConv2DBackpropInput(engine: OrtEngine, wasmKernel: SyncKernel): SyncKernel {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs;
+    const a = attrs as unknown as { strides: [number, number] | number; pad: Pad; dataFormat?: string; dimRoundingMode?: 'floor' | 'round' | 'ceil'; inputShape: [number, number, number, number] };
+    const plan = planBackpropInput(a.inputShape, filter.shape as [number, number, number, number], a.strides, a.pad, a.dimRoundingMode, a.dataFormat);
+    if (!plan) return wasmKernel(args);
+    const key = `Conv2DBackpropInput:${dy.shape}:${filter.shape}:${JSON.stringify(plan.pad)}:${plan.info.strideHeight},${plan.info.strideWidth}`;
+    return choose(backend, key, () => ortBackpropInput(engine, backend, dy, filter, plan), () => wasmKernel(args));
+  };
+}
+
+function ortBackpropInput(engine: OrtEngine, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, plan: BackpropInputPlan): TensorInfo {
+  const { info } = plan;
+  const strided = info.strideHeight > 1 || info.strideWidth > 1;
+  const src = strided ? dilateRows(backend, dy, info.strideHeight, info.strideWidth) : dy;
+  const [FH, FW, CI, CO] = filter.shape;
+  // OIHW weight of the input-gradient conv: O = CI, I = CO, rotated 180°.
+  const w = f32(backend, filter);
+  const wf = new Float32Array(w.length);
+  for (let kh = 0; kh < FH; kh++) {
+    for (let kw = 0; kw < FW; kw++) {
+      const s = (kh * FW + kw) * CI * CO;
+      const d = (FH - 1 - kh) * FW + (FW - 1 - kw);
+      for (let ci = 0; ci < CI; ci++) {
+        for (let co = 0; co < CO; co++) wf[(ci * CO + co) * FH * FW + d] = w[s + ci * CO + co];
+      }
+    }
+  }
+  const p = plan.pad;
+  const out = ortConv(engine, backend, src, wf, true, [CI, CO, FH, FW], null, false, {
+    pads: [p[1][0], p[2][0], p[1][1], p[2][1]], strides: [1, 1], dilations: [1, 1],
+    outShape: [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
+  });
+  if (strided) dispose(backend, src);
+  return out;
+}
+
+/** dW = colsᵀ·dy with im2col in JS and the product (transA) in onnxruntime. */
+export function makeOrtConv2DBackpropFilter(engine: OrtEngine, wasmKernel: SyncKernel, maxColFloats: () => number): SyncKernel {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { x, dy } = inputs;
+    const a = attrs as unknown as { strides: [number, number] | number; pad: Pad; dataFormat?: string; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number] };
+    if (a.dataFormat === 'NCHW') return wasmKernel(args);
+    const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+    const n = info.batchSize * info.outHeight * info.outWidth;
+    const K = info.filterHeight * info.filterWidth * info.inChannels;
+    if (n * K > maxColFloats()) return wasmKernel(args);
+    const key = `Conv2DBackpropFilter:${x.shape}:${dy.shape}:${a.filterShape}:${info.strideHeight},${info.strideWidth}:${info.padInfo.top},${info.padInfo.left}`;
+    return choose(backend, key, () => {
+      const cols = backend.makeOutput([n, K], 'float32');
+      const out = backend.makeOutput(a.filterShape, 'float32');
+      im2col(f32(backend, x), f32(backend, cols), 0, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left);
+      const CO = info.outChannels;
+      engine.run(`gemm:${n}x${K}:${n}x${CO}:10:-:0`, () => ({
+        inputs: [{ name: 'a', shape: [n, K] }, { name: 'b', shape: [n, CO] }],
+        outputs: [{ name: 'y', shape: [K, CO] }],
+        nodes: [{ op: 'Gemm', inputs: ['a', 'b'], outputs: ['y'], attrs: { transA: 1 } }],
+      }), { a: { data: f32(backend, cols), shape: [n, K] }, b: { data: f32(backend, dy), shape: [n, CO] } }, { y: { data: f32(backend, out), shape: [K, CO] } });
+      dispose(backend, cols);
+      return out;
+    }, () => wasmKernel(args));
+  };
+}
