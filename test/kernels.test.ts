@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { installKernels } from '../src/train/kernels/index.js';
 import { setMaxColumnFloats } from '../src/train/kernels/conv-backprop-filter.js';
 import { forceChoice } from '../src/train/kernels/ort-kernels.js';
-import { loadOrt } from '../src/train/kernels/ort.js';
+import { bindingProblem, loadOrt, overrideOrtLoad } from '../src/train/kernels/ort.js';
 import { CONV_CASES, tolerance, verifyKernels, type KernelCheck } from '../src/train/kernels/verify.js';
 import { maxAbs, maxAbsDiff, on, rand, size } from './kernels-helpers.js';
 
@@ -130,5 +130,36 @@ describe('wasm kernel layer: fast mode with onnxruntime', () => {
 
   it('every onnxruntime-backed kernel and gradient equals the cpu reference on odd shapes', () => {
     expect(failures(checks)).toEqual([]);
+  });
+});
+
+describe('wasm kernel layer: without a usable onnxruntime', () => {
+  it('recognizes a binding without a synchronous run', () => {
+    expect(bindingProblem({})).toMatch(/InferenceSession/);
+    expect(bindingProblem({ binding: { InferenceSession: class {} }, initOrt: () => {} })).toMatch(/synchronous run/);
+    expect(bindingProblem({ binding: { InferenceSession: class { run() {} } }, initOrt: () => {} })).toBeNull();
+  });
+
+  it('falls back to the pure-wasm fast kernels with a note, and back again', async () => {
+    await tf.setBackend('wasm');
+    const real = loadOrt();
+    overrideOrtLoad({ ok: false, reason: 'onnxruntime-node 9.9.9: the native session has no synchronous run()' });
+    try {
+      const info = await installKernels('auto', { ort: true });
+      expect(info.name).toBe('cdl-fast-wasm');
+      expect(info.notes.join(' ')).toMatch(/no synchronous run/);
+      const y = tf.tidy(() => tf.matMul(tf.ones([3, 4]), tf.ones([5, 4]), false, true).dataSync());
+      expect(Array.from(y)).toEqual(new Array(15).fill(4));
+    } finally {
+      overrideOrtLoad(real);
+    }
+    expect((await installKernels('reference')).name).toBe('wasm-reference');
+  });
+
+  it('does nothing on other backends', async () => {
+    await tf.setBackend('cpu');
+    const info = await installKernels('fast');
+    expect(info.name).toBe('none');
+    await tf.setBackend('wasm');
   });
 });

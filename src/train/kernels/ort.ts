@@ -43,21 +43,37 @@ export function loadOrt(): OrtLoad {
   return loaded;
 }
 
+/** Replace the loaded state (tests simulate an onnxruntime without a synchronous binding). */
+export function overrideOrtLoad(l: OrtLoad | null): void {
+  loaded = l;
+}
+
+interface BindingModule {
+  binding?: { InferenceSession?: new () => BindingSession };
+  initOrt?: () => void;
+}
+
+/** Why a binding module cannot be used synchronously, or null when it can. */
+export function bindingProblem(mod: unknown): string | null {
+  const m = mod as BindingModule | null;
+  const Session = m?.binding?.InferenceSession;
+  if (typeof Session !== 'function') return 'no native InferenceSession in the binding';
+  if (typeof m?.initOrt !== 'function') return 'no initOrt in the binding';
+  if (typeof Session.prototype?.run !== 'function') return 'the native session has no synchronous run()';
+  return null;
+}
+
 function tryLoad(): OrtLoad {
   let version = 'unknown';
   try {
     const require = createRequire(import.meta.url);
     version = (require('onnxruntime-node/package.json') as { version: string }).version;
     const ort = require('onnxruntime-node') as { Tensor: TensorCtor };
-    const mod = require('onnxruntime-node/dist/binding.js') as {
-      binding?: { InferenceSession?: new () => BindingSession };
-      initOrt?: () => void;
-    };
-    const Session = mod.binding?.InferenceSession;
-    if (typeof Session !== 'function' || typeof mod.initOrt !== 'function' || typeof Session.prototype.run !== 'function') {
-      return { ok: false, reason: `onnxruntime-node ${version}: no synchronous session binding` };
-    }
-    mod.initOrt();
+    const mod = require('onnxruntime-node/dist/binding.js') as BindingModule;
+    const problem = bindingProblem(mod);
+    if (problem) return { ok: false, reason: `onnxruntime-node ${version}: ${problem}` };
+    const Session = mod.binding!.InferenceSession!;
+    mod.initOrt!();
     const threads = Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8));
     const options = {
       intraOpNumThreads: threads,
