@@ -103,6 +103,10 @@ async function tryBackend(kind: Exclude<Backend, 'auto'>): Promise<LoadedBackend
   const tf = bundledTf();
   if (kind === 'wasm') {
     try {
+      // Inside an ESM bundle the wasm loader's Emscripten glue reads a free `__dirname`; give it one.
+      // The binaries' location is set explicitly below, so its value only has to exist.
+      const g = globalThis as { __dirname?: string };
+      if (typeof g.__dirname === 'undefined') g.__dirname = path.dirname(fileURLToPath(import.meta.url));
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       if (!tf.findBackendFactory('wasm')) return '@tensorflow/tfjs-backend-wasm: backend did not register';
       try {

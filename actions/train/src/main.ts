@@ -1,0 +1,46 @@
+/** actions/train: train the model of cdl.yaml, upload the model directory, set outputs. */
+import path from 'node:path';
+import * as core from '@actions/core';
+import { loadConfig } from '../../../src/config/index.js';
+import { uploadModelDir } from '../../../src/github/artifact.js';
+import { getInput, getInputAsBool, getInputAsInt, getInputAsList } from '../../../src/github/inputs.js';
+import { writeTrainSummary } from '../../../src/github/summary.js';
+import { train } from '../../../src/train/run.js';
+import { messageOf } from '../../../src/util/errors.js';
+
+export async function run(): Promise<void> {
+  try {
+    const configFile = getInput('config', 'cdl.yaml');
+    const overrides = getInputAsList('set');
+    const loaded = await loadConfig(configFile, overrides);
+    const sha = process.env.GITHUB_SHA ?? 'local';
+    const artifactName = getInput('artifact-name', `model-${sha}`);
+    const outDir = path.resolve(getInput('out', path.join('.cdl', 'models', loaded.config.model.name)));
+    const result = await train({
+      loaded,
+      overrides,
+      outDir,
+      resume: getInputAsBool('resume', false),
+      log: (line) => core.info(line),
+      progress: false,
+    });
+    const m = result.metrics;
+    if (getInputAsBool('upload', true)) {
+      const up = await uploadModelDir(outDir, artifactName, getInputAsInt('retention-days', 0) || undefined);
+      core.info(`uploaded artifact ${artifactName} (${up.size ?? 0} bytes)`);
+    }
+    core.setOutput('model-dir', outDir);
+    core.setOutput('artifact-name', artifactName);
+    core.setOutput('metrics', JSON.stringify(m));
+    core.setOutput('main-metric', String(m.main_metric_value ?? ''));
+    core.setOutput('main-metric-name', m.main_metric);
+    const trainer = result.lineage.trainer as { backend?: { kind?: string } };
+    await writeTrainSummary(m, {
+      artifact: artifactName,
+      backend: trainer.backend?.kind,
+      seconds: result.lineage.durations.total_seconds,
+    });
+  } catch (error) {
+    core.setFailed(messageOf(error));
+  }
+}
