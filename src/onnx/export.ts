@@ -6,7 +6,7 @@
  * first spatial op of a run, and one back to NHWC before any op that depends on the element order
  * (Flatten, Dense, the end of the graph). Flatten therefore orders elements exactly as TF.js does.
  */
-import { readFileSync } from 'node:fs';
+import { CDL_VERSION } from '../version.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { CdlError } from '../util/errors.js';
 import {
@@ -71,25 +71,8 @@ export const SUPPORTED_ACTIVATIONS = [
 ] as const;
 
 // TF.js's selu constants (tfjs-core selu_util): scale * alpha and scale.
-const SELU_SCALEALPHA = 1.7580993408473768599402175208123;
-const SELU_SCALE = 1.0507009873554804934193349852946;
-
-let producerVersionCache: string | undefined;
-function producerVersion(): string {
-  if (producerVersionCache !== undefined) return producerVersionCache;
-  let v = '0.1.0';
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      name?: unknown;
-      version?: unknown;
-    };
-    if (pkg.name === 'cdl' && typeof pkg.version === 'string') v = pkg.version;
-  } catch {
-    // bundled or relocated: keep the default
-  }
-  producerVersionCache = v;
-  return v;
-}
+const SELU_SCALEALPHA = 1.7580993408473766;
+const SELU_SCALE = 1.0507009873554805;
 
 /** Pads [before, after] of one spatial axis, computed as TF.js does for 'same' and 'valid'. */
 export function tfPads(
@@ -492,7 +475,7 @@ export function exportOnnx(model: LayersModel, opts: ExportOnnxOptions = {}): Ui
     irVersion: opset <= 18 ? 8 : opset <= 20 ? 9 : 10,
     opsetImport: [{ domain: '', version: opset }],
     producerName: 'cdl',
-    producerVersion: producerVersion(),
+    producerVersion: CDL_VERSION,
     docString: opts.docString ?? '',
     metadataProps: Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value: String(value) })),
     graph: {

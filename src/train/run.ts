@@ -16,7 +16,7 @@ import { ConfigError, DataError, TrainError } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import { loadBackend, type BackendInfo } from './backend.js';
 import { collectCommandOutputs, commandEnv, runCommand } from './command.js';
-import { installKernels, type KernelLayerInfo } from './kernels/index.js';
+import { installKernels, kernelChoices, type KernelLayerInfo } from './kernels/index.js';
 import { buildModel, describeModel, loadModelModule } from './model.js';
 import { evaluateSplit, outputsProbabilities, predictSplit, trainLoop, type SplitMetrics } from './trainer.js';
 import type { LayersModel, Tf } from './tf.js';
@@ -318,7 +318,7 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     trainer: {
       kind: 'tfjs',
       backend: backend satisfies BackendInfo,
-      kernels,
+      kernels: kernels.name === 'none' ? kernels : { ...kernels, choices: kernelChoices() },
       tfjs_version: tf.version_core,
     },
     durations: {

@@ -12,6 +12,9 @@ export async function run(): Promise<void> {
   try {
     const configFile = getInput('config', 'cdl.yaml');
     const overrides = getInputAsList('set');
+    const upload = getInputAsBool('upload', true);
+    const retentionDays = getInputAsInt('retention-days', 0);
+    const resume = getInputAsBool('resume', false);
     const loaded = await loadConfig(configFile, overrides);
     const sha = process.env.GITHUB_SHA ?? 'local';
     const artifactName = getInput('artifact-name', `model-${sha}`);
@@ -20,13 +23,13 @@ export async function run(): Promise<void> {
       loaded,
       overrides,
       outDir,
-      resume: getInputAsBool('resume', false),
+      resume,
       log: (line) => core.info(line),
       progress: false,
     });
     const m = result.metrics;
-    if (getInputAsBool('upload', true)) {
-      const up = await uploadModelDir(outDir, artifactName, getInputAsInt('retention-days', 0) || undefined);
+    if (upload) {
+      const up = await uploadModelDir(outDir, artifactName, retentionDays || undefined);
       core.info(`uploaded artifact ${artifactName} (${up.size ?? 0} bytes)`);
     }
     core.setOutput('model-dir', outDir);
