@@ -119,7 +119,11 @@ export const dataSection = z.strictObject({
   image_size: z.tuple([positiveInt, positiveInt]).optional()
     .describe('image-folder: [height, width] every image must have'),
   channels: z.union([z.literal(1), z.literal(3)]).default(1).describe('image-folder: 1 (grey) or 3 (RGB)'),
-  scale: z.number().positive().default(255).describe('Inputs are divided by this (255 maps bytes to [0, 1])'),
+  scale: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Inputs are divided by this; default 255 for idx and image-folder (bytes to [0, 1]), 1 for csv'),
   limit: z.strictObject({ train: positiveInt.optional(), test: positiveInt.optional() }).optional()
     .describe('Use only the first N examples of a split (quick runs)'),
   validation: z
@@ -192,6 +196,11 @@ export type CdlConfigInput = z.input<typeof configSchema>;
 export type ModelSection = z.output<typeof modelSection>;
 export type LayerSpec = z.output<typeof layerSpec>;
 export type DataSection = z.output<typeof dataSection>;
+
+/** The divisor applied to inputs: data.scale, else 255 for byte formats and 1 for csv. */
+export function inputScale(data: Pick<DataSection, 'scale' | 'format'>): number {
+  return data.scale ?? (data.format === 'csv' ? 1 : 255);
+}
 export type TrainSection = z.output<typeof trainSection>;
 export type OptimizerSection = z.output<typeof optimizerSection>;
 export type ScheduleSection = z.output<typeof scheduleSection>;

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { DataSection } from '../config/schema.js';
+import { inputScale, type DataSection } from '../config/schema.js';
 import { DataError } from '../util/errors.js';
 import { readCsv } from './csv.js';
 import { cacheDirFor, defaultCacheDir, ensureDownloaded, isUrl } from './download.js';
@@ -135,7 +135,7 @@ export async function loadDataset(data: DataSection, opts: LoadOptions): Promise
     );
   }
   const rowSize = product(shape);
-  const scale = data.scale;
+  const scale = inputScale(data);
   const toSplit = (r: RawSplit, limit: number | undefined): Split => {
     const n = limit !== undefined ? Math.min(limit, r.n) : r.n;
     const x = new Float32Array(n * rowSize);

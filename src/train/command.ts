@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { CdlConfig, DataSection } from '../config/schema.js';
+import { inputScale, type CdlConfig, type DataSection } from '../config/schema.js';
 import { TrainError } from '../util/errors.js';
 
 export interface CommandResult {
@@ -29,7 +29,7 @@ function dataEnv(data: DataSection, baseDir: string): Record<string, string> {
     CDL_DATA_TRAIN: split(data.train),
     CDL_DATA_TEST: split(data.test),
     CDL_DATA_CLASSES: JSON.stringify(data.classes ?? []),
-    CDL_DATA_SCALE: String(data.scale),
+    CDL_DATA_SCALE: String(inputScale(data)),
     CDL_VALIDATION_FRACTION: String(data.validation.fraction),
     CDL_VALIDATION_SEED: String(data.validation.seed),
   };
