@@ -169,7 +169,8 @@ export function parseConfig(text: string, overrides: string[] = []): ValidationR
   if (doc.errors.length > 0) {
     return {
       errors: doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
+        // prettyErrors is off, so linePos is not filled in: compute it from the offset.
+        const pos = e.linePos?.[0] ?? counter.linePos(e.pos[0]);
         return { path: '(yaml)', message: e.message.split('\n')[0]!, line: pos?.line, column: pos?.col };
       }),
       warnings: [],
