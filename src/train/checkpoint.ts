@@ -92,19 +92,42 @@ export function setModelArrays(tf: Tf, model: LayersModel, arrays: NamedArray[])
   );
 }
 
+/**
+ * Adam keeps beta1^t and beta2^t as running products that getWeights() leaves out; its setWeights()
+ * recomputes them with pow(), which differs from the product in the last bits. They are saved under
+ * these names so a resumed run continues bit for bit.
+ */
+const ADAM_ACC = ['cdl/adam/accBeta1', 'cdl/adam/accBeta2'] as const;
+type AdamAcc = Partial<Record<'accBeta1' | 'accBeta2', { assign(t: unknown): void; dataSync(): Float32Array }>>;
+
 export async function optimizerArrays(optimizer: Optimizer): Promise<NamedArray[]> {
   const named = await optimizer.getWeights();
-  return named.map((n) => ({
+  const out = named.map((n) => ({
     name: n.name,
     shape: n.tensor.shape.slice(),
     dtype: n.tensor.dtype === 'int32' ? ('int32' as const) : ('float32' as const),
     data: n.tensor.dataSync() as Float32Array | Int32Array,
   }));
+  const acc = optimizer as unknown as AdamAcc;
+  if (acc.accBeta1 && acc.accBeta2) {
+    out.push({ name: ADAM_ACC[0], shape: [], dtype: 'float32', data: Float32Array.from(acc.accBeta1.dataSync()) });
+    out.push({ name: ADAM_ACC[1], shape: [], dtype: 'float32', data: Float32Array.from(acc.accBeta2.dataSync()) });
+  }
+  return out;
 }
 
 export async function setOptimizerArrays(tf: Tf, optimizer: Optimizer, arrays: NamedArray[]): Promise<void> {
   if (arrays.length === 0) return;
-  await optimizer.setWeights(arrays.map((a) => ({ name: a.name, tensor: tf.tensor(a.data, a.shape, a.dtype) })));
+  const own = arrays.filter((a) => !(ADAM_ACC as readonly string[]).includes(a.name));
+  await optimizer.setWeights(own.map((a) => ({ name: a.name, tensor: tf.tensor(a.data, a.shape, a.dtype) })));
+  const acc = optimizer as unknown as AdamAcc;
+  const [b1, b2] = ADAM_ACC.map((n) => arrays.find((a) => a.name === n));
+  if (b1 && b2 && acc.accBeta1 && acc.accBeta2) {
+    tf.tidy(() => {
+      acc.accBeta1!.assign(tf.scalar(b1.data[0]!));
+      acc.accBeta2!.assign(tf.scalar(b2.data[0]!));
+    });
+  }
 }
 
 /** Atomically replace the checkpoint in `dir`. */
