@@ -63,6 +63,8 @@ function expectedForType(expected: string, issue: z.core.$ZodIssue): string {
 function issueMessage(issue: z.core.$ZodIssue): string {
   const input = (issue as { input?: unknown }).input;
   const got = `, got ${describeValue(input)}`;
+  // Cross-field checks: their input is the enclosing object, not a value worth quoting.
+  if (issue.code === 'custom') return issue.message;
   if (issue.message.startsWith('expected ')) return `${issue.message}${got}`;
   switch (issue.code) {
     case 'invalid_type':

@@ -95,10 +95,6 @@ export const modelSection = z
       .string()
       .optional()
       .describe('A JavaScript module (relative to cdl.yaml) whose default export builds the model: (hyperparameters, tf, info) => tf.LayersModel'),
-  })
-  .refine((m) => m.layers !== undefined || m.module !== undefined, {
-    message: 'expected either "layers" or "module"',
-    path: ['layers'],
   });
 
 const idxSplit = z.strictObject({
@@ -189,7 +185,16 @@ export const configSchema = z.strictObject({
   gate: z.record(z.string(), z.unknown()).optional(),
   compress: z.record(z.string(), z.unknown()).optional(),
   deploy: z.record(z.string(), z.unknown()).optional(),
-});
+}).refine(
+  // A training command builds its own model: then the model section needs neither.
+  (c) => c.model?.layers !== undefined || c.model?.module !== undefined || typeof c.train?.command === 'string',
+  {
+    message: 'expected either "layers" or "module" (or a train.command that builds the model)',
+    path: ['model', 'layers'],
+    // Checked even when other sections have problems, so every problem is reported at once.
+    when: (p) => typeof (p.value as { model?: unknown })?.model === 'object' && (p.value as { model?: unknown }).model !== null,
+  },
+);
 
 export type CdlConfig = z.output<typeof configSchema>;
 export type CdlConfigInput = z.input<typeof configSchema>;
