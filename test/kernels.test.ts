@@ -4,6 +4,8 @@ import { installKernels } from '../src/train/kernels/index.js';
 import { setMaxColumnFloats } from '../src/train/kernels/conv-backprop-filter.js';
 import { forceChoice } from '../src/train/kernels/ort-kernels.js';
 import { bindingProblem, loadOrt, overrideOrtLoad } from '../src/train/kernels/ort.js';
+import { setSimdEnabled, simdFor } from '../src/train/kernels/simd.js';
+import type { WasmBackendLike } from '../src/train/kernels/wasm-util.js';
 import { CONV_CASES, tolerance, verifyKernels, type KernelCheck } from '../src/train/kernels/verify.js';
 import { maxAbs, maxAbsDiff, on, rand, size } from './kernels-helpers.js';
 
@@ -103,6 +105,63 @@ describe('wasm kernel layer: fast mode (pure wasm)', () => {
     tf.dispose([...g, x, w]);
     expect(tf.memory().numTensors).toBe(before);
   });
+});
+
+describe('wasm kernel layer: SIMD helpers (simd.wat)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await installKernels('fast', { ort: false });
+  });
+
+  it('are available on the wasm backend in Node', () => {
+    expect(simdFor(tf.backend() as unknown as WasmBackendLike)).not.toBeNull();
+  });
+
+  // The CNN's shapes (cut to a small batch) and odd ones with edges no window covers.
+  const poolShapes: [number, number, number, number][] = [[3, 26, 26, 32], [2, 11, 11, 64], [2, 13, 7, 4], [1, 5, 9, 20]];
+  for (const shape of poolShapes) {
+    for (const values of ['random', 'relu'] as const) {
+      it(`MaxPoolGrad 2×2/2 on ${JSON.stringify(shape)} (${values}): SIMD = JS loop = cpu`, async () => {
+        const xv = rand(size(shape), 61);
+        // After a relu most windows hold ties of zeros: the first one must win.
+        if (values === 'relu') for (let i = 0; i < xv.length; i++) xv[i] = Math.max(0, xv[i]);
+        const run = () => {
+          const x = tf.tensor4d(xv, shape);
+          const y = tf.maxPool(x, 2, 2, 'valid');
+          const dy = tf.tensor(rand(size(y.shape), 62), y.shape);
+          return tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' } as never) as tf.Tensor;
+        };
+        const [ref] = await on('cpu', run);
+        const [simd] = await on('wasm', run);
+        setSimdEnabled(false);
+        try {
+          const [js] = await on('wasm', run);
+          expect(maxAbsDiff(ref, js)).toBe(0);
+        } finally {
+          setSimdEnabled(true);
+        }
+        expect(maxAbsDiff(ref, simd)).toBe(0);
+      });
+    }
+  }
+
+  for (const [shape, axis] of [[[128, 26, 26, 32], [0, 1, 2]], [[1000, 12], [0]], [[64, 4], [0]]] as [number[], number[]][]) {
+    it(`Sum over leading axes of ${JSON.stringify(shape)}: SIMD (float64 accumulation) = JS loop ≈ cpu`, async () => {
+      const xv = rand(size(shape), 71);
+      const run = () => tf.sum(tf.tensor(xv, shape), axis);
+      const [ref] = await on('cpu', run);
+      const [simd] = await on('wasm', run);
+      setSimdEnabled(false);
+      let js: Float32Array;
+      try {
+        [js] = await on('wasm', run);
+      } finally {
+        setSimdEnabled(true);
+      }
+      expect(maxAbsDiff(simd, js)).toBe(0);
+      expect(maxAbsDiff(ref, simd)).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(ref)));
+    });
+  }
 });
 
 describe('wasm kernel layer: fast mode with onnxruntime', () => {

@@ -124,6 +124,11 @@ export function im2col(
   SH: number, SW: number, DH: number, DW: number, PT: number, PL: number,
 ): void {
   const K = FH * FW * C;
+  const run = FW * C;
+  // When both views are on the same buffer (the wasm heap), a filter row whose
+  // pixels are all inside the input is one contiguous run: one memmove.
+  const heap = cv.buffer === xv.buffer && run >= 16 ? new Float32Array(cv.buffer) : null;
+  const cBase = cv.byteOffset >> 2, xBase = xv.byteOffset >> 2;
   let dst = 0;
   for (let b = b0; b < b0 + nb; b++) {
     const xb = b * H * W * C;
@@ -131,6 +136,7 @@ export function im2col(
       const iy0 = oy * SH - PT;
       for (let ox = 0; ox < OW; ox++) {
         const ix0 = ox * SW - PL;
+        const inside = DW === 1 && ix0 >= 0 && ix0 + FW <= W;
         let d = dst;
         for (let kh = 0; kh < FH; kh++) {
           const iy = iy0 + kh * DH;
@@ -140,6 +146,13 @@ export function im2col(
             continue;
           }
           const rowBase = xb + iy * W * C;
+          if (inside) {
+            const s = rowBase + ix0 * C;
+            if (heap) heap.copyWithin(cBase + d, xBase + s, xBase + s + run);
+            else for (let c = 0; c < run; c++) cv[d + c] = xv[s + c];
+            d += run;
+            continue;
+          }
           for (let kw = 0; kw < FW; kw++) {
             const ix = ix0 + kw * DW;
             if (ix < 0 || ix >= W) {

@@ -23,7 +23,8 @@
  */
 import { backend_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { makeConv2DBackpropFilter } from './conv-backprop-filter.js';
-import { dispose, f32, type SyncKernel, type WasmBackendLike } from './wasm-util.js';
+import { simdFor } from './simd.js';
+import { dispose, f32, offsetOf, type SyncKernel, type WasmBackendLike } from './wasm-util.js';
 
 export interface WasmOriginals {
   BatchMatMul: SyncKernel;
@@ -189,6 +190,13 @@ export function makeMaxPoolGrad(orig: WasmOriginals): SyncKernel {
     if (input.dtype !== 'float32') return orig.MaxPoolGrad(args);
     const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
     const dx = backend.makeOutput(input.shape, 'float32');
+    const simd = simdFor(backend);
+    if (simd && isTiled2x2(info) && info.inChannels % 4 === 0) {
+      if (info.outHeight * 2 < info.inHeight || info.outWidth * 2 < info.inWidth) f32(backend, dx).fill(0);
+      simd.maxPoolGrad2x2(offsetOf(backend, input), offsetOf(backend, dy), offsetOf(backend, dx),
+        info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth);
+      return dx;
+    }
     maxPoolGradInto(f32(backend, input), f32(backend, dy), f32(backend, dx), info);
     return dx;
   };
@@ -202,6 +210,7 @@ export function maxPoolGradInto(x: Float32Array, dy: Float32Array, dx: Float32Ar
   const DH = info.dilationHeight, DW = info.dilationWidth;
   const EH = info.effectiveFilterHeight, EW = info.effectiveFilterWidth;
   const PT = info.padInfo.top, PL = info.padInfo.left;
+  if (isTiled2x2(info)) return maxPoolGrad2x2(x, dy, dx, B, H, W, C, OH, OW);
   dx.fill(0);
   const best = new Float32Array(C);
   const where = new Int32Array(C);
@@ -239,6 +248,48 @@ export function maxPoolGradInto(x: Float32Array, dy: Float32Array, dx: Float32Ar
   }
 }
 
+/** 2×2 windows, stride 2, no padding or dilation: windows tile the input. */
+function isTiled2x2(info: backend_util.Conv2DInfo): boolean {
+  return info.effectiveFilterHeight === 2 && info.effectiveFilterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
+    info.outHeight * 2 <= info.inHeight && info.outWidth * 2 <= info.inWidth;
+}
+
+/**
+ * The common 2×2, stride-2, unpadded pooling: windows tile the input without
+ * overlap, so every covered element is written once (the gradient or 0) and
+ * only uncovered edge rows/columns (odd sizes) need clearing. Same result as
+ * the general loop: first maximum wins, windows whose values are all -Infinity
+ * or NaN pass no gradient.
+ */
+function maxPoolGrad2x2(x: Float32Array, dy: Float32Array, dx: Float32Array, B: number, H: number, W: number, C: number, OH: number, OW: number): void {
+  if (OH * 2 < H || OW * 2 < W) dx.fill(0);
+  const row = W * C;
+  for (let b = 0; b < B; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      const r0 = (b * H + 2 * oy) * row;
+      let o = ((b * OH + oy) * OW) * C;
+      for (let ox = 0; ox < OW; ox++) {
+        const i0 = r0 + 2 * ox * C, i1 = i0 + C, i2 = i0 + row, i3 = i2 + C;
+        for (let c = 0; c < C; c++) {
+          const v0 = x[i0 + c], v1 = x[i1 + c], v2 = x[i2 + c], v3 = x[i3 + c];
+          let m = -Infinity, k = -1;
+          if (v0 > m) { m = v0; k = 0; }
+          if (v1 > m) { m = v1; k = 1; }
+          if (v2 > m) { m = v2; k = 2; }
+          if (v3 > m) k = 3;
+          const g = dy[o + c];
+          dx[i0 + c] = k === 0 ? g : 0;
+          dx[i1 + c] = k === 1 ? g : 0;
+          dx[i2 + c] = k === 2 ? g : 0;
+          dx[i3 + c] = k === 3 ? g : 0;
+        }
+        o += C;
+      }
+    }
+  }
+}
+
 export function makeSum(orig: WasmOriginals): SyncKernel {
   return (args) => {
     const { inputs, backend, attrs } = args;
@@ -254,15 +305,36 @@ export function makeSum(orig: WasmOriginals): SyncKernel {
     const cols = util.sizeFromShape(x.shape.slice(k));
     const outShape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
     const out = backend.makeOutput(outShape, 'float32');
-    const xv = f32(backend, x), ov = f32(backend, out);
-    const acc = new Float64Array(cols);
-    for (let r = 0; r < rows; r++) {
-      const o = r * cols;
-      for (let j = 0; j < cols; j++) acc[j] += xv[o + j];
+    const simd = simdFor(backend);
+    if (simd && cols % 4 === 0 && rows >= 64) {
+      const acc = backend.wasm._malloc(cols * 8 + 16);
+      simd.sumRows(offsetOf(backend, x), offsetOf(backend, out), rows, cols, (acc + 15) & ~15);
+      backend.wasm._free(acc);
+      return out;
     }
-    for (let j = 0; j < cols; j++) ov[j] = acc[j];
+    const xv = f32(backend, x), ov = f32(backend, out);
+    sumRowsInto(xv, ov, rows, cols);
     return out;
   };
+}
+
+/** out[j] = Σ_r x[r·cols + j], accumulated in float64, four rows per pass. */
+export function sumRowsInto(xv: Float32Array, ov: Float32Array, rows: number, cols: number): void {
+  const acc = new Float64Array(cols);
+  const r4 = rows - (rows % 4);
+  const c2 = 2 * cols, c3 = 3 * cols;
+  for (let r = 0; r < r4; r += 4) {
+    const o = r * cols;
+    for (let j = 0; j < cols; j++) {
+      const k = o + j;
+      acc[j] += (xv[k] + xv[k + cols]) + (xv[k + c2] + xv[k + c3]);
+    }
+  }
+  for (let r = r4; r < rows; r++) {
+    const o = r * cols;
+    for (let j = 0; j < cols; j++) acc[j] += xv[o + j];
+  }
+  for (let j = 0; j < cols; j++) ov[j] = acc[j];
 }
 
 export function makeIdentity(orig: WasmOriginals): SyncKernel {

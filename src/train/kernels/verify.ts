@@ -87,6 +87,11 @@ export const POOL_CASES: PoolCase[] = [
   { x: [2, 6, 6, 3], size: [2, 2], strides: [2, 2], pad: 'valid', values: 'nonpositive' },
   { x: [2, 7, 9, 3], size: [3, 3], strides: [1, 1], pad: 'same', values: 'nonpositive' },
   { x: [2, 8, 8, 4], size: [2, 2], strides: [1, 1], pad: 'valid', values: 'ties' },
+  // 2×2/stride-2 tiling with channels in fours (the SIMD path), odd sizes leaving edges uncovered.
+  { x: [3, 11, 9, 8], size: [2, 2], strides: [2, 2], pad: 'valid', values: 'random' },
+  { x: [2, 7, 10, 4], size: [2, 2], strides: [2, 2], pad: 'valid', values: 'nonpositive' },
+  { x: [2, 8, 6, 12], size: [2, 2], strides: [2, 2], pad: 'valid', values: 'ties' },
+  { x: [2, 9, 9, 4], size: [2, 2], strides: [2, 2], pad: 'same', values: 'random' },
 ];
 
 export interface MatMulCase { a: number[]; b: number[]; tA: boolean; tB: boolean }
@@ -106,6 +111,10 @@ export const SUM_CASES: { shape: number[]; axis: number[]; keepDims: boolean }[]
   { shape: [5, 7, 3, 11], axis: [0, 1], keepDims: true },
   { shape: [6, 5, 4], axis: [1], keepDims: false },
   { shape: [6, 5, 4], axis: [2, 0], keepDims: false },
+  // Enough rows, columns in fours: the SIMD path (and one with a column count that is not).
+  { shape: [130, 12], axis: [0], keepDims: false },
+  { shape: [9, 11, 7, 16], axis: [0, 1, 2], keepDims: true },
+  { shape: [67, 10], axis: [0], keepDims: false },
 ];
 
 function poolValues(c: PoolCase, seed: number): Float32Array {
