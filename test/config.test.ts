@@ -62,9 +62,19 @@ train:
     expect(r.value).toBeUndefined();
     const byPath = Object.fromEntries(r.errors.map((e) => [e.path, e]));
     expect(Object.keys(byPath).sort()).toEqual(
-      ['data.format', 'model.layers[1].units', 'model.name', 'train.batch_size', 'train.epochs', 'train.optimizer.learning_rate'].sort(),
+      [
+        'data.format',
+        'model.layers[1].units',
+        'model.name',
+        'train.batch_size',
+        'train.epochs',
+        'train.optimizer.learning_rate',
+      ].sort(),
     );
-    expect(byPath['model.name']).toMatchObject({ line: 2, message: 'expected letters, digits, ".", "_" and "-", got "bad name"' });
+    expect(byPath['model.name']).toMatchObject({
+      line: 2,
+      message: 'expected letters, digits, ".", "_" and "-", got "bad name"',
+    });
     expect(byPath['model.layers[1].units']).toMatchObject({ line: 5, message: 'expected a positive integer, got 0' });
     expect(byPath['data.format']).toMatchObject({ line: 7 });
     expect(byPath['data.format']!.message).toBe('expected one of "idx", "csv", "image-folder", got "parquet"');
@@ -92,7 +102,9 @@ train:
 
   it('asks for layers or module, unless a training command builds the model', () => {
     const noModel = 'model: { name: m }\ndata: { format: idx, path: . }\n';
-    expect(report(noModel)).toEqual(['cdl.yaml:1:8: model.layers: expected either "layers" or "module" (or a train.command that builds the model)']);
+    expect(report(noModel)).toEqual([
+      'cdl.yaml:1:8: model.layers: expected either "layers" or "module" (or a train.command that builds the model)',
+    ]);
     // Reported together with problems elsewhere.
     expect(parseConfig(`${noModel}train: { epochs: 0 }\n`).errors.map((e) => e.path)).toEqual(['train.epochs', 'model.layers']);
     const withCommand = parseConfig(`${noModel}train: { command: python3 train.py }\n`);
@@ -127,7 +139,15 @@ describe('defaults', () => {
       kernels: 'auto',
       epochs: 10,
       batch_size: 128,
-      optimizer: { name: 'adam', learning_rate: 0.001, momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay: 0.01 },
+      optimizer: {
+        name: 'adam',
+        learning_rate: 0.001,
+        momentum: 0.9,
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-7,
+        weight_decay: 0.01,
+      },
       schedule: { type: 'constant', step_epochs: 10, gamma: 0.1, min_learning_rate: 0, warmup_epochs: 0 },
       seed: 42,
       hyperparameters: {},
@@ -167,7 +187,12 @@ describe('--set overrides', () => {
   });
 
   it('creates missing nested sections and indexes into lists', () => {
-    const c = valid(MINIMAL, ['data.limit.train=100', 'model.layers[1].units=64', 'model.layers[0].type=flatten', 'train.hyperparameters.dropout=0.2']);
+    const c = valid(MINIMAL, [
+      'data.limit.train=100',
+      'model.layers[1].units=64',
+      'model.layers[0].type=flatten',
+      'train.hyperparameters.dropout=0.2',
+    ]);
     expect(c.data.limit).toEqual({ train: 100 });
     expect(c.model.layers![1]).toMatchObject({ type: 'dense', units: 64, activation: 'softmax' });
     expect(c.train.hyperparameters).toEqual({ dropout: 0.2 });
@@ -264,7 +289,10 @@ model:
     expect(configHash(valid(MINIMAL, ['train.epochs=11']))).not.toBe(h);
     expect(configHash(valid(MINIMAL, ['train.hyperparameters.x=1']))).not.toBe(h);
     expect(configHash(valid(MINIMAL, ['model.layers[1].units=11']))).not.toBe(h);
-    const swapped = MINIMAL.replace('    - { type: flatten }\n    - { type: dense, units: 10, activation: softmax }', '    - { type: dense, units: 10, activation: softmax }\n    - { type: flatten }');
+    const swapped = MINIMAL.replace(
+      '    - { type: flatten }\n    - { type: dense, units: 10, activation: softmax }',
+      '    - { type: dense, units: 10, activation: softmax }\n    - { type: flatten }',
+    );
     expect(swapped).not.toBe(MINIMAL);
     expect(configHash(valid(swapped))).not.toBe(h);
   });
@@ -278,7 +306,10 @@ model:
 type JsonSchema = Record<string, unknown>;
 function check(schema: JsonSchema, value: unknown, at: string, root: JsonSchema, errors: string[]): void {
   if (typeof schema.$ref === 'string') {
-    const target = schema.$ref.replace(/^#\//, '').split('/').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], root);
+    const target = schema.$ref
+      .replace(/^#\//, '')
+      .split('/')
+      .reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], root);
     return check(target as JsonSchema, value, at, root, errors);
   }
   const before = errors.length;
@@ -314,7 +345,8 @@ function check(schema: JsonSchema, value: unknown, at: string, root: JsonSchema,
     if (typeof schema.minimum === 'number' && !(value >= schema.minimum)) errors.push(`${at}: too small`);
     if (typeof schema.maximum === 'number' && !(value <= schema.maximum)) errors.push(`${at}: too big`);
   }
-  if (typeof value === 'string' && typeof schema.pattern === 'string' && !new RegExp(schema.pattern).test(value)) errors.push(`${at}: pattern`);
+  if (typeof value === 'string' && typeof schema.pattern === 'string' && !new RegExp(schema.pattern).test(value))
+    errors.push(`${at}: pattern`);
   if (Array.isArray(value)) {
     if (typeof schema.minItems === 'number' && value.length < schema.minItems) errors.push(`${at}: too few items`);
     if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) errors.push(`${at}: too many items`);
@@ -331,7 +363,8 @@ function check(schema: JsonSchema, value: unknown, at: string, root: JsonSchema,
     for (const [k, v] of Object.entries(obj)) {
       if (props[k]) check(props[k], v, `${at}.${k}`, root, errors);
       else if (schema.additionalProperties === false) errors.push(`${at}.${k}: not allowed`);
-      else if (typeof schema.additionalProperties === 'object') check(schema.additionalProperties as JsonSchema, v, `${at}.${k}`, root, errors);
+      else if (typeof schema.additionalProperties === 'object')
+        check(schema.additionalProperties as JsonSchema, v, `${at}.${k}`, root, errors);
     }
   }
 }
@@ -347,7 +380,10 @@ describe('JSON Schema', () => {
     $schema: string;
     required: string[];
     additionalProperties: boolean;
-    properties: Record<string, { properties: Record<string, { enum?: unknown[]; items?: { oneOf: Array<{ properties: { type: { const: string } } }> } }> }>;
+    properties: Record<
+      string,
+      { properties: Record<string, { enum?: unknown[]; items?: { oneOf: Array<{ properties: { type: { const: string } } }> } }> }
+    >;
   };
 
   it('is draft 2020-12 with the required sections and closed objects', () => {

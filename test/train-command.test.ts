@@ -5,16 +5,15 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import '@tensorflow/tfjs-backend-cpu';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, layerSpec } from '../src/config/index.js';
 import { loadDataset } from '../src/data/index.js';
 import type { Lineage, Metrics } from '../src/model-dir/index.js';
 import { exportOnnx } from '../src/onnx/index.js';
+import { loadBackend } from '../src/train/backend.js';
 import { buildModel } from '../src/train/model.js';
 import { train } from '../src/train/run.js';
-import { bundledTf } from '../src/train/tf.js';
 import { TrainError } from '../src/util/errors.js';
 import { captureLog, EXAMPLE_DIR, removeTempDirs, siblings, tempDir } from './helpers/example.js';
 
@@ -58,8 +57,7 @@ describe('train.command', () => {
   beforeAll(async () => {
     project = tempDir('cdl-cmd-');
     // A tiny real model for the script to hand back as its "trained" model.onnx.
-    const tf = bundledTf();
-    await tf.setBackend('cpu');
+    const { tf } = await loadBackend('cpu');
     const model = buildModel(
       tf,
       {

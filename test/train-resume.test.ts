@@ -15,7 +15,13 @@ import { captureLog, EXAMPLE_CONFIG, removeTempDirs, siblings, tempDir } from '.
 afterAll(removeTempDirs);
 
 // 4 epochs with early stopping (its state and best weights are in the checkpoint too).
-const OVERRIDES = ['train.backend=wasm', 'train.epochs=4', 'data.limit.train=1500', 'data.limit.test=300', 'train.early_stopping.patience=2'];
+const OVERRIDES = [
+  'train.backend=wasm',
+  'train.epochs=4',
+  'data.limit.train=1500',
+  'data.limit.test=300',
+  'train.early_stopping.patience=2',
+];
 
 function weights(dir: string): Float32Array {
   const b = readFileSync(path.join(dir, 'tfjs', 'weights.bin'));
@@ -67,10 +73,22 @@ describe('resume', () => {
     // The killed run wrote no model directory, only its checkpoint.
     expect(existsSync(out)).toBe(false);
     expect(siblings(out)).toEqual(['resumed.checkpoint']);
-    const state = JSON.parse(readFileSync(path.join(ckpt, 'state.json'), 'utf8')) as { epoch: number; configHash: string; history: unknown[] };
+    const state = JSON.parse(readFileSync(path.join(ckpt, 'state.json'), 'utf8')) as {
+      epoch: number;
+      configHash: string;
+      history: unknown[];
+    };
     expect(state).toMatchObject({ epoch: 2, configHash: loaded.hash });
     expect(state.history).toHaveLength(2);
-    expect(readdirSync(ckpt).sort()).toEqual(['best.bin', 'best.json', 'optimizer.bin', 'optimizer.json', 'state.json', 'weights.bin', 'weights.json']);
+    expect(readdirSync(ckpt).sort()).toEqual([
+      'best.bin',
+      'best.json',
+      'optimizer.bin',
+      'optimizer.json',
+      'state.json',
+      'weights.bin',
+      'weights.json',
+    ]);
 
     const cap = captureLog();
     const resumed = await train({ loaded, outDir: out, resume: true, log: cap.log });
@@ -112,7 +130,9 @@ describe('resume', () => {
 
   it('refuses to resume a checkpoint made with another configuration', async () => {
     const out = path.join(root, 'changed');
-    await expect(train({ loaded, outDir: out, log: () => {}, stopAfterEpochs: 1 })).rejects.toThrow('stopped after 1 epoch(s) as asked');
+    await expect(train({ loaded, outDir: out, log: () => {}, stopAfterEpochs: 1 })).rejects.toThrow(
+      'stopped after 1 epoch(s) as asked',
+    );
     const changed = await loadConfig(EXAMPLE_CONFIG, [...OVERRIDES, 'train.optimizer.learning_rate=0.002']);
     const err = await train({ loaded: changed, outDir: out, resume: true, log: () => {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrainError);
@@ -121,7 +141,10 @@ describe('resume', () => {
     );
     expect(existsSync(out)).toBe(false);
     // The checkpoint is left for the configuration it belongs to.
-    expect(JSON.parse(readFileSync(path.join(`${out}.checkpoint`, 'state.json'), 'utf8'))).toMatchObject({ epoch: 1, configHash: loaded.hash });
+    expect(JSON.parse(readFileSync(path.join(`${out}.checkpoint`, 'state.json'), 'utf8'))).toMatchObject({
+      epoch: 1,
+      configHash: loaded.hash,
+    });
     // Without --resume the changed configuration starts over (and replaces the checkpoint).
     const fresh = await train({ loaded: changed, outDir: out, log: () => {} });
     expect(fresh.metrics.training).toMatchObject({ resumed_from_epoch: null });

@@ -22,7 +22,9 @@ const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) 
 /** The tfjs/ folder of a model directory, loaded back into a LayersModel. */
 async function loadTfjs(dir: string): Promise<LayersModel> {
   const tf = bundledTf();
-  const json = readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: never[] }> }>(path.join(dir, 'tfjs', 'model.json'));
+  const json = readJson<{ modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: never[] }> }>(
+    path.join(dir, 'tfjs', 'model.json'),
+  );
   expect(json.weightsManifest[0]!.paths).toEqual(['weights.bin']);
   const bin = readFileSync(path.join(dir, 'tfjs', 'weights.bin'));
   const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
@@ -71,7 +73,13 @@ describe('train() with the built-in trainer', () => {
     const m = readJson<Metrics>(path.join(outDir, 'metrics.json'));
     expect(m).toEqual(JSON.parse(JSON.stringify(outcome.metrics)));
     expect(m.schema_version).toBe(1);
-    expect(m).toMatchObject({ model: 'fashion-mnist', task: 'classification', main_metric: 'accuracy', higher_is_better: true, outputs: 'probabilities' });
+    expect(m).toMatchObject({
+      model: 'fashion-mnist',
+      task: 'classification',
+      main_metric: 'accuracy',
+      higher_is_better: true,
+      outputs: 'probabilities',
+    });
     expect(m.main_metric_value).toBe(m.splits.test!.accuracy);
     expect(m.main_metric_value).toBeGreaterThanOrEqual(0);
     expect(m.main_metric_value).toBeLessThanOrEqual(1);
@@ -83,7 +91,7 @@ describe('train() with the built-in trainer', () => {
     expect(m.history).toHaveLength(2);
     expect(m.history!.map((h) => h.epoch)).toEqual([1, 2]);
     expect(m.training).toMatchObject({ epochs_run: 2, epochs: 2, resumed_from_epoch: null });
-    const parity = (m.onnx as { opset: number; parity: { examples: number; max_abs_diff: number } });
+    const parity = m.onnx as { opset: number; parity: { examples: number; max_abs_diff: number } };
     expect(parity.opset).toBe(13);
     expect(parity.parity.examples).toBe(100);
     expect(parity.parity.max_abs_diff).toBeLessThanOrEqual(1e-3);
@@ -123,13 +131,22 @@ describe('train() with the built-in trainer', () => {
       early_stopping: 'val_accuracy, patience 3',
       seed: 42,
     });
-    const t = l.trainer as { kind: string; backend: { kind: string; name: string; version: string }; kernels: { name: string; kernels: string[] }; tfjs_version: string };
+    const t = l.trainer as {
+      kind: string;
+      backend: { kind: string; name: string; version: string };
+      kernels: { name: string; kernels: string[] };
+      tfjs_version: string;
+    };
     expect(t.kind).toBe('tfjs');
     expect(t.backend).toMatchObject({ kind: 'wasm', name: 'wasm', version: '4.22.0' });
     expect(t.kernels.name).toMatch(/^(cdl-fast-ort|cdl-fast-wasm|wasm-reference)$/);
     expect(t.kernels.kernels).toContain('Conv2DBackpropFilter');
     expect(t.tfjs_version).toBe('4.22.0');
-    expect(l.hardware).toMatchObject({ platform: `${os.platform()}-${os.arch()}`, cores: os.cpus().length, node: process.version });
+    expect(l.hardware).toMatchObject({
+      platform: `${os.platform()}-${os.arch()}`,
+      cores: os.cpus().length,
+      node: process.version,
+    });
     expect(Array.isArray(l.hardware.gpus)).toBe(true);
     expect(l.durations.train_seconds).toBeGreaterThan(0);
     expect(l.durations.total_seconds).toBeGreaterThanOrEqual(l.durations.train_seconds!);
@@ -142,7 +159,9 @@ describe('train() with the built-in trainer', () => {
   it('model.onnx in onnxruntime agrees with the tfjs/ model loaded back, and gives the reported accuracy', async () => {
     const n = dataset.test.n;
     const session = await ort.InferenceSession.create(path.join(outDir, 'model.onnx'));
-    const res = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', dataset.test.x.slice(), [n, 28, 28, 1]) });
+    const res = await session.run({
+      [session.inputNames[0]!]: new ort.Tensor('float32', dataset.test.x.slice(), [n, 28, 28, 1]),
+    });
     const onnxOut = res[session.outputNames[0]!]!.data as Float32Array;
     await session.release();
     const tf = bundledTf();
@@ -167,7 +186,10 @@ describe('train() with the built-in trainer', () => {
 
   it('marks a run from a modified checkout dirty; a comment-only change keeps the config hash', async () => {
     appendFileSync(repo.config, '# a comment\n');
-    const again = await loadConfig(repo.config, QUICK.map((o) => (o === 'train.epochs=2' ? 'train.epochs=1' : o)));
+    const again = await loadConfig(
+      repo.config,
+      QUICK.map((o) => (o === 'train.epochs=2' ? 'train.epochs=1' : o)),
+    );
     const sameConfig = await loadConfig(repo.config, QUICK);
     expect(sameConfig.hash).toBe(loaded.hash);
     const out = path.join(tempDir('cdl-out-'), 'm');
@@ -190,7 +212,9 @@ describe('train() with the built-in trainer', () => {
     ]);
     const err = await train({ loaded: diverging, outDir, log: () => {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrainError);
-    expect((err as Error).message).toMatch(/^training diverged at epoch 1, step \d+: loss is (NaN|-?Infinity); expected a finite loss \(try a lower train\.optimizer\.learning_rate, now 1000000000\)$/);
+    expect((err as Error).message).toMatch(
+      /^training diverged at epoch 1, step \d+: loss is (NaN|-?Infinity); expected a finite loss \(try a lower train\.optimizer\.learning_rate, now 1000000000\)$/,
+    );
     // A data error: nothing can be read.
     const noData = await loadConfig(repo.config, [...QUICK, 'data.path=./missing']);
     const err2 = await train({ loaded: noData, outDir, log: () => {} }).catch((e: unknown) => e);
@@ -206,7 +230,9 @@ describe('train() with the built-in trainer', () => {
     const bad = await loadConfig(repo.config, [...QUICK, 'model.layers[3].units=7']);
     const err = await train({ loaded: bad, outDir: out, log: () => {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrainError);
-    expect((err as Error).message).toBe("the model's last layer has 7 outputs but the data has 10 classes; expected the last dense layer to have units: 10");
+    expect((err as Error).message).toBe(
+      "the model's last layer has 7 outputs but the data has 10 classes; expected the last dense layer to have units: 10",
+    );
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(parent)).toEqual([]);
   });
