@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { installKernels } from '../src/train/kernels/index.js';
 import { setMaxColumnFloats } from '../src/train/kernels/conv-backprop-filter.js';
-import { forceChoice } from '../src/train/kernels/ort-kernels.js';
+import { forceChoice, setConvTranspose } from '../src/train/kernels/ort-kernels.js';
 import { bindingProblem, loadOrt, overrideOrtLoad } from '../src/train/kernels/ort.js';
 import { setSimdEnabled, simdFor } from '../src/train/kernels/simd.js';
 import type { WasmBackendLike } from '../src/train/kernels/wasm-util.js';
@@ -189,6 +189,20 @@ describe('wasm kernel layer: fast mode with onnxruntime', () => {
 
   it('every onnxruntime-backed kernel and gradient equals the cpu reference on odd shapes', () => {
     expect(failures(checks)).toEqual([]);
+  });
+
+  it('Conv2DBackpropInput: the ConvTranspose path (default) and the dilated-convolution path both equal the cpu reference', async () => {
+    expect(checks.filter((c) => c.kernel === 'Conv2DBackpropInput').length).toBe(CONV_CASES.length);
+    setConvTranspose(false);
+    forceChoice('ort');
+    let viaConv: KernelCheck[];
+    try {
+      viaConv = await verifyKernels();
+    } finally {
+      forceChoice('auto');
+      setConvTranspose(true);
+    }
+    expect(failures(viaConv, ['Conv2DBackpropInput', 'grad conv2d (dx)'])).toEqual([]);
   });
 });
 

@@ -20,6 +20,11 @@ export function forceChoice(c: Choice | 'auto'): void {
 }
 
 const choices = new Map<string, Choice>();
+/** Conv2DBackpropInput through ConvTranspose (default) or a convolution of the dilated dy. */
+let useConvTranspose = process.env.CDL_KERNELS_CONVT !== '0';
+export function setConvTranspose(on: boolean): void {
+  useConvTranspose = on;
+}
 /** The choice made per kernel/shape key so far (for the lineage and the bench). */
 export function choiceTable(): Record<string, Choice> {
   return Object.fromEntries(choices);
@@ -205,7 +210,43 @@ export function makeOrtConv2DBackpropInput(engine: OrtEngine, wasmKernel: SyncKe
   };
 }
 
+/**
+ * dx as one ConvTranspose of dy with the forward filter (its OIHW layout is
+ * ConvTranspose's [in = CO, out = CI, kH, kW] weight): a product plus col2im,
+ * with the stride handled natively, instead of a convolution over the
+ * zero-dilated, padded dy. Null when the output padding it needs would be invalid.
+ */
+function ortBackpropInputTransposed(engine: OrtEngine, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, plan: BackpropInputPlan): TensorInfo | null {
+  const { info } = plan;
+  const { padInfo: p, strideHeight: sh, strideWidth: sw } = info;
+  const FH = info.filterHeight, FW = info.filterWidth;
+  const opH = info.inHeight - (sh * (info.outHeight - 1) + FH - p.top - p.bottom);
+  const opW = info.inWidth - (sw * (info.outWidth - 1) + FW - p.left - p.right);
+  if (opH < 0 || opW < 0 || opH >= sh || opW >= sw) return null;
+  const outShape = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
+  const out = backend.makeOutput(outShape, 'float32');
+  const key = `convT:${dy.shape}:${filter.shape}:${p.top},${p.left},${p.bottom},${p.right}:${sh},${sw}:${opH},${opW}`;
+  engine.run(key, () => ({
+    inputs: [{ name: 'dy', shape: dy.shape }, { name: 'w', shape: filter.shape }],
+    outputs: [{ name: 'y', shape: outShape }],
+    nodes: [
+      { op: 'Transpose', inputs: ['dy'], outputs: ['dyt'], attrs: { perm: [0, 3, 1, 2] } },
+      { op: 'Transpose', inputs: ['w'], outputs: ['wt'], attrs: { perm: [3, 2, 0, 1] } },
+      {
+        op: 'ConvTranspose', inputs: ['dyt', 'wt'], outputs: ['c'],
+        attrs: { kernel_shape: [FH, FW], pads: [p.top, p.left, p.bottom, p.right], strides: [sh, sw], output_padding: [opH, opW] },
+      },
+      { op: 'Transpose', inputs: ['c'], outputs: ['y'], attrs: { perm: [0, 2, 3, 1] } },
+    ],
+  }), { dy: { data: f32(backend, dy), shape: dy.shape }, w: { data: f32(backend, filter), shape: filter.shape } }, { y: { data: f32(backend, out), shape: outShape } });
+  return out;
+}
+
 function ortBackpropInput(engine: OrtEngine, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, plan: BackpropInputPlan): TensorInfo {
+  if (useConvTranspose) {
+    const r = ortBackpropInputTransposed(engine, backend, dy, filter, plan);
+    if (r) return r;
+  }
   const { info } = plan;
   const strided = info.strideHeight > 1 || info.strideWidth > 1;
   const src = strided ? dilateRows(backend, dy, info.strideHeight, info.strideWidth) : dy;
