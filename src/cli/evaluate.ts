@@ -1,0 +1,112 @@
+/** `cdl evaluate` and `cdl gate`: thin handlers over src/evaluate. */
+import os from 'node:os';
+import { loadConfig } from '../config/index.js';
+import { compareEvaluations, describeSignificance, fmtDelta, fmtValue, type MetricComparison } from '../evaluate/gate.js';
+import { METRIC_INFO } from '../evaluate/metrics.js';
+import { EVALUATION_FILE } from '../evaluate/run.js';
+import { evaluateWithBaseline, evaluationRecord, runGate, writeJsonAtomic } from '../evaluate/pipeline.js';
+import { selectForge } from '../forge/index.js';
+import { UsageError } from '../util/errors.js';
+import { parse } from './args.js';
+import path from 'node:path';
+
+const log = (line: string) => process.stderr.write(line + '\n');
+
+function table(rows: MetricComparison[], withBaseline: boolean): string {
+  const lines = rows.map((r) => {
+    const cells = [METRIC_INFO[r.metric]?.label ?? r.metric, fmtValue(r.candidate, r.metric)];
+    if (withBaseline) cells.push(fmtValue(r.baseline, r.metric), fmtDelta(r.delta, r.metric), describeSignificance(r.significance, r.metric));
+    return cells;
+  });
+  const head = withBaseline ? ['metric', 'candidate', 'baseline', 'delta', 'significance'] : ['metric', 'value'];
+  const all = [head, ...lines];
+  const widths = head.map((_, i) => Math.max(...all.map((l) => (l[i] ?? '').length)));
+  return all.map((l) => l.map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+/** The reason given with --force-bless; a bare yes/true is not a reason. */
+export function forceBlessReason(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (!v || /^(true|yes|1|on)$/i.test(v)) {
+    throw new UsageError('force-bless needs a reason, e.g. --force-bless "accuracy drop accepted: new class added" (it is recorded in blessing.json)');
+  }
+  return v;
+}
+
+export async function evaluateCommand(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      model: { type: 'string', short: 'm' },
+      baseline: { type: 'string', short: 'b' },
+      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
+      set: { type: 'string', short: 's', multiple: true, default: [] },
+      json: { type: 'boolean', default: false },
+    },
+    'evaluate',
+  );
+  if (!values.model) throw new UsageError('evaluate: --model DIR is required (a model directory holding model.onnx)');
+  const loaded = await loadConfig(values.config as string, values.set as string[]);
+  const forge = await selectForge({ log });
+  const pair = await evaluateWithBaseline({
+    loaded,
+    candidate: values.model as string,
+    baseline: (values.baseline as string | undefined) ?? 'none',
+    forge,
+    log,
+  });
+  if (pair.baselineNote && values.baseline) log(`baseline: ${pair.baselineNote}`);
+  const record = evaluationRecord(pair);
+  const file = path.join(pair.candidate.modelDir.dir, EVALUATION_FILE);
+  await writeJsonAtomic(file, record);
+  if (values.json) process.stdout.write(JSON.stringify(record, null, 2) + '\n');
+  else {
+    const rows = compareEvaluations(pair.candidate, pair.baseline, pair.gate);
+    process.stdout.write(table(rows, Boolean(pair.baseline)) + '\n');
+    log(`written to ${file}`);
+  }
+  return 0;
+}
+
+export async function gateCommand(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      model: { type: 'string', short: 'm' },
+      baseline: { type: 'string', short: 'b' },
+      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
+      set: { type: 'string', short: 's', multiple: true, default: [] },
+      'force-bless': { type: 'string' },
+      'no-fail': { type: 'boolean', default: false },
+      'no-comment': { type: 'boolean', default: false },
+      'report-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    'gate',
+  );
+  if (!values.model) throw new UsageError('gate: --model DIR is required (the candidate model directory)');
+  const reason = forceBlessReason(values['force-bless'] as string | undefined);
+  const loaded = await loadConfig(values.config as string, values.set as string[]);
+  const forge = await selectForge({ log });
+  const result = await runGate({
+    loaded,
+    candidate: values.model as string,
+    baseline: values.baseline as string | undefined,
+    forge,
+    log,
+    comment: !values['no-comment'],
+    reportDir: values['report-dir'] as string | undefined,
+    forceBless: reason ? { reason, by: process.env.GITHUB_ACTOR ?? os.userInfo().username } : undefined,
+  });
+  const b = result.blessing;
+  if (values.json) process.stdout.write(JSON.stringify(b, null, 2) + '\n');
+  else {
+    process.stdout.write(table(b.comparison, Boolean(result.baseline)) + '\n\n');
+    for (const v of b.verdicts) process.stdout.write(`${v.verdict === 'pass' ? 'pass' : 'FAIL'}  ${v.metric}: ${v.reasons.join('; ')}\n`);
+    process.stdout.write(`${b.decision}: ${b.reason}\n`);
+    log(`decision written to ${result.blessingPath}; report: ${path.join(result.reportDir, 'report.html')}`);
+  }
+  const failOnReject = result.gate.fail_on_reject && !values['no-fail'];
+  return b.decision === 'rejected' && failOnReject ? 1 : 0;
+}

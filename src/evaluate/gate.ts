@@ -1,0 +1,287 @@
+/**
+ * The gate: compare the candidate with the baseline metric by metric, test whether each change is
+ * more than noise, and decide. Pure functions over evaluations; reading models is elsewhere.
+ */
+import { gateSection, type GateSection, type MetricGate } from '../config/schema.js';
+import { METRIC_INFO } from './metrics.js';
+import type { EvaluatedModel, Evaluation } from './run.js';
+import { isResamplable, mcnemar, pairedBootstrap } from './significance.js';
+
+export const BLESSING_SCHEMA_VERSION = 1;
+export const BLESSING_FILE = 'blessing.json';
+
+export interface Significance {
+  method: 'bootstrap' | 'mcnemar';
+  confidence: number;
+  /** Confidence interval of candidate − baseline (bootstrap). */
+  ci?: [number, number];
+  p_value?: number;
+  /** Whether the change differs from zero at the confidence level. */
+  significant: boolean;
+}
+
+export interface MetricComparison {
+  metric: string;
+  candidate: number | null;
+  baseline: number | null;
+  /** candidate − baseline. */
+  delta: number | null;
+  higher_is_better: boolean;
+  significance?: Significance;
+}
+
+export interface Verdict extends MetricComparison {
+  /** The thresholds in words, e.g. ">= 0.8; at most 0.01 below the baseline". */
+  threshold: string;
+  verdict: 'pass' | 'fail';
+  reasons: string[];
+}
+
+export interface BaselineIdentity {
+  /** How it was found: the latest release, a path, an artifact, or a release tag. */
+  kind: 'release' | 'path' | 'artifact' | 'tag';
+  ref: string;
+  tag?: string;
+  dir?: string;
+  sha256?: string;
+  commit?: string | null;
+}
+
+export interface Blessing {
+  schema_version: number;
+  decision: 'blessed' | 'rejected';
+  reason: string;
+  model: string;
+  candidate: { dir: string; sha256: string; commit: string | null };
+  baseline: BaselineIdentity | null;
+  /** Why there is no baseline, when there is none. */
+  baseline_note?: string;
+  forced?: { reason: string; by: string | null; decision_without_override: 'rejected' };
+  thresholds: GateSection['metrics'];
+  significance: GateSection['significance'];
+  verdicts: Verdict[];
+  /** Every metric side by side (including those without thresholds). */
+  comparison: MetricComparison[];
+  time: string;
+}
+
+export const DEFAULT_GATE: GateSection = gateSection.parse({});
+
+function higherIsBetter(metric: string, g?: MetricGate): boolean {
+  if (g?.direction) return g.direction === 'higher';
+  return METRIC_INFO[metric]?.higherIsBetter ?? true;
+}
+
+function significanceFor(
+  metric: string,
+  candidate: EvaluatedModel,
+  baseline: EvaluatedModel,
+  method: GateSection['significance']['method'],
+  settings: GateSection['significance'],
+): Significance | undefined {
+  if (method === 'none' || !isResamplable(metric)) return undefined;
+  if (candidate.perExample.labels.length !== baseline.perExample.labels.length) return undefined;
+  if (method === 'mcnemar' && metric === 'accuracy' && candidate.perExample.correct && baseline.perExample.correct) {
+    const r = mcnemar(candidate.perExample.correct, baseline.perExample.correct);
+    return { method: 'mcnemar', confidence: settings.confidence, p_value: r.p_value, significant: r.p_value < 1 - settings.confidence };
+  }
+  const r = pairedBootstrap(metric, candidate.perExample, baseline.perExample, settings);
+  return { method: 'bootstrap', confidence: settings.confidence, ci: r.ci, significant: r.ci[0] > 0 || r.ci[1] < 0 };
+}
+
+/** Every metric of the candidate beside the baseline's, with the significance of the change. */
+export function compareEvaluations(
+  candidate: EvaluatedModel,
+  baseline: EvaluatedModel | undefined,
+  gate: GateSection = DEFAULT_GATE,
+): MetricComparison[] {
+  const names = Object.keys(candidate.evaluation.metrics);
+  for (const m of Object.keys(gate.metrics)) if (!names.includes(m)) names.push(m);
+  return names.map((metric) => {
+    const c = candidate.evaluation.metrics[metric];
+    const b = baseline?.evaluation.metrics[metric];
+    const g = gate.metrics[metric as keyof GateSection['metrics']];
+    const method = g?.significance ?? gate.significance.method;
+    const row: MetricComparison = {
+      metric,
+      candidate: c ?? null,
+      baseline: b ?? null,
+      delta: c !== undefined && b !== undefined ? c - b : null,
+      higher_is_better: higherIsBetter(metric, g),
+    };
+    if (baseline && c !== undefined && b !== undefined) {
+      const s = significanceFor(metric, candidate, baseline, method, gate.significance);
+      if (s) row.significance = s;
+    }
+    return row;
+  });
+}
+
+export function fmtValue(v: number | null | undefined, metric = ''): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  if (metric === 'size_bytes') return formatBytes(v);
+  if (metric === 'throughput') return v.toFixed(0);
+  if (metric.startsWith('latency')) return v.toFixed(3);
+  if (Number.isInteger(v)) return String(v);
+  return Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4);
+}
+
+export function fmtDelta(v: number | null | undefined, metric = ''): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  const s = fmtValue(Math.abs(v), metric);
+  return v > 0 ? `+${s}` : v < 0 ? `−${s}` : s;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+}
+
+/** "within noise (95% CI −0.0040…+0.0060)" or "significant (p = 0.003)". */
+export function describeSignificance(s: Significance | undefined, metric = ''): string {
+  if (!s) return '';
+  const pct = `${Math.round(s.confidence * 100)}%`;
+  const detail = s.ci
+    ? `${pct} CI ${fmtDelta(s.ci[0], metric)}…${fmtDelta(s.ci[1], metric)}`
+    : `McNemar p = ${s.p_value! < 0.001 ? s.p_value!.toExponential(1) : s.p_value!.toFixed(3)}`;
+  return `${s.significant ? 'significant' : 'not significant, within noise'} (${detail})`;
+}
+
+function thresholdText(metric: string, g: MetricGate, hib: boolean): string {
+  const parts: string[] = [];
+  if (g.min !== undefined) parts.push(`≥ ${fmtValue(g.min, metric)}`);
+  if (g.max !== undefined) parts.push(`≤ ${fmtValue(g.max, metric)}`);
+  const amount = (v: number) => (g.relative ? `${+(v * 100).toFixed(4)}%` : fmtValue(v, metric));
+  const worse = hib ? 'below' : 'above';
+  const better = hib ? 'above' : 'below';
+  if (g.max_regression !== undefined) {
+    parts.push(g.max_regression === 0 ? `not ${worse} baseline` : `at most ${amount(g.max_regression)} ${worse} baseline`);
+  }
+  if (g.min_improvement !== undefined) parts.push(`at least ${amount(g.min_improvement)} ${better} baseline`);
+  return parts.join('; ') || '—';
+}
+
+/** Judge one metric against its thresholds. */
+export function judgeMetric(row: MetricComparison, g: MetricGate, hasBaseline: boolean): Verdict {
+  const { metric } = row;
+  const hib = row.higher_is_better;
+  const reasons: string[] = [];
+  let fail = false;
+  const c = row.candidate;
+  const label = metric;
+  if (c === null) {
+    return { ...row, threshold: thresholdText(metric, g, hib), verdict: 'fail', reasons: [`${label}: not measured for this model`] };
+  }
+  if (g.min !== undefined && c < g.min) {
+    fail = true;
+    reasons.push(`${label} ${fmtValue(c, metric)} is below the minimum ${fmtValue(g.min, metric)}`);
+  }
+  if (g.max !== undefined && c > g.max) {
+    fail = true;
+    reasons.push(`${label} ${fmtValue(c, metric)} is above the maximum ${fmtValue(g.max, metric)}`);
+  }
+  const changeRule = g.max_regression !== undefined || g.min_improvement !== undefined;
+  if (changeRule && (!hasBaseline || row.baseline === null || row.delta === null)) {
+    reasons.push(`no baseline: the change thresholds were not applied`);
+  } else if (changeRule) {
+    const base = row.baseline!;
+    const sign = hib ? 1 : -1;
+    const improvement = sign * row.delta!;
+    const scale = g.relative ? Math.abs(base) : 1;
+    const s = row.significance;
+    // The interval of the improvement (oriented so that positive is better), when there is one.
+    const interval = s?.ci ? ([sign * (hib ? s.ci[0] : s.ci[1]), sign * (hib ? s.ci[1] : s.ci[0])] as const) : undefined;
+    const noise = describeSignificance(s, metric);
+    if (g.max_regression !== undefined) {
+      const tol = g.max_regression * scale;
+      if (improvement < -tol) {
+        // Worse than allowed: reject only when the shortfall is more than noise.
+        const sure = !s ? true : interval ? interval[1] < -tol : s.significant;
+        if (sure) {
+          fail = true;
+          reasons.push(`${label} ${fmtDelta(row.delta, metric)} against the baseline, more than the allowed ${fmtValue(tol, metric)}${noise ? `; ${noise}` : ''}`);
+        } else {
+          reasons.push(`${label} ${fmtDelta(row.delta, metric)} against the baseline is ${noise}: not counted as a regression`);
+        }
+      }
+    }
+    if (g.min_improvement !== undefined) {
+      const need = g.min_improvement * scale;
+      // Better than required: bless only when the gain is more than noise.
+      const sure = !s ? improvement >= need : interval ? interval[0] >= need : improvement >= need && s.significant;
+      if (!sure) {
+        fail = true;
+        reasons.push(
+          improvement < need
+            ? `${label} ${fmtDelta(row.delta, metric)} against the baseline; required an improvement of ${fmtValue(need, metric)}`
+            : `${label} ${fmtDelta(row.delta, metric)} against the baseline is ${noise}: not counted as the required improvement`,
+        );
+      }
+    }
+  }
+  if (!fail && !reasons.length) reasons.push('met');
+  return { ...row, threshold: thresholdText(metric, g, hib), verdict: fail ? 'fail' : 'pass', reasons };
+}
+
+export interface DecideOptions {
+  gate?: GateSection;
+  model: string;
+  baseline?: { evaluated?: EvaluatedModel; identity?: BaselineIdentity; note?: string };
+  /** Override a rejection; the reason is recorded. */
+  forceBless?: { reason: string; by?: string | null };
+  now?: Date;
+}
+
+/** The decision for a candidate evaluated beside an optional baseline. */
+export function decide(candidate: EvaluatedModel, opts: DecideOptions): Blessing {
+  const gate = opts.gate ?? DEFAULT_GATE;
+  const base = opts.baseline?.evaluated;
+  const comparison = compareEvaluations(candidate, base, gate);
+  const verdicts: Verdict[] = [];
+  for (const [metric, g] of Object.entries(gate.metrics)) {
+    if (!g) continue;
+    const row = comparison.find((r) => r.metric === metric)!;
+    verdicts.push(judgeMetric(row, g, base !== undefined));
+  }
+  const failed = verdicts.filter((v) => v.verdict === 'fail');
+  let decision: Blessing['decision'];
+  let reason: string;
+  if (!verdicts.length) {
+    decision = 'blessed';
+    reason = 'no thresholds';
+  } else if (failed.length) {
+    decision = 'rejected';
+    reason = `failed: ${failed.map((v) => v.reasons.filter((r) => r !== 'met').join('; ')).join('; ')}`;
+  } else {
+    decision = 'blessed';
+    reason = `all ${verdicts.length} threshold${verdicts.length > 1 ? 's' : ''} met`;
+  }
+  if (!base && verdicts.length) reason += '; no baseline, so only absolute bounds (min, max) were applied';
+  const ev: Evaluation = candidate.evaluation;
+  const blessing: Blessing = {
+    schema_version: BLESSING_SCHEMA_VERSION,
+    decision,
+    reason,
+    model: opts.model,
+    candidate: { dir: ev.model.dir, sha256: ev.model.sha256, commit: ev.model.commit },
+    baseline: base ? (opts.baseline?.identity ?? { kind: 'path', ref: base.evaluation.model.dir }) : null,
+    thresholds: gate.metrics,
+    significance: gate.significance,
+    verdicts,
+    comparison,
+    time: (opts.now ?? new Date()).toISOString(),
+  };
+  if (blessing.baseline && base) {
+    blessing.baseline.sha256 ??= base.evaluation.model.sha256;
+    blessing.baseline.commit ??= base.evaluation.model.commit;
+    blessing.baseline.dir ??= base.evaluation.model.dir;
+  }
+  if (!base) blessing.baseline_note = opts.baseline?.note ?? 'no baseline given';
+  if (decision === 'rejected' && opts.forceBless) {
+    blessing.decision = 'blessed';
+    blessing.forced = { reason: opts.forceBless.reason, by: opts.forceBless.by ?? null, decision_without_override: 'rejected' };
+    blessing.reason = `force-blessed (${opts.forceBless.reason}); without the override: ${reason}`;
+  }
+  return blessing;
+}

@@ -1,0 +1,8 @@
+/** Evaluation of model directories on the test split, significance tests, and the gate decision. */
+export * from './metrics.js';
+export * from './layout.js';
+export * from './run.js';
+export * from './significance.js';
+export * from './gate.js';
+export * from './baseline.js';
+export * from './pipeline.js';

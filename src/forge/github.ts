@@ -1,0 +1,225 @@
+/**
+ * The GitHub forge, through the official toolkit: releases and their assets, workflow artifacts,
+ * one pull-request comment per model (found by a hidden marker, updated on every push), a commit
+ * status with the verdict, and the job summary.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as core from '@actions/core';
+import * as github from '@actions/github';
+import { downloadModelDir } from '../github/artifact.js';
+import { CdlError, UsageError } from '../util/errors.js';
+import { releasesOfModel, reportMarker, type Forge, type Publication, type PublishResult, type ReleaseInfo } from './types.js';
+
+/** GitHub refuses comments longer than this. */
+export const MAX_COMMENT = 65_536;
+const MODEL_ASSETS = ['model.onnx', 'metrics.json', 'lineage.json', 'model-card.md'];
+
+export interface GitHubForgeOptions {
+  token: string;
+  /** owner/name; default $GITHUB_REPOSITORY. */
+  repository?: string;
+  /** default $GITHUB_API_URL or https://api.github.com. */
+  apiUrl?: string;
+  /** The event payload file; default $GITHUB_EVENT_PATH. */
+  eventPath?: string;
+  sha?: string;
+  log?: (line: string) => void;
+}
+
+interface EventPayload {
+  pull_request?: { number: number; head?: { sha?: string } };
+  issue?: { number: number; pull_request?: unknown };
+  number?: number;
+}
+
+type Octokit = ReturnType<typeof github.getOctokit>;
+
+function status(e: unknown): number | undefined {
+  return (e as { status?: number }).status;
+}
+
+export class GitHubForge implements Forge {
+  readonly kind = 'github' as const;
+  readonly owner: string;
+  readonly repo: string;
+  readonly octokit: Octokit;
+  /** The pull request of the triggering event, if any. */
+  readonly pullRequest?: number;
+  /** The commit the verdict belongs to: the pull request's head, else $GITHUB_SHA. */
+  readonly sha?: string;
+  private readonly log: (line: string) => void;
+  private readonly assetCache = new Map<number, Array<{ id: number; name: string }>>();
+
+  constructor(opts: GitHubForgeOptions) {
+    const repository = opts.repository ?? process.env.GITHUB_REPOSITORY ?? '';
+    const [owner, repo, ...rest] = repository.split('/');
+    if (!owner || !repo || rest.length) throw new UsageError(`Invalid repository '${repository}'. Expected format {owner}/{repo}.`);
+    this.owner = owner;
+    this.repo = repo;
+    this.log = opts.log ?? (() => {});
+    const baseUrl = (opts.apiUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
+    this.octokit = github.getOctokit(opts.token, { baseUrl });
+    let payload: EventPayload = {};
+    const eventPath = opts.eventPath ?? process.env.GITHUB_EVENT_PATH;
+    if (eventPath && existsSync(eventPath)) {
+      try {
+        payload = JSON.parse(readFileSync(eventPath, 'utf8')) as EventPayload;
+      } catch {
+        payload = {};
+      }
+    }
+    this.pullRequest = payload.pull_request?.number ?? (payload.issue?.pull_request ? payload.issue.number : undefined);
+    this.sha = payload.pull_request?.head?.sha ?? opts.sha ?? process.env.GITHUB_SHA;
+  }
+
+  describe(): string {
+    return `${this.owner}/${this.repo} on GitHub`;
+  }
+
+  async listReleases(model: string): Promise<ReleaseInfo[]> {
+    const all: ReleaseInfo[] = [];
+    // Newest first; three pages (300 releases) reach far enough back for a baseline and a chart.
+    for (let page = 1; page <= 3; page++) {
+      const res = await this.octokit.rest.repos.listReleases({ owner: this.owner, repo: this.repo, per_page: 100, page });
+      for (const r of res.data) {
+        if (r.draft || r.prerelease) continue;
+        all.push({ tag: r.tag_name, name: r.name, published_at: r.published_at, commit: r.target_commitish, url: r.html_url, id: r.id });
+      }
+      if (res.data.length < 100) break;
+    }
+    return releasesOfModel(all, model);
+  }
+
+  async getRelease(tag: string): Promise<ReleaseInfo | undefined> {
+    try {
+      const { data: r } = await this.octokit.rest.repos.getReleaseByTag({ owner: this.owner, repo: this.repo, tag });
+      return { tag: r.tag_name, name: r.name, published_at: r.published_at, commit: r.target_commitish, url: r.html_url, id: r.id };
+    } catch (e) {
+      if (status(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  private async assets(release: ReleaseInfo): Promise<Array<{ id: number; name: string }>> {
+    const id = Number(release.id);
+    const cached = this.assetCache.get(id);
+    if (cached) return cached;
+    const res = await this.octokit.rest.repos.listReleaseAssets({ owner: this.owner, repo: this.repo, release_id: id, per_page: 100 });
+    const list = res.data.map((a) => ({ id: a.id, name: a.name }));
+    this.assetCache.set(id, list);
+    return list;
+  }
+
+  private async assetBytes(id: number): Promise<Uint8Array> {
+    const res = await this.octokit.rest.repos.getReleaseAsset({
+      owner: this.owner,
+      repo: this.repo,
+      asset_id: id,
+      headers: { accept: 'application/octet-stream' },
+    });
+    const data = res.data as unknown;
+    if (data instanceof ArrayBuffer) return new Uint8Array(data);
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (typeof data === 'string') return new TextEncoder().encode(data);
+    return new TextEncoder().encode(JSON.stringify(data));
+  }
+
+  /** The asset holding `file` of a model directory: `model.onnx`, or `<anything>-model.onnx`. */
+  private static pick(assets: Array<{ id: number; name: string }>, file: string) {
+    return assets.find((a) => a.name === file) ?? assets.find((a) => a.name.endsWith(`-${file}`));
+  }
+
+  async downloadRelease(release: ReleaseInfo, dest: string): Promise<string> {
+    const assets = await this.assets(release);
+    if (!GitHubForge.pick(assets, 'model.onnx')) {
+      throw new CdlError(
+        `release ${release.tag} has no model.onnx asset (assets: ${assets.map((a) => a.name).join(', ') || 'none'}); expected the model directory's files`,
+      );
+    }
+    await mkdir(dest, { recursive: true });
+    for (const f of MODEL_ASSETS) {
+      const a = GitHubForge.pick(assets, f);
+      if (a) await writeFile(path.join(dest, f), await this.assetBytes(a.id));
+    }
+    this.log(`baseline: release ${release.tag} of ${this.owner}/${this.repo} downloaded to ${dest}`);
+    return dest;
+  }
+
+  async releaseMetrics(release: ReleaseInfo): Promise<Record<string, unknown> | undefined> {
+    const a = GitHubForge.pick(await this.assets(release), 'metrics.json');
+    if (!a) return undefined;
+    try {
+      return JSON.parse(new TextDecoder().decode(await this.assetBytes(a.id))) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async downloadArtifact(name: string, dest: string): Promise<string> {
+    return downloadModelDir(name, dest);
+  }
+
+  /** The one report comment of `model` on the pull request: updated when it exists, created otherwise. */
+  async upsertComment(model: string, markdown: string): Promise<NonNullable<PublishResult['comment']>> {
+    if (!this.pullRequest) throw new CdlError('not a pull request: no comment to write');
+    const marker = reportMarker(model);
+    let body = `${marker}\n${markdown}`;
+    if (body.length > MAX_COMMENT) body = `${body.slice(0, MAX_COMMENT - 80)}\n\n… (cut at GitHub's comment size limit; the job summary has it all)`;
+    const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, {
+      owner: this.owner,
+      repo: this.repo,
+      issue_number: this.pullRequest,
+      per_page: 100,
+    });
+    const mine = comments.find((c) => c.body?.includes(marker));
+    if (mine) {
+      const { data } = await this.octokit.rest.issues.updateComment({ owner: this.owner, repo: this.repo, comment_id: mine.id, body });
+      return { id: data.id, url: data.html_url, action: 'updated' };
+    }
+    const { data } = await this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: this.pullRequest, body });
+    return { id: data.id, url: data.html_url, action: 'created' };
+  }
+
+  async publish(p: Publication): Promise<PublishResult> {
+    const out: PublishResult = { files: [], notes: [] };
+    const warn = (what: string, e: unknown) => {
+      const msg = `${what}: ${(e as Error).message}${status(e) === 403 ? ' (the token lacks the permission; see the action README)' : ''}`;
+      out.notes.push(msg);
+      core.warning(msg);
+    };
+    if (p.comment && this.pullRequest) {
+      try {
+        out.comment = await this.upsertComment(p.model, p.markdown);
+      } catch (e) {
+        warn('pull-request comment', e);
+      }
+    } else if (p.comment) out.notes.push('not a pull request: no comment');
+    if (this.sha) {
+      const state = p.decision === 'blessed' ? 'success' : 'failure';
+      const context = `cdl/evaluate-gate (${p.model})`;
+      const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
+      const runId = process.env.GITHUB_RUN_ID;
+      try {
+        await this.octokit.rest.repos.createCommitStatus({
+          owner: this.owner,
+          repo: this.repo,
+          sha: this.sha,
+          state,
+          context,
+          description: p.description.length > 140 ? `${p.description.slice(0, 139)}…` : p.description,
+          ...(runId ? { target_url: `${server}/${this.owner}/${this.repo}/actions/runs/${runId}` } : {}),
+        });
+        out.status = { state, context, sha: this.sha };
+      } catch (e) {
+        warn('commit status', e);
+      }
+    }
+    if (process.env.GITHUB_STEP_SUMMARY) {
+      await core.summary.addRaw(p.markdown, true).write();
+      out.summary = true;
+    }
+    return out;
+  }
+}
