@@ -28,6 +28,49 @@ Options:
 Exit codes: 0 success, 1 failure, 2 usage or configuration error.`,
     load: async () => (await import('./train.js')).trainCommand,
   },
+  evaluate: {
+    summary: 'evaluate a model directory on the test split (and compare with a baseline)',
+    help: `Usage: cdl evaluate --model DIR [--baseline DIR|TAG] [--config FILE] [--set key=value ...] [--json]
+
+Evaluate model.onnx of a model directory with onnxruntime-node on the test split of cdl.yaml's data:
+accuracy, macro-F1, per-class precision/recall/F1, confusion matrix, log loss, calibration error,
+top-k (classification) or MAE, RMSE, R² (regression); latency p50/p95/p99 at batch 1, throughput at
+batch 64 and file size. With --baseline, the baseline is evaluated on the same examples and each
+change is tested for significance. Prints the table and writes evaluation.json into the directory.
+
+Options:
+  -m, --model DIR       the model directory (only model.onnx is required)
+  -b, --baseline SPEC   a model directory, a release tag, artifact:<name>, or production
+  -c, --config FILE     configuration file (default: cdl.yaml)
+  -s, --set KEY=VAL     override a configuration value (repeatable)
+      --json            print evaluation.json on stdout
+
+Exit codes: 0 success, 1 failure, 2 usage or configuration error.`,
+    load: async () => (await import('./evaluate.js')).evaluateCommand,
+  },
+  gate: {
+    summary: 'evaluate the candidate against production, decide, and write the report',
+    help: `Usage: cdl gate --model DIR [--baseline SPEC] [--config FILE] [--set key=value ...] [--force-bless REASON]
+
+Evaluate the candidate and the baseline (default gate.baseline: production, the latest release of
+this model) on the same test examples, apply the thresholds of gate.metrics with their significance
+tests, write blessing.json into the candidate's directory, and publish the report: locally under
+.cdl/reports/<model>/ (report.md, report.html, comment.md, status.json), or on GitHub inside Actions.
+
+Options:
+  -m, --model DIR          the candidate model directory
+  -b, --baseline SPEC      production, none, a model directory, a release tag, or artifact:<name>
+  -c, --config FILE        configuration file (default: cdl.yaml)
+  -s, --set KEY=VAL        override a configuration value (repeatable)
+      --force-bless REASON bless a rejected candidate; the reason is recorded
+      --no-fail            exit 0 even when rejected (as gate.fail_on_reject: false)
+      --no-comment         no pull-request comment
+      --report-dir DIR     where report.md and report.html go (default .cdl/reports/<model>)
+      --json               print blessing.json on stdout
+
+Exit codes: 0 blessed, 1 rejected or failure, 2 usage or configuration error.`,
+    load: async () => (await import('./evaluate.js')).gateCommand,
+  },
   validate: {
     summary: 'check a cdl.yaml and print every problem',
     help: `Usage: cdl validate [--config FILE] [--set key=value ...]
