@@ -80,7 +80,7 @@ describe('wasm kernel layer: fast mode (pure wasm)', () => {
     await tf.setBackend('wasm');
     const info = await installKernels('fast', { ort: false });
     expect(info.name).toBe('cdl-fast-wasm');
-    expect(info.kernels).toEqual(expect.arrayContaining(['BatchMatMul', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Sum', 'Identity']));
+    expect(info.kernels).toEqual(expect.arrayContaining(['BatchMatMul', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Sum', 'Identity', 'Cast']));
     checks = await verifyKernels();
   });
   afterAll(() => console.log('fast mode, max abs differences vs tfjs-backend-cpu:', summarize(checks)));
@@ -94,6 +94,11 @@ describe('wasm kernel layer: fast mode (pure wasm)', () => {
     expect(pool.some((c) => c.case.includes('nonpositive'))).toBe(true);
     expect(pool.some((c) => c.case.includes('ties'))).toBe(true);
     for (const c of pool) expect(c.maxAbsDiff).toBeLessThanOrEqual(tolerance(c));
+  });
+
+  it('Cast to the same dtype shares the data; other casts and the relu gradient are unchanged', () => {
+    expect(checks.filter((c) => c.kernel === 'Cast' || c.kernel === 'grad relu').length).toBe(3);
+    expect(failures(checks, ['Cast', 'grad relu'])).toEqual([]);
   });
 
   it('keeps tensor bookkeeping balanced (no leaks from shared Identity data)', async () => {

@@ -15,7 +15,9 @@
  *   positive float, so windows of non-positive values route their gradient to
  *   the first element).
  * - Sum over leading axes (bias gradients): row accumulation.
- * - Identity: shares the data (ref count) instead of copying it.
+ * - Identity, and Cast to the dtype the tensor already has (the relu gradient
+ *   casts its float32 step mask to float32): share the data (ref count)
+ *   instead of copying it.
  * - _FusedMatMul with a transposed operand (wrong in tfjs-backend-wasm 4.22):
  *   transpose first, then the non-transposed fused product.
  *
@@ -34,6 +36,7 @@ export interface WasmOriginals {
   MaxPoolGrad: SyncKernel;
   Sum: SyncKernel;
   Identity: SyncKernel;
+  Cast: SyncKernel;
   _FusedMatMul: SyncKernel;
   FusedConv2D: SyncKernel;
 }
@@ -347,6 +350,17 @@ export function makeIdentity(orig: WasmOriginals): SyncKernel {
   };
 }
 
+export function makeCast(orig: WasmOriginals): SyncKernel {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const x = inputs.x;
+    const { dtype } = attrs as unknown as { dtype: string };
+    if (x.dtype !== dtype || x.dtype === 'string') return orig.Cast(args);
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 /** The pure-wasm fast kernel set, by kernel name. */
 export function fastWasmKernels(orig: WasmOriginals): Record<string, SyncKernel> {
   return {
@@ -357,5 +371,6 @@ export function fastWasmKernels(orig: WasmOriginals): Record<string, SyncKernel>
     MaxPoolGrad: makeMaxPoolGrad(orig),
     Sum: makeSum(orig),
     Identity: makeIdentity(orig),
+    Cast: makeCast(orig),
   };
 }

@@ -85,6 +85,7 @@ function wasmOriginals(): WasmOriginals {
     MaxPoolGrad: original('MaxPoolGrad'),
     Sum: original('Sum'),
     Identity: original('Identity'),
+    Cast: original('Cast'),
     _FusedMatMul: original('_FusedMatMul'),
     FusedConv2D: original('FusedConv2D'),
   };

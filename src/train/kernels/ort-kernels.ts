@@ -226,18 +226,19 @@ function ortBackpropInputTransposed(engine: OrtEngine, backend: WasmBackendLike,
   const outShape = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
   const out = backend.makeOutput(outShape, 'float32');
   const key = `convT:${dy.shape}:${filter.shape}:${p.top},${p.left},${p.bottom},${p.right}:${sh},${sw}:${opH},${opW}`;
+  const nodes: OnnxNode[] = [
+    { op: 'Transpose', inputs: ['dy'], outputs: ['dyt'], attrs: { perm: [0, 3, 1, 2] } },
+    { op: 'Transpose', inputs: ['w'], outputs: ['wt'], attrs: { perm: [3, 2, 0, 1] } },
+    {
+      op: 'ConvTranspose', inputs: ['dyt', 'wt'], outputs: ['c'],
+      attrs: { kernel_shape: [FH, FW], pads: [p.top, p.left, p.bottom, p.right], strides: [sh, sw], output_padding: [opH, opW] },
+    },
+    { op: 'Transpose', inputs: ['c'], outputs: ['y'], attrs: { perm: [0, 2, 3, 1] } },
+  ];
   engine.run(key, () => ({
     inputs: [{ name: 'dy', shape: dy.shape }, { name: 'w', shape: filter.shape }],
     outputs: [{ name: 'y', shape: outShape }],
-    nodes: [
-      { op: 'Transpose', inputs: ['dy'], outputs: ['dyt'], attrs: { perm: [0, 3, 1, 2] } },
-      { op: 'Transpose', inputs: ['w'], outputs: ['wt'], attrs: { perm: [3, 2, 0, 1] } },
-      {
-        op: 'ConvTranspose', inputs: ['dyt', 'wt'], outputs: ['c'],
-        attrs: { kernel_shape: [FH, FW], pads: [p.top, p.left, p.bottom, p.right], strides: [sh, sw], output_padding: [opH, opW] },
-      },
-      { op: 'Transpose', inputs: ['c'], outputs: ['y'], attrs: { perm: [0, 2, 3, 1] } },
-    ],
+    nodes,
   }), { dy: { data: f32(backend, dy), shape: dy.shape }, w: { data: f32(backend, filter), shape: filter.shape } }, { y: { data: f32(backend, out), shape: outShape } });
   return out;
 }

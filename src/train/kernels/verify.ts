@@ -218,6 +218,17 @@ export async function verifyKernels(): Promise<KernelCheck[]> {
       return tf.add(y, 1);
     });
   }
+  {
+    const xv = pseudoRandom(60, 52);
+    await compare('Cast', 'float32 to float32, x=[3,4,5]', () => {
+      const x = tf.tensor(xv, [3, 4, 5]);
+      const y = tf.cast(x, 'float32');
+      x.dispose(); // the cast must outlive its source
+      return tf.add(y, 1);
+    });
+    await compare('Cast', 'float32 to int32 and back, x=[3,4,5]', () => tf.cast(tf.cast(tf.mul(tf.tensor(xv, [3, 4, 5]), 10), 'int32'), 'float32'));
+    await compare('grad relu', 'x=[4,7,5]', () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.tensor(pseudoRandom(140, 53), [4, 7, 5]))))(tf.tensor(pseudoRandom(140, 54), [4, 7, 5])));
+  }
   await tf.setBackend('wasm');
   return checks;
 }
