@@ -2,19 +2,29 @@
  * Training-speed benchmark: PyTorch vs cdl's TF.js trainer, side by side in one run.
  *
  *   npx tsx bench/train.ts [--seconds 6] [--rounds 2] [--models mlp,cnn]
- *        [--variants torch,wasm-reference,wasm-fast,cpu] [--api minimize|trainOnBatch] [--no-write]
+ *        [--variants torch,torch-passive,wasm-reference,wasm-fast-pure,wasm-fast,cpu] [--api minimize|trainOnBatch]
+ *        [--require-openblas] [--wait-idle SECONDS] [--no-verify] [--no-write]
  *
  * Trains the example MLP (784-256-128-10) and CNN (conv32-pool-conv64-pool-128-10)
  * with Adam (lr 1e-3), categorical cross-entropy, batch 128, on Fashion-MNIST
  * (random data of the same shape when the Debian dataset is absent), and
  * reports samples/s for:
  *   torch           PyTorch (system python3, 2 threads) via bench/train_torch.py
+ *   torch-passive   the same with OMP_WAIT_POLICY=PASSIVE (see measureTorch)
  *   wasm-reference  TF.js wasm backend with its own kernels (+ cdl's Conv2DBackpropFilter, which wasm lacks)
  *   wasm-fast-pure  TF.js wasm backend with cdl's pure-wasm fast kernels (installKernels('fast', { ort: false }))
  *   wasm-fast       TF.js wasm backend with cdl's fast kernel layer, onnxruntime included (installKernels('fast'))
  *   cpu             TF.js pure-JS cpu backend (short run)
  * Measurements are interleaved over rounds; the best round per variant counts.
  * Writes bench/results/train.json, bench/results/train.md and bench/results/kernels.md.
+ *
+ * The PyTorch baseline is only fair on OpenBLAS: Debian's python3-torch calls
+ * whatever libblas.so.3 the alternatives system points at, and without an
+ * OpenBLAS package that is the reference BLAS (~25x slower matmuls). The
+ * BLAS torch actually maps is checked first (bench/train_torch.py --info) and
+ * recorded; --require-openblas makes any other BLAS an error (bench/run-train.sh
+ * passes it). The CPU time other processes take during the run is recorded
+ * too: on a 2-core machine a concurrent job skews every figure.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,7 +46,8 @@ const DATA_DIR = '/usr/share/datasets/fashion-mnist';
 const BATCH = 128;
 
 type ModelKind = 'mlp' | 'cnn';
-type Variant = 'torch' | 'wasm-reference' | 'wasm-fast-pure' | 'wasm-fast' | 'cpu';
+type Variant = 'torch' | 'torch-passive' | 'wasm-reference' | 'wasm-fast-pure' | 'wasm-fast' | 'cpu';
+const isTorch = (v: string): v is 'torch' | 'torch-passive' => v === 'torch' || v === 'torch-passive';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -45,9 +56,66 @@ function arg(name: string, def: string): string {
 const SECONDS = Number(arg('seconds', '6'));
 const ROUNDS = Number(arg('rounds', '2'));
 const MODELS = arg('models', 'mlp,cnn').split(',') as ModelKind[];
-const VARIANTS = arg('variants', 'torch,wasm-reference,wasm-fast-pure,wasm-fast,cpu').split(',') as Variant[];
+const VARIANTS = arg('variants', 'torch,torch-passive,wasm-reference,wasm-fast-pure,wasm-fast,cpu').split(',') as Variant[];
 const API = arg('api', 'minimize') as 'minimize' | 'trainOnBatch';
 const WRITE = !process.argv.includes('--no-write');
+const REQUIRE_OPENBLAS = process.argv.includes('--require-openblas');
+/** Seconds to wait, before each measurement, for other processes to leave the cores alone (0: don't). */
+const WAIT_IDLE = Number(arg('wait-idle', '0'));
+
+// ---------- CPU use by other processes ----------
+/** Jiffies: all busy CPU time on the machine, and this process's own plus its waited-for children's. */
+function cpuJiffies(): { busy: number; own: number } | null {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...
+    const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6];
+    const st = readFileSync('/proc/self/stat', 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ').map(Number);
+    // fields 14-17 (utime stime cutime cstime) are f[11..14] after the command name
+    return { busy, own: f[11] + f[12] + f[13] + f[14] };
+  } catch {
+    return null;
+  }
+}
+
+/** Average number of cores other processes kept busy between two cpuJiffies() samples. */
+function otherCores(a: ReturnType<typeof cpuJiffies>, b: ReturnType<typeof cpuJiffies>, seconds: number): number | null {
+  if (!a || !b || seconds <= 0) return null;
+  const hz = 100; // USER_HZ on Linux
+  return Math.max(0, (b.busy - a.busy) - (b.own - a.own)) / hz / seconds;
+}
+
+/**
+ * On a shared machine: wait (up to `maxSeconds`) until other processes use
+ * under 0.15 cores over 2 s running, so that a measurement is not taken beside another job.
+ */
+async function waitIdle(maxSeconds: number): Promise<void> {
+  const t0 = performance.now();
+  let calm = 0;
+  let said = false;
+  while ((performance.now() - t0) / 1000 < maxSeconds) {
+    const a = cpuJiffies();
+    await new Promise((r) => setTimeout(r, 500));
+    const c = otherCores(a, cpuJiffies(), 0.5);
+    if (c === null) return;
+    calm = c < 0.15 ? calm + 1 : 0;
+    if (calm >= 4) return;
+    if (!said && c >= 0.15) {
+      console.log(`waiting for the machine to be idle (other processes: ${c.toFixed(2)} cores)...`);
+      said = true;
+    }
+  }
+  console.warn(`WARNING: the machine did not become idle within ${maxSeconds} s; measuring anyway`);
+}
+
+/** Cores used by other processes over the next `ms` (before measuring). */
+function idleCheck(ms: number): number | null {
+  const a = cpuJiffies();
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) { /* busy wait: this process counts as its own */ }
+  return otherCores(a, cpuJiffies(), (performance.now() - t0) / 1000);
+}
 
 // ---------- data ----------
 interface Data { x: Float32Array; y: Float32Array; n: number; source: string }
@@ -123,9 +191,14 @@ function buildModel(kind: ModelKind): tfl.Sequential {
   return m;
 }
 
-interface Measurement { variant: Variant; model: ModelKind; round: number; samplesPerSec: number; steps: number; seconds: number; loss: number; extra?: Record<string, unknown> }
+interface Measurement {
+  variant: Variant; model: ModelKind; round: number; samplesPerSec: number; steps: number; seconds: number; loss: number;
+  /** Cores other processes kept busy during this measurement. */
+  otherProcessesCores?: number | null;
+  extra?: Record<string, unknown>;
+}
 
-async function measureTf(variant: Exclude<Variant, 'torch'>, kind: ModelKind, data: Data, round: number, seconds: number): Promise<Measurement & { layer: KernelLayerInfo }> {
+async function measureTf(variant: Exclude<Variant, 'torch' | 'torch-passive'>, kind: ModelKind, data: Data, round: number, seconds: number): Promise<Measurement & { layer: KernelLayerInfo }> {
   await tf.setBackend(variant === 'cpu' ? 'cpu' : 'wasm');
   await tf.ready();
   const layer = await installKernels(variant === 'wasm-reference' || variant === 'cpu' ? 'reference' : 'fast', { ort: variant === 'wasm-fast' });
@@ -183,13 +256,43 @@ async function measureTf(variant: Exclude<Variant, 'torch'>, kind: ModelKind, da
 }
 
 function torchInfo(): { python: string } {
-  return { python: existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3' };
+  // Debian's python3-torch is importable only by the system python.
+  return { python: process.env.CDL_BENCH_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3') };
 }
 
-function measureTorch(kind: ModelKind, round: number, seconds: number): Measurement & { torch: string; blas: string; data: string } {
-  const out = execFileSync(torchInfo().python, [path.join(here, 'train_torch.py'), '--model', kind, '--seconds', String(seconds), '--data', DATA_DIR], { encoding: 'utf8' });
+export interface TorchBlas {
+  library: string;
+  kind: 'openblas' | 'mkl' | 'reference' | 'unknown';
+  matmul1024Ms: number;
+  matmul1024Gflops: number;
+  torchThreads: number;
+  torchBlasInfo: string;
+  alternative: string;
+  openblasConfig?: string;
+  openblasThreads?: number;
+}
+
+/** Which BLAS torch uses here (null when torch cannot be run). */
+function torchBlas(): { torch: string; blas: TorchBlas } | { error: string } {
+  try {
+    const out = execFileSync(torchInfo().python, [path.join(here, 'train_torch.py'), '--info'], { encoding: 'utf8' });
+    return JSON.parse(out.trim().split('\n').pop()!);
+  } catch (e) {
+    return { error: (e as Error).message.split('\n')[0] };
+  }
+}
+
+/**
+ * 'torch' runs PyTorch as installed (the issue's baseline). 'torch-passive'
+ * sets OMP_WAIT_POLICY=PASSIVE: Debian's torch runs its own OpenMP threads and
+ * OpenBLAS its pthreads, and on 2 cores the OpenMP threads spinning after each
+ * parallel region take the cores from OpenBLAS; passive waiting avoids that.
+ */
+function measureTorch(variant: 'torch' | 'torch-passive', kind: ModelKind, round: number, seconds: number): Measurement & { torch: string; blas: string; data: string } {
+  const env = variant === 'torch-passive' ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } : process.env;
+  const out = execFileSync(torchInfo().python, [path.join(here, 'train_torch.py'), '--model', kind, '--seconds', String(seconds), '--data', DATA_DIR], { encoding: 'utf8', env });
   const r = JSON.parse(out.trim().split('\n').pop()!);
-  return { variant: 'torch', model: kind, round, samplesPerSec: r.samplesPerSec, steps: r.steps, seconds: r.seconds, loss: r.loss, torch: r.torch, blas: r.blas, data: r.data };
+  return { variant, model: kind, round, samplesPerSec: r.samplesPerSec, steps: r.steps, seconds: r.seconds, loss: r.loss, torch: r.torch, blas: r.blas, data: r.data };
 }
 
 async function main(): Promise<void> {
@@ -197,15 +300,40 @@ async function main(): Promise<void> {
   const all: Measurement[] = [];
   const layers: Record<string, KernelLayerInfo> = {};
   let torchMeta: { torch: string; blas: string } | null = null;
+  let blasCheck: { torch: string; blas: TorchBlas } | { error: string } | null = null;
+  if (VARIANTS.some(isTorch)) {
+    blasCheck = torchBlas();
+    if ('error' in blasCheck) {
+      console.error(`torch: ${blasCheck.error}`);
+      if (REQUIRE_OPENBLAS) throw new Error('PyTorch cannot be run (see bench/README.md: apt-get install python3-torch libopenblas0-pthread)');
+    } else {
+      const b = blasCheck.blas;
+      console.log(`torch ${blasCheck.torch} BLAS: ${b.kind} (${b.openblasConfig ?? b.library}), 1024² matmul ${b.matmul1024Ms} ms = ${b.matmul1024Gflops} GFLOP/s with ${b.torchThreads} threads`);
+      if (b.kind !== 'openblas' && b.kind !== 'mkl') {
+        const msg = `PyTorch runs on the ${b.kind} BLAS (${b.library}), not OpenBLAS: its figures are not a fair baseline. Install libopenblas0-pthread (bench/README.md).`;
+        if (REQUIRE_OPENBLAS) throw new Error(msg);
+        console.warn(`WARNING: ${msg}`);
+      }
+    }
+  }
+  const others0 = idleCheck(1000);
+  if (others0 !== null && others0 > 0.2) {
+    console.warn(`WARNING: other processes are using ${others0.toFixed(2)} cores right now; the figures will be low and noisy.`);
+  }
+  const run0 = cpuJiffies();
+  const tRun0 = performance.now();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const kind of MODELS) {
       for (const v of VARIANTS) {
         if (v === 'cpu' && round > 1) continue; // one short cpu run is enough
         const secs = v === 'cpu' ? Math.min(SECONDS, kind === 'cnn' ? 4 : 3) : SECONDS;
+        if (WAIT_IDLE > 0) await waitIdle(WAIT_IDLE);
+        const j0 = cpuJiffies();
+        const tm0 = performance.now();
         let m: Measurement;
-        if (v === 'torch') {
+        if (isTorch(v)) {
           try {
-            const t = measureTorch(kind, round, secs);
+            const t = measureTorch(v, kind, round, secs);
             torchMeta = { torch: t.torch, blas: t.blas };
             m = t;
           } catch (e) {
@@ -217,35 +345,53 @@ async function main(): Promise<void> {
           layers[v] = r.layer;
           m = r;
         }
+        const busy = otherCores(j0, cpuJiffies(), (performance.now() - tm0) / 1000);
+        m.otherProcessesCores = busy === null ? null : Number(busy.toFixed(3));
         all.push(m);
-        console.log(`round ${round} ${kind.padEnd(3)} ${v.padEnd(15)} ${m.samplesPerSec.toFixed(0).padStart(7)} samples/s  (${m.steps} steps, ${m.seconds.toFixed(1)} s, loss ${m.loss.toFixed(3)})`);
+        console.log(`round ${round} ${kind.padEnd(3)} ${v.padEnd(15)} ${m.samplesPerSec.toFixed(0).padStart(7)} samples/s  (${m.steps} steps, ${m.seconds.toFixed(1)} s, loss ${m.loss.toFixed(3)}; other processes ${busy?.toFixed(2) ?? '?'} cores)`);
       }
     }
+  }
+  const othersDuring = otherCores(run0, cpuJiffies(), (performance.now() - tRun0) / 1000);
+  if (othersDuring !== null) {
+    console.log(`other processes used ${othersDuring.toFixed(2)} cores on average during the measurements`);
+    if (othersDuring > 0.1) console.warn('WARNING: the machine was not idle during the measurements; rerun on an idle machine for figures to record.');
   }
   const best: Record<string, Record<string, number>> = {};
   for (const m of all) {
     best[m.model] ??= {};
     best[m.model][m.variant] = Math.max(best[m.model][m.variant] ?? 0, m.samplesPerSec);
   }
+  // Ratios to PyTorch as installed, and to the faster of the two PyTorch configurations.
   const ratios: Record<string, Record<string, number>> = {};
+  const ratiosBest: Record<string, Record<string, number>> = {};
   for (const kind of Object.keys(best)) {
     const t = best[kind].torch;
-    if (!t) continue;
-    ratios[kind] = {};
-    for (const [v, s] of Object.entries(best[kind])) if (v !== 'torch') ratios[kind][v] = s / t;
+    const tBest = Math.max(best[kind].torch ?? 0, best[kind]['torch-passive'] ?? 0);
+    if (t) ratios[kind] = {};
+    if (tBest) ratiosBest[kind] = {};
+    for (const [v, s] of Object.entries(best[kind])) {
+      if (isTorch(v)) continue;
+      if (t) ratios[kind][v] = s / t;
+      if (tBest) ratiosBest[kind][v] = s / tBest;
+    }
   }
   const cpus = os.cpus();
   const machine = {
     cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, node: process.version, platform: `${process.platform}-${process.arch}`,
     torch: torchMeta?.torch ?? null, torchBlas: torchMeta?.blas ?? null, tfjs: tf.version_core,
+    loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
+    otherProcessesCoresBefore: others0 === null ? null : Number(others0.toFixed(3)),
+    otherProcessesCoresDuring: othersDuring === null ? null : Number(othersDuring.toFixed(3)),
   };
+  const blas = blasCheck && !('error' in blasCheck) ? blasCheck.blas : null;
   const command = `npx tsx bench/train.ts ${process.argv.slice(2).join(' ')}`.trim();
   const result = {
-    date: new Date().toISOString(), command, machine, data: data.source, batch: BATCH, optimizer: 'adam(1e-3)',
+    date: new Date().toISOString(), command, machine, torchBlasCheck: blas, data: data.source, batch: BATCH, optimizer: 'adam(1e-3)',
     loss: 'categoricalCrossentropy', api: API, secondsPerMeasurement: SECONDS, rounds: ROUNDS,
-    samplesPerSec: best, ratioToTorch: ratios, kernelLayers: layers, perShapeChoices: {} as Record<string, string>, measurements: all,
+    samplesPerSec: best, ratioToTorch: ratios, ratioToBestTorch: ratiosBest, kernelLayers: layers, perShapeChoices: {} as Record<string, string>, measurements: all,
   };
-  console.log(JSON.stringify({ samplesPerSec: best, ratioToTorch: ratios }, null, 1));
+  console.log(JSON.stringify({ samplesPerSec: best, ratioToTorch: ratios, ratioToBestTorch: ratiosBest }, null, 1));
   const choices = kernelChoices();
   const kernelChecks = process.argv.includes('--no-verify') ? null : await kernelCheckTables();
   if (!WRITE) return;
@@ -305,22 +451,31 @@ function kernelsMarkdown(t: Record<string, KernelCheck[]>, command: string): str
 }
 
 function markdown(r: {
-  date: string; command: string; machine: Record<string, unknown>; data: string; api: string; secondsPerMeasurement: number; rounds: number;
-  samplesPerSec: Record<string, Record<string, number>>; ratioToTorch: Record<string, Record<string, number>>; kernelLayers: Record<string, KernelLayerInfo>;
-  perShapeChoices: Record<string, string>;
+  date: string; command: string; machine: Record<string, unknown>; torchBlasCheck: TorchBlas | null; data: string; api: string; secondsPerMeasurement: number; rounds: number;
+  samplesPerSec: Record<string, Record<string, number>>; ratioToTorch: Record<string, Record<string, number>>; ratioToBestTorch: Record<string, Record<string, number>>;
+  kernelLayers: Record<string, KernelLayerInfo>; perShapeChoices: Record<string, string>;
 }): string {
-  const variants: Variant[] = ['torch', 'wasm-reference', 'wasm-fast-pure', 'wasm-fast', 'cpu'];
+  const variants: Variant[] = ['torch', 'torch-passive', 'wasm-reference', 'wasm-fast-pure', 'wasm-fast', 'cpu'];
+  const b = r.torchBlasCheck;
+  const m = r.machine;
   const lines = [
     '# Training speed: PyTorch vs cdl (TF.js)',
     '',
-    `Measured ${r.date} with \`${r.command}\`.`,
+    `Measured ${r.date} with \`${r.command}\` (machine preparation: bench/README.md).`,
     '',
-    `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}, TF.js ${r.machine.tfjs}, PyTorch ${r.machine.torch ?? 'n/a'} (BLAS: ${r.machine.torchBlas ?? 'n/a'}).`,
+    `Machine: ${m.cpu}, ${m.cores} cores, Node ${m.node}, TF.js ${m.tfjs}, PyTorch ${m.torch ?? 'n/a'}.`,
+    b
+      ? `PyTorch BLAS (checked by the bench): **${b.kind}** — ${b.openblasConfig ? `${b.openblasConfig}, ${b.openblasThreads} threads, ` : ''}\`${b.library}\`; torch threads ${b.torchThreads}; 1024×1024 float32 matmul ${b.matmul1024Ms} ms (${b.matmul1024Gflops} GFLOP/s).`
+      : 'PyTorch BLAS: not checked (torch not run).',
+    `Other processes used ${m.otherProcessesCoresDuring ?? 'n/a'} cores on average during the measurements (${m.otherProcessesCoresBefore ?? 'n/a'} in the second before).`,
     `Data: ${r.data}; batch 128; Adam lr 1e-3; categorical cross-entropy; TF.js step via \`${r.api}\`.`,
     r.api === 'minimize'
       ? 'The step is `optimizer.minimize` with the loss read back every 20 steps; `--api trainOnBatch` measures `model.trainOnBatch` instead (about 5% slower in a side-by-side check of wasm-fast, within noise).'
       : 'The step is `model.trainOnBatch`.',
     `Each figure is the best of ${r.rounds} interleaved measurements of ~${r.secondsPerMeasurement} s (cpu: one short run).`,
+    '',
+    '`torch` is PyTorch as installed (2 threads; the issue\'s baseline); `torch-passive` is the same with `OMP_WAIT_POLICY=PASSIVE`,',
+    'which stops torch\'s OpenMP threads from spinning on the cores OpenBLAS\'s own threads need (a large difference on 2 cores).',
     '',
     '| model | ' + variants.join(' | ') + ' |',
     '|---|' + variants.map(() => '---:').join('|') + '|',
@@ -329,17 +484,20 @@ function markdown(r: {
     lines.push(`| ${kind} samples/s | ` + variants.map((x) => (v[x] ? v[x].toFixed(0) : '–')).join(' | ') + ' |');
     const rt = r.ratioToTorch[kind] ?? {};
     lines.push(`| ${kind} ratio to torch | ` + variants.map((x) => (x === 'torch' ? '1' : rt[x] ? rt[x].toFixed(2) : '–')).join(' | ') + ' |');
+    const rb = r.ratioToBestTorch[kind] ?? {};
+    lines.push(`| ${kind} ratio to the faster torch | ` + variants.map((x) => (isTorch(x) ? '' : rb[x] ? rb[x].toFixed(2) : '–')).join(' | ') + ' |');
   }
-  const blas = String(r.machine.torchBlas ?? '');
-  if (blas && !/openblas|mkl/i.test(blas)) {
-    lines.push('', `Note: this machine's PyTorch links the reference BLAS (${blas}), not OpenBLAS, so its MLP figure is lower than with OpenBLAS.`);
+  if (b && b.kind !== 'openblas' && b.kind !== 'mkl') {
+    lines.push('', `**Not a fair baseline**: PyTorch ran on the ${b.kind} BLAS (${b.library}), not OpenBLAS; install libopenblas0-pthread (bench/README.md).`);
   }
+  const busy = Number(m.otherProcessesCoresDuring ?? 0);
+  if (busy > 0.1) lines.push('', `**The machine was not idle** (other processes used ${busy.toFixed(2)} cores on average): these figures are low and noisy.`);
   const issue: Record<string, number> = { mlp: 28500, cnn: 3400 };
   const vsIssue = Object.entries(r.samplesPerSec)
     .filter(([k, v]) => issue[k] && v['wasm-fast'])
     .map(([k, v]) => `${k} ${(v['wasm-fast'] / issue[k]).toFixed(2)}`);
   if (vsIssue.length) {
-    lines.push('', `For comparison with the figures quoted in the issue for PyTorch with OpenBLAS on such a machine (MLP 28,500, CNN 3,400 samples/s; not measured in this run), wasm-fast reaches: ${vsIssue.join(', ')}.`);
+    lines.push('', `Against the figures quoted in the issue for PyTorch with OpenBLAS on such a machine (MLP 28,500, CNN 3,400 samples/s), wasm-fast reaches: ${vsIssue.join(', ')}.`);
   }
   lines.push('', 'Kernel layers:', '');
   for (const [v, l] of Object.entries(r.kernelLayers)) {

@@ -3,8 +3,17 @@
 JSON line. Same architectures as the TF.js models in bench/train.ts.
 
 Usage: python3 bench/train_torch.py --model mlp|cnn --seconds 6 [--data DIR]
+       python3 bench/train_torch.py --info     # which BLAS torch uses, as one JSON line
+
+Debian's python3-torch calls whatever libblas.so.3 the alternatives system
+points at: the slow reference BLAS unless an OpenBLAS package is installed
+(apt-get install libopenblas0-pthread). blas_info() reports the library this
+process actually mapped, OpenBLAS's own configuration string and thread count,
+and the speed of a 1024x1024 float32 matmul, so a run on the reference BLAS is
+recognisable in the results.
 """
 import argparse
+import ctypes
 import gzip
 import json
 import os
@@ -48,15 +57,59 @@ def blas_library():
         return "unknown"
 
 
+def blas_info(threads):
+    """The BLAS torch runs on: mapped library, OpenBLAS config/threads, 1024^2 matmul speed."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    for _ in range(3):
+        a @ b
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    info = {
+        "library": blas_library(),
+        "kind": "unknown",
+        "matmul1024Ms": round(best * 1e3, 2),
+        "matmul1024Gflops": round(2 * 1024 ** 3 / best / 1e9, 1),
+        "torchThreads": torch.get_num_threads(),
+        "torchBlasInfo": next((part.split("=", 1)[1] for part in torch.__config__.show().replace(",", "\n").split()
+                               if part.startswith("BLAS_INFO=")), "unknown"),
+        "alternative": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3"),
+    }
+    lib = info["library"].lower()
+    if "openblas" in lib:
+        info["kind"] = "openblas"
+        try:
+            ob = ctypes.CDLL(next(l for l in info["library"].split(", ") if "libopenblas" in l))
+            ob.openblas_get_config.restype = ctypes.c_char_p
+            info["openblasConfig"] = ob.openblas_get_config().decode()
+            info["openblasThreads"] = ob.openblas_get_num_threads()
+        except (OSError, StopIteration, AttributeError):
+            pass
+    elif "mkl" in lib:
+        info["kind"] = "mkl"
+    elif "/blas/libblas" in lib:
+        info["kind"] = "reference"
+    return info
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--model", choices=["mlp", "cnn"], required=True)
+    p.add_argument("--model", choices=["mlp", "cnn"])
+    p.add_argument("--info", action="store_true", help="print which BLAS torch uses and exit")
     p.add_argument("--seconds", type=float, default=6.0)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     a = p.parse_args()
+    if a.info:
+        print(json.dumps({"torch": torch.__version__, "blas": blas_info(a.threads)}))
+        return
+    if not a.model:
+        p.error("--model is required")
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     x, y, source = load(a.data)
