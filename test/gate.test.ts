@@ -1,0 +1,197 @@
+/**
+ * The gate end to end with real models trained by cdl: a better candidate is blessed, a damaged one
+ * (noise on its weights) is rejected with the failing metrics named, a change within noise is
+ * reported as not significant, and production is the latest local release (git tag + files).
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, type LoadedConfig } from '../src/config/index.js';
+import type { Dataset } from '../src/data/index.js';
+import { evaluateModel, loadTestData, runGate, type Blessing, type GateRun } from '../src/evaluate/index.js';
+import { LocalForge } from '../src/forge/index.js';
+import { perturbModel, trainExample } from './evaluate-models.js';
+import { exampleRepo, git, removeTempDirs, runCli, tempDir } from './helpers/example.js';
+
+afterAll(removeTempDirs);
+
+const GATE = `
+gate:
+  metrics:
+    accuracy: { min: 0.6, max_regression: 0.01 }
+    macro_f1: { max_regression: 0.01 }
+    log_loss: { max_regression: 0.05 }
+    latency_p95_ms: { max: 1000 }
+  benchmark: { latency_runs: 20, throughput_batches: 3 }
+`;
+
+describe('the gate with real models', () => {
+  let project: string;
+  let config: string;
+  let loaded: LoadedConfig;
+  let dataset: Dataset;
+  let forge: LocalForge;
+  let models: string;
+  let good: string;
+  let weak: string;
+  let damaged: string;
+  let nudged: string;
+
+  const gate = (candidate: string, extra: Partial<Parameters<typeof runGate>[0]> = {}): Promise<GateRun> =>
+    runGate({ loaded, candidate, forge, dataset, reportDir: path.join(project, '.cdl', 'reports', 'fashion-mnist'), ...extra });
+  const readBlessing = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'blessing.json'), 'utf8')) as Blessing;
+
+  beforeAll(async () => {
+    const repo = exampleRepo();
+    project = repo.dir;
+    config = repo.config;
+    writeFileSync(config, readFileSync(config, 'utf8') + GATE);
+    git(project, 'commit', '-q', '-am', 'gate thresholds');
+    loaded = await loadConfig(config);
+    dataset = await loadTestData(loaded);
+    forge = new LocalForge({ root: project });
+    models = tempDir('cdl-gate-models-');
+    good = await trainExample(path.join(models, 'good'), ['train.epochs=2', 'data.limit.train=4000'], config);
+    weak = await trainExample(path.join(models, 'weak'), ['train.epochs=1', 'data.limit.train=300'], config);
+    damaged = perturbModel(good, path.join(models, 'damaged'), 1.0, 7);
+    nudged = perturbModel(good, path.join(models, 'nudged'), 0.05, 7);
+  });
+
+  it('with nothing in production yet, says so and applies only the absolute bounds', async () => {
+    const r = await gate(good);
+    expect(r.baseline).toBeUndefined();
+    expect(r.baselineNote).toMatch(/^no release of fashion-mnist found \(local files under .*\.cdl\), so nothing is in production yet$/);
+    const b = readBlessing(good);
+    expect(b).toMatchObject({ decision: 'blessed', baseline: null });
+    expect(b.reason).toBe('all 4 thresholds met; no baseline, so only absolute bounds (min, max) were applied');
+    expect(b.verdicts.find((v) => v.metric === 'macro_f1')!.reasons).toEqual(['no baseline: the change thresholds were not applied']);
+    expect(r.markdown).toContain('**Baseline:** none — no release of fashion-mnist found');
+    expect(r.markdown).toContain('only absolute bounds apply');
+  });
+
+  it('blesses a better candidate than the latest release, which is production', async () => {
+    await forge.createRelease('fashion-mnist-v1.0.0', weak, { model: 'fashion-mnist' });
+    expect(git(project, 'tag', '--list')).toBe('fashion-mnist-v1.0.0');
+    const r = await gate(good);
+    expect(r.baselineIdentity).toMatchObject({ kind: 'release', ref: 'production', tag: 'fashion-mnist-v1.0.0' });
+    const b = readBlessing(good);
+    expect(b.decision).toBe('blessed');
+    expect(b.reason).toBe('all 4 thresholds met');
+    expect(b.baseline).toMatchObject({ kind: 'release', tag: 'fashion-mnist-v1.0.0', commit: git(project, 'rev-parse', 'HEAD') });
+    expect(b.baseline!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.thresholds.accuracy).toEqual({ min: 0.6, max_regression: 0.01, relative: false });
+    const acc = b.comparison.find((c) => c.metric === 'accuracy')!;
+    expect(acc.delta!).toBeGreaterThan(0.1);
+    expect(acc.significance).toMatchObject({ method: 'bootstrap', significant: true });
+    expect(b.verdicts.every((v) => v.verdict === 'pass')).toBe(true);
+    expect(Date.parse(b.time)).toBeGreaterThan(0);
+    expect(r.markdown).toMatch(/^## ✅ cdl evaluate-gate: fashion-mnist — blessed/);
+    expect(r.markdown).toMatch(/\| accuracy \| 0\.\d{4} \| 0\.\d{4} \| \+0\.\d{4} \(significant\) \| ≥ 0\.6000; at most 0\.0100 below baseline \| ✅ \|/);
+    expect(r.markdown).toContain('**Baseline:** production: release `fashion-mnist-v1.0.0`');
+    // evaluation.json beside the model holds both evaluations.
+    const ev = JSON.parse(readFileSync(path.join(good, 'evaluation.json'), 'utf8'));
+    expect(ev.baseline.model.sha256).toBe(b.baseline!.sha256);
+  });
+
+  it('rejects a damaged candidate (weights perturbed) and names the failing metrics', async () => {
+    await forge.createRelease('fashion-mnist-v1.1.0', good, { model: 'fashion-mnist' });
+    const r = await gate(damaged);
+    expect(r.baselineIdentity?.tag).toBe('fashion-mnist-v1.1.0');
+    const b = readBlessing(damaged);
+    expect(b.decision).toBe('rejected');
+    const failing = b.verdicts.filter((v) => v.verdict === 'fail').map((v) => v.metric);
+    expect(failing).toEqual(expect.arrayContaining(['accuracy', 'macro_f1', 'log_loss']));
+    expect(failing).not.toContain('latency_p95_ms');
+    expect(b.reason).toMatch(/^failed: accuracy /);
+    expect(b.reason).toMatch(/macro_f1 −0\.\d{4} against the baseline, more than the allowed 0\.0100; significant/);
+    expect(r.markdown).toMatch(/^## ❌ cdl evaluate-gate: fashion-mnist — rejected/);
+    expect(r.markdown).toMatch(/\| macro-F1 \| .* \| ❌ \|/);
+    expect(r.markdown).toContain('- ❌ **accuracy**: ');
+    // Charts: per-class F1 against the baseline, and the main metric across releases.
+    expect(r.markdown).toContain('title "Per-class F1: candidate (bars) vs baseline (line)"');
+    expect(r.markdown).toContain('x-axis ["fashion-mnist-v1.0.0", "fashion-mnist-v1.1.0", "candidate"]');
+    expect(r.markdown).toMatch(/Largest confusions: \*\*[^*]+ → [^*]+\*\* \(\d+, /);
+    expect(r.html).toMatch(/^<!doctype html>/);
+    expect(r.html).toContain('<svg');
+    expect(r.html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    // The same report, kept in one comment file per model and updated, with the verdict as a status.
+    expect(r.published?.comment?.action).toBe('updated');
+    const reportDir = path.join(project, '.cdl', 'reports', 'fashion-mnist');
+    expect(readdirSync(reportDir).sort()).toEqual(['comment.md', 'report.html', 'report.md', 'status.json', 'summary.md']);
+    expect(readFileSync(path.join(reportDir, 'comment.md'), 'utf8')).toMatch(/^<!-- cdl-report: model=fashion-mnist -->\n## ❌/);
+    expect(JSON.parse(readFileSync(path.join(reportDir, 'status.json'), 'utf8'))).toMatchObject({
+      state: 'failure',
+      context: 'cdl/evaluate-gate (fashion-mnist)',
+    });
+  });
+
+  it('reports a change within noise as not significant instead of blocking by luck', async () => {
+    // Of the model and its slightly nudged copy, the worse one is the candidate: a small regression.
+    const o = { task: 'classification' as const, latencyRuns: 0, throughputBatches: 0 };
+    const [a, b] = [await evaluateModel(good, dataset, o), await evaluateModel(nudged, dataset, o)];
+    const [candidate, baseline] = a.evaluation.metrics.accuracy! <= b.evaluation.metrics.accuracy! ? [good, nudged] : [nudged, good];
+    for (const method of ['bootstrap', 'mcnemar'] as const) {
+      const l = await loadConfig(config, ['gate.metrics.accuracy.max_regression=0', `gate.significance.method=${method}`]);
+      const r = await gate(candidate, { loaded: l, baseline });
+      const acc = r.blessing.verdicts.find((v) => v.metric === 'accuracy')!;
+      expect(acc.delta!).toBeLessThanOrEqual(0);
+      expect(Math.abs(acc.delta!)).toBeLessThan(0.01);
+      expect(acc.significance).toMatchObject({ method, significant: false });
+      expect(acc.verdict).toBe('pass');
+      if (acc.delta! < 0) expect(acc.reasons[0]).toMatch(/against the baseline is not significant, within noise \((95% CI|McNemar p = )/);
+      expect(r.blessing.decision).toBe('blessed');
+      expect(r.markdown).toMatch(/\| accuracy \| [^|]+ \| [^|]+ \| [^|]+ \(within noise\) \|/);
+    }
+    // Requiring an improvement that is only noise does not bless by luck either.
+    const l = await loadConfig(config, ['gate.metrics.accuracy.min_improvement=0']);
+    const r = await gate(baseline, { loaded: l, baseline: candidate });
+    const acc = r.blessing.verdicts.find((v) => v.metric === 'accuracy')!;
+    expect(acc.delta!).toBeGreaterThanOrEqual(0);
+    expect(acc.verdict).toBe('fail');
+    expect(acc.reasons.join()).toMatch(/not counted as the required improvement|required an improvement/);
+    expect(r.blessing.decision).toBe('rejected');
+  });
+
+  it('without thresholds still writes a decision: blessed, "no thresholds"', async () => {
+    const cfg = path.join(project, 'plain.yaml');
+    writeFileSync(cfg, readFileSync(config, 'utf8').replace(/\ngate:[\s\S]*$/, '\n'));
+    const r = await gate(weak, { loaded: await loadConfig(cfg), baseline: good });
+    expect(readBlessing(weak)).toMatchObject({ decision: 'blessed', reason: 'no thresholds', verdicts: [] });
+    expect(r.markdown).toContain('**Decision: blessed.** no thresholds');
+  });
+
+  it('a baseline that cannot be found is a message and absolute-only gating', async () => {
+    const tag = await gate(good, { baseline: 'fashion-mnist-v9.9.9' });
+    expect(tag.baselineNote).toMatch(/^baseline fashion-mnist-v9\.9\.9: no such release tag \(local files under /);
+    expect(tag.blessing.baseline_note).toBe(tag.baselineNote);
+    const dir = await gate(good, { baseline: './no/such/model' });
+    expect(dir.baselineNote).toMatch(/^baseline \.\/no\/such\/model: no such directory/);
+    expect(dir.blessing.decision).toBe('blessed');
+    const byTag = await gate(good, { baseline: 'fashion-mnist-v1.0.0' });
+    expect(byTag.baselineIdentity).toMatchObject({ kind: 'tag', tag: 'fashion-mnist-v1.0.0' });
+  });
+
+  it('cdl gate exits 1 on rejection, 0 when blessed, and records a forced bless with its reason', async () => {
+    const args = ['gate', '--model', damaged, '--config', config, '--set', 'gate.benchmark.latency_runs=5'];
+    const rejected = await runCli(args, { cwd: project });
+    expect(rejected.code, rejected.stderr).toBe(1);
+    expect(rejected.stdout).toMatch(/^FAIL {2}accuracy: /m);
+    expect(rejected.stdout).toMatch(/^rejected: failed: /m);
+    const missingReason = await runCli([...args, '--force-bless', 'yes'], { cwd: project });
+    expect(missingReason.code).toBe(2);
+    expect(missingReason.stderr).toContain('force-bless needs a reason');
+    const forced = await runCli([...args, '--force-bless', 'accepted for the demo; fix follows in #12'], { cwd: project });
+    expect(forced.code, forced.stderr).toBe(0);
+    const b = readBlessing(damaged);
+    expect(b.decision).toBe('blessed');
+    expect(b.forced).toMatchObject({ reason: 'accepted for the demo; fix follows in #12', decision_without_override: 'rejected' });
+    expect(b.reason).toMatch(/^force-blessed \(accepted for the demo; fix follows in #12\); without the override: failed: accuracy/);
+    const noFail = await runCli([...args, '--no-fail'], { cwd: project });
+    expect(noFail.code).toBe(0);
+    expect(readBlessing(damaged).decision).toBe('rejected');
+    const blessed = await runCli(['gate', '--model', good, '--config', config, '--baseline', weak, '--json'], { cwd: project });
+    expect(blessed.code, blessed.stderr).toBe(0);
+    expect(JSON.parse(blessed.stdout)).toMatchObject({ decision: 'blessed' });
+    expect(existsSync(path.join(project, '.cdl', 'reports', 'fashion-mnist', 'report.html'))).toBe(true);
+  });
+});
