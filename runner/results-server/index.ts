@@ -50,6 +50,7 @@ export interface ResultsServer {
 }
 
 const TWIRP_PREFIX = '/twirp/github.actions.results.api.v1.';
+const CACHE_V1_PREFIX = '/_apis/artifactcache/';
 const MAX_JSON_BODY = 1024 * 1024;
 const MAX_BLOCK_LIST_BODY = 16 * 1024 * 1024;
 const MAX_BLOCK_ID_BYTES = 64;
@@ -320,6 +321,65 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
     return false;
   }
 
+  // ---- cache service v1 (_apis/artifactcache) -----------------------------------
+
+  async function handleCacheV1(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const status = (error: TwirpError) =>
+      error.code === 'already_exists' ? 409 : error.code === 'not_found' ? 404 : error.code === 'unauthenticated' ? 401 : error.status;
+    try {
+      const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+      if (!match) throw new TwirpError('unauthenticated', 'missing Authorization: Bearer <ACTIONS_RUNTIME_TOKEN>');
+      const claims = verifyRuntimeToken(secret, match[1] as string);
+      if (typeof claims === 'string') throw new TwirpError('unauthenticated', `invalid runtime token: ${claims}`);
+      const resource = url.pathname.slice(CACHE_V1_PREFIX.length);
+      const method = req.method ?? 'GET';
+      if (method === 'GET' && resource === 'cache') {
+        req.resume();
+        const keys = (url.searchParams.get('keys') ?? '').split(',').filter(Boolean);
+        const found = service.lookupCacheV1(keys, url.searchParams.get('version') ?? '');
+        if (found) sendJson(res, 200, found);
+        else {
+          res.writeHead(204);
+          res.end();
+        }
+        return;
+      }
+      if (method === 'GET' && resource === 'caches') {
+        req.resume();
+        sendJson(res, 200, service.listCacheV1(url.searchParams.get('key') ?? ''));
+        return;
+      }
+      if (method === 'POST' && resource === 'caches') {
+        sendJson(res, 201, await service.reserveCacheV1(parseJsonObject(await readSmallBody(req, MAX_JSON_BODY))));
+        return;
+      }
+      const idMatch = /^caches\/(\d+)$/.exec(resource);
+      if (idMatch && method === 'PATCH') {
+        const blob = service.pendingCacheBlobV1(Number(idMatch[1]));
+        if (!blob) throw new TwirpError('not_found', `no cache upload is open for id ${idMatch[1]}`);
+        const range = /^bytes (\d+)-(\d+)\/(\*|\d+)$/.exec(header(req, 'content-range') ?? '');
+        if (!range) throw new TwirpError('invalid_argument', 'Content-Range: bytes START-END/* is required');
+        const start = Number(range[1]);
+        await storage.writeRange('cache', blob, start, req, Number(range[2]) - start + 1);
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      if (idMatch && method === 'POST') {
+        await service.commitCacheV1(Number(idMatch[1]), parseJsonObject(await readSmallBody(req, MAX_JSON_BODY)));
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      throw new TwirpError('bad_route', `no handler for ${method} ${url.pathname}`);
+    } catch (error) {
+      req.resume();
+      if (error instanceof TwirpError) sendJson(res, status(error), { message: error.message, typeKey: error.code });
+      else if (error instanceof BlobError) sendJson(res, error.status, { message: error.message, typeKey: error.code });
+      else sendJson(res, 500, { message: (error as Error).message });
+    }
+  }
+
   // ---- dispatch --------------------------------------------------------------
 
   const server = http.createServer((req, res) => {
@@ -339,6 +399,8 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
     };
     if (url.pathname.startsWith(TWIRP_PREFIX)) {
       handleTwirp(req, res, url.pathname).then(() => done(), done);
+    } else if (url.pathname.startsWith(CACHE_V1_PREFIX)) {
+      handleCacheV1(req, res, url).then(() => done(), done);
     } else if (url.pathname.startsWith('/blob/')) {
       handleBlob(req, res, url).then(() => done(), done);
     } else if (url.pathname.startsWith('/repos/')) {

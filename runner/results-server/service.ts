@@ -11,6 +11,7 @@ import {
 } from './http.js';
 import { Storage, type ArtifactRecord, type CacheRecord, type Container } from './storage.js';
 import { signBlobUrl, type TokenClaims } from './token.js';
+import { Readable } from 'node:stream';
 
 type Json = Record<string, unknown>;
 
@@ -364,6 +365,81 @@ export class ResultsService {
     const entry = this.findCacheEntry(key, restoreKeys, version);
     if (!entry) return { ok: false, signed_download_url: '', matched_key: '' };
     return { ok: true, signed_download_url: this.downloadUrl('cache', entry.blob), matched_key: entry.key };
+  }
+
+  // ---- cache service v1 (the _apis/artifactcache REST API) ------------------------
+
+  private readonly pendingCacheById = new Map<number, PendingCache>();
+
+  /** GET _apis/artifactcache/cache?keys=k1,k2&version=v: the entry and a download URL, or undefined (204). */
+  lookupCacheV1(keys: string[], version: string): Json | undefined {
+    const [key, ...restoreKeys] = keys;
+    if (!key) throw invalidArgument('keys', 'is required');
+    const entry = this.findCacheEntry(key, restoreKeys, version);
+    if (!entry) return undefined;
+    return {
+      cacheKey: entry.key,
+      scope: 'refs/heads/main',
+      cacheVersion: entry.version,
+      creationTime: entry.createdAt,
+      archiveLocation: this.downloadUrl('cache', entry.blob),
+    };
+  }
+
+  /** GET _apis/artifactcache/caches?key=k: entries with this key, any version. */
+  listCacheV1(key: string): Json {
+    const items = [...this.cacheEntries.values()].filter((e) => e.key === key);
+    return {
+      totalCount: items.length,
+      artifactCaches: items.map((e) => ({ cacheKey: e.key, cacheVersion: e.version, scope: 'refs/heads/main', creationTime: e.createdAt })),
+    };
+  }
+
+  /** POST _apis/artifactcache/caches {key, version}: reserves an id to upload to. */
+  async reserveCacheV1(body: Json): Promise<Json> {
+    const key = this.cacheKey(requiredString(body, 'key'), 'key');
+    const version = requiredString(body, 'version');
+    const blob = Storage.cacheBlobName(key, version);
+    if (this.cacheEntries.has(blob)) {
+      throw new TwirpError('already_exists', `Cache already exists. Scope: refs/heads/main, Key: ${key}, Version: ${version}`);
+    }
+    const pending = this.pendingCache.get(blob);
+    if (pending && Date.now() - pending.touched < STALE_PENDING_MS) {
+      throw new TwirpError('already_exists', `Unable to reserve cache with key ${key}, another job may be creating this cache.`);
+    }
+    if (pending) {
+      this.pendingCacheById.delete(pending.id);
+      await this.storage.deleteBlob('cache', blob);
+    }
+    const entry = { id: this.nextCacheId++, key, version, blob, touched: Date.now() };
+    this.pendingCache.set(blob, entry);
+    this.pendingCacheById.set(entry.id, entry);
+    return { cacheId: entry.id };
+  }
+
+  /** The blob a v1 PATCH/commit for this id goes to; undefined when no upload is open. */
+  pendingCacheBlobV1(id: number): string | undefined {
+    const pending = this.pendingCacheById.get(id);
+    if (!pending) return undefined;
+    pending.touched = Date.now();
+    return pending.blob;
+  }
+
+  /** POST _apis/artifactcache/caches/{id} {size}: commits the uploaded ranges. */
+  async commitCacheV1(id: number, body: Json): Promise<Json> {
+    const pending = this.pendingCacheById.get(id);
+    if (!pending) throw new TwirpError('not_found', `no cache upload is open for id ${id}`);
+    const size = optionalInt64(body, 'size') ?? 0;
+    const staged = (await this.storage.stagedSize('cache', pending.blob)) ?? 0;
+    if (staged !== size) throw invalidArgument('size', `is ${size} but ${staged} bytes were uploaded`);
+    if (staged === 0) await this.storage.writeRange('cache', pending.blob, 0, Readable.from([]));
+    await this.storage.commitStaged('cache', pending.blob);
+    const record: CacheRecord = { id: pending.id, key: pending.key, version: pending.version, size, blob: pending.blob, createdAt: new Date().toISOString() };
+    await this.storage.saveCacheEntry(record);
+    this.pendingCache.delete(pending.blob);
+    this.pendingCacheById.delete(id);
+    this.cacheEntries.set(pending.blob, record);
+    return {};
   }
 
   // ---- REST subset (api.github.com) -------------------------------------------

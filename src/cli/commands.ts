@@ -28,6 +28,37 @@ Options:
 Exit codes: 0 success, 1 failure, 2 usage or configuration error.`,
     load: async () => (await import('./train.js')).trainCommand,
   },
+  run: {
+    summary: 'run a GitHub workflow of this repository on this machine, offline',
+    help: `Usage: cdl run WORKFLOW [options]
+
+Run a workflow file (.github/workflows/NAME.yml, or just NAME) on this machine: the steps run on the
+host, actions/upload-artifact, download-artifact, cache, checkout and setup-node have built-in
+offline equivalents, and a results server on 127.0.0.1 serves the unmodified @actions/artifact and
+@actions/cache. Logs, step summaries and artifacts go to .cdl/runs/<id>/.
+
+Options:
+  -e, --event NAME        push, pull_request, release, workflow_dispatch, schedule or workflow_call
+                          (default: the first of these the workflow runs on)
+      --ref REF           branch, tag (release) or full ref (default: the checked-out branch)
+  -i, --input KEY=VALUE   a workflow_dispatch / workflow_call input (repeatable)
+      --payload FILE      event payload JSON, merged over the one built from git
+  -s, --secret NAME=VAL   a secret (repeatable); masked in every log line
+      --secrets-file FILE NAME=value lines
+      --var NAME=VALUE    a configuration variable (vars context, repeatable)
+  -j, --job ID            run this job and the jobs it needs
+      --runs-on-any       run jobs whatever their runs-on labels
+      --actions-dir DIR   checkouts of remote actions: DIR/owner/repo or DIR/owner/repo@ref
+      --max-parallel N    jobs at once (default: the number of cores, at least 2)
+      --state-dir DIR     runs, artifacts and caches (default: .cdl)
+  -v, --verbose           show ::debug:: messages
+
+This machine's labels: self-hosted, linux, x64 (arm64), gpu when nvidia-smi finds one, and any in
+CDL_RUNNER_LABELS (comma-separated).
+
+Exit codes: 0 success, 1 a job failed, 2 invalid workflow, input or expression.`,
+    load: async () => (await import('./run.js')).runCommand,
+  },
   evaluate: {
     summary: 'evaluate a model directory on the test split (and compare with a baseline)',
     help: `Usage: cdl evaluate --model DIR [--baseline DIR|TAG] [--config FILE] [--set key=value ...] [--json]

@@ -1,0 +1,3 @@
+import { restore, run } from '../lib/cache.mjs';
+
+run(() => restore({ saveState: false }));

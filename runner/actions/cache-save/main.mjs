@@ -1,0 +1,3 @@
+import { run, save } from '../lib/cache.mjs';
+
+run(() => save({ fromState: false }));

@@ -1,0 +1,83 @@
+// A small synchronous glob for hashFiles(): `*`, `?`, `**`, `[...]` and `!` exclusions, relative to the
+// workspace. Only files count; `.git` is never entered.
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+function globToRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '*') {
+      if (pattern[i + 1] === '*') {
+        const slash = pattern[i + 2] === '/';
+        re += slash ? '(?:.*/)?' : '.*';
+        i += slash ? 2 : 1;
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const close = pattern.indexOf(']', i + 1);
+      if (close < 0) re += '\\[';
+      else {
+        re += `[${pattern.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        i = close;
+      }
+    } else re += /[.+^${}()|\\]/.test(c) ? `\\${c}` : c;
+  }
+  return new RegExp(`^${re}(?:/.*)?$`);
+}
+
+/** Files under `root` (relative paths, '/' separated) that the patterns select, sorted. */
+export function globSync(patterns: string[], root: string): string[] {
+  const include: RegExp[] = [];
+  const exclude: RegExp[] = [];
+  const bases = new Set<string>();
+  for (const raw of patterns.flatMap((p) => p.split('\n'))) {
+    const p = raw.trim();
+    if (!p || p.startsWith('#')) continue;
+    const negated = p.startsWith('!');
+    let body = negated ? p.slice(1) : p;
+    if (path.isAbsolute(body)) body = path.relative(root, body);
+    body = body.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/$/, '');
+    if (negated) exclude.push(globToRegExp(body));
+    else {
+      include.push(globToRegExp(body));
+      const literal: string[] = [];
+      for (const seg of body.split('/')) {
+        if (/[*?[]/.test(seg)) break;
+        literal.push(seg);
+      }
+      bases.add(literal.join('/'));
+    }
+  }
+  const found = new Set<string>();
+  const visit = (rel: string) => {
+    const abs = path.join(root, rel);
+    let st;
+    try {
+      st = statSync(abs);
+    } catch {
+      return;
+    }
+    if (st.isFile()) {
+      if (include.some((r) => r.test(rel)) && !exclude.some((r) => r.test(rel))) found.add(rel);
+      return;
+    }
+    if (!st.isDirectory()) return;
+    for (const name of readdirSync(abs)) {
+      if (name === '.git') continue;
+      visit(rel ? `${rel}/${name}` : name);
+    }
+  };
+  for (const base of bases) visit(base);
+  return [...found].sort();
+}
+
+/** GitHub's hashFiles(): sha256 over the sha256 of each matched file; '' when nothing matches. */
+export function hashFilesSync(patterns: string[], workspace: string): string {
+  const files = globSync(patterns, workspace);
+  if (files.length === 0) return '';
+  const all = createHash('sha256');
+  for (const f of files) all.update(createHash('sha256').update(readFileSync(path.join(workspace, f))).digest());
+  return all.digest('hex');
+}

@@ -1,0 +1,725 @@
+// Runs one job (one matrix combination): its steps, the actions they use, post steps, outputs.
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/index';
+import { parse as parseYaml } from 'yaml';
+import type { Masker } from './commands.js';
+import { parseCommand, parseKeyValueFile } from './commands.js';
+import type { Result, RunContext } from './context.js';
+import {
+  ExpressionFailure,
+  evaluate,
+  formatWhere,
+  ifCondition,
+  interpolate,
+  stringify,
+  truthy,
+  type Contexts,
+  type EvalState,
+  type Where,
+} from './expr.js';
+import { execLines } from './process.js';
+import { evalString, evalStringMap, evalToken, type JobDef, type StepDef, type WorkflowDef } from './workflow.js';
+import { resolveAction, type ActionDef } from './actions.js';
+
+export interface JobSpec {
+  /** Unique display name: `build (1, a)`, `call / inner`. */
+  key: string;
+  /** GITHUB_JOB. */
+  jobId: string;
+  def: JobDef;
+  wf: WorkflowDef;
+  matrix: Record<string, unknown> | null;
+  strategy: Record<string, unknown>;
+  needs: Record<string, { result: string; outputs: Record<string, string> }>;
+  inputs: Record<string, unknown>;
+  secrets: Record<string, string>;
+  workflowEnv: Record<string, string>;
+  signal: AbortSignal;
+}
+
+export interface JobOutcome {
+  result: Result;
+  outputs: Record<string, string>;
+  durationMs: number;
+  message?: string;
+}
+
+interface StepRecord {
+  outcome: Result;
+  conclusion: Result;
+  outputs: Record<string, string>;
+}
+
+interface PostStep {
+  label: string;
+  condition: string;
+  run: () => Promise<boolean>;
+}
+
+const ENV_FILES = ['GITHUB_OUTPUT', 'GITHUB_ENV', 'GITHUB_PATH', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY'] as const;
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100);
+}
+
+function hasCommand(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((d) => d && existsSync(path.join(d, cmd)));
+}
+
+/** One job's state while it runs. */
+export class JobRunner {
+  private status: 'success' | 'failure' | 'cancelled' = 'success';
+  private readonly steps: Record<string, StepRecord> = {};
+  private readonly posts: PostStep[] = [];
+  private readonly addedEnv: Record<string, string> = {};
+  private readonly addedPath: string[] = [];
+  private readonly dir: string;
+  private readonly temp: string;
+  private readonly masker: Masker;
+  private readonly logFile: string;
+  private readonly summaryFile: string;
+  private jobEnv: Record<string, string> = {};
+  private defaults: { shell?: string; 'working-directory'?: string } = {};
+  private counter = 0;
+  private timedOut = false;
+  private readonly controller = new AbortController();
+  private logQueue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly run: RunContext,
+    private readonly spec: JobSpec,
+  ) {
+    this.dir = path.join(run.runDir, 'jobs', safeName(spec.key));
+    this.temp = path.join(run.runDir, 'tmp', safeName(spec.key));
+    this.logFile = path.join(run.runDir, 'logs', `${safeName(spec.key)}.log`);
+    this.summaryFile = path.join(run.runDir, 'summaries', `${safeName(spec.key)}.md`);
+    this.masker = run.masker.child();
+    for (const v of Object.values(spec.secrets)) this.masker.add(v);
+    spec.signal.addEventListener('abort', () => this.controller.abort(), { once: true });
+    run.signal.addEventListener('abort', () => this.controller.abort(), { once: true });
+  }
+
+  private get workspace(): string {
+    return this.run.repoRoot;
+  }
+
+  // ---- logging ---------------------------------------------------------------
+
+  log(step: string | undefined, text: string): void {
+    const masked = this.masker.mask(text);
+    const prefix = step ? `[${this.spec.key}] ${step} | ` : `[${this.spec.key}] `;
+    const lines = masked.split('\n').map((l) => prefix + l);
+    this.run.write(lines.join('\n') + '\n');
+    const fileLines = masked.split('\n').map((l) => (step ? `${step} | ${l}` : l));
+    this.logQueue = this.logQueue.then(() => appendFile(this.logFile, fileLines.join('\n') + '\n')).catch(() => undefined);
+  }
+
+  // ---- contexts --------------------------------------------------------------
+
+  private state(): EvalState {
+    return { status: () => this.status, workspace: this.workspace };
+  }
+
+  private runnerContext(): Record<string, unknown> {
+    return {
+      os: 'Linux',
+      arch: process.arch === 'arm64' ? 'ARM64' : 'X64',
+      name: 'cdl-local',
+      temp: this.temp,
+      tool_cache: path.join(this.run.repoRoot, '.cdl', 'tool-cache'),
+      debug: this.run.verbose ? '1' : '',
+      environment: 'self-hosted',
+    };
+  }
+
+  private github(extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { ...this.run.github, job: this.spec.jobId, workspace: this.workspace, action_path: '', ...extra };
+  }
+
+  /** Contexts available before steps run (job env, runs-on, strategy...). */
+  private jobContexts(): Contexts {
+    return {
+      github: this.github(),
+      needs: this.spec.needs,
+      strategy: this.spec.strategy,
+      matrix: this.spec.matrix ?? {},
+      vars: this.run.vars,
+      secrets: this.spec.secrets,
+      inputs: this.spec.inputs,
+      env: { ...this.spec.workflowEnv },
+      runner: this.runnerContext(),
+      job: { status: this.status },
+    };
+  }
+
+  private stepContexts(env: Record<string, string>, extra: Contexts = {}): Contexts {
+    return {
+      ...this.jobContexts(),
+      env,
+      steps: this.steps,
+      job: { status: this.status },
+      ...extra,
+    };
+  }
+
+  private evalOrFail<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof ExpressionFailure) this.run.expressionErrors.push(error.message);
+      throw error;
+    }
+  }
+
+  // ---- the job ---------------------------------------------------------------
+
+  async execute(): Promise<JobOutcome> {
+    const started = Date.now();
+    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.temp, { recursive: true });
+    await mkdir(path.dirname(this.logFile), { recursive: true });
+    await mkdir(path.dirname(this.summaryFile), { recursive: true });
+    const { def, wf } = this.spec;
+    let message: string | undefined;
+    try {
+      const jobCtx = this.jobContexts();
+      const runsOn = evalToken(def.runsOn, jobCtx, this.state(), wf.display);
+      const refused = this.checkRunsOn(runsOn);
+      if (refused) {
+        this.log(undefined, `error: ${refused}`);
+        return { result: 'failure', outputs: {}, durationMs: Date.now() - started, message: refused };
+      }
+      this.jobEnv = { ...this.spec.workflowEnv, ...evalStringMap(def.env, jobCtx, this.state(), wf.display) };
+      const wfDefaults = ((evalToken(wf.defaults, jobCtx, this.state(), wf.display) ?? {}) as { run?: object }).run ?? {};
+      const jobDefaults = ((evalToken(def.defaults, jobCtx, this.state(), wf.display) ?? {}) as { run?: object }).run ?? {};
+      this.defaults = { ...wfDefaults, ...jobDefaults } as typeof this.defaults;
+      const minutes = Number(evalToken(def.timeoutMinutes, jobCtx, this.state(), wf.display) ?? 360);
+      const timer = setTimeout(() => {
+        this.timedOut = true;
+        this.log(undefined, `error: the job has exceeded the maximum execution time of ${minutes} minutes`);
+        this.controller.abort();
+      }, minutes * 60_000);
+      try {
+        await this.runSteps(def.steps, wf.display);
+      } finally {
+        clearTimeout(timer);
+      }
+      for (const post of this.posts.reverse()) {
+        const ok = this.evalCondition(post.condition, this.stepContexts(this.envForContext({})), {
+          file: wf.display,
+        });
+        if (!ok) continue;
+        this.log(post.label, `▶ ${post.label}`);
+        if (!(await post.run()) && this.status === 'success') this.status = 'failure';
+      }
+    } catch (error) {
+      message = error instanceof ExpressionFailure ? error.message : (error as Error).message;
+      this.log(undefined, `error: ${message}`);
+      this.status = 'failure';
+    }
+    let outputs: Record<string, string> = {};
+    try {
+      outputs = this.jobOutputs();
+    } catch (error) {
+      message ??= (error as Error).message;
+      this.log(undefined, `error: ${(error as Error).message}`);
+      this.status = 'failure';
+    }
+    await this.logQueue;
+    await rm(this.temp, { recursive: true, force: true }).catch(() => undefined);
+    const result: Result = this.timedOut ? 'failure' : this.status;
+    return { result, outputs, durationMs: Date.now() - started, message };
+  }
+
+  private checkRunsOn(value: unknown): string | undefined {
+    if (this.run.runsOnAny || value === undefined || value === null) return undefined;
+    let wanted: string[] = [];
+    if (typeof value === 'string') wanted = [value];
+    else if (Array.isArray(value)) wanted = value.map(String);
+    else if (typeof value === 'object') {
+      const labels = (value as { labels?: unknown }).labels;
+      wanted = typeof labels === 'string' ? [labels] : Array.isArray(labels) ? labels.map(String) : [];
+    }
+    const have = new Set(this.run.labels.map((l) => l.toLowerCase()));
+    const missing = wanted.filter((l) => !have.has(l.toLowerCase()));
+    if (missing.length === 0) return undefined;
+    return (
+      `job ${this.spec.key} runs on [${wanted.join(', ')}], but this machine has the labels [${this.run.labels.join(', ')}] ` +
+      `(missing: ${missing.join(', ')}); pass --runs-on-any to run it here anyway`
+    );
+  }
+
+  private jobOutputs(): Record<string, string> {
+    const { def, wf } = this.spec;
+    if (!def.outputs) return {};
+    const ctx = this.stepContexts(this.envForContext({}));
+    const values = this.evalOrFail(() => evalStringMap(def.outputs, ctx, this.state(), wf.display));
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(values)) {
+      if (this.masker.mask(v) !== v) {
+        this.log(undefined, `warning: skip output '${k}' since it may contain a secret`);
+        continue;
+      }
+      out[k] = v;
+    }
+    return out;
+  }
+
+  private evalCondition(condition: string, ctx: Contexts, where: Where): boolean {
+    return this.evalOrFail(() => truthy(evaluate(condition, ctx, this.state(), where)));
+  }
+
+  private envForContext(stepEnv: Record<string, string>): Record<string, string> {
+    return { ...this.jobEnv, ...this.addedEnv, ...stepEnv };
+  }
+
+  /** The environment of a step's process. */
+  private processEnv(stepEnv: Record<string, string>, extra: Record<string, string>): Record<string, string> {
+    const base: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (v === undefined || k.startsWith('INPUT_') || k.startsWith('STATE_') || k.startsWith('GITHUB_') || k.startsWith('ACTIONS_'))
+        continue;
+      if (k.startsWith('RUNNER_') || k === 'CI') continue;
+      base[k] = v;
+    }
+    const g = this.run.github;
+    const server = this.run.server.env({ runId: this.run.runId, jobId: safeName(this.spec.jobId).replace(/^[^A-Za-z0-9]/, 'j') });
+    const env: Record<string, string> = {
+      ...base,
+      CI: 'true',
+      GITHUB_ACTIONS: 'true',
+      GITHUB_WORKFLOW: this.spec.wf.name,
+      GITHUB_WORKFLOW_REF: `${String(g['repository'])}/${this.spec.wf.display}@${String(g['ref'])}`,
+      GITHUB_RUN_ID: this.run.runId,
+      GITHUB_RUN_NUMBER: this.run.runId,
+      GITHUB_RUN_ATTEMPT: this.run.runAttempt,
+      GITHUB_JOB: this.spec.jobId,
+      GITHUB_ACTOR: String(g['actor']),
+      GITHUB_TRIGGERING_ACTOR: String(g['actor']),
+      GITHUB_REPOSITORY: String(g['repository']),
+      GITHUB_REPOSITORY_OWNER: String(g['repository_owner']),
+      GITHUB_EVENT_NAME: String(g['event_name']),
+      GITHUB_EVENT_PATH: this.run.eventPath,
+      GITHUB_WORKSPACE: this.workspace,
+      GITHUB_SHA: String(g['sha']),
+      GITHUB_REF: String(g['ref']),
+      GITHUB_REF_NAME: String(g['ref_name']),
+      GITHUB_REF_TYPE: String(g['ref_type']),
+      GITHUB_HEAD_REF: String(g['head_ref'] ?? ''),
+      GITHUB_BASE_REF: String(g['base_ref'] ?? ''),
+      GITHUB_RETENTION_DAYS: '90',
+      RUNNER_OS: 'Linux',
+      RUNNER_ARCH: process.arch === 'arm64' ? 'ARM64' : 'X64',
+      RUNNER_NAME: 'cdl-local',
+      RUNNER_ENVIRONMENT: 'self-hosted',
+      RUNNER_TEMP: this.temp,
+      RUNNER_TOOL_CACHE: path.join(this.run.repoRoot, '.cdl', 'tool-cache'),
+      ...server,
+      GITHUB_GRAPHQL_URL: `${server['GITHUB_API_URL']}/graphql`,
+      ...(this.run.verbose ? { RUNNER_DEBUG: '1' } : {}),
+      ...this.jobEnv,
+      ...this.addedEnv,
+      ...stepEnv,
+      ...extra,
+    };
+    if (this.addedPath.length) env['PATH'] = [...[...this.addedPath].reverse(), env['PATH'] ?? ''].join(path.delimiter);
+    return env;
+  }
+
+  // ---- steps -----------------------------------------------------------------
+
+  private async runSteps(steps: StepDef[], display: string): Promise<void> {
+    for (const step of steps) {
+      const env = this.envForContext({});
+      const ctx = this.stepContexts(env);
+      const label = this.stepLabel(step, ctx, display);
+      if (this.controller.signal.aborted && this.status !== 'cancelled') this.status = this.timedOut ? 'cancelled' : 'cancelled';
+      const run = this.evalCondition(step.if, ctx, step.where);
+      if (!run) {
+        this.steps[step.id] = { outcome: 'skipped', conclusion: 'skipped', outputs: {} };
+        this.log(label, '(skipped)');
+        continue;
+      }
+      const record = await this.runStep(step, label, display, {});
+      this.steps[step.id] = record;
+      if (record.conclusion === 'failure' && this.status === 'success') this.status = 'failure';
+    }
+  }
+
+  private stepLabel(step: StepDef, ctx: Contexts, display: string): string {
+    if (step.name) {
+      try {
+        return evalString(step.name, ctx, this.state(), display) ?? step.id;
+      } catch {
+        // a name that does not evaluate yet is shown as written
+      }
+    }
+    if (step.uses) return `Run ${step.uses}`;
+    const run = step.run as unknown as { value?: unknown; source?: string } | undefined;
+    const first = run ? String(run.source ?? run.value ?? '').trim() : '';
+    return `Run ${first.split('\n')[0]?.slice(0, 60) || step.id}`;
+  }
+
+  /** Runs one step (of the job, or of a composite action when `scope` says so). */
+  private async runStep(step: StepDef, label: string, display: string, scope: CompositeScope): Promise<StepRecord> {
+    const started = Date.now();
+    this.log(label, `▶ ${label}`);
+    const contextExtra = scope.contexts ?? {};
+    let stepEnv: Record<string, string> = {};
+    let outputs: Record<string, string> = {};
+    let ok = false;
+    let continueOnError = false;
+    try {
+      const ctx0 = { ...this.stepContexts(this.envForContext(scope.env ?? {})), ...contextExtra };
+      stepEnv = { ...(scope.env ?? {}), ...this.evalOrFail(() => evalStringMap(step.env, ctx0, this.state(), display)) };
+      const ctx = { ...this.stepContexts(this.envForContext(stepEnv)), ...contextExtra };
+      continueOnError = truthy(this.evalOrFail(() => evalToken(step.continueOnError, ctx, this.state(), display)));
+      const minutes = Number(this.evalOrFail(() => evalToken(step.timeoutMinutes, ctx, this.state(), display)) ?? 0);
+      const timeoutMs = minutes > 0 ? minutes * 60_000 : undefined;
+      if (step.run) {
+        const result = await this.runScript(step, label, display, ctx, stepEnv, timeoutMs, scope);
+        ok = result.ok;
+        outputs = result.outputs;
+      } else if (step.uses) {
+        const action = await resolveAction(step.uses, {
+          workspace: this.workspace,
+          actionsDir: this.run.actionsDir,
+          where: step.where,
+          fromAction: scope.actionPath,
+        });
+        const result = await this.runAction(action, step, label, display, ctx, stepEnv, timeoutMs);
+        ok = result.ok;
+        outputs = result.outputs;
+      } else {
+        throw new Error(`${formatWhere(step.where)}: a step needs run: or uses:`);
+      }
+    } catch (error) {
+      this.log(label, `error: ${this.masker.mask((error as Error).message)}`);
+      ok = false;
+    }
+    const outcome: Result = ok ? 'success' : this.controller.signal.aborted ? 'cancelled' : 'failure';
+    const conclusion: Result = !ok && continueOnError ? 'success' : outcome;
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    this.log(label, `${ok ? '✓' : continueOnError ? '⚠' : '✗'} ${label} (${outcome}${conclusion !== outcome ? ', continue-on-error' : ''}, ${seconds}s)`);
+    return { outcome, conclusion, outputs };
+  }
+
+  /** Fresh file-command files for one process. */
+  private async envFiles(): Promise<Record<(typeof ENV_FILES)[number], string>> {
+    const n = ++this.counter;
+    const files = {} as Record<(typeof ENV_FILES)[number], string>;
+    for (const name of ENV_FILES) {
+      const file = path.join(this.dir, `${String(n).padStart(3, '0')}-${name.slice(7).toLowerCase()}`);
+      await writeFile(file, '');
+      files[name] = file;
+    }
+    return files;
+  }
+
+  /** Reads back what a process wrote to its file commands. */
+  private async collectFiles(files: Record<(typeof ENV_FILES)[number], string>, label: string) {
+    const read = (f: string) => readFile(f, 'utf8').catch(() => '');
+    const outputs = parseKeyValueFile(await read(files.GITHUB_OUTPUT), 'GITHUB_OUTPUT');
+    const env = parseKeyValueFile(await read(files.GITHUB_ENV), 'GITHUB_ENV');
+    for (const [k, v] of Object.entries(env)) {
+      if (k === 'NODE_OPTIONS' || /^(GITHUB_|RUNNER_)/.test(k)) {
+        if (k !== 'NODE_OPTIONS') {
+          this.log(label, `warning: ignoring GITHUB_ENV ${k}: the runner sets it`);
+          continue;
+        }
+      }
+      this.addedEnv[k] = v;
+    }
+    for (const p of (await read(files.GITHUB_PATH)).split(/\r?\n/)) if (p.trim()) this.addedPath.push(p.trim());
+    const state = parseKeyValueFile(await read(files.GITHUB_STATE), 'GITHUB_STATE');
+    const summary = await read(files.GITHUB_STEP_SUMMARY);
+    if (summary.trim()) await appendFile(this.summaryFile, this.masker.mask(summary.endsWith('\n') ? summary : `${summary}\n`));
+    return { outputs, state };
+  }
+
+  /** Runs one process with workflow commands handled; returns its exit and file-command results. */
+  private async exec(
+    label: string,
+    command: string,
+    args: string[],
+    opts: { cwd: string; env: Record<string, string>; timeoutMs?: number },
+  ): Promise<{ ok: boolean; outputs: Record<string, string>; state: Record<string, string> }> {
+    const files = await this.envFiles();
+    const env = this.processEnv(opts.env, files);
+    const legacyOutputs: Record<string, string> = {};
+    const legacyState: Record<string, string> = {};
+    let stopToken: string | undefined;
+    const result = await execLines(command, args, {
+      cwd: opts.cwd,
+      env,
+      timeoutMs: opts.timeoutMs,
+      signal: this.controller.signal,
+      onLine: (line) => {
+        if (stopToken !== undefined) {
+          if (line.trim() === `::${stopToken}::`) stopToken = undefined;
+          else this.log(label, line);
+          return;
+        }
+        const cmd = parseCommand(line);
+        if (!cmd) {
+          this.log(label, line);
+          return;
+        }
+        switch (cmd.name) {
+          case 'add-mask':
+            this.masker.add(cmd.message);
+            return;
+          case 'group':
+            this.log(label, `▸ ${cmd.message}`);
+            return;
+          case 'endgroup':
+          case 'echo':
+            return;
+          case 'debug':
+            if (this.run.verbose) this.log(label, `debug: ${cmd.message}`);
+            return;
+          case 'error':
+          case 'warning':
+          case 'notice': {
+            const p = cmd.properties;
+            const at = p['file'] ? `${p['file']}${p['line'] ? `:${p['line']}` : ''}${p['col'] ? `:${p['col']}` : ''}: ` : '';
+            this.log(label, `${cmd.name}: ${at}${cmd.message}`);
+            this.run.annotations.push({
+              level: cmd.name,
+              job: this.spec.key,
+              message: this.masker.mask(cmd.message),
+              file: p['file'],
+              line: p['line'],
+              col: p['col'],
+            });
+            return;
+          }
+          case 'set-output':
+            if (cmd.properties['name']) legacyOutputs[cmd.properties['name']] = cmd.message;
+            return;
+          case 'save-state':
+            if (cmd.properties['name']) legacyState[cmd.properties['name']] = cmd.message;
+            return;
+          case 'stop-commands':
+            stopToken = cmd.message;
+            return;
+          case 'set-env':
+          case 'add-path':
+            this.log(label, `error: the ${cmd.name} command is disabled; use the GITHUB_ENV / GITHUB_PATH files`);
+            return;
+          default:
+            this.log(label, line);
+        }
+      },
+    });
+    let collected: { outputs: Record<string, string>; state: Record<string, string> };
+    try {
+      collected = await this.collectFiles(files, label);
+    } catch (error) {
+      this.log(label, `error: ${(error as Error).message}`);
+      return { ok: false, outputs: {}, state: {} };
+    }
+    if (result.error) this.log(label, `error: ${result.error}`);
+    if (result.timedOut) this.log(label, `error: the step has timed out`);
+    else if (result.cancelled) this.log(label, 'the step was cancelled');
+    else if (result.code !== 0) this.log(label, `error: process completed with exit code ${result.code}`);
+    return {
+      ok: result.code === 0 && !result.timedOut && !result.cancelled && !result.error,
+      outputs: { ...legacyOutputs, ...collected.outputs },
+      state: { ...legacyState, ...collected.state },
+    };
+  }
+
+  private async runScript(
+    step: StepDef,
+    label: string,
+    display: string,
+    ctx: Contexts,
+    stepEnv: Record<string, string>,
+    timeoutMs: number | undefined,
+    scope: CompositeScope,
+  ) {
+    const script = this.evalOrFail(() => evalString(step.run, ctx, this.state(), display)) ?? '';
+    let shell = this.evalOrFail(() => evalString(step.shell, ctx, this.state(), display));
+    if (!shell && scope.actionPath) throw new Error(`${formatWhere(step.where)}: a run step in a composite action needs shell:`);
+    shell ||= this.defaults.shell;
+    const wd = this.evalOrFail(() => evalString(step.workingDirectory, ctx, this.state(), display)) || this.defaults['working-directory'];
+    const cwd = wd ? path.resolve(this.workspace, wd) : this.workspace;
+    const { command, args, ext } = shellCommand(shell);
+    const file = path.join(this.temp, `${randomUUID()}${ext}`);
+    await writeFile(file, script);
+    const argv = args.map((a) => a.replace('{0}', file));
+    try {
+      const r = await this.exec(label, command, argv, { cwd, env: { ...stepEnv, ...(scope.processEnv ?? {}) }, timeoutMs });
+      return { ok: r.ok, outputs: r.outputs };
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  // ---- actions ---------------------------------------------------------------
+
+  private actionInputs(action: ActionDef, step: StepDef, ctx: Contexts, display: string, label: string): Record<string, string> {
+    const given = this.evalOrFail(() => evalStringMap(step.with, ctx, this.state(), display));
+    const inputs: Record<string, string> = {};
+    const declared = action.inputs;
+    for (const [name, spec] of Object.entries(declared)) {
+      const key = Object.keys(given).find((k) => k.toLowerCase() === name.toLowerCase());
+      if (key !== undefined) inputs[name] = given[key] as string;
+      else if (spec.default !== undefined) {
+        inputs[name] = stringify(
+          this.evalOrFail(() => interpolate(String(spec.default), ctx, this.state(), { file: action.metadataFile })),
+        );
+      } else if (spec.required) {
+        this.log(label, `warning: input required and not supplied: ${name}`);
+      }
+    }
+    for (const k of Object.keys(given)) {
+      if (!Object.keys(declared).some((n) => n.toLowerCase() === k.toLowerCase())) {
+        this.log(label, `warning: unexpected input '${k}', valid inputs are [${Object.keys(declared).join(', ')}]`);
+        inputs[k] = given[k] as string;
+      }
+    }
+    return inputs;
+  }
+
+  private async runAction(
+    action: ActionDef,
+    step: StepDef,
+    label: string,
+    display: string,
+    ctx: Contexts,
+    stepEnv: Record<string, string>,
+    timeoutMs: number | undefined,
+  ): Promise<{ ok: boolean; outputs: Record<string, string> }> {
+    const inputs = this.actionInputs(action, step, ctx, display, label);
+    const inputEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries(inputs)) inputEnv[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
+    const actionEnv = { ...stepEnv, GITHUB_ACTION: step.id, GITHUB_ACTION_PATH: action.dir, GITHUB_ACTION_REPOSITORY: action.repository ?? '' };
+
+    if (action.using === 'composite') return this.runComposite(action, label, ctx, inputs, stepEnv, actionEnv);
+
+    // A JavaScript action: pre, main, post; state flows from each phase to the next.
+    const state: Record<string, string> = {};
+    const runPhase = async (file: string, phaseLabel: string) => {
+      const stateEnv = Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]));
+      const r = await this.exec(phaseLabel, process.execPath, [path.join(action.dir, file)], {
+        cwd: this.workspace,
+        env: { ...actionEnv, ...inputEnv, ...stateEnv },
+        timeoutMs,
+      });
+      Object.assign(state, r.state);
+      return r;
+    };
+    if (action.pre) {
+      const preCond = ifCondition(action.preIf ?? 'always()');
+      if (this.evalCondition(preCond, ctx, { file: action.metadataFile })) {
+        const r = await runPhase(action.pre, `Pre ${label}`);
+        if (!r.ok) return { ok: false, outputs: {} };
+      }
+    }
+    const main = await runPhase(action.main as string, label);
+    if (action.post) {
+      const post = action.post;
+      this.posts.push({
+        label: `Post ${label}`,
+        condition: ifCondition(action.postIf ?? 'always()'),
+        run: async () => (await runPhase(post, `Post ${label}`)).ok,
+      });
+    }
+    return { ok: main.ok, outputs: main.outputs };
+  }
+
+  private async runComposite(
+    action: ActionDef,
+    label: string,
+    callerCtx: Contexts,
+    inputs: Record<string, string>,
+    stepEnv: Record<string, string>,
+    actionEnv: Record<string, string>,
+  ): Promise<{ ok: boolean; outputs: Record<string, string> }> {
+    const steps = action.steps ?? [];
+    const record: Record<string, StepRecord> = {};
+    let status: 'success' | 'failure' = 'success';
+    const display = action.metadataFile;
+    for (const s of steps) {
+      const ctx: Contexts = {
+        ...callerCtx,
+        env: this.envForContext(stepEnv),
+        inputs,
+        steps: record,
+        github: { ...(callerCtx['github'] as object), action_path: action.dir },
+      };
+      const state: EvalState = { status: () => status, workspace: this.workspace };
+      const cond = this.evalOrFail(() => truthy(evaluate(s.if, ctx, state, s.where)));
+      let stepLabel = `${label} › ${s.id.startsWith('__') ? (s.uses ?? 'run') : s.id}`;
+      if (s.name) stepLabel = `${label} › ${String(this.evalOrFail(() => evalString(s.name, ctx, state, display)))}`;
+      if (!cond) {
+        record[s.id] = { outcome: 'skipped', conclusion: 'skipped', outputs: {} };
+        continue;
+      }
+      const saved = this.status;
+      this.status = status;
+      const r = await this.runStep(s, stepLabel, display, {
+        contexts: { inputs, steps: record, github: ctx['github'] },
+        env: stepEnv,
+        processEnv: actionEnv,
+        actionPath: action.dir,
+      });
+      this.status = saved;
+      record[s.id] = r;
+      if (r.conclusion === 'failure') status = 'failure';
+    }
+    const outCtx: Contexts = { ...callerCtx, inputs, steps: record, env: this.envForContext(stepEnv) };
+    const outputs: Record<string, string> = {};
+    for (const [name, spec] of Object.entries(action.outputs)) {
+      if (spec.value === undefined) continue;
+      outputs[name] = stringify(
+        this.evalOrFail(() => interpolate(String(spec.value), outCtx, { status: () => status, workspace: this.workspace }, { file: display })),
+      );
+    }
+    return { ok: status === 'success', outputs };
+  }
+}
+
+interface CompositeScope {
+  contexts?: Contexts;
+  env?: Record<string, string>;
+  processEnv?: Record<string, string>;
+  actionPath?: string;
+}
+
+/** The command line for a `shell:` value; `{0}` is the script file. */
+export function shellCommand(shell: string | undefined): { command: string; args: string[]; ext: string } {
+  const s = (shell ?? '').trim();
+  if (s === '' ) {
+    return hasCommand('bash')
+      ? { command: 'bash', args: ['-e', '{0}'], ext: '.sh' }
+      : { command: 'sh', args: ['-e', '{0}'], ext: '.sh' };
+  }
+  switch (s) {
+    case 'bash':
+      return { command: 'bash', args: ['--noprofile', '--norc', '-eo', 'pipefail', '{0}'], ext: '.sh' };
+    case 'sh':
+      return { command: 'sh', args: ['-e', '{0}'], ext: '.sh' };
+    case 'python':
+      return { command: hasCommand('python') ? 'python' : 'python3', args: ['{0}'], ext: '.py' };
+    case 'node':
+      return { command: process.execPath, args: ['{0}'], ext: '.cjs' };
+    case 'pwsh':
+      return { command: 'pwsh', args: ['-command', ". '{0}'"], ext: '.ps1' };
+  }
+  const parts = s.split(/\s+/);
+  const args = parts.slice(1);
+  if (!args.some((a) => a.includes('{0}'))) args.push('{0}');
+  return { command: parts[0] as string, args, ext: '' };
+}
+
+export function readActionYaml(file: string): unknown {
+  return parseYaml(readFileSync(file, 'utf8'));
+}
+
+export type { TemplateToken };
