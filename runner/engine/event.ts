@@ -14,6 +14,8 @@ export interface GitInfo {
   message: string;
   timestamp: string;
   parent: string;
+  /** Where the current branch left the default branch: the base of a pull request. */
+  mergeBase: string;
   latestTag?: string;
 }
 
@@ -25,23 +27,37 @@ function git(cwd: string, args: string[]): string | undefined {
   }
 }
 
+/** Without a remote, the default branch is main or master if one exists, else git's init.defaultBranch, else the current one. */
+function localDefaultBranch(repoRoot: string, current: string): string {
+  const configured = git(repoRoot, ['config', '--get', 'init.defaultBranch']);
+  for (const candidate of ['main', 'master', configured]) {
+    if (candidate && git(repoRoot, ['rev-parse', '--verify', '-q', `refs/heads/${candidate}`])) return candidate;
+  }
+  return current;
+}
+
 export function gitInfo(repoRoot: string): GitInfo {
   const zero = '0'.repeat(40);
   const remote = git(repoRoot, ['remote', 'get-url', 'origin']) ?? '';
   const m = /[/:]([^/:]+)\/([^/]+?)(?:\.git)?\/?$/.exec(remote);
   const branch = git(repoRoot, ['symbolic-ref', '--short', '-q', 'HEAD']) || 'main';
   const remoteHead = git(repoRoot, ['symbolic-ref', '--short', '-q', 'refs/remotes/origin/HEAD']);
+  const defaultBranch = remoteHead ? remoteHead.replace(/^origin\//, '') : localDefaultBranch(repoRoot, branch);
   const [name, email, message, timestamp] = (git(repoRoot, ['log', '-1', '--format=%an%x00%ae%x00%s%x00%cI']) ?? '').split('\0');
   return {
     sha: git(repoRoot, ['rev-parse', 'HEAD']) ?? zero,
     branch,
-    defaultBranch: remoteHead ? remoteHead.replace(/^origin\//, '') : branch,
+    defaultBranch,
     owner: m?.[1] ?? 'local',
     repo: m?.[2] ?? path.basename(repoRoot),
     author: { name: name || 'cdl', email: email || 'cdl@localhost' },
     message: message ?? '',
     timestamp: timestamp || new Date().toISOString(),
     parent: git(repoRoot, ['rev-parse', 'HEAD~1']) ?? zero,
+    mergeBase:
+      (defaultBranch !== branch ? git(repoRoot, ['merge-base', 'HEAD', defaultBranch]) : undefined) ??
+      git(repoRoot, ['rev-parse', 'HEAD~1']) ??
+      zero,
     latestTag: git(repoRoot, ['describe', '--tags', '--abbrev=0']) || undefined,
   };
 }
@@ -99,7 +115,7 @@ export async function buildEvent(info: GitInfo, opts: EventOptions): Promise<{ p
           draft: false,
           merged: false,
           head: { ref: headRef, sha: info.sha, label: `${info.owner}:${headRef}`, repo: repository },
-          base: { ref: baseRef, sha: info.parent, label: `${info.owner}:${baseRef}`, repo: repository },
+          base: { ref: baseRef, sha: info.mergeBase, label: `${info.owner}:${baseRef}`, repo: repository },
           html_url: `https://github.com/${fullName}/pull/1`,
         },
       };
