@@ -62,25 +62,6 @@ export function looksLikeProbabilities(a: Float32Array, k: number, rows = 64): b
   return true;
 }
 
-export function argmaxRows(p: Float32Array, k: number): Int32Array {
-  const n = p.length / k;
-  const out = new Int32Array(n);
-  for (let r = 0; r < n; r++) {
-    let best = 0;
-    const o = r * k;
-    for (let c = 1; c < k; c++) if (p[o + c]! > p[o + best]!) best = c;
-    out[r] = best;
-  }
-  return out;
-}
-
-/** 1 where the prediction equals the label. */
-export function correctness(pred: Int32Array, labels: Int32Array): Uint8Array {
-  const out = new Uint8Array(pred.length);
-  for (let i = 0; i < pred.length; i++) out[i] = pred[i] === labels[i] ? 1 : 0;
-  return out;
-}
-
 export function confusionMatrix(pred: Int32Array, labels: Int32Array, k: number, idx?: ArrayLike<number>): number[][] {
   const m = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const n = idx ? idx.length : pred.length;
@@ -118,71 +99,111 @@ export function macroF1(pred: Int32Array, labels: Int32Array, k: number, idx?: A
   return perClass(confusionMatrix(pred, labels, k, idx), []).macroF1;
 }
 
-/** Mean negative log-likelihood of the labels; probabilities clipped at 1e-7 as in training. */
-export function logLossTerms(prob: Float32Array, labels: Int32Array, k: number): Float64Array {
-  const out = new Float64Array(labels.length);
-  for (let i = 0; i < labels.length; i++) out[i] = -Math.log(Math.max(prob[i * k + labels[i]!]!, 1e-7));
-  return out;
+export interface ClassificationDetail extends ClassificationScores {
+  pred: Int32Array;
+  correct: Uint8Array;
+  /** Classes scored strictly above the label (0: top-1). */
+  rank: Int32Array;
+  /** Negative log-likelihood of each label. */
+  logLoss: Float64Array;
 }
 
-export function expectedCalibrationError(prob: Float32Array, pred: Int32Array, correct: Uint8Array, k: number, bins = 15): number {
-  const n = pred.length;
-  if (!n) return 0;
-  const conf = new Float64Array(bins);
-  const acc = new Float64Array(bins);
-  const count = new Float64Array(bins);
-  for (let i = 0; i < n; i++) {
-    const p = prob[i * k + pred[i]!]!;
-    const b = Math.min(bins - 1, Math.floor(p * bins));
-    conf[b] += p;
-    acc[b] += correct[i]!;
-    count[b]++;
+/**
+ * Classification metrics accumulated batch by batch, so that scoring one batch overlaps with the
+ * inference of the next.
+ */
+export class ClassificationAccumulator {
+  readonly pred: Int32Array;
+  readonly correct: Uint8Array;
+  readonly rank: Int32Array;
+  readonly logLoss: Float64Array;
+  private readonly k: number;
+  private readonly ks: number[];
+  private readonly hits: number[];
+  private readonly binConf = new Float64Array(15);
+  private readonly binAcc = new Float64Array(15);
+  private llSum = 0;
+  private right = 0;
+
+  constructor(
+    private readonly labels: Int32Array,
+    private readonly classes: readonly string[],
+  ) {
+    const n = labels.length;
+    this.k = classes.length;
+    this.pred = new Int32Array(n);
+    this.correct = new Uint8Array(n);
+    this.rank = new Int32Array(n);
+    this.logLoss = new Float64Array(n);
+    this.ks = [1, 3, 5].filter((t) => t <= this.k);
+    this.hits = new Array<number>(this.ks.length).fill(0);
   }
-  let ece = 0;
-  for (let b = 0; b < bins; b++) if (count[b]) ece += Math.abs(acc[b]! - conf[b]!) / n;
-  return ece;
-}
 
-/** Fraction of examples whose label is among the k highest scores, for each k in `ks`. */
-export function topK(prob: Float32Array, labels: Int32Array, k: number, ks: readonly number[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  const valid = ks.filter((t) => t >= 1 && t <= k);
-  const hits = new Array<number>(valid.length).fill(0);
-  for (let i = 0; i < labels.length; i++) {
-    const o = i * k;
-    const p = prob[o + labels[i]!]!;
-    // Rank of the label = number of classes scoring strictly higher.
-    let rank = 0;
-    for (let c = 0; c < k; c++) if (prob[o + c]! > p) rank++;
-    for (let j = 0; j < valid.length; j++) if (rank < valid[j]!) hits[j]!++;
+  /** Rows of probabilities for the examples starting at `start`. */
+  add(prob: Float32Array, start: number): void {
+    const { k, labels, ks, hits, binConf, binAcc } = this;
+    const rows = prob.length / k;
+    const bins = binConf.length;
+    for (let r = 0; r < rows; r++) {
+      const i = start + r;
+      const o = r * k;
+      const y = labels[i]!;
+      const py = prob[o + y]!;
+      let best = 0;
+      let bv = prob[o]!;
+      let above = 0;
+      for (let c = 0; c < k; c++) {
+        const v = prob[o + c]!;
+        if (v > bv) {
+          bv = v;
+          best = c;
+        }
+        if (v > py) above++;
+      }
+      this.pred[i] = best;
+      const ok = best === y ? 1 : 0;
+      this.correct[i] = ok;
+      this.right += ok;
+      this.rank[i] = above;
+      const ll = -Math.log(Math.max(py, 1e-7));
+      this.logLoss[i] = ll;
+      this.llSum += ll;
+      const b = Math.min(bins - 1, Math.max(0, Math.floor(bv * bins)));
+      binConf[b] += bv;
+      binAcc[b] += ok;
+      for (let j = 0; j < ks.length; j++) if (above < ks[j]!) hits[j]!++;
+    }
   }
-  valid.forEach((t, j) => (out[String(t)] = labels.length ? hits[j]! / labels.length : 0));
-  return out;
+
+  finish(): ClassificationDetail {
+    const n = this.labels.length;
+    let ece = 0;
+    for (let b = 0; b < this.binConf.length; b++) ece += Math.abs(this.binAcc[b]! - this.binConf[b]!);
+    const confusion = confusionMatrix(this.pred, this.labels, this.k);
+    const pc = perClass(confusion, this.classes);
+    const top_k: Record<string, number> = {};
+    this.ks.forEach((t, j) => (top_k[String(t)] = n ? this.hits[j]! / n : 0));
+    return {
+      accuracy: n ? this.right / n : 0,
+      macro_f1: pc.macroF1,
+      log_loss: n ? this.llSum / n : 0,
+      ece: n ? ece / n : 0,
+      top_k,
+      per_class: pc.perClass,
+      confusion,
+      pred: this.pred,
+      correct: this.correct,
+      rank: this.rank,
+      logLoss: this.logLoss,
+    };
+  }
 }
 
-export function classificationScores(prob: Float32Array, labels: Int32Array, classes: readonly string[]): ClassificationScores & { pred: Int32Array; correct: Uint8Array } {
-  const k = classes.length;
-  const pred = argmaxRows(prob, k);
-  const correct = correctness(pred, labels);
-  let hits = 0;
-  for (let i = 0; i < correct.length; i++) hits += correct[i]!;
-  const confusion = confusionMatrix(pred, labels, k);
-  const pc = perClass(confusion, classes);
-  const ll = logLossTerms(prob, labels, k);
-  let llSum = 0;
-  for (let i = 0; i < ll.length; i++) llSum += ll[i]!;
-  const n = labels.length;
-  return {
-    accuracy: n ? hits / n : 0,
-    macro_f1: pc.macroF1,
-    log_loss: n ? llSum / n : 0,
-    ece: expectedCalibrationError(prob, pred, correct, k),
-    top_k: topK(prob, labels, k, [1, 3, 5]),
-    per_class: pc.perClass,
-    confusion,
-    pred,
-    correct,
-  };
+/** Every classification metric in one pass over the probabilities. */
+export function classificationScores(prob: Float32Array, labels: Int32Array, classes: readonly string[]): ClassificationDetail {
+  const acc = new ClassificationAccumulator(labels, classes);
+  acc.add(prob, 0);
+  return acc.finish();
 }
 
 export function regressionScores(pred: Float32Array, y: Float32Array, idx?: ArrayLike<number>): RegressionScores {

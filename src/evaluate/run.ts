@@ -2,16 +2,17 @@
  * Evaluating one model directory on the test split with onnxruntime-node. The candidate and the
  * baseline go through this same function, on the same examples.
  */
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Dataset } from '../data/index.js';
-import { readModelDir, type ModelDir } from '../model-dir/index.js';
-import { summarizeOnnx } from '../onnx/read.js';
+import { MODEL_FILES, readModelDir, type ModelDir } from '../model-dir/index.js';
 import { loadOrt, type Ort } from '../runtime/onnxruntime.js';
-import { CdlError } from '../util/errors.js';
+import { summarizeOnnx } from '../onnx/read.js';
+import { CdlError, messageOf } from '../util/errors.js';
 import { formatDims, planLayout, toNchw, ShapeMismatchError, type Layout } from './layout.js';
 import {
-  classificationScores,
+  ClassificationAccumulator,
   looksLikeProbabilities,
   percentile,
   regressionScores,
@@ -87,37 +88,110 @@ export interface Predictor {
   release(): Promise<void>;
 }
 
+/**
+ * producer_name and producer_version of an ONNX model, read from the top-level protobuf fields
+ * without decoding the graph.
+ */
+export function onnxProducer(bytes: Uint8Array): string {
+  let pos = 0;
+  const varint = () => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = bytes[pos++];
+      if (b === undefined) throw new Error('truncated');
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+  };
+  const parts: string[] = [];
+  try {
+    while (pos < bytes.length) {
+      const key = varint();
+      const field = Math.floor(key / 8);
+      const wire = key & 7;
+      if (wire === 0) varint();
+      else if (wire === 1) pos += 8;
+      else if (wire === 5) pos += 4;
+      else if (wire === 2) {
+        const len = varint();
+        if (field === 2 || field === 3) parts[field - 2] = new TextDecoder().decode(bytes.subarray(pos, pos + len));
+        pos += len;
+      } else break;
+    }
+  } catch {
+    // Not a well-formed model: onnxruntime says so when it loads it.
+  }
+  return parts.filter(Boolean).join(' ');
+}
+
 /** An onnxruntime session that takes dataset examples in whatever layout the model expects. */
 export async function createPredictor(
   ort: Ort,
   bytes: Uint8Array,
   dataShape: readonly number[],
   ctx: { model: string; data: string },
-): Promise<Predictor & { summary: ReturnType<typeof summarizeOnnx> }> {
-  const summary = summarizeOnnx(bytes);
-  const input = summary.inputs[0];
-  const output = summary.outputs[0];
-  if (!input || !output) throw new CdlError(`${ctx.model}: expected a model with at least one input and one output`);
-  if (input.type !== 'FLOAT') {
-    throw new ShapeMismatchError(`${ctx.model}: the model's input "${input.name}" is ${input.type}; expected FLOAT (float32) examples`);
+): Promise<Predictor & { inputShape: Array<number | string>; outputShape: Array<number | string>; producer: string }> {
+  const producer = onnxProducer(bytes);
+  let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+  try {
+    session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
+  } catch (e) {
+    // A model onnxruntime refuses may still say what input it wants: name both shapes if they differ.
+    let declared: ReturnType<typeof summarizeOnnx> | undefined;
+    try {
+      declared = summarizeOnnx(bytes);
+    } catch {
+      declared = undefined;
+    }
+    const input = declared?.inputs[0];
+    if (input) planLayout(dataShape, input.shape, { model: ctx.model, input: input.name, data: ctx.data, producer });
+    throw new CdlError(`${ctx.model}: onnxruntime cannot load the model: ${messageOf(e)}`, { cause: e });
   }
-  const layout = planLayout(dataShape, input.shape, { model: ctx.model, input: input.name, data: ctx.data, producer: summary.producer });
-  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
+  let layout: Layout;
+  let inputName: string;
+  let outputName: string;
+  let inputShape: Array<number | string>;
+  let outputShape: Array<number | string>;
+  try {
+    const input = session.inputMetadata[0];
+    const output = session.outputMetadata[0];
+    if (!input || !output) throw new CdlError(`${ctx.model}: expected a model with at least one input and one output`);
+    if (!input.isTensor || input.type !== 'float32') {
+      throw new ShapeMismatchError(
+        `${ctx.model}: the model's input "${input.name}" is ${input.isTensor ? input.type : 'not a tensor'}; expected float32 examples`,
+      );
+    }
+    inputName = input.name;
+    outputName = output.name;
+    inputShape = [...input.shape];
+    outputShape = output.isTensor ? [...output.shape] : [];
+    layout = planLayout(dataShape, inputShape, { model: ctx.model, input: inputName, data: ctx.data, producer });
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
   const size = layout.shape.reduce((a, b) => a * b, 1);
-  let scratch = new Float32Array(0);
+  // Two buffers: one batch is being transposed while the previous one may still be running.
+  const scratch = [new Float32Array(0), new Float32Array(0)];
+  let turn = 0;
   return {
-    summary,
     layout,
-    inputName: input.name,
-    outputName: output.name,
+    inputName,
+    outputName,
+    inputShape,
+    outputShape,
+    producer,
     async run(x, start, n) {
       let data: Float32Array;
       if (layout.kind === 'nchw') {
-        if (scratch.length < n * size) scratch = new Float32Array(n * size);
-        data = toNchw(x, start, n, dataShape, scratch.subarray(0, n * size));
+        turn ^= 1;
+        if (scratch[turn]!.length < n * size) scratch[turn] = new Float32Array(n * size);
+        data = toNchw(x, start, n, dataShape, scratch[turn]!.subarray(0, n * size));
       } else data = x.subarray(start * size, (start + n) * size);
-      const res = await session.run({ [input.name]: new ort.Tensor('float32', data, [n, ...layout.shape]) });
-      const out = res[output.name]!;
+      const res = await session.run({ [inputName]: new ort.Tensor('float32', data, [n, ...layout.shape]) });
+      const out = res[outputName]!;
       const values = out.data as Float32Array;
       out.dispose?.();
       return values;
@@ -133,26 +207,41 @@ function perSecond(n: number, ms: number): number {
 /** Evaluate the model in `dir` on the dataset's test split. */
 export async function evaluateModel(dir: string, dataset: Dataset, opts: EvaluateOptions): Promise<EvaluatedModel> {
   const log = opts.log ?? (() => {});
-  const modelDir = await readModelDir(dir);
-  const bytes = new Uint8Array(await readFile(modelDir.onnxPath));
+  // model.onnx and the JSON files beside it are read at the same time.
+  const [modelDir, raw] = await Promise.all([readModelDir(dir), readFile(path.join(dir, MODEL_FILES.onnx)).catch(() => undefined)]);
+  const bytes = new Uint8Array(raw ?? (await readFile(modelDir.onnxPath)));
+  // Hashed on the thread pool while the model runs.
+  const sha256 = webcrypto.subtle.digest('SHA-256', bytes).then((d) => Buffer.from(d).toString('hex'));
   const test = dataset.test;
   if (test.n === 0) throw new CdlError(`${dataset.source}: the test split is empty; expected test examples to evaluate on`);
   const { ort } = await loadOrt({ log });
   const predictor = await createPredictor(ort, bytes, dataset.shape, { model: modelDir.onnxPath, data: dataset.source });
-  const { summary, layout } = predictor;
+  const { layout } = predictor;
   const task = opts.task;
   const k = dataset.classes.length;
-  const outShape = summary.outputs[0]!.shape;
+  const outShape = predictor.outputShape;
   const batchSize = opts.batchSize ?? 256;
   try {
-    // Predictions over the whole test split.
+    // Predictions over the whole test split. The next batch runs in onnxruntime (off the main
+    // thread) while this one is scored.
     const width = task === 'classification' ? k : 1;
-    const outputs = new Float32Array(test.n * width);
+    const labels = test.y as Int32Array;
+    const acc = task === 'classification' ? new ClassificationAccumulator(labels, dataset.classes) : undefined;
+    const outputs = acc ? undefined : new Float32Array(test.n);
+    let probs: boolean | undefined;
     const t0 = performance.now();
+    const launch = (start: number) => {
+      const p = predictor.run(test.x, start, Math.min(batchSize, test.n - start));
+      p.catch(() => {}); // awaited below; a failure is reported there
+      return p;
+    };
+    let pending = launch(0);
     for (let start = 0; start < test.n; start += batchSize) {
       const n = Math.min(batchSize, test.n - start);
-      const values = await predictor.run(test.x, start, n);
+      const values = await pending;
+      if (start + batchSize < test.n) pending = launch(start + batchSize);
       if (values.length !== n * width) {
+        await pending.catch(() => undefined); // let the batch in flight finish before the session is released
         const got = values.length / n;
         throw new ShapeMismatchError(
           task === 'classification'
@@ -161,7 +250,11 @@ export async function evaluateModel(dir: string, dataset: Dataset, opts: Evaluat
             : `${modelDir.onnxPath}: the model's output "${predictor.outputName}" has ${got} values per example; expected 1 for task regression`,
         );
       }
-      outputs.set(values, start * width);
+      if (acc) {
+        const declared = modelDir.metrics?.outputs;
+        probs ??= declared ? declared === 'probabilities' : looksLikeProbabilities(values, k);
+        acc.add(probs ? values : softmaxRows(values, k), start);
+      } else outputs!.set(values, start);
     }
     const predictMs = performance.now() - t0;
 
@@ -169,32 +262,17 @@ export async function evaluateModel(dir: string, dataset: Dataset, opts: Evaluat
     let perExample: PerExample;
     let outputsKind: Evaluation['model']['outputs'] = 'values';
     let extra: Pick<Evaluation, 'classes' | 'per_class' | 'confusion'> = {};
-    if (task === 'classification') {
-      const labels = test.y as Int32Array;
-      const declared = modelDir.metrics?.outputs;
-      const probs = declared ? declared === 'probabilities' : looksLikeProbabilities(outputs, k);
+    if (acc) {
       outputsKind = probs ? 'probabilities' : 'logits';
-      if (!probs) softmaxRows(outputs, k);
-      const s = classificationScores(outputs, labels, dataset.classes);
+      const s = acc.finish();
       Object.assign(metrics, { accuracy: s.accuracy, macro_f1: s.macro_f1, log_loss: s.log_loss, ece: s.ece });
       for (const [t, v] of Object.entries(s.top_k)) if (t !== '1') metrics[`top_${t}`] = v;
-      const rank = new Int32Array(test.n);
-      const logLoss = new Float64Array(test.n);
-      for (let i = 0; i < test.n; i++) {
-        const o = i * k;
-        const p = outputs[o + labels[i]!]!;
-        let r = 0;
-        for (let c = 0; c < k; c++) if (outputs[o + c]! > p) r++;
-        rank[i] = r;
-        logLoss[i] = -Math.log(Math.max(p, 1e-7));
-      }
-      perExample = { labels, pred: s.pred, correct: s.correct, logLoss, rank, classes: k };
+      perExample = { labels, pred: s.pred, correct: s.correct, logLoss: s.logLoss, rank: s.rank, classes: k };
       extra = { classes: [...dataset.classes], per_class: s.per_class, confusion: s.confusion };
     } else {
       const y = test.y instanceof Float32Array ? test.y : Float32Array.from(test.y);
-      const r = regressionScores(outputs, y);
-      Object.assign(metrics, r);
-      perExample = { labels: y, pred: outputs, classes: 0 };
+      Object.assign(metrics, regressionScores(outputs!, y));
+      perExample = { labels: y, pred: outputs!, classes: 0 };
     }
 
     // Latency at batch 1 and throughput at batch 64.
@@ -230,11 +308,11 @@ export async function evaluateModel(dir: string, dataset: Dataset, opts: Evaluat
       model: {
         dir: modelDir.dir,
         name: modelDir.metrics?.model ?? modelDir.lineage?.model.name ?? null,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
+        sha256: await sha256,
         size_bytes: bytes.length,
-        input: { name: predictor.inputName, shape: summary.inputs[0]!.shape, layout: layout.kind, fed: layout.shape },
+        input: { name: predictor.inputName, shape: predictor.inputShape, layout: layout.kind, fed: layout.shape },
         outputs: outputsKind,
-        producer: summary.producer,
+        producer: predictor.producer,
         commit: modelDir.lineage?.git?.commit ?? null,
       },
       task,
