@@ -102,6 +102,29 @@ Options:
 Exit codes: 0 blessed, 1 rejected or failure, 2 usage or configuration error.`,
     load: async () => (await import('./evaluate.js')).gateCommand,
   },
+  serve: {
+    summary: 'serve the models of a repository over the Open Inference Protocol (KServe/Triton v2 REST)',
+    help: `Usage: cdl serve --repository DIR [--port N] [--host ADDR] [--poll-ms N] [--log-level LEVEL]
+
+Serve every model of a model repository, DIR/<model>/<version>/ (each version a model directory
+holding model.onnx, checked against its SHA256SUMS when present), with onnxruntime-node over the
+Open Inference Protocol v2: /v2/health/live|ready, /v2, /v2/models/<name>[/versions/<v>][/ready|/infer|/stats],
+/v2/repository/index, /v2/repository/models/<name>/load|unload, and Prometheus /metrics.
+DIR/<model>/config.yaml sets dynamic batching, queue bounds, timeouts, the version policy and a
+canary (docs/serve.md). New versions are picked up while serving; a version that fails to load
+leaves the old one serving. SIGTERM or SIGINT: stop accepting, drain, exit.
+
+Options:
+  -r, --repository DIR      the model repository
+  -p, --port N              port (default 8000; 0 picks a free one)
+      --host ADDR           address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
+      --poll-ms N           look for new versions every N ms (default 2000; 0: only through the load API)
+      --drain-timeout-ms N  how long shutdown waits for requests in flight (default 30000)
+      --log-level LEVEL     debug, info, warn or error (JSON lines on stderr; default info)
+
+Exit codes: 0 stopped by a signal, 1 failure, 2 usage error.`,
+    load: async () => (await import('./serve.js')).serveCommand,
+  },
   validate: {
     summary: 'check a cdl.yaml and print every problem',
     help: `Usage: cdl validate [--config FILE] [--set key=value ...]

@@ -1,0 +1,130 @@
+/**
+ * SHA256SUMS of a model directory: one `<hex>  <file>` line per file, the format of `sha256sum`
+ * (so `sha256sum -c SHA256SUMS` checks a directory by hand). Written at release time; every
+ * step that loads a model (serving first) verifies it when present.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CdlError } from '../util/errors.js';
+
+export const CHECKSUMS_FILE = 'SHA256SUMS';
+
+export class ChecksumError extends CdlError {}
+
+/** SHA-256 of a file, as lowercase hex. */
+export function sha256File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('error', reject)
+      .on('data', (d) => hash.update(d))
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/**
+ * Parse SHA256SUMS text into file → hex. Accepts text (`hex  file`) and binary (`hex *file`)
+ * mode lines; blank lines are skipped. `source` names the file in errors.
+ */
+export function parseChecksums(text: string, source = CHECKSUMS_FILE): Map<string, string> {
+  const sums = new Map<string, string>();
+  const lines = text.split(/\r?\n/);
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    const m = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(line);
+    if (!m) {
+      throw new ChecksumError(
+        `${source}:${i + 1}: expected "<64 hex digits>  <file>" (sha256sum format), got "${line.slice(0, 80)}"`,
+      );
+    }
+    const file = m[2]!.replace(/^\.\//, '');
+    if (path.isAbsolute(file) || file.split(/[\\/]/).includes('..')) {
+      throw new ChecksumError(`${source}:${i + 1}: "${file}" is outside the directory; expected a relative path inside it`);
+    }
+    sums.set(file, m[1]!.toLowerCase());
+  });
+  return sums;
+}
+
+/** The checksums of a directory, or undefined when it has no SHA256SUMS. */
+export async function readChecksums(dir: string): Promise<Map<string, string> | undefined> {
+  const file = path.join(dir, CHECKSUMS_FILE);
+  if (!existsSync(file)) return undefined;
+  return parseChecksums(await readFile(file, 'utf8'), file);
+}
+
+export interface ChecksumMismatch {
+  file: string;
+  expected: string;
+  /** null when the file is missing. */
+  actual: string | null;
+}
+
+export interface ChecksumReport {
+  /** Whether the directory has a SHA256SUMS at all. */
+  present: boolean;
+  /** Files whose hash matched. */
+  verified: string[];
+  mismatches: ChecksumMismatch[];
+}
+
+/** Check every file SHA256SUMS lists. A directory without SHA256SUMS verifies nothing and passes. */
+export async function verifyChecksums(dir: string): Promise<ChecksumReport> {
+  const sums = await readChecksums(dir);
+  if (!sums) return { present: false, verified: [], mismatches: [] };
+  const verified: string[] = [];
+  const mismatches: ChecksumMismatch[] = [];
+  for (const [file, expected] of sums) {
+    const p = path.join(dir, file);
+    const actual = existsSync(p) ? await sha256File(p) : null;
+    if (actual === expected) verified.push(file);
+    else mismatches.push({ file, expected, actual });
+  }
+  return { present: true, verified, mismatches };
+}
+
+/** One line per mismatch, for errors and logs. */
+export function describeMismatches(dir: string, mismatches: ChecksumMismatch[]): string {
+  return mismatches
+    .map((m) =>
+      m.actual === null
+        ? `${path.join(dir, m.file)}: missing (listed in ${CHECKSUMS_FILE})`
+        : `${path.join(dir, m.file)}: SHA-256 ${m.actual} does not match ${m.expected} in ${CHECKSUMS_FILE}`,
+    )
+    .join('; ');
+}
+
+/** Verify and throw a ChecksumError naming every file that does not match. */
+export async function assertChecksums(dir: string): Promise<ChecksumReport> {
+  const report = await verifyChecksums(dir);
+  if (report.mismatches.length) throw new ChecksumError(describeMismatches(dir, report.mismatches));
+  return report;
+}
+
+async function listFiles(dir: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
+  for (const e of entries) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await listFiles(dir, r)));
+    else if (e.isFile() && r !== CHECKSUMS_FILE) out.push(r);
+  }
+  return out;
+}
+
+/**
+ * Write SHA256SUMS for every file under `dir` (recursively, sorted, itself excluded), or for
+ * `files` only. Written under a temporary name and renamed into place. Returns the sums.
+ */
+export async function writeChecksums(dir: string, files?: string[]): Promise<Map<string, string>> {
+  const names = (files ?? (await listFiles(dir))).slice().sort();
+  const sums = new Map<string, string>();
+  for (const f of names) sums.set(f, await sha256File(path.join(dir, f)));
+  const text = [...sums].map(([f, h]) => `${h}  ${f}\n`).join('');
+  const tmp = path.join(dir, `.${CHECKSUMS_FILE}.partial-${process.pid}`);
+  await writeFile(tmp, text);
+  await rename(tmp, path.join(dir, CHECKSUMS_FILE));
+  return sums;
+}

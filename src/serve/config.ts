@@ -1,0 +1,173 @@
+/**
+ * Per-model serving configuration: `<repository>/<model>/config.yaml` (or config.json).
+ *
+ *   max_batch_size: 64          rows the dynamic batcher puts in one run
+ *   max_queue_delay_ms: 2       how long the oldest request waits for a fuller batch
+ *   max_queue_size: 1024        queued requests before new ones get 503
+ *   timeout_ms: 30000           per request, queue and run together (504 past it)
+ *   dynamic_batching: true      false: every request runs on its own
+ *   threads: 0                  onnxruntime intra-op threads per session (0: the machine's cores)
+ *   version_policy: { latest: 1 } | { specific: [1, 3] } | { all: true }
+ *   canary: { version: 3, weight: 10 }   percent of unversioned requests sent to that version
+ *
+ * Validation is a pure function returning every problem, each naming the file and field.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { ConfigError } from '../util/errors.js';
+
+export type VersionPolicy = { latest: number } | { specific: number[] } | { all: true };
+
+export interface ServeModelConfig {
+  max_batch_size: number;
+  max_queue_delay_ms: number;
+  max_queue_size: number;
+  timeout_ms: number;
+  dynamic_batching: boolean;
+  threads: number;
+  version_policy: VersionPolicy;
+  canary?: { version: number; weight: number };
+}
+
+export const CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'] as const;
+
+export function defaultModelConfig(): ServeModelConfig {
+  return {
+    max_batch_size: 64,
+    max_queue_delay_ms: 2,
+    max_queue_size: 1024,
+    timeout_ms: 30_000,
+    dynamic_batching: true,
+    threads: 0,
+    version_policy: { latest: 1 },
+  };
+}
+
+/**
+ * Intra-op threads for one session: the configured number, or the machine's cores. onnxruntime-node
+ * runs a session on the JavaScript thread (its async run only defers to setImmediate), so one batch
+ * runs at a time and may use every core.
+ */
+export function sessionThreads(cfg: ServeModelConfig): number {
+  if (cfg.threads > 0) return cfg.threads;
+  return Math.max(1, os.availableParallelism());
+}
+
+const KEYS = new Set([
+  'max_batch_size',
+  'max_queue_delay_ms',
+  'max_queue_size',
+  'timeout_ms',
+  'dynamic_batching',
+  'threads',
+  'version_policy',
+  'canary',
+]);
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** Validate a parsed config object. Returns the config with defaults filled in, and every error. */
+export function validateModelConfig(raw: unknown, source: string): { value: ServeModelConfig; errors: string[] } {
+  const value = defaultModelConfig();
+  const errors: string[] = [];
+  const err = (field: string, msg: string, got: unknown) =>
+    errors.push(`${source}: ${field}: ${msg}, got ${JSON.stringify(got)}`);
+  if (raw === undefined || raw === null) return { value, errors };
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    errors.push(`${source}: expected a mapping of serving options, got ${JSON.stringify(raw)}`);
+    return { value, errors };
+  }
+  const r = raw as Record<string, unknown>;
+  for (const k of Object.keys(r)) {
+    if (!KEYS.has(k)) errors.push(`${source}: ${k}: unknown field; expected one of ${[...KEYS].join(', ')}`);
+  }
+  const int = (key: 'max_batch_size' | 'max_queue_size' | 'timeout_ms', min: number) => {
+    if (r[key] === undefined) return;
+    if (!isInt(r[key]) || (r[key] as number) < min) err(key, `expected an integer >= ${min}`, r[key]);
+    else value[key] = r[key] as number;
+  };
+  int('max_batch_size', 1);
+  int('max_queue_size', 1);
+  int('timeout_ms', 1);
+  if (r.threads !== undefined) {
+    if (!isInt(r.threads) || r.threads < 0) err('threads', 'expected an integer >= 0 (0: every core)', r.threads);
+    else value.threads = r.threads;
+  }
+  if (r.max_queue_delay_ms !== undefined) {
+    const v = r.max_queue_delay_ms;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      err('max_queue_delay_ms', 'expected a number of milliseconds >= 0', v);
+    else value.max_queue_delay_ms = v;
+  }
+  if (r.dynamic_batching !== undefined) {
+    if (typeof r.dynamic_batching !== 'boolean') err('dynamic_batching', 'expected true or false', r.dynamic_batching);
+    else value.dynamic_batching = r.dynamic_batching;
+  }
+  if (r.version_policy !== undefined) {
+    const p = r.version_policy as Record<string, unknown> | null;
+    const keys = p && typeof p === 'object' && !Array.isArray(p) ? Object.keys(p) : [];
+    if (keys.length !== 1) {
+      err('version_policy', 'expected exactly one of {latest: N}, {specific: [versions]}, {all: true}', p);
+    } else if (keys[0] === 'latest') {
+      if (!isInt(p!.latest) || p!.latest < 1) err('version_policy.latest', 'expected an integer >= 1', p!.latest);
+      else value.version_policy = { latest: p!.latest };
+    } else if (keys[0] === 'specific') {
+      const s = p!.specific;
+      if (!Array.isArray(s) || s.length === 0 || !s.every((v) => isInt(v) && v >= 1)) {
+        err('version_policy.specific', 'expected a non-empty list of version numbers >= 1', s);
+      } else value.version_policy = { specific: [...new Set(s as number[])].sort((a, b) => a - b) };
+    } else if (keys[0] === 'all') {
+      if (p!.all !== true) err('version_policy.all', 'expected true', p!.all);
+      else value.version_policy = { all: true };
+    } else err('version_policy', `unknown policy "${keys[0]}"; expected latest, specific or all`, p);
+  }
+  if (r.canary !== undefined && r.canary !== null) {
+    const c = r.canary as Record<string, unknown>;
+    if (typeof c !== 'object' || Array.isArray(c)) err('canary', 'expected {version: N, weight: percent}', c);
+    else {
+      let ok = true;
+      if (!isInt(c.version) || c.version < 1) {
+        ok = false;
+        err('canary.version', 'expected a version number >= 1', c.version);
+      }
+      if (typeof c.weight !== 'number' || !(c.weight >= 0 && c.weight <= 100)) {
+        ok = false;
+        err('canary.weight', 'expected a percentage from 0 to 100', c.weight);
+      }
+      for (const k of Object.keys(c)) {
+        if (k === 'version' || k === 'weight') continue;
+        ok = false;
+        errors.push(`${source}: canary.${k}: unknown field; expected version, weight`);
+      }
+      if (ok) value.canary = { version: c.version as number, weight: c.weight as number };
+    }
+  }
+  if (value.canary && 'specific' in value.version_policy && !value.version_policy.specific.includes(value.canary.version)) {
+    errors.push(
+      `${source}: canary.version: version ${value.canary.version} is not in version_policy.specific [${value.version_policy.specific.join(', ')}]; the canary must be served`,
+    );
+  }
+  return { value, errors };
+}
+
+/** Read and validate a model's config file; defaults when there is none. Throws ConfigError listing every problem. */
+export async function readModelConfig(modelDir: string): Promise<{ config: ServeModelConfig; file: string | null }> {
+  for (const name of CONFIG_FILES) {
+    const file = path.join(modelDir, name);
+    if (!existsSync(file)) continue;
+    const text = await readFile(file, 'utf8');
+    let raw: unknown;
+    try {
+      raw = name.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+    } catch (e) {
+      throw new ConfigError(`${file}: cannot parse: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const { value, errors } = validateModelConfig(raw, file);
+    if (errors.length) throw new ConfigError(errors.join('\n'));
+    return { config: value, file };
+  }
+  return { config: defaultModelConfig(), file: null };
+}

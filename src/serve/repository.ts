@@ -1,0 +1,437 @@
+/**
+ * The model repository: `<root>/<model>/<version>/` model directories (versions are positive
+ * integers, as in Triton), with an optional `<root>/<model>/config.yaml`. The repository is
+ * polled: a new version loads while the old one serves, and the switch happens only once the new
+ * one has loaded; the old one then drains (its queued and running requests finish) and is freed.
+ * A version that fails to load (corrupt file, SHA256SUMS mismatch, bad config) leaves what was
+ * serving in place, and the repository index reports why.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { CHECKSUMS_FILE } from '../model-dir/checksums.js';
+import { MODEL_FILES } from '../model-dir/index.js';
+import type { Ort } from '../runtime/onnxruntime.js';
+import { messageOf } from '../util/errors.js';
+import { readModelConfig, type ServeModelConfig } from './config.js';
+import type { Logger } from './log.js';
+import type { ServeMetrics } from './metrics.js';
+import { ModelVersion } from './model.js';
+import { HttpError } from './protocol.js';
+
+export type VersionState = 'READY' | 'LOADING' | 'UNAVAILABLE';
+
+export interface IndexEntry {
+  name: string;
+  version?: string;
+  state: VersionState;
+  reason: string;
+}
+
+interface Failure {
+  fingerprint: string;
+  reason: string;
+}
+
+interface ModelState {
+  name: string;
+  config: ServeModelConfig | null;
+  configKey: string;
+  /** A model-level problem (config file invalid, directory gone). */
+  error: string | null;
+  served: Map<number, ModelVersion>;
+  fingerprints: Map<number, string>;
+  failures: Map<number, Failure>;
+  loading: Set<number>;
+  onDisk: number[];
+  /** Unloaded through the API: the poller leaves it alone until it is loaded again. */
+  unloaded: boolean;
+  /** Serializes reconciliations of this model. */
+  chain: Promise<unknown>;
+  /** Smooth weighted round robin between the primary and the canary. */
+  wrr: { primary: number; canary: number };
+  routed: Map<number, number>;
+}
+
+export interface RepositoryOptions {
+  root: string;
+  ort: Ort;
+  metrics: ServeMetrics;
+  log: Logger;
+  /** Poll interval in ms for new versions; 0 turns polling off. */
+  pollMs?: number;
+}
+
+const isVersionDir = (n: string) => /^[1-9][0-9]*$/.test(n);
+
+async function fingerprint(dir: string): Promise<string> {
+  const parts: string[] = [];
+  for (const f of [MODEL_FILES.onnx, CHECKSUMS_FILE]) {
+    try {
+      const s = await stat(path.join(dir, f));
+      parts.push(`${f}:${s.ino}:${s.size}:${s.mtimeMs}`);
+    } catch {
+      parts.push(`${f}:-`);
+    }
+  }
+  return parts.join('|');
+}
+
+export class ModelRepository {
+  private models = new Map<string, ModelState>();
+  private timer: NodeJS.Timeout | undefined;
+  private draining = new Set<Promise<void>>();
+  private polling: Promise<void> | undefined;
+
+  constructor(private readonly o: RepositoryOptions) {
+    o.metrics.queueDepth.collect(() => this.allServed().map((v) => [v.labels, v.batcher.depth]));
+  }
+
+  get root(): string {
+    return this.o.root;
+  }
+
+  /** Model names on disk: directories of the root. */
+  async scanNames(): Promise<string[]> {
+    const entries = await readdir(this.o.root, { withFileTypes: true });
+    return entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort();
+  }
+
+  /** Load every model on disk (per its policy); resolves when all are done. */
+  async loadAll(): Promise<void> {
+    const names = new Set([...(await this.scanNames()), ...this.models.keys()]);
+    await Promise.all([...names].map((n) => this.reconcile(n)));
+  }
+
+  startPolling(): void {
+    const ms = this.o.pollMs ?? 0;
+    if (!ms || this.timer) return;
+    const tick = () => {
+      this.polling = this.loadAll()
+        .catch((e) => this.o.log.error('repository poll failed', { root: this.o.root, error: messageOf(e) }))
+        .finally(() => {
+          this.polling = undefined;
+          if (this.timer) this.timer = setTimeout(tick, ms);
+        });
+    };
+    this.timer = setTimeout(tick, ms);
+  }
+
+  async stopPolling(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.polling;
+  }
+
+  private state(name: string): ModelState {
+    let s = this.models.get(name);
+    if (!s) {
+      s = {
+        name,
+        config: null,
+        configKey: '',
+        error: null,
+        served: new Map(),
+        fingerprints: new Map(),
+        failures: new Map(),
+        loading: new Set(),
+        onDisk: [],
+        unloaded: false,
+        chain: Promise.resolve(),
+        wrr: { primary: 0, canary: 0 },
+        routed: new Map(),
+      };
+      this.models.set(name, s);
+    }
+    return s;
+  }
+
+  /** Bring one model in line with the disk and its policy. `force` retries versions that failed before. */
+  reconcile(name: string, force = false): Promise<void> {
+    const s = this.state(name);
+    const next = s.chain.then(() => this.doReconcile(s, force));
+    s.chain = next.catch(() => {});
+    return next;
+  }
+
+  private async doReconcile(s: ModelState, force: boolean): Promise<void> {
+    if (s.unloaded && !force) return;
+    const dir = path.join(this.o.root, s.name);
+    if (!existsSync(dir)) {
+      if (s.served.size) this.o.log.warn('model removed from the repository; unloading', { model: s.name });
+      s.error = `${dir} is gone`;
+      s.onDisk = [];
+      this.swap(s, new Map());
+      return;
+    }
+    const entries = await readdir(dir, { withFileTypes: true });
+    s.onDisk = entries
+      .filter((e) => e.isDirectory() && isVersionDir(e.name))
+      .map((e) => Number(e.name))
+      .sort((a, b) => b - a);
+    let config: ServeModelConfig;
+    try {
+      config = (await readModelConfig(dir)).config;
+      s.error = null;
+    } catch (e) {
+      const msg = messageOf(e);
+      if (s.error !== msg) this.o.log.error('model config invalid; keeping what is served', { model: s.name, error: msg });
+      s.error = msg;
+      if (!s.config) return;
+      config = s.config;
+    }
+    const configKey = JSON.stringify(config);
+    const configChanged = s.configKey !== '' && s.configKey !== configKey;
+    s.config = config;
+    s.configKey = configKey;
+    const policy = config.version_policy;
+    let desired: number[];
+    if ('latest' in policy) desired = s.onDisk.slice(0, policy.latest);
+    else if ('specific' in policy) desired = s.onDisk.filter((v) => policy.specific.includes(v));
+    else desired = [...s.onDisk];
+
+    const next = new Map<number, ModelVersion>();
+    const loads = desired.map(async (v) => {
+      const vdir = path.join(dir, String(v));
+      const fp = await fingerprint(vdir);
+      const current = s.served.get(v);
+      if (current && s.fingerprints.get(v) === fp && !configChanged) {
+        next.set(v, current);
+        return;
+      }
+      const failed = s.failures.get(v);
+      if (!force && failed && failed.fingerprint === `${fp}|${configKey}`) {
+        if (current) next.set(v, current);
+        return;
+      }
+      s.loading.add(v);
+      const t0 = performance.now();
+      try {
+        const mv = await ModelVersion.load({
+          ort: this.o.ort,
+          name: s.name,
+          version: v,
+          dir: vdir,
+          config,
+          metrics: this.o.metrics,
+        });
+        next.set(v, mv);
+        s.fingerprints.set(v, fp);
+        s.failures.delete(v);
+        this.o.log.info('model version loaded', { model: s.name, version: v, dir: vdir, ms: Math.round(performance.now() - t0) });
+      } catch (e) {
+        const reason = messageOf(e);
+        s.failures.set(v, { fingerprint: `${fp}|${configKey}`, reason });
+        this.o.metrics.loadFailures.inc({ model: s.name, version: String(v) });
+        this.o.log.error('model version failed to load', {
+          model: s.name,
+          version: v,
+          dir: vdir,
+          error: reason,
+          serving: current ? [v] : [...s.served.keys()],
+        });
+        if (current) next.set(v, current);
+      } finally {
+        s.loading.delete(v);
+      }
+    });
+    await Promise.all(loads);
+    // latest N: when a new version failed, the versions serving before keep serving in its place.
+    if ('latest' in policy && next.size < policy.latest) {
+      const old = [...s.served.keys()].filter((v) => !next.has(v) && s.onDisk.includes(v)).sort((a, b) => b - a);
+      for (const v of old) {
+        if (next.size >= policy.latest) break;
+        next.set(v, s.served.get(v)!);
+      }
+    }
+    this.swap(s, next);
+  }
+
+  /** Switch to the new set of versions; those left out drain and are freed in the background. */
+  private swap(s: ModelState, next: Map<number, ModelVersion>): void {
+    const before = s.served;
+    s.served = new Map([...next].sort((a, b) => b[0] - a[0]));
+    for (const [v, mv] of before) {
+      if (s.served.get(v) === mv) continue;
+      this.o.metrics.loaded.remove(mv.labels);
+      const p = mv
+        .drainAndRelease()
+        .then(() => this.o.log.info('model version unloaded', { model: s.name, version: v }))
+        .catch((e) => this.o.log.error('model version release failed', { model: s.name, version: v, error: messageOf(e) }))
+        .finally(() => this.draining.delete(p));
+      this.draining.add(p);
+      if (!s.served.has(v)) s.fingerprints.delete(v);
+    }
+    for (const mv of s.served.values()) this.o.metrics.loaded.set(mv.labels, 1);
+    const canary = this.canaryOf(s);
+    if (canary) this.o.metrics.canaryWeight.set({ model: s.name, version: String(canary.version) }, canary.weight);
+    else for (const v of s.onDisk) this.o.metrics.canaryWeight.remove({ model: s.name, version: String(v) });
+    const changed =
+      [...before.keys()].join(',') !== [...s.served.keys()].join(',') || [...before].some(([v, mv]) => s.served.get(v) !== mv);
+    if (changed) this.o.log.info('serving', { model: s.name, versions: [...s.served.keys()], canary: canary ?? null });
+  }
+
+  /** The canary and its primary, when the config names one and both are served. */
+  private canaryOf(s: ModelState): { version: number; weight: number; primary: number } | null {
+    const c = s.config?.canary;
+    if (!c || !s.served.has(c.version)) return null;
+    const primary = [...s.served.keys()].filter((v) => v !== c.version).sort((a, b) => b - a)[0];
+    if (primary === undefined) return null;
+    return { version: c.version, weight: c.weight, primary };
+  }
+
+  /** The version that answers a request: the one named, else the canary split, else the latest. */
+  resolve(name: string, version?: string): ModelVersion {
+    const s = this.models.get(name);
+    if (!s || (!s.served.size && !s.onDisk.length && !s.failures.size && s.error === null)) {
+      throw new HttpError(404, `unknown model "${name}"; models: ${[...this.models.keys()].sort().join(', ') || '(none)'}`);
+    }
+    if (version !== undefined) {
+      const mv = /^[0-9]+$/.test(version) ? s.served.get(Number(version)) : undefined;
+      if (!mv) {
+        throw new HttpError(
+          404,
+          `model "${name}" has no version "${version}" being served; serving: ${[...s.served.keys()].join(', ') || 'none'}`,
+        );
+      }
+      return mv;
+    }
+    if (!s.served.size) {
+      throw new HttpError(404, `model "${name}" has no version being served${this.reasonSuffix(s)}`);
+    }
+    let v = [...s.served.keys()][0]!;
+    const canary = this.canaryOf(s);
+    if (canary) {
+      // Smooth weighted round robin: exact proportions over any window of 100 requests.
+      s.wrr.primary += 100 - canary.weight;
+      s.wrr.canary += canary.weight;
+      if (s.wrr.canary >= s.wrr.primary) {
+        v = canary.version;
+        s.wrr.canary -= 100;
+      } else {
+        v = canary.primary;
+        s.wrr.primary -= 100;
+      }
+    }
+    s.routed.set(v, (s.routed.get(v) ?? 0) + 1);
+    return s.served.get(v)!;
+  }
+
+  /** The version metadata describes: the one named, else the latest served (no routing counted). */
+  resolveForMetadata(name: string, version?: string): ModelVersion {
+    const s = this.models.get(name);
+    if (s && version === undefined && s.served.size) return [...s.served.values()][0]!;
+    if (s && version !== undefined && /^[0-9]+$/.test(version) && s.served.has(Number(version)))
+      return s.served.get(Number(version))!;
+    return this.resolve(name, version);
+  }
+
+  private reasonSuffix(s: ModelState): string {
+    const reasons = [s.error, ...[...s.failures].map(([v, f]) => `version ${v}: ${f.reason}`)].filter(Boolean);
+    return reasons.length ? ` (${reasons.join('; ')})` : '';
+  }
+
+  /** Served versions of a model (highest first), or undefined when the model is unknown. */
+  versions(name: string): ModelVersion[] | undefined {
+    const s = this.models.get(name);
+    return s ? [...s.served.values()] : undefined;
+  }
+
+  allServed(): ModelVersion[] {
+    return [...this.models.values()].flatMap((s) => [...s.served.values()]);
+  }
+
+  /** Whether every model on disk has something serving (or was unloaded on purpose). */
+  ready(): boolean {
+    for (const s of this.models.values()) if (!s.unloaded && s.onDisk.length && !s.served.size) return false;
+    return true;
+  }
+
+  isKnown(name: string): boolean {
+    return this.models.has(name);
+  }
+
+  /** The repository index extension: every model and version with its state and the reason. */
+  index(readyOnly = false): IndexEntry[] {
+    const out: IndexEntry[] = [];
+    for (const s of [...this.models.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      const versions = new Set([...s.onDisk, ...s.served.keys()]);
+      if (!versions.size)
+        out.push({ name: s.name, state: 'UNAVAILABLE', reason: s.error ?? (s.unloaded ? 'unloaded' : 'no version directories') });
+      const policy = s.config?.version_policy;
+      for (const v of [...versions].sort((a, b) => b - a)) {
+        let state: VersionState = 'UNAVAILABLE';
+        let reason = '';
+        if (s.served.has(v)) {
+          state = 'READY';
+          const f = s.failures.get(v);
+          if (f) reason = `serving the copy loaded before; the new files failed: ${f.reason}`;
+          else if (s.error) reason = `serving with the last valid config: ${s.error}`;
+        } else if (s.loading.has(v)) state = 'LOADING';
+        else if (s.unloaded) reason = 'unloaded';
+        else if (s.failures.has(v)) reason = s.failures.get(v)!.reason;
+        else reason = `not selected by version_policy ${JSON.stringify(policy)}`;
+        out.push({ name: s.name, version: String(v), state, reason });
+      }
+    }
+    return readyOnly ? out.filter((e) => e.state === 'READY') : out;
+  }
+
+  /** Per-version statistics: requests routed, predicted classes, queue depth, canary weight. */
+  stats(name: string): Record<string, unknown> {
+    const s = this.models.get(name);
+    if (!s) throw new HttpError(404, `unknown model "${name}"`);
+    const canary = this.canaryOf(s);
+    return {
+      name,
+      canary: canary ? { version: String(canary.version), weight: canary.weight, primary: String(canary.primary) } : null,
+      versions: [...s.served.values()].map((mv) => ({
+        version: String(mv.version),
+        routed_requests: s.routed.get(mv.version) ?? 0,
+        queue_depth: mv.batcher.depth,
+        predicted_classes: mv.predictedClasses(),
+      })),
+    };
+  }
+
+  /** Explicit load (the repository API): reload from disk, retrying failed versions. */
+  async load(name: string): Promise<void> {
+    const dir = path.join(this.o.root, name);
+    if (!/^[^/\\.][^/\\]*$/.test(name) || !existsSync(dir)) {
+      throw new HttpError(404, `no model "${name}" in the repository ${this.o.root}`);
+    }
+    const s = this.state(name);
+    s.unloaded = false;
+    await this.reconcile(name, true);
+    if (!s.served.size) {
+      throw new HttpError(400, `model "${name}" failed to load${this.reasonSuffix(s) || ': no version directories'}`);
+    }
+    if (s.error) throw new HttpError(400, `model "${name}": ${s.error}`);
+  }
+
+  /** Explicit unload: in-flight requests finish, then the sessions are freed. */
+  async unload(name: string): Promise<void> {
+    const s = this.models.get(name);
+    if (!s) throw new HttpError(404, `unknown model "${name}"`);
+    const next = s.chain.then(() => {
+      s.unloaded = true;
+      this.swap(s, new Map());
+      this.o.log.info('model unloaded through the repository API', { model: name });
+    });
+    s.chain = next.catch(() => {});
+    await next;
+  }
+
+  /** Stop polling, drain every version, free every session. */
+  async close(): Promise<void> {
+    await this.stopPolling();
+    for (const s of this.models.values()) {
+      await s.chain;
+      this.swap(s, new Map());
+    }
+    await Promise.all([...this.draining]);
+  }
+}
