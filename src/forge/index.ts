@@ -25,7 +25,14 @@ export async function selectForge(opts: SelectForgeOptions = {}): Promise<Forge>
   const github = wanted ? wanted === 'github' : env.GITHUB_ACTIONS === 'true' && Boolean(token) && Boolean(env.GITHUB_REPOSITORY);
   if (github) {
     const { GitHubForge } = await import('./github.js');
-    return new GitHubForge({ token, log: opts.log });
+    return new GitHubForge({
+      token,
+      repository: env.GITHUB_REPOSITORY,
+      apiUrl: env.GITHUB_API_URL,
+      eventPath: env.GITHUB_EVENT_PATH,
+      sha: env.GITHUB_SHA,
+      log: opts.log,
+    });
   }
   return new LocalForge({ root: opts.root });
 }
