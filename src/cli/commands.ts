@@ -125,6 +125,35 @@ Options:
 Exit codes: 0 stopped by a signal, 1 failure, 2 usage error.`,
     load: async () => (await import('./serve.js')).serveCommand,
   },
+  compress: {
+    summary: 'quantize, prune or distill a model directory, refusing what loses too much accuracy',
+    help: `Usage: cdl compress --model DIR [--method M ...] [--out DIR] [--config FILE] [--set key=value ...]
+
+Apply each method of compress.methods (or --method) to the model directory's model.onnx:
+  int8-dynamic  int8 weights per channel, activations quantized at run time (MatMul, Gemm, Conv)
+  int8-static   QDQ int8 with activation ranges calibrated on training examples (MinMax, Percentile, Entropy)
+  fp16          float16 weights and compute, float32 inputs and outputs kept
+  prune         magnitude pruning to compress.prune.sparsity, fine-tuned when tfjs/ is there
+  distill       a smaller student (compress.distill.layers) trained on the model's soft targets
+Each result is evaluated on the test split against the parent (accuracy, latency p50/p95 at batch 1,
+throughput at batch 64, size); one that loses more than max_accuracy_drop points is refused. The
+chosen model (compress.select) is written as a model directory whose lineage names the parent's
+hash and the method; with none accepted, the parent is kept and the report says so. The directory
+also holds compression.json and compression.md (a table and Mermaid charts).
+
+Options:
+  -m, --model DIR             the parent model directory
+  -o, --out DIR               where the chosen model goes (default .cdl/models/<model name>-compressed)
+      --method M              a method, repeatable or comma-separated (default compress.methods)
+      --max-accuracy-drop P   percentage points (default compress.max_accuracy_drop)
+      --keep-candidates DIR   also write each method's model directory under DIR/<method>
+  -c, --config FILE           configuration file (default: cdl.yaml)
+  -s, --set KEY=VAL           override a configuration value (repeatable)
+      --json                  print compression.json on stdout instead of the report
+
+Exit codes: 0 success (also when the parent is kept), 1 failure, 2 usage or configuration error.`,
+    load: async () => (await import('./compress.js')).compressCommand,
+  },
   validate: {
     summary: 'check a cdl.yaml and print every problem',
     help: `Usage: cdl validate [--config FILE] [--set key=value ...]

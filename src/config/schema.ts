@@ -291,9 +291,11 @@ export const tuneSection = z.strictObject({
       startup_trials: nonNegativeInt.default(10).describe('tpe: random trials before the Parzen estimators take over'),
       candidates: positiveInt.default(24).describe('tpe: candidates drawn from the good-trial density per suggestion'),
       prior_weight: z.number().positive().default(1).describe('tpe: weight of the prior (the uniform over the space)'),
+      multivariate: z.boolean().default(true)
+        .describe('tpe: one joint density over all hyperparameters (captures interactions) instead of one per hyperparameter'),
       grid_points: positiveInt.default(3).describe('grid: values per continuous hyperparameter'),
     })
-    .default({ type: 'tpe', seed: 0, startup_trials: 10, candidates: 24, prior_weight: 1, grid_points: 3 }),
+    .default({ type: 'tpe', seed: 0, startup_trials: 10, candidates: 24, prior_weight: 1, multivariate: true, grid_points: 3 }),
   scheduler: z
     .strictObject({
       type: z.enum(['none', 'asha', 'hyperband']).default('none'),
@@ -309,6 +311,59 @@ export const tuneSection = z.strictObject({
   final_model: z.boolean().default(false).describe('Train the final model with the best configuration'),
 });
 
+export const COMPRESS_METHODS = ['int8-dynamic', 'int8-static', 'fp16', 'prune', 'distill'] as const;
+
+export const compressSection = z.strictObject({
+  methods: z.array(z.enum(COMPRESS_METHODS)).min(1).default(['int8-static'])
+    .describe('Methods to try, each on the parent model; the guard keeps those within max_accuracy_drop'),
+  max_accuracy_drop: z.number().min(0).default(1)
+    .describe('Largest accepted drop of test accuracy against the parent, in percentage points (0.5: 91.0% → 90.5%); regression: largest RMSE increase in percent'),
+  select: z.enum(['smallest', 'fastest', 'accurate']).default('smallest')
+    .describe('Which accepted model becomes the output: the smallest file, the highest batch-64 throughput, or the most accurate'),
+  benchmark: z
+    .strictObject({
+      latency_runs: nonNegativeInt.default(100).describe('batch-1 runs for the latency percentiles'),
+      throughput_batches: nonNegativeInt.default(20).describe('batch-64 runs for the throughput'),
+    })
+    .default({ latency_runs: 100, throughput_batches: 20 }),
+  int8: z
+    .strictObject({
+      calibration: z
+        .strictObject({
+          samples: positiveInt.default(500).describe('int8-static: training examples the activation ranges are measured on'),
+          method: z.enum(['minmax', 'percentile', 'entropy']).default('minmax'),
+          percentile: z.number().gt(50).max(100).default(99.999).describe('percentile: the upper percentile kept'),
+        })
+        .default({ samples: 500, method: 'minmax', percentile: 99.999 }),
+      reduce_range: z.boolean().default(false).describe('7-bit weights, for CPUs without VNNI'),
+      dynamic_conv: z.enum(['weights', 'integer']).default('weights')
+        .describe('int8-dynamic Conv: int8 weights with float compute (fast in onnxruntime), or ConvInteger'),
+      exclude: z.array(z.string()).default([]).describe('Node names left in float'),
+    })
+    .default({ calibration: { samples: 500, method: 'minmax', percentile: 99.999 }, reduce_range: false, dynamic_conv: 'weights', exclude: [] }),
+  fp16: z
+    .strictObject({ keep_io_types: z.boolean().default(true).describe('Keep float32 inputs and outputs') })
+    .default({ keep_io_types: true }),
+  prune: z
+    .strictObject({
+      sparsity: z.number().min(0).lt(1).default(0.8).describe('Fraction of Conv/Dense weights set to zero'),
+      scope: z.enum(['global', 'layer']).default('global').describe('One magnitude threshold for all layers, or the same sparsity in each'),
+      fine_tune_epochs: nonNegativeInt.default(2).describe('Epochs of fine-tuning with the masks kept (needs the tfjs/ model)'),
+      learning_rate: z.number().positive().default(0.0005),
+    })
+    .default({ sparsity: 0.8, scope: 'global', fine_tune_epochs: 2, learning_rate: 0.0005 }),
+  distill: z
+    .strictObject({
+      layers: z.array(layerSpec).min(1).optional().describe('The student model; required by the distill method'),
+      temperature: z.number().positive().default(4),
+      alpha: z.number().min(0).max(1).default(0.7).describe('Weight of the soft-target loss; 1 - alpha goes to the labels'),
+      epochs: positiveInt.default(5),
+      batch_size: positiveInt.default(128),
+      learning_rate: z.number().positive().default(0.001),
+    })
+    .default({ temperature: 4, alpha: 0.7, epochs: 5, batch_size: 128, learning_rate: 0.001 }),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(1).default(1),
   model: modelSection,
@@ -317,7 +372,7 @@ export const configSchema = z.strictObject({
   // Filled by later steps of the pipeline; kept as free-form sections until they are defined.
   tune: tuneSection.optional(),
   gate: gateSection.optional(),
-  compress: z.record(z.string(), z.unknown()).optional(),
+  compress: compressSection.optional(),
   deploy: z.record(z.string(), z.unknown()).optional(),
 }).refine(
   // A training command builds its own model: then the model section needs neither.
@@ -342,6 +397,8 @@ export function inputScale(data: Pick<DataSection, 'scale' | 'format'>): number 
 }
 export type TrainSection = z.output<typeof trainSection>;
 export type GateSection = z.output<typeof gateSection>;
+export type CompressSection = z.output<typeof compressSection>;
+export type CompressMethod = (typeof COMPRESS_METHODS)[number];
 export type MetricGate = z.output<typeof metricGate>;
 export type GateMetric = (typeof GATE_METRICS)[number];
 export type OptimizerSection = z.output<typeof optimizerSection>;

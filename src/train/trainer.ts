@@ -65,6 +65,8 @@ export interface TrainLoopOptions {
   progress?: boolean;
   /** Stop after this many epochs in this process (tests use it to simulate a killed run). */
   stopAfterEpochs?: number;
+  /** Called after each optimizer step (compress's pruning re-applies its masks here). */
+  afterStep?: () => void;
 }
 
 /** Whether the model's last layer applies softmax (probabilities) or not (logits). */
@@ -278,6 +280,7 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
       xs.dispose();
       ys.dispose();
       opt.afterStep(model, lr);
+      opts.afterStep?.();
       const [l, m] = Array.isArray(r) ? r : [r, NaN];
       if (!Number.isFinite(l!)) {
         throw new TrainError(

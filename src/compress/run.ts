@@ -1,0 +1,378 @@
+/**
+ * `cdl compress` and actions/compress: each method of compress.methods is applied to the parent
+ * model, the result is evaluated against the parent on the test split (the evaluation code of
+ * evaluate-gate), and the guard refuses any that loses more than max_accuracy_drop. The chosen
+ * model is written as a model directory whose lineage names the parent's hash and the method.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { LoadedConfig } from '../config/index.js';
+import { compressSection, type CompressMethod, type CompressSection } from '../config/schema.js';
+import { loadDataset, type Dataset } from '../data/index.js';
+import { evaluateModel, type EvaluatedModel } from '../evaluate/run.js';
+import { renderModelCard } from '../model-dir/card.js';
+import { MODEL_FILES, readModelDir, replaceDir, writeModelDir, type Lineage, type Metrics, type ModelDir } from '../model-dir/index.js';
+import { convertFp16 } from '../onnx/fp16.js';
+import { OnnxGraph } from '../onnx/graph.js';
+import { pruneOnnx } from '../onnx/prune.js';
+import { quantizeDynamic } from '../onnx/quantize.js';
+import { quantizeStatic } from '../onnx/quantize-static.js';
+import { loadOrt } from '../runtime/onnxruntime.js';
+import { CdlError, messageOf } from '../util/errors.js';
+import { CDL_VERSION } from '../version.js';
+import { examplesFor } from './data.js';
+import { renderCompressionReport } from './report.js';
+import { distill, pruneAndFineTune, type TfjsFiles } from './train.js';
+
+export const COMPRESSION_FILE = 'compression.json';
+export const COMPRESSION_REPORT = 'compression.md';
+
+export interface CompressOptions {
+  loaded: LoadedConfig;
+  /** The parent model directory. */
+  model: string;
+  /** Where the chosen model directory goes. */
+  outDir: string;
+  /** Overrides compress.methods. */
+  methods?: CompressMethod[];
+  /** Overrides compress.max_accuracy_drop (points). */
+  maxAccuracyDrop?: number;
+  /** Also keep every candidate under this folder, one model directory per method. */
+  candidatesDir?: string;
+  dataset?: Dataset;
+  log?: (line: string) => void;
+}
+
+export interface MethodResult {
+  method: CompressMethod;
+  settings: Record<string, unknown>;
+  /** Whether it produced a model (false: the method failed; see error). */
+  ok: boolean;
+  error?: string;
+  accepted: boolean;
+  reason: string;
+  metrics?: Record<string, number>;
+  /** Ratios against the parent: size, gzipped size, throughput; drop of accuracy in points. */
+  size_ratio?: number;
+  gzip_size_ratio?: number;
+  throughput_ratio?: number;
+  accuracy_drop_points?: number;
+  rmse_increase_percent?: number;
+  seconds: number;
+  details?: Record<string, unknown>;
+  sha256?: string;
+}
+
+export interface CompressionRecord {
+  schema_version: 1;
+  created_at: string;
+  parent: { dir: string; sha256: string; metrics: Record<string, number>; gzip_size_bytes: number };
+  max_accuracy_drop: number;
+  select: CompressSection['select'];
+  results: MethodResult[];
+  /** The method whose model was written, or null when the parent was kept. */
+  chosen: CompressMethod | null;
+  decision: string;
+}
+
+export interface CompressOutcome {
+  record: CompressionRecord;
+  outDir: string;
+  markdown: string;
+}
+
+function sha256(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+export function compressOf(loaded: LoadedConfig): CompressSection {
+  return loaded.config.compress ?? compressSection.parse({});
+}
+
+/** The settings that matter for one method, recorded in lineage and the report. */
+export function methodSettings(method: CompressMethod, c: CompressSection): Record<string, unknown> {
+  switch (method) {
+    case 'int8-dynamic':
+      return { weights: 'int8 symmetric per channel', activations: 'uint8 at run time', conv: c.int8.dynamic_conv, reduce_range: c.int8.reduce_range, exclude: c.int8.exclude };
+    case 'int8-static':
+      return {
+        format: 'QDQ',
+        weights: 'int8 symmetric per channel',
+        activations: 'uint8 asymmetric',
+        calibration: c.int8.calibration,
+        reduce_range: c.int8.reduce_range,
+        exclude: c.int8.exclude,
+      };
+    case 'fp16':
+      return { keep_io_types: c.fp16.keep_io_types };
+    case 'prune':
+      return { ...c.prune };
+    case 'distill':
+      return { ...c.distill };
+  }
+}
+
+interface Candidate {
+  onnx: Uint8Array;
+  tfjs?: TfjsFiles;
+  details: Record<string, unknown>;
+}
+
+async function applyMethod(
+  method: CompressMethod,
+  parent: ModelDir,
+  bytes: Uint8Array,
+  ctx: { loaded: LoadedConfig; c: CompressSection; dataset: Dataset; log: (l: string) => void },
+): Promise<Candidate> {
+  const { c, dataset, loaded, log } = ctx;
+  const cfg = loaded.config;
+  const metadata = { cdl_version: CDL_VERSION, parent_sha256: sha256(bytes), compression: method };
+  switch (method) {
+    case 'int8-dynamic': {
+      const r = quantizeDynamic(bytes, { reduceRange: c.int8.reduce_range, exclude: c.int8.exclude, conv: c.int8.dynamic_conv });
+      return { onnx: r.bytes, details: { quantized_nodes: r.quantized } };
+    }
+    case 'int8-static': {
+      const { ort } = await loadOrt({ log });
+      const n = Math.min(c.int8.calibration.samples, dataset.train.n);
+      if (n === 0) throw new CdlError('int8-static: the training split is empty; expected examples to calibrate on');
+      const calibration = examplesFor(bytes, dataset.train.x, n, dataset.shape);
+      const r = await quantizeStatic(bytes, {
+        ort,
+        calibration,
+        method: c.int8.calibration.method,
+        percentile: c.int8.calibration.percentile,
+        reduceRange: c.int8.reduce_range,
+        exclude: c.int8.exclude,
+      });
+      return { onnx: r.bytes, details: { quantized_nodes: r.quantized, calibration_examples: n, ranges: r.ranges } };
+    }
+    case 'fp16': {
+      const r = convertFp16(bytes, { keepIo: c.fp16.keep_io_types });
+      return { onnx: r.bytes, details: { converted_initializers: r.converted } };
+    }
+    case 'prune': {
+      if (parent.hasTfjs && c.prune.fine_tune_epochs > 0) {
+        const r = await pruneAndFineTune({
+          dir: parent.dir,
+          dataset,
+          train: cfg.train,
+          settings: c.prune,
+          task: cfg.model.task,
+          modelName: cfg.model.name,
+          metadata,
+          log,
+        });
+        return { onnx: r.onnx, tfjs: r.tfjs, details: { fine_tuned: true, ...r.details } };
+      }
+      const r = pruneOnnx(bytes, { sparsity: c.prune.sparsity, scope: c.prune.scope });
+      const why = parent.hasTfjs ? 'fine_tune_epochs is 0' : 'the model directory has no tfjs/ model';
+      log(`  prune: not fine-tuned (${why})`);
+      return { onnx: r.bytes, details: { fine_tuned: false, reason: why, sparsity: r.sparsity, sparsity_per_layer: r.layers } };
+    }
+    case 'distill': {
+      const { ort } = await loadOrt({ log });
+      const r = await distill({ teacher: bytes, ort, dataset, train: cfg.train, settings: c.distill, modelName: cfg.model.name, metadata, log });
+      return { onnx: r.onnx, tfjs: r.tfjs, details: r.details };
+    }
+  }
+}
+
+function guard(
+  parent: EvaluatedModel,
+  cand: EvaluatedModel,
+  maxDrop: number,
+  task: 'classification' | 'regression',
+): Pick<MethodResult, 'accepted' | 'reason' | 'accuracy_drop_points' | 'rmse_increase_percent'> {
+  if (task === 'classification') {
+    const drop = (parent.evaluation.metrics.accuracy! - cand.evaluation.metrics.accuracy!) * 100;
+    const accepted = drop <= maxDrop + 1e-9;
+    return {
+      accepted,
+      accuracy_drop_points: drop,
+      reason: accepted
+        ? `accuracy drop ${drop.toFixed(2)} points within ${maxDrop}`
+        : `accuracy drops ${drop.toFixed(2)} points, more than max_accuracy_drop ${maxDrop}`,
+    };
+  }
+  const p = parent.evaluation.metrics.rmse!;
+  const inc = p > 0 ? ((cand.evaluation.metrics.rmse! - p) / p) * 100 : 0;
+  const accepted = inc <= maxDrop + 1e-9;
+  return {
+    accepted,
+    rmse_increase_percent: inc,
+    reason: accepted ? `RMSE +${inc.toFixed(2)}% within ${maxDrop}%` : `RMSE rises ${inc.toFixed(2)}%, more than ${maxDrop}%`,
+  };
+}
+
+function pick(results: MethodResult[], select: CompressSection['select']): MethodResult | undefined {
+  const ok = results.filter((r) => r.accepted && r.metrics);
+  const key = (r: MethodResult): number =>
+    select === 'smallest' ? r.metrics!.size_bytes! : select === 'fastest' ? -(r.metrics!.throughput ?? 0) : -(r.metrics!.accuracy ?? -(r.metrics!.rmse ?? 0));
+  return ok.sort((a, b) => key(a) - key(b))[0];
+}
+
+function candidateFiles(
+  parent: ModelDir,
+  cand: Candidate,
+  method: CompressMethod,
+  settings: Record<string, unknown>,
+  parentSha: string,
+  seconds: number,
+  loaded: LoadedConfig,
+): { metrics: Metrics; lineage: Lineage } {
+  const cfg = loaded.config;
+  const pm = parent.metrics;
+  const metrics: Metrics = {
+    schema_version: 1,
+    model: pm?.model ?? cfg.model.name,
+    task: pm?.task ?? cfg.model.task,
+    main_metric: pm?.main_metric ?? (cfg.model.task === 'classification' ? 'accuracy' : 'rmse'),
+    main_metric_value: null,
+    higher_is_better: pm?.higher_is_better ?? cfg.model.task === 'classification',
+    ...(pm?.outputs ? { outputs: pm.outputs } : {}),
+    ...(pm?.classes ? { classes: pm.classes } : {}),
+    splits: {},
+    onnx: { compression: method },
+  };
+  const pl = parent.lineage;
+  const lineage: Lineage = {
+    schema_version: 1,
+    cdl_version: CDL_VERSION,
+    created_at: new Date().toISOString(),
+    model: pl?.model ?? { name: cfg.model.name, task: cfg.model.task },
+    git: pl?.git ?? null,
+    data: pl?.data ?? null,
+    config: pl?.config ?? { file: null, hash: loaded.hash, overrides: [] },
+    hyperparameters: pl?.hyperparameters ?? {},
+    trainer: pl?.trainer ?? {},
+    hardware: pl?.hardware ?? {},
+    durations: { compress_seconds: seconds },
+    ci: pl?.ci ?? null,
+    parent: {
+      sha256: parentSha,
+      dir: parent.dir,
+      commit: pl?.git?.commit ?? null,
+      created_at: pl?.created_at ?? null,
+      method,
+      settings,
+    },
+  };
+  return { metrics, lineage };
+}
+
+/** Run every method, guard each against the parent, and write the chosen model directory. */
+export async function compressModel(opts: CompressOptions): Promise<CompressOutcome> {
+  const log = opts.log ?? (() => {});
+  const { loaded } = opts;
+  const cfg = loaded.config;
+  const c = compressOf(loaded);
+  const methods = opts.methods ?? c.methods;
+  const maxDrop = opts.maxAccuracyDrop ?? c.max_accuracy_drop;
+  const parent = await readModelDir(opts.model);
+  const bytes = new Uint8Array(await readFile(parent.onnxPath));
+  OnnxGraph.fromBytes(bytes, { source: parent.onnxPath });
+  const parentSha = sha256(bytes);
+  const dataset = opts.dataset ?? (await loadDataset(cfg.data, { baseDir: loaded.dir, task: cfg.model.task }));
+  const task = cfg.model.task;
+  const evalOpts = { task, log, latencyRuns: c.benchmark.latency_runs, throughputBatches: c.benchmark.throughput_batches };
+  const work = await mkdtemp(path.join(os.tmpdir(), 'cdl-compress-'));
+  try {
+    const parentEval = await evaluateModel(parent.dir, dataset, evalOpts);
+    const pMetrics = parentEval.evaluation.metrics;
+    const parentGzip = gzipSync(bytes).length;
+    log(`parent ${parent.dir}: ${task === 'classification' ? `accuracy ${pMetrics.accuracy!.toFixed(4)}` : `rmse ${pMetrics.rmse!.toFixed(4)}`}, ${bytes.length} bytes`);
+    const results: MethodResult[] = [];
+    const dirs = new Map<CompressMethod, string>();
+    for (const method of methods) {
+      const settings = methodSettings(method, c);
+      const t0 = performance.now();
+      log(`${method}: compressing`);
+      let cand: Candidate;
+      try {
+        cand = await applyMethod(method, parent, bytes, { loaded, c, dataset, log });
+      } catch (e) {
+        const error = messageOf(e);
+        log(`${method}: failed: ${error}`);
+        results.push({ method, settings, ok: false, error, accepted: false, reason: `failed: ${error}`, seconds: (performance.now() - t0) / 1000 });
+        continue;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const dir = path.join(work, method);
+      const { metrics, lineage } = candidateFiles(parent, cand, method, settings, parentSha, seconds, loaded);
+      await writeModelDir(dir, { onnx: cand.onnx, metrics, lineage, card: '', tfjs: cand.tfjs });
+      let ev: EvaluatedModel;
+      try {
+        ev = await evaluateModel(dir, dataset, evalOpts);
+      } catch (e) {
+        const error = `the compressed model does not run: ${messageOf(e)}`;
+        log(`${method}: ${error}`);
+        results.push({ method, settings, ok: false, error, accepted: false, reason: error, seconds });
+        continue;
+      }
+      const m = ev.evaluation.metrics;
+      const g = guard(parentEval, ev, maxDrop, task);
+      const result: MethodResult = {
+        method,
+        settings,
+        ok: true,
+        ...g,
+        metrics: m,
+        size_ratio: m.size_bytes! / pMetrics.size_bytes!,
+        gzip_size_ratio: gzipSync(cand.onnx).length / parentGzip,
+        throughput_ratio: pMetrics.throughput ? (m.throughput ?? 0) / pMetrics.throughput : undefined,
+        seconds,
+        details: cand.details,
+        sha256: sha256(cand.onnx),
+      };
+      results.push(result);
+      log(`${method}: ${g.accepted ? 'accepted' : 'refused'}: ${g.reason}; size ×${result.size_ratio!.toFixed(3)}, throughput ×${(result.throughput_ratio ?? 0).toFixed(2)}`);
+      // Finish the candidate's files with its own evaluation.
+      metrics.main_metric_value = m[metrics.main_metric] ?? null;
+      metrics.splits = { test: Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith('latency') && k !== 'throughput' && k !== 'size_bytes')) };
+      metrics.onnx = { compression: method, benchmark: { latency_p50_ms: m.latency_p50_ms, latency_p95_ms: m.latency_p95_ms, throughput: m.throughput, size_bytes: m.size_bytes } };
+      await writeModelDir(dir, { onnx: cand.onnx, metrics, lineage, card: renderModelCard(metrics, lineage), tfjs: cand.tfjs });
+      dirs.set(method, dir);
+    }
+
+    const chosen = pick(results, c.select);
+    const decision = chosen
+      ? `${chosen.method} kept (${chosen.reason}; ${c.select} of ${results.filter((r) => r.accepted).length} accepted)`
+      : `parent kept: no method stayed within max_accuracy_drop ${maxDrop}${results.some((r) => !r.ok) ? ' or some failed' : ''}`;
+    const record: CompressionRecord = {
+      schema_version: 1,
+      created_at: new Date().toISOString(),
+      parent: { dir: parent.dir, sha256: parentSha, metrics: pMetrics, gzip_size_bytes: parentGzip },
+      max_accuracy_drop: maxDrop,
+      select: c.select,
+      results,
+      chosen: chosen?.method ?? null,
+      decision,
+    };
+    const markdown = renderCompressionReport(record, task);
+    const extra = { [COMPRESSION_FILE]: JSON.stringify(record, null, 2) + '\n', [COMPRESSION_REPORT]: markdown };
+    const target = path.resolve(opts.outDir);
+    const staging = `${target}.partial-${process.pid}`;
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(path.dirname(target), { recursive: true });
+    await cp(chosen ? dirs.get(chosen.method)! : parent.dir, staging, { recursive: true });
+    for (const [f, content] of Object.entries(extra)) await writeFile(path.join(staging, f), content);
+    await replaceDir(staging, target);
+    if (opts.candidatesDir) {
+      for (const [method, dir] of dirs) {
+        const dest = path.resolve(opts.candidatesDir, method);
+        if (existsSync(dest)) await rm(dest, { recursive: true, force: true });
+        await cp(dir, dest, { recursive: true });
+      }
+    }
+    log(decision);
+    log(`model directory written to ${target} (${MODEL_FILES.onnx}, ${COMPRESSION_FILE}, ${COMPRESSION_REPORT})`);
+    return { record, outDir: target, markdown };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
