@@ -2,7 +2,7 @@
  * Evaluation: metrics and significance tests on known numbers, then real models trained by cdl,
  * evaluated with onnxruntime-node on the shipped test split, in either input layout.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../src/config/index.js';
@@ -21,6 +21,7 @@ import {
   type EvaluatedModel,
   type PerExample,
 } from '../src/evaluate/index.js';
+import { onnx } from '../src/onnx/index.js';
 import { DataError } from '../src/util/errors.js';
 import { channelsFirstExport, copyModel, trainExample } from './evaluate-models.js';
 import { EXAMPLE_CONFIG, removeTempDirs, runCli, tempDir } from './helpers/example.js';
@@ -182,5 +183,49 @@ describe('evaluateModel on models trained by cdl', () => {
     const missing = await runCli(['evaluate', '--config', EXAMPLE_CONFIG]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--model DIR is required');
+  });
+});
+
+describe('evaluateModel on a regression model', () => {
+  it('scores MAE, RMSE and R² from a CSV test split', async () => {
+    const dir = tempDir('cdl-eval-reg-');
+    // y = x1 + 2·x2 on the training rows; the model predicts x1 + 2·x2 + 0.5.
+    const rows = (n: number, off: number) =>
+      ['x1,x2,y', ...Array.from({ length: n }, (_, i) => `${i + off},${(i * 7) % 5},${i + off + 2 * ((i * 7) % 5)}`)].join('\n') + '\n';
+    writeFileSync(path.join(dir, 'train.csv'), rows(20, 0));
+    writeFileSync(path.join(dir, 'test.csv'), rows(10, 100));
+    writeFileSync(
+      path.join(dir, 'cdl.yaml'),
+      'model: { name: lin, task: regression, layers: [{ type: dense, units: 1 }] }\ndata: { format: csv, path: ., label_column: y }\n',
+    );
+    const floats = (a: number[]) => new Uint8Array(Float32Array.from(a).buffer);
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      producerName: 'hand',
+      graph: {
+        name: 'lin',
+        input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 2 }] } } } }],
+        output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }] } } } }],
+        initializer: [
+          { name: 'w', dims: [2, 1], dataType: 1, rawData: floats([1, 2]) },
+          { name: 'b', dims: [1], dataType: 1, rawData: floats([0.5]) },
+        ],
+        node: [
+          { opType: 'MatMul', input: ['x', 'w'], output: ['xw'] },
+          { opType: 'Add', input: ['xw', 'b'], output: ['y'] },
+        ],
+      },
+    });
+    const mdir = path.join(dir, 'model');
+    mkdirSync(mdir);
+    writeFileSync(path.join(mdir, 'model.onnx'), onnx.ModelProto.encode(model).finish());
+    const l = await loadConfig(path.join(dir, 'cdl.yaml'));
+    const r = await evaluateModel(mdir, await loadTestData(l), { task: 'regression', latencyRuns: 5, throughputBatches: 1 });
+    expect(r.evaluation.metrics.mae).toBeCloseTo(0.5, 5);
+    expect(r.evaluation.metrics.rmse).toBeCloseTo(0.5, 5);
+    expect(r.evaluation.metrics.r2).toBeGreaterThan(0.9);
+    expect(r.evaluation.model).toMatchObject({ outputs: 'values', producer: 'hand', input: { layout: 'as-is', fed: [2] } });
+    expect(r.perExample.pred).toHaveLength(10);
   });
 });

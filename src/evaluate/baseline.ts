@@ -38,12 +38,12 @@ export async function resolveBaseline(
       }
       const dir = await ctx.forge.downloadRelease(latest, dest);
       log(`baseline: production = release ${latest.tag}`);
-      return { dir, identity: { kind: 'release', ref: 'production', tag: latest.tag, dir, commit: latest.commit ?? null } };
+      return { dir, identity: { kind: 'release', ref: 'production', tag: latest.tag, commit: latest.commit ?? null } };
     }
     if (s.startsWith('artifact:')) {
       const name = s.slice('artifact:'.length);
       const dir = await ctx.forge.downloadArtifact(name, dest);
-      return { dir, identity: { kind: 'artifact', ref: name, dir } };
+      return { dir, identity: { kind: 'artifact', ref: name } };
     }
     const local = path.resolve(ctx.baseDir ?? process.cwd(), s);
     if (existsSync(local) && statSync(local).isDirectory()) {
@@ -56,7 +56,7 @@ export async function resolveBaseline(
     const release = await ctx.forge.getRelease(s);
     if (!release) return { note: `baseline ${s}: no such release tag (${ctx.forge.describe()})` };
     const dir = await ctx.forge.downloadRelease(release, dest);
-    return { dir, identity: { kind: 'tag', ref: s, tag: release.tag, dir, commit: release.commit ?? null } };
+    return { dir, identity: { kind: 'tag', ref: s, tag: release.tag, commit: release.commit ?? null } };
   } catch (e) {
     return { note: `baseline ${s} could not be fetched: ${messageOf(e)}` };
   }

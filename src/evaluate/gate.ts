@@ -42,6 +42,7 @@ export interface BaselineIdentity {
   kind: 'release' | 'path' | 'artifact' | 'tag';
   ref: string;
   tag?: string;
+  /** The model directory, for a baseline given as a path (downloads are temporary). */
   dir?: string;
   sha256?: string;
   commit?: string | null;
@@ -275,7 +276,6 @@ export function decide(candidate: EvaluatedModel, opts: DecideOptions): Blessing
   if (blessing.baseline && base) {
     blessing.baseline.sha256 ??= base.evaluation.model.sha256;
     blessing.baseline.commit ??= base.evaluation.model.commit;
-    blessing.baseline.dir ??= base.evaluation.model.dir;
   }
   if (!base) blessing.baseline_note = opts.baseline?.note ?? 'no baseline given';
   if (decision === 'rejected' && opts.forceBless) {
