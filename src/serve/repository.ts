@@ -43,6 +43,8 @@ interface ModelState {
   fingerprints: Map<number, string>;
   failures: Map<number, Failure>;
   loading: Set<number>;
+  /** Versions the current reconciliation wants served. */
+  pending: Set<number>;
   onDisk: number[];
   /** Unloaded through the API: the poller leaves it alone until it is loaded again. */
   unloaded: boolean;
@@ -138,6 +140,7 @@ export class ModelRepository {
         fingerprints: new Map(),
         failures: new Map(),
         loading: new Set(),
+        pending: new Set(),
         onDisk: [],
         unloaded: false,
         chain: Promise.resolve(),
@@ -168,7 +171,7 @@ export class ModelRepository {
       return;
     }
     const entries = await readdir(dir, { withFileTypes: true });
-    s.onDisk = entries
+    const onDisk = entries
       .filter((e) => e.isDirectory() && isVersionDir(e.name))
       .map((e) => Number(e.name))
       .sort((a, b) => b - a);
@@ -180,6 +183,7 @@ export class ModelRepository {
       const msg = messageOf(e);
       if (s.error !== msg) this.o.log.error('model config invalid; keeping what is served', { model: s.name, error: msg });
       s.error = msg;
+      s.onDisk = onDisk;
       if (!s.config) return;
       config = s.config;
     }
@@ -189,9 +193,12 @@ export class ModelRepository {
     s.configKey = configKey;
     const policy = config.version_policy;
     let desired: number[];
-    if ('latest' in policy) desired = s.onDisk.slice(0, policy.latest);
-    else if ('specific' in policy) desired = s.onDisk.filter((v) => policy.specific.includes(v));
-    else desired = [...s.onDisk];
+    if ('latest' in policy) desired = onDisk.slice(0, policy.latest);
+    else if ('specific' in policy) desired = onDisk.filter((v) => policy.specific.includes(v));
+    else desired = [...onDisk];
+    // From here until the swap, the index reports new desired versions as LOADING.
+    s.onDisk = onDisk;
+    s.pending = new Set(desired);
 
     const next = new Map<number, ModelVersion>();
     const loads = desired.map(async (v) => {
@@ -239,6 +246,7 @@ export class ModelRepository {
       }
     });
     await Promise.all(loads);
+    s.pending.clear();
     // latest N: when a new version failed, the versions serving before keep serving in its place.
     if ('latest' in policy && next.size < policy.latest) {
       const old = [...s.served.keys()].filter((v) => !next.has(v) && s.onDisk.includes(v)).sort((a, b) => b - a);
@@ -370,9 +378,10 @@ export class ModelRepository {
           const f = s.failures.get(v);
           if (f) reason = `serving the copy loaded before; the new files failed: ${f.reason}`;
           else if (s.error) reason = `serving with the last valid config: ${s.error}`;
-        } else if (s.loading.has(v)) state = 'LOADING';
+        } else if (s.loading.has(v) || (s.pending.has(v) && !s.failures.has(v))) state = 'LOADING';
         else if (s.unloaded) reason = 'unloaded';
         else if (s.failures.has(v)) reason = s.failures.get(v)!.reason;
+        else if (s.error) reason = s.error;
         else reason = `not selected by version_policy ${JSON.stringify(policy)}`;
         out.push({ name: s.name, version: String(v), state, reason });
       }

@@ -65,6 +65,7 @@ export class ModelServer {
   private draining = false;
   private closing: Promise<void> | undefined;
   private drainWaiters: Array<() => void> = [];
+  private listeningUrl = '';
 
   private constructor(
     readonly server: http.Server,
@@ -95,6 +96,8 @@ export class ModelServer {
       server.once('error', reject);
       server.listen(o.port ?? 8000, o.host ?? '127.0.0.1', () => resolve());
     });
+    const a = server.address() as AddressInfo;
+    ms.listeningUrl = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
     repository.startPolling();
     log.info('listening', {
       url: ms.url,
@@ -105,14 +108,13 @@ export class ModelServer {
     return ms;
   }
 
-  get port(): number {
-    return (this.server.address() as AddressInfo).port;
+  /** The address it listens on (kept after shutdown, for messages). */
+  get url(): string {
+    return this.listeningUrl;
   }
 
-  get url(): string {
-    const a = this.server.address() as AddressInfo;
-    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    return `http://${host}:${a.port}`;
+  get port(): number {
+    return Number(new URL(this.listeningUrl).port);
   }
 
   get isReady(): boolean {

@@ -1,0 +1,249 @@
+/**
+ * The model server under change, over real HTTP on 127.0.0.1: a new version swapped in under load
+ * with no failed request, corrupt and tampered versions rejected while the old one keeps answering,
+ * and shutdown (in process and by SIGTERM to `cdl serve`) draining the requests in flight.
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeChecksums } from '../src/model-dir/checksums.js';
+import { jsonLogger } from '../src/serve/log.js';
+import { ModelServer } from '../src/serve/server.js';
+import { trainExample } from './evaluate-models.js';
+import { CDL_BIN, REPO, removeTempDirs, tempDir } from './helpers/example.js';
+
+let modelDir: string;
+
+const body = (seed: number) =>
+  JSON.stringify({
+    inputs: [
+      {
+        name: 'input',
+        shape: [1, 28, 28, 1],
+        datatype: 'FP32',
+        data: Array.from({ length: 784 }, (_, i) => ((i + seed) % 17) / 17),
+      },
+    ],
+  });
+
+/** Copy the trained model in as `<repo>/<model>/<version>`, atomically (a temporary name, then rename). */
+async function install(
+  repo: string,
+  model: string,
+  version: number,
+  damage?: (dir: string) => Promise<void> | void,
+): Promise<string> {
+  const tmp = path.join(repo, model, `.incoming-${version}`);
+  cpSync(modelDir, tmp, { recursive: true });
+  await damage?.(tmp);
+  const dir = path.join(repo, model, String(version));
+  renameSync(tmp, dir);
+  return dir;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Clients that post inference requests in a loop until stopped; every answer is kept. */
+function loadLoop(
+  url: string,
+  clients: number,
+): { stop: () => Promise<Array<{ status: number; version?: string; error?: string }>> } {
+  let running = true;
+  const results: Array<{ status: number; version?: string; error?: string }> = [];
+  const workers = Array.from({ length: clients }, async (_, c) => {
+    for (let i = 0; running; i++) {
+      try {
+        const res = await fetch(url, { method: 'POST', body: body(c * 1000 + i) });
+        const json = (await res.json()) as { model_version?: string; error?: string };
+        results.push({ status: res.status, version: json.model_version, error: json.error });
+      } catch (e) {
+        results.push({ status: 0, error: (e as Error).message });
+      }
+    }
+  });
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(workers);
+      return results;
+    },
+  };
+}
+
+beforeAll(async () => {
+  modelDir = await trainExample(path.join(tempDir('cdl-serve-'), 'model'), [
+    'train.epochs=1',
+    'data.limit.train=1000',
+    'data.limit.test=200',
+  ]);
+});
+
+afterAll(() => removeTempDirs());
+
+describe('hot reload', () => {
+  let server: ModelServer;
+  const logs: Array<Record<string, unknown>> = [];
+  let repo: string;
+
+  beforeAll(async () => {
+    repo = tempDir('cdl-serve-repo-');
+    mkdirSync(path.join(repo, 'fm'));
+    writeFileSync(path.join(repo, 'fm', 'config.yaml'), 'max_queue_delay_ms: 5\n');
+    await install(repo, 'fm', 1);
+    server = await ModelServer.start({
+      repository: repo,
+      port: 0,
+      pollMs: 100,
+      log: jsonLogger({ write: (l) => logs.push(JSON.parse(l) as Record<string, unknown>) }),
+    });
+  });
+
+  afterAll(() => server?.shutdown());
+
+  const index = async () =>
+    (await (await fetch(`${server.url}/v2/repository/index`, { method: 'POST' })).json()) as Array<Record<string, string>>;
+
+  it('swaps in a new version under load without one failed request', async () => {
+    const load = loadLoop(`${server.url}/v2/models/fm/infer`, 8);
+    await new Promise((r) => setTimeout(r, 300));
+    await install(repo, 'fm', 2);
+    await until('version 2 to serve', async () =>
+      (await index()).some((e) => e.version === '2' && e.state === 'READY') ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const results = await load.stop();
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    const versions = results.map((r) => r.version);
+    expect(versions).toContain('1');
+    expect(versions).toContain('2');
+    expect(versions.slice(-8)).toEqual(Array(8).fill('2'));
+    await until('version 1 to drain', async () =>
+      logs.some((l) => l.msg === 'model version unloaded' && l.version === 1) ? true : undefined,
+    );
+    expect(await index()).toContainEqual({
+      name: 'fm',
+      version: '1',
+      state: 'UNAVAILABLE',
+      reason: 'not selected by version_policy {"latest":1}',
+    });
+  });
+
+  it('rejects a corrupt version and a SHA-256 mismatch while the old version keeps answering, and says why', async () => {
+    const load = loadLoop(`${server.url}/v2/models/fm/infer`, 4);
+    const corrupt = await install(repo, 'fm', 3, (dir) => {
+      const bytes = readFileSync(path.join(dir, 'model.onnx'));
+      writeFileSync(path.join(dir, 'model.onnx'), bytes.subarray(0, bytes.length >> 1));
+    });
+    const v3 = await until('version 3 to fail', async () => (await index()).find((e) => e.version === '3' && e.reason));
+    expect(v3.state).toBe('UNAVAILABLE');
+    expect(v3.reason).toContain(path.join(corrupt, 'model.onnx'));
+    // valid ONNX whose weights changed after SHA256SUMS was written: only the checksum catches it
+    const tampered = await install(repo, 'fm', 4, async (dir) => {
+      await writeChecksums(dir);
+      const onnx = readFileSync(path.join(dir, 'model.onnx'));
+      onnx[onnx.length - 8] = onnx[onnx.length - 8]! ^ 0xff;
+      writeFileSync(path.join(dir, 'model.onnx'), onnx);
+    });
+    const v4 = await until('version 4 to fail', async () =>
+      (await index()).find((e) => e.version === '4' && /SHA-256/.test(e.reason ?? '')),
+    );
+    expect(v4.state).toBe('UNAVAILABLE');
+    expect(v4.reason).toMatch(
+      new RegExp(`${path.join(tampered, 'model.onnx')}: SHA-256 [0-9a-f]{64} does not match [0-9a-f]{64} in SHA256SUMS`),
+    );
+    const during = await load.stop();
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.filter((r) => r.status !== 200 || r.version !== '2')).toEqual([]);
+    expect(logs.some((l) => l.msg === 'model version failed to load' && l.version === 4)).toBe(true);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('cdl_model_load_failures_total{model="fm",version="3"} 1');
+
+    // the release is fixed: fresh checksums, and version 4 takes over
+    await writeChecksums(tampered);
+    await until('version 4 to serve', async () =>
+      (await index()).some((e) => e.version === '4' && e.state === 'READY') ? true : undefined,
+    );
+    const r = (await (await fetch(`${server.url}/v2/models/fm/infer`, { method: 'POST', body: body(1) })).json()) as {
+      model_version: string;
+    };
+    expect(r.model_version).toBe('4');
+  });
+});
+
+describe('shutdown', () => {
+  function slowRepo(): string {
+    const repo = tempDir('cdl-serve-repo-');
+    mkdirSync(path.join(repo, 'fm'));
+    writeFileSync(path.join(repo, 'fm', 'config.yaml'), 'max_queue_delay_ms: 1500\n');
+    cpSync(modelDir, path.join(repo, 'fm', '1'), { recursive: true });
+    return repo;
+  }
+
+  it('stops accepting, reports not ready, and lets a request still uploading finish', async () => {
+    const server = await ModelServer.start({ repository: slowRepo(), port: 0, pollMs: 0, log: jsonLogger({ write: () => {} }) });
+    const payload = body(3);
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(
+        `${server.url}/v2/models/fm/infer`,
+        { method: 'POST', headers: { 'content-length': Buffer.byteLength(payload) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(payload.slice(0, 1000));
+      setTimeout(() => req.end(payload.slice(1000)), 400);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = server.shutdown('test');
+    expect(server.isReady).toBe(false);
+    await expect(fetch(`${server.url}/v2/health/live`)).rejects.toThrow();
+    const r = await answer;
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.text).model_version).toBe('1');
+    await stopped;
+  });
+
+  it('cdl serve drains the requests in flight on SIGTERM and exits 0', async () => {
+    const child = spawn(process.execPath, [CDL_BIN, 'serve', '--repository', slowRepo(), '--port', '0', '--poll-ms', '0'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      const url = await until('cdl serve to listen', async () => /"msg":"listening","url":"([^"]+)"/.exec(stderr)?.[1], 60_000);
+      const pending = Array.from({ length: 8 }, (_, i) => fetch(`${url}/v2/models/fm/infer`, { method: 'POST', body: body(i) }));
+      await until('8 queued requests', async () => {
+        const m = await (await fetch(`${url}/metrics`)).text();
+        return /cdl_inference_queue_depth\{model="fm",version="1"\} 8/.test(m) ? true : undefined;
+      });
+      child.kill('SIGTERM');
+      const answers = await Promise.all(pending);
+      expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+      expect(await exited).toBe(0);
+      await expect(fetch(`${url}/v2/health/live`)).rejects.toThrow();
+      const lines = stderr
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.find((l) => l.msg === 'draining')).toMatchObject({ reason: 'SIGTERM', inflight: 8 });
+      expect(lines.at(-1)).toMatchObject({ level: 'info', msg: 'stopped' });
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
