@@ -28,6 +28,30 @@ Options:
 Exit codes: 0 success, 1 failure, 2 usage or configuration error.`,
     load: async () => (await import('./train.js')).trainCommand,
   },
+  tune: {
+    summary: 'search hyperparameters (TPE, random or grid; ASHA or Hyperband) and report the best',
+    help: `Usage: cdl tune [--config FILE] [--out DIR] [--set key=value ...] [--parallel N] [--trials N] [--fresh]
+
+Search the hyperparameters of tune.space in cdl.yaml: the sampler (tune.sampler: tpe, random, grid)
+proposes configurations, the scheduler (tune.scheduler: none, asha, hyperband) stops bad trials early
+and continues good ones from their checkpoints. Trials run in separate processes, N at a time.
+The study is saved after every trial (study.json): run the same command again to resume a stopped one.
+Writes best.json, best.yaml (a configuration overlay), trials.csv, report.md and report.html.
+
+Options:
+  -c, --config FILE   configuration file (default: cdl.yaml)
+  -o, --out DIR       study directory (default: .cdl/tune/<model name>)
+  -s, --set KEY=VAL   override a configuration value for every trial (repeatable)
+  -p, --parallel N    trials at a time (default: tune.parallel)
+  -n, --trials N      number of trials (default: tune.trials)
+      --fresh         start a new study instead of resuming the saved one
+      --final-model   train the final model with the best configuration into DIR/model
+  -v, --verbose       show every trial's epochs
+      --json          print best.json on stdout when done
+
+Exit codes: 0 success, 1 failure (or no trial finished), 2 usage or configuration error.`,
+    load: async () => (await import('./tune.js')).tuneCommand,
+  },
   run: {
     summary: 'run a GitHub workflow of this repository on this machine, offline',
     help: `Usage: cdl run WORKFLOW [options]

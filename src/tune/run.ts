@@ -1,0 +1,303 @@
+/**
+ * `cdl tune` in one job: trials run in worker processes (tfjs backends are process-global), N at
+ * a time; the sampler proposes configurations, the scheduler decides what each free slot runs, and
+ * the study is saved after every change.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LoadedConfig } from '../config/index.js';
+import { CdlError, ConfigError, TrainError } from '../util/errors.js';
+import { writeOutputs, type TuneOutputs } from './output.js';
+import { createSampler } from './sampler.js';
+import { Scheduler, schedulerSettings } from './scheduler.js';
+import { assignmentOverrides, resolveSpace, type SearchSpace } from './space.js';
+import {
+  newStudy,
+  observations,
+  readStudy,
+  resumeStudy,
+  saveStudy,
+  views,
+  type Study,
+  type TrialRecord,
+} from './study.js';
+import { runSegment, type SegmentJob, type SegmentResult } from './trial.js';
+
+/** How to start a worker process: a module run with node and its arguments. */
+export interface WorkerEntry {
+  modulePath: string;
+  args: string[];
+  env?: Record<string, string>;
+}
+
+export interface TuneOptions {
+  loaded: LoadedConfig;
+  /** The user's overrides (already applied to `loaded`), passed on to every trial. */
+  overrides?: string[];
+  /** Study directory: study.json, trial checkpoints, best.json, reports. */
+  outDir: string;
+  log?: (line: string) => void;
+  /** Trials at a time (default tune.parallel). */
+  parallel?: number;
+  /** Start over instead of resuming a saved study. */
+  fresh?: boolean;
+  /** Train the final model with the best configuration (default tune.final_model). */
+  finalModel?: boolean;
+  /** Worker processes; default `node bin/cdl.js tune --worker`. "inline" runs trials in this process. */
+  worker?: WorkerEntry | 'inline';
+  /** Show the trials' own epoch lines. */
+  verbose?: boolean;
+  /** Tests: stop (as if killed) after this many segments have finished. */
+  stopAfterSegments?: number;
+}
+
+export interface TuneOutcome extends TuneOutputs {
+  study: Study;
+  studyFile: string;
+}
+
+export function defaultWorker(): WorkerEntry {
+  const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'cdl.js');
+  return { modulePath: bin, args: ['tune', '--worker'] };
+}
+
+type WorkerMessage =
+  | { type: 'result'; result: SegmentResult }
+  | { type: 'error'; message: string; exitCode: number }
+  | { type: 'log'; line: string };
+
+/** One worker process running one segment at a time. */
+class Worker {
+  private child: ChildProcess | undefined;
+  private tail: string[] = [];
+  private pending: { resolve: (r: SegmentResult) => void; reject: (e: Error) => void; log: (s: string) => void } | undefined;
+
+  constructor(private readonly entry: WorkerEntry) {}
+
+  private start(): ChildProcess {
+    const child = fork(this.entry.modulePath, this.entry.args, {
+      env: { ...process.env, ...this.entry.env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const keep = (buf: Buffer) => {
+      for (const line of buf.toString().split('\n')) if (line.trim()) this.tail = [...this.tail.slice(-19), line];
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    child.on('message', (m: WorkerMessage) => {
+      const p = this.pending;
+      if (!p) return;
+      if (m.type === 'log') return p.log(m.line);
+      this.pending = undefined;
+      if (m.type === 'result') p.resolve(m.result);
+      else p.reject(m.exitCode === 2 ? new ConfigError(m.message) : new TrainError(m.message));
+    });
+    child.on('exit', (code, signal) => {
+      this.child = undefined;
+      const p = this.pending;
+      this.pending = undefined;
+      p?.reject(new TrainError(`the trial worker exited (${signal ?? `code ${code}`})${this.tail.length ? `:\n${this.tail.join('\n')}` : ''}`));
+    });
+    return child;
+  }
+
+  run(job: SegmentJob, log: (s: string) => void): Promise<SegmentResult> {
+    this.child ??= this.start();
+    const child = this.child;
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject, log };
+      child.send({ type: 'job', job });
+    });
+  }
+
+  close(): void {
+    if (this.child?.connected) this.child.send({ type: 'exit' });
+    this.child = undefined;
+  }
+}
+
+/** The worker side: run segments as the parent sends them. */
+export function workerMain(): Promise<void> {
+  return new Promise((resolve) => {
+    process.on('message', (m: { type: 'job'; job: SegmentJob } | { type: 'exit' }) => {
+      if (m.type === 'exit') {
+        process.disconnect?.();
+        resolve();
+        return;
+      }
+      runSegment(m.job, (line) => process.send?.({ type: 'log', line }))
+        .then((result) => process.send?.({ type: 'result', result }))
+        .catch((e: unknown) =>
+          process.send?.({ type: 'error', message: (e as Error).message ?? String(e), exitCode: e instanceof CdlError ? e.exitCode : 1 }),
+        );
+    });
+    process.on('disconnect', () => resolve());
+  });
+}
+
+function fmt(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+}
+
+export function describeParams(p: Record<string, unknown>): string {
+  return Object.entries(p)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : String(v)}`)
+    .join(' ');
+}
+
+export async function tune(opts: TuneOptions): Promise<TuneOutcome> {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const { loaded } = opts;
+  const cfg = loaded.config;
+  if (!cfg.tune) throw new ConfigError(`${loaded.file}: tune: expected a tune section with a search space`);
+  if (cfg.train.command) {
+    throw new ConfigError(`${loaded.file}: tune trains with the built-in trainer; train.command is not supported by tune yet`);
+  }
+  const space: SearchSpace = resolveSpace(cfg, loaded.file);
+  const settings = schedulerSettings(cfg.tune, cfg.train.epochs);
+  const scheduler = new Scheduler(settings);
+  const sampler = createSampler(space, cfg.tune.sampler);
+  const parallel = Math.max(1, opts.parallel ?? cfg.tune.parallel);
+  const outDir = path.resolve(opts.outDir);
+  const studyFile = path.join(outDir, 'study.json');
+  const fresh = newStudy(cfg, { ...settings, budgets: scheduler.budgets });
+  const study = opts.fresh ? fresh : resumeStudy(await readStudy(studyFile), fresh, log);
+  if (study === fresh) await rm(path.join(outDir, 'trials'), { recursive: true, force: true });
+  await saveStudy(studyFile, study);
+  log(
+    `tuning ${cfg.model.name}: ${space.length} hyperparameter(s), ${study.trials_total} trials, sampler ${sampler.name}, ` +
+      `scheduler ${settings.type}${settings.type === 'none' ? '' : ` (rungs ${scheduler.budgets.join(', ')} epochs, η ${settings.reductionFactor})`}, ` +
+      `${parallel} at a time; objective ${study.direction} ${study.metric}`,
+  );
+
+  const workers: Worker[] = [];
+  const idle: Worker[] = [];
+  const inline = opts.worker === 'inline';
+  const entry = inline ? undefined : ((opts.worker as WorkerEntry | undefined) ?? defaultWorker());
+  const checkpointDir = (n: number) => path.join(outDir, 'trials', String(n), 'checkpoint');
+  const jobFor = (t: TrialRecord): SegmentJob => ({
+    trial: t.number,
+    rung: t.rung,
+    epochs: scheduler.budget(t.rung),
+    maxEpochs: settings.maxEpochs,
+    configFile: loaded.file,
+    overrides: [...(opts.overrides ?? []), ...assignmentOverrides(space, t.params)],
+    checkpointDir: checkpointDir(t.number),
+    metric: study.metric,
+  });
+
+  const inflight = new Map<number, Promise<{ t: TrialRecord; result?: SegmentResult; error?: Error }>>();
+  const dispatch = (t: TrialRecord) => {
+    const job = jobFor(t);
+    const trialLog = (line: string) => {
+      if (opts.verbose) log(`  [trial ${t.number}] ${line}`);
+    };
+    let p: Promise<SegmentResult>;
+    if (inline) p = runSegment(job, trialLog);
+    else {
+      const w = idle.pop() ?? new Worker(entry!);
+      if (!workers.includes(w)) workers.push(w);
+      p = w.run(job, trialLog).finally(() => idle.push(w));
+    }
+    inflight.set(
+      t.number,
+      p.then(
+        (result) => ({ t, result }),
+        (error: Error) => ({ t, error }),
+      ),
+    );
+  };
+
+  const resumeQueue = study.trials.filter((t) => t.status === 'running');
+  let canStart = true;
+  let segments = 0;
+  let failures = 0;
+  try {
+    for (;;) {
+      while (inflight.size < parallel) {
+        const again = resumeQueue.shift();
+        if (again) {
+          log(`trial ${again.number}: continuing toward ${scheduler.budget(again.rung)} epochs`);
+          dispatch(again);
+          continue;
+        }
+        if (resumeQueue.length) break;
+        const d = scheduler.decide(views(study), study.trials_total, canStart);
+        if (d.kind === 'new') {
+          const number = study.trials.length;
+          const params = sampler.suggest(number, observations(study));
+          if (!params) {
+            canStart = false;
+            continue;
+          }
+          const start = scheduler.bracketStarts[d.bracket]!;
+          const t: TrialRecord = { number, bracket: d.bracket, rung: start, status: 'running', params, results: [], epochs: 0 };
+          study.trials.push(t);
+          await saveStudy(studyFile, study);
+          log(`trial ${number}: ${describeParams(params)} → ${scheduler.budget(start)} epochs`);
+          dispatch(t);
+        } else if (d.kind === 'promote') {
+          const t = study.trials[d.trial]!;
+          t.rung = d.rung;
+          t.status = 'running';
+          await saveStudy(studyFile, study);
+          log(`trial ${t.number}: promoted to rung ${d.rung} (${scheduler.budget(d.rung)} epochs)`);
+          dispatch(t);
+        } else break;
+      }
+      if (inflight.size === 0) break;
+      const { t, result, error } = await Promise.race(inflight.values());
+      inflight.delete(t.number);
+      if (error) {
+        if (error instanceof ConfigError) throw error;
+        t.status = 'failed';
+        t.error = error.message;
+        failures++;
+        log(`trial ${t.number}: failed: ${error.message.split('\n')[0]}`);
+        await rm(path.dirname(checkpointDir(t.number)), { recursive: true, force: true });
+        if (failures >= 3 && !study.trials.some((x) => x.results.length > 0)) {
+          throw new TrainError(`the first ${failures} trials failed; the last with: ${error.message}`);
+        }
+      } else if (result) {
+        t.results.push({ rung: result.rung, epochs: result.epochs, value: result.value, test: result.test, seconds: result.seconds });
+        t.epochs = result.epochs;
+        // A trial stopped by its own early stopping has nothing more to train: it is complete.
+        const complete = result.rung >= scheduler.topRung || result.epochs < scheduler.budget(result.rung);
+        t.status = complete ? 'completed' : 'paused';
+        log(`trial ${t.number}: ${study.metric} ${result.value.toFixed(4)} after ${result.epochs} epochs (${result.seconds.toFixed(1)} s)${complete ? '' : ', paused'}`);
+        if (complete) await rm(path.dirname(checkpointDir(t.number)), { recursive: true, force: true });
+      }
+      await saveStudy(studyFile, study);
+      segments++;
+      if (opts.stopAfterSegments !== undefined && segments >= opts.stopAfterSegments) {
+        throw new TrainError(`stopped after ${segments} segment(s) as asked`);
+      }
+    }
+  } finally {
+    for (const w of workers) w.close();
+    // Let in-flight segments of an aborted study settle before returning (their results are lost).
+    await Promise.allSettled(inflight.values());
+  }
+
+  for (const t of study.trials) {
+    if (t.status === 'paused') {
+      t.status = 'stopped';
+      await rm(path.dirname(checkpointDir(t.number)), { recursive: true, force: true });
+    }
+  }
+  await saveStudy(studyFile, study);
+  if (existsSync(path.join(outDir, 'trials'))) await rm(path.join(outDir, 'trials'), { recursive: true, force: true });
+  const outputs = await writeOutputs({
+    study,
+    space,
+    loaded,
+    overrides: opts.overrides ?? [],
+    outDir,
+    finalModel: opts.finalModel ?? cfg.tune.final_model,
+    log,
+  });
+  return { ...outputs, study, studyFile };
+}

@@ -1,0 +1,133 @@
+/**
+ * Schedulers decide, each time a slot is free, what it runs next: a new trial or the promotion of a
+ * paused one to the next rung (a larger budget in epochs).
+ *
+ * ASHA (Li et al., "A System for Massively Parallel Hyperparameter Tuning", 2020): rungs are
+ * budgets min, min·η, min·η², … up to max. A trial that finished rung k is promotable when it is
+ * among the best ⌊n_k/η⌋ of the n_k trials that finished rung k and has not been promoted yet;
+ * promotions are looked for from the top rung down, and only when none is possible does a new
+ * trial start. Trials never promoted are stopped when the study ends; their slot was freed as soon
+ * as their rung ended. Hyperband runs several ASHA brackets side by side, each starting at a
+ * larger first budget, and spreads trials over them.
+ */
+import type { TuneSection } from '../config/index.js';
+
+export interface SchedulerSettings {
+  type: TuneSection['scheduler']['type'];
+  reductionFactor: number;
+  minEpochs: number;
+  maxEpochs: number;
+}
+
+/** What the scheduler needs to know of a trial. */
+export interface TrialView {
+  number: number;
+  bracket: number;
+  /** Index of the rung the trial runs toward or last finished. */
+  rung: number;
+  status: 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
+  /** Loss (lower is better) per finished rung index. */
+  losses: Array<number | undefined>;
+}
+
+export type Decision =
+  | { kind: 'new'; bracket: number }
+  | { kind: 'promote'; trial: number; rung: number }
+  | { kind: 'wait' }
+  | { kind: 'done' };
+
+/** Budgets of the rungs, geometric from the top: max/η^s, …, max/η, max (rounded, at least min). */
+export function rungBudgets(minEpochs: number, maxEpochs: number, eta: number): number[] {
+  if (minEpochs >= maxEpochs) return [maxEpochs];
+  const s = Math.floor(Math.log(maxEpochs / minEpochs) / Math.log(eta) + 1e-9);
+  const out: number[] = [];
+  for (let k = s; k >= 0; k--) {
+    const b = Math.max(minEpochs, Math.round(maxEpochs / eta ** k));
+    if (out.length === 0 || b > out[out.length - 1]!) out.push(b);
+  }
+  return out;
+}
+
+export class Scheduler {
+  readonly budgets: number[];
+  /** Rung index each bracket starts at (ASHA: one bracket starting at 0). */
+  readonly bracketStarts: number[];
+  private readonly pattern: number[];
+
+  constructor(readonly settings: SchedulerSettings) {
+    const { type, minEpochs, maxEpochs, reductionFactor: eta } = settings;
+    this.budgets = type === 'none' ? [maxEpochs] : rungBudgets(minEpochs, maxEpochs, eta);
+    const s = this.budgets.length - 1;
+    if (type === 'hyperband') {
+      this.bracketStarts = Array.from({ length: s + 1 }, (_, b) => b);
+      // Hyperband's allocation: bracket b (s-b halvings) gets ⌈(s+1)/(s-b+1)·η^(s-b)⌉ trials per round.
+      const counts = this.bracketStarts.map((b) => Math.ceil(((s + 1) / (s - b + 1)) * eta ** (s - b)));
+      this.pattern = [];
+      const left = [...counts];
+      while (left.some((c) => c > 0)) {
+        for (let b = 0; b <= s; b++) {
+          if (left[b]! > 0) {
+            this.pattern.push(b);
+            left[b]!--;
+          }
+        }
+      }
+    } else {
+      this.bracketStarts = [0];
+      this.pattern = [0];
+    }
+  }
+
+  /** The bracket a new trial with this number joins. */
+  bracketOf(trialNumber: number): number {
+    return this.pattern[trialNumber % this.pattern.length]!;
+  }
+
+  get topRung(): number {
+    return this.budgets.length - 1;
+  }
+
+  /** Epochs a trial has trained once it finished rung `rung`. */
+  budget(rung: number): number {
+    return this.budgets[rung]!;
+  }
+
+  /** Trials of the bracket that may be promoted out of rung k, best first. */
+  promotable(trials: readonly TrialView[], bracket: number, rung: number): TrialView[] {
+    const eta = this.settings.reductionFactor;
+    const finished = trials
+      .filter((t) => t.bracket === bracket && t.losses[rung] !== undefined)
+      .sort((a, b) => a.losses[rung]! - b.losses[rung]! || a.number - b.number);
+    const top = finished.slice(0, Math.floor(finished.length / eta));
+    return top.filter((t) => t.rung === rung && t.status === 'paused');
+  }
+
+  /**
+   * The next thing a free slot should do. `started` trials exist out of `total` allowed; `canStart`
+   * is false when the sampler has nothing left (a finished grid).
+   */
+  decide(trials: readonly TrialView[], total: number, canStart = true): Decision {
+    if (this.settings.type !== 'none') {
+      for (let rung = this.topRung - 1; rung >= 0; rung--) {
+        for (const bracket of this.bracketStarts) {
+          if (rung < bracket) continue;
+          const [best] = this.promotable(trials, bracket, rung);
+          if (best) return { kind: 'promote', trial: best.number, rung: rung + 1 };
+        }
+      }
+    }
+    if (trials.length < total && canStart) return { kind: 'new', bracket: this.bracketOf(trials.length) };
+    if (trials.some((t) => t.status === 'running')) return { kind: 'wait' };
+    return { kind: 'done' };
+  }
+}
+
+export function schedulerSettings(tune: TuneSection, trainEpochs: number): SchedulerSettings {
+  const maxEpochs = tune.scheduler.max_epochs ?? trainEpochs;
+  return {
+    type: tune.scheduler.type,
+    reductionFactor: tune.scheduler.reduction_factor,
+    minEpochs: Math.min(tune.scheduler.min_epochs, maxEpochs),
+    maxEpochs,
+  };
+}
