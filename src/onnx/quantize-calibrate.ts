@@ -178,13 +178,22 @@ export async function calibrate(
     }
     await pass((t, v) => hists.get(t)!.add(v, method === 'entropy'));
     const out = new Map<string, Range>();
+    // The model's inputs keep their full range: clipping the data itself costs the most.
+    const graphInputs = new Set(g.realInputs().map((v) => v.name));
     for (const [t, r] of ranges) {
       const h = hists.get(t)!;
+      if (graphInputs.has(t)) {
+        out.set(t, r);
+        continue;
+      }
       if (method === 'percentile') {
         const p = (opts.percentile ?? 99.999) / 100;
         out.set(t, { min: r.min >= 0 ? r.min : Math.max(r.min, h.quantile(1 - p)), max: Math.min(r.max, h.quantile(p)) });
       } else {
-        const th = entropyThreshold(h.counts, (h.hi - h.lo) / bins);
+        // Non-negative values use all 256 uint8 levels; signed ones half of them on each side.
+        // The zeros a Relu makes say nothing about where to clip: leave them out.
+        const counts = r.min >= 0 ? Float64Array.from(h.counts, (c, i) => (i === 0 ? 0 : c)) : h.counts;
+        const th = entropyThreshold(counts, (h.hi - h.lo) / bins, r.min >= 0 ? 256 : 128);
         out.set(t, { min: Math.max(r.min, -th), max: Math.min(r.max, th) });
       }
     }
