@@ -1,4 +1,11 @@
-export { resolveSpace, assignmentOverrides, HYPERPARAMETER_ALIASES, type Assignment, type SearchSpace, type ResolvedParam } from './space.js';
+export {
+  resolveSpace,
+  assignmentOverrides,
+  HYPERPARAMETER_ALIASES,
+  type Assignment,
+  type SearchSpace,
+  type ResolvedParam,
+} from './space.js';
 export { createSampler, randomSampler, gridSampler, tpeSampler, type Sampler, type Observation } from './sampler.js';
 export { Scheduler, rungBudgets, schedulerSettings, type Decision, type TrialView } from './scheduler.js';
 export { readStudy, saveStudy, bestTrial, totalEpochs, type Study, type TrialRecord } from './study.js';

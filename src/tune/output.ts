@@ -73,7 +73,9 @@ export function trialsCsv(study: Study, space: SearchSpace): string {
   const head = ['trial', 'status', 'epochs', study.metric, 'test_accuracy', ...keys];
   const rows = study.trials.map((t) => {
     const last = t.results[t.results.length - 1];
-    return [t.number, t.status, t.epochs, last?.value, last?.test?.accuracy, ...keys.map((k) => t.params[k])].map(csvCell).join(',');
+    return [t.number, t.status, t.epochs, last?.value, last?.test?.accuracy, ...keys.map((k) => t.params[k])]
+      .map(csvCell)
+      .join(',');
   });
   return [head.map(csvCell).join(','), ...rows].join('\n') + '\n';
 }
@@ -125,12 +127,18 @@ export async function writeOutputs(o: {
         `# merge into cdl.yaml, or pass: ${best.overrides.map((s) => `--set ${s}`).join(' ')}\n` +
         stringify(overlay),
     );
-    log(`best: trial ${best.trial}, ${best.metric} ${best.value.toFixed(4)} (${best.overrides.join(' ')}); ${totalEpochs(study)} epochs trained in all`);
+    log(
+      `best: trial ${best.trial}, ${best.metric} ${best.value.toFixed(4)} (${best.overrides.join(' ')}); ${totalEpochs(study)} epochs trained in all`,
+    );
   } else {
     log('no trial finished; no best configuration');
   }
   if (o.finalModel && best) {
-    const overrides = [...o.overrides, ...best.overrides, ...(study.scheduler.type === 'none' ? [] : [`train.epochs=${study.scheduler.maxEpochs}`])];
+    const overrides = [
+      ...o.overrides,
+      ...best.overrides,
+      ...(study.scheduler.type === 'none' ? [] : [`train.epochs=${study.scheduler.maxEpochs}`]),
+    ];
     const loaded = await loadConfig(o.loaded.file, overrides);
     files.model = path.join(outDir, 'model');
     log(`training the final model with the best configuration into ${files.model}`);

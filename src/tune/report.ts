@@ -7,7 +7,8 @@ import type { SearchSpace } from './space.js';
 import { bestTrial, totalEpochs, type Study, type TrialRecord } from './study.js';
 
 function fmt(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-3 || Math.abs(v) >= 1e4 ? v.toExponential(3) : v.toPrecision(4);
+  if (typeof v === 'number')
+    return Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-3 || Math.abs(v) >= 1e4 ? v.toExponential(3) : v.toPrecision(4);
   return String(v);
 }
 
@@ -68,9 +69,13 @@ export function summaryFacts(study: Study): string {
       : 'No trial finished.',
     `${study.trials.length} trials (${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')}), ` +
       `${used} epochs trained` +
-      (full > 0 ? ` (${((100 * used) / full).toFixed(0)}% of ${full} for every trial at ${study.scheduler.maxEpochs} epochs)` : ''),
+      (full > 0
+        ? ` (${((100 * used) / full).toFixed(0)}% of ${full} for every trial at ${study.scheduler.maxEpochs} epochs)`
+        : ''),
     `Sampler ${study.sampler.type} (seed ${study.sampler.seed}), scheduler ${study.scheduler.type}` +
-      (study.scheduler.type === 'none' ? '' : ` (rungs ${study.scheduler.budgets.join(', ')} epochs, η ${study.scheduler.reductionFactor})`),
+      (study.scheduler.type === 'none'
+        ? ''
+        : ` (rungs ${study.scheduler.budgets.join(', ')} epochs, η ${study.scheduler.reductionFactor})`),
   ];
   return lines.join('  \n');
 }
@@ -78,7 +83,9 @@ export function summaryFacts(study: Study): string {
 export function markdownReport(study: Study, space: SearchSpace): string {
   const best = bestTrial(study);
   const bestParams = best
-    ? ['| hyperparameter | value |', '|---|---:|', ...space.map((p) => `| \`${p.key}\` | ${fmt(best.params[p.key])} |`)].join('\n')
+    ? ['| hyperparameter | value |', '|---|---:|', ...space.map((p) => `| \`${p.key}\` | ${fmt(best.params[p.key])} |`)].join(
+        '\n',
+      )
     : '';
   return [
     `## cdl tune: ${study.model}`,

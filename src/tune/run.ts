@@ -14,16 +14,7 @@ import { writeOutputs, type TuneOutputs } from './output.js';
 import { createSampler } from './sampler.js';
 import { Scheduler, schedulerSettings } from './scheduler.js';
 import { assignmentOverrides, resolveSpace, type SearchSpace } from './space.js';
-import {
-  newStudy,
-  observations,
-  readStudy,
-  resumeStudy,
-  saveStudy,
-  views,
-  type Study,
-  type TrialRecord,
-} from './study.js';
+import { newStudy, observations, readStudy, resumeStudy, saveStudy, views, type Study, type TrialRecord } from './study.js';
 import { runSegment, type SegmentJob, type SegmentResult } from './trial.js';
 
 /** How to start a worker process: a module run with node and its arguments. */
@@ -99,7 +90,11 @@ class Worker {
       this.child = undefined;
       const p = this.pending;
       this.pending = undefined;
-      p?.reject(new TrainError(`the trial worker exited (${signal ?? `code ${code}`})${this.tail.length ? `:\n${this.tail.join('\n')}` : ''}`));
+      p?.reject(
+        new TrainError(
+          `the trial worker exited (${signal ?? `code ${code}`})${this.tail.length ? `:\n${this.tail.join('\n')}` : ''}`,
+        ),
+      );
     });
     return child;
   }
@@ -131,7 +126,11 @@ export function workerMain(): Promise<void> {
       runSegment(m.job, (line) => process.send?.({ type: 'log', line }))
         .then((result) => process.send?.({ type: 'result', result }))
         .catch((e: unknown) =>
-          process.send?.({ type: 'error', message: (e as Error).message ?? String(e), exitCode: e instanceof CdlError ? e.exitCode : 1 }),
+          process.send?.({
+            type: 'error',
+            message: (e as Error).message ?? String(e),
+            exitCode: e instanceof CdlError ? e.exitCode : 1,
+          }),
         );
     });
     process.on('disconnect', () => resolve());
@@ -262,12 +261,20 @@ export async function tune(opts: TuneOptions): Promise<TuneOutcome> {
           throw new TrainError(`the first ${failures} trials failed; the last with: ${error.message}`);
         }
       } else if (result) {
-        t.results.push({ rung: result.rung, epochs: result.epochs, value: result.value, test: result.test, seconds: result.seconds });
+        t.results.push({
+          rung: result.rung,
+          epochs: result.epochs,
+          value: result.value,
+          test: result.test,
+          seconds: result.seconds,
+        });
         t.epochs = result.epochs;
         // A trial stopped by its own early stopping has nothing more to train: it is complete.
         const complete = result.rung >= scheduler.topRung || result.epochs < scheduler.budget(result.rung);
         t.status = complete ? 'completed' : 'paused';
-        log(`trial ${t.number}: ${study.metric} ${result.value.toFixed(4)} after ${result.epochs} epochs (${result.seconds.toFixed(1)} s)${complete ? '' : ', paused'}`);
+        log(
+          `trial ${t.number}: ${study.metric} ${result.value.toFixed(4)} after ${result.epochs} epochs (${result.seconds.toFixed(1)} s)${complete ? '' : ', paused'}`,
+        );
         if (complete) await rm(path.dirname(checkpointDir(t.number)), { recursive: true, force: true });
       }
       await saveStudy(studyFile, study);

@@ -77,14 +77,20 @@ export function gridValues(p: ResolvedParam, points: number): ParamValue[] {
     const values = new Set<number>();
     for (let i = 0; i < points; i++) {
       const f = points === 1 ? 0.5 : i / (points - 1);
-      values.add(s.log ? snapInt(s, Math.exp(Math.log(s.low) + f * (Math.log(s.high) - Math.log(s.low)))) : snapInt(s, s.low + f * (s.high - s.low)));
+      values.add(
+        s.log
+          ? snapInt(s, Math.exp(Math.log(s.low) + f * (Math.log(s.high) - Math.log(s.low))))
+          : snapInt(s, s.low + f * (s.high - s.low)),
+      );
     }
     return [...values].sort((a, b) => a - b);
   }
   if (s.low === s.high) return [s.low];
   return Array.from({ length: points }, (_, i) => {
     const f = points === 1 ? 0.5 : i / (points - 1);
-    return s.type === 'loguniform' ? Math.exp(Math.log(s.low) + f * (Math.log(s.high) - Math.log(s.low))) : s.low + f * (s.high - s.low);
+    return s.type === 'loguniform'
+      ? Math.exp(Math.log(s.low) + f * (Math.log(s.high) - Math.log(s.low)))
+      : s.low + f * (s.high - s.low);
   });
 }
 
@@ -93,9 +99,14 @@ export function gridSampler(space: SearchSpace, seed: number, points: number): S
   const axes = space.map((p) => gridValues(p, points));
   const size = axes.reduce((a, v) => a * v.length, 1);
   if (size > 1_000_000) {
-    throw new RangeError(`the grid has ${size} combinations; expected at most 1,000,000 (lower tune.sampler.grid_points or use tpe)`);
+    throw new RangeError(
+      `the grid has ${size} combinations; expected at most 1,000,000 (lower tune.sampler.grid_points or use tpe)`,
+    );
   }
-  const order = shuffleInPlace(Int32Array.from({ length: size }, (_, i) => i), mulberry32(seed));
+  const order = shuffleInPlace(
+    Int32Array.from({ length: size }, (_, i) => i),
+    mulberry32(seed),
+  );
   return {
     name: 'grid',
     size,

@@ -31,10 +31,7 @@ export interface TrialView {
 }
 
 export type Decision =
-  | { kind: 'new'; bracket: number }
-  | { kind: 'promote'; trial: number; rung: number }
-  | { kind: 'wait' }
-  | { kind: 'done' };
+  { kind: 'new'; bracket: number } | { kind: 'promote'; trial: number; rung: number } | { kind: 'wait' } | { kind: 'done' };
 
 /** Budgets of the rungs, geometric from the top: max/η^s, …, max/η, max (rounded, at least min). */
 export function rungBudgets(minEpochs: number, maxEpochs: number, eta: number): number[] {

@@ -91,7 +91,9 @@ export function resolveSpace(config: CdlConfig, file = 'cdl.yaml'): SearchSpace 
       continue;
     }
     if (path === 'train.epochs' && config.tune?.scheduler.type !== 'none') {
-      problems.push(`${where}: train.epochs is the budget the ${config.tune?.scheduler.type} scheduler sets; tune scheduler.max_epochs instead`);
+      problems.push(
+        `${where}: train.epochs is the budget the ${config.tune?.scheduler.type} scheduler sets; tune scheduler.max_epochs instead`,
+      );
       continue;
     }
     let bad = false;

@@ -97,7 +97,13 @@ export function trialLosses(study: Study, t: TrialRecord): Array<number | undefi
 }
 
 export function views(study: Study): TrialView[] {
-  return study.trials.map((t) => ({ number: t.number, bracket: t.bracket, rung: t.rung, status: t.status, losses: trialLosses(study, t) }));
+  return study.trials.map((t) => ({
+    number: t.number,
+    bracket: t.bracket,
+    rung: t.rung,
+    status: t.status,
+    losses: trialLosses(study, t),
+  }));
 }
 
 /** The best trial: the largest budget reached first, then the best value there. */

@@ -44,7 +44,15 @@ export function erfc(x: number): number {
     Math.exp(
       -z * z -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }
@@ -111,7 +119,13 @@ export interface NumericEstimator {
   high: number;
 }
 
-export function numericEstimator(mus: number[], obsWeights: number[], low: number, high: number, priorWeight: number): NumericEstimator {
+export function numericEstimator(
+  mus: number[],
+  obsWeights: number[],
+  low: number,
+  high: number,
+  priorWeight: number,
+): NumericEstimator {
   const range = high - low;
   const n = mus.length;
   const order = mus.map((_, i) => i).sort((a, b) => mus[a]! - mus[b]!);
@@ -184,7 +198,12 @@ export function logDensity(est: NumericEstimator, x: number, bin?: [number, numb
 }
 
 /** Category probabilities: each observation a one-hot smoothed by the prior, plus the uniform prior. */
-export function categoricalProbabilities(observed: number[], obsWeights: number[], choices: number, priorWeight: number): number[] {
+export function categoricalProbabilities(
+  observed: number[],
+  obsWeights: number[],
+  choices: number,
+  priorWeight: number,
+): number[] {
   const probs = new Array<number>(choices).fill(0);
   const total = obsWeights.reduce((a, b) => a + b, 0) + priorWeight;
   for (let i = 0; i < observed.length; i++) {
@@ -210,13 +229,23 @@ function bestCandidate(scores: number[]): number {
   return best;
 }
 
-function suggestParam(p: ResolvedParam, below: Observation[], above: Observation[], rand: () => number, opts: TpeOptions): ParamValue {
+function suggestParam(
+  p: ResolvedParam,
+  below: Observation[],
+  above: Observation[],
+  rand: () => number,
+  opts: TpeOptions,
+): ParamValue {
   const spec = p.spec;
   const has = (o: Observation) => o.params[p.key] !== undefined;
   const b = below.filter(has);
   const a = above.filter(has);
   if (spec.type === 'categorical') {
-    const index = (o: Observation) => Math.max(0, spec.choices.findIndex((c) => c === o.params[p.key]));
+    const index = (o: Observation) =>
+      Math.max(
+        0,
+        spec.choices.findIndex((c) => c === o.params[p.key]),
+      );
     const l = categoricalProbabilities(b.map(index), observationWeights(b.length), spec.choices.length, opts.priorWeight);
     const g = categoricalProbabilities(a.map(index), observationWeights(a.length), spec.choices.length, opts.priorWeight);
     const cands = Array.from({ length: opts.candidates }, () => pickComponent(l, rand));
@@ -272,7 +301,10 @@ function jointEstimator(space: SearchSpace, obs: Observation[], priorWeight: num
     }
     const axis = axisOf(spec);
     const range = axis.high - axis.low;
-    const sigma = Math.min(range, Math.max(range / Math.min(100, n + 1), 0.2 * Math.max(n, 1) ** (-1 / (space.length + 4)) * range));
+    const sigma = Math.min(
+      range,
+      Math.max(range / Math.min(100, n + 1), 0.2 * Math.max(n, 1) ** (-1 / (space.length + 4)) * range),
+    );
     const mus = obs.map((o) => axis.toInternal(o.params[p.key] as number));
     return {
       kind: 'numeric' as const,
@@ -295,7 +327,10 @@ function jointSample(est: JointEstimator, rand: () => number): { values: Assignm
       values[d.p.key] = (d.p.spec as Extract<SearchParam, { type: 'categorical' }>).choices[c]!;
       internal.push(c);
     } else {
-      const x = sampleNumeric({ mus: [d.mus[k]!], sigmas: [d.sigmas[k]!], weights: [1], low: d.axis.low, high: d.axis.high }, rand);
+      const x = sampleNumeric(
+        { mus: [d.mus[k]!], sigmas: [d.sigmas[k]!], weights: [1], low: d.axis.low, high: d.axis.high },
+        rand,
+      );
       const v = d.axis.fromInternal(x);
       values[d.p.key] = v;
       internal.push(d.axis.discrete ? d.axis.toInternal(v as number) : x);
@@ -313,7 +348,13 @@ function jointLogDensity(est: JointEstimator, internal: number[]): number {
         lp += Math.log(d.probs[k]![x]!);
         return;
       }
-      const one: NumericEstimator = { mus: [d.mus[k]!], sigmas: [d.sigmas[k]!], weights: [1], low: d.axis.low, high: d.axis.high };
+      const one: NumericEstimator = {
+        mus: [d.mus[k]!],
+        sigmas: [d.sigmas[k]!],
+        weights: [1],
+        low: d.axis.low,
+        high: d.axis.high,
+      };
       let bin: [number, number] | undefined;
       if (d.axis.discrete) {
         const s = d.axis.discrete.spec;
@@ -328,7 +369,13 @@ function jointLogDensity(est: JointEstimator, internal: number[]): number {
   return logSumExp(terms);
 }
 
-function suggestJoint(space: SearchSpace, below: Observation[], above: Observation[], rand: () => number, opts: TpeOptions): Assignment {
+function suggestJoint(
+  space: SearchSpace,
+  below: Observation[],
+  above: Observation[],
+  rand: () => number,
+  opts: TpeOptions,
+): Assignment {
   const complete = (o: Observation) => space.every((p) => o.params[p.key] !== undefined);
   const l = jointEstimator(space, below.filter(complete), opts.priorWeight);
   const g = jointEstimator(space, above.filter(complete), opts.priorWeight);
@@ -346,7 +393,12 @@ function suggestJoint(space: SearchSpace, below: Observation[], above: Observati
 }
 
 /** The next configuration from the observations so far (needs at least one). */
-export function suggestTpe(space: SearchSpace, observations: readonly Observation[], rand: () => number, opts: TpeOptions): Assignment {
+export function suggestTpe(
+  space: SearchSpace,
+  observations: readonly Observation[],
+  rand: () => number,
+  opts: TpeOptions,
+): Assignment {
   const { below, above } = splitObservations(observations);
   if (opts.multivariate) return suggestJoint(space, below, above, rand, opts);
   const out: Assignment = {};

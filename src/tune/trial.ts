@@ -63,13 +63,16 @@ async function datasetFor(loaded: LoadedConfig): Promise<Dataset> {
 async function tfFor(loaded: LoadedConfig): Promise<Tf> {
   const want = loaded.config.train.backend;
   if (backend && backendName !== want) {
-    throw new ConfigError(`${loaded.file}: train.backend differs between trials (${backendName}, ${want}); expected one backend per tuning process`);
+    throw new ConfigError(
+      `${loaded.file}: train.backend differs between trials (${backendName}, ${want}); expected one backend per tuning process`,
+    );
   }
   if (!backend) {
     backendName = want;
     backend = (async () => {
       const { tf, info } = await loadBackend(want);
-      if (info.name === 'wasm') await installKernels(loaded.config.train.kernels === 'auto' ? 'auto' : loaded.config.train.kernels);
+      if (info.name === 'wasm')
+        await installKernels(loaded.config.train.kernels === 'auto' ? 'auto' : loaded.config.train.kernels);
       return { tf };
     })();
   }

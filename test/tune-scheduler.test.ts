@@ -1,0 +1,108 @@
+/** ASHA and Hyperband decisions, rung by rung, on hand-made studies (no training). */
+import { describe, expect, it } from 'vitest';
+import { rungBudgets, Scheduler, type TrialView } from '../src/tune/scheduler.js';
+
+const asha = new Scheduler({ type: 'asha', reductionFactor: 3, minEpochs: 1, maxEpochs: 9 });
+
+/** A trial that finished rungs with these losses and waits (paused) or runs toward the next. */
+function trial(number: number, losses: number[], status: TrialView['status'] = 'paused', bracket = 0): TrialView {
+  return { number, bracket, rung: status === 'running' ? losses.length : Math.max(bracket, losses.length - 1), status, losses };
+}
+
+describe('rungs', () => {
+  it('are geometric from the largest budget down to the smallest', () => {
+    expect(rungBudgets(1, 9, 3)).toEqual([1, 3, 9]);
+    expect(rungBudgets(1, 27, 3)).toEqual([1, 3, 9, 27]);
+    expect(rungBudgets(1, 10, 3)).toEqual([1, 3, 10]);
+    expect(rungBudgets(2, 8, 2)).toEqual([2, 4, 8]);
+    expect(rungBudgets(5, 5, 3)).toEqual([5]);
+    expect(rungBudgets(4, 9, 3)).toEqual([9]);
+    expect(new Scheduler({ type: 'none', reductionFactor: 3, minEpochs: 1, maxEpochs: 9 }).budgets).toEqual([9]);
+  });
+});
+
+describe('ASHA promotion and stopping, rung by rung', () => {
+  it('rung 0: nothing is promoted until η trials finished it; then the best one, once', () => {
+    expect(asha.decide([], 9)).toEqual({ kind: 'new', bracket: 0 });
+    expect(asha.decide([trial(0, [0.5])], 9)).toEqual({ kind: 'new', bracket: 0 });
+    expect(asha.decide([trial(0, [0.5]), trial(1, [0.3])], 9)).toEqual({ kind: 'new', bracket: 0 });
+    // Three results: the best (trial 1) is in the top ⌊3/3⌋ = 1.
+    const three = [trial(0, [0.5]), trial(1, [0.3]), trial(2, [0.4])];
+    expect(asha.decide(three, 9)).toEqual({ kind: 'promote', trial: 1, rung: 1 });
+    // Once promoted (running toward rung 1), it is not promoted again; trial 2 is second: not in the top 1.
+    three[1] = trial(1, [0.3], 'running');
+    expect(asha.decide(three, 9)).toEqual({ kind: 'new', bracket: 0 });
+  });
+
+  it('rung 0: a late good trial is promoted ahead of earlier ones, ties go to the earlier trial', () => {
+    const six = [trial(0, [0.5]), trial(1, [0.3], 'running'), trial(2, [0.4]), trial(3, [0.9]), trial(4, [0.2]), trial(5, [0.3])];
+    six[1] = { ...trial(1, [0.3, 0.25]), rung: 1 };
+    // Top ⌊6/3⌋ = 2 of rung 0: trial 4 (0.2) and trial 1 (0.3, earlier than trial 5): trial 1 went already.
+    expect(asha.decide(six, 9)).toEqual({ kind: 'promote', trial: 4, rung: 1 });
+    six[4] = trial(4, [0.2], 'running');
+    expect(asha.decide(six, 9)).toEqual({ kind: 'new', bracket: 0 });
+  });
+
+  it('rung 1 before rung 0: promotions are looked for from the top rung down', () => {
+    const trials = [
+      { ...trial(0, [0.5, 0.45]), rung: 1 },
+      { ...trial(1, [0.3, 0.2]), rung: 1 },
+      { ...trial(2, [0.4, 0.35]), rung: 1 },
+      ...[3, 4, 5, 6, 7, 8].map((n) => trial(n, [0.1 + n / 100])),
+    ];
+    // Rung 1 has 3 results: trial 1 goes to rung 2 (9 epochs) before any rung-0 promotion.
+    expect(asha.decide(trials, 20)).toEqual({ kind: 'promote', trial: 1, rung: 2 });
+    trials[1] = { ...trials[1]!, rung: 2, status: 'running' };
+    // Rung 0 has 9 results, top 3 = trials 3, 4, 5 (0.13, 0.14, 0.15).
+    expect(asha.decide(trials, 20)).toEqual({ kind: 'promote', trial: 3, rung: 1 });
+  });
+
+  it('the top rung completes trials; a study with no trial left to start waits for running ones, then is done', () => {
+    const trials = [
+      { ...trial(0, [0.5, 0.4, 0.3]), rung: 2, status: 'completed' as const },
+      trial(1, [0.6]),
+      trial(2, [0.7], 'running'),
+    ];
+    expect(asha.decide(trials, 3)).toEqual({ kind: 'wait' });
+    trials[2] = trial(2, [0.7]);
+    // Three results at rung 0, trial 0 (best) was promoted already: trials 1 and 2 are stopped at rung 0.
+    expect(asha.decide(trials, 3)).toEqual({ kind: 'done' });
+    expect(asha.promotable(trials, 0, 0)).toEqual([]);
+  });
+
+  it('failed trials count against the number of trials but never rank', () => {
+    const trials = [trial(0, [], 'failed'), trial(1, [0.2]), trial(2, [0.3]), trial(3, [0.1])];
+    expect(asha.decide(trials, 4)).toEqual({ kind: 'promote', trial: 3, rung: 1 });
+    expect(asha.decide([trial(0, [], 'failed')], 1)).toEqual({ kind: 'done' });
+  });
+
+  it('without a scheduler every trial gets the whole budget and nothing is promoted', () => {
+    const none = new Scheduler({ type: 'none', reductionFactor: 3, minEpochs: 1, maxEpochs: 9 });
+    const trials = [0, 1, 2].map((n) => ({ ...trial(n, [n / 10]), status: 'completed' as const }));
+    expect(none.decide(trials, 5)).toEqual({ kind: 'new', bracket: 0 });
+    expect(none.decide(trials, 3)).toEqual({ kind: 'done' });
+    expect(none.decide([], 3, false)).toEqual({ kind: 'done' });
+  });
+});
+
+describe('Hyperband', () => {
+  const hb = new Scheduler({ type: 'hyperband', reductionFactor: 3, minEpochs: 1, maxEpochs: 9 });
+
+  it('spreads trials over brackets, most to the most aggressive one', () => {
+    expect(hb.bracketStarts).toEqual([0, 1, 2]);
+    const first17 = Array.from({ length: 17 }, (_, i) => hb.bracketOf(i));
+    // s = 2, η = 3: ⌈3/3·9⌉ = 9, ⌈3/2·3⌉ = 5, ⌈3/1·1⌉ = 3 trials per round.
+    expect([0, 1, 2].map((b) => first17.filter((x) => x === b).length)).toEqual([9, 5, 3]);
+  });
+
+  it('brackets rank their own trials only', () => {
+    const trials = [
+      trial(0, [0.9], 'paused', 0),
+      { ...trial(1, [undefined as unknown as number, 0.1], 'paused', 1), rung: 1 },
+      trial(2, [0.8], 'paused', 0),
+      trial(3, [0.7], 'paused', 0),
+    ];
+    // Bracket 0 has three rung-0 results: trial 3 is promoted; trial 1 (bracket 1) has a single rung-1 result.
+    expect(hb.decide(trials, 10)).toEqual({ kind: 'promote', trial: 3, rung: 1 });
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * Tuning with real training on a slice of the example data: a study stopped part-way resumes
+ * without repeating finished trials and ends where an uninterrupted one ends; the CLI runs trials
+ * in parallel worker processes, survives being killed, and writes the best configuration and reports.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/index.js';
+import { tune } from '../src/tune/run.js';
+import type { Study } from '../src/tune/study.js';
+import { TrainError } from '../src/util/errors.js';
+import { captureLog, CDL_BIN, EXAMPLE_DIR, removeTempDirs, REPO, runCli, tempDir } from './helpers/example.js';
+
+afterAll(removeTempDirs);
+
+function project(tuneSection: string): string {
+  const dir = tempDir('cdl-tune-');
+  const file = path.join(dir, 'cdl.yaml');
+  writeFileSync(
+    file,
+    `version: 1
+model:
+  name: tuned
+  layers: [{ type: flatten }, { type: dense, units: 32, activation: relu }, { type: dense, units: 10, activation: softmax }]
+data:
+  format: idx
+  path: ${JSON.stringify(path.join(EXAMPLE_DIR, 'data'))}
+  train: { images: train-images-idx3-ubyte.gz, labels: train-labels-idx1-ubyte.gz }
+  test: { images: t10k-images-idx3-ubyte.gz, labels: t10k-labels-idx1-ubyte.gz }
+  limit: { train: 1200, test: 300 }
+train: { backend: wasm, epochs: 3, batch_size: 64, seed: 1 }
+tune:
+${tuneSection}`,
+  );
+  return file;
+}
+
+const SEARCH = `  trials: 5
+  space:
+    learning_rate: { type: loguniform, low: 0.0003, high: 0.03 }
+    model.layers[1].units: { type: int, low: 16, high: 64, step: 16 }
+  sampler: { type: tpe, seed: 3, startup_trials: 3 }
+  scheduler: { type: asha, reduction_factor: 3, min_epochs: 1, max_epochs: 3 }
+`;
+
+function results(study: Study) {
+  return study.trials.map((t) => ({
+    n: t.number,
+    params: t.params,
+    status: t.status,
+    values: t.results.map((r) => [r.rung, r.epochs, r.value]),
+  }));
+}
+
+describe('a study in one process', () => {
+  it('stopped after 3 segments, resumes without repeating a finished trial and ends as an uninterrupted study', async () => {
+    const file = project(SEARCH);
+    const loaded = await loadConfig(file);
+    const whole = await tune({ loaded, outDir: path.join(path.dirname(file), 'whole'), worker: 'inline', log: () => {} });
+    expect(whole.study.trials.length).toBe(5);
+    // ASHA: 5 trials at 1 epoch; the best of the first 3, and the best of all 5 if it is another, continue to 3.
+    const completed = whole.study.trials.filter((t) => t.status === 'completed').length;
+    expect(completed).toBeGreaterThanOrEqual(1);
+    expect(completed).toBeLessThanOrEqual(2);
+    expect(whole.epochsUsed).toBe(5 + 2 * completed);
+
+    const outDir = path.join(path.dirname(file), 'stopped');
+    await expect(tune({ loaded, outDir, worker: 'inline', log: () => {}, stopAfterSegments: 3 })).rejects.toThrow(TrainError);
+    const saved = JSON.parse(readFileSync(path.join(outDir, 'study.json'), 'utf8')) as Study;
+    expect(saved.trials.filter((t) => t.results.length > 0).length).toBe(3);
+
+    const { log, lines } = captureLog();
+    const resumed = await tune({ loaded, outDir, worker: 'inline', log });
+    expect(lines.some((l) => /resuming the study: 3 trial\(s\) with results/.test(l))).toBe(true);
+    // Only trials 3 and 4 started in the second run, then the promotion.
+    expect(lines.filter((l) => /^trial \d+: .*→ 1 epochs$/.test(l)).map((l) => l.split(':')[0])).toEqual(['trial 3', 'trial 4']);
+    expect(results(resumed.study)).toEqual(results(whole.study));
+    expect(resumed.best).toEqual(whole.best);
+  });
+});
+
+describe('cdl tune', () => {
+  it('runs 2 trials at a time in worker processes, is killed, resumes, and writes best.json, best.yaml and the reports', async () => {
+    const file = project(SEARCH.replace('trials: 5', 'trials: 6').replace('type: asha', 'type: none'));
+    const outDir = path.join(path.dirname(file), 'study');
+    const studyFile = path.join(outDir, 'study.json');
+    const args = [CDL_BIN, 'tune', '--config', file, '--out', outDir, '--parallel', '2'];
+    // First run: killed as soon as two trials have finished.
+    const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const finished = () =>
+      existsSync(studyFile)
+        ? (JSON.parse(readFileSync(studyFile, 'utf8')) as Study).trials.filter((t) => t.status === 'completed')
+        : [];
+    const t0 = Date.now();
+    while (finished().length < 2 && Date.now() - t0 < 60_000 && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    const before = finished();
+    expect(before.length, stderr).toBeGreaterThanOrEqual(2);
+    expect(before.length).toBeLessThan(6);
+    // Two trials ran side by side: the second started before the first finished.
+    expect(stderr.indexOf('trial 1: learning_rate')).toBeLessThan(stderr.indexOf('trial 0: val_accuracy'));
+
+    const r = await runCli(['tune', '--config', file, '--out', outDir, '--parallel', '2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/resuming the study/);
+    const study = JSON.parse(readFileSync(studyFile, 'utf8')) as Study;
+    expect(study.trials.length).toBe(6);
+    expect(study.trials.every((t) => t.status === 'completed')).toBe(true);
+    for (const t of before) expect(study.trials[t.number]!.results).toEqual(t.results);
+    for (const t of before) expect(r.stderr).not.toMatch(new RegExp(`^trial ${t.number}: learning_rate`, 'm'));
+    const best = JSON.parse(r.stdout) as { trial: number; value: number; overrides: string[] };
+    expect(best.value).toBe(Math.max(...study.trials.map((t) => t.results[0]!.value)));
+    expect(JSON.parse(readFileSync(path.join(outDir, 'best.json'), 'utf8'))).toEqual(best);
+    expect(readFileSync(path.join(outDir, 'best.yaml'), 'utf8')).toMatch(/learning_rate: /);
+    expect(readFileSync(path.join(outDir, 'report.md'), 'utf8')).toMatch(/```mermaid\nxychart-beta/);
+    expect(readFileSync(path.join(outDir, 'report.html'), 'utf8')).toMatch(/<svg[^>]*aria-label="parallel coordinates/);
+    expect(readFileSync(path.join(outDir, 'trials.csv'), 'utf8').trim().split('\n').length).toBe(7);
+    expect(existsSync(path.join(outDir, 'trials'))).toBe(false);
+  });
+
+  it('a bad search space exits 2 naming the key', async () => {
+    const file = project(`  space:\n    learning_rte: { type: loguniform, low: 0.001, high: 0.1 }\n`);
+    const r = await runCli(['tune', '--config', file, '--out', path.join(path.dirname(file), 'x')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/tune\.space\.learning_rte: unknown hyperparameter "learning_rte"/);
+  });
+});
