@@ -101,9 +101,12 @@ interface LoadResult {
   requests: number;
   errors: number;
   non_2xx: number;
+  /** The machine's 1-minute load average around the measurement (2 means both cores busy). */
+  load_average: number;
 }
 
 async function load(url: string, concurrency: number, duration: number): Promise<LoadResult> {
+  const loadBefore = os.loadavg()[0]!;
   const r = await autocannon({
     url: `${url}/v2/models/fm/infer`,
     method: 'POST',
@@ -120,6 +123,7 @@ async function load(url: string, concurrency: number, duration: number): Promise
     requests: r.requests.total,
     errors: r.errors + r.timeouts,
     non_2xx: r.non2xx,
+    load_average: +Math.max(loadBefore, os.loadavg()[0]!).toFixed(1),
   };
 }
 
@@ -289,6 +293,7 @@ try {
     '',
     `\`${out.command}\` — ${out.date.slice(0, 10)}, cdl ${CDL_VERSION}, ${machine.cpus} × ${machine.cpu}, Node ${machine.node}.`,
     'autocannon runs on the same cores as the server. One 28×28 image per request, JSON.',
+    'The load average column shows what else ran: above about 3, other jobs shared the two cores and every figure is low.',
     '',
   ];
   for (const r of results) {

@@ -12,7 +12,7 @@ import { writeChecksums } from '../src/model-dir/checksums.js';
 import { jsonLogger } from '../src/serve/log.js';
 import { ModelServer } from '../src/serve/server.js';
 import { trainExample } from './evaluate-models.js';
-import { CDL_BIN, REPO, removeTempDirs, tempDir } from './helpers/example.js';
+import { CDL_BIN, REPO, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 
 let modelDir: string;
 
@@ -245,5 +245,17 @@ describe('shutdown', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+
+  it('cdl serve names what is missing or wrong on its command line (exit 2) and in the repository (exit 1)', async () => {
+    const none = await runCli(['serve']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/serve: --repository DIR is required/);
+    const port = await runCli(['serve', '--repository', '.', '--port', 'http']);
+    expect(port.code).toBe(2);
+    expect(port.stderr).toMatch(/--port must be an integer >= 0, got "http"/);
+    const missing = await runCli(['serve', '--repository', path.join(tempDir(), 'nope')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nope: no such directory; expected a model repository/);
   });
 });
