@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
+import { plan, runTrial, select } from '../src/tune/distributed.js';
 import { tune } from '../src/tune/run.js';
 import type { Study } from '../src/tune/study.js';
 import { TrainError } from '../src/util/errors.js';
@@ -129,5 +130,48 @@ describe('cdl tune', () => {
     const r = await runCli(['tune', '--config', file, '--out', path.join(path.dirname(file), 'x')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/tune\.space\.learning_rte: unknown hyperparameter "learning_rte"/);
+  });
+});
+
+describe('over runners: plan, trial matrix, select', () => {
+  it('plans rung 0, promotes the best third with their checkpoints, and picks the best after the last rung', async () => {
+    const file = project(SEARCH.replace('trials: 5', 'trials: 4'));
+    const loaded = await loadConfig(file);
+    const dir = path.dirname(file);
+    const o = { loaded, outDir: path.join(dir, 'study') };
+    const planned = await plan(o);
+    expect(planned.matrix.include).toEqual([0, 1, 2, 3].map((trial) => ({ trial, rung: 0, checkpoint: '' })));
+    // Each matrix job has its own checkpoint directory; the workflow carries it as an artifact.
+    for (const e of planned.matrix.include) {
+      await runTrial({
+        ...o,
+        trial: e.trial,
+        rung: 0,
+        checkpointDir: path.join(dir, `ck-${e.trial}`),
+        resultsDir: path.join(dir, 'r0'),
+      });
+    }
+    const s0 = await select({ ...o, rung: 0, resultsDir: path.join(dir, 'r0') });
+    expect(s0.done).toBe(false);
+    expect(s0.matrix.include.length).toBe(1);
+    const [next] = s0.matrix.include;
+    const rung0 = s0.study.trials.map((t) => t.results[0]!.value);
+    expect(rung0[next!.trial]).toBe(Math.max(...rung0));
+    expect(next).toEqual({ trial: next!.trial, rung: 1, checkpoint: `tune-checkpoint-r0-t${next!.trial}` });
+    const r1 = await runTrial({
+      ...o,
+      trial: next!.trial,
+      rung: 1,
+      checkpointDir: path.join(dir, `ck-${next!.trial}`),
+      resultsDir: path.join(dir, 'r1'),
+    });
+    // Continued from the rung-0 checkpoint: the history holds the first epoch and two more.
+    expect(r1.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+    expect(r1.history[0]!.val_accuracy).toBe(rung0[next!.trial]);
+    const s1 = await select({ ...o, rung: 1, resultsDir: path.join(dir, 'r1') });
+    expect(s1.done).toBe(true);
+    expect(s1.outputs!.best!.trial).toBe(next!.trial);
+    expect(s1.study.trials.map((t) => t.status).sort()).toEqual(['completed', 'stopped', 'stopped', 'stopped']);
+    expect(s1.outputs!.epochsUsed).toBe(4 + 2);
   });
 });

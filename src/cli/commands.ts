@@ -49,6 +49,11 @@ Options:
   -v, --verbose       show every trial's epochs
       --json          print best.json on stdout when done
 
+Over many runners (a job matrix per rung; the workflow moves DIR between jobs):
+      --mode plan     propose the trials; print the first rung's matrix {"include":[{trial,rung,checkpoint}]}
+      --mode trial    run --trial N to the budget of --rung K (--checkpoint DIR, --results DIR)
+      --mode select   read --rung K's results (--results DIR), print the next rung's matrix, or pick the best
+
 Exit codes: 0 success, 1 failure (or no trial finished), 2 usage or configuration error.`,
     load: async () => (await import('./tune.js')).tuneCommand,
   },
