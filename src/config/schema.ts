@@ -102,6 +102,25 @@ const idxSplit = z.strictObject({
   labels: z.string().describe('IDX file of labels, relative to data.path'),
 });
 
+const fraction01 = z.number().min(0).max(1);
+
+/** data.checks: what `cdl data validate` reports as an error or a warning. */
+export const dataChecks = z.strictObject({
+  max_duplicate_fraction: fraction01.default(0.01)
+    .describe('Identical examples within a split: above this fraction of the split an error, below it a warning'),
+  max_leakage_fraction: fraction01.default(0)
+    .describe('Test examples identical to a training example: above this fraction of the test split an error, below it a warning'),
+  min_class_fraction: fraction01.default(0.01)
+    .describe('A class with a smaller share of a split is reported as imbalanced (a warning; an error when the class has no example)'),
+  value_range: z
+    .tuple([z.number(), z.number()])
+    .refine(([a, b]) => a <= b, { error: 'expected [low, high] with low <= high' })
+    .optional()
+    .describe('[low, high] every input value must lie in, after data.scale (e.g. [0, 1] for images)'),
+  fail_on: z.enum(['error', 'warning', 'never']).default('error')
+    .describe('Fail the step on errors (default), on warnings too, or never'),
+});
+
 export const dataSection = z.strictObject({
   format: z.enum(['idx', 'csv', 'image-folder']),
   path: z
@@ -129,6 +148,9 @@ export const dataSection = z.strictObject({
     })
     .default({ fraction: 0.1, seed: 42 })
     .describe('Stratified validation split taken from the training data, fixed by the seed'),
+  checks: dataChecks
+    .default(dataChecks.parse({}))
+    .describe('Thresholds of cdl data validate (the data action): what is an error, what a warning'),
 });
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -364,6 +386,41 @@ export const compressSection = z.strictObject({
     .default({ temperature: 4, alpha: 0.7, epochs: 5, batch_size: 128, learning_rate: 0.001 }),
 });
 
+/** monitor: production traffic against the model's reference statistics (cdl monitor, the monitor action). */
+export const monitorSection = z.strictObject({
+  source: z
+    .string()
+    .optional()
+    .describe('Where the production statistics come from: the model server URL (http://host:8000) or a stats JSON file; the --source option overrides it'),
+  version: z.string().optional().describe('The served version to watch (default: the newest the server reports)'),
+  psi: z
+    .strictObject({
+      warn: z.number().positive().default(0.1).describe('Population stability index from which a distribution is reported as shifting'),
+      alert: z.number().positive().default(0.25).describe('PSI from which it is drift'),
+    })
+    .refine((p) => p.warn <= p.alert, { error: 'expected warn <= alert', path: ['warn'] })
+    .default({ warn: 0.1, alert: 0.25 }),
+  ks_p_value: z.number().gt(0).lt(1).default(0.01)
+    .describe('Inputs: a Kolmogorov–Smirnov p-value below this (Bonferroni-corrected over the input features) is drift'),
+  min_samples: positiveInt.default(200).describe('Fewer production examples than this: no verdict, only a note'),
+  issue: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Open or update one issue with the findings when there is drift'),
+      title: z.string().optional().describe('Default: "Drift detected: <model>"'),
+      labels: z.array(z.string()).default(['cdl-monitor']),
+    })
+    .default({ enabled: true, labels: ['cdl-monitor'] }),
+  retrain: z
+    .strictObject({
+      workflow: z.string().describe('Workflow file name or id to dispatch (workflow_dispatch), e.g. train.yml'),
+      ref: z.string().optional().describe('Branch or tag to run it on (default: the repository default branch)'),
+      on: z.enum(['alert', 'warn']).default('alert').describe('Dispatch on drift alerts only, or on warnings too'),
+      inputs: z.record(z.string(), z.string()).default({}).describe('workflow_dispatch inputs'),
+    })
+    .optional()
+    .describe('The feedback loop: dispatch a retraining workflow when drift is found'),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(1).default(1),
   model: modelSection,
@@ -374,6 +431,7 @@ export const configSchema = z.strictObject({
   gate: gateSection.optional(),
   compress: compressSection.optional(),
   deploy: z.record(z.string(), z.unknown()).optional(),
+  monitor: monitorSection.optional(),
 }).refine(
   // A training command builds its own model: then the model section needs neither.
   (c) => c.model?.layers !== undefined || c.model?.module !== undefined || typeof c.train?.command === 'string',
@@ -390,6 +448,8 @@ export type CdlConfigInput = z.input<typeof configSchema>;
 export type ModelSection = z.output<typeof modelSection>;
 export type LayerSpec = z.output<typeof layerSpec>;
 export type DataSection = z.output<typeof dataSection>;
+export type DataChecks = z.output<typeof dataChecks>;
+export type MonitorSection = z.output<typeof monitorSection>;
 
 /** The divisor applied to inputs: data.scale, else 255 for byte formats and 1 for csv. */
 export function inputScale(data: Pick<DataSection, 'scale' | 'format'>): number {
