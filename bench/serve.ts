@@ -298,11 +298,11 @@ try {
   ];
   for (const r of results) {
     md.push(`## ${r.model === 'mlp' ? 'Example MLP (cdl.yaml)' : 'Example CNN (cdl.cnn.yaml)'}`, '');
-    md.push('| concurrency | batching | requests/s | p50 ms | p99 ms | errors |', '|---|---|---|---|---|---|');
-    for (const l of r.loads)
-      md.push(`| ${l.concurrency} | on | ${l.requests_per_s} | ${l.p50_ms} | ${l.p99_ms} | ${l.errors + l.non_2xx} |`);
-    const o = r.batching_off_c64;
-    md.push(`| 64 | off | ${o.requests_per_s} | ${o.p50_ms} | ${o.p99_ms} | ${o.errors + o.non_2xx} |`, '');
+    md.push('| concurrency | batching | requests/s | p50 ms | p99 ms | errors | load average |', '|---|---|---|---|---|---|---|');
+    const row = (l: LoadResult, batching: string) =>
+      `| ${l.concurrency} | ${batching} | ${l.requests_per_s} | ${l.p50_ms} | ${l.p99_ms} | ${l.errors + l.non_2xx} | ${l.load_average} |`;
+    for (const l of r.loads) md.push(row(l, 'on'));
+    md.push(row(r.batching_off_c64, 'off'), '');
     md.push(
       `- mean batch at concurrency 64: ${r.mean_batch_c64} rows`,
       `- bare onnxruntime-node session on batches of ${r.bare.batch}: ${r.bare.rows_per_s} rows/s (batch 1: ${r.bare_batch_1.rows_per_s} rows/s)`,
