@@ -14,7 +14,7 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--out');
 const outRoot = outIdx >= 0 ? path.resolve(args[outIdx + 1]) : null;
-const names = args.filter((a, i) => a !== '--out' && i !== outIdx + 1);
+const names = args.filter((a, i) => outIdx < 0 || (i !== outIdx && i !== outIdx + 1));
 
 const EXTERNALS = ['onnxruntime-node', 'onnxruntime-common', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 const WASM = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
