@@ -28,6 +28,18 @@ export {
 } from './images.js';
 export { mulberry32, randomInt, shuffleInPlace } from './prng.js';
 export { firstRows, stratifiedSplit, takeRows, type Split } from './split.js';
+export { dataRoot, listDataFiles, readRawData, readTrainLabels, type RawData, type RawProblem, type RawSplit } from './raw.js';
+export {
+  checkRawData,
+  exampleHashes,
+  validateData,
+  validationMarkdown,
+  validationText,
+  type CheckName,
+  type DataValidation,
+  type Finding,
+  type SplitSummary,
+} from './validate.js';
 
 export interface Dataset {
   /** One example without the batch axis; images are [H, W, C] (channels last). */
