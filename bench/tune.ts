@@ -99,6 +99,8 @@ const lines = [
   '`examples/fashion-mnist/cdl.tune.yaml`, ' +
     `K = ${K} configurations per method, at most 9 epochs per trial, ${PARALLEL} trials at a time.`,
   'Each method picks its best trial by validation accuracy; the test accuracy of that trial is shown beside it.',
+  "With the same seed, TPE's startup trials (the first 9) are the random search's first 9 draws; the other configurations differ.",
+  'Dropout makes training itself vary from run to run (the validation split has 1,200 images: 0.5 points is 6 images).',
   '',
   '| seed | method | trials | epochs trained | best trial | its epochs | val accuracy | test accuracy | seconds |',
   '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
