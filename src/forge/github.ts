@@ -4,13 +4,26 @@
  * status with the verdict, and the job summary.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { downloadModelDir } from '../github/artifact.js';
 import { CdlError, UsageError } from '../util/errors.js';
-import { releasesOfModel, reportMarker, type Forge, type Publication, type PublishResult, type ReleaseInfo } from './types.js';
+import {
+  releasesOfModel,
+  reportMarker,
+  type AssetInfo,
+  type DeploymentRecord,
+  type DeploymentState,
+  type DeploymentStatusUpdate,
+  type NewDeployment,
+  type Publication,
+  type PublishResult,
+  type RegistryForge,
+  type ReleaseDetails,
+  type ReleaseInfo,
+} from './types.js';
 
 /** GitHub refuses comments longer than this. */
 export const MAX_COMMENT = 65_536;
@@ -36,11 +49,46 @@ interface EventPayload {
 
 type Octokit = ReturnType<typeof github.getOctokit>;
 
+interface ApiRelease {
+  id: number;
+  tag_name: string;
+  name?: string | null;
+  published_at?: string | null;
+  target_commitish?: string;
+  html_url?: string;
+  upload_url?: string;
+  draft?: boolean;
+  immutable?: boolean;
+  assets?: Array<{ id: number; name: string; size: number; digest?: string | null }>;
+}
+
+interface ApiDeployment {
+  id: number;
+  ref: string;
+  sha: string;
+  task: string;
+  environment: string;
+  description?: string | null;
+  created_at: string;
+  payload: unknown;
+}
+
+/** The `task` of a deployment of `model`: deployments of several models share the environments. */
+export const deploymentTask = (model: string) => `deploy:${model}`;
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
 function status(e: unknown): number | undefined {
   return (e as { status?: number }).status;
 }
 
-export class GitHubForge implements Forge {
+export class GitHubForge implements RegistryForge {
   readonly kind = 'github' as const;
   readonly owner: string;
   readonly repo: string;
@@ -159,6 +207,146 @@ export class GitHubForge implements Forge {
 
   async downloadArtifact(name: string, dest: string): Promise<string> {
     return downloadModelDir(name, dest);
+  }
+
+  private details(r: ApiRelease): ReleaseDetails {
+    return {
+      tag: r.tag_name,
+      name: r.name,
+      published_at: r.published_at,
+      commit: r.target_commitish,
+      url: r.html_url,
+      id: r.id,
+      draft: Boolean(r.draft),
+      immutable: Boolean(r.immutable),
+      assets: (r.assets ?? []).map((a) => ({ name: a.name, size: a.size, digest: a.digest ?? null, id: a.id })),
+      ...(r.upload_url ? { uploadUrl: r.upload_url } : {}),
+    };
+  }
+
+  async releaseDetails(tag: string): Promise<ReleaseDetails | undefined> {
+    try {
+      const { data } = await this.octokit.rest.repos.getReleaseByTag({ owner: this.owner, repo: this.repo, tag });
+      return this.details(data as ApiRelease);
+    } catch (e) {
+      if (status(e) !== 404) throw e;
+    }
+    // Drafts are not found by tag: look through the newest releases.
+    const { data } = await this.octokit.rest.repos.listReleases({ owner: this.owner, repo: this.repo, per_page: 100 });
+    const draft = (data as ApiRelease[]).find((r) => r.draft && r.tag_name === tag);
+    return draft ? this.details(draft) : undefined;
+  }
+
+  async createDraftRelease(tag: string, opts: { commit: string | null; name?: string; body?: string }): Promise<ReleaseDetails> {
+    const { data } = await this.octokit.rest.repos.createRelease({
+      owner: this.owner,
+      repo: this.repo,
+      tag_name: tag,
+      ...(opts.commit ? { target_commitish: opts.commit } : {}),
+      name: opts.name ?? tag,
+      ...(opts.body ? { body: opts.body } : {}),
+      draft: true,
+    });
+    return this.details(data as ApiRelease);
+  }
+
+  async uploadAsset(release: ReleaseDetails, name: string, file: string): Promise<AssetInfo> {
+    if (!release.draft) throw new CdlError(`upload ${name} to ${release.tag}: the release is published; assets are only added to a draft`);
+    const uploadUrl = (release as ReleaseDetails & { uploadUrl?: string }).uploadUrl;
+    const data = await readFile(file);
+    const { data: a } = await this.octokit.rest.repos.uploadReleaseAsset({
+      owner: this.owner,
+      repo: this.repo,
+      release_id: Number(release.id),
+      name,
+      // Octokit sends the bytes as they are; its types only know strings.
+      data: data as unknown as string,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': data.length },
+      ...(uploadUrl ? { baseUrl: uploadUrl.replace(/\/repos\/.*$/, '') } : {}),
+    });
+    this.assetCache.delete(Number(release.id));
+    return { name: a.name, size: a.size, digest: (a as { digest?: string | null }).digest ?? null, id: a.id };
+  }
+
+  async publishRelease(release: ReleaseDetails): Promise<ReleaseDetails> {
+    const { data } = await this.octokit.rest.repos.updateRelease({ owner: this.owner, repo: this.repo, release_id: Number(release.id), draft: false });
+    return this.details(data as ApiRelease);
+  }
+
+  async deleteDraft(release: ReleaseDetails): Promise<void> {
+    if (!release.draft) throw new CdlError(`delete ${release.tag}: the release is published; only drafts are deleted`);
+    await this.octokit.rest.repos.deleteRelease({ owner: this.owner, repo: this.repo, release_id: Number(release.id) });
+  }
+
+  async downloadAsset(_release: ReleaseDetails, asset: AssetInfo, file: string): Promise<void> {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, await this.assetBytes(Number(asset.id)));
+  }
+
+  private deployment(d: ApiDeployment, state: DeploymentState, environmentUrl?: string | null): DeploymentRecord {
+    const payload = (typeof d.payload === 'string' ? safeJson(d.payload) : d.payload) as Record<string, unknown> | null;
+    return {
+      id: d.id,
+      model: String(payload?.model ?? d.task.replace(/^deploy:/, '')),
+      environment: d.environment,
+      tag: d.ref,
+      version: String(payload?.version ?? ''),
+      commit: d.sha ?? null,
+      created_at: d.created_at,
+      state,
+      description: d.description ?? '',
+      environment_url: environmentUrl ?? null,
+      payload: payload ?? {},
+    };
+  }
+
+  async createDeployment(d: NewDeployment): Promise<DeploymentRecord> {
+    const res = await this.octokit.rest.repos.createDeployment({
+      owner: this.owner,
+      repo: this.repo,
+      ref: d.tag,
+      task: deploymentTask(d.model),
+      environment: d.environment,
+      description: d.description.slice(0, 140),
+      // The release was checked by cdl (checksums, blessing); commit statuses are not required.
+      required_contexts: [],
+      auto_merge: false,
+      payload: { ...(d.payload ?? {}), model: d.model, version: d.version, tag: d.tag },
+      production_environment: d.environment === 'production',
+    });
+    if (res.status !== 201) throw new CdlError(`deployment of ${d.tag} to ${d.environment} not created: ${JSON.stringify(res.data).slice(0, 200)}`);
+    return this.deployment(res.data as ApiDeployment, 'queued');
+  }
+
+  async setDeploymentStatus(d: DeploymentRecord, state: DeploymentState, update: DeploymentStatusUpdate = {}): Promise<DeploymentRecord> {
+    await this.octokit.rest.repos.createDeploymentStatus({
+      owner: this.owner,
+      repo: this.repo,
+      deployment_id: Number(d.id),
+      state,
+      ...(update.description ? { description: update.description.slice(0, 140) } : {}),
+      ...(update.environmentUrl ? { environment_url: update.environmentUrl } : {}),
+      ...(update.logUrl ? { log_url: update.logUrl } : {}),
+      auto_inactive: true,
+    });
+    return { ...d, state, ...(update.description ? { description: update.description } : {}), ...(update.environmentUrl ? { environment_url: update.environmentUrl } : {}) };
+  }
+
+  async listDeployments(model: string, environment?: string): Promise<DeploymentRecord[]> {
+    const { data } = await this.octokit.rest.repos.listDeployments({
+      owner: this.owner,
+      repo: this.repo,
+      task: deploymentTask(model),
+      ...(environment ? { environment } : {}),
+      per_page: 100,
+    });
+    const out: DeploymentRecord[] = [];
+    for (const d of data as ApiDeployment[]) {
+      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ owner: this.owner, repo: this.repo, deployment_id: d.id, per_page: 1 });
+      const latest = statuses[0];
+      out.push(this.deployment(d, (latest?.state as DeploymentState | undefined) ?? 'queued', latest?.environment_url));
+    }
+    return out.sort((a, b) => b.created_at.localeCompare(a.created_at) || Number(b.id) - Number(a.id));
   }
 
   /** The one report comment of `model` on the pull request: updated when it exists, created otherwise. */

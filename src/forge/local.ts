@@ -3,18 +3,25 @@
  * under `.cdl/`; releases are git tags plus the model files under `.cdl/releases/<tag>/`.
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
+import { sha256File } from '../model-dir/checksums.js';
 import { CdlError } from '../util/errors.js';
 import {
   compareVersions,
   releasesOfModel,
   releaseVersion,
   reportMarker,
-  type Forge,
+  type AssetInfo,
+  type DeploymentRecord,
+  type DeploymentState,
+  type DeploymentStatusUpdate,
+  type NewDeployment,
   type Publication,
   type PublishResult,
+  type RegistryForge,
+  type ReleaseDetails,
   type ReleaseInfo,
 } from './types.js';
 
@@ -22,6 +29,25 @@ export const RELEASE_FILE = 'release.json';
 
 interface LocalRelease extends ReleaseInfo {
   model?: string;
+  draft?: boolean;
+  body?: string;
+  created_at?: string;
+}
+
+interface LocalDeployment extends DeploymentRecord {
+  statuses: Array<{ state: DeploymentState; description?: string; environment_url?: string; log_url?: string; time: string }>;
+}
+
+function checkTag(tag: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._@-]*$/.test(tag) || tag.includes('..')) {
+    throw new CdlError(`invalid release tag ${JSON.stringify(tag)}; expected letters, digits and . _ @ - (no slash)`);
+  }
+}
+
+function checkAssetName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === RELEASE_FILE) {
+    throw new CdlError(`invalid asset name ${JSON.stringify(name)}; expected letters, digits and . _ - (not ${RELEASE_FILE})`);
+  }
 }
 
 async function writeAtomic(file: string, content: string): Promise<void> {
@@ -31,7 +57,7 @@ async function writeAtomic(file: string, content: string): Promise<void> {
   await rename(tmp, file);
 }
 
-export class LocalForge implements Forge {
+export class LocalForge implements RegistryForge {
   readonly kind = 'local' as const;
   readonly root: string;
   readonly stateDir: string;
@@ -125,6 +151,166 @@ export class LocalForge implements Forge {
     return { ...info, id: dest };
   }
 
+  get draftsDir(): string {
+    return path.join(this.stateDir, 'drafts');
+  }
+
+  get deploymentsDir(): string {
+    return path.join(this.stateDir, 'deployments');
+  }
+
+  private async details(dir: string, tag: string, draft: boolean): Promise<ReleaseDetails> {
+    let info: LocalRelease = { tag };
+    const meta = path.join(dir, RELEASE_FILE);
+    if (existsSync(meta)) {
+      try {
+        info = JSON.parse(await readFile(meta, 'utf8')) as LocalRelease;
+      } catch {
+        // A broken release.json still leaves the files.
+      }
+    }
+    const assets: AssetInfo[] = [];
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      if (!e.isFile() || e.name === RELEASE_FILE) continue;
+      const file = path.join(dir, e.name);
+      assets.push({ name: e.name, size: (await stat(file)).size, digest: `sha256:${await sha256File(file)}`, id: file });
+    }
+    assets.sort((a, b) => a.name.localeCompare(b.name));
+    // Published local releases are always immutable, as GitHub's are with immutable releases on.
+    return { ...info, tag, id: dir, draft, immutable: !draft, assets };
+  }
+
+  async releaseDetails(tag: string): Promise<ReleaseDetails | undefined> {
+    checkTag(tag);
+    const published = path.join(this.releasesDir, tag);
+    if (existsSync(published)) return this.details(published, tag, false);
+    const draft = path.join(this.draftsDir, tag);
+    if (existsSync(draft)) return this.details(draft, tag, true);
+    return undefined;
+  }
+
+  async createDraftRelease(tag: string, opts: { commit: string | null; name?: string; body?: string }): Promise<ReleaseDetails> {
+    checkTag(tag);
+    if (existsSync(path.join(this.releasesDir, tag))) throw new CdlError(`release ${tag} is already published; a published release does not change`);
+    const dir = path.join(this.draftsDir, tag);
+    if (existsSync(dir)) throw new CdlError(`a draft of ${tag} already exists (${dir}); delete it first`);
+    await mkdir(dir, { recursive: true });
+    const info: LocalRelease = { tag, name: opts.name ?? tag, commit: opts.commit, body: opts.body, draft: true, created_at: new Date().toISOString() };
+    await writeAtomic(path.join(dir, RELEASE_FILE), JSON.stringify(info, null, 2) + '\n');
+    return this.details(dir, tag, true);
+  }
+
+  private assertDraft(release: ReleaseDetails, what: string): string {
+    const dir = path.join(this.draftsDir, release.tag);
+    if (!release.draft || !existsSync(dir)) {
+      throw new CdlError(`${what} ${release.tag}: the release is published and immutable; only a draft can change (HTTP 422 on GitHub)`);
+    }
+    return dir;
+  }
+
+  async uploadAsset(release: ReleaseDetails, name: string, file: string): Promise<AssetInfo> {
+    checkAssetName(name);
+    const dir = this.assertDraft(release, `upload ${name} to`);
+    const dest = path.join(dir, name);
+    if (existsSync(dest)) throw new CdlError(`release ${release.tag} already has an asset ${name}`);
+    await copyFile(file, `${dest}.partial`);
+    await rename(`${dest}.partial`, dest);
+    return { name, size: (await stat(dest)).size, digest: `sha256:${await sha256File(dest)}`, id: dest };
+  }
+
+  async publishRelease(release: ReleaseDetails): Promise<ReleaseDetails> {
+    const dir = this.assertDraft(release, 'publish');
+    const dest = path.join(this.releasesDir, release.tag);
+    if (existsSync(dest)) throw new CdlError(`release ${release.tag} is already published`);
+    const info = JSON.parse(await readFile(path.join(dir, RELEASE_FILE), 'utf8')) as LocalRelease;
+    const git = simpleGit(this.root);
+    const isRepo = await git.checkIsRepo().catch(() => false);
+    if (isRepo && info.commit) {
+      const existing = (await git.raw(['tag', '--list', release.tag])).trim();
+      if (existing) {
+        const at = (await git.revparse([`${release.tag}^{commit}`])).trim();
+        if (at !== info.commit) throw new CdlError(`git tag ${release.tag} already points at ${at}, not ${info.commit}`);
+      } else await git.raw(['tag', release.tag, info.commit]);
+    }
+    const published: LocalRelease = { ...info, draft: false, published_at: new Date().toISOString() };
+    await writeFile(path.join(dir, RELEASE_FILE), JSON.stringify(published, null, 2) + '\n');
+    await mkdir(this.releasesDir, { recursive: true });
+    await rename(dir, dest);
+    return this.details(dest, release.tag, false);
+  }
+
+  async deleteDraft(release: ReleaseDetails): Promise<void> {
+    await rm(this.assertDraft(release, 'delete'), { recursive: true, force: true });
+  }
+
+  async downloadAsset(release: ReleaseDetails, asset: AssetInfo, file: string): Promise<void> {
+    const src = String(asset.id ?? path.join(String(release.id), asset.name));
+    if (!existsSync(src)) throw new CdlError(`release ${release.tag}: asset ${asset.name} not found (${src})`);
+    await mkdir(path.dirname(file), { recursive: true });
+    await copyFile(src, file);
+  }
+
+  private deploymentsFile(model: string): string {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(model)) throw new CdlError(`invalid model name ${JSON.stringify(model)}`);
+    return path.join(this.deploymentsDir, `${model}.json`);
+  }
+
+  private async readDeployments(model: string): Promise<LocalDeployment[]> {
+    const file = this.deploymentsFile(model);
+    if (!existsSync(file)) return [];
+    return JSON.parse(await readFile(file, 'utf8')) as LocalDeployment[];
+  }
+
+  async createDeployment(d: NewDeployment): Promise<DeploymentRecord> {
+    const all = await this.readDeployments(d.model);
+    const rec: LocalDeployment = {
+      id: all.reduce((m, x) => Math.max(m, Number(x.id)), 0) + 1,
+      model: d.model,
+      environment: d.environment,
+      tag: d.tag,
+      version: d.version,
+      commit: d.commit,
+      created_at: new Date().toISOString(),
+      state: 'queued',
+      description: d.description,
+      environment_url: null,
+      payload: d.payload ?? {},
+      statuses: [{ state: 'queued', description: d.description, time: new Date().toISOString() }],
+    };
+    all.push(rec);
+    await writeAtomic(this.deploymentsFile(d.model), JSON.stringify(all, null, 2) + '\n');
+    return strip(rec);
+  }
+
+  async setDeploymentStatus(d: DeploymentRecord, state: DeploymentState, update: DeploymentStatusUpdate = {}): Promise<DeploymentRecord> {
+    const all = await this.readDeployments(d.model);
+    const rec = all.find((x) => String(x.id) === String(d.id));
+    if (!rec) throw new CdlError(`deployment ${d.id} of ${d.model} not found`);
+    const time = new Date().toISOString();
+    rec.state = state;
+    if (update.description) rec.description = update.description;
+    if (update.environmentUrl) rec.environment_url = update.environmentUrl;
+    rec.statuses.push({ state, description: update.description, environment_url: update.environmentUrl, log_url: update.logUrl, time });
+    // As GitHub does (auto_inactive): a success makes the earlier successes of the environment inactive.
+    if (state === 'success') {
+      for (const o of all) {
+        if (o !== rec && o.environment === rec.environment && o.state === 'success') {
+          o.state = 'inactive';
+          o.statuses.push({ state: 'inactive', time });
+        }
+      }
+    }
+    await writeAtomic(this.deploymentsFile(d.model), JSON.stringify(all, null, 2) + '\n');
+    return strip(rec);
+  }
+
+  async listDeployments(model: string, environment?: string): Promise<DeploymentRecord[]> {
+    return (await this.readDeployments(model))
+      .filter((d) => !environment || d.environment === environment)
+      .sort((a, b) => Number(b.id) - Number(a.id))
+      .map(strip);
+  }
+
   async publish(p: Publication): Promise<PublishResult> {
     const dir = this.reportDir(p.model);
     const commentFile = path.join(dir, 'comment.md');
@@ -147,4 +333,9 @@ export class LocalForge implements Forge {
       notes: [],
     };
   }
+}
+
+function strip(d: LocalDeployment): DeploymentRecord {
+  const { statuses: _statuses, ...rest } = d;
+  return rest;
 }

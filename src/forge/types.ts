@@ -89,3 +89,96 @@ export function compareVersions(a: string, b: string): number {
   if (!x.pre && y.pre) return 1;
   return (x.pre ?? '').localeCompare(y.pre ?? '');
 }
+
+/** A file attached to a release. */
+export interface AssetInfo {
+  name: string;
+  size: number;
+  /** `sha256:<hex>` when the forge reports it (GitHub does for assets uploaded since 2025). */
+  digest?: string | null;
+  /** Forge-specific handle (GitHub asset id, local file path). */
+  id?: number | string;
+}
+
+/** A release as the registry sees it: published or draft, and whether its assets are locked. */
+export interface ReleaseDetails extends ReleaseInfo {
+  draft: boolean;
+  /** Published with immutability on: tag and assets can no longer change. */
+  immutable: boolean;
+  assets: AssetInfo[];
+}
+
+export type DeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
+
+/**
+ * One record of a model going to an environment (an alias: production, staging, or any other
+ * name). The newest record of an environment whose state is success is what the alias points at;
+ * the list of records is the history of what was there when.
+ */
+export interface DeploymentRecord {
+  id: number | string;
+  model: string;
+  environment: string;
+  /** The release tag deployed. */
+  tag: string;
+  version: string;
+  commit: string | null;
+  created_at: string;
+  /** The latest status. */
+  state: DeploymentState;
+  description: string;
+  environment_url?: string | null;
+  /** Free-form: the reason, the previous tag, the target, canary results. */
+  payload: Record<string, unknown>;
+}
+
+export interface NewDeployment {
+  model: string;
+  environment: string;
+  tag: string;
+  version: string;
+  commit: string | null;
+  description: string;
+  payload?: Record<string, unknown>;
+}
+
+export interface DeploymentStatusUpdate {
+  description?: string;
+  environmentUrl?: string;
+  logUrl?: string;
+}
+
+/** Subjects of a provenance statement: file name and SHA-256. */
+export interface ProvenanceSubject {
+  name: string;
+  digest: { sha256: string };
+}
+
+/**
+ * What the model registry needs of a forge beyond reading releases: releases written as a draft,
+ * filled with every asset and published last (nothing is ever added to a published release), asset
+ * downloads, and deployments with statuses (which also record where each alias pointed when).
+ */
+export interface RegistryForge extends Forge {
+  /** The release with this tag, drafts included, with its assets; undefined when there is none. */
+  releaseDetails(tag: string): Promise<ReleaseDetails | undefined>;
+  /** A new draft release of `tag` at `commit` (the tag itself appears when it is published). */
+  createDraftRelease(tag: string, opts: { commit: string | null; name?: string; body?: string }): Promise<ReleaseDetails>;
+  /** Attach a file to a draft. Refused for a published release. */
+  uploadAsset(release: ReleaseDetails, name: string, file: string): Promise<AssetInfo>;
+  /** Publish a draft: from here on its tag and assets do not change. */
+  publishRelease(release: ReleaseDetails): Promise<ReleaseDetails>;
+  /** Delete a draft (an interrupted promotion). Refused for a published release. */
+  deleteDraft(release: ReleaseDetails): Promise<void>;
+  /** Download one asset to `file`. */
+  downloadAsset(release: ReleaseDetails, asset: AssetInfo, file: string): Promise<void>;
+  createDeployment(d: NewDeployment): Promise<DeploymentRecord>;
+  setDeploymentStatus(d: DeploymentRecord, state: DeploymentState, update?: DeploymentStatusUpdate): Promise<DeploymentRecord>;
+  /** Deployments of `model`, newest first, optionally of one environment. */
+  listDeployments(model: string, environment?: string): Promise<DeploymentRecord[]>;
+}
+
+/** Whether a forge can hold a model registry. */
+export function isRegistryForge(f: Forge): f is RegistryForge {
+  return typeof (f as Partial<RegistryForge>).createDraftRelease === 'function';
+}
