@@ -1,0 +1,92 @@
+/**
+ * A model directory as release assets, and back. Release assets are flat files, so the TF.js
+ * bundle's `tfjs/model.json` and `tfjs/weights.bin` travel as `tfjs-model.json` and
+ * `tfjs-weights.bin`; a compressed variant travels as `model-<name>.onnx` (with its
+ * `metrics-<name>.json` and `lineage-<name>.json`). SHA256SUMS lists every model asset by its
+ * asset name; the provenance statement and promotion.json describe the assets and are not in it.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { BLESSING_FILE } from '../evaluate/gate.js';
+import { CHECKSUMS_FILE, writeChecksums } from '../model-dir/checksums.js';
+import { MODEL_FILES } from '../model-dir/index.js';
+import { CdlError, UsageError } from '../util/errors.js';
+
+export const PROVENANCE_FILE = 'provenance.intoto.json';
+export const PROMOTION_FILE = 'promotion.json';
+/** Files the registry writes beside the model assets, not listed in SHA256SUMS. */
+export const DESCRIPTIVE_ASSETS = [PROVENANCE_FILE, PROMOTION_FILE];
+
+/** The top-level files of a model directory that become assets (others are left out and named). */
+const TOP_LEVEL = new Set<string>([MODEL_FILES.onnx, MODEL_FILES.metrics, MODEL_FILES.lineage, MODEL_FILES.card, BLESSING_FILE, 'evaluation.json', 'compression.json', 'compression.md']);
+
+export interface StagedAssets {
+  dir: string;
+  /** Asset name → SHA-256 of the model assets (what SHA256SUMS lists). */
+  sums: Map<string, string>;
+  /** Files of the model directory that were not made assets. */
+  skipped: string[];
+}
+
+/** Asset name of a file of the model directory (`tfjs/model.json` → `tfjs-model.json`). */
+export function assetName(rel: string): string {
+  return rel.startsWith(`${MODEL_FILES.tfjs}/`) ? `tfjs-${rel.slice(MODEL_FILES.tfjs.length + 1)}` : rel;
+}
+
+/** The path in a model directory of an asset (`tfjs-weights.bin` → `tfjs/weights.bin`). */
+export function assetPath(name: string): string {
+  return name.startsWith('tfjs-') ? `${MODEL_FILES.tfjs}/${name.slice(5)}` : name;
+}
+
+/**
+ * Copy a model directory (and compressed variants) into `dest` as flat release assets and write
+ * SHA256SUMS over them.
+ */
+export async function stageAssets(modelDir: string, dest: string, variants: Record<string, string> = {}): Promise<StagedAssets> {
+  if (!existsSync(path.join(modelDir, MODEL_FILES.onnx))) throw new CdlError(`${modelDir}: no ${MODEL_FILES.onnx}; expected a model directory`);
+  await rm(dest, { recursive: true, force: true });
+  await mkdir(dest, { recursive: true });
+  const skipped: string[] = [];
+  for (const e of await readdir(modelDir, { withFileTypes: true })) {
+    if (e.isFile() && (TOP_LEVEL.has(e.name) || /^model-[A-Za-z0-9_-]+\.onnx$/.test(e.name))) await copyFile(path.join(modelDir, e.name), path.join(dest, e.name));
+    else if (e.isDirectory() && e.name === MODEL_FILES.tfjs) {
+      for (const f of await readdir(path.join(modelDir, e.name), { withFileTypes: true })) {
+        if (f.isFile()) await copyFile(path.join(modelDir, e.name, f.name), path.join(dest, assetName(`${e.name}/${f.name}`)));
+      }
+    } else if (e.name !== CHECKSUMS_FILE) skipped.push(e.name);
+  }
+  for (const [name, dir] of Object.entries(variants)) {
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`variant name ${JSON.stringify(name)}: expected letters, digits, _ and - (e.g. int8)`);
+    if (!existsSync(path.join(dir, MODEL_FILES.onnx))) throw new CdlError(`variant ${name}: ${dir} has no ${MODEL_FILES.onnx}`);
+    await copyFile(path.join(dir, MODEL_FILES.onnx), path.join(dest, `model-${name}.onnx`));
+    for (const f of [MODEL_FILES.metrics, MODEL_FILES.lineage]) {
+      if (existsSync(path.join(dir, f))) await copyFile(path.join(dir, f), path.join(dest, f.replace('.json', `-${name}.json`)));
+    }
+  }
+  const sums = await writeChecksums(dest);
+  return { dir: dest, sums, skipped };
+}
+
+/**
+ * Turn verified flat assets in `flat` into a model directory at `dest` (tfjs-* back under tfjs/),
+ * with a SHA256SUMS in directory form carrying the verified hashes (nothing is hashed twice).
+ */
+export async function assembleModelDir(flat: string, sums: Map<string, string>, dest: string): Promise<string> {
+  const tmp = `${dest}.partial-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  const lines: string[] = [];
+  for (const [name, hash] of [...sums].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const rel = assetPath(name);
+    await mkdir(path.dirname(path.join(tmp, rel)), { recursive: true });
+    await copyFile(path.join(flat, name), path.join(tmp, rel));
+    lines.push(`${hash}  ${rel}\n`);
+  }
+  for (const f of DESCRIPTIVE_ASSETS) if (existsSync(path.join(flat, f))) await copyFile(path.join(flat, f), path.join(tmp, f));
+  await writeFile(path.join(tmp, CHECKSUMS_FILE), lines.sort((a, b) => a.slice(66).localeCompare(b.slice(66))).join(''));
+  await rm(dest, { recursive: true, force: true });
+  await mkdir(path.dirname(dest), { recursive: true });
+  await rename(tmp, dest);
+  return dest;
+}
