@@ -183,6 +183,33 @@ Options:
 Exit codes: 0 success (also when the parent is kept), 1 failure, 2 usage or configuration error.`,
     load: async () => (await import('./compress.js')).compressCommand,
   },
+  data: {
+    summary: 'validate the data, record its version in a manifest, and tell whether the working data matches it',
+    help: `Usage: cdl data <validate|version|status|push|pull> [--config FILE] [--set key=value ...] [options]
+
+  validate  check shape, data type, value range, the label set, class balance, duplicates within a
+            split, test examples leaked from train (identical by hash) and missing or unreadable
+            files; thresholds in data.checks. Exit 1 when data.checks.fail_on is met.
+  version   hash every data file and write the manifest (default cdl.data.json beside cdl.yaml):
+            each file's SHA-256 and size, the dataset version, the CI cache key and the stratified
+            validation split (fraction, seed, counts, a hash of its indices). Commit it with the code;
+            it changes when and only when the data (or the split) changes. --check: exit 1 if stale.
+  status    compare the working data with the manifest: files added, removed, modified, split changed.
+            Exit 0 when they match, 1 when they differ.
+  push      copy the manifest's files into a content-addressed store (--store DIR or $CDL_DATA_STORE)
+  pull      restore them from the store, each checked against its hash
+
+Options:
+  -c, --config FILE     configuration file (default: cdl.yaml)
+  -s, --set KEY=VAL     override a configuration value (repeatable)
+  -m, --manifest FILE   the manifest (default: cdl.data.json beside cdl.yaml)
+      --store DIR       push/pull: the store
+      --check           version: do not write, exit 1 when the manifest is out of date
+      --json            machine-readable output
+
+Exit codes: 0 success (clean), 1 problems found or data differs, 2 usage or configuration error.`,
+    load: async () => (await import('./data.js')).dataCommand,
+  },
   validate: {
     summary: 'check a cdl.yaml and print every problem',
     help: `Usage: cdl validate [--config FILE] [--set key=value ...]

@@ -28,6 +28,21 @@ export {
 } from './images.js';
 export { mulberry32, randomInt, shuffleInPlace } from './prng.js';
 export { firstRows, stratifiedSplit, takeRows, type Split } from './split.js';
+export {
+  buildManifest,
+  cacheKey,
+  dataStatus,
+  MANIFEST_FILE,
+  manifestText,
+  pullData,
+  pushData,
+  readManifest,
+  splitRecord,
+  writeManifest,
+  type DataManifest,
+  type DataStatus,
+  type SplitRecord,
+} from './manifest.js';
 export { dataRoot, listDataFiles, readRawData, readTrainLabels, type RawData, type RawProblem, type RawSplit } from './raw.js';
 export {
   checkRawData,
