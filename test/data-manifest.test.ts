@@ -163,7 +163,7 @@ describe('data manifest', () => {
       expect(await pushData(path.join(p.dir, 'data'), m, store)).toEqual({ copied: 0, present: m.files.length });
       const out = write.mock.calls.map((c) => String(c[0])).join('');
       expect(out).toMatch(/modified: train\/b\/0\.png/);
-      expect(out).toMatch(/removed:  test\/a\/0\.png/);
+      expect(out).toMatch(/removed: {2}test\/a\/0\.png/);
     } finally {
       write.mockRestore();
       err.mockRestore();
