@@ -210,6 +210,64 @@ Options:
 Exit codes: 0 success (clean), 1 problems found or data differs, 2 usage or configuration error.`,
     load: async () => (await import('./data.js')).dataCommand,
   },
+  models: {
+    summary: 'list, show, promote, roll back and compare model versions (releases, aliases, lineage)',
+    help: `Usage: cdl models list|show|history|promote|rollback|diff [args] [options]
+
+A candidate is the model directory of a commit (the artifact model-<sha>); a version is a release
+tagged by deploy.tag (default {model}@v{version}) holding its files, SHA256SUMS, blessing.json and a
+provenance statement. Aliases (production, staging, your own) point at versions; every move is
+recorded, so the history lists what was in production when (docs/registry.md).
+
+  list                        versions, newest first, with the aliases pointing at each
+  show VERSION                lineage: commit, dataset version, configuration, tuning, parent, gate
+  history [--alias NAME]      every move of the aliases (deployments), newest first
+  promote --model DIR --version X.Y.Z [--force --reason "..."] [--variant NAME=DIR] [--alias NAME]
+                              turn a blessed candidate into a version (draft, assets, then published);
+                              an unblessed one is refused unless --force with a reason
+  rollback [--alias NAME] [--to VERSION]
+                              redeploy the version the alias held before, moving it back
+  diff VERSION VERSION        what differs in lineage and metrics
+
+Options:
+  -c, --config FILE   configuration file (default: cdl.yaml); --name MODEL instead of one
+  -s, --set KEY=VAL   override a configuration value (repeatable)
+      --json          print JSON
+  Deployment options of rollback: as cdl deploy.
+
+Exit codes: 0 success, 1 failure (refused, rolled back), 2 usage or configuration error.`,
+    load: async () => (await import('./models.js')).modelsCommand,
+  },
+  deploy: {
+    summary: 'deploy a released version: verify checksums and blessing, roll out, record the deployment',
+    help: `Usage: cdl deploy --version X.Y.Z|TAG [--target server|kserve|release] [options]
+
+Find the model of the release (its assets, or the workflow artifact of its commit when the release
+was published by hand without them), verify every SHA-256 and the blessing, and deploy it:
+  server   write it into the model repository of a running cdl serve, load it, wait until it is
+           ready, send a smoke inference; with a canary, watch its error rate and latency for the
+           window, then promote it to 100% or roll it back on its own
+  kserve   an InferenceService manifest (ONNX, Open Inference Protocol v2, canaryTrafficPercent),
+           applied with kubectl when it has a current context, else written out
+  release  verify the assets only
+Each deployment is recorded with its statuses; a successful one moves the alias (deploy.environment).
+
+Options:
+      --version V          the version or release tag
+      --target T           server, kserve or release (default deploy.target)
+  -e, --environment NAME   the alias / GitHub environment (default deploy.environment, production)
+      --server-url URL     the running cdl serve (default deploy.server.url)
+      --repository DIR     its model repository (default deploy.server.repository)
+      --canary-percent P   share of traffic for the canary (0: none)
+      --canary-window S    seconds the canary is watched
+  -o, --out DIR            where the kserve manifest is written (default .cdl/deploy/<tag>)
+      --reason TEXT        recorded with the deployment
+  -c, --config FILE        configuration file (default: cdl.yaml); --name MODEL instead of one
+      --json               print the result as JSON
+
+Exit codes: 0 deployed, 1 refused, failed or rolled back, 2 usage or configuration error.`,
+    load: async () => (await import('./deploy.js')).deployCommand,
+  },
   validate: {
     summary: 'check a cdl.yaml and print every problem',
     help: `Usage: cdl validate [--config FILE] [--set key=value ...]

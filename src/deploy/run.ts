@@ -122,5 +122,7 @@ export async function rollback(o: Omit<DeployOptions, 'ref'> & { to?: string }):
     if (!prev) throw new CdlError(`${o.settings.environment} of ${o.model} has no earlier version to roll back to`);
     ref = prev.tag;
   }
-  return deploy({ ...o, ref, reason: o.reason ?? `rollback of ${o.settings.environment} to ${ref}` });
+  // A rollback restores what served before: no canary in front of it.
+  const settings = { ...o.settings, canary: { ...o.settings.canary, percent: 0 } };
+  return deploy({ ...o, settings, ref, reason: o.reason ?? `rollback of ${o.settings.environment} to ${ref}` });
 }

@@ -1,0 +1,2 @@
+/** `cdl deploy`: deploy a released version (the handler lives beside `cdl models`). */
+export { deployCommand } from './models.js';
