@@ -98,6 +98,7 @@ export class GitHubForge implements RegistryForge {
   /** The commit the verdict belongs to: the pull request's head, else $GITHUB_SHA. */
   readonly sha?: string;
   private readonly log: (line: string) => void;
+  private readonly token: string;
   private readonly assetCache = new Map<number, Array<{ id: number; name: string }>>();
 
   constructor(opts: GitHubForgeOptions) {
@@ -107,6 +108,7 @@ export class GitHubForge implements RegistryForge {
     this.owner = owner;
     this.repo = repo;
     this.log = opts.log ?? (() => {});
+    this.token = opts.token;
     const baseUrl = (opts.apiUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
     this.octokit = github.getOctokit(opts.token, { baseUrl });
     let payload: EventPayload = {};
@@ -205,8 +207,20 @@ export class GitHubForge implements RegistryForge {
     }
   }
 
+  /**
+   * A workflow artifact holding a model directory: from this run, else from the newest run of the
+   * repository that uploaded one by that name (a release deploys the artifact of its commit's run).
+   */
   async downloadArtifact(name: string, dest: string): Promise<string> {
-    return downloadModelDir(name, dest);
+    try {
+      return await downloadModelDir(name, dest);
+    } catch (e) {
+      const { data } = await this.octokit.rest.actions.listArtifactsForRepo({ owner: this.owner, repo: this.repo, name, per_page: 10 });
+      const found = data.artifacts.find((a) => !a.expired && a.workflow_run?.id);
+      if (!found) throw new CdlError(`artifact ${name}: not in this run (${(e as Error).message}) nor in any run of ${this.owner}/${this.repo}`);
+      this.log(`artifact ${name}: from workflow run ${found.workflow_run!.id}`);
+      return downloadModelDir(name, dest, { runId: found.workflow_run!.id!, repository: `${this.owner}/${this.repo}`, token: this.token });
+    }
   }
 
   private details(r: ApiRelease): ReleaseDetails {
