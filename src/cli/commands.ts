@@ -268,6 +268,31 @@ Options:
 Exit codes: 0 deployed, 1 refused, failed or rolled back, 2 usage or configuration error.`,
     load: async () => (await import('./deploy.js')).deployCommand,
   },
+  monitor: {
+    summary: "compare production traffic with the model's reference statistics; report drift, open an issue, dispatch retraining",
+    help: `Usage: cdl monitor [--model DIR] [--source URL|FILE] [--config FILE] [--set key=value ...] [options]
+
+Compare what the model server recorded for the deployed model (predicted classes and input summaries,
+GET /v2/models/<name>[/versions/<v>]/monitor, or a JSON file with the same content) with the
+reference statistics in the model directory (reference.json, written by cdl train on the test split):
+PSI for the predictions, PSI and Kolmogorov–Smirnov for the inputs, against monitor.psi (warn 0.1,
+alert 0.25) and monitor.ks_p_value. On drift, one issue is opened or updated (GitHub inside Actions,
+.cdl/issues/ locally) and, with monitor.retrain, the retraining workflow is dispatched.
+
+Options:
+  -m, --model DIR       the deployed model directory (default .cdl/models/<model name>)
+      --source URL|FILE the model server or a statistics file (default monitor.source)
+  -c, --config FILE     configuration file (default: cdl.yaml)
+  -s, --set KEY=VAL     override a configuration value (repeatable)
+      --no-issue        do not open or update the issue
+      --no-retrain      do not dispatch retraining
+      --fail-on LEVEL   never (default), warn or alert: exit 1 from that level on
+      --report FILE     also write the Markdown report there
+      --json            print the drift report as JSON
+
+Exit codes: 0 done (whatever the verdict, unless --fail-on), 1 failure or drift at --fail-on, 2 usage or configuration error.`,
+    load: async () => (await import('./monitor.js')).monitorCommand,
+  },
   validate: {
     summary: 'check a cdl.yaml and print every problem',
     help: `Usage: cdl validate [--config FILE] [--set key=value ...]

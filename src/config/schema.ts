@@ -401,7 +401,7 @@ export const monitorSection = z.strictObject({
     .refine((p) => p.warn <= p.alert, { error: 'expected warn <= alert', path: ['warn'] })
     .default({ warn: 0.1, alert: 0.25 }),
   ks_p_value: z.number().gt(0).lt(1).default(0.01)
-    .describe('Inputs: a Kolmogorov–Smirnov p-value below this (Bonferroni-corrected over the input features) is drift'),
+    .describe('Inputs: a summary past psi.warn is drift when its Kolmogorov–Smirnov p-value is below this (Bonferroni-corrected over the summaries)'),
   min_samples: positiveInt.default(200).describe('Fewer production examples than this: no verdict, only a note'),
   issue: z
     .strictObject({

@@ -43,6 +43,19 @@ export {
   type DataStatus,
   type SplitRecord,
 } from './manifest.js';
+export {
+  binIndex,
+  binnedSummary,
+  exampleFeatures,
+  featureNames,
+  inputLayout,
+  predictedClasses,
+  REFERENCE_FILE,
+  referenceStats,
+  type BinnedSummary,
+  type InputLayout,
+  type ReferenceStats,
+} from './stats.js';
 export { dataRoot, listDataFiles, readRawData, readTrainLabels, type RawData, type RawProblem, type RawSplit } from './raw.js';
 export {
   checkRawData,

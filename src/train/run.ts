@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CdlConfig, LoadedConfig } from '../config/index.js';
 import { loadDataset, type Dataset } from '../data/index.js';
+import { REFERENCE_FILE, referenceStats } from '../data/stats.js';
 import { renderModelCard } from '../model-dir/card.js';
 import { MODEL_FILES, writeModelDir, type Lineage, type Metrics } from '../model-dir/index.js';
 import { ciInfo, gitInfo, hardwareInfo } from '../model-dir/lineage.js';
@@ -283,6 +284,18 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     metadata: { cdl_version: CDL_VERSION, dataset_version: dataset.version, config_hash: loaded.hash },
   });
   const parity = await onnxParity(tf, model, onnx, dataset, log);
+  // Reference statistics for monitoring: input summaries and predictions on the test split.
+  const reference = dataset.test.n
+    ? referenceStats({
+        model: cfg.model.name,
+        task: cfg.model.task,
+        datasetVersion: dataset.version,
+        shape: dataset.shape,
+        classes: dataset.classes,
+        split: dataset.test,
+        outputs: predictSplit(tf, model, dataset.test, dataset.shape),
+      })
+    : undefined;
   const tfjs = await tfjsArtifacts(tf, model);
   const tExport = performance.now();
 
@@ -334,6 +347,7 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     lineage,
     card: renderModelCard(metrics, lineage, { architecture: describeModel(model) }),
     tfjs,
+    extra: reference ? { [REFERENCE_FILE]: JSON.stringify(reference) + '\n' } : undefined,
   });
   model.dispose();
   if (existsSync(checkpointDir)) await rm(checkpointDir, { recursive: true, force: true });

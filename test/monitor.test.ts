@@ -1,0 +1,238 @@
+/**
+ * Monitoring: reference statistics written by cdl train; injected drift (a brightness shift, a
+ * class imbalance in the requests) detected and clean traffic not flagged over 20 seeds, through
+ * the model (onnxruntime) and the server's recorder; one issue opened then updated, retraining
+ * dispatched — locally and against a fake GitHub REST API checked with GitHub's OpenAPI description.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { monitorSection } from '../src/config/schema.js';
+import { loadDataset, type Dataset } from '../src/data/index.js';
+import { REFERENCE_FILE, type ReferenceStats } from '../src/data/stats.js';
+import { GitHubForge } from '../src/forge/github.js';
+import { dispatchWorkflow, monitorMarker, upsertIssue } from '../src/forge/issues.js';
+import { LocalForge } from '../src/forge/local.js';
+import { compareDrift, ksPValue, ksStatistic, psi } from '../src/monitor/drift.js';
+import { readReferenceFile, runMonitor } from '../src/monitor/run.js';
+import { sampleTraffic, simulateDrift, type Scenario } from '../src/monitor/simulate.js';
+import { InputStatsRecorder } from '../src/serve/input-stats.js';
+import { train } from '../src/train/run.js';
+import { exampleConfig, removeTempDirs, tempDir } from './helpers/example.js';
+import { validateRequest, type RecordedRequest } from './forge-fake-github.js';
+
+const TRAIN_LIMIT = 1500;
+let modelDir: string;
+let reference: ReferenceStats;
+let dataset: Dataset;
+/** Training examples the model never saw: the traffic is drawn from them. */
+let pool: Dataset['train'];
+
+beforeAll(async () => {
+  modelDir = path.join(tempDir('cdl-monitor-'), 'model');
+  const loaded = await exampleConfig(['train.backend=wasm', 'train.epochs=2', `data.limit.train=${TRAIN_LIMIT}`]);
+  await train({ loaded, outDir: modelDir, log: () => {} });
+  reference = await readReferenceFile(modelDir);
+  const all = await exampleConfig([]);
+  dataset = await loadDataset(
+    { ...all.config.data, validation: { fraction: 0, seed: 0 } },
+    { baseDir: all.dir, task: 'classification' },
+  );
+  const row = 28 * 28;
+  pool = {
+    x: dataset.train.x.subarray(TRAIN_LIMIT * row),
+    y: dataset.train.y.subarray(TRAIN_LIMIT),
+    n: dataset.train.n - TRAIN_LIMIT,
+  };
+}, 120_000);
+afterAll(removeTempDirs);
+
+const thresholds = { psi: { warn: 0.1, alert: 0.25 }, ks_p_value: 0.01, min_samples: 200 };
+
+/** Production statistics of 1000 examples of a scenario, as the server records them. */
+async function production(scenario: Scenario, seed: number) {
+  const { loadOrt } = await import('../src/runtime/onnxruntime.js');
+  const { ort } = await loadOrt();
+  const session = await ort.InferenceSession.create(path.join(modelDir, 'model.onnx'));
+  const x = sampleTraffic(pool, 784, scenario, 1000, seed);
+  const res = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x, [1000, 28, 28, 1]) });
+  const rec = new InputStatsRecorder(reference, 'fashion-mnist', '3');
+  rec.record(x, 1000, res[session.outputNames[0]!]!.data as Float32Array);
+  return rec.snapshot();
+}
+
+describe('drift statistics', () => {
+  it('PSI and Kolmogorov–Smirnov on worked examples', () => {
+    expect(psi([0.5, 0.5], [50, 50])).toBe(0);
+    // (0.7-0.5)ln(0.7/0.5) + (0.3-0.5)ln(0.3/0.5) = 0.0673 + 0.1022
+    expect(psi([0.5, 0.5], [70, 30])).toBeCloseTo(0.16946, 4);
+    expect(ksStatistic([0.25, 0.25, 0.25, 0.25], [10, 20, 30, 40])).toBeCloseTo(0.2, 10);
+    expect(ksPValue(0, 100, 100)).toBe(1);
+    // Two samples of 1000: D = 0.0608 is the classic 5% critical value (1.36 · sqrt(2/1000)).
+    expect(ksPValue(0.0608, 1000, 1000)).toBeCloseTo(0.05, 2);
+    expect(ksPValue(0.3, 1000, 1000)).toBeLessThan(1e-30);
+  });
+});
+
+describe('monitoring', () => {
+  it('cdl train stores reference statistics: input block summaries and test-split predictions', () => {
+    expect(existsSync(path.join(modelDir, REFERENCE_FILE))).toBe(true);
+    expect(reference).toMatchObject({ model: 'fashion-mnist', task: 'classification', split: 'test', examples: 2000 });
+    expect(reference.inputs.layout).toMatchObject({ kind: 'blocks', block: [4, 4], grid: [7, 7] });
+    expect(reference.inputs.features).toHaveLength(50);
+    expect(reference.predictions.kind).toBe('classes');
+    if (reference.predictions.kind === 'classes') expect(reference.predictions.counts.reduce((a, b) => a + b, 0)).toBe(2000);
+    const lineage = JSON.parse(readFileSync(path.join(modelDir, 'lineage.json'), 'utf8'));
+    expect(reference.dataset_version).toBe(lineage.data.version);
+  });
+
+  it('flags a brightness shift and a class imbalance in every one of 20 seeds, clean traffic in none', async () => {
+    const seeds = Array.from({ length: 20 }, (_, i) => i + 1);
+    const results = await simulateDrift({
+      modelDir,
+      reference,
+      pool,
+      shape: [28, 28, 1],
+      scenarios: [{ kind: 'clean' }, { kind: 'brightness', delta: 0.1 }, { kind: 'imbalance', class: 0, share: 0.5 }],
+      seeds,
+      examples: 1000,
+      thresholds,
+    });
+    const [clean, bright, imbalance] = results;
+    expect(clean).toMatchObject({ flagged: 0, alerts: 0 });
+    expect(clean!.prediction_psi.max).toBeLessThan(0.1);
+    expect(bright).toMatchObject({ flagged: 20, alerts: 20 });
+    expect(imbalance).toMatchObject({ flagged: 20, alerts: 20 });
+    expect(imbalance!.prediction_psi.mean).toBeGreaterThan(0.25);
+  });
+
+  it('opens one issue on drift, updates it on the next run, dispatches retraining; clean traffic opens none', async () => {
+    const dir = tempDir('cdl-monitor-local-');
+    const forge = new LocalForge({ root: dir });
+    const monitor = monitorSection.parse({ retrain: { workflow: 'train.yml', ref: 'main' } });
+    const statsFile = path.join(dir, 'stats.json');
+
+    writeFileSync(statsFile, JSON.stringify(await production({ kind: 'clean' }, 99)));
+    const clean = await runMonitor({ modelDir, source: statsFile, monitor, forge });
+    expect(clean.report.status).toBe('ok');
+    expect(clean.issue).toEqual({ action: 'none' });
+    expect(clean.dispatch).toBeUndefined();
+
+    writeFileSync(statsFile, JSON.stringify(await production({ kind: 'imbalance', class: 0, share: 0.5 }, 99)));
+    const first = await runMonitor({ modelDir, source: statsFile, monitor, forge });
+    expect(first.report.status).toBe('alert');
+    expect(first.issue?.action).toBe('created');
+    expect(first.dispatch).toMatchObject({ workflow: 'train.yml', ref: 'main' });
+    const second = await runMonitor({ modelDir, source: statsFile, monitor, forge });
+    expect(second.issue).toMatchObject({ action: 'updated', file: first.issue!.file });
+    expect(readdirSync(path.join(dir, '.cdl', 'issues'))).toHaveLength(1);
+    const body = readFileSync(first.issue!.file!, 'utf8');
+    expect(body).toContain(monitorMarker('fashion-mnist'));
+    expect(body).toMatch(/Predictions\*\*: PSI \d\.\d+ — 🚨 alert/);
+    expect(body).toMatch(/\| T-shirt\/top \| \d+\.\d% \| \d+\.\d% \| \+\d+\.\d pt \|/);
+    expect(readdirSync(path.join(dir, '.cdl', 'dispatches'))).toHaveLength(2);
+
+    // Too few examples: no verdict.
+    const few = await production({ kind: 'clean' }, 5);
+    const r = compareDrift(reference, { ...few, examples: 50 }, thresholds);
+    expect(r.status).toBe('insufficient');
+  });
+
+  it('GitHub: the issue is found by its marker among open issues and updated; the dispatch names the workflow and ref', async () => {
+    const requests: RecordedRequest[] = [];
+    const issues: Array<{ number: number; title: string; body: string; pull_request?: unknown }> = [
+      { number: 1, title: 'someone else', body: 'unrelated' },
+      { number: 2, title: 'a pull request', body: monitorMarker('fashion-mnist'), pull_request: { url: 'x' } },
+    ];
+    const issueJson = (i: (typeof issues)[number]) => ({
+      id: i.number,
+      number: i.number,
+      title: i.title,
+      body: i.body,
+      html_url: `https://github.com/octo/models/issues/${i.number}`,
+      state: 'open',
+      ...(i.pull_request ? { pull_request: i.pull_request } : {}),
+    });
+    const server: Server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += c));
+      req.on('end', () => {
+        const url = new URL(req.url!, 'http://x');
+        const body = raw ? JSON.parse(raw) : undefined;
+        requests.push({
+          method: req.method!,
+          path: url.pathname,
+          query: Object.fromEntries(url.searchParams),
+          headers: req.headers,
+          body,
+        });
+        const send = (status: number, data?: unknown) => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(data === undefined ? '' : JSON.stringify(data));
+        };
+        const m = /^\/repos\/octo\/models\/issues\/(\d+)$/.exec(url.pathname);
+        if (req.method === 'GET' && url.pathname === '/repos/octo/models/issues') return send(200, issues.map(issueJson));
+        if (req.method === 'POST' && url.pathname === '/repos/octo/models/issues') {
+          const i = { number: issues.length + 1, title: body.title, body: body.body };
+          issues.push(i);
+          return send(201, issueJson(i));
+        }
+        if (req.method === 'PATCH' && m) {
+          const i = issues.find((x) => x.number === Number(m[1]))!;
+          Object.assign(i, { title: body.title, body: body.body });
+          return send(200, issueJson(i));
+        }
+        if (req.method === 'GET' && url.pathname === '/repos/octo/models')
+          return send(200, { id: 1, name: 'models', default_branch: 'trunk' });
+        if (req.method === 'POST' && /\/actions\/workflows\/[^/]+\/dispatches$/.test(url.pathname)) return send(204);
+        send(404, { message: 'Not Found' });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const forge = new GitHubForge({
+        token: 't',
+        repository: 'octo/models',
+        apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        eventPath: '/nonexistent',
+      });
+      const req = {
+        marker: monitorMarker('fashion-mnist'),
+        title: 'Drift detected: fashion-mnist',
+        body: 'PSI 0.4',
+        labels: ['cdl-monitor'],
+        create: true,
+      };
+      expect(await upsertIssue(forge, { ...req, create: false })).toEqual({ action: 'none' });
+      const created = await upsertIssue(forge, req);
+      expect(created).toMatchObject({ action: 'created', number: 3 });
+      const updated = await upsertIssue(forge, { ...req, body: 'PSI 0.5' });
+      expect(updated).toMatchObject({ action: 'updated', number: 3 });
+      expect(issues.filter((i) => i.body.includes(req.marker) && !i.pull_request)).toHaveLength(1);
+      expect(issues[2]!.body).toBe(`${req.marker}\nPSI 0.5`);
+      expect(await dispatchWorkflow(forge, { workflow: 'train.yml', inputs: { reason: 'drift' } })).toEqual({
+        workflow: 'train.yml',
+        ref: 'trunk',
+      });
+      const dispatch = requests.find((r) => r.path.endsWith('/dispatches'))!;
+      expect(dispatch).toMatchObject({
+        path: '/repos/octo/models/actions/workflows/train.yml/dispatches',
+        body: { ref: 'trunk', inputs: { reason: 'drift' } },
+      });
+      for (const r of requests) expect(validateRequest(r).errors, `${r.method} ${r.path}`).toEqual([]);
+      expect(requests.map((r) => validateRequest(r).operationId)).toEqual(
+        expect.arrayContaining([
+          'issues/list-for-repo',
+          'issues/create',
+          'issues/update',
+          'repos/get',
+          'actions/create-workflow-dispatch',
+        ]),
+      );
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
