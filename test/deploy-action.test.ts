@@ -44,7 +44,10 @@ function runAction(cwd: string, inputs: Record<string, string>, env: Record<stri
 describe('actions/deploy bundle', () => {
   it('deploys the release of a release: published event and refuses a tampered one', async () => {
     const proj = project();
-    writeFileSync(path.join(proj.dir, 'cdl.yaml'), 'model: { name: lin, task: regression, layers: [{ type: dense, units: 1 }] }\ndata: { format: csv, path: ., label_column: y }\ndeploy: { target: release }\n');
+    writeFileSync(
+      path.join(proj.dir, 'cdl.yaml'),
+      'model: { name: lin, task: regression, layers: [{ type: dense, units: 1 }] }\ndata: { format: csv, path: ., label_column: y }\ndeploy: { target: release }\n',
+    );
     const commit = proj.commit('train');
     const registry = new Registry({ forge: new LocalForge({ root: proj.dir }), model: 'lin' });
     await registry.promote(candidate(path.join(tempDir('cdl-act-'), 'm'), { bias: 1, commit }), { version: '1.0.0' });
@@ -53,7 +56,13 @@ describe('actions/deploy bundle', () => {
     writeFileSync(event, JSON.stringify({ action: 'published', release: { tag_name: 'lin@v1.0.0' } }));
     const ok = runAction(proj.dir, { config: 'cdl.yaml', token: '' }, { GITHUB_EVENT_PATH: event, GITHUB_EVENT_NAME: 'release' });
     expect(ok.code, ok.stdout).toBe(0);
-    expect(ok.outputs).toMatchObject({ tag: 'lin@v1.0.0', version: '1.0.0', state: 'success', outcome: 'attached', source: 'release' });
+    expect(ok.outputs).toMatchObject({
+      tag: 'lin@v1.0.0',
+      version: '1.0.0',
+      state: 'success',
+      outcome: 'attached',
+      source: 'release',
+    });
     writeFileSync(path.join(proj.dir, '.cdl', 'releases', 'lin@v1.1.0', 'lineage.json'), '{}');
     const bad = runAction(proj.dir, { config: 'cdl.yaml', version: '1.1.0', token: '' }, {});
     expect(bad.code).toBe(1);

@@ -69,11 +69,18 @@ describe('deploy to a running cdl serve', () => {
     expect(await infer()).toEqual({ version: '1', y: 3 });
     await release('1.1.0', 2);
     const second = await deploy({ forge, model: 'lin', ref: 'lin@v1.1.0', settings });
-    expect(second).toMatchObject({ state: 'success', outcome: 'deployed', previous: 'lin@v1.0.0', environment_url: `${server.url}/v2/models/lin` });
+    expect(second).toMatchObject({
+      state: 'success',
+      outcome: 'deployed',
+      previous: 'lin@v1.0.0',
+      environment_url: `${server.url}/v2/models/lin`,
+    });
     expect(second.server).toMatchObject({ serverVersion: 2, previous: 1, smoke: { model_version: '2' } });
     expect(await infer()).toEqual({ version: '2', y: 4 });
     // The repository records which release each version holds; only the new one is served.
-    expect(JSON.parse(readFileSync(path.join(repo, 'lin', '2', 'cdl-release.json'), 'utf8'))).toMatchObject({ tag: 'lin@v1.1.0' });
+    expect(JSON.parse(readFileSync(path.join(repo, 'lin', '2', 'cdl-release.json'), 'utf8'))).toMatchObject({
+      tag: 'lin@v1.1.0',
+    });
     expect(readFileSync(path.join(repo, 'lin', 'config.yaml'), 'utf8')).toContain('specific');
     expect((await registry.alias('production'))?.tag).toBe('lin@v1.1.0');
     const history = await registry.history('production');
@@ -88,8 +95,14 @@ describe('deploy to a running cdl serve', () => {
     appendFileSync(path.join(forge.releasesDir, tag, 'model.onnx'), Buffer.from([0]));
     await expect(deploy({ forge, model: 'lin', ref: '1.2.0', settings })).rejects.toThrow(ChecksumError);
     // Nothing reached the model repository: versions 1 and 2 only.
-    expect(readdirSync(path.join(repo, 'lin')).filter((f) => /^\d+$/.test(f)).sort()).toEqual(['1', '2']);
-    await expect(deploy({ forge, model: 'lin', ref: '1.2.0', settings })).rejects.toThrow(/model\.onnx: SHA-256 [0-9a-f]{64} does not match/);
+    expect(
+      readdirSync(path.join(repo, 'lin'))
+        .filter((f) => /^\d+$/.test(f))
+        .sort(),
+    ).toEqual(['1', '2']);
+    await expect(deploy({ forge, model: 'lin', ref: '1.2.0', settings })).rejects.toThrow(
+      /model\.onnx: SHA-256 [0-9a-f]{64} does not match/,
+    );
     expect(await infer()).toEqual({ version: '2', y: 4 });
     const [last] = await registry.history('production');
     expect(last).toMatchObject({ tag, state: 'failure' });
@@ -109,7 +122,9 @@ describe('deploy to a running cdl serve', () => {
         await new Promise((res) => setTimeout(res, 10));
       }
     })();
-    const result = await deploy({ forge, model: 'lin', ref: '2.0.0', settings: { ...settings, canary } }).finally(() => (done = true));
+    const result = await deploy({ forge, model: 'lin', ref: '2.0.0', settings: { ...settings, canary } }).finally(
+      () => (done = true),
+    );
     await traffic;
     expect(result).toMatchObject({ state: 'failure', outcome: 'rolled_back', server: { serverVersion: 3, previous: 2 } });
     expect(result.server!.canary).toMatchObject({ decision: 'rolled_back', percent: 50 });
@@ -131,9 +146,15 @@ describe('deploy to a running cdl serve', () => {
         await new Promise((res) => setTimeout(res, 10));
       }
     })();
-    const result = await deploy({ forge, model: 'lin', ref: '2.1.0', settings: { ...settings, canary } }).finally(() => (done = true));
+    const result = await deploy({ forge, model: 'lin', ref: '2.1.0', settings: { ...settings, canary } }).finally(
+      () => (done = true),
+    );
     await traffic;
-    expect(result).toMatchObject({ state: 'success', outcome: 'promoted', server: { serverVersion: 4, canary: { decision: 'promoted' } } });
+    expect(result).toMatchObject({
+      state: 'success',
+      outcome: 'promoted',
+      server: { serverVersion: 4, canary: { decision: 'promoted' } },
+    });
     expect(await infer()).toEqual({ version: '4', y: 11 });
   });
 

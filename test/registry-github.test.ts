@@ -21,11 +21,23 @@ let gh: FakeRegistryGitHub;
 let forge: GitHubForge;
 let registry: Registry;
 let first: string;
-const settings: DeploySettings = { tag: '{model}@v{version}', environment: 'production', target: 'release', kserve: { namespace: 'default', apply: 'never' }, canary: DEFAULT_CANARY };
+const settings: DeploySettings = {
+  tag: '{model}@v{version}',
+  environment: 'production',
+  target: 'release',
+  kserve: { namespace: 'default', apply: 'never' },
+  canary: DEFAULT_CANARY,
+};
 
 beforeAll(async () => {
   gh = await startFakeRegistryGitHub({ sha: COMMIT });
-  forge = new GitHubForge({ token: 'test-token', repository: 'octo/models', apiUrl: gh.url, eventPath: '/nonexistent', sha: COMMIT });
+  forge = new GitHubForge({
+    token: 'test-token',
+    repository: 'octo/models',
+    apiUrl: gh.url,
+    eventPath: '/nonexistent',
+    sha: COMMIT,
+  });
   registry = new Registry({ forge, model: 'lin', token: 'test-token' });
 });
 afterAll(async () => {
@@ -33,7 +45,8 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-const cand = (bias: number, blessed = true) => candidate(path.join(tempDir('cdl-ghc-'), 'model'), { bias, commit: COMMIT, blessed });
+const cand = (bias: number, blessed = true) =>
+  candidate(path.join(tempDir('cdl-ghc-'), 'model'), { bias, commit: COMMIT, blessed });
 
 describe('registry on GitHub', () => {
   it('promotes as draft → every asset → publish, and never adds to a published release', async () => {
@@ -44,7 +57,18 @@ describe('registry on GitHub', () => {
     const rel = gh.releases.find((x) => x.tag_name === 'lin@v1.0.0')!;
     expect(rel).toMatchObject({ draft: false, immutable: true, target_commitish: COMMIT });
     expect(rel.assets.map((a) => a.name).sort()).toEqual(
-      ['SHA256SUMS', 'blessing.json', 'lineage.json', 'metrics.json', 'model-card.md', 'model.onnx', 'promotion.json', 'provenance.intoto.json', 'tfjs-model.json', 'tfjs-weights.bin'].sort(),
+      [
+        'SHA256SUMS',
+        'blessing.json',
+        'lineage.json',
+        'metrics.json',
+        'model-card.md',
+        'model.onnx',
+        'promotion.json',
+        'provenance.intoto.json',
+        'tfjs-model.json',
+        'tfjs-weights.bin',
+      ].sort(),
     );
     const ops = gh.requests.map((q) => `${q.method} ${q.path.replace(/\d+/g, 'N')}`);
     const create = ops.indexOf('POST /repos/octo/models/releases');
@@ -54,7 +78,9 @@ describe('registry on GitHub', () => {
     expect(publish - create - 1).toBe(10);
     expect(ops.slice(publish + 1).filter((o) => o.endsWith('/assets') && o.startsWith('POST'))).toEqual([]);
     const details = await forge.releaseDetails('lin@v1.0.0');
-    await expect(forge.uploadAsset(details!, 'late.txt', path.join(cand(1), 'model-card.md'))).rejects.toThrow(/only added to a draft/);
+    await expect(forge.uploadAsset(details!, 'late.txt', path.join(cand(1), 'model-card.md'))).rejects.toThrow(
+      /only added to a draft/,
+    );
   });
 
   it('re-releasing the tag with other files is refused; the same files are a no-op', async () => {
@@ -64,7 +90,13 @@ describe('registry on GitHub', () => {
   });
 
   it('deploys a release with a deployment and its statuses; a corrupted asset fails it and the alias stays', async () => {
-    const ok = await deploy({ forge, model: 'lin', ref: '1.0.0', settings, runUrl: 'https://github.com/octo/models/actions/runs/1' });
+    const ok = await deploy({
+      forge,
+      model: 'lin',
+      ref: '1.0.0',
+      settings,
+      runUrl: 'https://github.com/octo/models/actions/runs/1',
+    });
     expect(ok).toMatchObject({ state: 'success', outcome: 'attached', source: 'release' });
     const d = gh.deployments.at(-1)!;
     expect(d).toMatchObject({ ref: 'lin@v1.0.0', task: 'deploy:lin', environment: 'production' });
@@ -83,7 +115,9 @@ describe('registry on GitHub', () => {
   });
 
   it('an unblessed candidate is refused without --force', async () => {
-    await expect(registry.promote(cand(4, false), { version: '1.2.0' })).rejects.toThrow(/refusing to promote .* --force --reason/);
+    await expect(registry.promote(cand(4, false), { version: '1.2.0' })).rejects.toThrow(
+      /refusing to promote .* --force --reason/,
+    );
     expect(gh.releases.some((x) => x.tag_name === 'lin@v1.2.0')).toBe(false);
   });
 

@@ -53,7 +53,8 @@ async function context(values: { config?: unknown; set?: unknown; name?: unknown
     model ??= loaded.config.model.name;
     section = loaded.config.deploy;
     baseDir = path.dirname(path.resolve(config));
-  } else if (!model) throw new UsageError(`${command}: no ${config}; name the model with --name NAME or point --config at cdl.yaml`);
+  } else if (!model)
+    throw new UsageError(`${command}: no ${config}; name the model with --name NAME or point --config at cdl.yaml`);
   const forge = await selectForge({ log });
   if (!isRegistryForge(forge)) throw new UsageError(`${command}: ${forge.describe()} cannot hold a model registry`);
   const registry = new Registry({ forge, model: model!, tagTemplate: section?.tag, log });
@@ -68,7 +69,14 @@ function positionals(argv: string[]): { words: string[]; rest: string[] } {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function historyTable(h: DeploymentRecord[]): string {
@@ -82,7 +90,9 @@ function historyTable(h: DeploymentRecord[]): string {
 function printDeploy(r: DeployResult, json: boolean): number {
   if (json) out(JSON.stringify(r, null, 2));
   else {
-    out(`${r.tag} → ${r.environment} (${r.target}): ${r.state}, ${r.outcome}${r.environment_url ? ` at ${r.environment_url}` : ''}`);
+    out(
+      `${r.tag} → ${r.environment} (${r.target}): ${r.state}, ${r.outcome}${r.environment_url ? ` at ${r.environment_url}` : ''}`,
+    );
     if (r.server?.canary) out(`canary ${r.server.canary.percent}%: ${r.server.canary.decision}: ${r.server.canary.reason}`);
     for (const n of r.notes) out(`note: ${n}`);
   }
@@ -110,7 +120,19 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       const list = await c.registry.list();
       if (values.json) out(JSON.stringify(list, null, 2));
       else if (!list.length) out(`no versions of ${c.model} (${c.forge.describe()})`);
-      else out(table([['version', 'tag', 'commit', 'published', 'aliases'], ...list.map((v) => [v.version, v.tag, (v.commit ?? '').slice(0, 12), (v.published_at ?? '').replace('T', ' ').slice(0, 19), v.aliases.join(', ')])]));
+      else
+        out(
+          table([
+            ['version', 'tag', 'commit', 'published', 'aliases'],
+            ...list.map((v) => [
+              v.version,
+              v.tag,
+              (v.commit ?? '').slice(0, 12),
+              (v.published_at ?? '').replace('T', ' ').slice(0, 19),
+              v.aliases.join(', '),
+            ]),
+          ]),
+        );
       return 0;
     }
     case 'show': {
@@ -118,7 +140,9 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       if (words.length !== 1) throw new UsageError('models show: expected one VERSION or TAG');
       const c = await context(values, 'models show');
       const lineage = await c.registry.lineage(words[0]!, path.join(os.tmpdir(), `cdl-show-${process.pid}`));
-      const aliases = Object.entries(await c.registry.aliases()).filter(([, d]) => d.tag === lineage.tag).map(([a]) => a);
+      const aliases = Object.entries(await c.registry.aliases())
+        .filter(([, d]) => d.tag === lineage.tag)
+        .map(([a]) => a);
       const info = { ...lineage, aliases };
       out(JSON.stringify(info, null, 2));
       return 0;
@@ -133,12 +157,22 @@ export async function modelsCommand(argv: string[]): Promise<number> {
     case 'promote': {
       const { values } = parse(
         rest,
-        { ...COMMON, model: { type: 'string', short: 'm' }, version: { type: 'string' }, force: { type: 'boolean', default: false }, reason: { type: 'string' }, variant: { type: 'string', multiple: true, default: [] }, alias: { type: 'string' }, commit: { type: 'string' } },
+        {
+          ...COMMON,
+          model: { type: 'string', short: 'm' },
+          version: { type: 'string' },
+          force: { type: 'boolean', default: false },
+          reason: { type: 'string' },
+          variant: { type: 'string', multiple: true, default: [] },
+          alias: { type: 'string' },
+          commit: { type: 'string' },
+        },
         'models promote',
       );
       if (!values.model) throw new UsageError('models promote: --model DIR is required (the blessed candidate model directory)');
       if (!values.version) throw new UsageError('models promote: --version X.Y.Z is required');
-      if (values.force && !(values.reason as string | undefined)?.trim()) throw new UsageError('models promote: --force needs --reason "<why>"; the reason is recorded with the release');
+      if (values.force && !(values.reason as string | undefined)?.trim())
+        throw new UsageError('models promote: --force needs --reason "<why>"; the reason is recorded with the release');
       const variants: Record<string, string> = {};
       for (const v of values.variant as string[]) {
         const [k, dir] = v.split('=', 2);
@@ -148,12 +182,21 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       const c = await context(values, 'models promote');
       const r = await c.registry.promote(path.resolve(values.model as string), {
         version: values.version as string,
-        force: values.force ? { reason: values.reason as string, by: process.env.GITHUB_ACTOR ?? os.userInfo().username } : undefined,
+        force: values.force
+          ? { reason: values.reason as string, by: process.env.GITHUB_ACTOR ?? os.userInfo().username }
+          : undefined,
         variants,
         commit: (values.commit as string | undefined) ?? undefined,
       });
       if (values.alias && r.status === 'released') await c.registry.moveAlias(values.alias as string, r.tag, `promoted ${r.tag}`);
-      if (values.json) out(JSON.stringify({ tag: r.tag, status: r.status, assets: r.assets, blessing: r.blessing.reason, provenance: r.provenance }, null, 2));
+      if (values.json)
+        out(
+          JSON.stringify(
+            { tag: r.tag, status: r.status, assets: r.assets, blessing: r.blessing.reason, provenance: r.provenance },
+            null,
+            2,
+          ),
+        );
       else out(`${r.tag}: ${r.status} (${r.assets.length} assets; ${r.blessing.reason})`);
       return 0;
     }
@@ -161,31 +204,71 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       const { values } = parse(rest, { ...COMMON, ...DEPLOY_FLAGS, to: { type: 'string' } }, 'models rollback');
       const c = await context(values, 'models rollback');
       const settings = deploySettings(c.deploy, c.baseDir, overrides(values));
-      const r = await rollback({ forge: c.forge, model: c.model, settings, to: values.to as string | undefined, outDir: values.out as string | undefined, reason: values.reason as string | undefined, log });
+      const r = await rollback({
+        forge: c.forge,
+        model: c.model,
+        settings,
+        to: values.to as string | undefined,
+        outDir: values.out as string | undefined,
+        reason: values.reason as string | undefined,
+        log,
+      });
       return printDeploy(r, values.json as boolean);
     }
     case 'diff': {
       const { values } = parse(rest, COMMON, 'models diff');
-      if (words.length !== 2) throw new UsageError('models diff: expected two versions or tags, e.g. cdl models diff 1.0.0 1.1.0');
+      if (words.length !== 2)
+        throw new UsageError('models diff: expected two versions or tags, e.g. cdl models diff 1.0.0 1.1.0');
       const c = await context(values, 'models diff');
       const work = path.join(os.tmpdir(), `cdl-diff-${process.pid}`);
       const [a, b] = [await c.registry.lineage(words[0]!, work), await c.registry.lineage(words[1]!, work)];
       const rows: string[][] = [['field', String(a.tag), String(b.tag)]];
       const flat = (o: unknown, prefix = ''): Record<string, string> => {
         const r: Record<string, string> = {};
-        if (o && typeof o === 'object' && !Array.isArray(o)) for (const [k, v] of Object.entries(o)) Object.assign(r, flat(v, prefix ? `${prefix}.${k}` : k));
+        if (o && typeof o === 'object' && !Array.isArray(o))
+          for (const [k, v] of Object.entries(o)) Object.assign(r, flat(v, prefix ? `${prefix}.${k}` : k));
         else r[prefix] = JSON.stringify(o);
         return r;
       };
-      const fa = flat({ commit: a.commit, dataset: a.dataset, config: a.config, hyperparameters: a.hyperparameters, parent: a.parent, metrics: a.metrics, tuning: a.tuning });
-      const fb = flat({ commit: b.commit, dataset: b.dataset, config: b.config, hyperparameters: b.hyperparameters, parent: b.parent, metrics: b.metrics, tuning: b.tuning });
+      const fa = flat({
+        commit: a.commit,
+        dataset: a.dataset,
+        config: a.config,
+        hyperparameters: a.hyperparameters,
+        parent: a.parent,
+        metrics: a.metrics,
+        tuning: a.tuning,
+      });
+      const fb = flat({
+        commit: b.commit,
+        dataset: b.dataset,
+        config: b.config,
+        hyperparameters: b.hyperparameters,
+        parent: b.parent,
+        metrics: b.metrics,
+        tuning: b.tuning,
+      });
       const changed = [...new Set([...Object.keys(fa), ...Object.keys(fb)])].sort().filter((k) => fa[k] !== fb[k]);
-      if (values.json) out(JSON.stringify(Object.fromEntries(changed.map((k) => [k, { [String(a.tag)]: fa[k] ?? null, [String(b.tag)]: fb[k] ?? null }])), null, 2));
-      else out(changed.length ? table([...rows, ...changed.map((k) => [k, fa[k] ?? '-', fb[k] ?? '-'])]) : 'no differences in lineage or metrics');
+      if (values.json)
+        out(
+          JSON.stringify(
+            Object.fromEntries(changed.map((k) => [k, { [String(a.tag)]: fa[k] ?? null, [String(b.tag)]: fb[k] ?? null }])),
+            null,
+            2,
+          ),
+        );
+      else
+        out(
+          changed.length
+            ? table([...rows, ...changed.map((k) => [k, fa[k] ?? '-', fb[k] ?? '-'])])
+            : 'no differences in lineage or metrics',
+        );
       return 0;
     }
     default:
-      throw new UsageError(`models: expected list, show, history, promote, rollback or diff${sub ? `, got "${sub}"` : ''} (cdl models --help)`);
+      throw new UsageError(
+        `models: expected list, show, history, promote, rollback or diff${sub ? `, got "${sub}"` : ''} (cdl models --help)`,
+      );
   }
 }
 
@@ -194,6 +277,14 @@ export async function deployCommand(argv: string[]): Promise<number> {
   if (!values.version) throw new UsageError('deploy: --version X.Y.Z (or the release tag) is required');
   const c = await context(values, 'deploy');
   const settings = deploySettings(c.deploy, c.baseDir, overrides(values));
-  const r = await deploy({ forge: c.forge, model: c.model, ref: values.version as string, settings, outDir: values.out as string | undefined, reason: values.reason as string | undefined, log });
+  const r = await deploy({
+    forge: c.forge,
+    model: c.model,
+    ref: values.version as string,
+    settings,
+    outDir: values.out as string | undefined,
+    reason: values.reason as string | undefined,
+    log,
+  });
   return printDeploy(r, values.json as boolean);
 }

@@ -25,14 +25,23 @@ export interface ManifestInput {
 
 /** A Kubernetes name: lowercase alphanumerics and '-', at most 63 characters. */
 export function k8sName(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'model';
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63) || 'model'
+  );
 }
 
 export function renderInferenceService(i: ManifestInput): { manifest: Record<string, unknown>; yaml: string } {
   const repo = i.repository ?? process.env.GITHUB_REPOSITORY ?? null;
   const server = (i.serverUrl ?? process.env.GITHUB_SERVER_URL ?? 'https://github.com').replace(/\/+$/, '');
   const template = i.target.storage_uri ?? (repo ? `${server}/{repository}/releases/download/{tag}/model.onnx` : undefined);
-  if (!template) throw new CdlError('deploy.kserve.storage_uri is required outside GitHub: where KServe fetches the model (s3://, gs://, pvc://, https://)');
+  if (!template)
+    throw new CdlError(
+      'deploy.kserve.storage_uri is required outside GitHub: where KServe fetches the model (s3://, gs://, pvc://, https://)',
+    );
   const storageUri = template
     .replaceAll('{repository}', repo ?? '')
     .replaceAll('{tag}', encodeURIComponent(i.tag))
@@ -82,11 +91,16 @@ export async function deployToKServe(i: ManifestInput & { outDir: string; env?: 
   await mkdir(i.outDir, { recursive: true });
   const file = path.join(i.outDir, 'inferenceservice.yaml');
   await writeFile(file, yaml);
-  if (i.target.apply === 'never') return { file, applied: false, note: 'deploy.kserve.apply is never: the manifest is published only' };
+  if (i.target.apply === 'never')
+    return { file, applied: false, note: 'deploy.kserve.apply is never: the manifest is published only' };
   const ready = kubectlReady(i.env);
   if (!ready.ok) {
     if (i.target.apply === 'always') throw new CdlError(`cannot apply ${file}: ${ready.why}`);
-    return { file, applied: false, note: `not applied (${ready.why}); publish the manifest and apply it with kubectl apply -f inferenceservice.yaml` };
+    return {
+      file,
+      applied: false,
+      note: `not applied (${ready.why}); publish the manifest and apply it with kubectl apply -f inferenceservice.yaml`,
+    };
   }
   const r = spawnSync('kubectl', ['apply', '-f', file], { env: i.env ?? process.env, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new CdlError(`kubectl apply -f ${file} failed: ${(r.stderr || r.stdout || '').trim()}`);

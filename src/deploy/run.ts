@@ -61,7 +61,10 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
     description: o.reason ?? `deploy ${tag} to ${s.target}`,
     payload: { target: s.target, previous, reason: o.reason ?? null },
   });
-  await o.forge.setDeploymentStatus(dep, 'in_progress', { description: `deploying ${tag} (${s.target})`, ...(o.runUrl ? { logUrl: o.runUrl } : {}) });
+  await o.forge.setDeploymentStatus(dep, 'in_progress', {
+    description: `deploying ${tag} (${s.target})`,
+    ...(o.runUrl ? { logUrl: o.runUrl } : {}),
+  });
   const work = path.join(os.tmpdir(), `cdl-deploy-${process.pid}-${Date.now()}`);
   const notes: string[] = [];
   const fail = async (msg: string) => {
@@ -76,15 +79,30 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
     log(`${tag}: ${fetched.verified.length} files verified against SHA256SUMS (${fetched.source}); ${fetched.blessing.reason}`);
     const base = { tag, version, environment: s.environment, target: s.target, previous, source: fetched.source, notes };
     if (s.target === 'server') {
-      if (!s.server) throw new CdlError('deploy.server is required for target server: url and repository of the running cdl serve');
-      const r = await deployToServer({ model: o.model, tag, dir: fetched.dir, commit: fetched.commit, target: s.server, canary: s.canary, log });
+      if (!s.server)
+        throw new CdlError('deploy.server is required for target server: url and repository of the running cdl serve');
+      const r = await deployToServer({
+        model: o.model,
+        tag,
+        dir: fetched.dir,
+        commit: fetched.commit,
+        target: s.server,
+        canary: s.canary,
+        log,
+      });
       if (r.outcome === 'rolled_back') {
         const msg = `canary rolled back: ${r.canary!.reason}`;
         const d = await fail(msg);
         return { ...base, state: 'failure', outcome: r.outcome, deployment: d, server: r, environment_url: r.url };
       }
-      const desc = r.canary ? `canary ${r.canary.percent}% promoted: ${r.canary.reason}` : `${tag} serving as version ${r.serverVersion}`;
-      const d = await o.forge.setDeploymentStatus(dep, 'success', { description: desc, environmentUrl: r.url, ...(o.runUrl ? { logUrl: o.runUrl } : {}) });
+      const desc = r.canary
+        ? `canary ${r.canary.percent}% promoted: ${r.canary.reason}`
+        : `${tag} serving as version ${r.serverVersion}`;
+      const d = await o.forge.setDeploymentStatus(dep, 'success', {
+        description: desc,
+        environmentUrl: r.url,
+        ...(o.runUrl ? { logUrl: o.runUrl } : {}),
+      });
       return { ...base, state: 'success', outcome: r.outcome, deployment: d, server: r, environment_url: r.url };
     }
     if (s.target === 'kserve') {
@@ -98,11 +116,16 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
         outDir: o.outDir ?? path.join(process.cwd(), '.cdl', 'deploy', tag),
       });
       notes.push(r.note);
-      const d = await o.forge.setDeploymentStatus(dep, 'success', { description: r.applied ? `InferenceService applied for ${tag}` : `InferenceService manifest for ${tag} (not applied)` });
+      const d = await o.forge.setDeploymentStatus(dep, 'success', {
+        description: r.applied ? `InferenceService applied for ${tag}` : `InferenceService manifest for ${tag} (not applied)`,
+      });
       return { ...base, state: 'success', outcome: r.applied ? 'applied' : 'manifest', deployment: d, kserve: r };
     }
     // release: the assets are the deployment (checked above).
-    const d = await o.forge.setDeploymentStatus(dep, 'success', { description: `${tag}: assets verified`, ...(release.url ? { environmentUrl: release.url } : {}) });
+    const d = await o.forge.setDeploymentStatus(dep, 'success', {
+      description: `${tag}: assets verified`,
+      ...(release.url ? { environmentUrl: release.url } : {}),
+    });
     return { ...base, state: 'success', outcome: 'attached', deployment: d };
   } catch (e) {
     const msg = messageOf(e);

@@ -51,7 +51,11 @@ export interface ServerDeployResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function http(url: string, init: RequestInit = {}): Promise<{ status: number; json: any; text: string }> {
-  const res = await fetch(url, { ...init, headers: { 'content-type': 'application/json', ...(init.headers ?? {}) }, signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(url, {
+    ...init,
+    headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
+    signal: AbortSignal.timeout(30_000),
+  });
   const text = await res.text();
   let json: any;
   try {
@@ -89,7 +93,8 @@ export async function repositoryVersions(modelDir: string): Promise<Array<{ vers
     if (!e.isDirectory() || !/^[1-9][0-9]*$/.test(e.name)) continue;
     let tag: string | null = null;
     try {
-      tag = (JSON.parse(await readFile(path.join(modelDir, e.name, VERSION_RELEASE_FILE), 'utf8')) as { tag?: string }).tag ?? null;
+      tag =
+        (JSON.parse(await readFile(path.join(modelDir, e.name, VERSION_RELEASE_FILE), 'utf8')) as { tag?: string }).tag ?? null;
     } catch {
       tag = null;
     }
@@ -105,7 +110,10 @@ export class ServerClient {
   ) {}
 
   async load(): Promise<void> {
-    const r = await http(`${this.url}/v2/repository/models/${encodeURIComponent(this.name)}/load`, { method: 'POST', body: '{}' });
+    const r = await http(`${this.url}/v2/repository/models/${encodeURIComponent(this.name)}/load`, {
+      method: 'POST',
+      body: '{}',
+    });
     if (r.status !== 200) throw new CdlError(`loading ${this.name} on ${this.url}: HTTP ${r.status} ${r.json?.error ?? r.text}`);
   }
 
@@ -123,7 +131,9 @@ export class ServerClient {
     const deadline = Date.now() + timeoutS * 1000;
     let last = '';
     for (let i = 0; Date.now() < deadline && i < 10_000; i++) {
-      const r = await http(`${this.url}/v2/models/${encodeURIComponent(this.name)}/versions/${version}/ready`).catch((e: unknown) => ({ status: 0, json: undefined, text: messageOf(e) }));
+      const r = await http(`${this.url}/v2/models/${encodeURIComponent(this.name)}/versions/${version}/ready`).catch(
+        (e: unknown) => ({ status: 0, json: undefined, text: messageOf(e) }),
+      );
       if (r.status === 200 && r.json?.ready) return;
       last = `HTTP ${r.status} ${r.text.slice(0, 200)}`;
       await sleep(200);
@@ -135,16 +145,29 @@ export class ServerClient {
   async smoke(version: number): Promise<{ model_version: string; outputs: string[] }> {
     const base = `${this.url}/v2/models/${encodeURIComponent(this.name)}/versions/${version}`;
     const meta = await http(base);
-    if (meta.status !== 200) throw new CdlError(`metadata of ${this.name} version ${version}: HTTP ${meta.status} ${meta.text.slice(0, 200)}`);
+    if (meta.status !== 200)
+      throw new CdlError(`metadata of ${this.name} version ${version}: HTTP ${meta.status} ${meta.text.slice(0, 200)}`);
     const inputs = (meta.json.inputs as Array<{ name: string; datatype: string; shape: number[] }>).map((t) => {
       const shape = t.shape.map((d) => (d < 0 ? 1 : d));
       const n = shape.reduce((a, b) => a * b, 1);
-      return { name: t.name, datatype: t.datatype, shape, data: t.datatype === 'BOOL' ? new Array(n).fill(false) : new Array(n).fill(0) };
+      return {
+        name: t.name,
+        datatype: t.datatype,
+        shape,
+        data: t.datatype === 'BOOL' ? new Array(n).fill(false) : new Array(n).fill(0),
+      };
     });
     const r = await http(`${base}/infer`, { method: 'POST', body: JSON.stringify({ id: 'cdl-deploy-smoke', inputs }) });
-    if (r.status !== 200) throw new CdlError(`smoke inference on ${this.name} version ${version}: HTTP ${r.status} ${r.json?.error ?? r.text.slice(0, 200)}`);
-    if (String(r.json.model_version) !== String(version)) throw new CdlError(`smoke inference answered by version ${r.json.model_version}, not ${version}`);
-    return { model_version: String(r.json.model_version), outputs: (r.json.outputs as Array<{ name: string }>).map((o) => o.name) };
+    if (r.status !== 200)
+      throw new CdlError(
+        `smoke inference on ${this.name} version ${version}: HTTP ${r.status} ${r.json?.error ?? r.text.slice(0, 200)}`,
+      );
+    if (String(r.json.model_version) !== String(version))
+      throw new CdlError(`smoke inference answered by version ${r.json.model_version}, not ${version}`);
+    return {
+      model_version: String(r.json.model_version),
+      outputs: (r.json.outputs as Array<{ name: string }>).map((o) => o.name),
+    };
   }
 
   async traffic(version: number): Promise<VersionTraffic> {
@@ -159,14 +182,22 @@ export function judgeCanary(t: VersionTraffic, c: CanarySettings, final: boolean
   const rate = t.requests ? t.errors / t.requests : null;
   const p95 = histogramQuantile(0.95, t.buckets);
   if (t.requests >= c.min_requests || (final && t.requests > 0)) {
-    if (rate !== null && rate > c.max_error_rate) return { breach: `error rate ${(rate * 100).toFixed(1)}% over ${t.requests} requests > ${(c.max_error_rate * 100).toFixed(1)}%` };
+    if (rate !== null && rate > c.max_error_rate)
+      return {
+        breach: `error rate ${(rate * 100).toFixed(1)}% over ${t.requests} requests > ${(c.max_error_rate * 100).toFixed(1)}%`,
+      };
     if (c.max_latency_ms !== undefined && p95 !== null && p95 * 1000 > c.max_latency_ms) {
       return { breach: `p95 latency ${(p95 * 1000).toFixed(1)} ms > ${c.max_latency_ms} ms` };
     }
   }
   if (!final) return {};
-  if (t.requests < c.min_requests) return { breach: `only ${t.requests} canary requests in ${c.window_s}s (min_requests ${c.min_requests}): nothing shows it works` };
-  return { ok: `error rate ${((rate ?? 0) * 100).toFixed(2)}% over ${t.requests} requests${p95 !== null ? `, p95 ${(p95 * 1000).toFixed(1)} ms` : ''}` };
+  if (t.requests < c.min_requests)
+    return {
+      breach: `only ${t.requests} canary requests in ${c.window_s}s (min_requests ${c.min_requests}): nothing shows it works`,
+    };
+  return {
+    ok: `error rate ${((rate ?? 0) * 100).toFixed(2)}% over ${t.requests} requests${p95 !== null ? `, p95 ${(p95 * 1000).toFixed(1)} ms` : ''}`,
+  };
 }
 
 export async function deployToServer(i: ServerDeployInput): Promise<ServerDeployResult> {
@@ -185,7 +216,10 @@ export async function deployToServer(i: ServerDeployInput): Promise<ServerDeploy
     const tmp = path.join(modelDir, `.${version}.partial-${process.pid}`);
     await rm(tmp, { recursive: true, force: true });
     await cp(i.dir, tmp, { recursive: true });
-    await writeFile(path.join(tmp, VERSION_RELEASE_FILE), JSON.stringify({ tag: i.tag, model: i.model, commit: i.commit, written_at: new Date().toISOString() }, null, 2) + '\n');
+    await writeFile(
+      path.join(tmp, VERSION_RELEASE_FILE),
+      JSON.stringify({ tag: i.tag, model: i.model, commit: i.commit, written_at: new Date().toISOString() }, null, 2) + '\n',
+    );
     await rename(tmp, path.join(modelDir, String(version)));
     log(`${i.tag} written to ${path.join(modelDir, String(version))}`);
   } else log(`${i.tag} is already version ${version} of ${name} in the repository`);
@@ -208,13 +242,18 @@ export async function deployToServer(i: ServerDeployInput): Promise<ServerDeploy
   let smoke: ServerDeployResult['smoke'];
   try {
     // Weight 0: loaded and addressable by version, but no unversioned request reaches it yet.
-    await apply([...new Set([...keep, version])].sort((a, b) => a - b), keep.length ? { version, weight: 0 } : undefined);
+    await apply(
+      [...new Set([...keep, version])].sort((a, b) => a - b),
+      keep.length ? { version, weight: 0 } : undefined,
+    );
     await client.waitReady(version, i.target.ready_timeout_s);
     smoke = await client.smoke(version);
     log(`version ${version} of ${name} is ready and answered a smoke inference`);
   } catch (e) {
     if (keep.length) await apply(keep).catch((e2: unknown) => log(`restoring version ${previous} failed: ${messageOf(e2)}`));
-    throw new CdlError(`${i.tag} was not deployed to ${url}: ${messageOf(e)}${previous !== null ? `; version ${previous} keeps serving` : ''}`);
+    throw new CdlError(
+      `${i.tag} was not deployed to ${url}: ${messageOf(e)}${previous !== null ? `; version ${previous} keeps serving` : ''}`,
+    );
   }
   const c = i.canary;
   if (!c || c.percent <= 0 || previous === null || c.percent >= 100) {
@@ -222,7 +261,10 @@ export async function deployToServer(i: ServerDeployInput): Promise<ServerDeploy
     return { serverVersion: version, previous, url: envUrl, outcome: 'deployed', smoke };
   }
   // 2. Canary: a share of the traffic, watched through the server's metrics.
-  await apply([previous, version].sort((a, b) => a - b), { version, weight: c.percent });
+  await apply(
+    [previous, version].sort((a, b) => a - b),
+    { version, weight: c.percent },
+  );
   log(`canary: version ${version} takes ${c.percent}% of ${name}'s traffic for ${c.window_s}s`);
   const start = await client.traffic(version);
   const t0 = Date.now();

@@ -17,22 +17,28 @@ export interface DeployOverrides {
 function num(flag: string, v: string | undefined, min: number, max = Infinity): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag}: expected a number from ${min}${max < Infinity ? ` to ${max}` : ''}, got "${v}"`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`${flag}: expected a number from ${min}${max < Infinity ? ` to ${max}` : ''}, got "${v}"`);
   return n;
 }
 
 export function deploySettings(section: DeploySection | undefined, baseDir: string, o: DeployOverrides = {}): DeploySettings {
   const d = section ?? deploySection.parse({});
   const target = (o.target ?? d.target) as DeploySettings['target'];
-  if (!['server', 'kserve', 'release'].includes(target)) throw new UsageError(`--target: expected server, kserve or release, got "${target}"`);
+  if (!['server', 'kserve', 'release'].includes(target))
+    throw new UsageError(`--target: expected server, kserve or release, got "${target}"`);
   let server = d.server ? { ...d.server, repository: path.resolve(baseDir, d.server.repository) } : undefined;
   if (o.serverUrl || o.repository) {
     const url = o.serverUrl ?? server?.url;
     const repository = o.repository ? path.resolve(o.repository) : server?.repository;
-    if (!url || !repository) throw new UsageError('the server target needs both --server-url and --repository (or deploy.server in cdl.yaml)');
+    if (!url || !repository)
+      throw new UsageError('the server target needs both --server-url and --repository (or deploy.server in cdl.yaml)');
     server = { ...(server ?? { ready_timeout_s: 120 }), url, repository };
   }
-  if (target === 'server' && !server) throw new UsageError('target server: set deploy.server.url and deploy.server.repository in cdl.yaml, or --server-url and --repository');
+  if (target === 'server' && !server)
+    throw new UsageError(
+      'target server: set deploy.server.url and deploy.server.repository in cdl.yaml, or --server-url and --repository',
+    );
   const canary = { ...d.canary };
   const pct = num('--canary-percent', o.canaryPercent, 0, 100);
   if (pct !== undefined) canary.percent = pct;

@@ -45,4 +45,10 @@ export interface DeploySettings {
   canary: CanarySettings;
 }
 
-export const DEFAULT_CANARY: CanarySettings = { percent: 0, window_s: 300, interval_s: 10, max_error_rate: 0.01, min_requests: 20 };
+export const DEFAULT_CANARY: CanarySettings = {
+  percent: 0,
+  window_s: 300,
+  interval_s: 10,
+  max_error_rate: 0.01,
+  min_requests: 20,
+};

@@ -19,7 +19,16 @@ export const PROMOTION_FILE = 'promotion.json';
 export const DESCRIPTIVE_ASSETS = [PROVENANCE_FILE, PROMOTION_FILE];
 
 /** The top-level files of a model directory that become assets (others are left out and named). */
-const TOP_LEVEL = new Set<string>([MODEL_FILES.onnx, MODEL_FILES.metrics, MODEL_FILES.lineage, MODEL_FILES.card, BLESSING_FILE, 'evaluation.json', 'compression.json', 'compression.md']);
+const TOP_LEVEL = new Set<string>([
+  MODEL_FILES.onnx,
+  MODEL_FILES.metrics,
+  MODEL_FILES.lineage,
+  MODEL_FILES.card,
+  BLESSING_FILE,
+  'evaluation.json',
+  'compression.json',
+  'compression.md',
+]);
 
 export interface StagedAssets {
   dir: string;
@@ -44,12 +53,14 @@ export function assetPath(name: string): string {
  * SHA256SUMS over them.
  */
 export async function stageAssets(modelDir: string, dest: string, variants: Record<string, string> = {}): Promise<StagedAssets> {
-  if (!existsSync(path.join(modelDir, MODEL_FILES.onnx))) throw new CdlError(`${modelDir}: no ${MODEL_FILES.onnx}; expected a model directory`);
+  if (!existsSync(path.join(modelDir, MODEL_FILES.onnx)))
+    throw new CdlError(`${modelDir}: no ${MODEL_FILES.onnx}; expected a model directory`);
   await rm(dest, { recursive: true, force: true });
   await mkdir(dest, { recursive: true });
   const skipped: string[] = [];
   for (const e of await readdir(modelDir, { withFileTypes: true })) {
-    if (e.isFile() && (TOP_LEVEL.has(e.name) || /^model-[A-Za-z0-9_-]+\.onnx$/.test(e.name))) await copyFile(path.join(modelDir, e.name), path.join(dest, e.name));
+    if (e.isFile() && (TOP_LEVEL.has(e.name) || /^model-[A-Za-z0-9_-]+\.onnx$/.test(e.name)))
+      await copyFile(path.join(modelDir, e.name), path.join(dest, e.name));
     else if (e.isDirectory() && e.name === MODEL_FILES.tfjs) {
       for (const f of await readdir(path.join(modelDir, e.name), { withFileTypes: true })) {
         if (f.isFile()) await copyFile(path.join(modelDir, e.name, f.name), path.join(dest, assetName(`${e.name}/${f.name}`)));
@@ -57,7 +68,8 @@ export async function stageAssets(modelDir: string, dest: string, variants: Reco
     } else if (e.name !== CHECKSUMS_FILE) skipped.push(e.name);
   }
   for (const [name, dir] of Object.entries(variants)) {
-    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new UsageError(`variant name ${JSON.stringify(name)}: expected letters, digits, _ and - (e.g. int8)`);
+    if (!/^[A-Za-z0-9_-]+$/.test(name))
+      throw new UsageError(`variant name ${JSON.stringify(name)}: expected letters, digits, _ and - (e.g. int8)`);
     if (!existsSync(path.join(dir, MODEL_FILES.onnx))) throw new CdlError(`variant ${name}: ${dir} has no ${MODEL_FILES.onnx}`);
     await copyFile(path.join(dir, MODEL_FILES.onnx), path.join(dest, `model-${name}.onnx`));
     for (const f of [MODEL_FILES.metrics, MODEL_FILES.lineage]) {

@@ -39,11 +39,18 @@ export function provenanceStatement(subjects: ProvenanceSubject[], ctx: Provenan
         externalParameters: { model: ctx.model, tag: ctx.tag },
         internalParameters: { cdl_version: CDL_VERSION },
         resolvedDependencies: ctx.commit
-          ? [{ uri: repo ? `git+${server}/${repo}@refs/tags/${ctx.tag}` : `git+file:${ctx.tag}`, digest: { gitCommit: ctx.commit } }]
+          ? [
+              {
+                uri: repo ? `git+${server}/${repo}@refs/tags/${ctx.tag}` : `git+file:${ctx.tag}`,
+                digest: { gitCommit: ctx.commit },
+              },
+            ]
           : [],
       },
       runDetails: {
-        builder: { id: env.GITHUB_WORKFLOW_REF ? `${server}/${env.GITHUB_WORKFLOW_REF}` : `cdl ${CDL_VERSION} (local, unsigned)` },
+        builder: {
+          id: env.GITHUB_WORKFLOW_REF ? `${server}/${env.GITHUB_WORKFLOW_REF}` : `cdl ${CDL_VERSION} (local, unsigned)`,
+        },
         metadata: { invocationId: ctx.runUrl ?? null, startedOn: new Date().toISOString() },
       },
     },
@@ -51,7 +58,10 @@ export function provenanceStatement(subjects: ProvenanceSubject[], ctx: Provenan
 }
 
 interface AttestModule {
-  attestProvenance(o: { subjects: Array<{ name: string; digest: Record<string, string> }>; token: string }): Promise<{ attestationID?: string; tlogID?: string }>;
+  attestProvenance(o: {
+    subjects: Array<{ name: string; digest: Record<string, string> }>;
+    token: string;
+  }): Promise<{ attestationID?: string; tlogID?: string }>;
 }
 
 /**
@@ -70,5 +80,8 @@ export async function attestProvenance(subjects: ProvenanceSubject[], token: str
     };
   }
   const res = await mod.attestProvenance({ subjects, token });
-  return { id: res.attestationID, message: `provenance attested (${res.attestationID ?? 'no id'}); verify with gh attestation verify <asset> --repo ${process.env.GITHUB_REPOSITORY ?? 'OWNER/REPO'}` };
+  return {
+    id: res.attestationID,
+    message: `provenance attested (${res.attestationID ?? 'no id'}); verify with gh attestation verify <asset> --repo ${process.env.GITHUB_REPOSITORY ?? 'OWNER/REPO'}`,
+  };
 }

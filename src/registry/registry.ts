@@ -44,7 +44,8 @@ export interface BlessingCheck {
 /** Whether the model directory carries a blessing for exactly its model.onnx (or, compressed, its parent). */
 export async function checkBlessing(dir: string): Promise<BlessingCheck> {
   const file = path.join(dir, BLESSING_FILE);
-  if (!existsSync(file)) return { ok: false, reason: `no ${BLESSING_FILE} in ${dir}: the candidate was never evaluated by the gate` };
+  if (!existsSync(file))
+    return { ok: false, reason: `no ${BLESSING_FILE} in ${dir}: the candidate was never evaluated by the gate` };
   let blessing: Blessing;
   try {
     blessing = JSON.parse(await readFile(file, 'utf8')) as Blessing;
@@ -53,11 +54,20 @@ export async function checkBlessing(dir: string): Promise<BlessingCheck> {
   }
   if (blessing.decision !== 'blessed') return { ok: false, reason: `the gate rejected it: ${blessing.reason}`, blessing };
   const sha = await sha256File(path.join(dir, MODEL_FILES.onnx));
-  if (blessing.candidate?.sha256 === sha) return { ok: true, reason: blessing.forced ? `force-blessed: ${blessing.forced.reason}` : `blessed: ${blessing.reason}`, blessing };
+  if (blessing.candidate?.sha256 === sha)
+    return {
+      ok: true,
+      reason: blessing.forced ? `force-blessed: ${blessing.forced.reason}` : `blessed: ${blessing.reason}`,
+      blessing,
+    };
   const lineage = await readJson<Lineage>(path.join(dir, MODEL_FILES.lineage));
   const parent = lineage?.parent as { sha256?: string; method?: string } | undefined;
   if (parent?.sha256 && parent.sha256 === blessing.candidate?.sha256) {
-    return { ok: true, reason: `compressed (${String(parent.method)}) from the blessed model ${parent.sha256.slice(0, 12)}`, blessing };
+    return {
+      ok: true,
+      reason: `compressed (${String(parent.method)}) from the blessed model ${parent.sha256.slice(0, 12)}`,
+      blessing,
+    };
   }
   return {
     ok: false,
@@ -152,7 +162,9 @@ export class Registry {
     const blessing = await checkBlessing(candidate);
     if (!blessing.ok) {
       if (!o.force) {
-        throw new NotBlessedError(`refusing to promote ${candidate} as ${tag}: ${blessing.reason}. Promote it anyway with --force --reason "<why>"`);
+        throw new NotBlessedError(
+          `refusing to promote ${candidate} as ${tag}: ${blessing.reason}. Promote it anyway with --force --reason "<why>"`,
+        );
       }
       if (!o.force.reason.trim()) throw new UsageError('--force needs --reason "<why>": the reason is recorded with the release');
       this.log(`promoting an unblessed candidate (${blessing.reason}); forced: ${o.force.reason}`);
@@ -166,10 +178,20 @@ export class Registry {
       const existing = await this.forge.releaseDetails(tag);
       if (existing && !existing.draft) {
         const theirs = await this.releasedSums(existing, work);
-        const ours = [...staged.sums].map(([f, h]) => `${h}  ${f}`).sort().join('\n');
+        const ours = [...staged.sums]
+          .map(([f, h]) => `${h}  ${f}`)
+          .sort()
+          .join('\n');
         if (theirs === ours) {
           this.log(`${tag} is already released with exactly these files; nothing to do`);
-          return { tag, status: 'unchanged', release: existing, assets: existing.assets.map((a) => a.name), blessing, provenance: 'unchanged' };
+          return {
+            tag,
+            status: 'unchanged',
+            release: existing,
+            assets: existing.assets.map((a) => a.name),
+            blessing,
+            provenance: 'unchanged',
+          };
         }
         throw new ImmutableReleaseError(
           `release ${tag} already exists with different assets; released versions are immutable: promote as a new version instead`,
@@ -229,7 +251,10 @@ export class Registry {
     if (!a) return undefined;
     const file = path.join(work, 'released-SHA256SUMS');
     await this.forge.downloadAsset(release, a, file);
-    return [...parseChecksums(await readFile(file, 'utf8'))].map(([f, h]) => `${h}  ${f}`).sort().join('\n');
+    return [...parseChecksums(await readFile(file, 'utf8'))]
+      .map(([f, h]) => `${h}  ${f}`)
+      .sort()
+      .join('\n');
   }
 
   /**
@@ -243,7 +268,8 @@ export class Registry {
     if (!release) throw new CdlError(`no release ${tag} (${this.forge.describe()})`);
     if (release.draft) throw new CdlError(`release ${tag} is a draft; publish it first`);
     const notes: string[] = [];
-    const hasModel = release.assets.some((a) => a.name === MODEL_FILES.onnx) && release.assets.some((a) => a.name === CHECKSUMS_FILE);
+    const hasModel =
+      release.assets.some((a) => a.name === MODEL_FILES.onnx) && release.assets.some((a) => a.name === CHECKSUMS_FILE);
     const flat = `${dest}.assets-${process.pid}`;
     await rm(flat, { recursive: true, force: true });
     try {
@@ -263,7 +289,8 @@ export class Registry {
             bad.push(`${name}: listed in SHA256SUMS but not attached to ${tag}`);
             continue;
           }
-          if (asset.digest && asset.digest !== `sha256:${hash}`) bad.push(`${name}: the forge reports ${asset.digest}, SHA256SUMS says sha256:${hash}`);
+          if (asset.digest && asset.digest !== `sha256:${hash}`)
+            bad.push(`${name}: the forge reports ${asset.digest}, SHA256SUMS says sha256:${hash}`);
           await this.forge.downloadAsset(release, asset, path.join(flat, name));
         }
         for (const f of DESCRIPTIVE_ASSETS) {
@@ -271,7 +298,8 @@ export class Registry {
           if (a) await this.forge.downloadAsset(release, a, path.join(flat, f));
         }
         const report = await verifyChecksums(flat);
-        for (const m of report.mismatches) bad.push(`${m.file}: SHA-256 ${m.actual ?? '(missing)'} does not match ${m.expected} in SHA256SUMS`);
+        for (const m of report.mismatches)
+          bad.push(`${m.file}: SHA-256 ${m.actual ?? '(missing)'} does not match ${m.expected} in SHA256SUMS`);
         if (bad.length) throw new ChecksumError(`release ${tag} fails verification: ${bad.join('; ')}`);
         verified = report.verified;
         dir = await assembleModelDir(flat, sums, dest);
@@ -279,7 +307,10 @@ export class Registry {
       } else {
         source = 'artifact';
         const commit = release.commit && /^[0-9a-f]{40}$/.test(release.commit) ? release.commit : await this.commitOfTag(tag);
-        if (!commit) throw new CdlError(`release ${tag} has no model assets and its commit is unknown, so there is no artifact model-<sha> to take the model from`);
+        if (!commit)
+          throw new CdlError(
+            `release ${tag} has no model assets and its commit is unknown, so there is no artifact model-<sha> to take the model from`,
+          );
         const name = `model-${commit}`;
         const note = `release ${tag} has no model assets (published by hand; a published release does not take assets afterwards): taking the model from the workflow artifact ${name}`;
         notes.push(note);
@@ -287,7 +318,9 @@ export class Registry {
         const got = await this.forge.downloadArtifact(name, flat);
         const report = await verifyChecksums(got);
         if (report.mismatches.length) {
-          throw new ChecksumError(`artifact ${name} fails verification: ${report.mismatches.map((m) => `${m.file}: ${m.actual ?? '(missing)'} ≠ ${m.expected}`).join('; ')}`);
+          throw new ChecksumError(
+            `artifact ${name} fails verification: ${report.mismatches.map((m) => `${m.file}: ${m.actual ?? '(missing)'} ≠ ${m.expected}`).join('; ')}`,
+          );
         }
         const sums = new Map<string, string>();
         const staged = await stageAssets(got, path.join(flat, '.staged'));
@@ -298,7 +331,17 @@ export class Registry {
       const blessing = await checkBlessing(dir);
       if (!blessing.ok && !forced) throw new NotBlessedError(`refusing ${tag}: ${blessing.reason}`);
       if (!blessing.ok && forced) notes.push(`not blessed (${blessing.reason}); promoted with --force: ${forced.reason}`);
-      return { tag, version: this.versionOf(tag), dir, source, commit: release.commit ?? null, verified, blessing, forced, notes };
+      return {
+        tag,
+        version: this.versionOf(tag),
+        dir,
+        source,
+        commit: release.commit ?? null,
+        verified,
+        blessing,
+        forced,
+        notes,
+      };
     } finally {
       await rm(flat, { recursive: true, force: true });
     }
@@ -307,12 +350,20 @@ export class Registry {
   private async commitOfTag(tag: string): Promise<string | null> {
     if (this.forge.kind !== 'local') return null;
     const { simpleGit } = await import('simple-git');
-    return (await simpleGit((this.forge as unknown as { root: string }).root).revparse([`${tag}^{commit}`]).catch(() => '')).trim() || null;
+    return (
+      (
+        await simpleGit((this.forge as unknown as { root: string }).root)
+          .revparse([`${tag}^{commit}`])
+          .catch(() => '')
+      ).trim() || null
+    );
   }
 
   /** Published versions of the model, newest first, with the aliases pointing at each. */
   async list(): Promise<VersionEntry[]> {
-    const releases = (await this.forge.listReleases(this.model)).filter((r) => parseTag(this.tagTemplate, this.model, r.tag) !== undefined);
+    const releases = (await this.forge.listReleases(this.model)).filter(
+      (r) => parseTag(this.tagTemplate, this.model, r.tag) !== undefined,
+    );
     const aliases = await this.aliases();
     return releases
       .map((r) => ({
@@ -396,7 +447,11 @@ export class Registry {
       dataset: l?.data ?? null,
       config: l?.config ?? null,
       hyperparameters: hp,
-      tuning: (l as Record<string, unknown> | undefined)?.tune ?? hp.study ?? (l?.trainer as Record<string, unknown> | undefined)?.study ?? null,
+      tuning:
+        (l as Record<string, unknown> | undefined)?.tune ??
+        hp.study ??
+        (l?.trainer as Record<string, unknown> | undefined)?.study ??
+        null,
       parent: l?.parent ?? null,
       ci: l?.ci ?? null,
       gate: b ? { decision: b.decision, reason: b.reason, baseline: b.baseline?.tag ?? b.baseline?.ref ?? null } : null,

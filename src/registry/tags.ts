@@ -13,7 +13,8 @@ export function isSemver(v: string): boolean {
 }
 
 function checkTemplate(template: string): void {
-  if (!template.includes('{version}')) throw new UsageError(`deploy.tag ${JSON.stringify(template)}: expected a {version} placeholder, e.g. {model}@v{version}`);
+  if (!template.includes('{version}'))
+    throw new UsageError(`deploy.tag ${JSON.stringify(template)}: expected a {version} placeholder, e.g. {model}@v{version}`);
 }
 
 /** The tag of `version` of `model`: formatTag('{model}@v{version}', 'mnist', '1.2.0') = 'mnist@v1.2.0'. */

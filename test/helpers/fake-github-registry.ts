@@ -56,14 +56,21 @@ export interface FakeRegistryGitHub {
 
 const digest = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-export async function startFakeRegistryGitHub(o: { owner?: string; repo?: string; sha?: string } = {}): Promise<FakeRegistryGitHub> {
+export async function startFakeRegistryGitHub(
+  o: { owner?: string; repo?: string; sha?: string } = {},
+): Promise<FakeRegistryGitHub> {
   const owner = o.owner ?? 'octo';
   const repo = o.repo ?? 'models';
   const prefix = `/repos/${owner}/${repo}`;
   let next = 100;
   let clock = 0;
   const time = () => new Date(Date.UTC(2026, 0, 1) + clock++ * 60_000).toISOString();
-  const state = { requests: [] as RecordedRequest[], releases: [] as RegRelease[], deployments: [] as RegDeployment[], immutable: true };
+  const state = {
+    requests: [] as RecordedRequest[],
+    releases: [] as RegRelease[],
+    deployments: [] as RegDeployment[],
+    immutable: true,
+  };
   let url = '';
   const assetJson = (a: RegAsset) => ({
     id: a.id,
@@ -90,7 +97,16 @@ export async function startFakeRegistryGitHub(o: { owner?: string; repo?: string
     upload_url: `${url}${prefix}/releases/${r.id}/assets{?name,label}`,
     assets: r.assets.map(assetJson),
   });
-  const deploymentJson = (d: RegDeployment) => ({ id: d.id, ref: d.ref, sha: d.sha, task: d.task, environment: d.environment, description: d.description, payload: d.payload, created_at: d.created_at });
+  const deploymentJson = (d: RegDeployment) => ({
+    id: d.id,
+    ref: d.ref,
+    sha: d.sha,
+    task: d.task,
+    environment: d.environment,
+    description: d.description,
+    payload: d.payload,
+    created_at: d.created_at,
+  });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const u = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -100,7 +116,13 @@ export async function startFakeRegistryGitHub(o: { owner?: string; repo?: string
     const isJson = String(req.headers['content-type'] ?? '').includes('json');
     let body: any;
     if (raw.length) body = isJson ? JSON.parse(raw.toString('utf8')) : raw.toString('latin1');
-    state.requests.push({ method: req.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams), headers: req.headers, body });
+    state.requests.push({
+      method: req.method ?? 'GET',
+      path: u.pathname,
+      query: Object.fromEntries(u.searchParams),
+      headers: req.headers,
+      body,
+    });
     const send = (status: number, value: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(value));
@@ -114,8 +136,20 @@ export async function startFakeRegistryGitHub(o: { owner?: string; repo?: string
       return send(200, sorted.slice(0, Number(u.searchParams.get('per_page') ?? 30)).map(releaseJson));
     }
     if (M === 'POST' && rest === '/releases') {
-      if (state.releases.some((r) => r.tag_name === body.tag_name && !r.draft)) return send(422, { message: 'Validation Failed', errors: [{ code: 'already_exists', field: 'tag_name' }] });
-      const r: RegRelease = { id: next++, tag_name: body.tag_name, name: body.name ?? body.tag_name, body: body.body ?? '', draft: Boolean(body.draft), immutable: false, target_commitish: body.target_commitish ?? 'main', published_at: body.draft ? null : time(), created_at: time(), assets: [] };
+      if (state.releases.some((r) => r.tag_name === body.tag_name && !r.draft))
+        return send(422, { message: 'Validation Failed', errors: [{ code: 'already_exists', field: 'tag_name' }] });
+      const r: RegRelease = {
+        id: next++,
+        tag_name: body.tag_name,
+        name: body.name ?? body.tag_name,
+        body: body.body ?? '',
+        draft: Boolean(body.draft),
+        immutable: false,
+        target_commitish: body.target_commitish ?? 'main',
+        published_at: body.draft ? null : time(),
+        created_at: time(),
+        assets: [],
+      };
       state.releases.push(r);
       return send(201, releaseJson(r));
     }
@@ -146,7 +180,8 @@ export async function startFakeRegistryGitHub(o: { owner?: string; repo?: string
       if (!r) return send(404, { message: 'Not Found' });
       if (r.immutable) return send(422, { message: 'Cannot upload assets to an immutable release.' });
       const name = u.searchParams.get('name')!;
-      if (r.assets.some((a) => a.name === name)) return send(422, { message: 'Validation Failed', errors: [{ code: 'already_exists', field: 'name' }] });
+      if (r.assets.some((a) => a.name === name))
+        return send(422, { message: 'Validation Failed', errors: [{ code: 'already_exists', field: 'name' }] });
       const a: RegAsset = { id: next++, name, data: raw, digest: digest(raw) };
       r.assets.push(a);
       return send(201, assetJson(a));
@@ -162,25 +197,45 @@ export async function startFakeRegistryGitHub(o: { owner?: string; repo?: string
       return res.end(a.data);
     }
     if (M === 'POST' && rest === '/deployments') {
-      const d: RegDeployment = { id: next++, ref: body.ref, sha: o.sha ?? 'f'.repeat(40), task: body.task ?? 'deploy', environment: body.environment ?? 'production', description: body.description ?? '', payload: body.payload ?? {}, created_at: time(), statuses: [] };
+      const d: RegDeployment = {
+        id: next++,
+        ref: body.ref,
+        sha: o.sha ?? 'f'.repeat(40),
+        task: body.task ?? 'deploy',
+        environment: body.environment ?? 'production',
+        description: body.description ?? '',
+        payload: body.payload ?? {},
+        created_at: time(),
+        statuses: [],
+      };
       state.deployments.push(d);
       return send(201, deploymentJson(d));
     }
     if (M === 'GET' && rest === '/deployments') {
       const task = u.searchParams.get('task');
       const env = u.searchParams.get('environment');
-      const list = state.deployments.filter((d) => (!task || d.task === task) && (!env || d.environment === env)).sort((a, b) => b.id - a.id);
+      const list = state.deployments
+        .filter((d) => (!task || d.task === task) && (!env || d.environment === env))
+        .sort((a, b) => b.id - a.id);
       return send(200, list.slice(0, Number(u.searchParams.get('per_page') ?? 30)).map(deploymentJson));
     }
     if ((m = /^\/deployments\/(\d+)\/statuses$/.exec(rest))) {
       const d = state.deployments.find((x) => x.id === Number(m![1]));
       if (!d) return send(404, { message: 'Not Found' });
       if (M === 'GET') return send(200, [...d.statuses].reverse().slice(0, Number(u.searchParams.get('per_page') ?? 30)));
-      const s = { id: next++, state: body.state, description: body.description ?? '', environment_url: body.environment_url ?? '', log_url: body.log_url ?? '', created_at: time() };
+      const s = {
+        id: next++,
+        state: body.state,
+        description: body.description ?? '',
+        environment_url: body.environment_url ?? '',
+        log_url: body.log_url ?? '',
+        created_at: time(),
+      };
       d.statuses.push(s);
       if (body.state === 'success' && body.auto_inactive !== false) {
         for (const other of state.deployments) {
-          if (other !== d && other.environment === d.environment && other.statuses.at(-1)?.state === 'success') other.statuses.push({ id: next++, state: 'inactive', created_at: time() });
+          if (other !== d && other.environment === d.environment && other.statuses.at(-1)?.state === 'success')
+            other.statuses.push({ id: next++, state: 'inactive', created_at: time() });
         }
       }
       return send(201, s);

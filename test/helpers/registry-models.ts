@@ -53,7 +53,15 @@ export function candidate(dir: string, o: CandidateOptions): string {
   writeFileSync(path.join(dir, 'tfjs', 'weights.bin'), Buffer.from([1, 2, 3, o.bias & 255]));
   writeFileSync(
     path.join(dir, 'metrics.json'),
-    JSON.stringify({ schema_version: 1, model, task: 'regression', main_metric: 'rmse', main_metric_value: 1 / (1 + o.bias), higher_is_better: false, splits: {} }),
+    JSON.stringify({
+      schema_version: 1,
+      model,
+      task: 'regression',
+      main_metric: 'rmse',
+      main_metric_value: 1 / (1 + o.bias),
+      higher_is_better: false,
+      splits: {},
+    }),
   );
   writeFileSync(
     path.join(dir, 'lineage.json'),

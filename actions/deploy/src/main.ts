@@ -23,7 +23,8 @@ function eventTag(): string | undefined {
       // Not JSON: fall through to the ref.
     }
   }
-  if (process.env.GITHUB_REF_TYPE === 'tag' || process.env.GITHUB_REF?.startsWith('refs/tags/')) return process.env.GITHUB_REF_NAME || process.env.GITHUB_REF?.slice('refs/tags/'.length);
+  if (process.env.GITHUB_REF_TYPE === 'tag' || process.env.GITHUB_REF?.startsWith('refs/tags/'))
+    return process.env.GITHUB_REF_NAME || process.env.GITHUB_REF?.slice('refs/tags/'.length);
   return undefined;
 }
 
@@ -44,7 +45,10 @@ export async function run(): Promise<void> {
     const forge = await selectForge({ token: getInput('token', process.env.GITHUB_TOKEN ?? ''), log: (l) => core.info(l) });
     if (!isRegistryForge(forge)) throw new CdlError(`${forge.describe()} cannot hold a model registry`);
     const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
-    const runUrl = process.env.GITHUB_RUN_ID && process.env.GITHUB_REPOSITORY ? `${server}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}` : undefined;
+    const runUrl =
+      process.env.GITHUB_RUN_ID && process.env.GITHUB_REPOSITORY
+        ? `${server}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
+        : undefined;
     const outDir = path.join(process.env.RUNNER_TEMP ?? os.tmpdir(), `cdl-deploy-${model}`);
     const r = await deploy({ forge, model, ref, settings, outDir, runUrl, log: (l) => core.info(l) });
     for (const n of r.notes) core.notice(n);
