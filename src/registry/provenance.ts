@@ -57,31 +57,4 @@ export function provenanceStatement(subjects: ProvenanceSubject[], ctx: Provenan
   };
 }
 
-interface AttestModule {
-  attestProvenance(o: {
-    subjects: Array<{ name: string; digest: Record<string, string> }>;
-    token: string;
-  }): Promise<{ attestationID?: string; tlogID?: string }>;
-}
-
-/**
- * Sign the provenance with `@actions/attest` (needs `id-token: write` and `attestations: write`).
- * Returns undefined with a message when the package is not installed.
- */
-export async function attestProvenance(subjects: ProvenanceSubject[], token: string): Promise<{ id?: string; message: string }> {
-  let mod: AttestModule;
-  try {
-    const name = '@actions/attest';
-    mod = (await import(name)) as AttestModule;
-  } catch {
-    return {
-      message:
-        'provenance not signed: @actions/attest is not installed; the unsigned statement is attached as provenance.intoto.json (add @actions/attest to sign it, or use actions/attest-build-provenance in the workflow)',
-    };
-  }
-  const res = await mod.attestProvenance({ subjects, token });
-  return {
-    id: res.attestationID,
-    message: `provenance attested (${res.attestationID ?? 'no id'}); verify with gh attestation verify <asset> --repo ${process.env.GITHUB_REPOSITORY ?? 'OWNER/REPO'}`,
-  };
-}
+export { attestProvenance } from '../github/attest.js';

@@ -219,9 +219,15 @@ export class Registry {
       await writeFile(path.join(staged.dir, PROMOTION_FILE), JSON.stringify(promotion, null, 2) + '\n');
       let provenance = 'unsigned statement attached as provenance.intoto.json';
       if (this.forge.kind === 'github') {
-        const r = await attestProvenance(subjects, this.token);
-        provenance = r.message;
-        this.log(r.message);
+        try {
+          const r = await attestProvenance(subjects, this.token);
+          provenance = r.message;
+        } catch (e) {
+          // Signing needs `id-token: write` and `attestations: write`; without them the release still
+          // carries the unsigned statement.
+          provenance = `provenance not signed (${(e as Error).message.split('\n')[0]}); the unsigned statement is attached as provenance.intoto.json`;
+        }
+        this.log(provenance);
       }
       const names = [...staged.sums.keys(), CHECKSUMS_FILE, PROVENANCE_FILE, PROMOTION_FILE];
       const body = [
