@@ -5,6 +5,7 @@
  * `metrics-<name>.json` and `lineage-<name>.json`). SHA256SUMS lists every model asset by its
  * asset name; the provenance statement and promotion.json describe the assets and are not in it.
  */
+import { REFERENCE_FILE } from '../data/stats.js';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -28,6 +29,8 @@ const TOP_LEVEL = new Set<string>([
   'evaluation.json',
   'compression.json',
   'compression.md',
+  // Reference statistics of the training data, which monitoring compares production traffic with.
+  REFERENCE_FILE,
 ]);
 
 export interface StagedAssets {

@@ -3,20 +3,20 @@
  * bench/results/drift.{json,md}: the example MLP trained on the first 6,000 training images,
  * traffic drawn from the other 6,000 (clean, brightness shifts, class imbalance), 20 seeds each.
  *
- *   npx tsx src/monitor/bench-drift.ts
+ *   npx tsx bench/drift.ts
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../config/index.js';
-import { loadDataset } from '../data/index.js';
-import { train } from '../train/run.js';
-import { DEFAULT_THRESHOLDS } from './drift.js';
-import { readReferenceFile } from './run.js';
-import { simulateDrift, simulationMarkdown, type Scenario } from './simulate.js';
+import { loadConfig } from '../src/config/index.js';
+import { loadDataset } from '../src/data/index.js';
+import { train } from '../src/train/run.js';
+import { DEFAULT_THRESHOLDS } from '../src/monitor/drift.js';
+import { readReferenceFile } from '../src/monitor/run.js';
+import { simulateDrift, simulationMarkdown, type Scenario } from '../src/monitor/simulate.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TRAIN = 6000;
 const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
 const SCENARIOS: Scenario[] = [
@@ -62,7 +62,7 @@ try {
   }
   const record = {
     date: new Date().toISOString().slice(0, 10),
-    command: 'npx tsx src/monitor/bench-drift.ts',
+    command: 'npx tsx bench/drift.ts',
     model: { config: 'examples/fashion-mnist/cdl.yaml', overrides, test_accuracy: outcome.metrics.main_metric_value },
     reference: { split: 'test', examples: reference.examples, input_summaries: reference.inputs.features.length },
     traffic_pool: `training images ${TRAIN + 1}–${ds.train.n} of the example subset (never seen by the model)`,
