@@ -1,17 +1,23 @@
 /**
  * The model server under load (autocannon, on 127.0.0.1).
  *
- *   npx tsx bench/serve.ts [--seconds 10] [--soak 60] [--models mlp,cnn]
+ *   npx tsx bench/serve.ts [--seconds 10] [--soak 60] [--models mlp,cnn] [--baseline DIR]
  *
  * For each example model (trained here: one epoch on 2,000 images of the shipped subset):
- * 1. `cdl serve` in its own process, one image per request (JSON, [1,28,28,1] float32):
- *    throughput and p50/p99 latency at concurrency 1, 16 and 64, dynamic batching on
- *    (max_batch_size 64, max_queue_delay_ms 2);
+ * 1. `cdl serve` in its own process, one image per request ([1,28,28,1] float32), dynamic batching
+ *    on (max_batch_size 64, max_queue_delay_ms 2): throughput and p50/p99 latency at concurrency
+ *    1, 16 and 64, with JSON tensors and with the binary tensor data extension (input and output);
  * 2. the same at concurrency 64 with dynamic batching off;
- * 3. a bare in-process onnxruntime-node session (same options) running the batches the server
- *    formed at concurrency 64 (their mean size), back to back: the ratio server / bare;
- * 4. a soak at concurrency 16 (--soak seconds), sampling the server's memory from /metrics.
- * Writes bench/results/serve.json and bench/results/serve.md.
+ * 3. a bare onnxruntime-node session: the same number of sessions as the server's inference
+ *    workers, the same intra-op threads and session options (spinning off, as the server's
+ *    workers), each in a worker thread, replaying the exact
+ *    batch sizes the server ran at concurrency 64 (from its batch_stats), back to back;
+ * 4. CPU time: the server process's (every thread) per request, autocannon's (this process) per
+ *    request, and the bare sessions' per row;
+ * 5. a soak at concurrency 16 (--soak seconds), sampling the server's memory from /metrics.
+ * --baseline DIR also runs the JSON measurements against the `cdl serve` of another checkout
+ * (e.g. the commit before a change), interleaved with this one, so the two are compared under
+ * the same load. Writes bench/results/serve.json and bench/results/serve.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +26,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { loadOrt } from '../src/runtime/onnxruntime.js';
+import { Worker } from 'node:worker_threads';
 import { CDL_VERSION } from '../src/version.js';
 
 interface AutocannonResult {
@@ -34,7 +40,7 @@ interface AutocannonResult {
 const autocannon = createRequire(import.meta.url)('autocannon') as (opts: {
   url: string;
   method: string;
-  body: string;
+  body: string | Buffer;
   headers: Record<string, string>;
   connections: number;
   duration: number;
@@ -45,16 +51,21 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     soak: { type: 'string', default: '60' },
     models: { type: 'string', default: 'mlp,cnn' },
+    baseline: { type: 'string' },
+    workers: { type: 'string' },
+    threads: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
 const soakSeconds = Number(values.soak);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cdl = path.join(root, 'bin', 'cdl.js');
+const baselineCdl = values.baseline ? path.join(path.resolve(values.baseline), 'bin', 'cdl.js') : undefined;
 const CONFIGS: Record<string, string> = {
   mlp: path.join(root, 'examples', 'fashion-mnist', 'cdl.yaml'),
   cnn: path.join(root, 'examples', 'fashion-mnist', 'cdl.cnn.yaml'),
 };
+const TICK = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ)
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'cdl-bench-serve-'));
 const log = (s: string) => process.stderr.write(s + '\n');
@@ -66,9 +77,14 @@ function run(cmd: string, args: string[]): Promise<void> {
   });
 }
 
-async function startServer(repo: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [cdl, 'serve', '--repository', repo, '--port', '0', '--poll-ms', '0'], {
-    cwd: root,
+interface Server {
+  url: string;
+  child: ChildProcess;
+}
+
+async function startServer(repo: string, bin = cdl): Promise<Server> {
+  const child = spawn(process.execPath, [bin, 'serve', '--repository', repo, '--port', '0', '--poll-ms', '0'], {
+    cwd: path.dirname(path.dirname(bin)),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
@@ -82,47 +98,88 @@ async function startServer(repo: string): Promise<{ url: string; child: ChildPro
   throw new Error(`cdl serve did not start: ${err}`);
 }
 
-async function stopServer(s: { child: ChildProcess }): Promise<void> {
+async function stopServer(s: Server): Promise<void> {
   const done = new Promise((r) => s.child.on('close', r));
   s.child.kill('SIGTERM');
   await done;
 }
 
-function requestBody(): string {
-  const data = Array.from({ length: 784 }, (_, i) => Number((((i * 31) % 255) / 255).toFixed(4)));
-  return JSON.stringify({ inputs: [{ name: 'input', shape: [1, 28, 28, 1], datatype: 'FP32', data }] });
+/** CPU seconds (user + system, every thread) of a process so far; NaN where /proc is missing. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / TICK;
+  } catch {
+    return NaN;
+  }
+}
+
+const image = Float32Array.from({ length: 784 }, (_, i) => Number((((i * 31) % 255) / 255).toFixed(4)));
+
+type Encoding = 'json' | 'binary';
+
+function request(encoding: Encoding): { body: string | Buffer; headers: Record<string, string> } {
+  if (encoding === 'json') {
+    return {
+      body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 28, 28, 1], datatype: 'FP32', data: [...image] }] }),
+      headers: { 'content-type': 'application/json' },
+    };
+  }
+  const header = JSON.stringify({
+    inputs: [{ name: 'input', shape: [1, 28, 28, 1], datatype: 'FP32', parameters: { binary_data_size: image.byteLength } }],
+    parameters: { binary_data_output: true },
+  });
+  return {
+    body: Buffer.concat([Buffer.from(header), Buffer.from(image.buffer)]),
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(Buffer.byteLength(header)) },
+  };
 }
 
 interface LoadResult {
   concurrency: number;
+  encoding: Encoding;
   requests_per_s: number;
   p50_ms: number;
   p99_ms: number;
   requests: number;
   errors: number;
   non_2xx: number;
+  /** CPU time of the server process (all its threads) per request answered. */
+  server_cpu_us_per_request: number;
+  /** CPU time of autocannon (this process) per request. */
+  loadgen_cpu_us_per_request: number;
   /** The machine's 1-minute load average around the measurement (2 means both cores busy). */
   load_average: number;
 }
 
-async function load(url: string, concurrency: number, duration: number): Promise<LoadResult> {
+async function load(server: Server, concurrency: number, duration: number, encoding: Encoding = 'json'): Promise<LoadResult> {
   const loadBefore = os.loadavg()[0]!;
+  const { body, headers } = request(encoding);
+  const cpu0 = cpuSeconds(server.child.pid!);
+  const self0 = process.cpuUsage();
   const r = await autocannon({
-    url: `${url}/v2/models/fm/infer`,
+    url: `${server.url}/v2/models/fm/infer`,
     method: 'POST',
-    body: requestBody(),
-    headers: { 'content-type': 'application/json' },
+    body,
+    headers,
     connections: concurrency,
     duration,
   });
+  const self = process.cpuUsage(self0);
+  const cpu = cpuSeconds(server.child.pid!) - cpu0;
+  const n = Math.max(1, r.requests.total);
   return {
     concurrency,
+    encoding,
     requests_per_s: Math.round(r.requests.total / duration),
     p50_ms: r.latency.p50,
     p99_ms: r.latency.p99,
     requests: r.requests.total,
     errors: r.errors + r.timeouts,
     non_2xx: r.non2xx,
+    server_cpu_us_per_request: Math.round((cpu * 1e6) / n),
+    loadgen_cpu_us_per_request: Math.round((self.user + self.system) / n),
     load_average: +Math.max(loadBefore, os.loadavg()[0]!).toFixed(1),
   };
 }
@@ -136,26 +193,122 @@ function metric(text: string, re: RegExp): number {
   return m ? Number(m[1]) : NaN;
 }
 
-async function bare(onnx: string, batch: number, duration: number): Promise<{ batch: number; rows_per_s: number }> {
-  const { ort } = await loadOrt();
-  const session = await ort.InferenceSession.create(readFileSync(onnx), {
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: os.availableParallelism(),
-    interOpNumThreads: 1,
-  });
-  const x = new Float32Array(batch * 784).map((_, i) => ((i * 31) % 255) / 255);
-  let rows = 0;
-  const end = performance.now() + duration * 1000;
-  const t0 = performance.now();
-  while (performance.now() < end) {
-    const res = await session.run({ input: new ort.Tensor('float32', x, [batch, 28, 28, 1]) });
-    void res.output!.data;
-    rows += batch;
+interface Stats {
+  workers: number;
+  threads: number;
+  batch_stats: Array<{ batch_size: number; count: number }>;
+}
+
+async function stats(url: string): Promise<Stats> {
+  const s = (await (await fetch(`${url}/v2/models/fm/stats`)).json()) as { versions: Stats[] };
+  return s.versions[0]!;
+}
+
+/** Batches run between two statistics snapshots, by size. */
+function batchesBetween(a: Stats, b: Stats): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const x of b.batch_stats) {
+    const before = a.batch_stats.find((y) => y.batch_size === x.batch_size)?.count ?? 0;
+    if (x.count > before) out.set(x.batch_size, x.count - before);
   }
-  const rate = (rows * 1000) / (performance.now() - t0);
-  await session.release();
-  return { batch, rows_per_s: Math.round(rate) };
+  return out;
+}
+
+/** The batch sizes in an order that interleaves them (a fixed shuffle), every size as often as it ran. */
+function sequence(batches: Map<number, number>): number[] {
+  const seq = [...batches].flatMap(([size, count]) => Array<number>(count).fill(size));
+  let seed = 1;
+  for (let i = seq.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const j = seed % (i + 1);
+    [seq[i], seq[j]] = [seq[j]!, seq[i]!];
+  }
+  return seq.length ? seq : [1];
+}
+
+/** A bare onnxruntime-node session in a worker thread: loads, then replays its batch sizes for `ms` when told. */
+const BARE_WORKER = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+const ort = require(w.ortPath);
+(async () => {
+  const s = await ort.InferenceSession.create(w.model, {
+    graphOptimizationLevel: 'all', executionMode: 'sequential', intraOpNumThreads: w.threads, interOpNumThreads: 1,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+  const xs = new Map();
+  const input = (b) => {
+    if (!xs.has(b)) { const x = new Float32Array(b * 784); for (let i = 0; i < x.length; i++) x[i] = w.image[i % 784]; xs.set(b, x); }
+    return new ort.Tensor('float32', xs.get(b), [b, 28, 28, 1]);
+  };
+  for (const b of new Set(w.sizes)) await s.run({ input: input(b) });
+  parentPort.postMessage('ready');
+  parentPort.once('message', async () => {
+    let rows = 0;
+    let i = w.offset;
+    const end = performance.now() + w.ms;
+    while (performance.now() < end) {
+      const b = w.sizes[i++ % w.sizes.length];
+      const r = await s.run({ input: input(b) });
+      void r.output.data;
+      rows += b;
+    }
+    await s.release();
+    parentPort.postMessage(rows);
+  });
+})();
+`;
+
+interface BareResult {
+  sessions: number;
+  threads: number;
+  mean_batch: number;
+  rows_per_s: number;
+  cpu_us_per_row: number;
+  load_average: number;
+}
+
+async function bare(onnx: string, sizes: number[], sessions: number, threads: number, seconds: number): Promise<BareResult> {
+  const loadBefore = os.loadavg()[0]!;
+  const ortPath = createRequire(path.join(root, 'package.json')).resolve('onnxruntime-node');
+  const model = readFileSync(onnx);
+  const workers = Array.from(
+    { length: sessions },
+    (_, k) =>
+      new Worker(BARE_WORKER, {
+        eval: true,
+        workerData: {
+          ortPath,
+          model,
+          threads,
+          sizes,
+          image,
+          offset: Math.floor((k * sizes.length) / sessions),
+          ms: seconds * 1000,
+        },
+      }),
+  );
+  await Promise.all(workers.map((w) => new Promise((r, j) => (w.once('message', r), w.once('error', j)))));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const rows = await Promise.all(
+    workers.map((w) => {
+      const done = new Promise<number>((r, j) => (w.once('message', r), w.once('error', j)));
+      w.postMessage('go');
+      return done;
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await Promise.all(workers.map((w) => w.terminate()));
+  const total = rows.reduce((a, b) => a + b, 0);
+  return {
+    sessions,
+    threads,
+    mean_batch: +(sizes.reduce((a, b) => a + b, 0) / sizes.length).toFixed(2),
+    rows_per_s: Math.round(total / elapsed),
+    cpu_us_per_row: +((cpu.user + cpu.system) / total).toFixed(1),
+    load_average: +Math.max(loadBefore, os.loadavg()[0]!).toFixed(1),
+  };
 }
 
 async function benchModel(kind: string) {
@@ -182,41 +335,63 @@ async function benchModel(kind: string) {
     const repo = path.join(work, `${kind}-${name}`);
     mkdirSync(path.join(repo, 'fm'), { recursive: true });
     cpSync(model, path.join(repo, 'fm', '1'), { recursive: true });
-    writeFileSync(path.join(repo, 'fm', 'config.yaml'), config);
+    const pool = `${values.workers ? `workers: ${values.workers}\n` : ''}${values.threads ? `threads: ${values.threads}\n` : ''}`;
+    writeFileSync(path.join(repo, 'fm', 'config.yaml'), config + pool);
     repos[name] = repo;
   }
 
   const loads: LoadResult[] = [];
-  let meanBatch = 1;
-  let server = await startServer(repos.batching!);
-  try {
-    await load(server.url, 16, 2); // warm-up
-    for (const c of [1, 16, 64]) {
-      const before = await scrape(server.url);
-      log(`${kind}: concurrency ${c}, batching on`);
-      loads.push(await load(server.url, c, seconds));
-      if (c === 64) {
-        const after = await scrape(server.url);
-        const sum = (t: string) => metric(t, /^cdl_inference_batch_size_sum\{model="fm",version="1"\} (\S+)$/m);
-        const count = (t: string) => metric(t, /^cdl_inference_batch_size_count\{model="fm",version="1"\} (\S+)$/m);
-        meanBatch = (sum(after) - sum(before)) / (count(after) - count(before));
-      }
+  const baseline: LoadResult[] = [];
+  const formed: Partial<Record<Encoding, Map<number, number>>> = {};
+  let shape = { workers: 1, threads: 1 };
+  const withServer = async <T>(repo: string, bin: string, fn: (s: Server) => Promise<T>): Promise<T> => {
+    const server = await startServer(repo, bin);
+    try {
+      await load(server, 16, 2); // warm-up
+      return await fn(server);
+    } finally {
+      await stopServer(server);
     }
-  } finally {
-    await stopServer(server);
+  };
+  for (const c of [1, 16, 64]) {
+    await withServer(repos.batching!, cdl, async (server) => {
+      for (const encoding of ['json', 'binary'] as const) {
+        log(`${kind}: concurrency ${c}, batching on, ${encoding}`);
+        const before = await stats(server.url);
+        loads.push(await load(server, c, seconds, encoding));
+        const after = await stats(server.url);
+        shape = { workers: after.workers, threads: after.threads };
+        if (c === 64) formed[encoding] = batchesBetween(before, after);
+      }
+    });
+    if (baselineCdl) {
+      log(`${kind}: concurrency ${c}, batching on, baseline ${values.baseline}`);
+      baseline.push(await withServer(repos.batching!, baselineCdl, (server) => load(server, c, seconds)));
+    }
   }
-  server = await startServer(repos['no-batching']!);
-  let off: LoadResult;
-  try {
-    await load(server.url, 16, 2);
-    log(`${kind}: concurrency 64, batching off`);
-    off = await load(server.url, 64, seconds);
-  } finally {
-    await stopServer(server);
+  const off = await withServer(repos['no-batching']!, cdl, async (server) => {
+    const out: LoadResult[] = [];
+    for (const encoding of ['json', 'binary'] as const) {
+      log(`${kind}: concurrency 64, batching off, ${encoding}`);
+      out.push(await load(server, 64, seconds, encoding));
+    }
+    return out;
+  });
+  let baselineOff: LoadResult | undefined;
+  if (baselineCdl) {
+    log(`${kind}: concurrency 64, batching off, baseline`);
+    baselineOff = await withServer(repos['no-batching']!, baselineCdl, (server) => load(server, 64, seconds));
   }
-  log(`${kind}: bare onnxruntime session, batch ${meanBatch.toFixed(1)}`);
-  const bareRun = await bare(path.join(model, 'model.onnx'), Math.max(1, Math.round(meanBatch)), Math.min(seconds, 10));
-  const bareOne = await bare(path.join(model, 'model.onnx'), 1, Math.min(seconds, 5));
+
+  const bareRuns: Partial<Record<Encoding, BareResult>> = {};
+  for (const encoding of ['json', 'binary'] as const) {
+    const seq = sequence(formed[encoding] ?? new Map([[1, 1]]));
+    log(
+      `${kind}: bare onnxruntime-node, ${shape.workers} session(s) × ${shape.threads} thread(s), the ${encoding} run's batches`,
+    );
+    bareRuns[encoding] = await bare(path.join(model, 'model.onnx'), seq, shape.workers, shape.threads, Math.min(seconds, 10));
+  }
+  const bareOne = await bare(path.join(model, 'model.onnx'), [1], shape.workers, shape.threads, Math.min(seconds, 5));
 
   let soak:
     | {
@@ -228,7 +403,7 @@ async function benchModel(kind: string) {
       }
     | undefined;
   if (soakSeconds > 0) {
-    server = await startServer(repos.batching!);
+    const server = await startServer(repos.batching!);
     try {
       log(`${kind}: soak, ${soakSeconds} s at concurrency 16`);
       const samples: Array<{ s: number; rss_mib: number; heap_mib: number }> = [];
@@ -243,7 +418,7 @@ async function benchModel(kind: string) {
       };
       await sample();
       const timer = setInterval(() => void sample(), 5000);
-      const r = await load(server.url, 16, soakSeconds);
+      const r = await load(server, 16, soakSeconds);
       clearInterval(timer);
       await sample();
       soak = { seconds: soakSeconds, concurrency: 16, requests_per_s: r.requests_per_s, errors: r.errors + r.non_2xx, samples };
@@ -251,18 +426,38 @@ async function benchModel(kind: string) {
       await stopServer(server);
     }
   }
-  const c64 = loads.find((l) => l.concurrency === 64)!;
+  const at64 = (e: Encoding) => loads.find((l) => l.concurrency === 64 && l.encoding === e)!;
+  const offOf = (e: Encoding) => off.find((l) => l.encoding === e)!;
   const afterWarm = soak?.samples.find((s) => s.s >= 5) ?? soak?.samples[0];
   const last = soak?.samples.at(-1);
+  const compare = (e: Encoding) => ({
+    bare: bareRuns[e]!,
+    /** Requests per second over the bare sessions' rows per second on the same batches (wall clock). */
+    ratio_to_bare_c64: +(at64(e).requests_per_s / bareRuns[e]!.rows_per_s).toFixed(3),
+    /** The bare sessions' CPU per row over the server's CPU per request: the share of the server's work that is inference. */
+    cpu_ratio_to_bare_c64: +(bareRuns[e]!.cpu_us_per_row / at64(e).server_cpu_us_per_request).toFixed(3),
+    batching_speedup_c64: +(at64(e).requests_per_s / offOf(e).requests_per_s).toFixed(2),
+  });
   return {
     model: kind,
+    workers: shape.workers,
+    threads: shape.threads,
     loads,
     batching_off_c64: off,
-    mean_batch_c64: +meanBatch.toFixed(2),
-    bare: bareRun,
+    batches_c64: Object.fromEntries(Object.entries(formed).map(([e, m]) => [e, Object.fromEntries(m)])),
     bare_batch_1: bareOne,
-    ratio_to_bare_c64: +(c64.requests_per_s / bareRun.rows_per_s).toFixed(3),
-    batching_speedup_c64: +(c64.requests_per_s / off.requests_per_s).toFixed(2),
+    json: compare('json'),
+    binary: compare('binary'),
+    baseline: baselineCdl
+      ? {
+          checkout: values.baseline,
+          loads: baseline,
+          batching_off_c64: baselineOff!,
+          batching_speedup_c64: +(
+            baseline.find((l) => l.concurrency === 64)!.requests_per_s / baselineOff!.requests_per_s
+          ).toFixed(2),
+        }
+      : undefined,
     soak,
     soak_rss_growth_mib: afterWarm && last ? +(last.rss_mib - afterWarm.rss_mib).toFixed(1) : null,
     soak_heap_growth_mib: afterWarm && last ? +(last.heap_mib - afterWarm.heap_mib).toFixed(1) : null,
@@ -281,7 +476,7 @@ try {
   const out = {
     date: new Date().toISOString(),
     cdl_version: CDL_VERSION,
-    command: `npx tsx bench/serve.ts --seconds ${seconds} --soak ${soakSeconds} --models ${values.models}`,
+    command: `npx tsx bench/serve.ts --seconds ${seconds} --soak ${soakSeconds} --models ${values.models}${values.workers ? ` --workers ${values.workers}` : ''}${values.threads ? ` --threads ${values.threads}` : ''}${values.baseline ? ` --baseline ${values.baseline}` : ''}`,
     machine,
     load_generator: 'autocannon 9, in the bench process on the same machine',
     results,
@@ -292,26 +487,50 @@ try {
     '# Model server under load',
     '',
     `\`${out.command}\` — ${out.date.slice(0, 10)}, cdl ${CDL_VERSION}, ${machine.cpus} × ${machine.cpu}, Node ${machine.node}.`,
-    'autocannon runs on the same cores as the server. One 28×28 image per request, JSON.',
+    'autocannon runs in the bench process, on the same cores as the server. One 28×28 image per request.',
     'The load average column shows what else ran: above about 3, other jobs shared the two cores and every figure is low.',
+    'CPU columns: microseconds of CPU per request, of the server process (all its threads) and of autocannon.',
     '',
   ];
   for (const r of results) {
-    md.push(`## ${r.model === 'mlp' ? 'Example MLP (cdl.yaml)' : 'Example CNN (cdl.cnn.yaml)'}`, '');
-    md.push('| concurrency | batching | requests/s | p50 ms | p99 ms | errors | load average |', '|---|---|---|---|---|---|---|');
-    const row = (l: LoadResult, batching: string) =>
-      `| ${l.concurrency} | ${batching} | ${l.requests_per_s} | ${l.p50_ms} | ${l.p99_ms} | ${l.errors + l.non_2xx} | ${l.load_average} |`;
-    for (const l of r.loads) md.push(row(l, 'on'));
-    md.push(row(r.batching_off_c64, 'off'), '');
     md.push(
-      `- mean batch at concurrency 64: ${r.mean_batch_c64} rows`,
-      `- bare onnxruntime-node session on batches of ${r.bare.batch}: ${r.bare.rows_per_s} rows/s (batch 1: ${r.bare_batch_1.rows_per_s} rows/s)`,
-      `- **server / bare at concurrency 64: ${r.ratio_to_bare_c64}** (target ≥ 0.8)`,
-      `- **dynamic batching on / off at concurrency 64: ${r.batching_speedup_c64}×** (target ≥ 3×)`,
+      `## ${r.model === 'mlp' ? 'Example MLP (cdl.yaml)' : 'Example CNN (cdl.cnn.yaml)'}: ${r.workers} inference worker(s) × ${r.threads} onnxruntime thread(s)`,
+      '',
     );
+    md.push(
+      '| server | concurrency | batching | tensors | requests/s | p50 ms | p99 ms | errors | server CPU µs/req | autocannon CPU µs/req | load average |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    const row = (l: LoadResult, batching: string, who = 'this') =>
+      `| ${who} | ${l.concurrency} | ${batching} | ${l.encoding} | ${l.requests_per_s} | ${l.p50_ms} | ${l.p99_ms} | ${l.errors + l.non_2xx} | ${l.server_cpu_us_per_request} | ${l.loadgen_cpu_us_per_request} | ${l.load_average} |`;
+    for (const l of r.loads) md.push(row(l, 'on'));
+    for (const l of r.batching_off_c64) md.push(row(l, 'off'));
+    if (r.baseline) {
+      for (const l of r.baseline.loads) md.push(row(l, 'on', 'baseline'));
+      md.push(row(r.baseline.batching_off_c64, 'off', 'baseline'));
+    }
+    md.push('');
+    for (const e of ['json', 'binary'] as const) {
+      const c = r[e];
+      md.push(
+        `- ${e}: batches at concurrency 64: mean ${c.bare.mean_batch} rows (${Object.entries(r.batches_c64[e] ?? {})
+          .map(([b, n]) => `${n}×${b}`)
+          .join(
+            ', ',
+          )}); bare onnxruntime-node on the same batches (${c.bare.sessions} session(s) × ${c.bare.threads} thread(s)): ` +
+          `${c.bare.rows_per_s} rows/s, ${c.bare.cpu_us_per_row} µs CPU a row (load average ${c.bare.load_average})`,
+        `  - **server / bare at concurrency 64: ${c.ratio_to_bare_c64}** by throughput (target ≥ 0.8); ${c.cpu_ratio_to_bare_c64} by CPU time (bare CPU per row ÷ server CPU per request)`,
+        `  - **dynamic batching on / off at concurrency 64: ${c.batching_speedup_c64}×** (target ≥ 3×)`,
+      );
+    }
+    md.push(`- bare, batch 1: ${r.bare_batch_1.rows_per_s} rows/s, ${r.bare_batch_1.cpu_us_per_row} µs CPU a row`);
+    if (r.baseline)
+      md.push(
+        `- baseline (${r.baseline.checkout}): batching on / off at concurrency 64, JSON: ${r.baseline.batching_speedup_c64}×`,
+      );
     if (r.soak) {
       md.push(
-        `- soak: ${r.soak.seconds} s at concurrency 16, ${r.soak.requests_per_s} requests/s, ${r.soak.errors} errors; ` +
+        `- soak: ${r.soak.seconds} s at concurrency 16 (JSON), ${r.soak.requests_per_s} requests/s, ${r.soak.errors} errors; ` +
           `RSS ${r.soak.samples[0]?.rss_mib} → ${r.soak.samples.at(-1)?.rss_mib} MiB, growth after the first 5 s: ${r.soak_rss_growth_mib} MiB RSS, ${r.soak_heap_growth_mib} MiB heap`,
       );
     }

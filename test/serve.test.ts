@@ -72,6 +72,7 @@ beforeAll(async () => {
   addModel('small', [1], 'max_queue_size: 2\nmax_queue_delay_ms: 400\n');
   addModel('slow', [1], 'max_queue_delay_ms: 1000\ntimeout_ms: 50\n');
   addModel('batch', [1], 'max_batch_size: 8\nmax_queue_delay_ms: 50\n');
+  addModel('crash', [1], 'max_queue_delay_ms: 20\nworkers: 2\nthreads: 1\n');
   server = await ModelServer.start({ repository: repo, port: 0, pollMs: 0, log: jsonLogger({ write: (l) => logLines.push(l) }) });
   base = server.url;
 });
@@ -197,9 +198,16 @@ describe('Open Inference Protocol endpoints', () => {
       [
         'POST',
         '/v2/models/fashion/infer',
-        inferBody(1, 1, { parameters: { binary_data_output: true } }),
+        inferBody(1, 1, { parameters: { binary_data_output: 'yes' } }),
         400,
-        /binary tensor data extension is not supported/,
+        /parameters.binary_data_output: expected true or false/,
+      ],
+      [
+        'POST',
+        '/v2/models/fashion/infer',
+        { inputs: [{ ...inferBody(1).inputs[0], data: undefined, parameters: { binary_data_size: 3136 } }] },
+        400,
+        /binary_data_size given, but the request has no binary part/,
       ],
       ['POST', '/v2/models/fashion/infer', inferBody(1, 1, { outputs: [{ name: 'logits' }] }), 400, /no output "logits"/],
       ['POST', '/v2/models/fashion/infer', inferBody(65), 400, /65 rows exceed the model's max_batch_size 64/],
@@ -335,6 +343,93 @@ describe('serving behaviour', () => {
   });
 });
 
+describe('binary tensor data and inference workers', () => {
+  function binaryRequest(
+    rows: number,
+    seed: number,
+    json: Record<string, unknown>,
+  ): { body: Uint8Array<ArrayBuffer>; header: number } {
+    const x = Float32Array.from(inferBody(rows, seed).inputs[0]!.data);
+    const head = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: 'input', shape: [rows, 28, 28, 1], datatype: 'FP32', parameters: { binary_data_size: x.byteLength } }],
+        ...json,
+      }),
+    );
+    return { body: new Uint8Array(Buffer.concat([head, Buffer.from(x.buffer)])), header: head.length };
+  }
+
+  it('takes binary inputs and answers binary outputs (Inference-Header-Content-Length), equal to JSON', async () => {
+    const json = await call('POST', '/v2/models/fashion/infer', inferBody(2, 9));
+    const { body, header } = binaryRequest(2, 9, { id: 'bin', parameters: { binary_data_output: true } });
+    const res = await fetch(`${base}/v2/models/fashion/infer`, {
+      method: 'POST',
+      body,
+      headers: { 'inference-header-content-length': String(header) },
+    });
+    expect(res.status).toBe(200);
+    const n = Number(res.headers.get('inference-header-content-length'));
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const head = JSON.parse(bytes.subarray(0, n).toString('utf8'));
+    expect(head).toMatchObject({
+      model_name: 'fashion',
+      id: 'bin',
+      outputs: [{ name: 'output', datatype: 'FP32', shape: [2, 10], parameters: { binary_data_size: 80 } }],
+    });
+    const out = new Float32Array(bytes.buffer.slice(bytes.byteOffset + n, bytes.byteOffset + bytes.length));
+    expect(out).toHaveLength(20);
+    out.forEach((v, i) => expect(v).toBeCloseTo(json.json.outputs[0].data[i], 6));
+    // binary in, JSON out (no binary_data_output); and the header's length checked against the parts
+    const plain = binaryRequest(2, 9, {});
+    const r2 = await fetch(`${base}/v2/models/fashion/infer`, {
+      method: 'POST',
+      body: plain.body,
+      headers: { 'inference-header-content-length': String(plain.header) },
+    });
+    expect(((await r2.json()) as any).outputs[0].data).toEqual(json.json.outputs[0].data);
+    const short = await fetch(`${base}/v2/models/fashion/infer`, {
+      method: 'POST',
+      body: plain.body.subarray(0, plain.body.length - 4),
+      headers: { 'inference-header-content-length': String(plain.header) },
+    });
+    expect(short.status).toBe(400);
+    expect(((await short.json()) as any).error).toMatch(/the binary part ends after 6268 of this input's 6272 bytes/);
+  });
+
+  it('a dead inference worker fails its batch with 500 naming it, marks the version unavailable, and a load recovers it', async () => {
+    const stats = await call('GET', '/v2/models/crash/stats');
+    expect(stats.json.versions[0]).toMatchObject({ workers: 2, threads: 1 });
+    expect((await call('POST', '/v2/models/crash/infer', inferBody(1))).status).toBe(200);
+    const mv = server.repository.versions('crash')![0]!;
+    const pool = mv.pool as any;
+    const run = pool.run.bind(pool);
+    // the next batch goes to a worker that is being stopped: it never answers
+    pool.run = (feeds: unknown) => {
+      void pool.slots[0].worker.terminate();
+      void pool.slots[1].worker.terminate();
+      return run(feeds);
+    };
+    const rs = await Promise.all(Array.from({ length: 3 }, (_, i) => call('POST', '/v2/models/crash/infer', inferBody(1, i))));
+    expect(rs.map((r) => r.status)).toEqual([500, 500, 500]);
+    expect(rs[0]!.json.error).toMatch(
+      /the inference worker for model "crash" version 1 exited unexpectedly \(exit code 1\); the version is marked unavailable/,
+    );
+    const index = await call('POST', '/v2/repository/index');
+    const entry = index.json.find((e: any) => e.name === 'crash');
+    expect(entry).toMatchObject({
+      version: '1',
+      state: 'UNAVAILABLE',
+      reason: expect.stringMatching(/inference worker .* exited/),
+    });
+    const after = await call('POST', '/v2/models/crash/infer', inferBody(1));
+    expect(after.status).toBe(404);
+    expect(after.json.error).toMatch(/no version being served \(version 1: the inference worker .* exited/);
+    expect((await call('GET', '/metrics')).text).toContain('cdl_inference_worker_crashes_total{model="crash",version="1"} 1');
+    expect(await call('POST', '/v2/repository/models/crash/load')).toMatchObject({ status: 200 });
+    expect((await call('POST', '/v2/models/crash/infer', inferBody(1))).status).toBe(200);
+  });
+});
+
 describe('serving configuration and checksums', () => {
   it('validates config.yaml, naming the file and every field', async () => {
     const { value, errors } = validateModelConfig(
@@ -342,7 +437,7 @@ describe('serving configuration and checksums', () => {
       'm/config.yaml',
     );
     expect(errors).toEqual([
-      'm/config.yaml: batch: unknown field; expected one of max_batch_size, max_queue_delay_ms, max_queue_size, timeout_ms, dynamic_batching, threads, version_policy, canary',
+      'm/config.yaml: batch: unknown field; expected one of max_batch_size, max_queue_delay_ms, max_queue_size, timeout_ms, dynamic_batching, workers, threads, version_policy, canary',
       'm/config.yaml: max_batch_size: expected an integer >= 1, got 0',
       'm/config.yaml: timeout_ms: expected an integer >= 1, got "x"',
       'm/config.yaml: canary.weight: expected a percentage from 0 to 100, got 120',

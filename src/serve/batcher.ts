@@ -1,7 +1,8 @@
 /**
  * The dynamic batcher: requests queue up and run together, concatenated along axis 0, once the
  * queued rows reach max_batch_size or the oldest request has waited max_queue_delay_ms (Triton's
- * dynamic batching). The queue is bounded: past max_queue_size a request is refused at once (503)
+ * dynamic batching). Up to `concurrency` batches run at once (one per inference worker); the
+ * next batch forms when one of them is free. The queue is bounded: past max_queue_size a request is refused at once (503)
  * instead of growing memory without end. Every request has a deadline (504 past it).
  */
 import { HttpError } from './protocol.js';
@@ -13,6 +14,8 @@ export interface BatcherOptions {
   timeoutMs: number;
   /** false: every request runs on its own, in arrival order. */
   dynamic: boolean;
+  /** Batches running at once (1 when left out). */
+  concurrency?: number;
 }
 
 export interface Job<T, R> {
@@ -107,53 +110,53 @@ export class Batcher<T, R> {
   }
 
   private pump(): void {
-    if (this.running > 0 || this.queue.length === 0) {
-      if (!this.busy) for (const w of this.idleWaiters.splice(0)) w();
-      return;
-    }
-    const oldest = this.queue[0]!;
-    if (this.opts.dynamic && !this.closed && !this.flushing) {
-      let rows = 0;
-      for (const j of this.queue) if (j.key === oldest.key) rows += j.rows;
-      const waited = performance.now() - oldest.enqueuedAt;
-      if (rows < this.opts.maxBatchSize && waited < this.opts.maxQueueDelayMs) {
-        if (!this.timer) {
-          this.timer = setTimeout(() => {
-            this.timer = undefined;
-            this.pump();
-          }, this.opts.maxQueueDelayMs - waited);
+    const concurrency = Math.max(1, this.opts.concurrency ?? 1);
+    while (this.running < concurrency && this.queue.length > 0) {
+      const oldest = this.queue[0]!;
+      if (this.opts.dynamic && !this.closed && !this.flushing) {
+        let rows = 0;
+        for (const j of this.queue) if (j.key === oldest.key) rows += j.rows;
+        const waited = performance.now() - oldest.enqueuedAt;
+        if (rows < this.opts.maxBatchSize && waited < this.opts.maxQueueDelayMs) {
+          if (!this.timer) {
+            this.timer = setTimeout(() => {
+              this.timer = undefined;
+              this.pump();
+            }, this.opts.maxQueueDelayMs - waited);
+          }
+          return;
         }
-        return;
       }
-    }
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    const batch: Array<Job<T, R>> = [];
-    if (!this.opts.dynamic) batch.push(this.queue.shift()!);
-    else {
-      let rows = 0;
-      for (let i = 0; i < this.queue.length;) {
-        const j = this.queue[i]!;
-        if (j.key === oldest.key && (batch.length === 0 || rows + j.rows <= this.opts.maxBatchSize)) {
-          batch.push(j);
-          rows += j.rows;
-          this.queue.splice(i, 1);
-          if (rows >= this.opts.maxBatchSize) break;
-        } else i++;
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
       }
+      const batch: Array<Job<T, R>> = [];
+      if (!this.opts.dynamic) batch.push(this.queue.shift()!);
+      else {
+        let rows = 0;
+        for (let i = 0; i < this.queue.length;) {
+          const j = this.queue[i]!;
+          if (j.key === oldest.key && (batch.length === 0 || rows + j.rows <= this.opts.maxBatchSize)) {
+            batch.push(j);
+            rows += j.rows;
+            this.queue.splice(i, 1);
+            if (rows >= this.opts.maxBatchSize) break;
+          } else i++;
+        }
+      }
+      this.running++;
+      this.runBatch(batch)
+        .catch((e: Error) => {
+          for (const j of batch) settle(j, e);
+        })
+        .finally(() => {
+          this.running--;
+          // Let the requests that arrived during the run reach the queue before the next batch forms.
+          setImmediate(() => this.pump());
+        });
     }
-    this.running++;
-    this.runBatch(batch)
-      .catch((e: Error) => {
-        for (const j of batch) settle(j, e);
-      })
-      .finally(() => {
-        this.running--;
-        // Let the requests that arrived during the run reach the queue before the next batch forms.
-        setImmediate(() => this.pump());
-      });
+    if (!this.busy) for (const w of this.idleWaiters.splice(0)) w();
   }
 }
 

@@ -6,7 +6,8 @@
  *   max_queue_size: 1024        queued requests before new ones get 503
  *   timeout_ms: 30000           per request, queue and run together (504 past it)
  *   dynamic_batching: true      false: every request runs on its own
- *   threads: 0                  onnxruntime intra-op threads per session (0: the machine's cores)
+ *   workers: 0                  inference worker threads, each with its own session (0: automatic)
+ *   threads: 0                  onnxruntime intra-op threads per session (0: cores / workers)
  *   version_policy: { latest: 1 } | { specific: [1, 3] } | { all: true }
  *   canary: { version: 3, weight: 10 }   percent of unversioned requests sent to that version
  *
@@ -27,6 +28,7 @@ export interface ServeModelConfig {
   max_queue_size: number;
   timeout_ms: number;
   dynamic_batching: boolean;
+  workers: number;
   threads: number;
   version_policy: VersionPolicy;
   canary?: { version: number; weight: number };
@@ -41,19 +43,35 @@ export function defaultModelConfig(): ServeModelConfig {
     max_queue_size: 1024,
     timeout_ms: 30_000,
     dynamic_batching: true,
+    workers: 0,
     threads: 0,
     version_policy: { latest: 1 },
   };
 }
 
 /**
- * Intra-op threads for one session: the configured number, or the machine's cores. onnxruntime-node
- * runs a session on the JavaScript thread (its async run only defers to setImmediate), so one batch
- * runs at a time and may use every core.
+ * How many inference workers a version runs and how many onnxruntime intra-op threads each
+ * session uses. Every batch runs in a worker thread, off the thread that accepts and parses
+ * requests (onnxruntime-node's asynchronous run is a synchronous call deferred with setImmediate,
+ * so on the main thread it would stop the server for the length of every batch). Automatic: one
+ * worker per 4 cores (at least one, at most 4), and the cores shared out between them, so that
+ * workers × threads ≈ cores.
  */
+export function poolShape(
+  cfg: Pick<ServeModelConfig, 'workers' | 'threads'>,
+  cores = os.availableParallelism(),
+): {
+  workers: number;
+  threads: number;
+} {
+  const workers = cfg.workers > 0 ? cfg.workers : Math.max(1, Math.min(4, Math.floor(cores / 4)));
+  const threads = cfg.threads > 0 ? cfg.threads : Math.max(1, Math.floor(cores / workers));
+  return { workers, threads };
+}
+
+/** Intra-op threads for one session (see poolShape). */
 export function sessionThreads(cfg: ServeModelConfig): number {
-  if (cfg.threads > 0) return cfg.threads;
-  return Math.max(1, os.availableParallelism());
+  return poolShape(cfg).threads;
 }
 
 const KEYS = new Set([
@@ -62,6 +80,7 @@ const KEYS = new Set([
   'max_queue_size',
   'timeout_ms',
   'dynamic_batching',
+  'workers',
   'threads',
   'version_policy',
   'canary',
@@ -92,8 +111,12 @@ export function validateModelConfig(raw: unknown, source: string): { value: Serv
   int('max_batch_size', 1);
   int('max_queue_size', 1);
   int('timeout_ms', 1);
+  if (r.workers !== undefined) {
+    if (!isInt(r.workers) || r.workers < 0) err('workers', 'expected an integer >= 0 (0: automatic)', r.workers);
+    else value.workers = r.workers;
+  }
   if (r.threads !== undefined) {
-    if (!isInt(r.threads) || r.threads < 0) err('threads', 'expected an integer >= 0 (0: every core)', r.threads);
+    if (!isInt(r.threads) || r.threads < 0) err('threads', 'expected an integer >= 0 (0: cores / workers)', r.threads);
     else value.threads = r.threads;
   }
   if (r.max_queue_delay_ms !== undefined) {

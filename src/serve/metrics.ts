@@ -147,6 +147,10 @@ export class ServeMetrics {
     'cdl_model_load_failures_total',
     'Model versions that failed to load, by model and version.',
   );
+  readonly workerCrashes = new Counter(
+    'cdl_inference_worker_crashes_total',
+    'Inference workers that died while serving, by model and version (the version is then unavailable).',
+  );
   readonly memory = new Gauge('cdl_process_memory_bytes', 'Memory of the server process by kind (rss, heap_used, external).');
 
   constructor() {
@@ -174,6 +178,7 @@ export class ServeMetrics {
       this.loaded,
       this.canaryWeight,
       this.loadFailures,
+      this.workerCrashes,
       this.memory,
     ];
     return all.map((m) => m.render().join('\n')).join('\n') + '\n';

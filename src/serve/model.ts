@@ -1,27 +1,28 @@
 /**
- * One served version of a model: an onnxruntime session behind its own dynamic batcher.
- * Loading checks the directory's SHA256SUMS, reads the ONNX signature and runs one warm-up row,
- * so a corrupt or tampered model fails here, before it takes any traffic.
+ * One served version of a model: a pool of inference workers (each with its own onnxruntime
+ * session) behind its own dynamic batcher. Loading checks the directory's SHA256SUMS, reads the
+ * ONNX signature and runs one warm-up row in every worker, so a corrupt or tampered model fails
+ * here, before it takes any traffic.
  */
 import { readFile } from 'node:fs/promises';
+import { HttpError } from './protocol.js';
 import { readModelDir, type Metrics } from '../model-dir/index.js';
 import { assertChecksums } from '../model-dir/checksums.js';
 import { summarizeOnnx } from '../onnx/read.js';
-import type { Ort } from '../runtime/onnxruntime.js';
 import { Batcher, settle, type Job } from './batcher.js';
-import { sessionThreads, type ServeModelConfig } from './config.js';
+import { poolShape, type ServeModelConfig } from './config.js';
 import type { ServeMetrics } from './metrics.js';
-import { makeTensorData, tensorSpec, type InferRequest, type OutputTensor, type Signature, type TensorData } from './protocol.js';
-
-type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+import { InferencePool, type WireTensor } from './pool.js';
+import { fillTensor, tensorSpec, type InferRequest, type OutputTensor, type Signature, type TensorData } from './protocol.js';
 
 export interface LoadVersionOptions {
-  ort: Ort;
   name: string;
   version: number;
   dir: string;
   config: ServeModelConfig;
   metrics: ServeMetrics;
+  /** Called once if an inference worker dies: the version can no longer answer. */
+  onCrash?: (mv: ModelVersion, reason: string) => void;
 }
 
 export class ModelVersion {
@@ -30,6 +31,10 @@ export class ModelVersion {
   /** Which output's argmax counts as the predicted class (null: not a classifier). */
   private readonly classOutput: string | null;
   private readonly classCounts: number[] = [];
+  /** Batches run, by rows in the batch (the statistics extension's batch_stats). */
+  private readonly batchCounts = new Map<number, { count: number; computeMs: number }>();
+  /** Set once the version's inference workers are started. */
+  pool!: InferencePool;
 
   private constructor(
     readonly name: string,
@@ -38,8 +43,8 @@ export class ModelVersion {
     readonly signature: Signature,
     readonly config: ServeModelConfig,
     readonly modelMetrics: Metrics | undefined,
-    private readonly ort: Ort,
-    private readonly session: Session,
+    readonly workers: number,
+    readonly threads: number,
     private readonly metrics: ServeMetrics,
   ) {
     this.labels = { model: name, version: String(version) };
@@ -50,6 +55,7 @@ export class ModelVersion {
         maxQueueSize: config.max_queue_size,
         timeoutMs: config.timeout_ms,
         dynamic: config.dynamic_batching && signature.batched,
+        concurrency: workers,
       },
       (jobs) => this.run(jobs),
       (reason) => metrics.rejected.inc({ ...this.labels, reason }),
@@ -76,45 +82,22 @@ export class ModelVersion {
     const outputs = summary.outputs.map(tensorSpec);
     if (!inputs.length || !outputs.length) throw new Error(`${md.onnxPath}: the model has no inputs or no outputs`);
     const signature: Signature = { inputs, outputs, batched: inputs.every((i) => i.shape.length > 0 && i.shape[0] === -1) };
-    let session: Session;
+    const { workers, threads } = poolShape(o.config);
+    const mv = new ModelVersion(o.name, o.version, o.dir, signature, o.config, md.metrics, workers, threads, o.metrics);
     try {
-      session = await o.ort.InferenceSession.create(bytes, {
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        intraOpNumThreads: sessionThreads(o.config),
-        interOpNumThreads: 1,
+      mv.pool = await InferencePool.start({
+        model: bytes,
+        workers,
+        threads,
+        inputs,
+        outputs: outputs.map((t) => t.name),
+        describe: `model "${o.name}" version ${o.version}`,
+        onCrash: (reason) => o.onCrash?.(mv, reason),
       });
     } catch (e) {
-      throw new Error(`${md.onnxPath}: onnxruntime cannot load it: ${(e as Error).message}`);
-    }
-    const mv = new ModelVersion(o.name, o.version, o.dir, signature, o.config, md.metrics, o.ort, session, o.metrics);
-    try {
-      await mv.warmUp();
-    } catch (e) {
-      await session.release();
-      throw new Error(`${md.onnxPath}: the warm-up inference failed: ${(e as Error).message}`);
+      throw new Error(`${md.onnxPath}: ${(e as Error).message}`);
     }
     return mv;
-  }
-
-  /** One row of zeros through the session (open dimensions set to 1). */
-  private async warmUp(): Promise<void> {
-    const feeds: Record<string, InstanceType<Ort['Tensor']>> = {};
-    for (const i of this.signature.inputs) {
-      if (!i.ort) continue;
-      const dims = i.shape.map((d) => (d < 0 ? 1 : d));
-      feeds[i.name] = new this.ort.Tensor(
-        i.ort,
-        makeTensorData(
-          i.ort,
-          dims.reduce((a, b) => a * b, 1),
-        ),
-        dims,
-      );
-    }
-    if (Object.keys(feeds).length !== this.signature.inputs.length) return;
-    const out = await this.session.run(feeds);
-    for (const t of Object.values(out)) t.dispose?.();
   }
 
   infer(req: InferRequest): Promise<OutputTensor[]> {
@@ -127,39 +110,34 @@ export class ModelVersion {
     if (!live.length) return;
     const rows = live.reduce((a, j) => a + j.rows, 0);
     for (const j of live) this.metrics.queueTime.observe(this.labels, (start - j.enqueuedAt) / 1000);
-    const feeds: Record<string, InstanceType<Ort['Tensor']>> = {};
-    for (const spec of this.signature.inputs) {
+    const feeds: WireTensor[] = this.signature.inputs.map((spec) => {
       const first = live[0]!.item.inputs.get(spec.name)!;
-      let data: TensorData;
-      if (live.length === 1) data = first.data;
-      else {
-        const total = live.reduce((a, j) => a + j.item.inputs.get(spec.name)!.data.length, 0);
-        data = makeTensorData(spec.ort!, total);
-        let off = 0;
-        for (const j of live) {
-          const d = j.item.inputs.get(spec.name)!.data;
-          (data as Float32Array).set(d as Float32Array, off);
-          off += d.length;
-        }
-      }
-      feeds[spec.name] = new this.ort.Tensor(spec.ort!, data, [
-        this.signature.batched ? rows : first.shape[0]!,
-        ...first.shape.slice(1),
-      ]);
+      return {
+        name: spec.name,
+        type: spec.ort!,
+        dims: [this.signature.batched ? rows : first.shape[0]!, ...first.shape.slice(1)],
+        data: fillTensor(
+          spec.ort!,
+          live.map((j) => j.item.inputs.get(spec.name)!),
+        ),
+      };
+    });
+    let res: WireTensor[];
+    try {
+      res = await this.pool.run(feeds);
+    } catch (e) {
+      // A dead worker: 500 naming it, for every request of the batch (HttpError keeps the message as is).
+      throw this.pool.dead ? new HttpError(500, (e as Error).message) : e;
     }
-    const res = await this.session.run(feeds);
     const ran = performance.now();
     this.metrics.runTime.observe(this.labels, (ran - start) / 1000);
     this.metrics.batchSize.observe(this.labels, rows);
-    const outs = new Map<
-      string,
-      { dims: number[]; data: ArrayLike<number | bigint> & { subarray(a: number, b: number): unknown } }
-    >();
-    for (const spec of this.signature.outputs) {
-      const t = res[spec.name];
-      if (!t) continue;
-      outs.set(spec.name, { dims: [...t.dims], data: t.data as TensorData });
-    }
+    const b = this.batchCounts.get(rows) ?? { count: 0, computeMs: 0 };
+    b.count++;
+    b.computeMs += ran - start;
+    this.batchCounts.set(rows, b);
+    const outs = new Map<string, { dims: number[]; data: TensorData }>();
+    for (const t of res) outs.set(t.name, { dims: t.dims, data: t.data });
     if (this.classOutput) this.countClasses(outs.get(this.classOutput));
     let offset = 0;
     for (const j of live) {
@@ -199,6 +177,13 @@ export class ModelVersion {
     });
   }
 
+  /** Batches run so far by size, with their mean compute time (for the statistics endpoint). */
+  batchStats(): Array<{ batch_size: number; count: number; compute_ms: number }> {
+    return [...this.batchCounts]
+      .sort((a, b) => a[0] - b[0])
+      .map(([size, b]) => ({ batch_size: size, count: b.count, compute_ms: +(b.computeMs / b.count).toFixed(3) }));
+  }
+
   /** Predicted classes so far, by class name (for the statistics endpoint). */
   predictedClasses(): Record<string, number> {
     const names = this.modelMetrics?.classes;
@@ -211,6 +196,6 @@ export class ModelVersion {
   async drainAndRelease(): Promise<void> {
     this.batcher.close();
     await this.batcher.idle();
-    await this.session.release();
+    await this.pool.close();
   }
 }

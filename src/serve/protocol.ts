@@ -1,7 +1,10 @@
 /**
  * The Open Inference Protocol (v2, the REST protocol of KServe and Triton): tensor data types,
- * inference requests checked against a model's signature, and responses. JSON tensors only;
- * the binary tensor extension is refused with a 400 that names it.
+ * inference requests checked against a model's signature, and responses. Tensors come as JSON
+ * "data" arrays or through the binary tensor data extension (a JSON header of
+ * `Inference-Header-Content-Length` bytes, then each binary input's `binary_data_size` bytes,
+ * little-endian, row-major); outputs go back the same way when the request asks
+ * (`binary_data_output`, or an output's `binary_data`).
  */
 
 /** An HTTP error with the status code to answer; the body is `{"error": message}`. */
@@ -36,21 +39,21 @@ interface TypeInfo {
 }
 
 /** ONNX element type name (as summarizeOnnx writes it) → OIP datatype and onnxruntime type. */
-const ONNX_TYPES: Record<string, TypeInfo> = {
-  FLOAT: { datatype: 'FP32', ort: 'float32', make: (n) => new Float32Array(n) },
-  DOUBLE: { datatype: 'FP64', ort: 'float64', make: (n) => new Float64Array(n) },
-  INT8: { datatype: 'INT8', ort: 'int8', make: (n) => new Int8Array(n) },
-  UINT8: { datatype: 'UINT8', ort: 'uint8', make: (n) => new Uint8Array(n) },
-  INT16: { datatype: 'INT16', ort: 'int16', make: (n) => new Int16Array(n) },
-  UINT16: { datatype: 'UINT16', ort: 'uint16', make: (n) => new Uint16Array(n) },
-  INT32: { datatype: 'INT32', ort: 'int32', make: (n) => new Int32Array(n) },
-  UINT32: { datatype: 'UINT32', ort: 'uint32', make: (n) => new Uint32Array(n) },
-  INT64: { datatype: 'INT64', ort: 'int64', make: (n) => new BigInt64Array(n) },
-  UINT64: { datatype: 'UINT64', ort: 'uint64', make: (n) => new BigUint64Array(n) },
-  BOOL: { datatype: 'BOOL', ort: 'bool', make: (n) => new Uint8Array(n) },
-  FLOAT16: { datatype: 'FP16', ort: null, make: null },
-  BFLOAT16: { datatype: 'BF16', ort: null, make: null },
-  STRING: { datatype: 'BYTES', ort: null, make: null },
+const ONNX_TYPES: Record<string, TypeInfo & { bytes: number }> = {
+  FLOAT: { datatype: 'FP32', ort: 'float32', make: (n) => new Float32Array(n), bytes: 4 },
+  DOUBLE: { datatype: 'FP64', ort: 'float64', make: (n) => new Float64Array(n), bytes: 8 },
+  INT8: { datatype: 'INT8', ort: 'int8', make: (n) => new Int8Array(n), bytes: 1 },
+  UINT8: { datatype: 'UINT8', ort: 'uint8', make: (n) => new Uint8Array(n), bytes: 1 },
+  INT16: { datatype: 'INT16', ort: 'int16', make: (n) => new Int16Array(n), bytes: 2 },
+  UINT16: { datatype: 'UINT16', ort: 'uint16', make: (n) => new Uint16Array(n), bytes: 2 },
+  INT32: { datatype: 'INT32', ort: 'int32', make: (n) => new Int32Array(n), bytes: 4 },
+  UINT32: { datatype: 'UINT32', ort: 'uint32', make: (n) => new Uint32Array(n), bytes: 4 },
+  INT64: { datatype: 'INT64', ort: 'int64', make: (n) => new BigInt64Array(n), bytes: 8 },
+  UINT64: { datatype: 'UINT64', ort: 'uint64', make: (n) => new BigUint64Array(n), bytes: 8 },
+  BOOL: { datatype: 'BOOL', ort: 'bool', make: (n) => new Uint8Array(n), bytes: 1 },
+  FLOAT16: { datatype: 'FP16', ort: null, make: null, bytes: 2 },
+  BFLOAT16: { datatype: 'BF16', ort: null, make: null, bytes: 2 },
+  STRING: { datatype: 'BYTES', ort: null, make: null, bytes: 0 },
 };
 
 export const OIP_DATATYPES = [
@@ -95,15 +98,51 @@ export function tensorSpec(v: { name: string; type: string; shape: Array<number 
   };
 }
 
+const BY_ORT = new Map(Object.values(ONNX_TYPES).flatMap((t) => (t.ort ? [[t.ort, t] as const] : [])));
+
 export function makeTensorData(ort: OrtType, n: number): TensorData {
-  const t = Object.values(ONNX_TYPES).find((x) => x.ort === ort)!;
-  return t.make!(n);
+  return BY_ORT.get(ort)!.make!(n);
+}
+
+/** Bytes per element of an onnxruntime type. */
+export function elementBytes(ort: OrtType): number {
+  return BY_ORT.get(ort)!.bytes;
 }
 
 export interface InferInput {
   name: string;
   shape: number[];
-  data: TensorData;
+  /** Elements (the product of the shape). */
+  size: number;
+  /** JSON "data", flattened and already checked: numbers (booleans for BOOL), row-major. */
+  values?: unknown[];
+  /** Binary tensor data: size × element bytes, little-endian, row-major. */
+  bytes?: Uint8Array;
+}
+
+/**
+ * One typed array holding the inputs of several requests one after another (a batch along axis
+ * 0), filled straight from their JSON values or binary bytes.
+ */
+export function fillTensor(ort: OrtType, parts: InferInput[]): TensorData {
+  let total = 0;
+  for (const p of parts) total += p.size;
+  const out = makeTensorData(ort, total);
+  const bytesPer = out.BYTES_PER_ELEMENT;
+  let off = 0;
+  for (const p of parts) {
+    if (p.bytes) new Uint8Array(out.buffer, off * bytesPer, p.size * bytesPer).set(p.bytes);
+    else {
+      const v = p.values!;
+      const n = p.size;
+      if (out instanceof BigInt64Array || out instanceof BigUint64Array)
+        for (let i = 0; i < n; i++) out[off + i] = BigInt(v[i] as number);
+      else if (ort === 'bool') for (let i = 0; i < n; i++) out[off + i] = v[i] ? 1 : 0;
+      else for (let i = 0; i < n; i++) out[off + i] = v[i] as number;
+    }
+    off += p.size;
+  }
+  return out;
 }
 
 export interface InferRequest {
@@ -113,6 +152,8 @@ export interface InferRequest {
   rows: number;
   /** The outputs asked for, in order (all of the model's when the request names none). */
   outputs: string[];
+  /** The outputs to answer as binary tensor data. */
+  binary: Set<string>;
   /** The shape of every input beyond axis 0: requests with equal keys can share a batch. */
   key: string;
 }
@@ -130,62 +171,52 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function refuseBinary(params: unknown, where: string): void {
-  if (!isRecord(params)) return;
-  for (const k of ['binary_data', 'binary_data_size', 'binary_data_output']) {
-    if (params[k] !== undefined && params[k] !== false) {
-      throw bad(
-        `${where}: parameters.${k}: the binary tensor data extension is not supported; send tensors as JSON "data" arrays`,
-      );
-    }
-  }
+function binaryFlag(params: unknown, key: string, where: string): boolean | undefined {
+  if (!isRecord(params) || params[key] === undefined) return undefined;
+  if (typeof params[key] !== 'boolean')
+    throw bad(`${where}: parameters.${key}: expected true or false, got ${JSON.stringify(params[key])}`);
+  return params[key];
 }
-
 function flatten(data: unknown[]): unknown[] {
   return data.length > 0 && Array.isArray(data[0]) ? (data.flat(Infinity) as unknown[]) : data;
 }
 
-function fillData(spec: TensorSpec, raw: unknown[], n: number, where: string): TensorData {
-  const out = makeTensorData(spec.ort!, n);
+/** Check every JSON value against the datatype (the values are copied into the batch later, by fillTensor). */
+function checkValues(spec: TensorSpec, raw: unknown[], n: number, where: string): void {
   const dt = spec.datatype;
-  if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
-    for (let i = 0; i < n; i++) {
+  let i = 0;
+  if (dt === 'BOOL') {
+    for (; i < n; i++) {
       const v = raw[i];
-      if (typeof v !== 'number' || !Number.isInteger(v))
-        throw bad(`${where}: data[${i}] is ${JSON.stringify(v)}; expected an integer (${dt})`);
-      out[i] = BigInt(v);
+      if (typeof v !== 'boolean' && v !== 0 && v !== 1) break;
     }
-  } else if (dt === 'BOOL') {
-    for (let i = 0; i < n; i++) {
-      const v = raw[i];
-      if (typeof v !== 'boolean' && v !== 0 && v !== 1)
-        throw bad(`${where}: data[${i}] is ${JSON.stringify(v)}; expected true or false (BOOL)`);
-      out[i] = v ? 1 : 0;
-    }
+    if (i < n) throw bad(`${where}: data[${i}] is ${JSON.stringify(raw[i])}; expected true or false (BOOL)`);
   } else if (dt === 'FP32' || dt === 'FP64') {
-    for (let i = 0; i < n; i++) {
-      const v = raw[i];
-      if (typeof v !== 'number') throw bad(`${where}: data[${i}] is ${JSON.stringify(v)}; expected a number (${dt})`);
-      out[i] = v;
-    }
+    while (i < n && typeof raw[i] === 'number') i++;
+    if (i < n) throw bad(`${where}: data[${i}] is ${JSON.stringify(raw[i])}; expected a number (${dt})`);
   } else {
-    for (let i = 0; i < n; i++) {
-      const v = raw[i];
-      if (typeof v !== 'number' || !Number.isInteger(v))
-        throw bad(`${where}: data[${i}] is ${JSON.stringify(v)}; expected an integer (${dt})`);
-      out[i] = v;
-    }
+    while (i < n && Number.isInteger(raw[i])) i++;
+    if (i < n) throw bad(`${where}: data[${i}] is ${JSON.stringify(raw[i])}; expected an integer (${dt})`);
   }
-  return out;
 }
 
 /** Check an inference request body against the model's signature and turn it into typed tensors. */
-export function parseInferRequest(body: unknown, sig: Signature, opts: { maxRows?: number } = {}): InferRequest {
+export function parseInferRequest(
+  body: unknown,
+  sig: Signature,
+  opts: {
+    maxRows?: number;
+    /** The bytes after the JSON header (the binary tensor data extension). */
+    binary?: Uint8Array;
+  } = {},
+): InferRequest {
   if (!isRecord(body))
     throw bad(
       `expected a JSON object with "inputs", got ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}`,
     );
-  refuseBinary(body.parameters, 'request');
+  const allBinary = binaryFlag(body.parameters, 'binary_data_output', 'request') ?? false;
+  const binary = opts.binary;
+  let binaryAt = 0;
   if (body.id !== undefined && typeof body.id !== 'string') throw bad(`"id" must be a string, got ${JSON.stringify(body.id)}`);
   if (!Array.isArray(body.inputs) || body.inputs.length === 0)
     throw bad('"inputs" must be a non-empty array of tensors {name, shape, datatype, data}');
@@ -199,7 +230,6 @@ export function parseInferRequest(body: unknown, sig: Signature, opts: { maxRows
     const spec = sig.inputs.find((s) => s.name === t.name);
     if (!spec) throw bad(`${where}: the model has no such input; expected ${sig.inputs.map((s) => `"${s.name}"`).join(', ')}`);
     if (inputs.has(t.name)) throw bad(`${where}: given twice`);
-    refuseBinary(t.parameters, where);
     if (typeof t.datatype !== 'string' || !OIP_DATATYPES.includes(t.datatype)) {
       throw bad(`${where}: datatype ${JSON.stringify(t.datatype)} is not a protocol datatype; expected ${spec.datatype}`);
     }
@@ -227,11 +257,32 @@ export function parseInferRequest(body: unknown, sig: Signature, opts: { maxRows
       if (opts.maxRows && rows > opts.maxRows)
         throw bad(`${where}: ${rows} rows exceed the model's max_batch_size ${opts.maxRows}; split the request`);
     }
-    if (!Array.isArray(t.data)) throw bad(`${where}: "data" must be an array (flat, row-major, or nested)`);
     const n = shape.reduce((a, b) => a * b, 1);
-    const flat = flatten(t.data);
-    if (flat.length !== n) throw bad(`${where}: ${flat.length} values in "data", but shape [${shape.join(', ')}] needs ${n}`);
-    inputs.set(t.name, { name: t.name, shape, data: fillData(spec, flat, n, where) });
+    const size = isRecord(t.parameters) ? t.parameters.binary_data_size : undefined;
+    if (size !== undefined) {
+      if (!Number.isInteger(size) || (size as number) < 0)
+        throw bad(`${where}: parameters.binary_data_size: expected a number of bytes, got ${JSON.stringify(size)}`);
+      if (!binary)
+        throw bad(
+          `${where}: parameters.binary_data_size given, but the request has no binary part (Inference-Header-Content-Length)`,
+        );
+      if (t.data !== undefined) throw bad(`${where}: both "data" and parameters.binary_data_size; send one`);
+      const want = n * elementBytes(spec.ort);
+      if (size !== want)
+        throw bad(
+          `${where}: binary_data_size ${size as number}, but shape [${shape.join(', ')}] of ${spec.datatype} needs ${want} bytes`,
+        );
+      if (binaryAt + want > binary.length)
+        throw bad(`${where}: the binary part ends after ${binary.length - binaryAt} of this input's ${want} bytes`);
+      inputs.set(t.name, { name: t.name, shape, size: n, bytes: binary.subarray(binaryAt, binaryAt + want) });
+      binaryAt += want;
+    } else {
+      if (!Array.isArray(t.data)) throw bad(`${where}: "data" must be an array (flat, row-major, or nested)`);
+      const flat = flatten(t.data);
+      if (flat.length !== n) throw bad(`${where}: ${flat.length} values in "data", but shape [${shape.join(', ')}] needs ${n}`);
+      checkValues(spec, flat, n, where);
+      inputs.set(t.name, { name: t.name, shape, size: n, values: flat });
+    }
     keyParts.push(shape.slice(1).join('x'));
   }
   const missing = sig.inputs.filter((s) => !inputs.has(s.name));
@@ -239,7 +290,10 @@ export function parseInferRequest(body: unknown, sig: Signature, opts: { maxRows
     throw bad(
       `missing input ${missing.map((s) => `"${s.name}"`).join(', ')}; the model needs ${sig.inputs.map((s) => `"${s.name}"`).join(', ')}`,
     );
+  if (binary && binaryAt !== binary.length)
+    throw bad(`the binary part has ${binary.length} bytes, but the inputs' binary_data_size add up to ${binaryAt}`);
   let outputs = sig.outputs.map((o) => o.name);
+  const binaryOut = new Set<string>(allBinary ? outputs : []);
   if (body.outputs !== undefined) {
     if (!Array.isArray(body.outputs)) throw bad('"outputs" must be an array of {name}');
     outputs = (body.outputs as unknown[]).map((o, i) => {
@@ -249,29 +303,72 @@ export function parseInferRequest(body: unknown, sig: Signature, opts: { maxRows
           `outputs[${i}]: the model has no output "${o.name}"; expected ${sig.outputs.map((s) => `"${s.name}"`).join(', ')}`,
         );
       }
-      refuseBinary(o.parameters, `output "${o.name}"`);
+      const flag = binaryFlag(o.parameters, 'binary_data', `output "${o.name}"`);
+      if (flag === true) binaryOut.add(o.name);
+      else if (flag === false) binaryOut.delete(o.name);
       return o.name;
     });
   }
-  return { id: body.id as string | undefined, inputs, rows: sig.batched ? rows : 1, outputs, key: keyParts.join('|') };
+  return {
+    id: body.id as string | undefined,
+    inputs,
+    rows: sig.batched ? rows : 1,
+    outputs,
+    binary: binaryOut,
+    key: keyParts.join('|'),
+  };
 }
 
-/** Float32 values with 9 significant digits (enough to round-trip) instead of a double's 17. */
-function jsonNumbers(data: ArrayLike<number | bigint>, datatype: string): Array<number | boolean> {
-  const out = new Array<number | boolean>(data.length);
-  if (datatype === 'FP32') for (let i = 0; i < data.length; i++) out[i] = Number((data[i] as number).toPrecision(9));
-  else if (datatype === 'BOOL') for (let i = 0; i < data.length; i++) out[i] = data[i] !== 0;
-  else for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
-  return out;
+/** JSON text of a tensor's values: float32 with 9 significant digits (enough to round-trip) instead of a double's 17. */
+function jsonValues(data: ArrayLike<number | bigint>, datatype: string): string {
+  const n = data.length;
+  if (n === 0) return '[]';
+  const parts = new Array<string>(n);
+  if (datatype === 'BOOL') for (let i = 0; i < n; i++) parts[i] = data[i] ? 'true' : 'false';
+  else if (datatype === 'INT64' || datatype === 'UINT64') for (let i = 0; i < n; i++) parts[i] = String(data[i]);
+  else {
+    const fp32 = datatype === 'FP32';
+    for (let i = 0; i < n; i++) {
+      const v = data[i] as number;
+      parts[i] = !Number.isFinite(v) ? 'null' : fp32 ? String(Number(v.toPrecision(9))) : String(v);
+    }
+  }
+  return `[${parts.join(',')}]`;
 }
 
-export function inferResponse(model: string, version: string, id: string | undefined, outputs: OutputTensor[]): string {
-  return JSON.stringify({
-    model_name: model,
-    model_version: version,
-    ...(id !== undefined ? { id } : {}),
-    outputs: outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape, data: jsonNumbers(o.data, o.datatype) })),
+export interface InferResponseBody {
+  /** The JSON, or the JSON header followed by the binary outputs. */
+  chunks: Array<string | Uint8Array>;
+  length: number;
+  /** Set when binary outputs follow the JSON header: its length in bytes. */
+  headerLength?: number;
+}
+
+/** The response: JSON, with the outputs in `binary` as binary tensor data after the JSON header. */
+export function inferResponse(
+  model: string,
+  version: string,
+  id: string | undefined,
+  outputs: OutputTensor[],
+  binary: ReadonlySet<string> = new Set(),
+): InferResponseBody {
+  const bins: Uint8Array[] = [];
+  let text = `{"model_name":${JSON.stringify(model)},"model_version":${JSON.stringify(version)}`;
+  if (id !== undefined) text += `,"id":${JSON.stringify(id)}`;
+  text += ',"outputs":[';
+  outputs.forEach((o, k) => {
+    if (k) text += ',';
+    text += `{"name":${JSON.stringify(o.name)},"datatype":"${o.datatype}","shape":[${o.shape.join(',')}],`;
+    const d = o.data as TensorData;
+    if (binary.has(o.name) && ArrayBuffer.isView(d)) {
+      bins.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+      text += `"parameters":{"binary_data_size":${d.byteLength}}}`;
+    } else text += `"data":${jsonValues(o.data, o.datatype)}}`;
   });
+  text += ']}';
+  const headerLength = Buffer.byteLength(text);
+  if (!bins.length) return { chunks: [text], length: headerLength };
+  return { chunks: [text, ...bins], length: bins.reduce((a, b) => a + b.byteLength, headerLength), headerLength };
 }
 
 export function tensorMetadata(specs: TensorSpec[]): Array<{ name: string; datatype: string; shape: number[] }> {

@@ -218,17 +218,24 @@ export class ModelRepository {
       const t0 = performance.now();
       try {
         const mv = await ModelVersion.load({
-          ort: this.o.ort,
           name: s.name,
           version: v,
           dir: vdir,
           config,
           metrics: this.o.metrics,
+          onCrash: (crashed, reason) => this.crashed(s, crashed, reason),
         });
         next.set(v, mv);
         s.fingerprints.set(v, fp);
         s.failures.delete(v);
-        this.o.log.info('model version loaded', { model: s.name, version: v, dir: vdir, ms: Math.round(performance.now() - t0) });
+        this.o.log.info('model version loaded', {
+          model: s.name,
+          version: v,
+          dir: vdir,
+          workers: mv.workers,
+          threads: mv.threads,
+          ms: Math.round(performance.now() - t0),
+        });
       } catch (e) {
         const reason = messageOf(e);
         s.failures.set(v, { fingerprint: `${fp}|${configKey}`, reason });
@@ -256,6 +263,24 @@ export class ModelRepository {
       }
     }
     this.swap(s, next);
+  }
+
+  /**
+   * An inference worker of a served version died: the version stops serving at once (its queued
+   * requests fail with the reason), is reported UNAVAILABLE with the reason, and stays out until
+   * its files change or the load API is called.
+   */
+  private crashed(s: ModelState, mv: ModelVersion, reason: string): void {
+    this.o.log.error('inference worker died; the version is unavailable', { model: s.name, version: mv.version, error: reason });
+    this.o.metrics.workerCrashes.inc({ model: s.name, version: String(mv.version) });
+    const next = s.chain.then(() => {
+      if (s.served.get(mv.version) !== mv) return;
+      s.failures.set(mv.version, { fingerprint: `${s.fingerprints.get(mv.version) ?? ''}|${s.configKey}`, reason });
+      const rest = new Map(s.served);
+      rest.delete(mv.version);
+      this.swap(s, rest);
+    });
+    s.chain = next.catch(() => {});
   }
 
   /** Switch to the new set of versions; those left out drain and are freed in the background. */
@@ -401,6 +426,9 @@ export class ModelRepository {
         version: String(mv.version),
         routed_requests: s.routed.get(mv.version) ?? 0,
         queue_depth: mv.batcher.depth,
+        workers: mv.workers,
+        threads: mv.threads,
+        batch_stats: mv.batchStats(),
         predicted_classes: mv.predictedClasses(),
       })),
     };

@@ -30,7 +30,7 @@ export interface ServeOptions {
 }
 
 export const SERVER_NAME = 'cdl';
-export const EXTENSIONS = ['model_repository', 'statistics', 'metrics'];
+export const EXTENSIONS = ['model_repository', 'statistics', 'metrics', 'binary_tensor_data'];
 
 const JSON_TYPE = 'application/json';
 
@@ -42,7 +42,7 @@ function send(res: http.ServerResponse, status: number, body: string, type = JSO
 const sendJson = (res: http.ServerResponse, status: number, value: unknown) => send(res, status, JSON.stringify(value));
 const sendError = (res: http.ServerResponse, status: number, message: string) => sendJson(res, status, { error: message });
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -55,9 +55,17 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     req.on('error', reject);
   });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, `malformed JSON in the request body: ${(e as Error).message}`);
+  }
 }
 
 export class ModelServer {
@@ -237,13 +245,24 @@ export class ModelServer {
   }
 
   private async jsonBody(req: http.IncomingMessage, optional = false): Promise<unknown> {
-    const text = await readBody(req, this.opts.maxBodyBytes);
+    const text = (await readBody(req, this.opts.maxBodyBytes)).toString('utf8');
     if (optional && !text.trim()) return undefined;
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      throw new HttpError(400, `malformed JSON in the request body: ${(e as Error).message}`);
+    return parseJson(text);
+  }
+
+  /** The request body: JSON, or a JSON header and binary tensor data (Inference-Header-Content-Length). */
+  private async inferBody(req: http.IncomingMessage): Promise<{ json: unknown; binary?: Uint8Array }> {
+    const raw = await readBody(req, this.opts.maxBodyBytes);
+    const h = req.headers['inference-header-content-length'];
+    if (h === undefined) return { json: parseJson(raw.toString('utf8')) };
+    const n = Number(h);
+    if (!/^[0-9]+$/.test(String(h)) || n > raw.length) {
+      throw new HttpError(
+        400,
+        `Inference-Header-Content-Length: ${JSON.stringify(h)}: expected the JSON header's length in bytes, at most the body's ${raw.length}`,
+      );
     }
+    return { json: parseJson(raw.toString('utf8', 0, n)), binary: raw.subarray(n) };
   }
 
   private async infer(
@@ -257,23 +276,30 @@ export class ModelServer {
       this.metrics.rejected.inc({ model: name, version: version ?? '', reason: 'shutting_down' });
       throw new HttpError(503, 'the server is shutting down; retry on another replica');
     }
-    if (req.headers['inference-header-content-length'] !== undefined) {
-      throw new HttpError(
-        400,
-        'the binary tensor data extension (Inference-Header-Content-Length) is not supported; send JSON tensors',
-      );
-    }
     // Body first, then choosing the version and queueing in the same tick: a version swapped out
     // meanwhile never sees a request it would have to refuse.
-    const body = await this.jsonBody(req);
+    const body = await this.inferBody(req);
     const mv = this.repository.resolve(name, version);
     let status = 200;
     try {
-      const parsed = parseInferRequest(body, mv.signature, {
+      const parsed = parseInferRequest(body.json, mv.signature, {
         maxRows: mv.signature.batched ? mv.config.max_batch_size : undefined,
+        binary: body.binary,
       });
       const outputs = await mv.infer(parsed);
-      send(res, 200, inferResponse(name, String(mv.version), parsed.id, outputs));
+      const answer = inferResponse(name, String(mv.version), parsed.id, outputs, parsed.binary);
+      const headers: http.OutgoingHttpHeaders = { 'content-length': answer.length };
+      if (answer.headerLength === undefined) headers['content-type'] = JSON_TYPE;
+      else {
+        headers['content-type'] = 'application/octet-stream';
+        headers['inference-header-content-length'] = answer.headerLength;
+      }
+      res.writeHead(200, headers);
+      if (answer.chunks.length === 1) res.end(answer.chunks[0]);
+      else {
+        for (const c of answer.chunks.slice(0, -1)) res.write(c);
+        res.end(answer.chunks.at(-1));
+      }
     } catch (e) {
       status = e instanceof HttpError ? e.status : 500;
       throw e;
