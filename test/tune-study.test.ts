@@ -59,13 +59,28 @@ describe('a study in one process', () => {
   it('stopped after 3 segments, resumes without repeating a finished trial and ends as an uninterrupted study', async () => {
     const file = project(SEARCH);
     const loaded = await loadConfig(file);
-    const whole = await tune({ loaded, outDir: path.join(path.dirname(file), 'whole'), worker: 'inline', log: () => {} });
+    const trained: number[] = [];
+    const whole = await tune({
+      loaded,
+      outDir: path.join(path.dirname(file), 'whole'),
+      worker: 'inline',
+      verbose: true,
+      log: (l) => {
+        const m = /^ {2}\[trial (\d+)\] epoch +(\d+)\//.exec(l);
+        if (m) trained.push(Number(m[1]));
+      },
+    });
     expect(whole.study.trials.length).toBe(5);
-    // ASHA: 5 trials at 1 epoch; the best of the first 3, and the best of all 5 if it is another, continue to 3.
-    const completed = whole.study.trials.filter((t) => t.status === 'completed').length;
-    expect(completed).toBeGreaterThanOrEqual(1);
-    expect(completed).toBeLessThanOrEqual(2);
-    expect(whole.epochsUsed).toBe(5 + 2 * completed);
+    // ASHA with the default grace (η² = 9 results) and 5 trials: rung 0 promotes once all 5 finished it, its
+    // best ⌊5/3⌋ = 1 continues from its checkpoint to 3 epochs: 2 more, as the trainer's epoch lines show.
+    expect(whole.study.scheduler.grace).toBe(9);
+    const completed = whole.study.trials.filter((t) => t.status === 'completed');
+    expect(completed.length).toBe(1);
+    const best = completed[0]!;
+    expect(Math.min(...whole.study.trials.map((t) => -t.results[0]!.value))).toBe(-best.results[0]!.value);
+    expect(trained.length).toBe(5 + 2);
+    expect(trained.filter((n) => n === best.number).length).toBe(3);
+    expect(whole.epochsUsed).toBe(trained.length);
 
     const outDir = path.join(path.dirname(file), 'stopped');
     await expect(tune({ loaded, outDir, worker: 'inline', log: () => {}, stopAfterSegments: 3 })).rejects.toThrow(TrainError);

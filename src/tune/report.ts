@@ -75,7 +75,8 @@ export function summaryFacts(study: Study): string {
     `Sampler ${study.sampler.type} (seed ${study.sampler.seed}), scheduler ${study.scheduler.type}` +
       (study.scheduler.type === 'none'
         ? ''
-        : ` (rungs ${study.scheduler.budgets.join(', ')} epochs, η ${study.scheduler.reductionFactor})`),
+        : ` (rungs ${study.scheduler.budgets.join(', ')} epochs, η ${study.scheduler.reductionFactor}` +
+          `${study.scheduler.grace ? `, grace ${study.scheduler.grace} results` : ''})`),
   ];
   return lines.join('  \n');
 }

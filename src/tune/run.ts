@@ -41,6 +41,8 @@ export interface TuneOptions {
   worker?: WorkerEntry | 'inline';
   /** Show the trials' own epoch lines. */
   verbose?: boolean;
+  /** Results a rung needs before ASHA/Hyperband promote from it (default tune.scheduler.grace, else η²). */
+  grace?: number;
   /** Tests: stop (as if killed) after this many segments have finished. */
   stopAfterSegments?: number;
 }
@@ -156,7 +158,7 @@ export async function tune(opts: TuneOptions): Promise<TuneOutcome> {
     throw new ConfigError(`${loaded.file}: tune trains with the built-in trainer; train.command is not supported by tune yet`);
   }
   const space: SearchSpace = resolveSpace(cfg, loaded.file);
-  const settings = schedulerSettings(cfg.tune, cfg.train.epochs);
+  const settings = schedulerSettings(cfg.tune, cfg.train.epochs, opts.grace);
   const scheduler = new Scheduler(settings);
   const sampler = createSampler(space, cfg.tune.sampler);
   const parallel = Math.max(1, opts.parallel ?? cfg.tune.parallel);
@@ -168,7 +170,7 @@ export async function tune(opts: TuneOptions): Promise<TuneOutcome> {
   await saveStudy(studyFile, study);
   log(
     `tuning ${cfg.model.name}: ${space.length} hyperparameter(s), ${study.trials_total} trials, sampler ${sampler.name}, ` +
-      `scheduler ${settings.type}${settings.type === 'none' ? '' : ` (rungs ${scheduler.budgets.join(', ')} epochs, η ${settings.reductionFactor})`}, ` +
+      `scheduler ${settings.type}${settings.type === 'none' ? '' : ` (rungs ${scheduler.budgets.join(', ')} epochs, η ${settings.reductionFactor}, grace ${settings.grace})`}, ` +
       `${parallel} at a time; objective ${study.direction} ${study.metric}`,
   );
 
