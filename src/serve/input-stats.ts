@@ -55,7 +55,16 @@ export class InputStatsRecorder {
     n: number,
     outputs: ArrayLike<number>,
   ): void {
-    if (n <= 0 || x.length !== n * this.rowSize) return; // not the input the reference describes
+    if (!this.recordInputs(x, n)) return;
+    this.recordOutputs(outputs, n);
+  }
+
+  /**
+   * Count the input summaries of n examples; false when `x` is not the input the reference describes.
+   * The server calls this before a batch runs (its buffers then move to an inference worker).
+   */
+  recordInputs(x: ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> }, n: number): boolean {
+    if (n <= 0 || x.length !== n * this.rowSize) return false;
     const layout = this.reference.inputs.layout;
     const features = this.reference.inputs.features;
     for (let i = 0; i < n; i++) {
@@ -65,6 +74,12 @@ export class InputStatsRecorder {
       const f = exampleFeatures(layout, row, this.scratch);
       for (let k = 0; k < features.length; k++) this.featureCounts[k]![binIndex(features[k]!.edges, f[k]!)]!++;
     }
+    this.examples += n;
+    return true;
+  }
+
+  /** Count the predictions of n examples from the model's output rows. */
+  recordOutputs(outputs: ArrayLike<number>, n: number): void {
     const p = this.reference.predictions;
     if (p.kind === 'classes') {
       if (outputs.length % n === 0 && outputs.length / n === p.classes.length)
@@ -72,7 +87,6 @@ export class InputStatsRecorder {
     } else if (outputs.length === n) {
       for (let i = 0; i < n; i++) this.predictionCounts[binIndex(p.summary.edges, outputs[i]!)]!++;
     }
-    this.examples += n;
   }
 
   snapshot(): ProductionStats {

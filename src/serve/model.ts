@@ -13,6 +13,7 @@ import { Batcher, settle, type Job } from './batcher.js';
 import { poolShape, type ServeModelConfig } from './config.js';
 import type { ServeMetrics } from './metrics.js';
 import { InferencePool, type WireTensor } from './pool.js';
+import { InputStatsRecorder, readReference, type ProductionStats } from './input-stats.js';
 import { fillTensor, tensorSpec, type InferRequest, type OutputTensor, type Signature, type TensorData } from './protocol.js';
 
 export interface LoadVersionOptions {
@@ -35,6 +36,8 @@ export class ModelVersion {
   private readonly batchCounts = new Map<number, { count: number; computeMs: number }>();
   /** Set once the version's inference workers are started. */
   pool!: InferencePool;
+  /** Production statistics against the model's reference.json (absent for models without one). */
+  private recorder?: InputStatsRecorder;
 
   private constructor(
     readonly name: string,
@@ -84,6 +87,8 @@ export class ModelVersion {
     const signature: Signature = { inputs, outputs, batched: inputs.every((i) => i.shape.length > 0 && i.shape[0] === -1) };
     const { workers, threads } = poolShape(o.config);
     const mv = new ModelVersion(o.name, o.version, o.dir, signature, o.config, md.metrics, workers, threads, o.metrics);
+    const reference = await readReference(o.dir);
+    if (reference && inputs.length === 1) mv.recorder = new InputStatsRecorder(reference, o.name, String(o.version));
     try {
       mv.pool = await InferencePool.start({
         model: bytes,
@@ -122,6 +127,8 @@ export class ModelVersion {
         ),
       };
     });
+    // Inputs are counted before the run: their buffers move to the inference worker.
+    const recorded = this.recorder && this.signature.batched ? this.recorder.recordInputs(feeds[0]!.data as ArrayLike<number>, rows) : false;
     let res: WireTensor[];
     try {
       res = await this.pool.run(feeds);
@@ -139,6 +146,10 @@ export class ModelVersion {
     const outs = new Map<string, { dims: number[]; data: TensorData }>();
     for (const t of res) outs.set(t.name, { dims: t.dims, data: t.data });
     if (this.classOutput) this.countClasses(outs.get(this.classOutput));
+    if (recorded) {
+      const first = outs.get(this.signature.outputs[0]!.name);
+      if (first) this.recorder!.recordOutputs(first.data as ArrayLike<number>, rows);
+    }
     let offset = 0;
     for (const j of live) {
       const tensors: OutputTensor[] = [];
@@ -175,6 +186,11 @@ export class ModelVersion {
       if (v) this.metrics.predicted.inc({ ...this.labels, class: names?.[k] ?? String(k) }, v);
       this.classCounts[k] = (this.classCounts[k] ?? 0) + v;
     });
+  }
+
+  /** Production statistics for monitoring, or undefined when the model has no reference.json. */
+  monitorStats(): ProductionStats | undefined {
+    return this.recorder?.snapshot();
   }
 
   /** Batches run so far by size, with their mean compute time (for the statistics endpoint). */

@@ -183,7 +183,7 @@ export class ModelServer {
         want('POST');
         return this.infer(req, res, name, version);
       }
-      if (action === undefined || action === 'ready' || action === 'stats') want('GET');
+      if (action === undefined || action === 'ready' || action === 'stats' || action === 'monitor') want('GET');
       if (action === undefined) return sendJson(res, 200, this.modelMetadata(name, version));
       if (action === 'ready') {
         let ready = false;
@@ -196,6 +196,17 @@ export class ModelServer {
         return sendJson(res, ready ? 200 : 503, { name, ...(version ? { version } : {}), ready });
       }
       if (action === 'stats') return sendJson(res, 200, this.repository.stats(name));
+      if (action === 'monitor') {
+        const mv = this.repository.resolveForMetadata(name, version);
+        const stats = mv.monitorStats();
+        if (!stats) {
+          throw new HttpError(
+            404,
+            `model "${name}" version ${mv.version} has no reference.json, so no production statistics are kept; retrain it with cdl train`,
+          );
+        }
+        return sendJson(res, 200, stats);
+      }
     }
     throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
   }
