@@ -64,6 +64,7 @@ if (!existsSync(path.join(parentDir, 'model.onnx'))) {
   await train({ loaded, overrides: [`data.path=${FULL}`], outDir: parentDir, log });
 }
 const loaded = await loadConfig(config, overrides);
+const loadBefore = os.loadavg();
 const t0 = performance.now();
 const r = await compressModel({
   loaded,
@@ -159,7 +160,7 @@ for (const m of r.record.results as MethodResult[]) {
 const p = r.record.parent.metrics;
 const result = {
   date: new Date().toISOString(),
-  machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version },
+  machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, loadavg_before: loadBefore, loadavg_after: os.loadavg() },
   parent: { accuracy: p.accuracy, size_bytes: p.size_bytes, throughput: p.throughput, latency_p50_ms: p.latency_p50_ms, latency_p95_ms: p.latency_p95_ms },
   overrides,
   rows,
@@ -169,7 +170,7 @@ const f = (v: number, d = 3) => v.toFixed(d);
 const md = [
   '# Compression of the example CNN (full Fashion-MNIST)',
   '',
-  `\`npx tsx bench/compress.ts\` on ${result.machine.cpu} (${result.machine.cores} cores shared with other work), ${result.date.slice(0, 10)}.`,
+  `\`npx tsx bench/compress.ts\` on ${result.machine.cpu} (${result.machine.cores} cores shared with other work), ${result.date.slice(0, 10)}; load average (1, 5, 15 min) ${loadBefore.map((v) => v.toFixed(2)).join(', ')} before, ${result.machine.loadavg_after.map((v) => v.toFixed(2)).join(', ')} after.`,
   `Parent: accuracy ${f(p.accuracy! * 100, 2)}%, ${p.size_bytes} bytes, ${f(p.throughput!, 0)} examples/s at batch 64, p50 ${f(p.latency_p50_ms!)} ms at batch 1.`,
   'Throughput: onnxruntime-node on CPU (default threads), batch 64. "throughput ratio" comes from the guard\'s evaluation (parent and candidates measured one after another, 60 batches each);',
   '"interleaved" alternates parent and candidate in rounds of 20 batches and keeps the median of 15 rounds (the target is checked on it: load from other work on the shared machine drifts between sequential measurements).',

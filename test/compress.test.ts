@@ -90,7 +90,7 @@ describe('int8 quantization', () => {
   it('int8-static: QDQ with MinMax, Percentile and Entropy calibration stays close to the parent', async () => {
     const calibration = examplesFor(parent, dataset.train.x, 200, dataset.shape);
     for (const method of ['minmax', 'percentile', 'entropy'] as const) {
-      const r = await quantizeStatic(parent, { ort, calibration, method });
+      const r = await quantizeStatic(parent, { ort, calibration, method, minConvInputChannels: 1 });
       expect(r.bytes.length / parent.length).toBeLessThan(0.27);
       const g = OnnxGraph.fromBytes(r.bytes);
       // Weights int8 with one scale per output channel; biases int32.
@@ -107,6 +107,55 @@ describe('int8 quantization', () => {
       const c = await closeness(r.bytes);
       expect(c.cosine, method).toBeGreaterThanOrEqual(0.99);
     }
+  });
+
+  it('int8-static placement: a 1-channel Conv and its pool stay float, quantization starts after the pool, a pool on a quantized value shares its parameters', async () => {
+    const calibration = examplesFor(parent, dataset.train.x, 200, dataset.shape);
+    const r = await quantizeStatic(parent, { ort, calibration });
+    expect(r.quantized).toEqual(['conv2d_2/Conv', 'dense_5/MatMul', 'dense_7/MatMul']);
+    expect(r.bytes.length / parent.length).toBeLessThan(0.27);
+    const g = OnnxGraph.fromBytes(r.bytes);
+    // The first Conv, its Relu and MaxPool as in the parent.
+    const floatPart = ['Transpose', 'Conv', 'Relu', 'MaxPool'];
+    const names = ['conv2d_0/Transpose', 'conv2d_0/Conv', 'conv2d_0/Relu', 'maxpool_1/MaxPool'];
+    const first = (bytes: Uint8Array) => nodesJson(bytes, floatPart).filter((n) => names.includes((JSON.parse(n) as { name: string }).name));
+    expect(first(parent)).toHaveLength(4);
+    expect(first(r.bytes)).toEqual(first(parent));
+    expect(g.initializers.get('conv2d_0/kernel')!.dataType).toBe(DT.FLOAT);
+    // After the float pool: Relu (zero point 0: exact) → QuantizeLinear → DequantizeLinear → Conv.
+    const chain = (from: string, n: number): string[] => {
+      const out: string[] = [];
+      for (let v = from; out.length < n; ) {
+        const c = g.consumers(v)[0]!;
+        out.push(c.opType!);
+        v = c.output![0]!;
+      }
+      return out;
+    };
+    expect(chain('maxpool_1/MaxPool', 4)).toEqual(['Relu', 'QuantizeLinear', 'DequantizeLinear', 'Conv']);
+    const q1 = g.nodes.find((n) => n.opType === 'QuantizeLinear' && g.producer(n.input![0]!)?.opType === 'Relu')!;
+    expect(Array.from(tensorValues(g.initializers.get(q1.input![2]!)!))).toEqual([0]);
+    // The second pool and the layout operators after it keep the parameters of the conv's output.
+    for (const n of g.nodes.filter((x) => x.opType === 'QuantizeLinear' && /maxpool_3|flatten_4/.test(x.input![0]!))) {
+      expect(n.input!.slice(1)).toEqual(['conv2d_2/Relu_scale', 'conv2d_2/Relu_zero_point']);
+    }
+    expect(Object.keys(r.ranges).sort()).toEqual(['conv2d_2/Relu', 'dense_5/Relu', 'maxpool_1/MaxPool']);
+    const c = await closeness(r.bytes);
+    expect(c.cosine).toBeGreaterThanOrEqual(0.99);
+    expect(c.argmax).toBeGreaterThanOrEqual(0.97);
+    // onnxruntime's optimized graph: the first pool runs before the only QuantizeLinear (float),
+    // the second on uint8 in NHWC, with no DequantizeLinear left between the integer kernels.
+    const optimized = path.join(tempDir(), 'optimized.onnx');
+    const s = await ort.InferenceSession.create(r.bytes, { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
+    await s.release();
+    const ops = OnnxGraph.fromBytes(new Uint8Array(readFileSync(optimized))).nodes.map((n) => n.opType!);
+    expect(ops.filter((o) => o === 'QuantizeLinear')).toHaveLength(1);
+    expect(ops).not.toContain('DequantizeLinear');
+    expect(ops.indexOf('MaxPool')).toBeLessThan(ops.indexOf('QuantizeLinear'));
+    expect(ops.filter((o) => o === 'MaxPool')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'NhwcMaxPool')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'QLinearConv')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'QGemm')).toHaveLength(2);
   });
 
   it('the entropy threshold cuts a long tail and keeps a compact histogram', () => {
