@@ -1,6 +1,6 @@
 /** ASHA and Hyperband decisions, rung by rung, on hand-made studies (no training). */
 import { describe, expect, it } from 'vitest';
-import type { TuneSection } from '../src/config/index.js';
+import { parseConfig, type TuneSection } from '../src/config/index.js';
 import { defaultGrace, rungBudgets, Scheduler, schedulerSettings, type TrialView } from '../src/tune/scheduler.js';
 
 /** ASHA's rule alone (Li et al.): no grace. */
@@ -99,6 +99,13 @@ describe('ASHA with grace, rung by rung', () => {
     expect(schedulerSettings(section('hyperband', 2), 9).grace).toBe(4);
     expect(schedulerSettings(section('none'), 9).grace).toBe(0);
     expect(schedulerSettings(section('asha'), 9, 0).grace).toBe(0);
+    // tune.scheduler.grace from cdl.yaml, validated by the configuration schema.
+    const parsed = parseConfig(
+      'model: {name: m, layers: [{type: dense, units: 2}]}\ndata: {format: idx, path: d}\ntune:\n  space: {learning_rate: {type: loguniform, low: 0.0001, high: 0.1}}\n  scheduler: {type: asha, grace: 4}\n',
+    );
+    expect(parsed.errors).toEqual([]);
+    expect(schedulerSettings(parsed.value!.tune!, 9).grace).toBe(4);
+    expect(parseConfig('model: {name: m, layers: [{type: dense, units: 2}]}\ndata: {format: idx, path: d}\ntune:\n  space: {learning_rate: {type: loguniform, low: 0.0001, high: 0.1}}\n  scheduler: {type: asha, grace: -1}\n').errors[0]!.path).toBe('tune.scheduler.grace');
     // Absent (a study saved before grace existed): ASHA's rule alone.
     expect(
       new Scheduler({ type: 'asha', reductionFactor: 3, minEpochs: 1, maxEpochs: 9 }).decide(rung0([0.5, 0.3, 0.4]), 27),

@@ -170,8 +170,8 @@ export function defaultGrace(reductionFactor: number): number {
 export function schedulerSettings(tune: TuneSection, trainEpochs: number, grace?: number): SchedulerSettings {
   const maxEpochs = tune.scheduler.max_epochs ?? trainEpochs;
   const eta = tune.scheduler.reduction_factor;
-  // tune.scheduler.grace where the configuration schema has it; `grace` (an API caller's) wins.
-  const configured = (tune.scheduler as { grace?: number }).grace;
+  // An API caller's `grace` wins over tune.scheduler.grace.
+  const configured = tune.scheduler.grace;
   return {
     type: tune.scheduler.type,
     reductionFactor: eta,
