@@ -54653,6 +54653,9 @@ const tuneSection = strictObject({
         reduction_factor: schemas_number().int().min(2).default(3),
         min_epochs: positiveInt.default(1).describe('Budget of the first rung'),
         max_epochs: positiveInt.optional().describe('Budget of the last rung; default train.epochs'),
+        grace: nonNegativeInt
+            .optional()
+            .describe('asha/hyperband: results a rung needs before it promotes from it; default reduction_factor²'),
     })
         .refine((s) => s.max_epochs === undefined || s.min_epochs <= s.max_epochs, {
         error: 'expected min_epochs <= max_epochs',

@@ -8,7 +8,7 @@ export const modules = {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   GitHubForge: () => (/* binding */ GitHubForge)
 /* harmony export */ });
-/* unused harmony export MAX_COMMENT */
+/* unused harmony exports MAX_COMMENT, deploymentTask */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(73024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(51455);
@@ -36,6 +36,16 @@ export const modules = {
 /** GitHub refuses comments longer than this. */
 const MAX_COMMENT = 65_536;
 const MODEL_ASSETS = ['model.onnx', 'metrics.json', 'lineage.json', 'model-card.md'];
+/** The `task` of a deployment of `model`: deployments of several models share the environments. */
+const deploymentTask = (model) => `deploy:${model}`;
+function safeJson(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return null;
+    }
+}
 function status(e) {
     return e.status;
 }
@@ -49,6 +59,7 @@ class GitHubForge {
     /** The commit the verdict belongs to: the pull request's head, else $GITHUB_SHA. */
     sha;
     log;
+    token;
     assetCache = new Map();
     constructor(opts) {
         const repository = opts.repository ?? process.env.GITHUB_REPOSITORY ?? '';
@@ -58,6 +69,7 @@ class GitHubForge {
         this.owner = owner;
         this.repo = repo;
         this.log = opts.log ?? (() => { });
+        this.token = opts.token;
         const baseUrl = (opts.apiUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
         this.octokit = _actions_github__WEBPACK_IMPORTED_MODULE_4__/* .getOctokit */ .Q(opts.token, { baseUrl });
         let payload = {};
@@ -157,8 +169,156 @@ class GitHubForge {
             return undefined;
         }
     }
+    /**
+     * A workflow artifact holding a model directory: from this run, else from the newest run of the
+     * repository that uploaded one by that name (a release deploys the artifact of its commit's run).
+     */
     async downloadArtifact(name, dest) {
-        return (0,_github_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .downloadModelDir */ .f)(name, dest);
+        try {
+            return await (0,_github_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .downloadModelDir */ .f)(name, dest);
+        }
+        catch (e) {
+            const { data } = await this.octokit.rest.actions.listArtifactsForRepo({ owner: this.owner, repo: this.repo, name, per_page: 10 });
+            const found = data.artifacts.find((a) => !a.expired && a.workflow_run?.id);
+            if (!found)
+                throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .CdlError */ ._G(`artifact ${name}: not in this run (${e.message}) nor in any run of ${this.owner}/${this.repo}`);
+            this.log(`artifact ${name}: from workflow run ${found.workflow_run.id}`);
+            return (0,_github_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .downloadModelDir */ .f)(name, dest, { runId: found.workflow_run.id, repository: `${this.owner}/${this.repo}`, token: this.token });
+        }
+    }
+    details(r) {
+        return {
+            tag: r.tag_name,
+            name: r.name,
+            published_at: r.published_at,
+            commit: r.target_commitish,
+            url: r.html_url,
+            id: r.id,
+            draft: Boolean(r.draft),
+            immutable: Boolean(r.immutable),
+            assets: (r.assets ?? []).map((a) => ({ name: a.name, size: a.size, digest: a.digest ?? null, id: a.id })),
+            ...(r.upload_url ? { uploadUrl: r.upload_url } : {}),
+        };
+    }
+    async releaseDetails(tag) {
+        try {
+            const { data } = await this.octokit.rest.repos.getReleaseByTag({ owner: this.owner, repo: this.repo, tag });
+            return this.details(data);
+        }
+        catch (e) {
+            if (status(e) !== 404)
+                throw e;
+        }
+        // Drafts are not found by tag: look through the newest releases.
+        const { data } = await this.octokit.rest.repos.listReleases({ owner: this.owner, repo: this.repo, per_page: 100 });
+        const draft = data.find((r) => r.draft && r.tag_name === tag);
+        return draft ? this.details(draft) : undefined;
+    }
+    async createDraftRelease(tag, opts) {
+        const { data } = await this.octokit.rest.repos.createRelease({
+            owner: this.owner,
+            repo: this.repo,
+            tag_name: tag,
+            ...(opts.commit ? { target_commitish: opts.commit } : {}),
+            name: opts.name ?? tag,
+            ...(opts.body ? { body: opts.body } : {}),
+            draft: true,
+        });
+        return this.details(data);
+    }
+    async uploadAsset(release, name, file) {
+        if (!release.draft)
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .CdlError */ ._G(`upload ${name} to ${release.tag}: the release is published; assets are only added to a draft`);
+        const uploadUrl = release.uploadUrl;
+        const data = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readFile)(file);
+        const { data: a } = await this.octokit.rest.repos.uploadReleaseAsset({
+            owner: this.owner,
+            repo: this.repo,
+            release_id: Number(release.id),
+            name,
+            // Octokit sends the bytes as they are; its types only know strings.
+            data: data,
+            headers: { 'content-type': 'application/octet-stream', 'content-length': data.length },
+            ...(uploadUrl ? { baseUrl: uploadUrl.replace(/\/repos\/.*$/, '') } : {}),
+        });
+        this.assetCache.delete(Number(release.id));
+        return { name: a.name, size: a.size, digest: a.digest ?? null, id: a.id };
+    }
+    async publishRelease(release) {
+        const { data } = await this.octokit.rest.repos.updateRelease({ owner: this.owner, repo: this.repo, release_id: Number(release.id), draft: false });
+        return this.details(data);
+    }
+    async deleteDraft(release) {
+        if (!release.draft)
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .CdlError */ ._G(`delete ${release.tag}: the release is published; only drafts are deleted`);
+        await this.octokit.rest.repos.deleteRelease({ owner: this.owner, repo: this.repo, release_id: Number(release.id) });
+    }
+    async downloadAsset(_release, asset, file) {
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(node_path__WEBPACK_IMPORTED_MODULE_2___default().dirname(file), { recursive: true });
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)(file, await this.assetBytes(Number(asset.id)));
+    }
+    deployment(d, state, environmentUrl) {
+        const payload = (typeof d.payload === 'string' ? safeJson(d.payload) : d.payload);
+        return {
+            id: d.id,
+            model: String(payload?.model ?? d.task.replace(/^deploy:/, '')),
+            environment: d.environment,
+            tag: d.ref,
+            version: String(payload?.version ?? ''),
+            commit: d.sha ?? null,
+            created_at: d.created_at,
+            state,
+            description: d.description ?? '',
+            environment_url: environmentUrl ?? null,
+            payload: payload ?? {},
+        };
+    }
+    async createDeployment(d) {
+        const res = await this.octokit.rest.repos.createDeployment({
+            owner: this.owner,
+            repo: this.repo,
+            ref: d.tag,
+            task: deploymentTask(d.model),
+            environment: d.environment,
+            description: d.description.slice(0, 140),
+            // The release was checked by cdl (checksums, blessing); commit statuses are not required.
+            required_contexts: [],
+            auto_merge: false,
+            payload: { ...(d.payload ?? {}), model: d.model, version: d.version, tag: d.tag },
+            production_environment: d.environment === 'production',
+        });
+        if (res.status !== 201)
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .CdlError */ ._G(`deployment of ${d.tag} to ${d.environment} not created: ${JSON.stringify(res.data).slice(0, 200)}`);
+        return this.deployment(res.data, 'queued');
+    }
+    async setDeploymentStatus(d, state, update = {}) {
+        await this.octokit.rest.repos.createDeploymentStatus({
+            owner: this.owner,
+            repo: this.repo,
+            deployment_id: Number(d.id),
+            state,
+            ...(update.description ? { description: update.description.slice(0, 140) } : {}),
+            ...(update.environmentUrl ? { environment_url: update.environmentUrl } : {}),
+            ...(update.logUrl ? { log_url: update.logUrl } : {}),
+            auto_inactive: true,
+        });
+        return { ...d, state, ...(update.description ? { description: update.description } : {}), ...(update.environmentUrl ? { environment_url: update.environmentUrl } : {}) };
+    }
+    async listDeployments(model, environment) {
+        const { data } = await this.octokit.rest.repos.listDeployments({
+            owner: this.owner,
+            repo: this.repo,
+            task: deploymentTask(model),
+            ...(environment ? { environment } : {}),
+            per_page: 100,
+        });
+        const out = [];
+        for (const d of data) {
+            const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ owner: this.owner, repo: this.repo, deployment_id: d.id, per_page: 1 });
+            const latest = statuses[0];
+            out.push(this.deployment(d, latest?.state ?? 'queued', latest?.environment_url));
+        }
+        return out.sort((a, b) => b.created_at.localeCompare(a.created_at) || Number(b.id) - Number(a.id));
     }
     /** The one report comment of `model` on the pull request: updated when it exists, created otherwise. */
     async upsertComment(model, markdown) {
