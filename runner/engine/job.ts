@@ -288,6 +288,9 @@ export class JobRunner {
     const g = this.run.github;
     const server = this.run.server.env({ runId: this.run.runId, jobId: safeName(this.spec.jobId).replace(/^[^A-Za-z0-9]/, 'j') });
     const env: Record<string, string> = {
+      // Offline there is no GitHub to talk to: cdl's actions report through the local forge
+      // (files and git tags under .cdl/) unless the caller chose otherwise.
+      CDL_FORGE: 'local',
       ...base,
       CI: 'true',
       GITHUB_ACTIONS: 'true',
