@@ -85,9 +85,13 @@ const parentBytes = await readFile(path.join(parentDir, 'model.onnx'));
 async function interleavedRatio(candidate: Uint8Array): Promise<number> {
   const { ort } = await loadOrt();
   const x = new Float32Array(64 * 784);
-  const img = await readFile('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz').then((b) => import('node:zlib').then((z) => z.gunzipSync(b)));
+  const img = await readFile('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz').then((b) =>
+    import('node:zlib').then((z) => z.gunzipSync(b)),
+  );
   for (let i = 0; i < x.length; i++) x[i] = img[16 + i]! / 255;
-  const sessions = await Promise.all([parentBytes, candidate].map((b) => ort.InferenceSession.create(b, { graphOptimizationLevel: 'all' })));
+  const sessions = await Promise.all(
+    [parentBytes, candidate].map((b) => ort.InferenceSession.create(b, { graphOptimizationLevel: 'all' })),
+  );
   const feeds = sessions.map((s) => ({ [s.inputNames[0]!]: new ort.Tensor('float32', x, [64, 28, 28, 1]) }));
   const ratios: number[] = [];
   for (let i = 0; i < 2; i++) await sessions[i]!.run(feeds[i]!);
@@ -160,8 +164,20 @@ for (const m of r.record.results as MethodResult[]) {
 const p = r.record.parent.metrics;
 const result = {
   date: new Date().toISOString(),
-  machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, loadavg_before: loadBefore, loadavg_after: os.loadavg() },
-  parent: { accuracy: p.accuracy, size_bytes: p.size_bytes, throughput: p.throughput, latency_p50_ms: p.latency_p50_ms, latency_p95_ms: p.latency_p95_ms },
+  machine: {
+    cpu: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    node: process.version,
+    loadavg_before: loadBefore,
+    loadavg_after: os.loadavg(),
+  },
+  parent: {
+    accuracy: p.accuracy,
+    size_bytes: p.size_bytes,
+    throughput: p.throughput,
+    latency_p50_ms: p.latency_p50_ms,
+    latency_p95_ms: p.latency_p95_ms,
+  },
   overrides,
   rows,
   seconds: (performance.now() - t0) / 1000,

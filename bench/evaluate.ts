@@ -60,7 +60,9 @@ async function bench(name: string, config: string, overrides: string[]): Promise
     let sink = 0;
     for (let s = 0; s < n; s += batch) {
       const b = Math.min(batch, n - s);
-      const res = await session.run({ [input]: new ort.Tensor('float32', dataset.test.x.subarray(s * size, (s + b) * size), [b, ...shape]) });
+      const res = await session.run({
+        [input]: new ort.Tensor('float32', dataset.test.x.subarray(s * size, (s + b) * size), [b, ...shape]),
+      });
       sink += (res[output]!.data as Float32Array)[0]!;
     }
     await session.release();
@@ -69,7 +71,12 @@ async function bench(name: string, config: string, overrides: string[]): Promise
   };
   const cdl = async () => {
     const t = performance.now();
-    const r = await evaluateModel(dir, dataset, { task: 'classification', batchSize: batch, latencyRuns: 0, throughputBatches: 0 });
+    const r = await evaluateModel(dir, dataset, {
+      task: 'classification',
+      batchSize: batch,
+      latencyRuns: 0,
+      throughputBatches: 0,
+    });
     return { ms: performance.now() - t, predictMs: r.evaluation.timing.predict_seconds * 1000 };
   };
   await bare();
@@ -122,14 +129,20 @@ try {
     '',
     '| model | bare session (examples/s) | cdl evaluate, end to end | ratio | cdl predictions only | ratio |',
     '|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.model} | ${f(r.bare_eps)} | ${f(r.cdl_eps)} | ${r.ratio.toFixed(2)} | ${f(r.cdl_predict_eps)} | ${r.ratio_predict.toFixed(2)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.model} | ${f(r.bare_eps)} | ${f(r.cdl_eps)} | ${r.ratio.toFixed(2)} | ${f(r.cdl_predict_eps)} | ${r.ratio_predict.toFixed(2)} |`,
+    ),
     '',
     `Target: ratio at least 0.9 — ${rows.every((r) => r.ratio >= 0.9) ? 'met' : 'not met'} (end to end).`,
     '',
   ].join('\n');
   const out = path.resolve(root, values.out);
   writeFileSync(path.join(out, 'evaluate.md'), md);
-  writeFileSync(path.join(out, 'evaluate.json'), JSON.stringify({ measured: when, command: cmd, batch, rounds, load: [loadBefore, os.loadavg()[0]], rows }, null, 2) + '\n');
+  writeFileSync(
+    path.join(out, 'evaluate.json'),
+    JSON.stringify({ measured: when, command: cmd, batch, rounds, load: [loadBefore, os.loadavg()[0]], rows }, null, 2) + '\n',
+  );
   process.stdout.write(md);
 } finally {
   rmSync(work, { recursive: true, force: true });

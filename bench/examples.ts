@@ -36,7 +36,12 @@ async function run(name: string, config: string, overrides: string[], target: nu
   const out = await mkdtemp(path.join(os.tmpdir(), 'cdl-bench-'));
   const loaded = await loadConfig(path.join(root, config), overrides);
   const t0 = performance.now();
-  const r = await train({ loaded, overrides, outDir: path.join(out, 'model'), log: (l) => process.stderr.write(`[${name}] ${l}\n`) });
+  const r = await train({
+    loaded,
+    overrides,
+    outDir: path.join(out, 'model'),
+    log: (l) => process.stderr.write(`[${name}] ${l}\n`),
+  });
   const seconds = (performance.now() - t0) / 1000;
   await rm(out, { recursive: true, force: true });
   const t = r.metrics.training as { epochs_run: number; seconds: number; samples_per_second: number };

@@ -12,7 +12,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { getKernelsForBackend, registerKernel, unregisterKernel, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  getKernelsForBackend,
+  registerKernel,
+  unregisterKernel,
+  type KernelConfig,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { installKernels } from '../src/train/kernels/index.js';
 
@@ -53,11 +59,15 @@ for (let i = 0; i < BATCH; i++) ys[i * 10 + (i % 10)] = 1;
 function step(): void {
   const x = tf.tensor4d(xs, [BATCH, 28, 28, 1]);
   const y = tf.tensor2d(ys, [BATCH, 10]);
-  opt.minimize(() => tf.mean(tfl.metrics.categoricalCrossentropy(y, m.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, false, vars);
+  opt.minimize(
+    () => tf.mean(tfl.metrics.categoricalCrossentropy(y, m.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar,
+    false,
+    vars,
+  );
   tf.dispose([x, y]);
 }
 for (let i = 0; i < 5; i++) step();
-(vars[0].dataSync());
+vars[0].dataSync();
 
 // Wrap every registered wasm kernel with a timer.
 const totals = new Map<string, { ms: number; calls: number }>();
@@ -72,7 +82,10 @@ for (const k of getKernelsForBackend('wasm')) {
       const t0 = performance.now();
       const r = (orig as (a: unknown) => unknown)(args);
       const dt = performance.now() - t0;
-      const key = `${name} ${Object.values(args.inputs).filter(Boolean).map((t) => `[${t.shape}]`).join(' ')}`;
+      const key = `${name} ${Object.values(args.inputs)
+        .filter(Boolean)
+        .map((t) => `[${t.shape}]`)
+        .join(' ')}`;
       const e = totals.get(key) ?? { ms: 0, calls: 0 };
       e.ms += dt;
       e.calls++;
@@ -91,9 +104,11 @@ vars[0].dataSync();
 const stepMs = (performance.now() - t0) / STEPS;
 const rows = [...totals.entries()].map(([k, v]) => ({ k, ms: v.ms / STEPS, calls: v.calls / STEPS })).sort((a, b) => b.ms - a.ms);
 const kernelMs = rows.reduce((s, r) => s + r.ms, 0);
-console.log(`${MODEL} ${info.name}: ${stepMs.toFixed(2)} ms/step (${(BATCH / stepMs * 1000).toFixed(0)} samples/s), kernels ${kernelMs.toFixed(2)} ms, outside kernels ${(stepMs - kernelMs).toFixed(2)} ms`);
+console.log(
+  `${MODEL} ${info.name}: ${stepMs.toFixed(2)} ms/step (${((BATCH / stepMs) * 1000).toFixed(0)} samples/s), kernels ${kernelMs.toFixed(2)} ms, outside kernels ${(stepMs - kernelMs).toFixed(2)} ms`,
+);
 console.log('| ms/step | share | calls | kernel [input shapes] |');
 console.log('|---:|---:|---:|---|');
 for (const r of rows.slice(0, Number(arg('top', '25')))) {
-  console.log(`| ${r.ms.toFixed(3)} | ${(100 * r.ms / stepMs).toFixed(1)}% | ${r.calls} | ${r.k} |`);
+  console.log(`| ${r.ms.toFixed(3)} | ${((100 * r.ms) / stepMs).toFixed(1)}% | ${r.calls} | ${r.k} |`);
 }

@@ -20,7 +20,11 @@ import { runWorkflow } from '../runner/engine/run.js';
 import { startResultsServer } from '../runner/results-server/index.js';
 
 const { values } = parseArgs({
-  options: { steps: { type: 'string', default: '50' }, mib: { type: 'string', default: '64' }, repeat: { type: 'string', default: '3' } },
+  options: {
+    steps: { type: 'string', default: '50' },
+    mib: { type: 'string', default: '64' },
+    repeat: { type: 'string', default: '3' },
+  },
 });
 const steps = Number(values.steps);
 const mib = Number(values.mib);
@@ -32,7 +36,14 @@ const repo = mkdtempSync(path.join(os.tmpdir(), 'cdl-bench-runner-'));
 try {
   mkdirSync(path.join(repo, '.github', 'workflows'), { recursive: true });
   const commands = Array.from({ length: steps }, (_, i) => `echo "step ${i + 1}" > /dev/null`);
-  const wf = ['on: push', 'jobs:', '  trivial:', '    runs-on: self-hosted', '    steps:', ...commands.map((c) => `      - run: ${c}`)].join('\n');
+  const wf = [
+    'on: push',
+    'jobs:',
+    '  trivial:',
+    '    runs-on: self-hosted',
+    '    steps:',
+    ...commands.map((c) => `      - run: ${c}`),
+  ].join('\n');
   writeFileSync(path.join(repo, '.github', 'workflows', 'steps.yml'), wf + '\n');
   writeFileSync(path.join(repo, 'all.sh'), commands.join('\n') + '\n');
   execFileSync('git', ['init', '-q'], { cwd: repo });

@@ -72,7 +72,10 @@ function cpuJiffies(): { busy: number; own: number; steal: number } | null {
     // user nice system idle iowait irq softirq steal ...
     const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6];
     const st = readFileSync('/proc/self/stat', 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ').map(Number);
+    const f = st
+      .slice(st.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
     // fields 14-17 (utime stime cutime cstime) are f[11..14] after the command name
     return { busy, own: f[11] + f[12] + f[13] + f[14], steal: cpu[7] ?? 0 };
   } catch {
@@ -84,7 +87,7 @@ function cpuJiffies(): { busy: number; own: number; steal: number } | null {
 function otherCores(a: ReturnType<typeof cpuJiffies>, b: ReturnType<typeof cpuJiffies>, seconds: number): number | null {
   if (!a || !b || seconds <= 0) return null;
   const hz = 100; // USER_HZ on Linux
-  return Math.max(0, (b.busy - a.busy) - (b.own - a.own)) / hz / seconds;
+  return Math.max(0, b.busy - a.busy - (b.own - a.own)) / hz / seconds;
 }
 
 /**
@@ -114,12 +117,19 @@ async function waitIdle(maxSeconds: number): Promise<void> {
 function idleCheck(ms: number): number | null {
   const a = cpuJiffies();
   const t0 = performance.now();
-  while (performance.now() - t0 < ms) { /* busy wait: this process counts as its own */ }
+  while (performance.now() - t0 < ms) {
+    /* busy wait: this process counts as its own */
+  }
   return otherCores(a, cpuJiffies(), (performance.now() - t0) / 1000);
 }
 
 // ---------- data ----------
-interface Data { x: Float32Array; y: Float32Array; n: number; source: string }
+interface Data {
+  x: Float32Array;
+  y: Float32Array;
+  n: number;
+  source: string;
+}
 
 function loadData(): Data {
   const img = path.join(DATA_DIR, 'train-images-idx3-ubyte.gz');
@@ -156,12 +166,17 @@ class Batcher {
     for (let i = 0; i < p.length; i++) p[i] = i;
     for (let i = p.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
-      const t = p[i]; p[i] = p[j]; p[j] = t;
+      const t = p[i];
+      p[i] = p[j];
+      p[j] = t;
     }
     return p;
   }
   next(): [tf.Tensor4D, tf.Tensor2D] {
-    if (this.pos + BATCH > this.d.n) { this.perm = this.shuffle(); this.pos = 0; }
+    if (this.pos + BATCH > this.d.n) {
+      this.perm = this.shuffle();
+      this.pos = 0;
+    }
     for (let i = 0; i < BATCH; i++) {
       const k = this.perm[this.pos + i];
       this.bx.set(this.d.x.subarray(k * 784, k * 784 + 784), i * 784);
@@ -193,7 +208,13 @@ function buildModel(kind: ModelKind): tfl.Sequential {
 }
 
 interface Measurement {
-  variant: Variant; model: ModelKind; round: number; samplesPerSec: number; steps: number; seconds: number; loss: number;
+  variant: Variant;
+  model: ModelKind;
+  round: number;
+  samplesPerSec: number;
+  steps: number;
+  seconds: number;
+  loss: number;
   /** Cores other processes kept busy during this measurement. */
   otherProcessesCores?: number | null;
   /** Cores' worth of time stolen by the hypervisor during this measurement (VMs). */
@@ -201,10 +222,18 @@ interface Measurement {
   extra?: Record<string, unknown>;
 }
 
-async function measureTf(variant: Exclude<Variant, 'torch' | 'torch-passive'>, kind: ModelKind, data: Data, round: number, seconds: number): Promise<Measurement & { layer: KernelLayerInfo }> {
+async function measureTf(
+  variant: Exclude<Variant, 'torch' | 'torch-passive'>,
+  kind: ModelKind,
+  data: Data,
+  round: number,
+  seconds: number,
+): Promise<Measurement & { layer: KernelLayerInfo }> {
   await tf.setBackend(variant === 'cpu' ? 'cpu' : 'wasm');
   await tf.ready();
-  const layer = await installKernels(variant === 'wasm-reference' || variant === 'cpu' ? 'reference' : 'fast', { ort: variant === 'wasm-fast' });
+  const layer = await installKernels(variant === 'wasm-reference' || variant === 'cpu' ? 'reference' : 'fast', {
+    ort: variant === 'wasm-fast',
+  });
   const model = buildModel(kind);
   const batcher = new Batcher(data);
   const opt = tf.train.adam(1e-3);
@@ -223,12 +252,19 @@ async function measureTf(variant: Exclude<Variant, 'torch' | 'torch-passive'>, k
     step = async () => {
       const [x, y] = batcher.next();
       const wantLoss = ++k % 20 === 0;
-      const cost = opt.minimize(() => {
-        const p = model.apply(x, { training: true }) as tf.Tensor;
-        return tf.mean(tfl.metrics.categoricalCrossentropy(y, p)) as tf.Scalar;
-      }, wantLoss, vars);
+      const cost = opt.minimize(
+        () => {
+          const p = model.apply(x, { training: true }) as tf.Tensor;
+          return tf.mean(tfl.metrics.categoricalCrossentropy(y, p)) as tf.Scalar;
+        },
+        wantLoss,
+        vars,
+      );
       let l = NaN;
-      if (cost) { l = cost.dataSync()[0]; cost.dispose(); }
+      if (cost) {
+        l = cost.dataSync()[0];
+        cost.dispose();
+      }
       tf.dispose([x, y]);
       return l;
     };
@@ -255,7 +291,17 @@ async function measureTf(variant: Exclude<Variant, 'torch' | 'torch-passive'>, k
   const tensors = tf.memory().numTensors;
   model.dispose();
   opt.dispose();
-  return { variant, model: kind, round, samplesPerSec: (steps * BATCH) / el, steps, seconds: el, loss, layer, extra: { liveTensors: tensors } };
+  return {
+    variant,
+    model: kind,
+    round,
+    samplesPerSec: (steps * BATCH) / el,
+    steps,
+    seconds: el,
+    loss,
+    layer,
+    extra: { liveTensors: tensors },
+  };
 }
 
 function torchInfo(): { python: string } {
@@ -291,11 +337,31 @@ function torchBlas(): { torch: string; blas: TorchBlas } | { error: string } {
  * OpenBLAS its pthreads, and on 2 cores the OpenMP threads spinning after each
  * parallel region take the cores from OpenBLAS; passive waiting avoids that.
  */
-function measureTorch(variant: 'torch' | 'torch-passive', kind: ModelKind, round: number, seconds: number): Measurement & { torch: string; blas: string; data: string } {
+function measureTorch(
+  variant: 'torch' | 'torch-passive',
+  kind: ModelKind,
+  round: number,
+  seconds: number,
+): Measurement & { torch: string; blas: string; data: string } {
   const env = variant === 'torch-passive' ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } : process.env;
-  const out = execFileSync(torchInfo().python, [path.join(here, 'train_torch.py'), '--model', kind, '--seconds', String(seconds), '--data', DATA_DIR], { encoding: 'utf8', env });
+  const out = execFileSync(
+    torchInfo().python,
+    [path.join(here, 'train_torch.py'), '--model', kind, '--seconds', String(seconds), '--data', DATA_DIR],
+    { encoding: 'utf8', env },
+  );
   const r = JSON.parse(out.trim().split('\n').pop()!);
-  return { variant, model: kind, round, samplesPerSec: r.samplesPerSec, steps: r.steps, seconds: r.seconds, loss: r.loss, torch: r.torch, blas: r.blas, data: r.data };
+  return {
+    variant,
+    model: kind,
+    round,
+    samplesPerSec: r.samplesPerSec,
+    steps: r.steps,
+    seconds: r.seconds,
+    loss: r.loss,
+    torch: r.torch,
+    blas: r.blas,
+    data: r.data,
+  };
 }
 
 /** Best figure per model and variant, the other-process load behind it, and the ratios to PyTorch. */
@@ -337,7 +403,12 @@ function render(): void {
   const file = path.join(resultsDir, 'train.json');
   const r = JSON.parse(readFileSync(file, 'utf8'));
   const { best, bestBusy, busiestBest, ratios, ratiosBest } = summarize(r.measurements as Measurement[]);
-  Object.assign(r, { samplesPerSec: best, otherProcessesCoresOfBest: bestBusy, ratioToTorch: ratios, ratioToBestTorch: ratiosBest });
+  Object.assign(r, {
+    samplesPerSec: best,
+    otherProcessesCoresOfBest: bestBusy,
+    ratioToTorch: ratios,
+    ratioToBestTorch: ratiosBest,
+  });
   r.machine.otherProcessesCoresDuringBestMeasurements = Number(busiestBest.toFixed(3));
   r.torchBlasCheck ??= null;
   r.renderedWith = 'npx tsx bench/train.ts --render';
@@ -357,10 +428,13 @@ async function main(): Promise<void> {
     blasCheck = torchBlas();
     if ('error' in blasCheck) {
       console.error(`torch: ${blasCheck.error}`);
-      if (REQUIRE_OPENBLAS) throw new Error('PyTorch cannot be run (see bench/README.md: apt-get install python3-torch libopenblas0-pthread)');
+      if (REQUIRE_OPENBLAS)
+        throw new Error('PyTorch cannot be run (see bench/README.md: apt-get install python3-torch libopenblas0-pthread)');
     } else {
       const b = blasCheck.blas;
-      console.log(`torch ${blasCheck.torch} BLAS: ${b.kind} (${b.openblasConfig ?? b.library}), 1024² matmul ${b.matmul1024Ms} ms = ${b.matmul1024Gflops} GFLOP/s with ${b.torchThreads} threads`);
+      console.log(
+        `torch ${blasCheck.torch} BLAS: ${b.kind} (${b.openblasConfig ?? b.library}), 1024² matmul ${b.matmul1024Ms} ms = ${b.matmul1024Gflops} GFLOP/s with ${b.torchThreads} threads`,
+      );
       if (b.kind !== 'openblas' && b.kind !== 'mkl') {
         const msg = `PyTorch runs on the ${b.kind} BLAS (${b.library}), not OpenBLAS: its figures are not a fair baseline. Install libopenblas0-pthread (bench/README.md).`;
         if (REQUIRE_OPENBLAS) throw new Error(msg);
@@ -404,20 +478,28 @@ async function main(): Promise<void> {
         // Time the hypervisor gave this VM's cores to others (invisible as processes).
         m.stealCores = j0 && j1 ? Number(((j1.steal - j0.steal) / 100 / dt).toFixed(3)) : null;
         all.push(m);
-        console.log(`round ${round} ${kind.padEnd(3)} ${v.padEnd(15)} ${m.samplesPerSec.toFixed(0).padStart(7)} samples/s  (${m.steps} steps, ${m.seconds.toFixed(1)} s, loss ${m.loss.toFixed(3)}; other processes ${busy?.toFixed(2) ?? '?'} cores, steal ${m.stealCores?.toFixed(2) ?? '?'})`);
+        console.log(
+          `round ${round} ${kind.padEnd(3)} ${v.padEnd(15)} ${m.samplesPerSec.toFixed(0).padStart(7)} samples/s  (${m.steps} steps, ${m.seconds.toFixed(1)} s, loss ${m.loss.toFixed(3)}; other processes ${busy?.toFixed(2) ?? '?'} cores, steal ${m.stealCores?.toFixed(2) ?? '?'})`,
+        );
       }
     }
   }
   const othersDuring = otherCores(run0, cpuJiffies(), (performance.now() - tRun0) / 1000);
   if (othersDuring !== null) {
     console.log(`other processes used ${othersDuring.toFixed(2)} cores on average during the measurements`);
-    if (othersDuring > 0.1) console.warn('WARNING: the machine was not always idle during the measurements (see otherProcessesCores per measurement).');
+    if (othersDuring > 0.1)
+      console.warn('WARNING: the machine was not always idle during the measurements (see otherProcessesCores per measurement).');
   }
   const { best, bestBusy, busiestBest, ratios, ratiosBest } = summarize(all);
   const cpus = os.cpus();
   const machine = {
-    cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, node: process.version, platform: `${process.platform}-${process.arch}`,
-    torch: torchMeta?.torch ?? null, torchBlas: torchMeta?.blas ?? null, tfjs: tf.version_core,
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    torch: torchMeta?.torch ?? null,
+    torchBlas: torchMeta?.blas ?? null,
+    tfjs: tf.version_core,
     loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
     otherProcessesCoresBefore: others0 === null ? null : Number(others0.toFixed(3)),
     otherProcessesCoresDuring: othersDuring === null ? null : Number(othersDuring.toFixed(3)),
@@ -426,9 +508,24 @@ async function main(): Promise<void> {
   const blas = blasCheck && !('error' in blasCheck) ? blasCheck.blas : null;
   const command = `npx tsx bench/train.ts ${process.argv.slice(2).join(' ')}`.trim();
   const result = {
-    date: new Date().toISOString(), command, machine, torchBlasCheck: blas, data: data.source, batch: BATCH, optimizer: 'adam(1e-3)',
-    loss: 'categoricalCrossentropy', api: API, secondsPerMeasurement: SECONDS, rounds: ROUNDS,
-    samplesPerSec: best, otherProcessesCoresOfBest: bestBusy, ratioToTorch: ratios, ratioToBestTorch: ratiosBest, kernelLayers: layers, perShapeChoices: {} as Record<string, string>, measurements: all,
+    date: new Date().toISOString(),
+    command,
+    machine,
+    torchBlasCheck: blas,
+    data: data.source,
+    batch: BATCH,
+    optimizer: 'adam(1e-3)',
+    loss: 'categoricalCrossentropy',
+    api: API,
+    secondsPerMeasurement: SECONDS,
+    rounds: ROUNDS,
+    samplesPerSec: best,
+    otherProcessesCoresOfBest: bestBusy,
+    ratioToTorch: ratios,
+    ratioToBestTorch: ratiosBest,
+    kernelLayers: layers,
+    perShapeChoices: {} as Record<string, string>,
+    measurements: all,
   };
   console.log(JSON.stringify({ samplesPerSec: best, ratioToTorch: ratios, ratioToBestTorch: ratiosBest }, null, 1));
   const choices = kernelChoices();
@@ -464,7 +561,13 @@ async function kernelCheckTables(): Promise<Record<string, KernelCheck[]>> {
 
 function kernelsMarkdown(t: Record<string, KernelCheck[]>, command: string): string {
   const configs = Object.keys(t);
-  const kernels = [...new Set(Object.values(t).flat().map((c) => c.kernel))];
+  const kernels = [
+    ...new Set(
+      Object.values(t)
+        .flat()
+        .map((c) => c.kernel),
+    ),
+  ];
   const lines = [
     '# Kernel checks: max abs difference vs TF.js reference CPU kernels',
     '',
@@ -483,16 +586,32 @@ function kernelsMarkdown(t: Record<string, KernelCheck[]>, command: string): str
     });
     lines.push(`| ${k} | ${t[configs[0]].filter((c) => c.kernel === k).length} | ${cells.join(' | ')} |`);
   }
-  lines.push('', 'wasm-reference is the wasm backend\'s own kernels (plus cdl\'s Conv2DBackpropFilter): its MaxPoolGrad (windows of non-positive values) and its _FusedMatMul with a transposed operand are wrong in tfjs-backend-wasm 4.22; the fast layer replaces both.');
+  lines.push(
+    '',
+    "wasm-reference is the wasm backend's own kernels (plus cdl's Conv2DBackpropFilter): its MaxPoolGrad (windows of non-positive values) and its _FusedMatMul with a transposed operand are wrong in tfjs-backend-wasm 4.22; the fast layer replaces both.",
+  );
   lines.push('', '## All cases', '', '| configuration | kernel | case | max abs diff | max abs ref |', '|---|---|---|---:|---:|');
-  for (const cfg of configs) for (const c of t[cfg]) lines.push(`| ${cfg} | ${c.kernel} | ${c.case} | ${c.maxAbsDiff.toExponential(2)} | ${c.scale.toFixed(2)} |`);
+  for (const cfg of configs)
+    for (const c of t[cfg])
+      lines.push(`| ${cfg} | ${c.kernel} | ${c.case} | ${c.maxAbsDiff.toExponential(2)} | ${c.scale.toFixed(2)} |`);
   return lines.join('\n') + '\n';
 }
 
 function markdown(r: {
-  date: string; command: string; machine: Record<string, unknown>; torchBlasCheck: TorchBlas | null; data: string; api: string; secondsPerMeasurement: number; rounds: number;
-  samplesPerSec: Record<string, Record<string, number>>; ratioToTorch: Record<string, Record<string, number>>; ratioToBestTorch: Record<string, Record<string, number>>;
-  kernelLayers: Record<string, KernelLayerInfo>; perShapeChoices: Record<string, string>; renderedWith?: string;
+  date: string;
+  command: string;
+  machine: Record<string, unknown>;
+  torchBlasCheck: TorchBlas | null;
+  data: string;
+  api: string;
+  secondsPerMeasurement: number;
+  rounds: number;
+  samplesPerSec: Record<string, Record<string, number>>;
+  ratioToTorch: Record<string, Record<string, number>>;
+  ratioToBestTorch: Record<string, Record<string, number>>;
+  kernelLayers: Record<string, KernelLayerInfo>;
+  perShapeChoices: Record<string, string>;
+  renderedWith?: string;
   otherProcessesCoresOfBest?: Record<string, Record<string, number | null>>;
 }): string {
   const variants: Variant[] = ['torch', 'torch-passive', 'wasm-reference', 'wasm-fast-pure', 'wasm-fast', 'cpu'];
@@ -514,8 +633,8 @@ function markdown(r: {
       : 'The step is `model.trainOnBatch`.',
     `Each figure is the best of ${r.rounds} interleaved measurements of ~${r.secondsPerMeasurement} s (cpu: one short run).`,
     '',
-    '`torch` is PyTorch as installed (2 threads; the issue\'s baseline); `torch-passive` is the same with `OMP_WAIT_POLICY=PASSIVE`,',
-    'which stops torch\'s OpenMP threads from spinning on the cores OpenBLAS\'s own threads need (a large difference on 2 cores).',
+    "`torch` is PyTorch as installed (2 threads; the issue's baseline); `torch-passive` is the same with `OMP_WAIT_POLICY=PASSIVE`,",
+    "which stops torch's OpenMP threads from spinning on the cores OpenBLAS's own threads need (a large difference on 2 cores).",
     '',
     '| model | ' + variants.join(' | ') + ' |',
     '|---|' + variants.map(() => '---:').join('|') + '|',
@@ -523,31 +642,73 @@ function markdown(r: {
   for (const [kind, v] of Object.entries(r.samplesPerSec)) {
     lines.push(`| ${kind} samples/s | ` + variants.map((x) => (v[x] ? v[x].toFixed(0) : '–')).join(' | ') + ' |');
     const rt = r.ratioToTorch[kind] ?? {};
-    lines.push(`| ${kind} ratio to torch | ` + variants.map((x) => (x === 'torch' ? '1' : x === 'torch-passive' ? (v.torch && v[x] ? (v[x] / v.torch).toFixed(2) : '–') : rt[x] ? rt[x].toFixed(2) : '–')).join(' | ') + ' |');
+    lines.push(
+      `| ${kind} ratio to torch | ` +
+        variants
+          .map((x) =>
+            x === 'torch'
+              ? '1'
+              : x === 'torch-passive'
+                ? v.torch && v[x]
+                  ? (v[x] / v.torch).toFixed(2)
+                  : '–'
+                : rt[x]
+                  ? rt[x].toFixed(2)
+                  : '–',
+          )
+          .join(' | ') +
+        ' |',
+    );
     const ob = r.otherProcessesCoresOfBest?.[kind] ?? {};
-    lines.push(`| ${kind}: other processes' cores during that measurement | ` + variants.map((x) => (typeof ob[x] === 'number' ? ob[x]!.toFixed(2) : '–')).join(' | ') + ' |');
+    lines.push(
+      `| ${kind}: other processes' cores during that measurement | ` +
+        variants.map((x) => (typeof ob[x] === 'number' ? ob[x]!.toFixed(2) : '–')).join(' | ') +
+        ' |',
+    );
     const rb = r.ratioToBestTorch[kind] ?? {};
-    lines.push(`| ${kind} ratio to the faster torch | ` + variants.map((x) => (isTorch(x) ? '' : rb[x] ? rb[x].toFixed(2) : '–')).join(' | ') + ' |');
+    lines.push(
+      `| ${kind} ratio to the faster torch | ` +
+        variants.map((x) => (isTorch(x) ? '' : rb[x] ? rb[x].toFixed(2) : '–')).join(' | ') +
+        ' |',
+    );
   }
   if (b && b.kind !== 'openblas' && b.kind !== 'mkl') {
-    lines.push('', `**Not a fair baseline**: PyTorch ran on the ${b.kind} BLAS (${b.library}), not OpenBLAS; install libopenblas0-pthread (bench/README.md).`);
+    lines.push(
+      '',
+      `**Not a fair baseline**: PyTorch ran on the ${b.kind} BLAS (${b.library}), not OpenBLAS; install libopenblas0-pthread (bench/README.md).`,
+    );
   }
   const busy = Number(m.otherProcessesCoresDuringBestMeasurements ?? m.otherProcessesCoresDuring ?? 0);
-  if (busy > 0.1) lines.push('', `**The machine was not idle** (other processes used up to ${busy.toFixed(2)} cores during the measurements shown): these figures are low and noisy.`);
+  if (busy > 0.1)
+    lines.push(
+      '',
+      `**The machine was not idle** (other processes used up to ${busy.toFixed(2)} cores during the measurements shown): these figures are low and noisy.`,
+    );
   const issue: Record<string, number> = { mlp: 28500, cnn: 3400 };
   const vsIssue = Object.entries(r.samplesPerSec)
     .filter(([k, v]) => issue[k] && v['wasm-fast'])
     .map(([k, v]) => `${k} ${(v['wasm-fast'] / issue[k]).toFixed(2)}`);
   if (vsIssue.length) {
-    lines.push('', `Against the figures quoted in the issue for PyTorch with OpenBLAS on such a machine (MLP 28,500, CNN 3,400 samples/s), wasm-fast reaches: ${vsIssue.join(', ')}.`);
+    lines.push(
+      '',
+      `Against the figures quoted in the issue for PyTorch with OpenBLAS on such a machine (MLP 28,500, CNN 3,400 samples/s), wasm-fast reaches: ${vsIssue.join(', ')}.`,
+    );
   }
   lines.push('', 'Kernel layers:', '');
   for (const [v, l] of Object.entries(r.kernelLayers)) {
-    lines.push(`- ${v}: \`${l.name}\` — kernels: ${l.kernels.join(', ') || 'none'}${l.notes.length ? `; notes: ${l.notes.join(' / ')}` : ''}`);
+    lines.push(
+      `- ${v}: \`${l.name}\` — kernels: ${l.kernels.join(', ') || 'none'}${l.notes.length ? `; notes: ${l.notes.join(' / ')}` : ''}`,
+    );
   }
   const ch = Object.entries(r.perShapeChoices);
   if (ch.length) {
-    lines.push('', 'Per-shape choice (onnxruntime vs wasm, by timing both once) made during the wasm-fast runs:', '', '| kernel and shape | choice |', '|---|---|');
+    lines.push(
+      '',
+      'Per-shape choice (onnxruntime vs wasm, by timing both once) made during the wasm-fast runs:',
+      '',
+      '| kernel and shape | choice |',
+      '|---|---|',
+    );
     for (const [k, v] of ch) lines.push(`| \`${k}\` | ${v} |`);
   }
   return lines.join('\n') + '\n';

@@ -19,7 +19,11 @@ const actionNames = readdirSync(actionsDir, { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(path.join(actionsDir, d.name, 'action.yml')))
   .map((d) => d.name);
 
-function runNode(args: string[], env: Record<string, string>, cwd = root): Promise<{ code: number; stdout: string; stderr: string }> {
+function runNode(
+  args: string[],
+  env: Record<string, string>,
+  cwd = root,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: os.homedir(), ...env } });
     let stdout = '';
@@ -75,10 +79,11 @@ describe('committed bundles', () => {
       for (const name of actionNames) {
         const committed = path.join(actionsDir, name, 'dist');
         const fresh = path.join(tmp, name);
-        const list = (d: string) => readdirSync(d, { recursive: true, withFileTypes: true })
-          .filter((e) => e.isFile())
-          .map((e) => path.relative(d, path.join(e.parentPath, e.name)))
-          .sort();
+        const list = (d: string) =>
+          readdirSync(d, { recursive: true, withFileTypes: true })
+            .filter((e) => e.isFile())
+            .map((e) => path.relative(d, path.join(e.parentPath, e.name)))
+            .sort();
         expect(list(committed), `files of actions/${name}/dist — run npm run build and commit`).toEqual(list(fresh));
         for (const f of list(fresh)) {
           const same = readFileSync(path.join(committed, f)).equals(readFileSync(path.join(fresh, f)));
@@ -167,7 +172,11 @@ describe('actions/train bundle', () => {
   }, 60_000);
 
   it('rejects an invalid boolean input by name', async () => {
-    const r = await runAction({ config: 'examples/fashion-mnist/cdl.yaml', upload: 'maybe', set: 'train.epochs=1\ndata.limit.train=500' });
+    const r = await runAction({
+      config: 'examples/fashion-mnist/cdl.yaml',
+      upload: 'maybe',
+      set: 'train.epochs=1\ndata.limit.train=500',
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("Invalid input 'upload'");
   }, 120_000);

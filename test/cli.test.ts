@@ -48,7 +48,9 @@ describe('cdl help and usage', () => {
     const r = await runCli(['trian']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^cdl: unknown command "trian"; expected one of [a-z, ]*\btrain\b[a-z, ]*\bvalidate\b[a-z, ]* \(cdl --help\)\n$/);
+    expect(r.stderr).toMatch(
+      /^cdl: unknown command "trian"; expected one of [a-z, ]*\btrain\b[a-z, ]*\bvalidate\b[a-z, ]* \(cdl --help\)\n$/,
+    );
   });
 
   it('an unknown flag exits 2 and names the flag', async () => {

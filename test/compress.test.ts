@@ -30,10 +30,14 @@ let expected: Float32Array;
 beforeAll(async () => {
   const dir = tempDir('cdl-compress-');
   parentDir = path.join(dir, 'parent');
-  execFileSync(process.execPath, [CDL_BIN, 'train', '--config', CNN, ...OVERRIDES.flatMap((o) => ['--set', o]), '--out', parentDir, '--quiet'], {
-    cwd: REPO,
-    stdio: 'pipe',
-  });
+  execFileSync(
+    process.execPath,
+    [CDL_BIN, 'train', '--config', CNN, ...OVERRIDES.flatMap((o) => ['--set', o]), '--out', parentDir, '--quiet'],
+    {
+      cwd: REPO,
+      stdio: 'pipe',
+    },
+  );
   parent = new Uint8Array(readFileSync(path.join(parentDir, 'model.onnx')));
   loaded = await loadConfig(CNN, OVERRIDES);
   dataset = await loadDataset(loaded.config.data, { baseDir: loaded.dir, task: 'classification' });
@@ -83,7 +87,9 @@ describe('int8 quantization', () => {
     expect(opsOf(integer.bytes).filter((o) => o === 'ConvInteger')).toHaveLength(2);
     expect(nodesJson(integer.bytes, ['MatMul'])).toEqual(nodesJson(parent, ['MatMul']).filter((n) => n.includes('dense_7')));
     const g = OnnxGraph.fromBytes(integer.bytes);
-    expect(Array.from(tensorValues(g.initializers.get('dense_7/kernel')!))).toEqual(Array.from(tensorValues(OnnxGraph.fromBytes(parent).initializers.get('dense_7/kernel')!)));
+    expect(Array.from(tensorValues(g.initializers.get('dense_7/kernel')!))).toEqual(
+      Array.from(tensorValues(OnnxGraph.fromBytes(parent).initializers.get('dense_7/kernel')!)),
+    );
     expect((await closeness(integer.bytes)).cosine).toBeGreaterThanOrEqual(0.99);
   });
 
@@ -103,7 +109,9 @@ describe('int8 quantization', () => {
       expect(r.ranges['conv2d_0/Relu']!.min).toBe(0);
       // Not quantized: Softmax as it was; MaxPool reads the dequantized value, otherwise unchanged.
       expect(nodesJson(r.bytes, ['Softmax'])).toEqual(nodesJson(parent, ['Softmax']));
-      expect(nodesJson(r.bytes, ['MaxPool'])).toEqual(nodesJson(parent, ['MaxPool']).map((s) => s.replace(/"i":\["([^"]+)"\]/, '"i":["$1_dequantized"]')));
+      expect(nodesJson(r.bytes, ['MaxPool'])).toEqual(
+        nodesJson(parent, ['MaxPool']).map((s) => s.replace(/"i":\["([^"]+)"\]/, '"i":["$1_dequantized"]')),
+      );
       const c = await closeness(r.bytes);
       expect(c.cosine, method).toBeGreaterThanOrEqual(0.99);
     }
@@ -118,14 +126,15 @@ describe('int8 quantization', () => {
     // The first Conv, its Relu and MaxPool as in the parent.
     const floatPart = ['Transpose', 'Conv', 'Relu', 'MaxPool'];
     const names = ['conv2d_0/Transpose', 'conv2d_0/Conv', 'conv2d_0/Relu', 'maxpool_1/MaxPool'];
-    const first = (bytes: Uint8Array) => nodesJson(bytes, floatPart).filter((n) => names.includes((JSON.parse(n) as { name: string }).name));
+    const first = (bytes: Uint8Array) =>
+      nodesJson(bytes, floatPart).filter((n) => names.includes((JSON.parse(n) as { name: string }).name));
     expect(first(parent)).toHaveLength(4);
     expect(first(r.bytes)).toEqual(first(parent));
     expect(g.initializers.get('conv2d_0/kernel')!.dataType).toBe(DT.FLOAT);
     // After the float pool: Relu (zero point 0: exact) → QuantizeLinear → DequantizeLinear → Conv.
     const chain = (from: string, n: number): string[] => {
       const out: string[] = [];
-      for (let v = from; out.length < n; ) {
+      for (let v = from; out.length < n;) {
         const c = g.consumers(v)[0]!;
         out.push(c.opType!);
         v = c.output![0]!;
@@ -146,7 +155,11 @@ describe('int8 quantization', () => {
     // onnxruntime's optimized graph: the first pool runs before the only QuantizeLinear (float),
     // the second on uint8 in NHWC, with no DequantizeLinear left between the integer kernels.
     const optimized = path.join(tempDir(), 'optimized.onnx');
-    const s = await ort.InferenceSession.create(r.bytes, { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
+    const s = await ort.InferenceSession.create(r.bytes, {
+      graphOptimizationLevel: 'all',
+      optimizedModelFilePath: optimized,
+      logSeverityLevel: 3,
+    });
     await s.release();
     const ops = OnnxGraph.fromBytes(new Uint8Array(readFileSync(optimized))).nodes.map((n) => n.opType!);
     expect(ops.filter((o) => o === 'QuantizeLinear')).toHaveLength(1);
@@ -186,8 +199,14 @@ describe('fp16 and pruning', () => {
 
   it('magnitude pruning reaches the sparsity globally or per layer', async () => {
     const w = [Float32Array.from([1, -2, 3, -4]), Float32Array.from([0.1, 0.2, -5, 6, 7, 8])];
-    expect(magnitudeMasks(w, 0.5, 'global').map((m) => Array.from(m))).toEqual([[0, 0, 0, 1], [0, 0, 1, 1, 1, 1]]);
-    expect(magnitudeMasks(w, 0.5, 'layer').map((m) => Array.from(m))).toEqual([[0, 0, 1, 1], [0, 0, 0, 1, 1, 1]]);
+    expect(magnitudeMasks(w, 0.5, 'global').map((m) => Array.from(m))).toEqual([
+      [0, 0, 0, 1],
+      [0, 0, 1, 1, 1, 1],
+    ]);
+    expect(magnitudeMasks(w, 0.5, 'layer').map((m) => Array.from(m))).toEqual([
+      [0, 0, 1, 1],
+      [0, 0, 0, 1, 1, 1],
+    ]);
     const r = pruneOnnx(parent, { sparsity: 0.8, scope: 'layer' });
     for (const s of Object.values(r.layers)) expect(s).toBeCloseTo(0.8, 2);
     const g = OnnxGraph.fromBytes(r.bytes);
@@ -252,8 +271,21 @@ describe('compressModel', () => {
 
   it('keeps the parent and says so when every method loses too much accuracy', async () => {
     const out = path.join(tempDir(), 'out');
-    const l = await loadConfig(CNN, [...OVERRIDES, 'compress.prune.sparsity=0.995', 'compress.prune.fine_tune_epochs=0', 'compress.benchmark.latency_runs=5', 'compress.benchmark.throughput_batches=1']);
-    const r = await compressModel({ loaded: l, model: parentDir, outDir: out, methods: ['prune'], maxAccuracyDrop: 0.5, dataset });
+    const l = await loadConfig(CNN, [
+      ...OVERRIDES,
+      'compress.prune.sparsity=0.995',
+      'compress.prune.fine_tune_epochs=0',
+      'compress.benchmark.latency_runs=5',
+      'compress.benchmark.throughput_batches=1',
+    ]);
+    const r = await compressModel({
+      loaded: l,
+      model: parentDir,
+      outDir: out,
+      methods: ['prune'],
+      maxAccuracyDrop: 0.5,
+      dataset,
+    });
     expect(r.record.chosen).toBeNull();
     expect(r.record.results[0]!.accepted).toBe(false);
     expect(r.record.results[0]!.reason).toMatch(/accuracy drops \d+\.\d+ points, more than max_accuracy_drop 0\.5/);
@@ -271,16 +303,22 @@ describe('compressModel', () => {
       /model\.onnx: not a valid ONNX model .*corrupted or truncated/,
     );
     writeFileSync(file, 'not a model at all, just text');
-    await expect(compressModel({ loaded, model: dir, outDir: path.join(dir, 'o'), methods: ['fp16'], dataset })).rejects.toThrow(/model\.onnx: /);
+    await expect(compressModel({ loaded, model: dir, outDir: path.join(dir, 'o'), methods: ['fp16'], dataset })).rejects.toThrow(
+      /model\.onnx: /,
+    );
     const g = OnnxGraph.fromBytes(parent);
     g.model.opsetImport = [{ domain: '', version: 22 }];
     writeFileSync(file, g.toBytes());
-    await expect(compressModel({ loaded, model: dir, outDir: path.join(dir, 'o'), methods: ['fp16'], dataset })).rejects.toThrow(/opset 22 .* not supported; expected 13 to 21/);
+    await expect(compressModel({ loaded, model: dir, outDir: path.join(dir, 'o'), methods: ['fp16'], dataset })).rejects.toThrow(
+      /opset 22 .* not supported; expected 13 to 21/,
+    );
   });
 
   it('cdl compress --method parses lists and refuses unknown methods', () => {
     expect(parseMethods(['int8-static,fp16', 'prune', 'fp16'])).toEqual(['int8-static', 'fp16', 'prune']);
     expect(parseMethods([])).toBeUndefined();
-    expect(() => parseMethods(['int4'])).toThrow(/unknown method "int4"; expected one of int8-dynamic, int8-static, fp16, prune, distill/);
+    expect(() => parseMethods(['int4'])).toThrow(
+      /unknown method "int4"; expected one of int8-dynamic, int8-static, fp16, prune, distill/,
+    );
   });
 });

@@ -23,7 +23,9 @@ describe('parseCsvText', () => {
 
   it('reports an unclosed quote and stray text after a closing quote with the line', () => {
     expect(() => parseCsvText('a,b\n1,"2\n', 'q.csv')).toThrow(/q\.csv: line 2: a quoted field is not closed/);
-    expect(() => parseCsvText('a,b\n1,"2"x\n', 'q.csv')).toThrow(/q\.csv: line 2: expected a comma or the end of the line after a closing quote, got "x"/);
+    expect(() => parseCsvText('a,b\n1,"2"x\n', 'q.csv')).toThrow(
+      /q\.csv: line 2: expected a comma or the end of the line after a closing quote, got "x"/,
+    );
   });
 });
 
@@ -81,10 +83,14 @@ describe('readCsv', () => {
     await expect(readCsv(csv('nolabel.csv', 'a,b\n1,2\n'), 'label', 'classification')).rejects.toThrow(
       /nolabel\.csv: line 1: no column "label" in the header \(columns: a, b\); set data\.label_column/,
     );
-    await expect(readCsv(csv('empty.csv', ''), 'label', 'classification')).rejects.toThrow(/empty\.csv: empty; expected a header row/);
+    await expect(readCsv(csv('empty.csv', ''), 'label', 'classification')).rejects.toThrow(
+      /empty\.csv: empty; expected a header row/,
+    );
     await expect(readCsv(csv('header.csv', 'a,label\n'), 'label', 'classification')).rejects.toThrow(
       /header\.csv: expected at least one record after the header/,
     );
-    await expect(readCsv(path.join(dir, 'absent.csv'), 'label', 'classification')).rejects.toThrow(/absent\.csv: cannot read the CSV file/);
+    await expect(readCsv(path.join(dir, 'absent.csv'), 'label', 'classification')).rejects.toThrow(
+      /absent\.csv: cannot read the CSV file/,
+    );
   });
 });

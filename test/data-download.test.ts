@@ -68,9 +68,13 @@ describe('datasets over http', () => {
   });
 
   it('names the URL and the HTTP status when a download fails, and leaves nothing behind', async () => {
-    const err = await loadDataset(spec(`${base}/missing`), { baseDir: '/', task: 'classification', cacheDir: cache }).catch((e: unknown) => e);
+    const err = await loadDataset(spec(`${base}/missing`), { baseDir: '/', task: 'classification', cacheDir: cache }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DataError);
-    expect((err as Error).message).toBe(`${base}/missing/train-images-idx3-ubyte.gz: download failed: HTTP 404 Not Found; expected 200 OK`);
+    expect((err as Error).message).toBe(
+      `${base}/missing/train-images-idx3-ubyte.gz: download failed: HTTP 404 Not Found; expected 200 OK`,
+    );
     await expect(loadDataset(spec(`${base}/broken`), { baseDir: '/', task: 'classification', cacheDir: cache })).rejects.toThrow(
       `${base}/broken/train-images-idx3-ubyte.gz: download failed: HTTP 500 Internal Server Error`,
     );
@@ -85,7 +89,9 @@ describe('datasets over http', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     await expect(
       loadDataset(spec(`http://127.0.0.1:${port}/x`), { baseDir: '/', task: 'classification', cacheDir: cache }),
-    ).rejects.toThrow(new RegExp(`^http://127\\.0\\.0\\.1:${port}/x/train-images-idx3-ubyte\\.gz: download failed: .*ECONNREFUSED`));
+    ).rejects.toThrow(
+      new RegExp(`^http://127\\.0\\.0\\.1:${port}/x/train-images-idx3-ubyte\\.gz: download failed: .*ECONNREFUSED`),
+    );
   });
 
   it('uses $XDG_CACHE_HOME/cdl/data, else ~/.cache/cdl/data', () => {
@@ -103,7 +109,11 @@ describe('datasets over http', () => {
 
   it('refuses image-folder over a URL', async () => {
     await expect(
-      loadDataset(section({ format: 'image-folder', path: `${base}/imgs` }), { baseDir: '/', task: 'classification', cacheDir: cache }),
+      loadDataset(section({ format: 'image-folder', path: `${base}/imgs` }), {
+        baseDir: '/',
+        task: 'classification',
+        cacheDir: cache,
+      }),
     ).rejects.toThrow(/data\.path: format image-folder needs a local folder, got the URL/);
   });
 });

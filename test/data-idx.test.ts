@@ -47,7 +47,9 @@ describe('readIdx', () => {
     writeFileSync(file, Buffer.from([1, 2, 8, 1, 0, 0, 0, 0]));
     const err = await readIdx(file).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataError);
-    expect((err as Error).message).toMatch(/bad-magic\.idx: expected an IDX file \(magic 0x00 0x00 <type> <ndims>\), got 0x01 0x02 0x08 0x01/);
+    expect((err as Error).message).toMatch(
+      /bad-magic\.idx: expected an IDX file \(magic 0x00 0x00 <type> <ndims>\), got 0x01 0x02 0x08 0x01/,
+    );
   });
 
   it('rejects an unknown type byte', async () => {
@@ -60,7 +62,9 @@ describe('readIdx', () => {
     const good = encodeIdx([3, 2, 2], new Uint8Array(12));
     const short = path.join(dir, 'short.idx');
     writeFileSync(short, good.subarray(0, good.length - 1));
-    await expect(readIdx(short)).rejects.toThrow(/short\.idx: IDX dimensions \[3, 2, 2\] of uint8 need 12 data bytes, the file has 11 \(truncated\?\)/);
+    await expect(readIdx(short)).rejects.toThrow(
+      /short\.idx: IDX dimensions \[3, 2, 2\] of uint8 need 12 data bytes, the file has 11 \(truncated\?\)/,
+    );
     const long = path.join(dir, 'long.idx.gz');
     writeFileSync(long, gzipSync(Buffer.concat([good, Buffer.from([9, 9])])));
     await expect(readIdx(long)).rejects.toThrow(/long\.idx\.gz: .* need 12 data bytes, the file has 14 \(extra bytes/);

@@ -78,18 +78,24 @@ describe('readImageFolder', () => {
     );
     const flat = path.join(root, 'flat');
     png(path.join(flat, 'x.png'), 2, 2, [0, 0, 0]);
-    await expect(readImageFolder(flat, { channels: 1 })).rejects.toThrow(/flat: expected one subfolder of images per class, found no subfolders/);
+    await expect(readImageFolder(flat, { channels: 1 })).rejects.toThrow(
+      /flat: expected one subfolder of images per class, found no subfolders/,
+    );
     const empty = path.join(root, 'empty');
     png(path.join(empty, 'a', 'x.png'), 2, 2, [0, 0, 0]);
     mkdirSync(path.join(empty, 'b'));
-    await expect(readImageFolder(empty, { channels: 1 })).rejects.toThrow(/empty\/b: expected PNG or JPEG images .* of class "b", found none/);
+    await expect(readImageFolder(empty, { channels: 1 })).rejects.toThrow(
+      /empty\/b: expected PNG or JPEG images .* of class "b", found none/,
+    );
     await expect(readImageFolder(dir, { channels: 1, classes: ['dog', 'fish'] })).rejects.toThrow(
       /ok: subfolder\(s\) "cat" are not among data\.classes \("dog", "fish"\)/,
     );
     const broken = path.join(root, 'broken');
     mkdirSync(path.join(broken, 'a'), { recursive: true });
     writeFileSync(path.join(broken, 'a', 'x.png'), 'not an image');
-    await expect(readImageFolder(broken, { channels: 1 })).rejects.toThrow(/broken\/a\/x\.png: expected a PNG or JPEG image, the content is neither/);
+    await expect(readImageFolder(broken, { channels: 1 })).rejects.toThrow(
+      /broken\/a\/x\.png: expected a PNG or JPEG image, the content is neither/,
+    );
     const png8 = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
     writeFileSync(path.join(broken, 'a', 'x.png'), png8);
     await expect(readImageFolder(broken, { channels: 1 })).rejects.toThrow(/broken\/a\/x\.png: cannot decode the image/);

@@ -110,14 +110,19 @@ describe('loadDataset', () => {
     for (const gzip of [true, false]) {
       const dir = path.join(root, gzip ? 'idx-gz' : 'idx-plain');
       writeIdxDataset(dir, { n: 30, nTest: 9, gzip });
-      const files = gzip ? {} : {
-        train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
-        test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
-      };
-      const d = await loadDataset(section({ format: 'idx', path: dir, scale: 2, validation: { fraction: 0.2, seed: 1 }, ...files }), {
-        baseDir: '/',
-        task: 'classification',
-      });
+      const files = gzip
+        ? {}
+        : {
+            train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
+            test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
+          };
+      const d = await loadDataset(
+        section({ format: 'idx', path: dir, scale: 2, validation: { fraction: 0.2, seed: 1 }, ...files }),
+        {
+          baseDir: '/',
+          task: 'classification',
+        },
+      );
       expect(d.shape).toEqual([4, 3, 1]);
       expect(d.classes).toEqual(['0', '1', '2']);
       expect(d.validation.n).toBe(6);
@@ -134,7 +139,14 @@ describe('loadDataset', () => {
     writeIdx(path.join(dir, 'x.idx'), [5, 2], Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
     writeIdx(path.join(dir, 'y.idx'), [5], Float32Array.from([0.5, 1, 1.5, 2, 2.5]));
     const d = await loadDataset(
-      section({ format: 'idx', path: dir, scale: 1, train: { images: 'x.idx', labels: 'y.idx' }, test: { images: 'x.idx', labels: 'y.idx' }, validation: { fraction: 0 } }),
+      section({
+        format: 'idx',
+        path: dir,
+        scale: 1,
+        train: { images: 'x.idx', labels: 'y.idx' },
+        test: { images: 'x.idx', labels: 'y.idx' },
+        validation: { fraction: 0 },
+      }),
       { baseDir: '/', task: 'regression' },
     );
     expect(d.shape).toEqual([2]);
@@ -148,7 +160,10 @@ describe('loadDataset', () => {
   it('reads CSV train and test files relative to a relative data.path', async () => {
     const dir = path.join(root, 'proj', 'tables');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'tr.csv'), 'a,b,label\n' + Array.from({ length: 20 }, (_, i) => `${i},${2 * i},${i % 2 ? 'odd' : 'even'}`).join('\n') + '\n');
+    writeFileSync(
+      path.join(dir, 'tr.csv'),
+      'a,b,label\n' + Array.from({ length: 20 }, (_, i) => `${i},${2 * i},${i % 2 ? 'odd' : 'even'}`).join('\n') + '\n',
+    );
     writeFileSync(path.join(dir, 'te.csv'), 'a,b,label\n1,2,odd\n3,4,even\n');
     const d = await loadDataset(section({ format: 'csv', path: 'tables', train: 'tr.csv', test: 'te.csv', scale: 1 }), {
       baseDir: path.join(root, 'proj'),
@@ -182,10 +197,13 @@ describe('loadDataset', () => {
     }
     write('test/circle/a.png', 255, 'png');
     write('test/square/b.png', 0, 'png');
-    const d = await loadDataset(section({ format: 'image-folder', path: dir, channels: 3, validation: { fraction: 0.25, seed: 3 } }), {
-      baseDir: '/',
-      task: 'classification',
-    });
+    const d = await loadDataset(
+      section({ format: 'image-folder', path: dir, channels: 3, validation: { fraction: 0.25, seed: 3 } }),
+      {
+        baseDir: '/',
+        task: 'classification',
+      },
+    );
     expect(d.shape).toEqual([2, 2, 3]);
     expect(d.classes).toEqual(['circle', 'square']);
     expect(d.train.n).toBe(6);
@@ -196,9 +214,9 @@ describe('loadDataset', () => {
 
     const p = new PNG({ width: 3, height: 2 });
     writeFileSync(path.join(dir, 'test/square/big.png'), PNG.sync.write(p));
-    await expect(loadDataset(section({ format: 'image-folder', path: dir }), { baseDir: '/', task: 'classification' })).rejects.toThrow(
-      /imgs\/test: expected every image to be 2×2 .*1 differ: square\/big\.png \(2×3\)/,
-    );
+    await expect(
+      loadDataset(section({ format: 'image-folder', path: dir }), { baseDir: '/', task: 'classification' }),
+    ).rejects.toThrow(/imgs\/test: expected every image to be 2×2 .*1 differ: square\/big\.png \(2×3\)/);
   });
 });
 
@@ -209,8 +227,12 @@ describe('loadDataset errors', () => {
   it('a missing Fashion-MNIST directory or file names it and points to the Debian package', async () => {
     const err = await load({ ...FASHION, path: 'fashion-mnist-nowhere' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataError);
-    expect((err as Error).message).toMatch(/fashion-mnist-nowhere: no such directory \(data\.path\); expected the folder holding the data/);
-    expect((err as Error).message).toMatch(/dataset-fashion-mnist package installs the full set under \/usr\/share\/datasets\/fashion-mnist/);
+    expect((err as Error).message).toMatch(
+      /fashion-mnist-nowhere: no such directory \(data\.path\); expected the folder holding the data/,
+    );
+    expect((err as Error).message).toMatch(
+      /dataset-fashion-mnist package installs the full set under \/usr\/share\/datasets\/fashion-mnist/,
+    );
     const dir = path.join(root, 'half');
     mkdirSync(dir, { recursive: true });
     await expect(load({ ...FASHION, path: dir })).rejects.toThrow(
@@ -231,9 +253,13 @@ describe('loadDataset errors', () => {
       train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
       test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
     };
-    await expect(load(spec)).rejects.toThrow(/t10k-labels-idx1-ubyte: label 7 at index 3 is not a class index; expected an integer 0 to 2 \(3 classes, data\.classes\)/);
+    await expect(load(spec)).rejects.toThrow(
+      /t10k-labels-idx1-ubyte: label 7 at index 3 is not a class index; expected an integer 0 to 2 \(3 classes, data\.classes\)/,
+    );
     writeIdx(path.join(dir, 't10k-labels-idx1-ubyte'), [5], labels.subarray(0, 5));
-    await expect(load(spec)).rejects.toThrow(/t10k-labels-idx1-ubyte: expected 6 labels \(dimensions \[6\], one per example in .*t10k-images-idx3-ubyte\), got dimensions \[5\]/);
+    await expect(load(spec)).rejects.toThrow(
+      /t10k-labels-idx1-ubyte: expected 6 labels \(dimensions \[6\], one per example in .*t10k-images-idx3-ubyte\), got dimensions \[5\]/,
+    );
   });
 
   it('test data with another shape than the training data is an error', async () => {
@@ -247,23 +273,39 @@ describe('loadDataset errors', () => {
         train: { images: 'train-images-idx3-ubyte', labels: 'train-labels-idx1-ubyte' },
         test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
       }),
-    ).rejects.toThrow(/t10k-images-idx3-ubyte: test examples have shape \[3, 3, 1\]; expected the shape of the training examples in .*train-images-idx3-ubyte, \[4, 3, 1\]/);
+    ).rejects.toThrow(
+      /t10k-images-idx3-ubyte: test examples have shape \[3, 3, 1\]; expected the shape of the training examples in .*train-images-idx3-ubyte, \[4, 3, 1\]/,
+    );
     writeFileSync(path.join(dir, 'a.csv'), 'x,y,label\n1,2,0\n3,4,1\n');
     writeFileSync(path.join(dir, 'b.csv'), 'x,label\n1,0\n');
     writeFileSync(path.join(dir, 'c.csv'), 'y,x,label\n1,2,0\n');
-    await expect(load({ format: 'csv', path: dir, train: 'a.csv', test: 'b.csv' })).rejects.toThrow(/b\.csv: test examples have shape \[1\]; expected .*a\.csv, \[2\]/);
-    await expect(load({ format: 'csv', path: dir, train: 'a.csv', test: 'c.csv' })).rejects.toThrow(/c\.csv: line 1: expected the feature columns of .*a\.csv in the same order \(x, y\), got y, x/);
+    await expect(load({ format: 'csv', path: dir, train: 'a.csv', test: 'b.csv' })).rejects.toThrow(
+      /b\.csv: test examples have shape \[1\]; expected .*a\.csv, \[2\]/,
+    );
+    await expect(load({ format: 'csv', path: dir, train: 'a.csv', test: 'c.csv' })).rejects.toThrow(
+      /c\.csv: line 1: expected the feature columns of .*a\.csv in the same order \(x, y\), got y, x/,
+    );
   });
 
   it('train/test fields of the wrong form for the format name the field', async () => {
     const dir = path.join(root, 'forms');
     mkdirSync(dir, { recursive: true });
-    await expect(load({ format: 'idx', path: dir, train: 'train.idx' })).rejects.toThrow(/data\.train: expected \{images, labels\} \(two IDX files\) for format idx, got "train\.idx"/);
-    await expect(load({ format: 'csv', path: dir, test: { images: 'a', labels: 'b' } })).rejects.toThrow(/data\.test: expected a CSV file name for format csv, got \{images, labels\}/);
-    await expect(load({ format: 'csv', path: dir, train: '../outside.csv' })).rejects.toThrow(/data\.train: expected a path inside data\.path, got "\.\.\/outside\.csv"/);
-    await expect(load({ format: 'image-folder', path: dir }, 'regression')).rejects.toThrow(/expected model\.task classification, got regression/);
+    await expect(load({ format: 'idx', path: dir, train: 'train.idx' })).rejects.toThrow(
+      /data\.train: expected \{images, labels\} \(two IDX files\) for format idx, got "train\.idx"/,
+    );
+    await expect(load({ format: 'csv', path: dir, test: { images: 'a', labels: 'b' } })).rejects.toThrow(
+      /data\.test: expected a CSV file name for format csv, got \{images, labels\}/,
+    );
+    await expect(load({ format: 'csv', path: dir, train: '../outside.csv' })).rejects.toThrow(
+      /data\.train: expected a path inside data\.path, got "\.\.\/outside\.csv"/,
+    );
+    await expect(load({ format: 'image-folder', path: dir }, 'regression')).rejects.toThrow(
+      /expected model\.task classification, got regression/,
+    );
     writeFileSync(path.join(dir, 'file'), '');
-    await expect(load({ format: 'csv', path: path.join(dir, 'file') })).rejects.toThrow(/forms\/file: not a directory \(data\.path\)/);
+    await expect(load({ format: 'csv', path: path.join(dir, 'file') })).rejects.toThrow(
+      /forms\/file: not a directory \(data\.path\)/,
+    );
     rmSync(path.join(dir, 'file'));
   });
 });

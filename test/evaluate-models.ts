@@ -67,7 +67,14 @@ export function channelsFirstExport(src: string, dest: string, opts: { dims?: nu
       type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch' }, ...dims.map((d) => ({ dimValue: d }))] } } },
     }),
   ];
-  g.node!.unshift(onnx.NodeProto.create({ opType: 'Transpose', input: ['x_nchw'], output: [original], attribute: [{ name: 'perm', type: 7, ints: [0, 2, 3, 1] }] }));
+  g.node!.unshift(
+    onnx.NodeProto.create({
+      opType: 'Transpose',
+      input: ['x_nchw'],
+      output: [original],
+      attribute: [{ name: 'perm', type: 7, ints: [0, 2, 3, 1] }],
+    }),
+  );
   if (opts.dropSoftmax) {
     const sm = g.node!.findIndex((n) => n.opType === 'Softmax');
     const node = g.node![sm]!;

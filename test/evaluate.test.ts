@@ -34,8 +34,16 @@ describe('metrics', () => {
     const p = Float32Array.from([0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.2, 0.5, 0.3, 0.1, 0.1, 0.8]);
     const s = classificationScores(p, Int32Array.from([0, 1, 2, 2]), ['a', 'b', 'c']);
     expect(s.accuracy).toBe(0.75);
-    expect(s.confusion).toEqual([[1, 0, 0], [0, 1, 0], [0, 1, 1]]);
-    expect(s.per_class.map((c) => [c.precision, c.recall, c.support])).toEqual([[1, 1, 1], [0.5, 1, 1], [1, 0.5, 2]]);
+    expect(s.confusion).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 1, 1],
+    ]);
+    expect(s.per_class.map((c) => [c.precision, c.recall, c.support])).toEqual([
+      [1, 1, 1],
+      [0.5, 1, 1],
+      [1, 0.5, 2],
+    ]);
     expect(s.macro_f1).toBeCloseTo((1 + 2 / 3 + 2 / 3) / 3, 10);
     expect(s.log_loss).toBeCloseTo(-(Math.log(0.7) + Math.log(0.8) + Math.log(0.3) + Math.log(0.8)) / 4, 6);
     expect(s.top_k).toEqual({ 1: 0.75, 3: 1 });
@@ -88,7 +96,10 @@ describe('input layout', () => {
     expect(planLayout([32, 32, 3], [-1, 3, 32, 32], ctx)).toEqual({ kind: 'nchw', shape: [3, 32, 32] });
     expect(planLayout([28, 28, 1], ['N', 784], ctx)).toEqual({ kind: 'reshape', shape: [784] });
     expect(planLayout([28, 28, 1], ['N', 28, 28], ctx)).toEqual({ kind: 'reshape', shape: [28, 28] });
-    expect(planLayout([8, 8, 3], ['batch', 'c', 'h', 'w'], { ...ctx, producer: 'pytorch 2.1' })).toEqual({ kind: 'nchw', shape: [3, 8, 8] });
+    expect(planLayout([8, 8, 3], ['batch', 'c', 'h', 'w'], { ...ctx, producer: 'pytorch 2.1' })).toEqual({
+      kind: 'nchw',
+      shape: [3, 8, 8],
+    });
   });
 
   it('names both shapes when they really differ', () => {
@@ -127,7 +138,18 @@ describe('evaluateModel on models trained by cdl', () => {
     const trainerAccuracy = JSON.parse(readFileSync(path.join(trained, 'metrics.json'), 'utf8')).splits.test.accuracy as number;
     expect(e.metrics.accuracy).toBeCloseTo(trainerAccuracy, 3);
     expect(e.metrics.accuracy).toBeGreaterThan(0.5);
-    for (const k of ['macro_f1', 'log_loss', 'ece', 'top_3', 'top_5', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms', 'throughput', 'size_bytes']) {
+    for (const k of [
+      'macro_f1',
+      'log_loss',
+      'ece',
+      'top_3',
+      'top_5',
+      'latency_p50_ms',
+      'latency_p95_ms',
+      'latency_p99_ms',
+      'throughput',
+      'size_bytes',
+    ]) {
       expect(Number.isFinite(e.metrics[k]), k).toBe(true);
     }
     expect(e.metrics.latency_p50_ms).toBeLessThanOrEqual(e.metrics.latency_p95_ms!);
@@ -143,7 +165,11 @@ describe('evaluateModel on models trained by cdl', () => {
   it('evaluates a PyTorch-style export (only model.onnx, NCHW input, logits) to the same predictions', async () => {
     const torch = channelsFirstExport(trained, path.join(dir, 'torch'), { dropSoftmax: true });
     const t = await evaluateModel(torch, dataset, opts);
-    expect(t.evaluation.model).toMatchObject({ outputs: 'logits', producer: 'pytorch 2.1.0', input: { layout: 'nchw', fed: [1, 28, 28] } });
+    expect(t.evaluation.model).toMatchObject({
+      outputs: 'logits',
+      producer: 'pytorch 2.1.0',
+      input: { layout: 'nchw', fed: [1, 28, 28] },
+    });
     expect([...t.perExample.pred]).toEqual([...ev.perExample.pred]);
     expect(t.evaluation.metrics.accuracy).toBe(ev.evaluation.metrics.accuracy);
     expect(t.evaluation.metrics.log_loss).toBeCloseTo(ev.evaluation.metrics.log_loss!, 4);
@@ -167,12 +193,24 @@ describe('evaluateModel on models trained by cdl', () => {
     const l = await loadConfig(cfg);
     const err = await loadTestData(l).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataError);
-    expect((err as Error).message).toMatch(/examples\/fashion-mnist\/data\/no-such-test-images\.gz: no such file \(data\.test\.images\)/);
+    expect((err as Error).message).toMatch(
+      /examples\/fashion-mnist\/data\/no-such-test-images\.gz: no such file \(data\.test\.images\)/,
+    );
   });
 
   it('cdl evaluate prints the metrics, compares with a baseline and writes evaluation.json', async () => {
     const cand = copyModel(trained, path.join(dir, 'cli-candidate'));
-    const r = await runCli(['evaluate', '--model', cand, '--baseline', trained, '--config', EXAMPLE_CONFIG, '--set', 'gate.benchmark.latency_runs=10']);
+    const r = await runCli([
+      'evaluate',
+      '--model',
+      cand,
+      '--baseline',
+      trained,
+      '--config',
+      EXAMPLE_CONFIG,
+      '--set',
+      'gate.benchmark.latency_runs=10',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^metric\s+candidate\s+baseline\s+delta\s+significance/);
     // The same model on both sides: no change, and not significant.
@@ -191,7 +229,8 @@ describe('evaluateModel on a regression model', () => {
     const dir = tempDir('cdl-eval-reg-');
     // y = x1 + 2·x2 on the training rows; the model predicts x1 + 2·x2 + 0.5.
     const rows = (n: number, off: number) =>
-      ['x1,x2,y', ...Array.from({ length: n }, (_, i) => `${i + off},${(i * 7) % 5},${i + off + 2 * ((i * 7) % 5)}`)].join('\n') + '\n';
+      ['x1,x2,y', ...Array.from({ length: n }, (_, i) => `${i + off},${(i * 7) % 5},${i + off + 2 * ((i * 7) % 5)}`)].join('\n') +
+      '\n';
     writeFileSync(path.join(dir, 'train.csv'), rows(20, 0));
     writeFileSync(path.join(dir, 'test.csv'), rows(10, 100));
     writeFileSync(

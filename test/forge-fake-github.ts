@@ -63,7 +63,8 @@ export function validateSchema(value: unknown, schemaIn: any, doc: Json, at = 'b
   if (types.length && !types.some((t) => t === actual || (t === 'number' && actual === 'integer'))) {
     return [...errors, `${at}: expected ${types.join(' or ')}, got ${actual}`];
   }
-  if (schema.enum && !(schema.enum as unknown[]).includes(value)) errors.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
+  if (schema.enum && !(schema.enum as unknown[]).includes(value))
+    errors.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
   if (typeof value === 'string') {
     if (schema.maxLength !== undefined && value.length > schema.maxLength) errors.push(`${at}: longer than ${schema.maxLength}`);
     if (schema.minLength !== undefined && value.length < schema.minLength) errors.push(`${at}: shorter than ${schema.minLength}`);
@@ -72,16 +73,19 @@ export function validateSchema(value: unknown, schemaIn: any, doc: Json, at = 'b
     if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${at}: below ${schema.minimum}`);
     if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${at}: above ${schema.maximum}`);
   }
-  if (Array.isArray(value) && schema.items) value.forEach((v, i) => errors.push(...validateSchema(v, schema.items, doc, `${at}[${i}]`)));
+  if (Array.isArray(value) && schema.items)
+    value.forEach((v, i) => errors.push(...validateSchema(v, schema.items, doc, `${at}[${i}]`)));
   if (actual === 'object' && value) {
     const obj = value as Record<string, unknown>;
-    for (const r of (schema.required as string[] | undefined) ?? []) if (!(r in obj)) errors.push(`${at}: missing required property "${r}"`);
+    for (const r of (schema.required as string[] | undefined) ?? [])
+      if (!(r in obj)) errors.push(`${at}: missing required property "${r}"`);
     const props = (schema.properties ?? {}) as Record<string, unknown>;
     for (const [k, v] of Object.entries(obj)) {
       if (props[k]) errors.push(...validateSchema(v, props[k], doc, `${at}.${k}`));
       else if (schema.properties && schema.additionalProperties !== true && typeof schema.additionalProperties !== 'object') {
         errors.push(`${at}: property "${k}" is not in the schema`);
-      } else if (typeof schema.additionalProperties === 'object') errors.push(...validateSchema(v, schema.additionalProperties, doc, `${at}.${k}`));
+      } else if (typeof schema.additionalProperties === 'object')
+        errors.push(...validateSchema(v, schema.additionalProperties, doc, `${at}.${k}`));
     }
   }
   return errors;
@@ -105,7 +109,9 @@ export function validateRequest(req: RecordedRequest): { operationId?: string; t
   const op = (doc.paths as Json)[found.tpl][method] as Json;
   const errors: string[] = [];
   const names = [...found.tpl.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
-  const params = ([...((doc.paths as Json)[found.tpl].parameters ?? []), ...(op.parameters ?? [])] as unknown[]).map((p) => deref(p, doc) as Json);
+  const params = ([...((doc.paths as Json)[found.tpl].parameters ?? []), ...(op.parameters ?? [])] as unknown[]).map(
+    (p) => deref(p, doc) as Json,
+  );
   names.forEach((name, i) => {
     const p = params.find((x) => x.in === 'path' && x.name === name);
     if (!p) errors.push(`${found.tpl}: path parameter {${name}} is not declared`);
@@ -209,7 +215,13 @@ export async function startFakeGitHub(opts: { owner?: string; repo?: string } = 
     html_url: `https://github.com/${owner}/${repo}/releases/tag/${r.tag_name}`,
     assets: r.assets.map(assetJson),
   });
-  const assetJson = (a: FakeAsset) => ({ id: a.id, name: a.name, size: a.data.length, url: `${url}${prefix}/releases/assets/${a.id}`, content_type: 'application/octet-stream' });
+  const assetJson = (a: FakeAsset) => ({
+    id: a.id,
+    name: a.name,
+    size: a.data.length,
+    url: `${url}${prefix}/releases/assets/${a.id}`,
+    content_type: 'application/octet-stream',
+  });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const u = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -222,7 +234,13 @@ export async function startFakeGitHub(opts: { owner?: string; repo?: string } = 
         body = raw.toString('utf8');
       }
     }
-    state.requests.push({ method: req.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams), headers: req.headers, body });
+    state.requests.push({
+      method: req.method ?? 'GET',
+      path: u.pathname,
+      query: Object.fromEntries(u.searchParams),
+      headers: req.headers,
+      body,
+    });
     const send = (status: number, value: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(value));
@@ -302,7 +320,11 @@ export async function startFakeGitHub(opts: { owner?: string; repo?: string } = 
         prerelease: false,
         published_at: new Date(Date.UTC(2026, 0, 1) + state.releases.length * 86_400_000).toISOString(),
         target_commitish: 'main',
-        assets: Object.entries(files).map(([name, data]) => ({ id: nextId++, name, data: typeof data === 'string' ? new TextEncoder().encode(data) : data })),
+        assets: Object.entries(files).map(([name, data]) => ({
+          id: nextId++,
+          name,
+          data: typeof data === 'string' ? new TextEncoder().encode(data) : data,
+        })),
         ...o,
       };
       state.releases.push(r);

@@ -20,7 +20,10 @@ beforeAll(async () => {
   gh = await startFakeGitHub();
   work = tempDir('cdl-forge-gh-');
   eventPath = path.join(work, 'event.json');
-  writeFileSync(eventPath, JSON.stringify({ action: 'synchronize', number: 7, pull_request: { number: 7, head: { sha: HEAD_SHA } } }));
+  writeFileSync(
+    eventPath,
+    JSON.stringify({ action: 'synchronize', number: 7, pull_request: { number: 7, head: { sha: HEAD_SHA } } }),
+  );
 });
 afterAll(async () => {
   await gh?.close();
@@ -92,9 +95,15 @@ describe('GitHubForge', () => {
   });
 
   it('finds the latest release of the model, skipping drafts, pre-releases and other models, and downloads its files', async () => {
-    gh.addRelease('fashion-mnist-v1.0.0', { 'model.onnx': 'old', 'metrics.json': JSON.stringify({ main_metric: 'accuracy', main_metric_value: 0.8 }) });
+    gh.addRelease('fashion-mnist-v1.0.0', {
+      'model.onnx': 'old',
+      'metrics.json': JSON.stringify({ main_metric: 'accuracy', main_metric_value: 0.8 }),
+    });
     gh.addRelease('other-v3.0.0', { 'model.onnx': 'other' });
-    gh.addRelease('fashion-mnist-v1.1.0', { 'fashion-mnist-model.onnx': 'new', 'fashion-mnist-metrics.json': '{"main_metric":"accuracy","main_metric_value":0.82}' });
+    gh.addRelease('fashion-mnist-v1.1.0', {
+      'fashion-mnist-model.onnx': 'new',
+      'fashion-mnist-metrics.json': '{"main_metric":"accuracy","main_metric_value":0.82}',
+    });
     gh.addRelease('fashion-mnist-v1.2.0-rc.1', { 'model.onnx': 'rc' }, { prerelease: true });
     gh.addRelease('fashion-mnist-v2.0.0', { 'model.onnx': 'draft' }, { draft: true });
     const f = forge();
@@ -136,15 +145,21 @@ describe('GitHubForge', () => {
 
   it('the request check catches wrong methods, parameters and bodies', () => {
     const base = { query: {}, headers: {} };
-    expect(validateRequest({ ...base, method: 'PUT', path: '/repos/o/r/issues/comments/5', body: { body: 'x' } }).errors[0]).toMatch(/no such operation/);
-    expect(validateRequest({ ...base, method: 'PATCH', path: '/repos/o/r/issues/comments/abc', body: { body: 'x' } }).errors).toEqual([
-      'path.comment_id: expected integer, got string',
-    ]);
-    expect(validateRequest({ ...base, method: 'POST', path: '/repos/o/r/statuses/abc', body: { state: 'ok' } }).errors[0]).toMatch(/"ok" is not one of/);
-    expect(validateRequest({ ...base, method: 'POST', path: '/repos/o/r/issues/3/comments', body: { text: 'x' } }).errors).toEqual([
-      'body: missing required property "body"',
-      'body: property "text" is not in the schema',
-    ]);
-    expect(validateRequest({ ...base, method: 'GET', path: '/repos/o/r/releases', query: { perpage: '5' }, body: undefined }).errors[0]).toMatch(/"perpage" is not declared/);
+    expect(
+      validateRequest({ ...base, method: 'PUT', path: '/repos/o/r/issues/comments/5', body: { body: 'x' } }).errors[0],
+    ).toMatch(/no such operation/);
+    expect(
+      validateRequest({ ...base, method: 'PATCH', path: '/repos/o/r/issues/comments/abc', body: { body: 'x' } }).errors,
+    ).toEqual(['path.comment_id: expected integer, got string']);
+    expect(
+      validateRequest({ ...base, method: 'POST', path: '/repos/o/r/statuses/abc', body: { state: 'ok' } }).errors[0],
+    ).toMatch(/"ok" is not one of/);
+    expect(
+      validateRequest({ ...base, method: 'POST', path: '/repos/o/r/issues/3/comments', body: { text: 'x' } }).errors,
+    ).toEqual(['body: missing required property "body"', 'body: property "text" is not in the schema']);
+    expect(
+      validateRequest({ ...base, method: 'GET', path: '/repos/o/r/releases', query: { perpage: '5' }, body: undefined })
+        .errors[0],
+    ).toMatch(/"perpage" is not declared/);
   });
 });

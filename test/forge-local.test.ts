@@ -24,10 +24,17 @@ describe('LocalForge', () => {
     git(root, 'commit', '-q', '-m', 'init');
     const forge = new LocalForge({ root });
     expect(await forge.listReleases('m')).toEqual([]);
-    for (const [tag, acc] of [['m-v1.9.0', 0.8], ['m-v1.10.0', 0.85], ['other-v9.0.0', 0.1], ['m-v1.10.0-rc.1', 0.9]] as const) {
+    for (const [tag, acc] of [
+      ['m-v1.9.0', 0.8],
+      ['m-v1.10.0', 0.85],
+      ['other-v9.0.0', 0.1],
+      ['m-v1.10.0-rc.1', 0.9],
+    ] as const) {
       await forge.createRelease(tag, modelDir(path.join(root, 'build'), tag, acc), { model: 'm' });
     }
-    await expect(forge.createRelease('m-v1.9.0', path.join(root, 'build', 'm-v1.9.0'))).rejects.toThrow('release m-v1.9.0 already exists');
+    await expect(forge.createRelease('m-v1.9.0', path.join(root, 'build', 'm-v1.9.0'))).rejects.toThrow(
+      'release m-v1.9.0 already exists',
+    );
     expect((await forge.listReleases('m')).map((r) => r.tag)).toEqual(['m-v1.10.0', 'm-v1.10.0-rc.1', 'm-v1.9.0']);
     expect(git(root, 'tag', '--list').split('\n').sort()).toEqual(['m-v1.10.0', 'm-v1.10.0-rc.1', 'm-v1.9.0', 'other-v9.0.0']);
     const latest = (await forge.listReleases('m'))[0]!;
@@ -35,12 +42,21 @@ describe('LocalForge', () => {
     expect(readFileSync(path.join(await forge.downloadRelease(latest), 'model.onnx'), 'utf8')).toBe('m-v1.10.0');
     expect(await forge.releaseMetrics(latest)).toMatchObject({ main_metric_value: 0.85 });
     expect(await forge.getRelease('nope')).toBeUndefined();
-    await expect(forge.downloadArtifact('model-abc')).rejects.toThrow(/artifact model-abc: not found; expected a folder .*\.cdl\/artifacts\/model-abc/);
+    await expect(forge.downloadArtifact('model-abc')).rejects.toThrow(
+      /artifact model-abc: not found; expected a folder .*\.cdl\/artifacts\/model-abc/,
+    );
   });
 
   it('keeps one comment file per model, updated, with the status beside it', async () => {
     const forge = new LocalForge({ root: tempDir('cdl-forge-local-') });
-    const p = { model: 'm', markdown: '# one', html: '<p>one</p>', decision: 'blessed' as const, description: 'blessed', comment: true };
+    const p = {
+      model: 'm',
+      markdown: '# one',
+      html: '<p>one</p>',
+      decision: 'blessed' as const,
+      description: 'blessed',
+      comment: true,
+    };
     expect((await forge.publish(p)).comment?.action).toBe('created');
     const second = await forge.publish({ ...p, markdown: '# two', decision: 'rejected' });
     expect(second.comment?.action).toBe('updated');
@@ -51,8 +67,13 @@ describe('LocalForge', () => {
   it('is chosen offline; GitHub only inside Actions with a token and a repository', async () => {
     expect((await selectForge({ env: {} })).kind).toBe('local');
     expect((await selectForge({ env: { GITHUB_ACTIONS: 'true' } })).kind).toBe('local');
-    expect((await selectForge({ env: { GITHUB_ACTIONS: 'true', GITHUB_TOKEN: 't', GITHUB_REPOSITORY: 'o/r' } })).kind).toBe('github');
-    expect((await selectForge({ env: { GITHUB_ACTIONS: 'true', GITHUB_TOKEN: 't', GITHUB_REPOSITORY: 'o/r', CDL_FORGE: 'local' } })).kind).toBe('local');
+    expect((await selectForge({ env: { GITHUB_ACTIONS: 'true', GITHUB_TOKEN: 't', GITHUB_REPOSITORY: 'o/r' } })).kind).toBe(
+      'github',
+    );
+    expect(
+      (await selectForge({ env: { GITHUB_ACTIONS: 'true', GITHUB_TOKEN: 't', GITHUB_REPOSITORY: 'o/r', CDL_FORGE: 'local' } }))
+        .kind,
+    ).toBe('local');
   });
 
   it('release tags: model-specific first, plain v* in a one-model repository; versions compare numerically', () => {

@@ -17,10 +17,16 @@ import { REPO, removeTempDirs, tempDir } from './helpers/example.js';
 
 const BUNDLE = path.join(REPO, 'actions', 'evaluate-gate', 'dist', 'index.js');
 const HEAD = 'c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff';
-const GATE = ['gate.metrics.accuracy.min=0.6', 'gate.metrics.accuracy.max_regression=0.01', 'gate.metrics.macro_f1.max_regression=0.01', 'gate.benchmark.latency_runs=10'];
+const GATE = [
+  'gate.metrics.accuracy.min=0.6',
+  'gate.metrics.accuracy.max_regression=0.01',
+  'gate.metrics.macro_f1.max_regression=0.01',
+  'gate.benchmark.latency_runs=10',
+];
 
 /** A model directory's files as release assets. */
-const assets = (dir: string) => Object.fromEntries(['model.onnx', 'metrics.json'].map((f) => [f, readFileSync(path.join(dir, f))]));
+const assets = (dir: string) =>
+  Object.fromEntries(['model.onnx', 'metrics.json'].map((f) => [f, readFileSync(path.join(dir, f))]));
 
 function parseOutputs(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -53,7 +59,10 @@ describe('actions/evaluate-gate bundle', () => {
     // Production: the latest release of the model, its files as release assets.
     gh.addRelease('fashion-mnist-v1.0.0', assets(weak));
     event = path.join(work, 'event.json');
-    await writeFile(event, JSON.stringify({ action: 'synchronize', number: 3, pull_request: { number: 3, head: { sha: HEAD } } }));
+    await writeFile(
+      event,
+      JSON.stringify({ action: 'synchronize', number: 3, pull_request: { number: 3, head: { sha: HEAD } } }),
+    );
   });
   afterAll(async () => {
     await gh?.close();
@@ -99,7 +108,9 @@ describe('actions/evaluate-gate bundle', () => {
     // actions/train uploads the model directory as model-<sha>; the gate downloads it by that name.
     const { DefaultArtifactClient } = await import('@actions/artifact');
     Object.assign(process.env, results.env());
-    const files = readdirSync(good, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+    const files = readdirSync(good, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.join(e.parentPath, e.name));
     await new DefaultArtifactClient().uploadArtifact('model-candidate', files, good);
 
     const r = await runAction({ model: 'model-candidate' });
@@ -107,15 +118,30 @@ describe('actions/evaluate-gate bundle', () => {
     expect(r.outputs.blessed).toBe('true');
     expect(r.outputs.decision).toBe('blessed');
     expect(r.outputs['model-dir']).toBe(path.join(work, 'cdl-candidate-model-candidate'));
-    const metrics = JSON.parse(r.outputs.metrics!) as { metrics: { accuracy: number }; baseline: { metrics: { accuracy: number } } };
+    const metrics = JSON.parse(r.outputs.metrics!) as {
+      metrics: { accuracy: number };
+      baseline: { metrics: { accuracy: number } };
+    };
     expect(metrics.metrics.accuracy).toBeGreaterThan(metrics.baseline.metrics.accuracy);
     expect(readFileSync(r.outputs.report!, 'utf8')).toContain('production: release `fashion-mnist-v1.0.0`');
     expect(existsSync(path.join(path.dirname(r.outputs.report!), 'report.html'))).toBe(true);
-    expect(JSON.parse(readFileSync(r.outputs.blessing!, 'utf8'))).toMatchObject({ decision: 'blessed', baseline: { tag: 'fashion-mnist-v1.0.0' } });
+    expect(JSON.parse(readFileSync(r.outputs.blessing!, 'utf8'))).toMatchObject({
+      decision: 'blessed',
+      baseline: { tag: 'fashion-mnist-v1.0.0' },
+    });
     expect(gh.comments).toHaveLength(1);
     expect(gh.comments[0]).toMatchObject({ issue: 3 });
-    expect(gh.comments[0]!.body).toMatch(/^<!-- cdl-report: model=fashion-mnist -->\n## ✅ cdl evaluate-gate: fashion-mnist — blessed/);
-    expect(gh.statuses.at(-1)).toMatchObject({ sha: HEAD, body: { state: 'success', context: 'cdl/evaluate-gate (fashion-mnist)', target_url: expect.stringContaining('/octo/models/actions/runs/42') } });
+    expect(gh.comments[0]!.body).toMatch(
+      /^<!-- cdl-report: model=fashion-mnist -->\n## ✅ cdl evaluate-gate: fashion-mnist — blessed/,
+    );
+    expect(gh.statuses.at(-1)).toMatchObject({
+      sha: HEAD,
+      body: {
+        state: 'success',
+        context: 'cdl/evaluate-gate (fashion-mnist)',
+        target_url: expect.stringContaining('/octo/models/actions/runs/42'),
+      },
+    });
     expect(r.summary).toContain('| accuracy |');
   });
 

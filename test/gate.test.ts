@@ -60,11 +60,15 @@ describe('the gate with real models', () => {
   it('with nothing in production yet, says so and applies only the absolute bounds', async () => {
     const r = await gate(good);
     expect(r.baseline).toBeUndefined();
-    expect(r.baselineNote).toMatch(/^no release of fashion-mnist found \(local files under .*\.cdl\), so nothing is in production yet$/);
+    expect(r.baselineNote).toMatch(
+      /^no release of fashion-mnist found \(local files under .*\.cdl\), so nothing is in production yet$/,
+    );
     const b = readBlessing(good);
     expect(b).toMatchObject({ decision: 'blessed', baseline: null });
     expect(b.reason).toBe('all 4 thresholds met; no baseline, so only absolute bounds (min, max) were applied');
-    expect(b.verdicts.find((v) => v.metric === 'macro_f1')!.reasons).toEqual(['no baseline: the change thresholds were not applied']);
+    expect(b.verdicts.find((v) => v.metric === 'macro_f1')!.reasons).toEqual([
+      'no baseline: the change thresholds were not applied',
+    ]);
     expect(r.markdown).toContain('**Baseline:** none — no release of fashion-mnist found');
     expect(r.markdown).toContain('only absolute bounds apply');
   });
@@ -86,7 +90,9 @@ describe('the gate with real models', () => {
     expect(b.verdicts.every((v) => v.verdict === 'pass')).toBe(true);
     expect(Date.parse(b.time)).toBeGreaterThan(0);
     expect(r.markdown).toMatch(/^## ✅ cdl evaluate-gate: fashion-mnist — blessed/);
-    expect(r.markdown).toMatch(/\| accuracy \| 0\.\d{4} \| 0\.\d{4} \| \+0\.\d{4} \(significant\) \| ≥ 0\.6000; at most 0\.0100 below baseline \| ✅ \|/);
+    expect(r.markdown).toMatch(
+      /\| accuracy \| 0\.\d{4} \| 0\.\d{4} \| \+0\.\d{4} \(significant\) \| ≥ 0\.6000; at most 0\.0100 below baseline \| ✅ \|/,
+    );
     expect(r.markdown).toContain('**Baseline:** production: release `fashion-mnist-v1.0.0`');
     // evaluation.json beside the model holds both evaluations.
     const ev = JSON.parse(readFileSync(path.join(good, 'evaluation.json'), 'utf8'));
@@ -129,7 +135,8 @@ describe('the gate with real models', () => {
     // Of the model and its slightly nudged copy, the worse one is the candidate: a small regression.
     const o = { task: 'classification' as const, latencyRuns: 0, throughputBatches: 0 };
     const [a, b] = [await evaluateModel(good, dataset, o), await evaluateModel(nudged, dataset, o)];
-    const [candidate, baseline] = a.evaluation.metrics.accuracy! <= b.evaluation.metrics.accuracy! ? [good, nudged] : [nudged, good];
+    const [candidate, baseline] =
+      a.evaluation.metrics.accuracy! <= b.evaluation.metrics.accuracy! ? [good, nudged] : [nudged, good];
     for (const method of ['bootstrap', 'mcnemar'] as const) {
       const l = await loadConfig(config, ['gate.metrics.accuracy.max_regression=0', `gate.significance.method=${method}`]);
       const r = await gate(candidate, { loaded: l, baseline });
@@ -138,7 +145,8 @@ describe('the gate with real models', () => {
       expect(Math.abs(acc.delta!)).toBeLessThan(0.01);
       expect(acc.significance).toMatchObject({ method, significant: false });
       expect(acc.verdict).toBe('pass');
-      if (acc.delta! < 0) expect(acc.reasons[0]).toMatch(/against the baseline is not significant, within noise \((95% CI|McNemar p = )/);
+      if (acc.delta! < 0)
+        expect(acc.reasons[0]).toMatch(/against the baseline is not significant, within noise \((95% CI|McNemar p = )/);
       expect(r.blessing.decision).toBe('blessed');
       expect(r.markdown).toMatch(/\| accuracy \| [^|]+ \| [^|]+ \| [^|]+ \(within noise\) \|/);
     }
@@ -184,8 +192,13 @@ describe('the gate with real models', () => {
     expect(forced.code, forced.stderr).toBe(0);
     const b = readBlessing(damaged);
     expect(b.decision).toBe('blessed');
-    expect(b.forced).toMatchObject({ reason: 'accepted for the demo; fix follows in #12', decision_without_override: 'rejected' });
-    expect(b.reason).toMatch(/^force-blessed \(accepted for the demo; fix follows in #12\); without the override: failed: accuracy/);
+    expect(b.forced).toMatchObject({
+      reason: 'accepted for the demo; fix follows in #12',
+      decision_without_override: 'rejected',
+    });
+    expect(b.reason).toMatch(
+      /^force-blessed \(accepted for the demo; fix follows in #12\); without the override: failed: accuracy/,
+    );
     const noFail = await runCli([...args, '--no-fail'], { cwd: project });
     expect(noFail.code).toBe(0);
     expect(readBlessing(damaged).decision).toBe('rejected');

@@ -49,7 +49,9 @@ describe('wasm kernel layer: reference mode', () => {
 
   it("detects tfjs-backend-wasm 4.22's wrong _FusedMatMul with a transposed operand", () => {
     const fm = checks.filter((c) => c.kernel === '_FusedMatMul');
-    expect(fm.filter((c) => c.case.includes('transposeA=false transposeB=false')).every((c) => c.maxAbsDiff <= tolerance(c))).toBe(true);
+    expect(
+      fm.filter((c) => c.case.includes('transposeA=false transposeB=false')).every((c) => c.maxAbsDiff <= tolerance(c)),
+    ).toBe(true);
     expect(fm.some((c) => c.maxAbsDiff > 1e-2)).toBe(true);
   });
 
@@ -61,7 +63,10 @@ describe('wasm kernel layer: reference mode', () => {
     const dyv = rand(size(yShape), 4);
     const run = () =>
       tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, c.x), dy: tf.tensor(dyv, yShape) }, {
-        strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f,
+        strides: c.strides,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        filterShape: c.f,
       } as unknown as tf.NamedAttrMap) as tf.Tensor;
     const [ref] = await on('cpu', run);
     const prev = setMaxColumnFloats(1);
@@ -80,7 +85,17 @@ describe('wasm kernel layer: fast mode (pure wasm)', () => {
     await tf.setBackend('wasm');
     const info = await installKernels('fast', { ort: false });
     expect(info.name).toBe('cdl-fast-wasm');
-    expect(info.kernels).toEqual(expect.arrayContaining(['BatchMatMul', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Sum', 'Identity', 'Cast']));
+    expect(info.kernels).toEqual(
+      expect.arrayContaining([
+        'BatchMatMul',
+        'Conv2DBackpropInput',
+        'Conv2DBackpropFilter',
+        'MaxPoolGrad',
+        'Sum',
+        'Identity',
+        'Cast',
+      ]),
+    );
     checks = await verifyKernels();
   });
   afterAll(() => console.log('fast mode, max abs differences vs tfjs-backend-cpu:', summarize(checks)));
@@ -106,7 +121,9 @@ describe('wasm kernel layer: fast mode (pure wasm)', () => {
     const before = tf.memory().numTensors;
     const x = tf.tensor4d(rand(2 * 8 * 8 * 3, 9), [2, 8, 8, 3]);
     const w = tf.tensor4d(rand(3 * 3 * 3 * 4, 10), [3, 3, 3, 4]);
-    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.maxPool(tf.relu(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')), 2, 2, 'valid')))([x, w]);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.maxPool(tf.relu(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')), 2, 2, 'valid')),
+    )([x, w]);
     tf.dispose([...g, x, w]);
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -123,7 +140,12 @@ describe('wasm kernel layer: SIMD helpers (simd.wat)', () => {
   });
 
   // The CNN's shapes (cut to a small batch) and odd ones with edges no window covers.
-  const poolShapes: [number, number, number, number][] = [[3, 26, 26, 32], [2, 11, 11, 64], [2, 13, 7, 4], [1, 5, 9, 20]];
+  const poolShapes: [number, number, number, number][] = [
+    [3, 26, 26, 32],
+    [2, 11, 11, 64],
+    [2, 13, 7, 4],
+    [1, 5, 9, 20],
+  ];
   for (const shape of poolShapes) {
     for (const values of ['random', 'relu'] as const) {
       it(`MaxPoolGrad 2×2/2 on ${JSON.stringify(shape)} (${values}): SIMD = JS loop = cpu`, async () => {
@@ -134,7 +156,13 @@ describe('wasm kernel layer: SIMD helpers (simd.wat)', () => {
           const x = tf.tensor4d(xv, shape);
           const y = tf.maxPool(x, 2, 2, 'valid');
           const dy = tf.tensor(rand(size(y.shape), 62), y.shape);
-          return tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' } as never) as tf.Tensor;
+          return tf
+            .engine()
+            .runKernel('MaxPoolGrad', { dy, input: x, output: y }, {
+              filterSize: 2,
+              strides: 2,
+              pad: 'valid',
+            } as never) as tf.Tensor;
         };
         const [ref] = await on('cpu', run);
         const [simd] = await on('wasm', run);
@@ -150,7 +178,14 @@ describe('wasm kernel layer: SIMD helpers (simd.wat)', () => {
     }
   }
 
-  for (const [shape, axis] of [[[128, 26, 26, 32], [0, 1, 2]], [[1000, 12], [0]], [[64, 4], [0]]] as [number[], number[]][]) {
+  for (const [shape, axis] of [
+    [
+      [128, 26, 26, 32],
+      [0, 1, 2],
+    ],
+    [[1000, 12], [0]],
+    [[64, 4], [0]],
+  ] as [number[], number[]][]) {
     it(`Sum over leading axes of ${JSON.stringify(shape)}: SIMD (float64 accumulation) = JS loop ≈ cpu`, async () => {
       const xv = rand(size(shape), 71);
       const run = () => tf.sum(tf.tensor(xv, shape), axis);
@@ -215,7 +250,16 @@ describe('wasm kernel layer: without a usable onnxruntime', () => {
   it('recognizes a binding without a synchronous run', () => {
     expect(bindingProblem({})).toMatch(/InferenceSession/);
     expect(bindingProblem({ binding: { InferenceSession: class {} }, initOrt: () => {} })).toMatch(/synchronous run/);
-    expect(bindingProblem({ binding: { InferenceSession: class { run() {} } }, initOrt: () => {} })).toBeNull();
+    expect(
+      bindingProblem({
+        binding: {
+          InferenceSession: class {
+            run() {}
+          },
+        },
+        initOrt: () => {},
+      }),
+    ).toBeNull();
   });
 
   it('falls back to the pure-wasm fast kernels with a note, and back again', async () => {

@@ -15,22 +15,28 @@ function spec(input_shape: number[], layers: unknown[]): { input_shape: number[]
   return { input_shape, layers: z.array(layerSpec).parse(layers) };
 }
 
-const MLP = spec([28, 28, 1], [
-  { type: 'flatten' },
-  { type: 'dense', units: 256, activation: 'relu' },
-  { type: 'dense', units: 128, activation: 'relu' },
-  { type: 'dense', units: 10, activation: 'softmax' },
-]);
-const CNN = spec([28, 28, 1], [
-  { type: 'conv2d', filters: 32, kernel_size: 3, activation: 'relu' },
-  { type: 'maxpool', pool_size: 2 },
-  { type: 'conv2d', filters: 64, kernel_size: 3, activation: 'relu' },
-  { type: 'maxpool', pool_size: 2 },
-  { type: 'flatten' },
-  { type: 'dense', units: 128, activation: 'relu' },
-  { type: 'dropout', rate: 0.3 },
-  { type: 'dense', units: 10, activation: 'softmax' },
-]);
+const MLP = spec(
+  [28, 28, 1],
+  [
+    { type: 'flatten' },
+    { type: 'dense', units: 256, activation: 'relu' },
+    { type: 'dense', units: 128, activation: 'relu' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+);
+const CNN = spec(
+  [28, 28, 1],
+  [
+    { type: 'conv2d', filters: 32, kernel_size: 3, activation: 'relu' },
+    { type: 'maxpool', pool_size: 2 },
+    { type: 'conv2d', filters: 64, kernel_size: 3, activation: 'relu' },
+    { type: 'maxpool', pool_size: 2 },
+    { type: 'flatten' },
+    { type: 'dense', units: 128, activation: 'relu' },
+    { type: 'dropout', rate: 0.3 },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+);
 
 function weightsOf(m: ReturnType<typeof buildModel>): number[][] {
   return m.getWeights().map((t) => Array.from(t.dataSync()));
@@ -48,7 +54,14 @@ describe('buildModel', () => {
     const c = buildModel(tf, CNN, { seed: 8 });
     expect(a.name).toBe('cnn');
     expect(a.layers.map((l) => l.name)).toEqual([
-      'conv2d_0', 'maxpool_1', 'conv2d_2', 'maxpool_3', 'flatten_4', 'dense_5', 'dropout_6', 'dense_7',
+      'conv2d_0',
+      'maxpool_1',
+      'conv2d_2',
+      'maxpool_3',
+      'flatten_4',
+      'dense_5',
+      'dropout_6',
+      'dense_7',
     ]);
     expect(b.layers.map((l) => l.name)).toEqual(a.layers.map((l) => l.name));
     const wa = weightsOf(a);
@@ -67,16 +80,19 @@ describe('buildModel', () => {
   });
 
   it('output shapes follow the spec (inferShapes agrees with TF.js)', () => {
-    const odd = spec([13, 11, 3], [
-      { type: 'conv2d', filters: 4, kernel_size: 3, strides: 2, padding: 'same' },
-      { type: 'maxpool', pool_size: 3, strides: 2 },
-      { type: 'avgpool', pool_size: 2, padding: 'same' },
-      { type: 'batchnorm' },
-      { type: 'conv2d', filters: 2, kernel_size: [2, 1], strides: [1, 2] }, // 2x1 → 1x1
-      { type: 'flatten' },
-      { type: 'dense', units: 3 },
-      { type: 'activation', activation: 'softmax' },
-    ]);
+    const odd = spec(
+      [13, 11, 3],
+      [
+        { type: 'conv2d', filters: 4, kernel_size: 3, strides: 2, padding: 'same' },
+        { type: 'maxpool', pool_size: 3, strides: 2 },
+        { type: 'avgpool', pool_size: 2, padding: 'same' },
+        { type: 'batchnorm' },
+        { type: 'conv2d', filters: 2, kernel_size: [2, 1], strides: [1, 2] }, // 2x1 → 1x1
+        { type: 'flatten' },
+        { type: 'dense', units: 3 },
+        { type: 'activation', activation: 'softmax' },
+      ],
+    );
     for (const s of [MLP, CNN, odd]) {
       const m = buildModel(tf, s, { seed: 1 });
       expect(m.layers.map((l) => (l.outputShape as number[]).slice(1))).toEqual(inferShapes(s));
@@ -85,16 +101,38 @@ describe('buildModel', () => {
   });
 
   it('the spec options reach the layers', () => {
-    const m = buildModel(tf, spec([8, 8, 2], [
-      { type: 'conv2d', filters: 3, kernel_size: [3, 1], strides: [2, 1], padding: 'same', activation: 'elu', use_bias: false },
-      { type: 'avgpool', pool_size: 2, strides: 1 },
-      { type: 'batchnorm', momentum: 0.9, epsilon: 0.01 },
-      { type: 'flatten' },
-      { type: 'dropout', rate: 0.2 },
-      { type: 'dense', units: 4, activation: 'relu6' },
-    ]), { seed: 1 });
+    const m = buildModel(
+      tf,
+      spec(
+        [8, 8, 2],
+        [
+          {
+            type: 'conv2d',
+            filters: 3,
+            kernel_size: [3, 1],
+            strides: [2, 1],
+            padding: 'same',
+            activation: 'elu',
+            use_bias: false,
+          },
+          { type: 'avgpool', pool_size: 2, strides: 1 },
+          { type: 'batchnorm', momentum: 0.9, epsilon: 0.01 },
+          { type: 'flatten' },
+          { type: 'dropout', rate: 0.2 },
+          { type: 'dense', units: 4, activation: 'relu6' },
+        ],
+      ),
+      { seed: 1 },
+    );
     const cfg = m.layers.map((l) => l.getConfig() as Record<string, unknown>);
-    expect(cfg[0]).toMatchObject({ filters: 3, kernelSize: [3, 1], strides: [2, 1], padding: 'same', activation: 'elu', useBias: false });
+    expect(cfg[0]).toMatchObject({
+      filters: 3,
+      kernelSize: [3, 1],
+      strides: [2, 1],
+      padding: 'same',
+      activation: 'elu',
+      useBias: false,
+    });
     expect(cfg[1]).toMatchObject({ poolSize: [2, 2], strides: [1, 1], padding: 'valid' });
     expect(cfg[2]).toMatchObject({ momentum: 0.9, epsilon: 0.01, axis: -1 });
     expect(cfg[4]).toMatchObject({ rate: 0.2 });
@@ -122,17 +160,37 @@ describe('buildModel errors name model.layers[i] and the expected form', () => {
     ],
     [
       'kernel larger than its input',
-      spec([5, 5, 1], [{ type: 'conv2d', filters: 2, kernel_size: 3 }, { type: 'conv2d', filters: 2, kernel_size: 4 }]),
+      spec(
+        [5, 5, 1],
+        [
+          { type: 'conv2d', filters: 2, kernel_size: 3 },
+          { type: 'conv2d', filters: 2, kernel_size: 4 },
+        ],
+      ),
       /^model\.layers\[1\]: kernel_size 4x4 is larger than its input 3x3 \(padding 'valid'\)/,
     ],
     [
       'pool larger than its input',
-      spec([4, 4, 1], [{ type: 'avgpool', pool_size: 2 }, { type: 'maxpool', pool_size: 3 }]),
+      spec(
+        [4, 4, 1],
+        [
+          { type: 'avgpool', pool_size: 2 },
+          { type: 'maxpool', pool_size: 3 },
+        ],
+      ),
       /^model\.layers\[1\]: pool_size 3x3 is larger than its input 2x2/,
     ],
     ['no layers', { input_shape: [4], layers: [] }, /^model\.layers: expected at least one layer$/],
-    ['a bad input shape', { input_shape: [0, 3], layers: z.array(layerSpec).parse([{ type: 'flatten' }]) }, /^model\.input_shape: expected 1 to 3 positive integers/],
-    ['an unknown layer type', { input_shape: [4], layers: [{ type: 'lstm' } as unknown as LayerSpec] }, /^model\.layers\[0\]: unknown layer type "lstm"; expected one of dense, conv2d/],
+    [
+      'a bad input shape',
+      { input_shape: [0, 3], layers: z.array(layerSpec).parse([{ type: 'flatten' }]) },
+      /^model\.input_shape: expected 1 to 3 positive integers/,
+    ],
+    [
+      'an unknown layer type',
+      { input_shape: [4], layers: [{ type: 'lstm' } as unknown as LayerSpec] },
+      /^model\.layers\[0\]: unknown layer type "lstm"; expected one of dense, conv2d/,
+    ],
   ];
   it.each(cases)('%s', (_label, s, re) => {
     let err: unknown;
@@ -152,13 +210,23 @@ describe('describeModel', () => {
     const text = describeModel(mlp);
     expect(text.split('\n')[0]).toBe('fashion-mnist: 4 layers, 235,146 parameters (235,146 trainable)');
     expect(text).toMatch(/dense_1\s+Dense\s+\[N, 256\]\s+200,960\s+relu/);
-    const cnn = buildModel(tf, spec([28, 28, 1], [...CNN.layers.slice(0, 4), { type: 'batchnorm' }, ...CNN.layers.slice(4)]), { seed: 1 });
+    const cnn = buildModel(tf, spec([28, 28, 1], [...CNN.layers.slice(0, 4), { type: 'batchnorm' }, ...CNN.layers.slice(4)]), {
+      seed: 1,
+    });
     const s = modelSummary(cnn);
     // 320 + 18,496 + 4·64 (batchnorm) + 1600·128+128 + 1,290
     expect(s.params).toBe(320 + 18496 + 256 + 204928 + 1290);
     expect(s.trainableParams).toBe(s.params - 128);
     expect(s.layers.map((l) => l.outputShape)).toEqual([
-      '[N, 26, 26, 32]', '[N, 13, 13, 32]', '[N, 11, 11, 64]', '[N, 5, 5, 64]', '[N, 5, 5, 64]', '[N, 1600]', '[N, 128]', '[N, 128]', '[N, 10]',
+      '[N, 26, 26, 32]',
+      '[N, 13, 13, 32]',
+      '[N, 11, 11, 64]',
+      '[N, 5, 5, 64]',
+      '[N, 5, 5, 64]',
+      '[N, 1600]',
+      '[N, 128]',
+      '[N, 128]',
+      '[N, 10]',
     ]);
     expect(s.layers[8]).toMatchObject({ name: 'dense_8', className: 'Dense', params: 1290, activation: 'softmax' });
     mlp.dispose();
@@ -195,10 +263,16 @@ describe('loadModelModule', () => {
     expect((m.layers[0]!.getConfig() as { units: number }).units).toBe(5);
     m.dispose();
 
-    const g = write('async.mjs', `export default async (hp, tf, info) => tf.sequential({ layers: [tf.layers.dense({ inputShape: info.inputShape, units: 2 })] });`);
+    const g = write(
+      'async.mjs',
+      `export default async (hp, tf, info) => tf.sequential({ layers: [tf.layers.dense({ inputShape: info.inputShape, units: 2 })] });`,
+    );
     (await loadModelModule(g, {}, tf, info)).dispose();
 
-    const c = write('cjs.cjs', `module.exports = (hp, tf, info) => tf.sequential({ layers: [tf.layers.dense({ inputShape: info.inputShape, units: 2 })] });`);
+    const c = write(
+      'cjs.cjs',
+      `module.exports = (hp, tf, info) => tf.sequential({ layers: [tf.layers.dense({ inputShape: info.inputShape, units: 2 })] });`,
+    );
     (await loadModelModule(c, {}, tf, info)).dispose();
   });
 
@@ -211,7 +285,9 @@ describe('loadModelModule', () => {
 
   it('no default export, or one that is not a function', async () => {
     const a = write('nodefault.mjs', `export const build = () => null;`);
-    await expect(loadModelModule(a, {}, tf, info)).rejects.toThrow(/has no default export; expected `export default \(hyperparameters, tf, \{ inputShape, numClasses \}\) => model` \(it exports build\)/);
+    await expect(loadModelModule(a, {}, tf, info)).rejects.toThrow(
+      /has no default export; expected `export default \(hyperparameters, tf, \{ inputShape, numClasses \}\) => model` \(it exports build\)/,
+    );
     const b = write('number.mjs', `export default 42;`);
     await expect(loadModelModule(b, {}, tf, info)).rejects.toThrow(/the default export is a number, expected a function/);
   });
@@ -242,7 +318,10 @@ describe('loadModelModule', () => {
     expect(err).toBeInstanceOf(TrainError);
     expect((err as Error).message).toMatch(/building the model failed: boom/);
 
-    const g = write('shape.mjs', `export default (hp, tf) => tf.sequential({ layers: [tf.layers.dense({ inputShape: [7], units: 2 })] });`);
+    const g = write(
+      'shape.mjs',
+      `export default (hp, tf) => tf.sequential({ layers: [tf.layers.dense({ inputShape: [7], units: 2 })] });`,
+    );
     await expect(loadModelModule(g, {}, tf, info)).rejects.toThrow(/the model's input shape is \[7\] but the data's is \[6\]/);
   });
 });

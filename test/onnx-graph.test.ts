@@ -3,7 +3,16 @@ import '@tensorflow/tfjs-backend-cpu';
 import { z } from 'zod';
 import { layerSpec } from '../src/config/schema.js';
 import { exportOnnx } from '../src/onnx/export.js';
-import { DT, OnnxGraph, OnnxModelError, fromHalfBits, makeTensor, tensorValues, toHalfBits, valueInfo } from '../src/onnx/graph.js';
+import {
+  DT,
+  OnnxGraph,
+  OnnxModelError,
+  fromHalfBits,
+  makeTensor,
+  tensorValues,
+  toHalfBits,
+  valueInfo,
+} from '../src/onnx/graph.js';
 import { onnx } from '../src/onnx/proto.js';
 import { buildModel } from '../src/train/model.js';
 import { bundledTf } from '../src/train/tf.js';
@@ -11,13 +20,15 @@ import { bundledTf } from '../src/train/tf.js';
 const tf = bundledTf();
 
 function cnnBytes(opset = 13): Uint8Array {
-  const layers = z.array(layerSpec).parse([
-    { type: 'conv2d', filters: 4, kernel_size: 3, activation: 'relu' },
-    { type: 'maxpool', pool_size: 2 },
-    { type: 'flatten' },
-    { type: 'dense', units: 8, activation: 'relu' },
-    { type: 'dense', units: 3, activation: 'softmax' },
-  ]);
+  const layers = z
+    .array(layerSpec)
+    .parse([
+      { type: 'conv2d', filters: 4, kernel_size: 3, activation: 'relu' },
+      { type: 'maxpool', pool_size: 2 },
+      { type: 'flatten' },
+      { type: 'dense', units: 8, activation: 'relu' },
+      { type: 'dense', units: 3, activation: 'softmax' },
+    ]);
   const model = buildModel(tf, { input_shape: [10, 10, 1], layers }, { seed: 1 });
   const bytes = exportOnnx(model, { opset, metadata: { k: 'v' } });
   model.dispose();
@@ -74,7 +85,9 @@ describe('OnnxGraph', () => {
       [DT.INT32, [-5, 1 << 30, 7]],
       [DT.INT64, [-1, 2 ** 40, 3]],
     ] as const) {
-      expect(Array.from(tensorValues(makeTensor('t', type, [3], [...values])))).toEqual(Array.from(type === DT.FLOAT ? Float32Array.from(values) : values));
+      expect(Array.from(tensorValues(makeTensor('t', type, [3], [...values])))).toEqual(
+        Array.from(type === DT.FLOAT ? Float32Array.from(values) : values),
+      );
     }
     for (const v of [0, 1, -2.5, 65504, 6.1e-5, 5.96e-8, 0.1, 1 / 3]) {
       expect(Math.abs(fromHalfBits(toHalfBits(v)) - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11 + 2 ** -25);
@@ -94,7 +107,9 @@ describe('OnnxGraph', () => {
     expect(() => OnnxGraph.fromBytes(new TextEncoder().encode('hello, this is not onnx'))).toThrow(OnnxModelError);
     const old = onnx.ModelProto.decode(bytes);
     old.opsetImport = [{ domain: '', version: 9 }];
-    expect(() => OnnxGraph.fromBytes(onnx.ModelProto.encode(old).finish())).toThrow(/opset 9 of the default ONNX domain is not supported; expected 13 to 21/);
+    expect(() => OnnxGraph.fromBytes(onnx.ModelProto.encode(old).finish())).toThrow(
+      /opset 9 of the default ONNX domain is not supported; expected 13 to 21/,
+    );
     expect(OnnxGraph.fromBytes(onnx.ModelProto.encode(old).finish(), { checkOpset: false }).opset()).toBe(9);
   });
 });

@@ -58,7 +58,15 @@ function spec(input_shape: number[], layers: unknown[]): { input_shape: number[]
 }
 
 /** A few optimizer steps on (x, one-hot y), so that weights and batchnorm statistics are real. */
-async function train(model: LayersModel, x: Float32Array, labels: Uint8Array, shape: number[], steps: number, batch: number, loss: string) {
+async function train(
+  model: LayersModel,
+  x: Float32Array,
+  labels: Uint8Array,
+  shape: number[],
+  steps: number,
+  batch: number,
+  loss: string,
+) {
   const n = labels.length;
   const outDim = model.outputs[0]!.shape[1] as number;
   model.compile({ optimizer: tf.train.adam(3e-3), loss });
@@ -249,7 +257,22 @@ describe('exportOnnx layer coverage', () => {
     const { maxDiff, bytes } = await parity('all-layers', model, x, shape);
     expect(maxDiff).toBeLessThan(1e-4);
     const ops = summarizeOnnx(bytes).ops;
-    for (const op of ['Conv', 'BatchNormalization', 'Elu', 'MaxPool', 'Softplus', 'AveragePool', 'Softmax', 'Tanh', 'Flatten', 'Sigmoid', 'Relu', 'Clip', 'MatMul', 'Add']) {
+    for (const op of [
+      'Conv',
+      'BatchNormalization',
+      'Elu',
+      'MaxPool',
+      'Softplus',
+      'AveragePool',
+      'Softmax',
+      'Tanh',
+      'Flatten',
+      'Sigmoid',
+      'Relu',
+      'Clip',
+      'MatMul',
+      'Add',
+    ]) {
       expect(ops[op], op).toBeGreaterThan(0);
     }
     expect(ops.Dropout).toBeUndefined();
@@ -279,7 +302,16 @@ describe('exportOnnx layer coverage', () => {
 
   it('models built with tf.layers: dilation, global pooling, more activations, rank-3 batchnorm and dense', async () => {
     const m = tf.sequential();
-    m.add(tf.layers.conv2d({ inputShape: [9, 10, 2], filters: 4, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'selu' }));
+    m.add(
+      tf.layers.conv2d({
+        inputShape: [9, 10, 2],
+        filters: 4,
+        kernelSize: 3,
+        dilationRate: 2,
+        padding: 'same',
+        activation: 'selu',
+      }),
+    );
     m.add(tf.layers.activation({ activation: 'softsign' }));
     m.add(tf.layers.conv2d({ filters: 4, kernelSize: 2, activation: 'hardSigmoid' }));
     m.add(tf.layers.activation({ activation: 'swish' }));
@@ -308,15 +340,26 @@ describe('exportOnnx layer coverage', () => {
   });
 
   it('opsets 17 and 21, custom input and output names', async () => {
-    const model = buildModel(tf, spec([28, 28, 1], [
-      { type: 'conv2d', filters: 4, kernel_size: 5, strides: 2, activation: 'relu' },
-      { type: 'batchnorm' },
-      { type: 'flatten' },
-      { type: 'dense', units: 10, activation: 'softmax' },
-    ]), { seed: 3 });
+    const model = buildModel(
+      tf,
+      spec(
+        [28, 28, 1],
+        [
+          { type: 'conv2d', filters: 4, kernel_size: 5, strides: 2, activation: 'relu' },
+          { type: 'batchnorm' },
+          { type: 'flatten' },
+          { type: 'dense', units: 10, activation: 'softmax' },
+        ],
+      ),
+      { seed: 3 },
+    );
     const x = data.x.subarray(0, 20 * 784);
     for (const opset of [17, 21]) {
-      const { maxDiff, bytes } = await parity(`opset-${opset}`, model, x, [28, 28, 1], { opset, inputName: 'pixels', outputName: 'probs' });
+      const { maxDiff, bytes } = await parity(`opset-${opset}`, model, x, [28, 28, 1], {
+        opset,
+        inputName: 'pixels',
+        outputName: 'probs',
+      });
       expect(maxDiff).toBeLessThan(1e-4);
       const sum = summarizeOnnx(bytes);
       expect(sum.opset).toBe(opset);
@@ -342,7 +385,9 @@ describe('exportOnnx errors', () => {
     m.add(tf.layers.dense({ inputShape: [6], units: 6, name: 'hidden' }));
     m.add(tf.layers.reshape({ targetShape: [2, 3], name: 'to_grid' }));
     expect(() => exportOnnx(m)).toThrow(OnnxExportError);
-    expect(() => exportOnnx(m)).toThrow(/layer "to_grid" \(Reshape\): layer class Reshape is not supported; supported: Dense, Conv2D, .*BatchNormalization, Activation/);
+    expect(() => exportOnnx(m)).toThrow(
+      /layer "to_grid" \(Reshape\): layer class Reshape is not supported; supported: Dense, Conv2D, .*BatchNormalization, Activation/,
+    );
     m.dispose();
   });
 

@@ -54,7 +54,9 @@ describe('registry on GitHub', () => {
     const r = await registry.promote(first, { version: '1.0.0' });
     expect(r.status).toBe('released');
     // No OIDC token outside GitHub: signing fails and the release keeps the unsigned statement.
-    expect(r.provenance).toMatch(/^provenance not signed \(.*ACTIONS_ID_TOKEN_REQUEST_URL.*\); the unsigned statement is attached as provenance\.intoto\.json$/);
+    expect(r.provenance).toMatch(
+      /^provenance not signed \(.*ACTIONS_ID_TOKEN_REQUEST_URL.*\); the unsigned statement is attached as provenance\.intoto\.json$/,
+    );
     const rel = gh.releases.find((x) => x.tag_name === 'lin@v1.0.0')!;
     expect(rel).toMatchObject({ draft: false, immutable: true, target_commitish: COMMIT });
     expect(rel.assets.map((a) => a.name).sort()).toEqual(

@@ -9,32 +9,72 @@ const classes = ['cat', 'dog | wolf', 'bird "tweety"'];
 function evaluated(accuracy: number, correct: number[], sha: string): EvaluatedModel {
   const evaluation: Evaluation = {
     schema_version: 1,
-    model: { dir: `/m/${sha}`, name: 'pets', sha256: sha.repeat(64).slice(0, 64), size_bytes: 2048, input: { name: 'x', shape: ['N', 4], layout: 'as-is', fed: [4] }, outputs: 'probabilities', producer: 'cdl', commit: null },
+    model: {
+      dir: `/m/${sha}`,
+      name: 'pets',
+      sha256: sha.repeat(64).slice(0, 64),
+      size_bytes: 2048,
+      input: { name: 'x', shape: ['N', 4], layout: 'as-is', fed: [4] },
+      outputs: 'probabilities',
+      producer: 'cdl',
+      commit: null,
+    },
     task: 'classification',
     data: { split: 'test', examples: correct.length, version: 'sha256:0123456789abcdef0123', source: '/data' },
     metrics: { accuracy, macro_f1: accuracy - 0.05, latency_p95_ms: 0.5, size_bytes: 2048 },
     classes,
     per_class: classes.map((c, i) => ({ class: c, precision: 0.8 - i * 0.1, recall: 0.7, f1: accuracy - i * 0.1, support: 10 })),
-    confusion: [[8, 1, 1], [5, 4, 1], [0, 2, 8]],
+    confusion: [
+      [8, 1, 1],
+      [5, 4, 1],
+      [0, 2, 8],
+    ],
     timing: { predict_seconds: 0.01, examples_per_second: 3000, latency_runs: 10, throughput_batches: 0 },
     created_at: '2026-01-01T00:00:00.000Z',
   };
   const labels = new Int32Array(correct.length);
-  return { evaluation, perExample: { labels, pred: Int32Array.from(correct, (c) => (c ? 0 : 1)), correct: Uint8Array.from(correct), classes: 3 }, modelDir: { dir: `/m/${sha}`, onnxPath: '', hasTfjs: false } };
+  return {
+    evaluation,
+    perExample: { labels, pred: Int32Array.from(correct, (c) => (c ? 0 : 1)), correct: Uint8Array.from(correct), classes: 3 },
+    modelDir: { dir: `/m/${sha}`, onnxPath: '', hasTfjs: false },
+  };
 }
 
 describe('report', () => {
-  const cand = evaluated(0.6, Array.from({ length: 30 }, (_, i) => (i % 5 < 3 ? 1 : 0)), 'c');
-  const base = evaluated(0.7, Array.from({ length: 30 }, (_, i) => (i % 10 < 7 ? 1 : 0)), 'b');
+  const cand = evaluated(
+    0.6,
+    Array.from({ length: 30 }, (_, i) => (i % 5 < 3 ? 1 : 0)),
+    'c',
+  );
+  const base = evaluated(
+    0.7,
+    Array.from({ length: 30 }, (_, i) => (i % 10 < 7 ? 1 : 0)),
+    'b',
+  );
   const gate = gateSection.parse({ metrics: { accuracy: { min: 0.5, max_regression: 0.2 }, latency_p95_ms: { max: 0.1 } } });
-  const blessing = decide(cand, { gate, model: 'pets', baseline: { evaluated: base, identity: { kind: 'release', ref: 'production', tag: 'pets-v2.0.0' } }, now: new Date('2026-02-03T04:05:06Z') });
-  const input = { blessing, candidate: cand.evaluation, baseline: base.evaluation, history: [{ label: 'pets-v1.0.0', value: 0.65 }, { label: 'pets-v2.0.0', value: 0.7 }] };
+  const blessing = decide(cand, {
+    gate,
+    model: 'pets',
+    baseline: { evaluated: base, identity: { kind: 'release', ref: 'production', tag: 'pets-v2.0.0' } },
+    now: new Date('2026-02-03T04:05:06Z'),
+  });
+  const input = {
+    blessing,
+    candidate: cand.evaluation,
+    baseline: base.evaluation,
+    history: [
+      { label: 'pets-v1.0.0', value: 0.65 },
+      { label: 'pets-v2.0.0', value: 0.7 },
+    ],
+  };
 
   it('the Markdown table has metric, candidate, baseline, delta, threshold and verdict, with cells escaped', () => {
     const md = markdownReport(input);
     expect(md).toMatch(/^## ❌ cdl evaluate-gate: pets — rejected\n/);
     expect(md).toContain('| metric | candidate | baseline | delta | threshold | verdict |');
-    expect(md).toMatch(/\| accuracy \| 0\.6000 \| 0\.7000 \| −0\.1000 \((within noise|significant)\) \| ≥ 0\.5000; at most 0\.2000 below baseline \| ✅ \|/);
+    expect(md).toMatch(
+      /\| accuracy \| 0\.6000 \| 0\.7000 \| −0\.1000 \((within noise|significant)\) \| ≥ 0\.5000; at most 0\.2000 below baseline \| ✅ \|/,
+    );
     expect(md).toContain('| latency p95 (ms, batch 1) | 0.500 | 0.500 | 0.000 | ≤ 0.100 | ❌ |');
     expect(md).toContain('| macro-F1 | 0.5500 | 0.6500 | −0.1000');
     expect(md).toContain('| dog \\| wolf |');
@@ -68,7 +108,15 @@ describe('report', () => {
       { true: 'bird "tweety"', predicted: 'dog | wolf', count: 2, rate: 0.2 },
     ]);
     expect(markdownReport(input)).toContain('Largest confusions: **dog \\| wolf → cat** (5, 50.0% of dog \\| wolf)');
-    expect(confusionTable(['a', 'b'], [[3, 0], [1, 2]])).toBe('| true ↓ / predicted → | a | b |\n|---|---:|---:|\n| **a** | **3** | · |\n| **b** | 1 | **2** |');
+    expect(
+      confusionTable(
+        ['a', 'b'],
+        [
+          [3, 0],
+          [1, 2],
+        ],
+      ),
+    ).toBe('| true ↓ / predicted → | a | b |\n|---|---:|---:|\n| **a** | **3** | · |\n| **b** | 1 | **2** |');
   });
 
   it('says when there is no baseline and no release history', () => {
@@ -78,13 +126,22 @@ describe('report', () => {
     expect(md).toContain('No earlier release to compare with yet.');
     expect(md).toContain('title "Per-class F1 of the candidate"');
     expect(md).not.toContain('  line [');
-    expect(buildReport({ blessing: alone, candidate: cand.evaluation }).rows.find((r) => r.metric === 'accuracy')!.noise).toBe('');
+    expect(buildReport({ blessing: alone, candidate: cand.evaluation }).rows.find((r) => r.metric === 'accuracy')!.noise).toBe(
+      '',
+    );
   });
 
   it('a forced bless is shown as such', () => {
-    const forced = decide(cand, { gate, model: 'pets', baseline: { evaluated: base }, forceBless: { reason: 'hotfix, approved by @lead', by: 'octocat' } });
+    const forced = decide(cand, {
+      gate,
+      model: 'pets',
+      baseline: { evaluated: base },
+      forceBless: { reason: 'hotfix, approved by @lead', by: 'octocat' },
+    });
     expect(forced.decision).toBe('blessed');
-    expect(markdownReport({ blessing: forced, candidate: cand.evaluation })).toContain('> Force-blessed by octocat: hotfix, approved by @lead.');
+    expect(markdownReport({ blessing: forced, candidate: cand.evaluation })).toContain(
+      '> Force-blessed by octocat: hotfix, approved by @lead.',
+    );
   });
 
   it('the HTML page carries the same content, self-contained and escaped', () => {

@@ -87,7 +87,9 @@ describe('results server', () => {
     expect(env['ACTIONS_RESULTS_URL']).toBe(server.url);
     expect(env['ACTIONS_CACHE_SERVICE_V2']).toBeTruthy();
     expect(new URL(env['GITHUB_SERVER_URL'] as string).hostname.endsWith('.localhost')).toBe(true);
-    const payload = JSON.parse(Buffer.from((env['ACTIONS_RUNTIME_TOKEN'] as string).split('.')[1] as string, 'base64url').toString());
+    const payload = JSON.parse(
+      Buffer.from((env['ACTIONS_RUNTIME_TOKEN'] as string).split('.')[1] as string, 'base64url').toString(),
+    );
     expect(payload.scp).toContain('Actions.Results:1001:build');
   });
 
@@ -113,7 +115,9 @@ describe('results server', () => {
       expect(result.size).toBeGreaterThan(9 * 1024 * 1024);
       expect(result.digest).toMatch(/^[0-9a-f]{64}$/);
       uploadedId = result.id as number;
-      expect(requests.filter((l) => l.includes('PUT /blob/artifacts/') && l.includes('comp=block&')).length).toBeGreaterThanOrEqual(2);
+      expect(
+        requests.filter((l) => l.includes('PUT /blob/artifacts/') && l.includes('comp=block&')).length,
+      ).toBeGreaterThanOrEqual(2);
       expect(requests.some((l) => l.includes('comp=blocklist') && / 201 /.test(l))).toBe(true);
       expect(requests.every((l) => !/sig=(?!\*\*\*)/.test(l))).toBe(true);
     });
@@ -284,10 +288,20 @@ describe('results server', () => {
 
   describe('validation and auth', () => {
     it('answers 400 naming the missing field', async () => {
-      const res = await twirp('ArtifactService', 'CreateArtifact', { workflow_run_backend_id: '1001', workflow_job_run_backend_id: 'build' }, server.token());
+      const res = await twirp(
+        'ArtifactService',
+        'CreateArtifact',
+        { workflow_run_backend_id: '1001', workflow_job_run_backend_id: 'build' },
+        server.token(),
+      );
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ code: 'invalid_argument', msg: 'name is required', meta: { argument: 'name' } });
-      const bad = await twirp('CacheService', 'FinalizeCacheEntryUpload', { key: 'k', version: 'v', size_bytes: 'lots' }, server.token());
+      const bad = await twirp(
+        'CacheService',
+        'FinalizeCacheEntryUpload',
+        { key: 'k', version: 'v', size_bytes: 'lots' },
+        server.token(),
+      );
       expect(bad.status).toBe(400);
       expect((await bad.json()).msg).toMatch(/^size_bytes /);
     });
@@ -295,13 +309,23 @@ describe('results server', () => {
     it('refuses requests without a valid token or for another run', async () => {
       expect((await twirp('ArtifactService', 'ListArtifacts', {})).status).toBe(401);
       expect((await twirp('ArtifactService', 'ListArtifacts', {}, 'a.b.c')).status).toBe(401);
-      const res = await twirp('ArtifactService', 'ListArtifacts', { workflow_run_backend_id: '2002', workflow_job_run_backend_id: 'x' }, server.token());
+      const res = await twirp(
+        'ArtifactService',
+        'ListArtifacts',
+        { workflow_run_backend_id: '2002', workflow_job_run_backend_id: 'x' },
+        server.token(),
+      );
       expect(res.status).toBe(403);
       expect((await twirp('ArtifactService', 'NoSuchMethod', {}, server.token())).status).toBe(404);
     });
 
     it('refuses blob requests with a bad or missing signature', async () => {
-      const res = await twirp('ArtifactService', 'GetSignedArtifactURL', { workflow_run_backend_id: '1001', workflow_job_run_backend_id: 'build', name: 'model-output' }, server.token());
+      const res = await twirp(
+        'ArtifactService',
+        'GetSignedArtifactURL',
+        { workflow_run_backend_id: '1001', workflow_job_run_backend_id: 'build', name: 'model-output' },
+        server.token(),
+      );
       const { signed_url } = (await res.json()) as { signed_url: string };
       const ok = await fetch(signed_url, { headers: { Range: 'bytes=0-3' } });
       expect(ok.status).toBe(206);
@@ -309,7 +333,11 @@ describe('results server', () => {
       const tampered = new URL(signed_url);
       tampered.searchParams.set('se', new Date(Date.now() + 1e9).toISOString());
       expect((await fetch(tampered)).status).toBe(403);
-      const put = await fetch(signed_url.replace('sp=r', 'sp=w'), { method: 'PUT', body: 'x', headers: { 'x-ms-blob-type': 'BlockBlob' } });
+      const put = await fetch(signed_url.replace('sp=r', 'sp=w'), {
+        method: 'PUT',
+        body: 'x',
+        headers: { 'x-ms-blob-type': 'BlockBlob' },
+      });
       expect(put.status).toBe(403);
     });
   });

@@ -34,7 +34,10 @@ describe('results server', () => {
     const { signed_upload_url } = await twirp('CreateArtifact', { ...ids, version: 4 });
     const a = Buffer.from('AAAA').toString('base64');
     const b = Buffer.from('BBBB').toString('base64');
-    for (const [id, text] of [[b, 'second-'], [a, 'first-']] as const) {
+    for (const [id, text] of [
+      [b, 'second-'],
+      [a, 'first-'],
+    ] as const) {
       const res = await fetch(`${signed_upload_url}&comp=block&blockid=${encodeURIComponent(id)}`, { method: 'PUT', body: text });
       expect(res.status).toBe(201);
     }
@@ -55,12 +58,19 @@ describe('results server', () => {
     const again = await fetch(`${api}caches`, { method: 'POST', headers, body: JSON.stringify({ key: 'k1', version: 'v1' }) });
     expect(again.status).toBe(409);
     const patch = (range: string, body: string) =>
-      fetch(`${api}caches/${cacheId}`, { method: 'PATCH', headers: { ...headers, 'content-type': 'application/octet-stream', 'content-range': range }, body });
+      fetch(`${api}caches/${cacheId}`, {
+        method: 'PATCH',
+        headers: { ...headers, 'content-type': 'application/octet-stream', 'content-range': range },
+        body,
+      });
     expect((await patch('bytes 5-9/*', 'world')).status).toBe(204);
     expect((await patch('bytes 0-4/*', 'hello')).status).toBe(204);
     const commit = await fetch(`${api}caches/${cacheId}`, { method: 'POST', headers, body: JSON.stringify({ size: 10 }) });
     expect(commit.status).toBe(204);
-    const hit = (await (await fetch(`${api}cache?keys=${encodeURIComponent('k,k1')}&version=v1`, { headers })).json()) as Record<string, string>;
+    const hit = (await (await fetch(`${api}cache?keys=${encodeURIComponent('k,k1')}&version=v1`, { headers })).json()) as Record<
+      string,
+      string
+    >;
     expect(hit.cacheKey).toBe('k1');
     expect(await (await fetch(hit.archiveLocation as string)).text()).toBe('helloworld');
     expect((await fetch(`${api}cache?keys=k1&version=other`, { headers })).status).toBe(204);

@@ -12,7 +12,12 @@ it('runs uses: ./actions/train, which trains, sets outputs and uploads the model
   const state = mkdtempSync(path.join(os.tmpdir(), 'cdl-run-train-'));
   try {
     let log = '';
-    const r = await runWorkflow({ workflow: 'test/fixtures/workflows/train.yml', repoRoot: root, stateDir: state, write: (s) => (log += s) });
+    const r = await runWorkflow({
+      workflow: 'test/fixtures/workflows/train.yml',
+      repoRoot: root,
+      stateDir: state,
+      write: (s) => (log += s),
+    });
     expect(r.exitCode, log.slice(-3000)).toBe(0);
     expect(log).toMatch(/trained model-[0-9a-f]{40} metric 0\.\d+/);
     expect(readdirSync(path.join(r.runDir, 'artifacts'))).toEqual([expect.stringMatching(/^model-[0-9a-f]{40}\.zip$/)]);

@@ -97,7 +97,10 @@ describe('cdl run', () => {
     expect(first.log).toContain('Found 2 artifact(s)');
     expect(first.log).toMatch(/verified 9437184 bytes/);
     expect(readdirSync(path.join(first.runDir, 'artifacts')).sort()).toEqual(['model.zip', 'notes.zip']);
-    const later = await run('.github/workflows/artifacts.yml', { event: 'workflow_dispatch', inputs: { 'from-run': first.runId } });
+    const later = await run('.github/workflows/artifacts.yml', {
+      event: 'workflow_dispatch',
+      inputs: { 'from-run': first.runId },
+    });
     expect(later.exitCode, later.log).toBe(0);
     expect(later.log).toContain("earlier run's artifact downloaded");
   });
@@ -156,7 +159,10 @@ describe('cdl run: bad input is a clear message with file and position, exit cod
     ['invalid.yml', /invalid\.yml:5:5: Unexpected value 'step'/],
     ['needs.yml', /needs\.yml:8:16: Job 'b' depends on unknown job 'train'/],
     ['missing-action.yml', /missing-action\.yml:7:9: local action \.\/actions\/does-not-exist not found/],
-    ['remote-action.yml', /remote-action\.yml:6:9: the action someone\/private-action@v1 is not available offline.*--actions-dir/],
+    [
+      'remote-action.yml',
+      /remote-action\.yml:6:9: the action someone\/private-action@v1 is not available offline.*--actions-dir/,
+    ],
     ['expression-syntax.yml', /expression-syntax\.yml:6:\d+: Unexpected end of expression/],
   ])('%s', async (file, message) => {
     await expect(runWorkflow({ workflow: file, repoRoot: bad, write: () => undefined })).rejects.toMatchObject({

@@ -62,7 +62,14 @@ describe('train() with the built-in trainer', () => {
   });
 
   it('writes a complete model directory and nothing beside it', () => {
-    expect(readdirSync(outDir).sort()).toEqual(['lineage.json', 'metrics.json', 'model-card.md', 'model.onnx', 'reference.json', 'tfjs']);
+    expect(readdirSync(outDir).sort()).toEqual([
+      'lineage.json',
+      'metrics.json',
+      'model-card.md',
+      'model.onnx',
+      'reference.json',
+      'tfjs',
+    ]);
     expect(readdirSync(path.join(outDir, 'tfjs')).sort()).toEqual(['model.json', 'weights.bin']);
     // No partial directory, no old copy, and the checkpoint is removed after success.
     expect(siblings(outDir)).toEqual(['fashion-mnist']);

@@ -105,7 +105,11 @@ describe('ASHA with grace, rung by rung', () => {
     );
     expect(parsed.errors).toEqual([]);
     expect(schedulerSettings(parsed.value!.tune!, 9).grace).toBe(4);
-    expect(parseConfig('model: {name: m, layers: [{type: dense, units: 2}]}\ndata: {format: idx, path: d}\ntune:\n  space: {learning_rate: {type: loguniform, low: 0.0001, high: 0.1}}\n  scheduler: {type: asha, grace: -1}\n').errors[0]!.path).toBe('tune.scheduler.grace');
+    expect(
+      parseConfig(
+        'model: {name: m, layers: [{type: dense, units: 2}]}\ndata: {format: idx, path: d}\ntune:\n  space: {learning_rate: {type: loguniform, low: 0.0001, high: 0.1}}\n  scheduler: {type: asha, grace: -1}\n',
+      ).errors[0]!.path,
+    ).toBe('tune.scheduler.grace');
     // Absent (a study saved before grace existed): ASHA's rule alone.
     expect(
       new Scheduler({ type: 'asha', reductionFactor: 3, minEpochs: 1, maxEpochs: 9 }).decide(rung0([0.5, 0.3, 0.4]), 27),

@@ -47,7 +47,8 @@ describe('workflows', () => {
   });
 
   it('actionlint does report a broken workflow (the check is live)', async () => {
-    const broken = 'on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.issue.title }}\n      - uses: actions/checkout@v4\n        with: {bogus-input-x: 1}\n';
+    const broken =
+      'on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.issue.title }}\n      - uses: actions/checkout@v4\n        with: {bogus-input-x: 1}\n';
     const results = await runLint(broken, 'broken.yml');
     expect(results.some((r) => /untrusted|potentially/i.test(r.message))).toBe(true);
   });

@@ -67,12 +67,15 @@ async function resolveUncached(uses: string, opts: ResolveOptions): Promise<Acti
     const dir = path.resolve(opts.workspace, uses);
     const meta = metadataPath(dir);
     if (!meta) {
-      throw new WorkflowError(`${at}: local action ${uses} not found: no action.yml or action.yaml in ${path.relative(opts.workspace, dir) || '.'}`);
+      throw new WorkflowError(
+        `${at}: local action ${uses} not found: no action.yml or action.yaml in ${path.relative(opts.workspace, dir) || '.'}`,
+      );
     }
     return readAction(dir, meta, path.relative(opts.workspace, meta));
   }
   const m = /^([^/@\s]+)\/([^/@\s]+)((?:\/[^@\s]+)?)@(\S+)$/.exec(uses);
-  if (!m) throw new WorkflowError(`${at}: ${JSON.stringify(uses)} is not an action reference (expected ./path or owner/repo@ref)`);
+  if (!m)
+    throw new WorkflowError(`${at}: ${JSON.stringify(uses)} is not an action reference (expected ./path or owner/repo@ref)`);
   const [, owner, repo, sub, ref] = m as unknown as [string, string, string, string, string];
   const name = `${owner}/${repo}${sub}`.toLowerCase();
   if (opts.actionsDir) {
@@ -104,9 +107,13 @@ async function readAction(dir: string, file: string, display: string): Promise<A
   const { parseAction } = await import('@actions/workflow-parser/actions/action-parser');
   const parsed = parseAction({ name: display, content: await readFile(file, 'utf8') }, new wp.NoOperationTraceWriter());
   // The runner does not insist on name and description; the schema does.
-  const errors = parsed.context.errors.getErrors().filter((e) => !/Required property is missing: (name|description)$/.test(e.message));
+  const errors = parsed.context.errors
+    .getErrors()
+    .filter((e) => !/Required property is missing: (name|description)$/.test(e.message));
   if (errors.length || !parsed.value) {
-    throw new WorkflowError(errors.map((e) => formatProblem(display, e.rawMessage, e.range)).join('\n') || `${display}: not an action`);
+    throw new WorkflowError(
+      errors.map((e) => formatProblem(display, e.rawMessage, e.range)).join('\n') || `${display}: not an action`,
+    );
   }
   const root = Object.fromEntries(tokenEntries(parsed.value).map(([k, v]) => [k, v]));
   const runs = Object.fromEntries(tokenEntries(root['runs']).map(([k, v]) => [k, v]));
@@ -129,7 +136,9 @@ async function readAction(dir: string, file: string, display: string): Promise<A
   } else if (using === 'composite') {
     def.steps = stepsFromToken(runs['steps'], display);
   } else {
-    throw new WorkflowError(`${display}: runs.using ${JSON.stringify(using)} is not supported by cdl run (node12-24 and composite actions are)`);
+    throw new WorkflowError(
+      `${display}: runs.using ${JSON.stringify(using)} is not supported by cdl run (node12-24 and composite actions are)`,
+    );
   }
   return def;
 }

@@ -71,7 +71,10 @@ export interface EventOptions {
 }
 
 /** The event payload (as in GITHUB_EVENT_PATH) and the github context fields that depend on it. */
-export async function buildEvent(info: GitInfo, opts: EventOptions): Promise<{ payload: Record<string, unknown>; github: Record<string, unknown> }> {
+export async function buildEvent(
+  info: GitInfo,
+  opts: EventOptions,
+): Promise<{ payload: Record<string, unknown>; github: Record<string, unknown> }> {
   const fullName = `${info.owner}/${info.repo}`;
   const repository = {
     id: 1,
@@ -84,7 +87,8 @@ export async function buildEvent(info: GitInfo, opts: EventOptions): Promise<{ p
   };
   const sender = { login: info.author.name.replace(/\s+/g, '-').toLowerCase() || 'cdl', type: 'User' };
   let ref = opts.ref ?? `refs/heads/${info.branch}`;
-  if (opts.ref && !opts.ref.startsWith('refs/')) ref = opts.event === 'release' ? `refs/tags/${opts.ref}` : `refs/heads/${opts.ref}`;
+  if (opts.ref && !opts.ref.startsWith('refs/'))
+    ref = opts.event === 'release' ? `refs/tags/${opts.ref}` : `refs/heads/${opts.ref}`;
   let payload: Record<string, unknown>;
   let headRef = '';
   let baseRef = '';
@@ -98,7 +102,17 @@ export async function buildEvent(info: GitInfo, opts: EventOptions): Promise<{ p
   };
   switch (opts.event) {
     case 'push':
-      payload = { ref, before: info.parent, after: info.sha, created: false, deleted: false, forced: false, head_commit: headCommit, commits: [headCommit], pusher: info.author };
+      payload = {
+        ref,
+        before: info.parent,
+        after: info.sha,
+        created: false,
+        deleted: false,
+        forced: false,
+        head_commit: headCommit,
+        commits: [headCommit],
+        pusher: info.author,
+      };
       break;
     case 'pull_request': {
       headRef = opts.ref && !opts.ref.startsWith('refs/') ? opts.ref : info.branch;

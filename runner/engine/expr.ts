@@ -58,7 +58,13 @@ function functions(state: EvalState): Map<string, FunctionDefinition> {
       name: 'hashFiles',
       minArgs: 1,
       maxArgs: 255,
-      call: (...args) => new data.StringData(hashFilesSync(args.map((a) => a.coerceString()), state.workspace)),
+      call: (...args) =>
+        new data.StringData(
+          hashFilesSync(
+            args.map((a) => a.coerceString()),
+            state.workspace,
+          ),
+        ),
     },
   ];
   return new Map(fns.map((f) => [f.name.toLowerCase(), f]));

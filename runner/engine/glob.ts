@@ -19,7 +19,10 @@ function globToRegExp(pattern: string): RegExp {
       const close = pattern.indexOf(']', i + 1);
       if (close < 0) re += '\\[';
       else {
-        re += `[${pattern.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        re += `[${pattern
+          .slice(i + 1, close)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
         i = close;
       }
     } else re += /[.+^${}()|\\]/.test(c) ? `\\${c}` : c;
@@ -78,6 +81,11 @@ export function hashFilesSync(patterns: string[], workspace: string): string {
   const files = globSync(patterns, workspace);
   if (files.length === 0) return '';
   const all = createHash('sha256');
-  for (const f of files) all.update(createHash('sha256').update(readFileSync(path.join(workspace, f))).digest());
+  for (const f of files)
+    all.update(
+      createHash('sha256')
+        .update(readFileSync(path.join(workspace, f)))
+        .digest(),
+    );
   return all.digest('hex');
 }

@@ -280,7 +280,13 @@ export class JobRunner {
   private processEnv(stepEnv: Record<string, string>, extra: Record<string, string>): Record<string, string> {
     const base: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) {
-      if (v === undefined || k.startsWith('INPUT_') || k.startsWith('STATE_') || k.startsWith('GITHUB_') || k.startsWith('ACTIONS_'))
+      if (
+        v === undefined ||
+        k.startsWith('INPUT_') ||
+        k.startsWith('STATE_') ||
+        k.startsWith('GITHUB_') ||
+        k.startsWith('ACTIONS_')
+      )
         continue;
       if (k.startsWith('RUNNER_') || k === 'CI') continue;
       base[k] = v;
@@ -406,7 +412,10 @@ export class JobRunner {
     const outcome: Result = ok ? 'success' : this.controller.signal.aborted ? 'cancelled' : 'failure';
     const conclusion: Result = !ok && continueOnError ? 'success' : outcome;
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    this.log(label, `${ok ? '✓' : continueOnError ? '⚠' : '✗'} ${label} (${outcome}${conclusion !== outcome ? ', continue-on-error' : ''}, ${seconds}s)`);
+    this.log(
+      label,
+      `${ok ? '✓' : continueOnError ? '⚠' : '✗'} ${label} (${outcome}${conclusion !== outcome ? ', continue-on-error' : ''}, ${seconds}s)`,
+    );
     return { outcome, conclusion, outputs };
   }
 
@@ -549,7 +558,8 @@ export class JobRunner {
     let shell = this.evalOrFail(() => evalString(step.shell, ctx, this.state(), display));
     if (!shell && scope.actionPath) throw new Error(`${formatWhere(step.where)}: a run step in a composite action needs shell:`);
     shell ||= this.defaults.shell;
-    const wd = this.evalOrFail(() => evalString(step.workingDirectory, ctx, this.state(), display)) || this.defaults['working-directory'];
+    const wd =
+      this.evalOrFail(() => evalString(step.workingDirectory, ctx, this.state(), display)) || this.defaults['working-directory'];
     const cwd = wd ? path.resolve(this.workspace, wd) : this.workspace;
     const { command, args, ext } = shellCommand(shell);
     const file = path.join(this.temp, `${randomUUID()}${ext}`);
@@ -601,7 +611,12 @@ export class JobRunner {
     const inputs = this.actionInputs(action, step, ctx, display, label);
     const inputEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(inputs)) inputEnv[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
-    const actionEnv = { ...stepEnv, GITHUB_ACTION: step.id, GITHUB_ACTION_PATH: action.dir, GITHUB_ACTION_REPOSITORY: action.repository ?? '' };
+    const actionEnv = {
+      ...stepEnv,
+      GITHUB_ACTION: step.id,
+      GITHUB_ACTION_PATH: action.dir,
+      GITHUB_ACTION_REPOSITORY: action.repository ?? '',
+    };
 
     if (action.using === 'composite') return this.runComposite(action, label, ctx, inputs, stepEnv, actionEnv);
 
@@ -681,7 +696,9 @@ export class JobRunner {
     for (const [name, spec] of Object.entries(action.outputs)) {
       if (spec.value === undefined) continue;
       outputs[name] = stringify(
-        this.evalOrFail(() => interpolate(String(spec.value), outCtx, { status: () => status, workspace: this.workspace }, { file: display })),
+        this.evalOrFail(() =>
+          interpolate(String(spec.value), outCtx, { status: () => status, workspace: this.workspace }, { file: display }),
+        ),
       );
     }
     return { ok: status === 'success', outputs };
@@ -698,7 +715,7 @@ interface CompositeScope {
 /** The command line for a `shell:` value; `{0}` is the script file. */
 export function shellCommand(shell: string | undefined): { command: string; args: string[]; ext: string } {
   const s = (shell ?? '').trim();
-  if (s === '' ) {
+  if (s === '') {
     return hasCommand('bash')
       ? { command: 'bash', args: ['-e', '{0}'], ext: '.sh' }
       : { command: 'sh', args: ['-e', '{0}'], ext: '.sh' };

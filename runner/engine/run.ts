@@ -14,7 +14,15 @@ import { ExpressionFailure, evaluate, stringify, truthy, type Contexts, type Eva
 import { buildEvent, gitInfo } from './event.js';
 import { JobRunner, type JobOutcome } from './job.js';
 import { resolveAction } from './actions.js';
-import { WorkflowError, evalToken, readWorkflow, tokenEntries, type InputDef, type JobDef, type WorkflowDef } from './workflow.js';
+import {
+  WorkflowError,
+  evalToken,
+  readWorkflow,
+  tokenEntries,
+  type InputDef,
+  type JobDef,
+  type WorkflowDef,
+} from './workflow.js';
 
 export const SUPPORTED_EVENTS = ['push', 'pull_request', 'release', 'workflow_dispatch', 'schedule', 'workflow_call'];
 
@@ -73,7 +81,11 @@ class Semaphore {
 export function machineLabels(): string[] {
   const labels = ['self-hosted', 'linux', process.arch === 'arm64' ? 'arm64' : 'x64'];
   try {
-    if (execFileSync('nvidia-smi', ['-L'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).includes('GPU')) {
+    if (
+      execFileSync('nvidia-smi', ['-L'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).includes(
+        'GPU',
+      )
+    ) {
       labels.push('gpu');
     }
   } catch {
@@ -84,11 +96,17 @@ export function machineLabels(): string[] {
 }
 
 /** Typed input values: defaults, required, boolean/number/choice. */
-export function resolveInputs(defs: Record<string, InputDef>, given: Record<string, unknown>, where: string): Record<string, unknown> {
+export function resolveInputs(
+  defs: Record<string, InputDef>,
+  given: Record<string, unknown>,
+  where: string,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(given)) {
     if (!(k in defs)) {
-      throw new UsageError(`${where}: unknown input '${k}'; the workflow declares ${Object.keys(defs).join(', ') || 'no inputs'}`);
+      throw new UsageError(
+        `${where}: unknown input '${k}'; the workflow declares ${Object.keys(defs).join(', ') || 'no inputs'}`,
+      );
     }
   }
   for (const [name, def] of Object.entries(defs)) {
@@ -99,10 +117,12 @@ export function resolveInputs(defs: Record<string, InputDef>, given: Record<stri
       else value = def.type === 'boolean' ? false : def.type === 'number' ? 0 : '';
     }
     if (def.type === 'boolean' && typeof value === 'string') {
-      if (!/^(true|false)$/i.test(value)) throw new UsageError(`${where}: input '${name}' must be true or false, got ${JSON.stringify(value)}`);
+      if (!/^(true|false)$/i.test(value))
+        throw new UsageError(`${where}: input '${name}' must be true or false, got ${JSON.stringify(value)}`);
       value = value.toLowerCase() === 'true';
     } else if (def.type === 'number' && typeof value === 'string') {
-      if (value.trim() === '' || Number.isNaN(Number(value))) throw new UsageError(`${where}: input '${name}' must be a number, got ${JSON.stringify(value)}`);
+      if (value.trim() === '' || Number.isNaN(Number(value)))
+        throw new UsageError(`${where}: input '${name}' must be a number, got ${JSON.stringify(value)}`);
       value = Number(value);
     } else if (def.type === 'choice' && def.options && !def.options.includes(String(value))) {
       throw new UsageError(`${where}: input '${name}' must be one of ${def.options.join(', ')}, got ${JSON.stringify(value)}`);
@@ -144,7 +164,9 @@ export function expandMatrix(matrix: Record<string, unknown>): Record<string, un
 function jobKey(prefix: string, id: string, matrix: Record<string, unknown> | null): string {
   const base = `${prefix}${id}`;
   if (!matrix || Object.keys(matrix).length === 0) return base;
-  return `${base} (${Object.values(matrix).map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ')})`;
+  return `${base} (${Object.values(matrix)
+    .map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v)))
+    .join(', ')})`;
 }
 
 interface CallScope {
@@ -180,9 +202,7 @@ export class WorkflowRun {
       for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
       return a.length - b.length;
     };
-    return [...this.summaries]
-      .sort((a, b) => cmp(this.order.get(a) ?? [], this.order.get(b) ?? []))
-      .map((j) => ({ ...j }));
+    return [...this.summaries].sort((a, b) => cmp(this.order.get(a) ?? [], this.order.get(b) ?? [])).map((j) => ({ ...j }));
   }
 
   private readonly order = new Map<JobSummary, number[]>();
@@ -201,11 +221,26 @@ export class WorkflowRun {
   }
 
   async execute(wf: WorkflowDef, scope: CallScope): Promise<WorkflowResult> {
-    const envCtx: Contexts = { github: this.ctx.github, inputs: scope.inputs, vars: this.ctx.vars, secrets: scope.secrets, env: {} };
+    const envCtx: Contexts = {
+      github: this.ctx.github,
+      inputs: scope.inputs,
+      vars: this.ctx.vars,
+      secrets: scope.secrets,
+      env: {},
+    };
     let workflowEnv: Record<string, string> = {};
     try {
       workflowEnv = Object.fromEntries(
-        Object.entries((this.eval(() => evalToken(wf.env, envCtx, this.state(() => 'success'), wf.display)) ?? {}) as object).map(([k, v]) => [k, stringify(v)]),
+        Object.entries(
+          (this.eval(() =>
+            evalToken(
+              wf.env,
+              envCtx,
+              this.state(() => 'success'),
+              wf.display,
+            ),
+          ) ?? {}) as object,
+        ).map(([k, v]) => [k, stringify(v)]),
       );
     } catch (error) {
       this.ctx.write(`error: ${(error as Error).message}\n`);
@@ -228,10 +263,12 @@ export class WorkflowRun {
       let p = promises.get(job.id);
       if (p) return p;
       p = (async () => {
-        await Promise.all(job.needs.map((n) => {
-          const dep = selected.find((j) => j.id === n);
-          return dep ? start(dep) : Promise.resolve();
-        }));
+        await Promise.all(
+          job.needs.map((n) => {
+            const dep = selected.find((j) => j.id === n);
+            return dep ? start(dep) : Promise.resolve();
+          }),
+        );
         results[job.id] = await this.runJobNode(wf, job, scope, workflowEnv, results, wf.jobs.indexOf(job));
       })();
       promises.set(job.id, p);
@@ -245,7 +282,14 @@ export class WorkflowRun {
       const ctx: Contexts = { github: this.ctx.github, inputs: scope.inputs, vars: this.ctx.vars, jobs: results };
       try {
         for (const [name, token] of tokenEntries(wf.call.outputs)) {
-          const spec = this.eval(() => evalToken(token, ctx, this.state(() => result), wf.display)) as { value?: unknown };
+          const spec = this.eval(() =>
+            evalToken(
+              token,
+              ctx,
+              this.state(() => result),
+              wf.display,
+            ),
+          ) as { value?: unknown };
           outputs[name] = stringify(spec?.value);
         }
       } catch (error) {
@@ -286,9 +330,25 @@ export class WorkflowRun {
     let run: boolean;
     let strategy: Record<string, unknown>;
     try {
-      run = truthy(this.eval(() => evaluate(job.if, baseCtx, this.state(() => status), job.where)));
+      run = truthy(
+        this.eval(() =>
+          evaluate(
+            job.if,
+            baseCtx,
+            this.state(() => status),
+            job.where,
+          ),
+        ),
+      );
       if (!run) return skip();
-      strategy = (this.eval(() => evalToken(job.strategy, baseCtx, this.state(() => status), wf.display)) ?? {}) as Record<string, unknown>;
+      strategy = (this.eval(() =>
+        evalToken(
+          job.strategy,
+          baseCtx,
+          this.state(() => status),
+          wf.display,
+        ),
+      ) ?? {}) as Record<string, unknown>;
     } catch (error) {
       const entry: JobSummary = { key, result: 'failure', durationMs: 0, message: (error as Error).message };
       this.summaries.push(entry);
@@ -323,7 +383,12 @@ export class WorkflowRun {
             outcomes.push({ result: 'cancelled', outputs: {}, tolerated: false });
             return;
           }
-          const strategyCtx = { 'fail-fast': failFast, 'job-index': index, 'job-total': combos.length, 'max-parallel': maxParallel };
+          const strategyCtx = {
+            'fail-fast': failFast,
+            'job-index': index,
+            'job-total': combos.length,
+            'max-parallel': maxParallel,
+          };
           const comboCtx = { ...baseCtx, matrix: matrix ?? {}, strategy: strategyCtx, secrets: scope.secrets };
           const outcome = await this.withConcurrency(wf, job, comboCtx, () =>
             this.sem.use(() =>
@@ -346,7 +411,16 @@ export class WorkflowRun {
           );
           let tolerated = false;
           try {
-            tolerated = truthy(this.eval(() => evalToken(job.continueOnError, comboCtx, this.state(() => 'success'), wf.display)));
+            tolerated = truthy(
+              this.eval(() =>
+                evalToken(
+                  job.continueOnError,
+                  comboCtx,
+                  this.state(() => 'success'),
+                  wf.display,
+                ),
+              ),
+            );
           } catch {
             tolerated = false;
           }
@@ -367,7 +441,14 @@ export class WorkflowRun {
     if (!job.concurrency) return fn();
     let value: unknown;
     try {
-      value = this.eval(() => evalToken(job.concurrency, ctx, this.state(() => 'success'), wf.display));
+      value = this.eval(() =>
+        evalToken(
+          job.concurrency,
+          ctx,
+          this.state(() => 'success'),
+          wf.display,
+        ),
+      );
     } catch {
       return fn();
     }
@@ -376,7 +457,10 @@ export class WorkflowRun {
     const previous = this.groups.get(group) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
-    this.groups.set(group, previous.then(() => mine));
+    this.groups.set(
+      group,
+      previous.then(() => mine),
+    );
     await previous;
     try {
       return await fn();
@@ -390,7 +474,14 @@ export class WorkflowRun {
     try {
       const inner = await readWorkflow(path.resolve(this.ctx.repoRoot, job.uses as string), this.ctx.repoRoot);
       if (!inner.call) throw new WorkflowError(`${inner.display}: this workflow has no on.workflow_call and cannot be called`);
-      const given = (this.eval(() => evalToken(job.with, ctx, this.state(() => 'success'), wf.display)) ?? {}) as Record<string, unknown>;
+      const given = (this.eval(() =>
+        evalToken(
+          job.with,
+          ctx,
+          this.state(() => 'success'),
+          wf.display,
+        ),
+      ) ?? {}) as Record<string, unknown>;
       let inputs: Record<string, unknown>;
       try {
         inputs = resolveInputs(inner.call.inputs, given, `${job.where.file}:${job.where.line ?? 1}:${job.where.column ?? 1}`);
@@ -400,12 +491,20 @@ export class WorkflowRun {
       let secrets: Record<string, string> = {};
       if (job.secrets === 'inherit') secrets = { ...scope.secrets };
       else if (job.secrets) {
-        const values = (this.eval(() => evalToken(job.secrets as never, ctx, this.state(() => 'success'), wf.display)) ?? {}) as Record<string, unknown>;
+        const values = (this.eval(() =>
+          evalToken(
+            job.secrets as never,
+            ctx,
+            this.state(() => 'success'),
+            wf.display,
+          ),
+        ) ?? {}) as Record<string, unknown>;
         secrets = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, stringify(v)]));
       }
       if (scope.secrets['GITHUB_TOKEN']) secrets['GITHUB_TOKEN'] = scope.secrets['GITHUB_TOKEN'];
       for (const [name, def] of Object.entries(inner.call.secrets)) {
-        if (def?.required && !secrets[name]) throw new WorkflowError(`${inner.display}: secret ${name} is required but not passed by ${key}`);
+        if (def?.required && !secrets[name])
+          throw new WorkflowError(`${inner.display}: secret ${name} is required but not passed by ${key}`);
       }
       this.ctx.write(`[${key}] calling ${inner.display}\n`);
       const r = await this.execute(inner, { prefix: `${key} / `, order: scope.order, inputs, secrets, signal: scope.signal });
@@ -418,14 +517,21 @@ export class WorkflowRun {
 }
 
 /** Checks what can be checked before anything runs: actions exist, called workflows parse. */
-export async function preflight(wf: WorkflowDef, repoRoot: string, actionsDir: string | undefined, seen = new Set<string>()): Promise<string[]> {
+export async function preflight(
+  wf: WorkflowDef,
+  repoRoot: string,
+  actionsDir: string | undefined,
+  seen = new Set<string>(),
+): Promise<string[]> {
   if (seen.has(wf.file)) return [];
   seen.add(wf.file);
   const problems: string[] = [];
   for (const job of wf.jobs) {
     if (job.uses) {
       if (!job.uses.startsWith('./')) {
-        problems.push(`${job.where.file}:${job.where.line}:${job.where.column}: ${job.uses}: only local reusable workflows (./.github/workflows/x.yml) run offline`);
+        problems.push(
+          `${job.where.file}:${job.where.line}:${job.where.column}: ${job.uses}: only local reusable workflows (./.github/workflows/x.yml) run offline`,
+        );
         continue;
       }
       try {
@@ -441,7 +547,9 @@ export async function preflight(wf: WorkflowDef, repoRoot: string, actionsDir: s
         const action = await resolveAction(step.uses, { workspace: repoRoot, actionsDir, where: step.where });
         for (const inner of action.steps ?? []) {
           if (!inner.uses) continue;
-          await resolveAction(inner.uses, { workspace: repoRoot, actionsDir, where: inner.where }).catch((e: Error) => problems.push(e.message));
+          await resolveAction(inner.uses, { workspace: repoRoot, actionsDir, where: inner.where }).catch((e: Error) =>
+            problems.push(e.message),
+          );
         }
       } catch (error) {
         problems.push((error as Error).message);
@@ -489,7 +597,11 @@ export function summaryTable(jobs: JobSummary[]): string {
   const rows = jobs.map((j) => [j.key, j.result, formatDuration(j.durationMs)]);
   const head = ['job', 'result', 'duration'];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(width[i] as number)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(width[i] as number))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -502,7 +614,8 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
   if (opts.job && !wf.jobs.some((j) => j.id === opts.job)) {
     throw new UsageError(`--job ${opts.job}: ${wf.display} has no such job (jobs: ${wf.jobs.map((j) => j.id).join(', ')})`);
   }
-  const inputDefs = eventName === 'workflow_dispatch' ? wf.dispatchInputs : eventName === 'workflow_call' ? (wf.call?.inputs ?? {}) : {};
+  const inputDefs =
+    eventName === 'workflow_dispatch' ? wf.dispatchInputs : eventName === 'workflow_call' ? (wf.call?.inputs ?? {}) : {};
   if (!['workflow_dispatch', 'workflow_call'].includes(eventName) && Object.keys(opts.inputs ?? {}).length) {
     throw new UsageError(`--input only applies to workflow_dispatch and workflow_call (the event is ${eventName})`);
   }
@@ -514,8 +627,16 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
   const runId = await nextRunId(path.join(stateDir, 'runs'));
   const runDir = path.join(stateDir, 'runs', runId);
   const info = gitInfo(repoRoot);
-  const schedule = Array.isArray(wf.events['schedule']) ? String((wf.events['schedule'] as { cron?: string }[])[0]?.cron ?? '') : undefined;
-  const { payload, github } = await buildEvent(info, { event: eventName, ref: opts.ref, inputs, payloadFile: opts.payloadFile, schedule });
+  const schedule = Array.isArray(wf.events['schedule'])
+    ? String((wf.events['schedule'] as { cron?: string }[])[0]?.cron ?? '')
+    : undefined;
+  const { payload, github } = await buildEvent(info, {
+    event: eventName,
+    ref: opts.ref,
+    inputs,
+    payloadFile: opts.payloadFile,
+    schedule,
+  });
   const eventPath = path.join(runDir, 'event.json');
   await writeFile(eventPath, JSON.stringify(payload, null, 2) + '\n');
 
@@ -561,7 +682,9 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
     signal: controller.signal,
   };
   const started = Date.now();
-  write(`cdl run ${runId}: ${wf.display} (${eventName} ${String(github['ref'])} ${String(github['sha']).slice(0, 7)}), run directory ${path.relative(process.cwd(), runDir) || runDir}\n`);
+  write(
+    `cdl run ${runId}: ${wf.display} (${eventName} ${String(github['ref'])} ${String(github['sha']).slice(0, 7)}), run directory ${path.relative(process.cwd(), runDir) || runDir}\n`,
+  );
   const runner = new WorkflowRun(ctx, Math.max(1, opts.maxParallel ?? Math.max(2, cpus().length)), opts.job);
   let result: WorkflowResult;
   try {
@@ -573,12 +696,27 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
   await collectArtifacts(path.join(stateDir, 'results'), runId, path.join(runDir, 'artifacts'));
   const exitCode = ctx.expressionErrors.length ? 2 : result.result === 'success' ? 0 : 1;
   const table = summaryTable(runner.jobs);
-  const annotations = ctx.annotations.map((a) => `${a.level}: [${a.job}] ${a.file ? `${a.file}${a.line ? `:${a.line}` : ''}${a.col ? `:${a.col}` : ''}: ` : ''}${a.message}`);
-  write(`\n${table}\n${annotations.length ? `\n${annotations.join('\n')}\n` : ''}\nrun ${runId}: ${result.result} in ${formatDuration(Date.now() - started)}\n`);
+  const annotations = ctx.annotations.map(
+    (a) =>
+      `${a.level}: [${a.job}] ${a.file ? `${a.file}${a.line ? `:${a.line}` : ''}${a.col ? `:${a.col}` : ''}: ` : ''}${a.message}`,
+  );
+  write(
+    `\n${table}\n${annotations.length ? `\n${annotations.join('\n')}\n` : ''}\nrun ${runId}: ${result.result} in ${formatDuration(Date.now() - started)}\n`,
+  );
   const summary: RunSummary = { runId, runDir, result: result.result, exitCode, jobs: runner.jobs, outputs: result.outputs };
   await writeFile(
     path.join(runDir, 'result.json'),
-    JSON.stringify({ ...summary, workflow: wf.display, event: eventName, annotations: ctx.annotations, expressionErrors: ctx.expressionErrors }, null, 2) + '\n',
+    JSON.stringify(
+      {
+        ...summary,
+        workflow: wf.display,
+        event: eventName,
+        annotations: ctx.annotations,
+        expressionErrors: ctx.expressionErrors,
+      },
+      null,
+      2,
+    ) + '\n',
   );
   await writeFile(path.join(runDir, 'summary.txt'), masker.mask(table) + '\n');
   return summary;
@@ -594,7 +732,10 @@ async function collectArtifacts(resultsRoot: string, runId: string, dest: string
     try {
       const record = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as { id: number; name: string; mimeType: string };
       const ext = record.mimeType === 'application/zip' && !record.name.endsWith('.zip') ? '.zip' : '';
-      await copyFile(path.join(resultsRoot, 'blobs', 'artifacts', String(record.id)), path.join(dest, `${record.name.replace(/[/\\]/g, '_')}${ext}`));
+      await copyFile(
+        path.join(resultsRoot, 'blobs', 'artifacts', String(record.id)),
+        path.join(dest, `${record.name.replace(/[/\\]/g, '_')}${ext}`),
+      );
     } catch {
       // an artifact deleted during the run
     }

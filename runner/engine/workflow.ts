@@ -2,12 +2,26 @@
 // column), then a model of jobs and steps that keeps the template tokens for evaluation at run time.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TemplateToken, MappingToken, BasicExpressionToken, StringToken } from '@actions/workflow-parser/templates/tokens/index';
+import type {
+  TemplateToken,
+  MappingToken,
+  BasicExpressionToken,
+  StringToken,
+} from '@actions/workflow-parser/templates/tokens/index';
 import { ConfigError } from '../../src/util/errors.js';
 import { loadWorkflowParser } from './load.js';
 import { evaluate, formatWhere, ifCondition, stringify, type Contexts, type EvalState, type Where } from './expr.js';
 
-export const T = { String: 0, Sequence: 1, Mapping: 2, BasicExpression: 3, InsertExpression: 4, Boolean: 5, Number: 6, Null: 7 } as const;
+export const T = {
+  String: 0,
+  Sequence: 1,
+  Mapping: 2,
+  BasicExpression: 3,
+  InsertExpression: 4,
+  Boolean: 5,
+  Number: 6,
+  Null: 7,
+} as const;
 
 /** A workflow that cannot run as written (exit code 2); the message lists every problem. */
 export class WorkflowError extends ConfigError {}
@@ -265,13 +279,23 @@ export function evalToken(token: TemplateToken | undefined, ctx: Contexts, state
   }
 }
 
-export function evalString(token: TemplateToken | undefined, ctx: Contexts, state: EvalState, display: string): string | undefined {
+export function evalString(
+  token: TemplateToken | undefined,
+  ctx: Contexts,
+  state: EvalState,
+  display: string,
+): string | undefined {
   if (!token) return undefined;
   return stringify(evalToken(token, ctx, state, display));
 }
 
 /** A mapping token's values as strings (env, with, outputs). */
-export function evalStringMap(token: TemplateToken | undefined, ctx: Contexts, state: EvalState, display: string): Record<string, string> {
+export function evalStringMap(
+  token: TemplateToken | undefined,
+  ctx: Contexts,
+  state: EvalState,
+  display: string,
+): Record<string, string> {
   const value = evalToken(token, ctx, state, display);
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {

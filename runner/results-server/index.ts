@@ -7,13 +7,7 @@ import { createReadStream } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import {
-  TwirpError,
-  parseJsonObject,
-  readSmallBody,
-  sendJson,
-  sendTwirpError,
-} from './http.js';
+import { TwirpError, parseJsonObject, readSmallBody, sendJson, sendTwirpError } from './http.js';
 import { ResultsService } from './service.js';
 import { BlobError, Storage, isBlobName, isContainer, type BlobProperties, type Container } from './storage.js';
 import { assertId, checkBlobSignature, mintRuntimeToken, verifyRuntimeToken, type TokenClaims } from './token.js';
@@ -78,7 +72,11 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
   }
 
   const logLine =
-    opts.log === true ? (line: string) => process.stderr.write(`${line}\n`) : typeof opts.log === 'function' ? opts.log : undefined;
+    opts.log === true
+      ? (line: string) => process.stderr.write(`${line}\n`)
+      : typeof opts.log === 'function'
+        ? opts.log
+        : undefined;
 
   const twirp: Record<string, Record<string, TwirpMethod>> = {
     ArtifactService: {
@@ -103,7 +101,10 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
       if (req.method !== 'POST') throw new TwirpError('bad_route', `unsupported method ${req.method} (only POST is allowed)`);
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
       if (contentType !== 'application/json') {
-        throw new TwirpError('bad_route', `unexpected Content-Type ${JSON.stringify(contentType ?? '')}: only application/json is supported`);
+        throw new TwirpError(
+          'bad_route',
+          `unexpected Content-Type ${JSON.stringify(contentType ?? '')}: only application/json is supported`,
+        );
       }
       const auth = req.headers.authorization ?? '';
       const match = /^Bearer\s+(\S+)$/i.exec(auth);
@@ -175,7 +176,13 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
     }
   }
 
-  async function handleBlobPut(req: IncomingMessage, res: ServerResponse, url: URL, container: Container, blob: string): Promise<void> {
+  async function handleBlobPut(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    container: Container,
+    blob: string,
+  ): Promise<void> {
     if (!service.canWrite(container, blob)) {
       throw new BlobError(409, 'BlobImmutable', 'this blob is not open for upload (already finalized, or never created)');
     }
@@ -195,9 +202,11 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
       const md5 = await storage.putBlock(container, blob, blockId, req, length);
       putResponse(res, undefined, md5);
     } else if (comp === 'blocklist') {
-      const xml = (await readSmallBody(req, MAX_BLOCK_LIST_BODY).catch(() => {
-        throw new BlobError(413, 'RequestBodyTooLarge', `block list is larger than ${MAX_BLOCK_LIST_BODY} bytes`);
-      })).toString('utf8');
+      const xml = (
+        await readSmallBody(req, MAX_BLOCK_LIST_BODY).catch(() => {
+          throw new BlobError(413, 'RequestBodyTooLarge', `block list is larger than ${MAX_BLOCK_LIST_BODY} bytes`);
+        })
+      ).toString('utf8');
       const ids = parseBlockList(xml);
       const props = await storage.putBlockList(container, blob, ids, headers);
       putResponse(res, props);
@@ -325,7 +334,13 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
 
   async function handleCacheV1(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const status = (error: TwirpError) =>
-      error.code === 'already_exists' ? 409 : error.code === 'not_found' ? 404 : error.code === 'unauthenticated' ? 401 : error.status;
+      error.code === 'already_exists'
+        ? 409
+        : error.code === 'not_found'
+          ? 404
+          : error.code === 'unauthenticated'
+            ? 401
+            : error.status;
     try {
       const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
       if (!match) throw new TwirpError('unauthenticated', 'missing Authorization: Bearer <ACTIONS_RUNTIME_TOKEN>');
@@ -389,7 +404,9 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
       res.on('finish', () => {
         const shown = new URL(url.href);
         if (shown.searchParams.has('sig')) shown.searchParams.set('sig', '***');
-        logLine(`${new Date().toISOString()} ${req.method} ${shown.pathname}${shown.search} ${res.statusCode} ${Date.now() - started}ms`);
+        logLine(
+          `${new Date().toISOString()} ${req.method} ${shown.pathname}${shown.search} ${res.statusCode} ${Date.now() - started}ms`,
+        );
       });
     }
     const done = (error?: unknown) => {

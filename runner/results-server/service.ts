@@ -320,7 +320,10 @@ export class ResultsService {
     const blob = Storage.cacheBlobName(key, version);
     const pending = this.pendingCache.get(blob);
     if (!pending) {
-      throw new TwirpError('not_found', `no upload in progress for cache key ${JSON.stringify(key)}; call CreateCacheEntry first`);
+      throw new TwirpError(
+        'not_found',
+        `no upload in progress for cache key ${JSON.stringify(key)}; call CreateCacheEntry first`,
+      );
     }
     const props = await this.storage.blobProperties('cache', blob);
     if (!props) throw new TwirpError('failed_precondition', `no data was uploaded for cache key ${JSON.stringify(key)}`);
@@ -391,7 +394,12 @@ export class ResultsService {
     const items = [...this.cacheEntries.values()].filter((e) => e.key === key);
     return {
       totalCount: items.length,
-      artifactCaches: items.map((e) => ({ cacheKey: e.key, cacheVersion: e.version, scope: 'refs/heads/main', creationTime: e.createdAt })),
+      artifactCaches: items.map((e) => ({
+        cacheKey: e.key,
+        cacheVersion: e.version,
+        scope: 'refs/heads/main',
+        creationTime: e.createdAt,
+      })),
     };
   }
 
@@ -434,7 +442,14 @@ export class ResultsService {
     if (staged !== size) throw invalidArgument('size', `is ${size} but ${staged} bytes were uploaded`);
     if (staged === 0) await this.storage.writeRange('cache', pending.blob, 0, Readable.from([]));
     await this.storage.commitStaged('cache', pending.blob);
-    const record: CacheRecord = { id: pending.id, key: pending.key, version: pending.version, size, blob: pending.blob, createdAt: new Date().toISOString() };
+    const record: CacheRecord = {
+      id: pending.id,
+      key: pending.key,
+      version: pending.version,
+      size,
+      blob: pending.blob,
+      createdAt: new Date().toISOString(),
+    };
     await this.storage.saveCacheEntry(record);
     this.pendingCache.delete(pending.blob);
     this.pendingCacheById.delete(id);

@@ -10,7 +10,10 @@ const log = (line: string) => process.stderr.write(line + '\n');
 
 /** Methods from repeated or comma-separated --method values. */
 export function parseMethods(values: string[]): CompressMethod[] | undefined {
-  const list = values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  const list = values
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!list.length) return undefined;
   for (const m of list) {
     if (!(COMPRESS_METHODS as readonly string[]).includes(m)) {

@@ -15,13 +15,21 @@ const log = (line: string) => process.stderr.write(line + '\n');
 function table(rows: MetricComparison[], withBaseline: boolean): string {
   const lines = rows.map((r) => {
     const cells = [METRIC_INFO[r.metric]?.label ?? r.metric, fmtValue(r.candidate, r.metric)];
-    if (withBaseline) cells.push(fmtValue(r.baseline, r.metric), fmtDelta(r.delta, r.metric), describeSignificance(r.significance, r.metric));
+    if (withBaseline)
+      cells.push(fmtValue(r.baseline, r.metric), fmtDelta(r.delta, r.metric), describeSignificance(r.significance, r.metric));
     return cells;
   });
   const head = withBaseline ? ['metric', 'candidate', 'baseline', 'delta', 'significance'] : ['metric', 'value'];
   const all = [head, ...lines];
   const widths = head.map((_, i) => Math.max(...all.map((l) => (l[i] ?? '').length)));
-  return all.map((l) => l.map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return all
+    .map((l) =>
+      l
+        .map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The reason given with --force-bless; a bare yes/true is not a reason. */
@@ -29,7 +37,9 @@ export function forceBlessReason(value: string | undefined): string | undefined 
   if (value === undefined) return undefined;
   const v = value.trim();
   if (!v || /^(true|yes|1|on)$/i.test(v)) {
-    throw new UsageError('force-bless needs a reason, e.g. --force-bless "accuracy drop accepted: new class added" (it is recorded in blessing.json)');
+    throw new UsageError(
+      'force-bless needs a reason, e.g. --force-bless "accuracy drop accepted: new class added" (it is recorded in blessing.json)',
+    );
   }
   return v;
 }
@@ -103,7 +113,8 @@ export async function gateCommand(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(JSON.stringify(b, null, 2) + '\n');
   else {
     process.stdout.write(table(b.comparison, Boolean(result.baseline)) + '\n\n');
-    for (const v of b.verdicts) process.stdout.write(`${v.verdict === 'pass' ? 'pass' : 'FAIL'}  ${v.metric}: ${v.reasons.join('; ')}\n`);
+    for (const v of b.verdicts)
+      process.stdout.write(`${v.verdict === 'pass' ? 'pass' : 'FAIL'}  ${v.metric}: ${v.reasons.join('; ')}\n`);
     process.stdout.write(`${b.decision}: ${b.reason}\n`);
     log(`decision written to ${result.blessingPath}; report: ${path.join(result.reportDir, 'report.html')}`);
   }

@@ -56,7 +56,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw new UsageError(`run: ${(e as Error).message} (cdl run --help)`);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UsageError('run: expected one workflow file (cdl run .github/workflows/ci.yml; cdl run --help)');
+  if (positionals.length !== 1)
+    throw new UsageError('run: expected one workflow file (cdl run .github/workflows/ci.yml; cdl run --help)');
   let workflow = positionals[0] as string;
   const repoRoot = process.cwd();
   if (!workflow.includes('/') && !workflow.endsWith('.yml') && !workflow.endsWith('.yaml')) {

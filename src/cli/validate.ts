@@ -6,7 +6,10 @@ import { parse } from './args.js';
 export async function validateCommand(argv: string[]): Promise<number> {
   const { values } = parse(
     argv,
-    { config: { type: 'string', short: 'c', default: 'cdl.yaml' }, set: { type: 'string', short: 's', multiple: true, default: [] } },
+    {
+      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
+      set: { type: 'string', short: 's', multiple: true, default: [] },
+    },
     'validate',
   );
   const file = values.config as string;

@@ -5,10 +5,20 @@ import { summarizeOnnx } from '../onnx/read.js';
 import type { Ort } from '../runtime/onnxruntime.js';
 
 /** The first `n` examples of `x` (dataset layout, HWC for images) in the layout the model takes. */
-export function examplesFor(bytes: Uint8Array, x: Float32Array, n: number, dataShape: number[]): { x: Float32Array; n: number; shape: number[] } {
+export function examplesFor(
+  bytes: Uint8Array,
+  x: Float32Array,
+  n: number,
+  dataShape: number[],
+): { x: Float32Array; n: number; shape: number[] } {
   const s = summarizeOnnx(bytes);
   const input = s.inputs[0]!;
-  const layout = planLayout(dataShape, input.shape, { model: 'model.onnx', input: input.name, data: 'training data', producer: s.producer });
+  const layout = planLayout(dataShape, input.shape, {
+    model: 'model.onnx',
+    input: input.name,
+    data: 'training data',
+    producer: s.producer,
+  });
   const size = dataShape.reduce((a, b) => a * b, 1);
   const src = x.subarray(0, n * size);
   const out = layout.kind === 'nchw' ? toNchw(src, 0, n, dataShape, new Float32Array(n * size)) : Float32Array.from(src);

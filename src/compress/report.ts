@@ -18,7 +18,8 @@ function row(label: string, m: Record<string, number> | undefined, r: MethodResu
         : r.rmse_increase_percent !== undefined
           ? `${r.rmse_increase_percent >= 0 ? '+' : '−'}${Math.abs(r.rmse_increase_percent).toFixed(2)}%`
           : '—';
-  const verdict = r === undefined ? 'parent' : !r.ok ? `❌ ${r.error ?? 'failed'}` : r.accepted ? '✅ accepted' : `⛔ ${r.reason}`;
+  const verdict =
+    r === undefined ? 'parent' : !r.ok ? `❌ ${r.error ?? 'failed'}` : r.accepted ? '✅ accepted' : `⛔ ${r.reason}`;
   return `| ${cell(label)} | ${main} | ${change} | ${kib(m?.size_bytes)} | ${r ? ratio(r.size_ratio) : '×1'} | ${r ? ratio(r.gzip_size_ratio) : '×1'} | ${ms(m?.latency_p50_ms)} | ${ms(m?.latency_p95_ms)} | ${m?.throughput ? m.throughput.toFixed(0) : '—'} | ${r ? ratio(r.throughput_ratio) : '×1'} | ${cell(verdict)} |`;
 }
 
@@ -27,7 +28,10 @@ export function renderCompressionReport(rec: CompressionRecord, task: 'classific
   const out: string[] = [];
   out.push(`## Compression — ${rec.chosen ? `${rec.chosen} kept` : 'parent kept'}`, '');
   out.push(rec.decision, '');
-  out.push(`Parent \`${rec.parent.sha256.slice(0, 12)}\`; guard: ${task === 'classification' ? `accuracy may drop at most ${rec.max_accuracy_drop} points` : `RMSE may rise at most ${rec.max_accuracy_drop}%`}.`, '');
+  out.push(
+    `Parent \`${rec.parent.sha256.slice(0, 12)}\`; guard: ${task === 'classification' ? `accuracy may drop at most ${rec.max_accuracy_drop} points` : `RMSE may rise at most ${rec.max_accuracy_drop}%`}.`,
+    '',
+  );
   out.push(
     `| model | ${metricName} | change | size | size ratio | gzip ratio | p50 ms (batch 1) | p95 ms | throughput /s (batch 64) | throughput ratio | guard |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
@@ -39,7 +43,9 @@ export function renderCompressionReport(rec: CompressionRecord, task: 'classific
   if (done.length) {
     const labels = ['parent', ...done.map((r) => r.method)];
     const sizes = [1, ...done.map((r) => r.size_ratio ?? 0)];
-    const main = [rec.parent.metrics, ...done.map((r) => r.metrics!)].map((m) => (task === 'classification' ? m.accuracy! * 100 : m.rmse!));
+    const main = [rec.parent.metrics, ...done.map((r) => r.metrics!)].map((m) =>
+      task === 'classification' ? m.accuracy! * 100 : m.rmse!,
+    );
     const tps = [1, ...done.map((r) => r.throughput_ratio ?? 0)];
     const lo = Math.min(...main);
     const hi = Math.max(...main);

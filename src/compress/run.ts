@@ -15,7 +15,15 @@ import { compressSection, type CompressMethod, type CompressSection } from '../c
 import { loadDataset, type Dataset } from '../data/index.js';
 import { evaluateModel, type EvaluatedModel } from '../evaluate/run.js';
 import { renderModelCard } from '../model-dir/card.js';
-import { MODEL_FILES, readModelDir, replaceDir, writeModelDir, type Lineage, type Metrics, type ModelDir } from '../model-dir/index.js';
+import {
+  MODEL_FILES,
+  readModelDir,
+  replaceDir,
+  writeModelDir,
+  type Lineage,
+  type Metrics,
+  type ModelDir,
+} from '../model-dir/index.js';
 import { convertFp16 } from '../onnx/fp16.js';
 import { OnnxGraph } from '../onnx/graph.js';
 import { pruneOnnx } from '../onnx/prune.js';
@@ -97,7 +105,13 @@ export function compressOf(loaded: LoadedConfig): CompressSection {
 export function methodSettings(method: CompressMethod, c: CompressSection): Record<string, unknown> {
   switch (method) {
     case 'int8-dynamic':
-      return { weights: 'int8 symmetric per channel', activations: 'uint8 at run time', conv: c.int8.dynamic_conv, reduce_range: c.int8.reduce_range, exclude: c.int8.exclude };
+      return {
+        weights: 'int8 symmetric per channel',
+        activations: 'uint8 at run time',
+        conv: c.int8.dynamic_conv,
+        reduce_range: c.int8.reduce_range,
+        exclude: c.int8.exclude,
+      };
     case 'int8-static':
       return {
         format: 'QDQ',
@@ -176,7 +190,16 @@ async function applyMethod(
     }
     case 'distill': {
       const { ort } = await loadOrt({ log });
-      const r = await distill({ teacher: bytes, ort, dataset, train: cfg.train, settings: c.distill, modelName: cfg.model.name, metadata, log });
+      const r = await distill({
+        teacher: bytes,
+        ort,
+        dataset,
+        train: cfg.train,
+        settings: c.distill,
+        modelName: cfg.model.name,
+        metadata,
+        log,
+      });
       return { onnx: r.onnx, tfjs: r.tfjs, details: r.details };
     }
   }
@@ -212,7 +235,11 @@ function guard(
 function pick(results: MethodResult[], select: CompressSection['select']): MethodResult | undefined {
   const ok = results.filter((r) => r.accepted && r.metrics);
   const key = (r: MethodResult): number =>
-    select === 'smallest' ? r.metrics!.size_bytes! : select === 'fastest' ? -(r.metrics!.throughput ?? 0) : -(r.metrics!.accuracy ?? -(r.metrics!.rmse ?? 0));
+    select === 'smallest'
+      ? r.metrics!.size_bytes!
+      : select === 'fastest'
+        ? -(r.metrics!.throughput ?? 0)
+        : -(r.metrics!.accuracy ?? -(r.metrics!.rmse ?? 0));
   return ok.sort((a, b) => key(a) - key(b))[0];
 }
 
@@ -285,7 +312,9 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
     const parentEval = await evaluateModel(parent.dir, dataset, evalOpts);
     const pMetrics = parentEval.evaluation.metrics;
     const parentGzip = gzipSync(bytes).length;
-    log(`parent ${parent.dir}: ${task === 'classification' ? `accuracy ${pMetrics.accuracy!.toFixed(4)}` : `rmse ${pMetrics.rmse!.toFixed(4)}`}, ${bytes.length} bytes`);
+    log(
+      `parent ${parent.dir}: ${task === 'classification' ? `accuracy ${pMetrics.accuracy!.toFixed(4)}` : `rmse ${pMetrics.rmse!.toFixed(4)}`}, ${bytes.length} bytes`,
+    );
     const results: MethodResult[] = [];
     const dirs = new Map<CompressMethod, string>();
     for (const method of methods) {
@@ -298,7 +327,15 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
       } catch (e) {
         const error = messageOf(e);
         log(`${method}: failed: ${error}`);
-        results.push({ method, settings, ok: false, error, accepted: false, reason: `failed: ${error}`, seconds: (performance.now() - t0) / 1000 });
+        results.push({
+          method,
+          settings,
+          ok: false,
+          error,
+          accepted: false,
+          reason: `failed: ${error}`,
+          seconds: (performance.now() - t0) / 1000,
+        });
         continue;
       }
       const seconds = (performance.now() - t0) / 1000;
@@ -330,11 +367,25 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
         sha256: sha256(cand.onnx),
       };
       results.push(result);
-      log(`${method}: ${g.accepted ? 'accepted' : 'refused'}: ${g.reason}; size ×${result.size_ratio!.toFixed(3)}, throughput ×${(result.throughput_ratio ?? 0).toFixed(2)}`);
+      log(
+        `${method}: ${g.accepted ? 'accepted' : 'refused'}: ${g.reason}; size ×${result.size_ratio!.toFixed(3)}, throughput ×${(result.throughput_ratio ?? 0).toFixed(2)}`,
+      );
       // Finish the candidate's files with its own evaluation.
       metrics.main_metric_value = m[metrics.main_metric] ?? null;
-      metrics.splits = { test: Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith('latency') && k !== 'throughput' && k !== 'size_bytes')) };
-      metrics.onnx = { compression: method, benchmark: { latency_p50_ms: m.latency_p50_ms, latency_p95_ms: m.latency_p95_ms, throughput: m.throughput, size_bytes: m.size_bytes } };
+      metrics.splits = {
+        test: Object.fromEntries(
+          Object.entries(m).filter(([k]) => !k.startsWith('latency') && k !== 'throughput' && k !== 'size_bytes'),
+        ),
+      };
+      metrics.onnx = {
+        compression: method,
+        benchmark: {
+          latency_p50_ms: m.latency_p50_ms,
+          latency_p95_ms: m.latency_p95_ms,
+          throughput: m.throughput,
+          size_bytes: m.size_bytes,
+        },
+      };
       await writeModelDir(dir, { onnx: cand.onnx, metrics, lineage, card: renderModelCard(metrics, lineage), tfjs: cand.tfjs });
       dirs.set(method, dir);
     }

@@ -150,7 +150,11 @@ export async function pruneAndFineTune(opts: PruneTrainOptions): Promise<Trained
     kernels.forEach((k) => (layers[k.name] = sparsityOf(k.read().dataSync() as Float32Array)));
     maskTensors.forEach((t) => t.dispose());
     const after = evaluateSplit(tf, model, opts.dataset.validation, opts.dataset.shape, opts.task, numClasses);
-    const onnx = exportOnnx(model, { modelName: opts.modelName, docString: `${opts.modelName} pruned by cdl ${CDL_VERSION}`, metadata: opts.metadata });
+    const onnx = exportOnnx(model, {
+      modelName: opts.modelName,
+      docString: `${opts.modelName} pruned by cdl ${CDL_VERSION}`,
+      metadata: opts.metadata,
+    });
     return {
       onnx,
       tfjs: await tfjsFiles(tf, model),
@@ -185,12 +189,15 @@ export interface DistillOptions {
  */
 export async function distill(opts: DistillOptions): Promise<TrainedCandidate> {
   const { dataset, settings } = opts;
-  if (!settings.layers) throw new CdlError('distill: compress.distill.layers is missing; expected the student model\'s layers');
+  if (!settings.layers) throw new CdlError("distill: compress.distill.layers is missing; expected the student model's layers");
   const k = dataset.classes.length;
   if (k < 2) throw new CdlError('distill: needs a classification task (the soft targets are class probabilities)');
   const tf = await tfFor(opts.train);
   const t0 = performance.now();
-  const teacher = await runOnnx(opts.ort, opts.teacher, dataset.train.x, dataset.train.n, dataset.shape, { probabilities: true, classes: k });
+  const teacher = await runOnnx(opts.ort, opts.teacher, dataset.train.x, dataset.train.n, dataset.shape, {
+    probabilities: true,
+    classes: k,
+  });
   const T = settings.temperature;
   const soft = new Float32Array(teacher.length);
   for (let i = 0; i < dataset.train.n; i++) {
@@ -198,11 +205,18 @@ export async function distill(opts: DistillOptions): Promise<TrainedCandidate> {
     for (let c = 0; c < k; c++) sum += soft[i * k + c] = Math.pow(Math.max(teacher[i * k + c]!, 1e-12), 1 / T);
     for (let c = 0; c < k; c++) soft[i * k + c]! /= sum;
   }
-  opts.log(`  distill: teacher soft targets for ${dataset.train.n} examples in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const student = buildModel(tf, { input_shape: dataset.shape, layers: settings.layers }, { seed: opts.train.seed, name: `${opts.modelName}-student` });
+  opts.log(
+    `  distill: teacher soft targets for ${dataset.train.n} examples in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  const student = buildModel(
+    tf,
+    { input_shape: dataset.shape, layers: settings.layers },
+    { seed: opts.train.seed, name: `${opts.modelName}-student` },
+  );
   try {
     const outWidth = student.outputs[0]!.shape[1];
-    if (outWidth !== k) throw new TrainError(`distill: the student's last layer has ${String(outWidth)} outputs; expected ${k} (one per class)`);
+    if (outWidth !== k)
+      throw new TrainError(`distill: the student's last layer has ${String(outWidth)} outputs; expected ${k} (one per class)`);
     const probs = outputsProbabilities(student);
     const optimizer = tf.train.adam(settings.learning_rate);
     const row = dataset.shape.reduce((a, b) => a * b, 1);
@@ -260,7 +274,11 @@ export async function distill(opts: DistillOptions): Promise<TrainedCandidate> {
     }
     optimizer.dispose();
     const val = evaluateSplit(tf, student, dataset.validation, dataset.shape, 'classification', k);
-    const onnx = exportOnnx(student, { modelName: opts.modelName, docString: `${opts.modelName} distilled by cdl ${CDL_VERSION}`, metadata: opts.metadata });
+    const onnx = exportOnnx(student, {
+      modelName: opts.modelName,
+      docString: `${opts.modelName} distilled by cdl ${CDL_VERSION}`,
+      metadata: opts.metadata,
+    });
     return {
       onnx,
       tfjs: await tfjsFiles(tf, student),

@@ -200,7 +200,8 @@ export function pathSegments(p: string): Array<string | number> {
   const out: Array<string | number> = [];
   for (const part of p.split('.')) {
     const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
-    if (!m || (m[1] === '' && !m[2])) throw new Error(`invalid key path "${p}"; expected dotted keys such as train.epochs or model.layers[0].units`);
+    if (!m || (m[1] === '' && !m[2]))
+      throw new Error(`invalid key path "${p}"; expected dotted keys such as train.epochs or model.layers[0].units`);
     if (m[1]) out.push(m[1]);
     for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
   }
@@ -239,9 +240,7 @@ export function applyOverride(raw: unknown, override: string): unknown {
 }
 
 export function formatProblems(file: string, problems: ConfigProblem[]): string {
-  return problems
-    .map((p) => `${file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.path}: ${p.message}`)
-    .join('\n');
+  return problems.map((p) => `${file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.path}: ${p.message}`).join('\n');
 }
 
 export interface LoadedConfig {
@@ -283,7 +282,9 @@ export async function loadConfig(file: string, overrides: string[] = []): Promis
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v && typeof v === 'object') {
-    const keys = Object.keys(v as object).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort();
+    const keys = Object.keys(v as object)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
   }
   return JSON.stringify(v);

@@ -10,16 +10,7 @@ const positiveInt = z.number(posIntMsg).int(posIntMsg).positive(posIntMsg);
 const nonNegativeInt = z.number(nonNegIntMsg).int(nonNegIntMsg).nonnegative(nonNegIntMsg);
 const pair = z.union([positiveInt, z.tuple([positiveInt, positiveInt])]);
 
-export const ACTIVATIONS = [
-  'linear',
-  'relu',
-  'relu6',
-  'sigmoid',
-  'tanh',
-  'softmax',
-  'elu',
-  'softplus',
-] as const;
+export const ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu', 'softplus'] as const;
 export const activation = z.enum(ACTIVATIONS);
 
 export const denseLayer = z.strictObject({
@@ -59,16 +50,7 @@ export const activationLayer = z.strictObject({
   activation,
 });
 
-export const LAYER_TYPES = [
-  'dense',
-  'conv2d',
-  'maxpool',
-  'avgpool',
-  'flatten',
-  'dropout',
-  'batchnorm',
-  'activation',
-] as const;
+export const LAYER_TYPES = ['dense', 'conv2d', 'maxpool', 'avgpool', 'flatten', 'dropout', 'batchnorm', 'activation'] as const;
 
 export const layerSpec = z.discriminatedUnion('type', [
   denseLayer,
@@ -81,21 +63,26 @@ export const layerSpec = z.discriminatedUnion('type', [
   activationLayer,
 ]);
 
-export const modelSection = z
-  .strictObject({
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-"')
-      .describe('Model name, used in artifact and release names'),
-    task: z.enum(['classification', 'regression']).default('classification'),
-    input_shape: z.array(positiveInt).min(1).max(3).optional()
-      .describe('Shape of one example, without the batch axis, e.g. [28, 28, 1]; read from the data when absent'),
-    layers: z.array(layerSpec).min(1).optional().describe('Declarative model; the last layer produces the outputs'),
-    module: z
-      .string()
-      .optional()
-      .describe('A JavaScript module (relative to cdl.yaml) whose default export builds the model: (hyperparameters, tf, info) => tf.LayersModel'),
-  });
+export const modelSection = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-"')
+    .describe('Model name, used in artifact and release names'),
+  task: z.enum(['classification', 'regression']).default('classification'),
+  input_shape: z
+    .array(positiveInt)
+    .min(1)
+    .max(3)
+    .optional()
+    .describe('Shape of one example, without the batch axis, e.g. [28, 28, 1]; read from the data when absent'),
+  layers: z.array(layerSpec).min(1).optional().describe('Declarative model; the last layer produces the outputs'),
+  module: z
+    .string()
+    .optional()
+    .describe(
+      'A JavaScript module (relative to cdl.yaml) whose default export builds the model: (hyperparameters, tf, info) => tf.LayersModel',
+    ),
+});
 
 const idxSplit = z.strictObject({
   images: z.string().describe('IDX file of examples (gzipped or not), relative to data.path'),
@@ -106,40 +93,53 @@ const fraction01 = z.number().min(0).max(1);
 
 /** data.checks: what `cdl data validate` reports as an error or a warning. */
 export const dataChecks = z.strictObject({
-  max_duplicate_fraction: fraction01.default(0.01)
+  max_duplicate_fraction: fraction01
+    .default(0.01)
     .describe('Identical examples within a split: above this fraction of the split an error, below it a warning'),
-  max_leakage_fraction: fraction01.default(0)
-    .describe('Test examples identical to a training example: above this fraction of the test split an error, below it a warning'),
-  min_class_fraction: fraction01.default(0.01)
-    .describe('A class with a smaller share of a split is reported as imbalanced (a warning; an error when the class has no example)'),
+  max_leakage_fraction: fraction01
+    .default(0)
+    .describe(
+      'Test examples identical to a training example: above this fraction of the test split an error, below it a warning',
+    ),
+  min_class_fraction: fraction01
+    .default(0.01)
+    .describe(
+      'A class with a smaller share of a split is reported as imbalanced (a warning; an error when the class has no example)',
+    ),
   value_range: z
     .tuple([z.number(), z.number()])
     .refine(([a, b]) => a <= b, { error: 'expected [low, high] with low <= high' })
     .optional()
     .describe('[low, high] every input value must lie in, after data.scale (e.g. [0, 1] for images)'),
-  fail_on: z.enum(['error', 'warning', 'never']).default('error')
+  fail_on: z
+    .enum(['error', 'warning', 'never'])
+    .default('error')
     .describe('Fail the step on errors (default), on warnings too, or never'),
 });
 
 export const dataSection = z.strictObject({
   format: z.enum(['idx', 'csv', 'image-folder']),
-  path: z
-    .string()
-    .describe('Directory or http(s) URL holding the data; relative paths are resolved against cdl.yaml'),
-  train: z.union([idxSplit, z.string()]).optional()
+  path: z.string().describe('Directory or http(s) URL holding the data; relative paths are resolved against cdl.yaml'),
+  train: z
+    .union([idxSplit, z.string()])
+    .optional()
     .describe('idx: {images, labels}; csv: a file; image-folder: a folder with one subfolder per class'),
   test: z.union([idxSplit, z.string()]).optional(),
   label_column: z.string().default('label').describe('csv: the column holding the label'),
   classes: z.array(z.string()).min(2).optional().describe('Class names in label order'),
-  image_size: z.tuple([positiveInt, positiveInt]).optional()
-    .describe('image-folder: [height, width] every image must have'),
-  channels: z.union([z.literal(1), z.literal(3)]).default(1).describe('image-folder: 1 (grey) or 3 (RGB)'),
+  image_size: z.tuple([positiveInt, positiveInt]).optional().describe('image-folder: [height, width] every image must have'),
+  channels: z
+    .union([z.literal(1), z.literal(3)])
+    .default(1)
+    .describe('image-folder: 1 (grey) or 3 (RGB)'),
   scale: z
     .number()
     .positive()
     .optional()
     .describe('Inputs are divided by this; default 255 for idx and image-folder (bytes to [0, 1]), 1 for csv'),
-  limit: z.strictObject({ train: positiveInt.optional(), test: positiveInt.optional() }).optional()
+  limit: z
+    .strictObject({ train: positiveInt.optional(), test: positiveInt.optional() })
+    .optional()
     .describe('Use only the first N examples of a split (quick runs)'),
   validation: z
     .strictObject({
@@ -182,7 +182,9 @@ export const earlyStoppingSection = z.strictObject({
 
 export const trainSection = z.strictObject({
   backend: z.enum(BACKENDS).default('auto'),
-  kernels: z.enum(['auto', 'fast', 'reference']).default('auto')
+  kernels: z
+    .enum(['auto', 'fast', 'reference'])
+    .default('auto')
     .describe('wasm backend: cdl fast kernels (auto/fast) or the stock ones (reference)'),
   epochs: positiveInt.default(10),
   batch_size: positiveInt.default(128),
@@ -190,9 +192,13 @@ export const trainSection = z.strictObject({
   schedule: scheduleSection.default(scheduleSection.parse({})),
   early_stopping: earlyStoppingSection.optional(),
   seed: nonNegativeInt.default(42),
-  hyperparameters: z.record(z.string(), z.unknown()).default({})
+  hyperparameters: z
+    .record(z.string(), z.unknown())
+    .default({})
     .describe('Free-form values handed to a model module or a training command'),
-  command: z.string().optional()
+  command: z
+    .string()
+    .optional()
     .describe('Bring your own trainer: a shell command that writes model.onnx and metrics.json into $CDL_OUTPUT_DIR'),
   timeout_minutes: positiveInt.optional(),
 });
@@ -220,15 +226,19 @@ export const metricGate = z
   .strictObject({
     min: z.number().optional().describe('The candidate must reach at least this value'),
     max: z.number().optional().describe('The candidate must stay at or below this value'),
-    direction: z.enum(['higher', 'lower']).optional()
+    direction: z
+      .enum(['higher', 'lower'])
+      .optional()
       .describe('Which way is better; known metrics have their own default (accuracy: higher, latency: lower)'),
-    max_regression: z.number().min(0).optional()
-      .describe('How much worse than the baseline the candidate may be (0: no worse)'),
-    min_improvement: z.number().optional()
-      .describe('How much better than the baseline the candidate must be'),
-    relative: z.boolean().default(false)
+    max_regression: z.number().min(0).optional().describe('How much worse than the baseline the candidate may be (0: no worse)'),
+    min_improvement: z.number().optional().describe('How much better than the baseline the candidate must be'),
+    relative: z
+      .boolean()
+      .default(false)
       .describe('max_regression and min_improvement are fractions of the baseline value (0.02 = 2%)'),
-    significance: z.enum(SIGNIFICANCE_METHODS).optional()
+    significance: z
+      .enum(SIGNIFICANCE_METHODS)
+      .optional()
       .describe('Overrides gate.significance.method for this metric; mcnemar applies to accuracy only'),
   })
   .refine((g) => g.min === undefined || g.max === undefined || g.min <= g.max, {
@@ -241,11 +251,15 @@ export const gateSection = z.strictObject({
     .string()
     .default('production')
     .describe('production (the latest release of this model), none, a model directory, a release tag, or artifact:<name>'),
-  metrics: z.partialRecord(z.enum(GATE_METRICS), metricGate).default({})
+  metrics: z
+    .partialRecord(z.enum(GATE_METRICS), metricGate)
+    .default({})
     .describe('Thresholds per metric; with none, the candidate is blessed with the reason "no thresholds"'),
   significance: z
     .strictObject({
-      method: z.enum(SIGNIFICANCE_METHODS).default('bootstrap')
+      method: z
+        .enum(SIGNIFICANCE_METHODS)
+        .default('bootstrap')
         .describe('bootstrap: paired bootstrap confidence interval; mcnemar: exact test on per-example correctness'),
       confidence: z.number().gt(0.5).lt(1).default(0.95),
       resamples: positiveInt.default(1000).describe('bootstrap resamples'),
@@ -302,7 +316,9 @@ export const tuneSection = z.strictObject({
     .describe(
       'Hyperparameters to search: a short name (learning_rate, batch_size, optimizer, momentum, weight_decay, ...), a key of train.hyperparameters, or a --set path such as model.layers[1].units',
     ),
-  metric: z.enum(TUNE_METRICS).optional()
+  metric: z
+    .enum(TUNE_METRICS)
+    .optional()
     .describe('Objective on the validation split; default val_accuracy (classification) or val_loss (regression)'),
   trials: positiveInt.default(20).describe('Number of configurations to try'),
   parallel: positiveInt.default(1).describe('Trials at a time in one job (separate processes)'),
@@ -313,7 +329,9 @@ export const tuneSection = z.strictObject({
       startup_trials: nonNegativeInt.default(10).describe('tpe: random trials before the Parzen estimators take over'),
       candidates: positiveInt.default(24).describe('tpe: candidates drawn from the good-trial density per suggestion'),
       prior_weight: z.number().positive().default(1).describe('tpe: weight of the prior (the uniform over the space)'),
-      multivariate: z.boolean().default(true)
+      multivariate: z
+        .boolean()
+        .default(true)
         .describe('tpe: one joint density over all hyperparameters (captures interactions) instead of one per hyperparameter'),
       grid_points: positiveInt.default(3).describe('grid: values per continuous hyperparameter'),
     })
@@ -339,12 +357,24 @@ export const tuneSection = z.strictObject({
 export const COMPRESS_METHODS = ['int8-dynamic', 'int8-static', 'fp16', 'prune', 'distill'] as const;
 
 export const compressSection = z.strictObject({
-  methods: z.array(z.enum(COMPRESS_METHODS)).min(1).default(['int8-static'])
+  methods: z
+    .array(z.enum(COMPRESS_METHODS))
+    .min(1)
+    .default(['int8-static'])
     .describe('Methods to try, each on the parent model; the guard keeps those within max_accuracy_drop'),
-  max_accuracy_drop: z.number().min(0).default(1)
-    .describe('Largest accepted drop of test accuracy against the parent, in percentage points (0.5: 91.0% → 90.5%); regression: largest RMSE increase in percent'),
-  select: z.enum(['smallest', 'fastest', 'accurate']).default('smallest')
-    .describe('Which accepted model becomes the output: the smallest file, the highest batch-64 throughput, or the most accurate'),
+  max_accuracy_drop: z
+    .number()
+    .min(0)
+    .default(1)
+    .describe(
+      'Largest accepted drop of test accuracy against the parent, in percentage points (0.5: 91.0% → 90.5%); regression: largest RMSE increase in percent',
+    ),
+  select: z
+    .enum(['smallest', 'fastest', 'accurate'])
+    .default('smallest')
+    .describe(
+      'Which accepted model becomes the output: the smallest file, the highest batch-64 throughput, or the most accurate',
+    ),
   benchmark: z
     .strictObject({
       latency_runs: nonNegativeInt.default(100).describe('batch-1 runs for the latency percentiles'),
@@ -361,18 +391,28 @@ export const compressSection = z.strictObject({
         })
         .default({ samples: 500, method: 'minmax', percentile: 99.999 }),
       reduce_range: z.boolean().default(false).describe('7-bit weights, for CPUs without VNNI'),
-      dynamic_conv: z.enum(['weights', 'integer']).default('weights')
+      dynamic_conv: z
+        .enum(['weights', 'integer'])
+        .default('weights')
         .describe('int8-dynamic Conv: int8 weights with float compute (fast in onnxruntime), or ConvInteger'),
       exclude: z.array(z.string()).default([]).describe('Node names left in float'),
     })
-    .default({ calibration: { samples: 500, method: 'minmax', percentile: 99.999 }, reduce_range: false, dynamic_conv: 'weights', exclude: [] }),
+    .default({
+      calibration: { samples: 500, method: 'minmax', percentile: 99.999 },
+      reduce_range: false,
+      dynamic_conv: 'weights',
+      exclude: [],
+    }),
   fp16: z
     .strictObject({ keep_io_types: z.boolean().default(true).describe('Keep float32 inputs and outputs') })
     .default({ keep_io_types: true }),
   prune: z
     .strictObject({
       sparsity: z.number().min(0).lt(1).default(0.8).describe('Fraction of Conv/Dense weights set to zero'),
-      scope: z.enum(['global', 'layer']).default('global').describe('One magnitude threshold for all layers, or the same sparsity in each'),
+      scope: z
+        .enum(['global', 'layer'])
+        .default('global')
+        .describe('One magnitude threshold for all layers, or the same sparsity in each'),
       fine_tune_epochs: nonNegativeInt.default(2).describe('Epochs of fine-tuning with the masks kept (needs the tfjs/ model)'),
       learning_rate: z.number().positive().default(0.0005),
     })
@@ -394,17 +434,29 @@ export const monitorSection = z.strictObject({
   source: z
     .string()
     .optional()
-    .describe('Where the production statistics come from: the model server URL (http://host:8000) or a stats JSON file; the --source option overrides it'),
+    .describe(
+      'Where the production statistics come from: the model server URL (http://host:8000) or a stats JSON file; the --source option overrides it',
+    ),
   version: z.string().optional().describe('The served version to watch (default: the newest the server reports)'),
   psi: z
     .strictObject({
-      warn: z.number().positive().default(0.1).describe('Population stability index from which a distribution is reported as shifting'),
+      warn: z
+        .number()
+        .positive()
+        .default(0.1)
+        .describe('Population stability index from which a distribution is reported as shifting'),
       alert: z.number().positive().default(0.25).describe('PSI from which it is drift'),
     })
     .refine((p) => p.warn <= p.alert, { error: 'expected warn <= alert', path: ['warn'] })
     .default({ warn: 0.1, alert: 0.25 }),
-  ks_p_value: z.number().gt(0).lt(1).default(0.01)
-    .describe('Inputs: a summary past psi.warn is drift when its Kolmogorov–Smirnov p-value is below this (Bonferroni-corrected over the summaries)'),
+  ks_p_value: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.01)
+    .describe(
+      'Inputs: a summary past psi.warn is drift when its Kolmogorov–Smirnov p-value is below this (Bonferroni-corrected over the summaries)',
+    ),
   min_samples: positiveInt.default(200).describe('Fewer production examples than this: no verdict, only a note'),
   issue: z
     .strictObject({
@@ -431,11 +483,18 @@ export const deploySection = z.strictObject({
     .refine((t) => t.includes('{version}'), { error: 'expected a {version} placeholder, e.g. {model}@v{version}' })
     .default('{model}@v{version}')
     .describe('Release tag convention of model versions: {model} and {version} (semantic versioning) are filled in'),
-  environment: z.string().min(1).default('production')
+  environment: z
+    .string()
+    .min(1)
+    .default('production')
     .describe('The alias a deployment moves (production, staging, or your own); also the GitHub environment'),
-  aliases: z.array(z.string().min(1)).default(['production', 'staging'])
+  aliases: z
+    .array(z.string().min(1))
+    .default(['production', 'staging'])
     .describe('Aliases cdl models lists; any other name can be used too'),
-  target: z.enum(['server', 'kserve', 'release']).default('release')
+  target: z
+    .enum(['server', 'kserve', 'release'])
+    .default('release')
     .describe('server: a running cdl serve; kserve: an InferenceService manifest; release: verify and keep the assets only'),
   server: z
     .strictObject({
@@ -449,49 +508,64 @@ export const deploySection = z.strictObject({
     .strictObject({
       name: z.string().optional().describe('InferenceService name (default model.name)'),
       namespace: z.string().default('default'),
-      storage_uri: z.string().optional()
-        .describe('Where KServe fetches the model; {tag}, {version}, {model}, {repository} are filled in (default the release asset on GitHub)'),
+      storage_uri: z
+        .string()
+        .optional()
+        .describe(
+          'Where KServe fetches the model; {tag}, {version}, {model}, {repository} are filled in (default the release asset on GitHub)',
+        ),
       runtime: z.string().optional().describe('ServingRuntime to use, e.g. kserve-tritonserver'),
       service_account: z.string().optional(),
-      apply: z.enum(['auto', 'always', 'never']).default('auto')
+      apply: z
+        .enum(['auto', 'always', 'never'])
+        .default('auto')
         .describe('auto: kubectl apply when kubectl has a current context, else publish the manifest as an artifact'),
     })
     .default({ namespace: 'default', apply: 'auto' }),
   canary: z
     .strictObject({
-      percent: z.number().min(0).max(100).default(0).describe('Share of traffic for the new version during the window; 0: no canary'),
+      percent: z
+        .number()
+        .min(0)
+        .max(100)
+        .default(0)
+        .describe('Share of traffic for the new version during the window; 0: no canary'),
       window_s: z.number().positive().default(300).describe('How long the canary is watched, in seconds'),
       interval_s: z.number().positive().default(10).describe('How often the server metrics are read, in seconds'),
       max_error_rate: z.number().min(0).max(1).default(0.01).describe('Largest share of non-200 responses of the canary'),
       max_latency_ms: z.number().positive().optional().describe('Largest p95 latency of the canary, in milliseconds'),
-      min_requests: nonNegativeInt.default(20).describe('Fewer canary requests in the window: rolled back, nothing shows it works'),
+      min_requests: nonNegativeInt
+        .default(20)
+        .describe('Fewer canary requests in the window: rolled back, nothing shows it works'),
     })
     .default({ percent: 0, window_s: 300, interval_s: 10, max_error_rate: 0.01, min_requests: 20 }),
 });
 
 export type DeploySection = z.infer<typeof deploySection>;
 
-export const configSchema = z.strictObject({
-  version: z.literal(1).default(1),
-  model: modelSection,
-  data: dataSection,
-  train: trainSection.default(trainSection.parse({})),
-  // Filled by later steps of the pipeline; kept as free-form sections until they are defined.
-  tune: tuneSection.optional(),
-  gate: gateSection.optional(),
-  compress: compressSection.optional(),
-  deploy: deploySection.optional(),
-  monitor: monitorSection.optional(),
-}).refine(
-  // A training command builds its own model: then the model section needs neither.
-  (c) => c.model?.layers !== undefined || c.model?.module !== undefined || typeof c.train?.command === 'string',
-  {
-    message: 'expected either "layers" or "module" (or a train.command that builds the model)',
-    path: ['model', 'layers'],
-    // Checked even when other sections have problems, so every problem is reported at once.
-    when: (p) => typeof (p.value as { model?: unknown })?.model === 'object' && (p.value as { model?: unknown }).model !== null,
-  },
-);
+export const configSchema = z
+  .strictObject({
+    version: z.literal(1).default(1),
+    model: modelSection,
+    data: dataSection,
+    train: trainSection.default(trainSection.parse({})),
+    // Filled by later steps of the pipeline; kept as free-form sections until they are defined.
+    tune: tuneSection.optional(),
+    gate: gateSection.optional(),
+    compress: compressSection.optional(),
+    deploy: deploySection.optional(),
+    monitor: monitorSection.optional(),
+  })
+  .refine(
+    // A training command builds its own model: then the model section needs neither.
+    (c) => c.model?.layers !== undefined || c.model?.module !== undefined || typeof c.train?.command === 'string',
+    {
+      message: 'expected either "layers" or "module" (or a train.command that builds the model)',
+      path: ['model', 'layers'],
+      // Checked even when other sections have problems, so every problem is reported at once.
+      when: (p) => typeof (p.value as { model?: unknown })?.model === 'object' && (p.value as { model?: unknown }).model !== null,
+    },
+  );
 
 export type CdlConfig = z.output<typeof configSchema>;
 export type CdlConfigInput = z.input<typeof configSchema>;

@@ -44,7 +44,9 @@ export function parseCsvText(text: string, name: string): CsvRecord[] {
         i++;
         const next = text[i];
         if (i < n && next !== ',' && next !== '\n' && next !== '\r') {
-          throw new DataError(`${name}: line ${line}: expected a comma or the end of the line after a closing quote, got ${JSON.stringify(next)}`);
+          throw new DataError(
+            `${name}: line ${line}: expected a comma or the end of the line after a closing quote, got ${JSON.stringify(next)}`,
+          );
         }
         continue;
       }
@@ -55,7 +57,9 @@ export function parseCsvText(text: string, name: string): CsvRecord[] {
     }
     if (ch === '"') {
       if (field.trim() !== '') {
-        throw new DataError(`${name}: line ${line}: a quote inside an unquoted field; expected the whole field in quotes with "" for a quote`);
+        throw new DataError(
+          `${name}: line ${line}: a quote inside an unquoted field; expected the whole field in quotes with "" for a quote`,
+        );
       }
       field = '';
       quoted = true;
@@ -140,7 +144,10 @@ export async function readCsv(
     );
   }
   const features = header.filter((_, i) => i !== labelIndex);
-  if (features.length === 0) throw new DataError(`${name}: line ${records[0].line}: expected feature columns besides ${JSON.stringify(labelColumn)}, the header has none`);
+  if (features.length === 0)
+    throw new DataError(
+      `${name}: line ${records[0].line}: expected feature columns besides ${JSON.stringify(labelColumn)}, the header has none`,
+    );
   const rows = records.slice(1);
   if (rows.length === 0) throw new DataError(`${name}: expected at least one record after the header, got none`);
   const width = header.length;
@@ -159,7 +166,9 @@ export async function readCsv(
       }
       const v = parseNumber(r.fields[c]);
       if (v === undefined) {
-        throw new DataError(`${name}: line ${r.line}: column ${JSON.stringify(header[c])}: expected a number, got ${JSON.stringify(r.fields[c])}`);
+        throw new DataError(
+          `${name}: line ${r.line}: column ${JSON.stringify(header[c])}: expected a number, got ${JSON.stringify(r.fields[c])}`,
+        );
       }
       x[k++] = v;
     }
@@ -169,7 +178,8 @@ export async function readCsv(
     const y = new Float32Array(rows.length);
     labels.forEach((s, i) => {
       const v = parseNumber(s);
-      if (v === undefined) throw new DataError(`${name}: line ${rows[i].line}: ${col}: expected a number, got ${JSON.stringify(s)}`);
+      if (v === undefined)
+        throw new DataError(`${name}: line ${rows[i].line}: ${col}: expected a number, got ${JSON.stringify(s)}`);
       y[i] = v;
     });
     return { features, x, y, n: rows.length, classes: [] };
@@ -184,7 +194,10 @@ export async function readCsv(
       if (c === undefined && INTEGER.test(s) && Number(s) < classes.length) c = Number(s);
       if (c === undefined) {
         throw new DataError(
-          `${name}: line ${rows[i].line}: ${col}: expected a class name (${listSome(classes.map((c) => JSON.stringify(c)), 5)}) or an integer 0 to ${classes.length - 1}, got ${JSON.stringify(s)}`,
+          `${name}: line ${rows[i].line}: ${col}: expected a class name (${listSome(
+            classes.map((c) => JSON.stringify(c)),
+            5,
+          )}) or an integer 0 to ${classes.length - 1}, got ${JSON.stringify(s)}`,
         );
       }
       y[i] = c;

@@ -27,7 +27,10 @@ export function defaultCacheDir(): string {
 /** The folder under `cacheDir` that holds the files of the dataset at `url`. */
 export function cacheDirFor(url: string, cacheDir: string): string {
   const u = new URL(url);
-  const slug = `${u.host}${u.pathname}`.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 80);
+  const slug = `${u.host}${u.pathname}`
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 80);
   const key = createHash('sha256').update(url.replace(/\/+$/, '')).digest('hex').slice(0, 16);
   return path.join(cacheDir, `${slug}-${key}`);
 }
@@ -63,7 +66,9 @@ export async function ensureDownloaded(baseUrl: string, rel: string, root: strin
   }
   if (!res.ok || !res.body) {
     await res.body?.cancel().catch(() => {});
-    throw new DataError(`${url}: download failed: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}; expected 200 OK`);
+    throw new DataError(
+      `${url}: download failed: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}; expected 200 OK`,
+    );
   }
   await mkdir(path.dirname(dest), { recursive: true });
   const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;

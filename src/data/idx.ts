@@ -78,7 +78,9 @@ export function parseIdx(buf: Uint8Array, name: string): IdxFile {
   if (ndims === 0) throw new DataError(`${name}: IDX header declares 0 dimensions; expected at least 1`);
   const headerBytes = 4 + 4 * ndims;
   if (buf.length < headerBytes) {
-    throw new DataError(`${name}: truncated IDX header: ${ndims} dimension(s) need ${headerBytes} bytes, the file has ${buf.length}`);
+    throw new DataError(
+      `${name}: truncated IDX header: ${ndims} dimension(s) need ${headerBytes} bytes, the file has ${buf.length}`,
+    );
   }
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const dims: number[] = [];

@@ -115,7 +115,9 @@ export async function readImageFolder(dir: string, opts: ImageFolderOptions): Pr
       .map((e) => e.name)
       .sort(comparePaths);
     if (files.length === 0) {
-      throw new DataError(`${displayPath(sub)}: expected PNG or JPEG images (.png, .jpg, .jpeg) of class ${JSON.stringify(folder)}, found none`);
+      throw new DataError(
+        `${displayPath(sub)}: expected PNG or JPEG images (.png, .jpg, .jpeg) of class ${JSON.stringify(folder)}, found none`,
+      );
     }
     const label = classes.indexOf(folder);
     for (const f of files) items.push({ rel: `${folder}/${f}`, label });

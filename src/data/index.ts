@@ -121,9 +121,7 @@ interface Raw {
 
 export async function loadDataset(data: DataSection, opts: LoadOptions): Promise<Dataset> {
   const remote = isUrl(data.path);
-  const root = remote
-    ? cacheDirFor(data.path, opts.cacheDir ?? defaultCacheDir())
-    : path.resolve(opts.baseDir, data.path);
+  const root = remote ? cacheDirFor(data.path, opts.cacheDir ?? defaultCacheDir()) : path.resolve(opts.baseDir, data.path);
   const source = remote ? data.path : root;
   const fashion = /fashion[-_]?mnist/i.test(source);
   const hint = (rel: string) =>
@@ -223,7 +221,8 @@ function idxSpec(data: DataSection, split: SplitName): { images: string; labels:
 function nameSpec(data: DataSection, split: SplitName, fallback: string, what: string): string {
   const v = data[split];
   if (v === undefined) return fallback;
-  if (typeof v !== 'string') throw new DataError(`data.${split}: expected ${what} for format ${data.format}, got {images, labels}`);
+  if (typeof v !== 'string')
+    throw new DataError(`data.${split}: expected ${what} for format ${data.format}, got {images, labels}`);
   return relPath(v, `data.${split}`);
 }
 
@@ -249,7 +248,9 @@ async function loadIdx(data: DataSection, task: LoadOptions['task'], localFile: 
     const imagesName = displayPath(imagesFile);
     const labelsName = displayPath(labelsFile);
     if (images.dims.length < 2) {
-      throw new DataError(`${imagesName}: expected examples with dimensions [n, ...] (at least 2), got ${formatShape(images.dims)}`);
+      throw new DataError(
+        `${imagesName}: expected examples with dimensions [n, ...] (at least 2), got ${formatShape(images.dims)}`,
+      );
     }
     const n = images.dims[0];
     if (labels.dims.length !== 1 || labels.dims[0] !== n) {
@@ -267,7 +268,9 @@ async function loadIdx(data: DataSection, task: LoadOptions['task'], localFile: 
       if (d instanceof Float32Array || d instanceof Float64Array) {
         const bad = d.findIndex((v) => !Number.isInteger(v));
         if (bad >= 0) {
-          throw new DataError(`${labelsName}: label ${d[bad]} at index ${bad} is not a class index; expected integers for task classification`);
+          throw new DataError(
+            `${labelsName}: label ${d[bad]} at index ${bad} is not a class index; expected integers for task classification`,
+          );
         }
       }
       y = Int32Array.from(d);
@@ -299,19 +302,29 @@ async function loadCsv(data: DataSection, task: LoadOptions['task'], localFile: 
   const trainFile = await localFile(trainRel, 'data.train');
   const testFile = await localFile(testRel, 'data.test');
   const train = await readCsv(trainFile, data.label_column, task, { classes: data.classes });
-  const test = await readCsv(testFile, data.label_column, task, { classes: task === 'classification' ? train.classes : undefined });
+  const test = await readCsv(testFile, data.label_column, task, {
+    classes: task === 'classification' ? train.classes : undefined,
+  });
   if (train.features.join('\0') !== test.features.join('\0') && train.features.length === test.features.length) {
     throw new DataError(
       `${displayPath(testFile)}: line 1: expected the feature columns of ${displayPath(trainFile)} in the same order (${train.features.join(', ')}), got ${test.features.join(', ')}`,
     );
   }
-  const raw = (d: typeof train, file: string): RawSplit => ({ x: d.x, y: d.y, n: d.n, shape: [d.features.length], name: displayPath(file) });
+  const raw = (d: typeof train, file: string): RawSplit => ({
+    x: d.x,
+    y: d.y,
+    n: d.n,
+    shape: [d.features.length],
+    name: displayPath(file),
+  });
   return { train: raw(train, trainFile), test: raw(test, testFile), classes: train.classes, files: [trainRel, testRel] };
 }
 
 async function loadImages(data: DataSection, task: LoadOptions['task'], root: string): Promise<Raw> {
   if (task !== 'classification') {
-    throw new DataError(`data.format: image-folder labels examples by class folder; expected model.task classification, got ${task}`);
+    throw new DataError(
+      `data.format: image-folder labels examples by class folder; expected model.task classification, got ${task}`,
+    );
   }
   const trainRel = nameSpec(data, 'train', 'train', 'a folder name');
   const testRel = nameSpec(data, 'test', 'test', 'a folder name');

@@ -15,11 +15,7 @@ export interface Split {
  * two examples gives at least one (when fraction > 0) and always keeps at least one for training.
  * Deterministic for a seed; both index lists come back in ascending order.
  */
-export function stratifiedSplit(
-  y: Int32Array,
-  fraction: number,
-  seed: number,
-): { train: Int32Array; validation: Int32Array } {
+export function stratifiedSplit(y: Int32Array, fraction: number, seed: number): { train: Int32Array; validation: Int32Array } {
   if (!(fraction >= 0 && fraction < 1)) {
     throw new RangeError(`validation fraction: expected a number >= 0 and < 1, got ${fraction}`);
   }

@@ -84,7 +84,12 @@ function significanceFor(
   if (candidate.perExample.labels.length !== baseline.perExample.labels.length) return undefined;
   if (method === 'mcnemar' && metric === 'accuracy' && candidate.perExample.correct && baseline.perExample.correct) {
     const r = mcnemar(candidate.perExample.correct, baseline.perExample.correct);
-    return { method: 'mcnemar', confidence: settings.confidence, p_value: r.p_value, significant: r.p_value < 1 - settings.confidence };
+    return {
+      method: 'mcnemar',
+      confidence: settings.confidence,
+      p_value: r.p_value,
+      significant: r.p_value < 1 - settings.confidence,
+    };
   }
   const r = pairedBootstrap(metric, candidate.perExample, baseline.perExample, settings);
   return { method: 'bootstrap', confidence: settings.confidence, ci: r.ci, significant: r.ci[0] > 0 || r.ci[1] < 0 };
@@ -172,7 +177,12 @@ export function judgeMetric(row: MetricComparison, g: MetricGate, hasBaseline: b
   const c = row.candidate;
   const label = metric;
   if (c === null) {
-    return { ...row, threshold: thresholdText(metric, g, hib), verdict: 'fail', reasons: [`${label}: not measured for this model`] };
+    return {
+      ...row,
+      threshold: thresholdText(metric, g, hib),
+      verdict: 'fail',
+      reasons: [`${label}: not measured for this model`],
+    };
   }
   if (g.min !== undefined && c < g.min) {
     fail = true;
@@ -201,7 +211,9 @@ export function judgeMetric(row: MetricComparison, g: MetricGate, hasBaseline: b
         const sure = !s ? true : interval ? interval[1] < -tol : s.significant;
         if (sure) {
           fail = true;
-          reasons.push(`${label} ${fmtDelta(row.delta, metric)} against the baseline, more than the allowed ${fmtValue(tol, metric)}${noise ? `; ${noise}` : ''}`);
+          reasons.push(
+            `${label} ${fmtDelta(row.delta, metric)} against the baseline, more than the allowed ${fmtValue(tol, metric)}${noise ? `; ${noise}` : ''}`,
+          );
         } else {
           reasons.push(`${label} ${fmtDelta(row.delta, metric)} against the baseline is ${noise}: not counted as a regression`);
         }

@@ -65,7 +65,13 @@ export async function evaluateWithBaseline(opts: EvaluateWithBaselineOptions): P
   const workDir = opts.workDir ?? (await mkdtemp(path.join(os.tmpdir(), 'cdl-baseline-')));
   try {
     const spec = opts.baseline ?? gate.baseline;
-    const found = await resolveBaseline(spec, { forge: opts.forge, model: opts.loaded.config.model.name, workDir, baseDir: process.cwd(), log });
+    const found = await resolveBaseline(spec, {
+      forge: opts.forge,
+      model: opts.loaded.config.model.name,
+      workDir,
+      baseDir: process.cwd(),
+      log,
+    });
     if (!found.dir) {
       log(`baseline: ${found.note}; only absolute bounds apply`);
       return { dataset, gate, candidate, baselineNote: found.note };
@@ -109,8 +115,10 @@ async function releaseHistory(forge: Forge, model: string, metric: string, log: 
     const releases = (await forge.listReleases(model)).slice(0, 10).reverse();
     const points: HistoryPoint[] = [];
     for (const r of releases) {
-      const m = (await forge.releaseMetrics(r)) as { main_metric?: string; main_metric_value?: number; splits?: { test?: Record<string, number> } } | undefined;
-      const v = m?.main_metric === metric && typeof m.main_metric_value === 'number' ? m.main_metric_value : m?.splits?.test?.[metric];
+      const m = (await forge.releaseMetrics(r)) as
+        { main_metric?: string; main_metric_value?: number; splits?: { test?: Record<string, number> } } | undefined;
+      const v =
+        m?.main_metric === metric && typeof m.main_metric_value === 'number' ? m.main_metric_value : m?.splits?.test?.[metric];
       if (typeof v === 'number' && Number.isFinite(v)) points.push({ label: r.tag, value: v });
     }
     return points;
@@ -121,7 +129,9 @@ async function releaseHistory(forge: Forge, model: string, metric: string, log: 
 }
 
 /** The evaluation record written beside the model: the candidate's, with the baseline's for comparison. */
-export function evaluationRecord(pair: Pick<EvaluatedPair, 'candidate' | 'baseline'>): Evaluation & { baseline: Evaluation | null } {
+export function evaluationRecord(
+  pair: Pick<EvaluatedPair, 'candidate' | 'baseline'>,
+): Evaluation & { baseline: Evaluation | null } {
   return { ...pair.candidate.evaluation, baseline: pair.baseline?.evaluation ?? null };
 }
 
@@ -162,7 +172,14 @@ export async function runGate(opts: GateRunOptions): Promise<GateRun> {
     (blessing.forced ? ' — forced' : '');
   let published: PublishResult | undefined;
   if (opts.publish !== false) {
-    published = await opts.forge.publish({ model, markdown, html, decision: blessing.decision, description, comment: opts.comment ?? true });
+    published = await opts.forge.publish({
+      model,
+      markdown,
+      html,
+      decision: blessing.decision,
+      description,
+      comment: opts.comment ?? true,
+    });
     for (const n of published.notes) log(n);
     if (published.comment) log(`report comment ${published.comment.action}: ${published.comment.url ?? published.comment.id}`);
   }

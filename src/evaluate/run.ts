@@ -208,7 +208,10 @@ function perSecond(n: number, ms: number): number {
 export async function evaluateModel(dir: string, dataset: Dataset, opts: EvaluateOptions): Promise<EvaluatedModel> {
   const log = opts.log ?? (() => {});
   // model.onnx and the JSON files beside it are read at the same time.
-  const [modelDir, raw] = await Promise.all([readModelDir(dir), readFile(path.join(dir, MODEL_FILES.onnx)).catch(() => undefined)]);
+  const [modelDir, raw] = await Promise.all([
+    readModelDir(dir),
+    readFile(path.join(dir, MODEL_FILES.onnx)).catch(() => undefined),
+  ]);
   const bytes = new Uint8Array(raw ?? (await readFile(modelDir.onnxPath)));
   // Hashed on the thread pool while the model runs.
   const sha256 = webcrypto.subtle.digest('SHA-256', bytes).then((d) => Buffer.from(d).toString('hex'));

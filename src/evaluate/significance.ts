@@ -61,7 +61,8 @@ export function pairedBootstrap(
   const resamples = opts.resamples ?? 1000;
   const confidence = opts.confidence ?? 0.95;
   const n = candidate.labels.length;
-  if (baseline.labels.length !== n) throw new Error(`paired bootstrap needs the same examples (${n} vs ${baseline.labels.length})`);
+  if (baseline.labels.length !== n)
+    throw new Error(`paired bootstrap needs the same examples (${n} vs ${baseline.labels.length})`);
   const rand = mulberry32(opts.seed ?? 0);
   const idx = new Uint32Array(n);
   const deltas = new Float64Array(resamples);

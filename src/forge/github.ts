@@ -104,7 +104,8 @@ export class GitHubForge implements RegistryForge {
   constructor(opts: GitHubForgeOptions) {
     const repository = opts.repository ?? process.env.GITHUB_REPOSITORY ?? '';
     const [owner, repo, ...rest] = repository.split('/');
-    if (!owner || !repo || rest.length) throw new UsageError(`Invalid repository '${repository}'. Expected format {owner}/{repo}.`);
+    if (!owner || !repo || rest.length)
+      throw new UsageError(`Invalid repository '${repository}'. Expected format {owner}/{repo}.`);
     this.owner = owner;
     this.repo = repo;
     this.log = opts.log ?? (() => {});
@@ -135,7 +136,14 @@ export class GitHubForge implements RegistryForge {
       const res = await this.octokit.rest.repos.listReleases({ owner: this.owner, repo: this.repo, per_page: 100, page });
       for (const r of res.data) {
         if (r.draft || r.prerelease) continue;
-        all.push({ tag: r.tag_name, name: r.name, published_at: r.published_at, commit: r.target_commitish, url: r.html_url, id: r.id });
+        all.push({
+          tag: r.tag_name,
+          name: r.name,
+          published_at: r.published_at,
+          commit: r.target_commitish,
+          url: r.html_url,
+          id: r.id,
+        });
       }
       if (res.data.length < 100) break;
     }
@@ -145,7 +153,14 @@ export class GitHubForge implements RegistryForge {
   async getRelease(tag: string): Promise<ReleaseInfo | undefined> {
     try {
       const { data: r } = await this.octokit.rest.repos.getReleaseByTag({ owner: this.owner, repo: this.repo, tag });
-      return { tag: r.tag_name, name: r.name, published_at: r.published_at, commit: r.target_commitish, url: r.html_url, id: r.id };
+      return {
+        tag: r.tag_name,
+        name: r.name,
+        published_at: r.published_at,
+        commit: r.target_commitish,
+        url: r.html_url,
+        id: r.id,
+      };
     } catch (e) {
       if (status(e) === 404) return undefined;
       throw e;
@@ -156,7 +171,12 @@ export class GitHubForge implements RegistryForge {
     const id = Number(release.id);
     const cached = this.assetCache.get(id);
     if (cached) return cached;
-    const res = await this.octokit.rest.repos.listReleaseAssets({ owner: this.owner, repo: this.repo, release_id: id, per_page: 100 });
+    const res = await this.octokit.rest.repos.listReleaseAssets({
+      owner: this.owner,
+      repo: this.repo,
+      release_id: id,
+      per_page: 100,
+    });
     const list = res.data.map((a) => ({ id: a.id, name: a.name }));
     this.assetCache.set(id, list);
     return list;
@@ -215,11 +235,23 @@ export class GitHubForge implements RegistryForge {
     try {
       return await downloadModelDir(name, dest);
     } catch (e) {
-      const { data } = await this.octokit.rest.actions.listArtifactsForRepo({ owner: this.owner, repo: this.repo, name, per_page: 10 });
+      const { data } = await this.octokit.rest.actions.listArtifactsForRepo({
+        owner: this.owner,
+        repo: this.repo,
+        name,
+        per_page: 10,
+      });
       const found = data.artifacts.find((a) => !a.expired && a.workflow_run?.id);
-      if (!found) throw new CdlError(`artifact ${name}: not in this run (${(e as Error).message}) nor in any run of ${this.owner}/${this.repo}`);
+      if (!found)
+        throw new CdlError(
+          `artifact ${name}: not in this run (${(e as Error).message}) nor in any run of ${this.owner}/${this.repo}`,
+        );
       this.log(`artifact ${name}: from workflow run ${found.workflow_run!.id}`);
-      return downloadModelDir(name, dest, { runId: found.workflow_run!.id!, repository: `${this.owner}/${this.repo}`, token: this.token });
+      return downloadModelDir(name, dest, {
+        runId: found.workflow_run!.id!,
+        repository: `${this.owner}/${this.repo}`,
+        token: this.token,
+      });
     }
   }
 
@@ -265,7 +297,8 @@ export class GitHubForge implements RegistryForge {
   }
 
   async uploadAsset(release: ReleaseDetails, name: string, file: string): Promise<AssetInfo> {
-    if (!release.draft) throw new CdlError(`upload ${name} to ${release.tag}: the release is published; assets are only added to a draft`);
+    if (!release.draft)
+      throw new CdlError(`upload ${name} to ${release.tag}: the release is published; assets are only added to a draft`);
     const uploadUrl = (release as ReleaseDetails & { uploadUrl?: string }).uploadUrl;
     const data = await readFile(file);
     const { data: a } = await this.octokit.rest.repos.uploadReleaseAsset({
@@ -283,7 +316,12 @@ export class GitHubForge implements RegistryForge {
   }
 
   async publishRelease(release: ReleaseDetails): Promise<ReleaseDetails> {
-    const { data } = await this.octokit.rest.repos.updateRelease({ owner: this.owner, repo: this.repo, release_id: Number(release.id), draft: false });
+    const { data } = await this.octokit.rest.repos.updateRelease({
+      owner: this.owner,
+      repo: this.repo,
+      release_id: Number(release.id),
+      draft: false,
+    });
     return this.details(data as ApiRelease);
   }
 
@@ -328,11 +366,16 @@ export class GitHubForge implements RegistryForge {
       payload: { ...(d.payload ?? {}), model: d.model, version: d.version, tag: d.tag },
       production_environment: d.environment === 'production',
     });
-    if (res.status !== 201) throw new CdlError(`deployment of ${d.tag} to ${d.environment} not created: ${JSON.stringify(res.data).slice(0, 200)}`);
+    if (res.status !== 201)
+      throw new CdlError(`deployment of ${d.tag} to ${d.environment} not created: ${JSON.stringify(res.data).slice(0, 200)}`);
     return this.deployment(res.data as ApiDeployment, 'queued');
   }
 
-  async setDeploymentStatus(d: DeploymentRecord, state: DeploymentState, update: DeploymentStatusUpdate = {}): Promise<DeploymentRecord> {
+  async setDeploymentStatus(
+    d: DeploymentRecord,
+    state: DeploymentState,
+    update: DeploymentStatusUpdate = {},
+  ): Promise<DeploymentRecord> {
     await this.octokit.rest.repos.createDeploymentStatus({
       owner: this.owner,
       repo: this.repo,
@@ -343,7 +386,12 @@ export class GitHubForge implements RegistryForge {
       ...(update.logUrl ? { log_url: update.logUrl } : {}),
       auto_inactive: true,
     });
-    return { ...d, state, ...(update.description ? { description: update.description } : {}), ...(update.environmentUrl ? { environment_url: update.environmentUrl } : {}) };
+    return {
+      ...d,
+      state,
+      ...(update.description ? { description: update.description } : {}),
+      ...(update.environmentUrl ? { environment_url: update.environmentUrl } : {}),
+    };
   }
 
   async listDeployments(model: string, environment?: string): Promise<DeploymentRecord[]> {
@@ -356,7 +404,12 @@ export class GitHubForge implements RegistryForge {
     });
     const out: DeploymentRecord[] = [];
     for (const d of data as ApiDeployment[]) {
-      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ owner: this.owner, repo: this.repo, deployment_id: d.id, per_page: 1 });
+      const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({
+        owner: this.owner,
+        repo: this.repo,
+        deployment_id: d.id,
+        per_page: 1,
+      });
       const latest = statuses[0];
       out.push(this.deployment(d, (latest?.state as DeploymentState | undefined) ?? 'queued', latest?.environment_url));
     }
@@ -368,7 +421,8 @@ export class GitHubForge implements RegistryForge {
     if (!this.pullRequest) throw new CdlError('not a pull request: no comment to write');
     const marker = reportMarker(model);
     let body = `${marker}\n${markdown}`;
-    if (body.length > MAX_COMMENT) body = `${body.slice(0, MAX_COMMENT - 80)}\n\n… (cut at GitHub's comment size limit; the job summary has it all)`;
+    if (body.length > MAX_COMMENT)
+      body = `${body.slice(0, MAX_COMMENT - 80)}\n\n… (cut at GitHub's comment size limit; the job summary has it all)`;
     const comments = await this.octokit.paginate(this.octokit.rest.issues.listComments, {
       owner: this.owner,
       repo: this.repo,
@@ -377,10 +431,20 @@ export class GitHubForge implements RegistryForge {
     });
     const mine = comments.find((c) => c.body?.includes(marker));
     if (mine) {
-      const { data } = await this.octokit.rest.issues.updateComment({ owner: this.owner, repo: this.repo, comment_id: mine.id, body });
+      const { data } = await this.octokit.rest.issues.updateComment({
+        owner: this.owner,
+        repo: this.repo,
+        comment_id: mine.id,
+        body,
+      });
       return { id: data.id, url: data.html_url, action: 'updated' };
     }
-    const { data } = await this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: this.pullRequest, body });
+    const { data } = await this.octokit.rest.issues.createComment({
+      owner: this.owner,
+      repo: this.repo,
+      issue_number: this.pullRequest,
+      body,
+    });
     return { id: data.id, url: data.html_url, action: 'created' };
   }
 

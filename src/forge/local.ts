@@ -102,7 +102,10 @@ export class LocalForge implements RegistryForge {
   async listReleases(model: string): Promise<ReleaseInfo[]> {
     const mine = releasesOfModel(await this.allReleases(), model);
     const version = (r: ReleaseInfo) => releaseVersion(r.tag, model) ?? r.tag;
-    return mine.sort((a, b) => compareVersions(version(b), version(a)) || String(b.published_at ?? '').localeCompare(String(a.published_at ?? '')));
+    return mine.sort(
+      (a, b) =>
+        compareVersions(version(b), version(a)) || String(b.published_at ?? '').localeCompare(String(a.published_at ?? '')),
+    );
   }
 
   async getRelease(tag: string): Promise<ReleaseInfo | undefined> {
@@ -127,13 +130,19 @@ export class LocalForge implements RegistryForge {
 
   async downloadArtifact(name: string): Promise<string> {
     const dir = path.join(this.stateDir, 'artifacts', name);
-    if (!existsSync(dir)) throw new CdlError(`artifact ${name}: not found; expected a folder ${dir} (local runs keep artifacts there)`);
+    if (!existsSync(dir))
+      throw new CdlError(`artifact ${name}: not found; expected a folder ${dir} (local runs keep artifacts there)`);
     return dir;
   }
 
   /** Publish a model directory as release `tag`: copy its files and tag the commit (in a git checkout). */
-  async createRelease(tag: string, modelDir: string, opts: { model?: string; commit?: string; gitTag?: boolean } = {}): Promise<ReleaseInfo> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._@/-]*$/.test(tag) || tag.includes('..')) throw new CdlError(`invalid release tag ${JSON.stringify(tag)}`);
+  async createRelease(
+    tag: string,
+    modelDir: string,
+    opts: { model?: string; commit?: string; gitTag?: boolean } = {},
+  ): Promise<ReleaseInfo> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._@/-]*$/.test(tag) || tag.includes('..'))
+      throw new CdlError(`invalid release tag ${JSON.stringify(tag)}`);
     const dest = path.join(this.releasesDir, tag);
     if (existsSync(dest)) throw new CdlError(`release ${tag} already exists (${dest})`);
     let commit = opts.commit ?? null;
@@ -191,11 +200,19 @@ export class LocalForge implements RegistryForge {
 
   async createDraftRelease(tag: string, opts: { commit: string | null; name?: string; body?: string }): Promise<ReleaseDetails> {
     checkTag(tag);
-    if (existsSync(path.join(this.releasesDir, tag))) throw new CdlError(`release ${tag} is already published; a published release does not change`);
+    if (existsSync(path.join(this.releasesDir, tag)))
+      throw new CdlError(`release ${tag} is already published; a published release does not change`);
     const dir = path.join(this.draftsDir, tag);
     if (existsSync(dir)) throw new CdlError(`a draft of ${tag} already exists (${dir}); delete it first`);
     await mkdir(dir, { recursive: true });
-    const info: LocalRelease = { tag, name: opts.name ?? tag, commit: opts.commit, body: opts.body, draft: true, created_at: new Date().toISOString() };
+    const info: LocalRelease = {
+      tag,
+      name: opts.name ?? tag,
+      commit: opts.commit,
+      body: opts.body,
+      draft: true,
+      created_at: new Date().toISOString(),
+    };
     await writeAtomic(path.join(dir, RELEASE_FILE), JSON.stringify(info, null, 2) + '\n');
     return this.details(dir, tag, true);
   }
@@ -203,7 +220,9 @@ export class LocalForge implements RegistryForge {
   private assertDraft(release: ReleaseDetails, what: string): string {
     const dir = path.join(this.draftsDir, release.tag);
     if (!release.draft || !existsSync(dir)) {
-      throw new CdlError(`${what} ${release.tag}: the release is published and immutable; only a draft can change (HTTP 422 on GitHub)`);
+      throw new CdlError(
+        `${what} ${release.tag}: the release is published and immutable; only a draft can change (HTTP 422 on GitHub)`,
+      );
     }
     return dir;
   }
@@ -282,7 +301,11 @@ export class LocalForge implements RegistryForge {
     return strip(rec);
   }
 
-  async setDeploymentStatus(d: DeploymentRecord, state: DeploymentState, update: DeploymentStatusUpdate = {}): Promise<DeploymentRecord> {
+  async setDeploymentStatus(
+    d: DeploymentRecord,
+    state: DeploymentState,
+    update: DeploymentStatusUpdate = {},
+  ): Promise<DeploymentRecord> {
     const all = await this.readDeployments(d.model);
     const rec = all.find((x) => String(x.id) === String(d.id));
     if (!rec) throw new CdlError(`deployment ${d.id} of ${d.model} not found`);
@@ -290,7 +313,13 @@ export class LocalForge implements RegistryForge {
     rec.state = state;
     if (update.description) rec.description = update.description;
     if (update.environmentUrl) rec.environment_url = update.environmentUrl;
-    rec.statuses.push({ state, description: update.description, environment_url: update.environmentUrl, log_url: update.logUrl, time });
+    rec.statuses.push({
+      state,
+      description: update.description,
+      environment_url: update.environmentUrl,
+      log_url: update.logUrl,
+      time,
+    });
     // As GitHub does (auto_inactive): a success makes the earlier successes of the environment inactive.
     if (state === 'success') {
       for (const o of all) {

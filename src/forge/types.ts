@@ -77,7 +77,13 @@ export function releasesOfModel<T extends ReleaseInfo>(releases: T[], model: str
 export function compareVersions(a: string, b: string): number {
   const parse = (v: string) => {
     const [core, pre] = v.replace(/^v/, '').split(/-(.*)/s, 2) as [string, string | undefined];
-    return { nums: core.split('+')[0]!.split('.').map((x) => Number.parseInt(x, 10) || 0), pre };
+    return {
+      nums: core
+        .split('+')[0]!
+        .split('.')
+        .map((x) => Number.parseInt(x, 10) || 0),
+      pre,
+    };
   };
   const x = parse(a);
   const y = parse(b);

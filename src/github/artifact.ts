@@ -16,7 +16,11 @@ export async function uploadModelDir(dir: string, name: string, retentionDays?: 
   return { id: res.id, size: res.size };
 }
 
-export async function downloadModelDir(name: string, dir: string, opts: { runId?: number; repository?: string; token?: string } = {}): Promise<string> {
+export async function downloadModelDir(
+  name: string,
+  dir: string,
+  opts: { runId?: number; repository?: string; token?: string } = {},
+): Promise<string> {
   const client = new DefaultArtifactClient();
   const findBy =
     opts.runId && opts.repository && opts.token

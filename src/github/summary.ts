@@ -16,7 +16,10 @@ export function metricsTable(m: Metrics): string {
   return [head, ...rows].join('\n');
 }
 
-export async function writeTrainSummary(m: Metrics, extra: { artifact?: string; backend?: string; seconds?: number }): Promise<void> {
+export async function writeTrainSummary(
+  m: Metrics,
+  extra: { artifact?: string; backend?: string; seconds?: number },
+): Promise<void> {
   const s = core.summary.addHeading(`cdl train: ${m.model}`, 2);
   s.addRaw(`**${m.main_metric}** on the test split: **${fmt(m.main_metric_value ?? undefined)}**\n\n`, true);
   s.addRaw(metricsTable(m) + '\n\n', true);

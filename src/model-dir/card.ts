@@ -13,7 +13,9 @@ export function renderModelCard(metrics: Metrics, lineage: Lineage, extra: { arc
   lines.push(`- Task: ${metrics.task}`);
   lines.push(`- Main metric: ${metrics.main_metric} = ${fmt(metrics.main_metric_value)} (test split)`);
   if (lineage.git) {
-    lines.push(`- Commit: \`${lineage.git.commit}\`${lineage.git.branch ? ` on \`${lineage.git.branch}\`` : ''}${lineage.git.dirty ? ' (with uncommitted changes)' : ''}`);
+    lines.push(
+      `- Commit: \`${lineage.git.commit}\`${lineage.git.branch ? ` on \`${lineage.git.branch}\`` : ''}${lineage.git.dirty ? ' (with uncommitted changes)' : ''}`,
+    );
   }
   if (lineage.data) lines.push(`- Dataset version: \`${String(lineage.data.version)}\``);
   lines.push(`- Configuration hash: \`${lineage.config.hash.slice(0, 16)}\``);

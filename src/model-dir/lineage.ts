@@ -44,9 +44,13 @@ export interface GpuInfo {
 /** GPUs that nvidia-smi reports; empty where there is none. */
 export async function gpuInfo(): Promise<GpuInfo[]> {
   try {
-    const { stdout } = await run('nvidia-smi', ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader,nounits'], {
-      timeout: 10_000,
-    });
+    const { stdout } = await run(
+      'nvidia-smi',
+      ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader,nounits'],
+      {
+        timeout: 10_000,
+      },
+    );
     return stdout
       .trim()
       .split('\n')

@@ -9,14 +9,7 @@
 import { CDL_VERSION } from '../version.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { CdlError } from '../util/errors.js';
-import {
-  FLOAT,
-  onnx,
-  type IAttributeProto,
-  type INodeProto,
-  type ITensorProto,
-  type IValueInfoProto,
-} from './proto.js';
+import { FLOAT, onnx, type IAttributeProto, type INodeProto, type ITensorProto, type IValueInfoProto } from './proto.js';
 
 /** The model cannot be written as ONNX (unsupported layer, option or structure). Exit code 1. */
 export class OnnxExportError extends CdlError {}
@@ -75,13 +68,7 @@ const SELU_SCALEALPHA = 1.7580993408473766;
 const SELU_SCALE = 1.0507009873554805;
 
 /** Pads [before, after] of one spatial axis, computed as TF.js does for 'same' and 'valid'. */
-export function tfPads(
-  padding: string,
-  inSize: number,
-  kernel: number,
-  stride: number,
-  dilation = 1,
-): [number, number] {
+export function tfPads(padding: string, inSize: number, kernel: number, stride: number, dilation = 1): [number, number] {
   if (padding === 'valid') return [0, 0];
   const eff = (kernel - 1) * dilation + 1;
   const out = Math.ceil(inSize / stride);
@@ -113,8 +100,7 @@ function convKernelToOihw(k: Float32Array, kh: number, kw: number, cin: number, 
   for (let y = 0; y < kh; y++)
     for (let x = 0; x < kw; x++)
       for (let i = 0; i < cin; i++)
-        for (let o = 0; o < cout; o++)
-          out[((o * cin + i) * kh + y) * kw + x] = k[((y * kw + x) * cin + i) * cout + o]!;
+        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = k[((y * kw + x) * cin + i) * cout + o]!;
   return out;
 }
 
@@ -311,7 +297,10 @@ export function exportOnnx(model: LayersModel, opts: ExportOnnxOptions = {}): Ui
   const requireImage = (layer: LayerLike): [number, number] => {
     const [, h, w, c] = flow.shape;
     if (flow.shape.length !== 4 || typeof h !== 'number' || typeof w !== 'number' || typeof c !== 'number') {
-      fail(layer, `needs a 4-D input [batch, height, width, channels] with known sizes, got [${flow.shape.map((d) => d ?? 'N').join(', ')}]`);
+      fail(
+        layer,
+        `needs a 4-D input [batch, height, width, channels] with known sizes, got [${flow.shape.map((d) => d ?? 'N').join(', ')}]`,
+      );
     }
     return [h, w];
   };
@@ -331,7 +320,7 @@ export function exportOnnx(model: LayersModel, opts: ExportOnnxOptions = {}): Ui
       fail(layer, `only a linear stack of layers can be exported (${(e as Error).message})`);
     }
     if (prevOutput !== undefined && input !== prevOutput) {
-      fail(layer, 'only a linear stack of layers can be exported: this layer does not take the previous layer\'s output');
+      fail(layer, "only a linear stack of layers can be exported: this layer does not take the previous layer's output");
     }
     prevOutput = layer.output;
     const cfg = layer.getConfig();

@@ -6,7 +6,15 @@
  * protobuf objects and only replaces the lists it edits.
  */
 import { CdlError } from '../util/errors.js';
-import { onnx, toNumber, type IAttributeProto, type INodeProto, type ITensorProto, type IValueInfoProto, type ModelProto } from './proto.js';
+import {
+  onnx,
+  toNumber,
+  type IAttributeProto,
+  type INodeProto,
+  type ITensorProto,
+  type IValueInfoProto,
+  type ModelProto,
+} from './proto.js';
 
 /** The bytes are not a usable ONNX model (corrupted, truncated, unsupported opset). Exit code 1. */
 export class OnnxModelError extends CdlError {}
@@ -98,11 +106,15 @@ export function tensorValues(t: ITensorProto): TensorValues {
   const raw = t.rawData && t.rawData.length ? t.rawData : undefined;
   const n = tensorSize(t);
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    throw new OnnxModelError(`initializer "${t.name}" keeps its data in an external file; expected the weights inside model.onnx`);
+    throw new OnnxModelError(
+      `initializer "${t.name}" keeps its data in an external file; expected the weights inside model.onnx`,
+    );
   }
   const check = <T extends TensorValues>(v: T): T => {
     if (v.length !== n) {
-      throw new OnnxModelError(`initializer "${t.name}" holds ${v.length} values but its dims [${tensorDims(t).join(', ')}] need ${n}; the file is corrupted`);
+      throw new OnnxModelError(
+        `initializer "${t.name}" holds ${v.length} values but its dims [${tensorDims(t).join(', ')}] need ${n}; the file is corrupted`,
+      );
     }
     return v;
   };
@@ -259,7 +271,9 @@ export class OnnxGraph {
       );
     }
     if (!model.graph || !(model.opsetImport ?? []).length) {
-      throw new OnnxModelError(`${at}not a valid ONNX model: ${model.graph ? 'no opset_import' : 'no graph'}; the file is corrupted, truncated or not ONNX`);
+      throw new OnnxModelError(
+        `${at}not a valid ONNX model: ${model.graph ? 'no opset_import' : 'no graph'}; the file is corrupted, truncated or not ONNX`,
+      );
     }
     for (const n of model.graph.node ?? []) {
       if (!n.opType) throw new OnnxModelError(`${at}not a valid ONNX model: a node has no op_type; the file is corrupted`);
@@ -279,7 +293,9 @@ export class OnnxGraph {
 
   /** The default domain's opset version (0 when none is imported). */
   opset(domain = ''): number {
-    const e = (this.model.opsetImport ?? []).find((o) => (o.domain ?? '') === domain || (domain === '' && o.domain === 'ai.onnx'));
+    const e = (this.model.opsetImport ?? []).find(
+      (o) => (o.domain ?? '') === domain || (domain === '' && o.domain === 'ai.onnx'),
+    );
     return e ? toNumber(e.version) : 0;
   }
 
@@ -362,7 +378,7 @@ export class OnnxGraph {
     const out: INodeProto[] = [];
     while (pending.length) {
       const before = pending.length;
-      for (let i = 0; i < pending.length; ) {
+      for (let i = 0; i < pending.length;) {
         const n = pending[i]!;
         if ((n.input ?? []).every((x) => available.has(x))) {
           out.push(n);
@@ -389,12 +405,17 @@ export class OnnxGraph {
   declaredType(value: string): ValueType | undefined {
     const t = this.initializers.get(value);
     if (t) return { elemType: t.dataType ?? 0, shape: tensorDims(t) };
-    const v = this.inputs.find((x) => x.name === value) ?? this.outputs.find((x) => x.name === value) ?? this.valueInfo.get(value);
+    const v =
+      this.inputs.find((x) => x.name === value) ?? this.outputs.find((x) => x.name === value) ?? this.valueInfo.get(value);
     const tt = v?.type?.tensorType;
     if (!tt) return undefined;
     return {
       elemType: tt.elemType ?? 0,
-      shape: tt.shape ? (tt.shape.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : null)) : null,
+      shape: tt.shape
+        ? (tt.shape.dim ?? []).map((d) =>
+            d.dimParam ? d.dimParam : d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : null,
+          )
+        : null,
     };
   }
 
@@ -428,7 +449,9 @@ export function valueInfo(name: string, t: ValueType): IValueInfoProto {
     type: {
       tensorType: {
         elemType: t.elemType,
-        ...(t.shape ? { shape: { dim: t.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : d ? { dimParam: d } : {})) } } : {}),
+        ...(t.shape
+          ? { shape: { dim: t.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : d ? { dimParam: d } : {})) } }
+          : {}),
       },
     },
   };
@@ -439,8 +462,29 @@ export function valueInfo(name: string, t: ValueType): IValueInfoProto {
 // ---------------------------------------------------------------------------------------------
 
 const UNARY = new Set([
-  'Relu', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Softplus', 'Softsign', 'HardSigmoid', 'LeakyRelu', 'Clip', 'Identity', 'Dropout',
-  'Softmax', 'LogSoftmax', 'BatchNormalization', 'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Erf', 'Gelu', 'HardSwish',
+  'Relu',
+  'Sigmoid',
+  'Tanh',
+  'Elu',
+  'Selu',
+  'Softplus',
+  'Softsign',
+  'HardSigmoid',
+  'LeakyRelu',
+  'Clip',
+  'Identity',
+  'Dropout',
+  'Softmax',
+  'LogSoftmax',
+  'BatchNormalization',
+  'Neg',
+  'Abs',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Erf',
+  'Gelu',
+  'HardSwish',
 ]);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'PRelu']);
 
@@ -477,7 +521,8 @@ function convLikeShape(n: INodeProto, x: Dim[], outChannels: Dim, kernel: number
   const out: Dim[] = [x[0] ?? null, outChannels];
   for (let i = 0; i < r; i++) {
     const size = x[i + 2] ?? null;
-    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') out.push(typeof size === 'number' ? Math.ceil(size / strides[i]!) : null);
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER')
+      out.push(typeof size === 'number' ? Math.ceil(size / strides[i]!) : null);
     else if (autoPad === 'VALID') out.push(spatialOut(size, k[i]!, strides[i]!, dil[i]!, 0, 0, ceil));
     else out.push(spatialOut(size, k[i]!, strides[i]!, dil[i]!, pads[i]!, pads[i + r]!, ceil));
   }
@@ -506,7 +551,15 @@ export function inferNode(n: INodeProto, ins: Array<ValueType | undefined>, g: O
     case 'Conv':
     case 'ConvInteger': {
       const w = ins[1]?.shape;
-      const shape = sa && w ? convLikeShape(n, sa, w[0] ?? null, w.slice(2).map((d) => Number(d))) : null;
+      const shape =
+        sa && w
+          ? convLikeShape(
+              n,
+              sa,
+              w[0] ?? null,
+              w.slice(2).map((d) => Number(d)),
+            )
+          : null;
       return same(shape, op === 'ConvInteger' ? DT.INT32 : a?.elemType);
     }
     case 'MaxPool':
@@ -520,7 +573,8 @@ export function inferNode(n: INodeProto, ins: Array<ValueType | undefined>, g: O
       if (!sa) return same(null);
       let axis = attrInt(n, 'axis', 1);
       if (axis < 0) axis += sa.length;
-      const prod = (ds: Dim[]): Dim => ds.reduce<Dim>((p, d) => (typeof p === 'number' && typeof d === 'number' ? p * d : null), 1);
+      const prod = (ds: Dim[]): Dim =>
+        ds.reduce<Dim>((p, d) => (typeof p === 'number' && typeof d === 'number' ? p * d : null), 1);
       return same([prod(sa.slice(0, axis)), prod(sa.slice(axis))]);
     }
     case 'Transpose': {

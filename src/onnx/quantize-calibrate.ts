@@ -174,7 +174,12 @@ export async function calibrate(
     const bins = opts.bins ?? 2048;
     const hists = new Map<string, Histogram>();
     for (const [t, r] of ranges) {
-      hists.set(t, method === 'entropy' ? new Histogram(0, Math.max(Math.abs(r.min), Math.abs(r.max)), bins) : new Histogram(r.min, r.max, bins));
+      hists.set(
+        t,
+        method === 'entropy'
+          ? new Histogram(0, Math.max(Math.abs(r.min), Math.abs(r.max)), bins)
+          : new Histogram(r.min, r.max, bins),
+      );
     }
     await pass((t, v) => hists.get(t)!.add(v, method === 'entropy'));
     const out = new Map<string, Range>();

@@ -125,7 +125,9 @@ export async function quantizeStatic(bytes: Uint8Array, opts: StaticOptions): Pr
   };
   const feedsQuantized = (t: string): boolean =>
     !g.isGraphOutput(t) &&
-    g.consumers(t).every((c) => targetNodes.has(c) || (PASS_THROUGH_OPS.has(c.opType ?? '') && feedsQuantized(c.output?.[0] ?? '')));
+    g
+      .consumers(t)
+      .every((c) => targetNodes.has(c) || (PASS_THROUGH_OPS.has(c.opType ?? '') && feedsQuantized(c.output?.[0] ?? '')));
   // Outputs first: a pool on a quantized output then shares its parameters.
   for (const t of targets) {
     const y = t.node.output![0]!;
@@ -136,7 +138,12 @@ export async function quantizeStatic(bytes: Uint8Array, opts: StaticOptions): Pr
   for (const n of g.topologicalOrder()) {
     const i = n.input?.[0] ?? '';
     const o = n.output?.[0] ?? '';
-    if (PASS_THROUGH_OPS.has(n.opType ?? '') && (calibrated.has(i) || source.has(i)) && !g.isGraphOutput(o) && !calibrated.has(o)) {
+    if (
+      PASS_THROUGH_OPS.has(n.opType ?? '') &&
+      (calibrated.has(i) || source.has(i)) &&
+      !g.isGraphOutput(o) &&
+      !calibrated.has(o)
+    ) {
       source.set(o, i);
     }
   }
@@ -205,7 +212,9 @@ export async function quantizeStatic(bytes: Uint8Array, opts: StaticOptions): Pr
     const wScale = g.addInitializer(makeTensor(g.uniqueName(`${t.weight}_scale`), DT.FLOAT, [c], wq.scales));
     const wZp = g.addInitializer(makeTensor(g.uniqueName(`${t.weight}_zero_point`), DT.INT8, [c], new Int8Array(c)));
     const wDq = g.uniqueName(`${t.weight}_dequantized`);
-    added.push(makeNode(g, 'DequantizeLinear', [wName, wScale, wZp], [wDq], [intAttr('axis', t.axis)], `${t.weight}/DequantizeLinear`));
+    added.push(
+      makeNode(g, 'DequantizeLinear', [wName, wScale, wZp], [wDq], [intAttr('axis', t.axis)], `${t.weight}/DequantizeLinear`),
+    );
     node.input![1] = wDq;
 
     const bias = node.input?.[2];

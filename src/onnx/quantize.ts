@@ -10,7 +10,18 @@
  * quantized are left exactly as they were.
  */
 import type { INodeProto } from './proto.js';
-import { DT, OnnxGraph, OnnxModelError, attrFloat, attrInt, floatValues, intAttr, makeNode, makeTensor, tensorDims } from './graph.js';
+import {
+  DT,
+  OnnxGraph,
+  OnnxModelError,
+  attrFloat,
+  attrInt,
+  floatValues,
+  intAttr,
+  makeNode,
+  makeTensor,
+  tensorDims,
+} from './graph.js';
 
 /** Operators whose weights cdl quantizes. */
 export const QUANTIZABLE_OPS = ['Conv', 'MatMul', 'Gemm'] as const;
@@ -27,7 +38,12 @@ export interface WeightQuantization {
  * Symmetric per-channel int8: scale_c = max|w_c| / qmax, q = round(w / scale_c), zero point 0.
  * `reduceRange` uses 7 bits (qmax 63), which avoids overflow in u8s8 products on CPUs without VNNI.
  */
-export function quantizeWeightsPerChannel(w: Float32Array, dims: number[], axis: number, reduceRange = false): WeightQuantization {
+export function quantizeWeightsPerChannel(
+  w: Float32Array,
+  dims: number[],
+  axis: number,
+  reduceRange = false,
+): WeightQuantization {
   const qmax = reduceRange ? 63 : 127;
   const channels = dims[axis]!;
   const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
@@ -85,8 +101,7 @@ export function quantTargets(g: OnnxGraph, opts: TargetOptions = {}): QuantTarge
     const dims = tensorDims(t);
     if (op === 'Conv' && dims.length >= 3) {
       if (dims[1]! >= (opts.minConvInputChannels ?? 1)) out.push({ node, weight, dims, axis: 0 });
-    }
-    else if (op === 'MatMul' && dims.length === 2) out.push({ node, weight, dims, axis: 1 });
+    } else if (op === 'MatMul' && dims.length === 2) out.push({ node, weight, dims, axis: 1 });
     else if (op === 'Gemm' && dims.length === 2 && attrInt(node, 'transA', 0) === 0) {
       out.push({ node, weight, dims, axis: attrInt(node, 'transB', 0) ? 0 : 1 });
     }
@@ -152,7 +167,14 @@ export function quantizeDynamic(bytes: Uint8Array, opts: DynamicOptions = {}): Q
       const wScale = g.addInitializer(makeTensor(g.uniqueName(`${t.weight}_scale`), DT.FLOAT, [c], wq.scales));
       const wZp = g.addInitializer(makeTensor(g.uniqueName(`${t.weight}_zero_point`), DT.INT8, [c], new Int8Array(c)));
       const wDq = g.uniqueName(`${t.weight}_dequantized`);
-      const deq = makeNode(g, 'DequantizeLinear', [wName, wScale, wZp], [wDq], [intAttr('axis', 0)], `${t.weight}/DequantizeLinear`);
+      const deq = makeNode(
+        g,
+        'DequantizeLinear',
+        [wName, wScale, wZp],
+        [wDq],
+        [intAttr('axis', 0)],
+        `${t.weight}/DequantizeLinear`,
+      );
       node.input![1] = wDq;
       replaced.set(node, [deq, node]);
       quantized.push(node.name ?? base);
@@ -186,11 +208,19 @@ export function quantizeDynamic(bytes: Uint8Array, opts: DynamicOptions = {}): Q
       let b = bias!;
       if (isConv || attrFloat(node, 'beta', 1) !== 1) {
         const bt = g.initializers.get(b);
-        if (!bt) throw new OnnxModelError(`node "${base}": the bias "${b}" is not an initializer; cdl quantizes only constant biases`);
+        if (!bt)
+          throw new OnnxModelError(`node "${base}": the bias "${b}" is not an initializer; cdl quantizes only constant biases`);
         const values = floatValues(bt);
         const beta = isConv ? 1 : attrFloat(node, 'beta', 1);
         const bDims = isConv ? [values.length, ...dims.slice(2).map(() => 1)] : tensorDims(bt);
-        b = g.addInitializer(makeTensor(g.uniqueName(`${b}_reshaped`), DT.FLOAT, bDims, values.map((v) => v * beta)));
+        b = g.addInitializer(
+          makeTensor(
+            g.uniqueName(`${b}_reshaped`),
+            DT.FLOAT,
+            bDims,
+            values.map((v) => v * beta),
+          ),
+        );
       }
       newNodes.push(makeNode(g, 'Add', [scaled, b], [y], [], `${base}/Add`));
     }

@@ -29,16 +29,24 @@ export function perClassSvg(classes: ClassRow[]): string {
   const y = (v: number) => 20 + plotH * (1 - Math.max(0, Math.min(1, v)));
   const parts: string[] = [];
   for (const t of [0, 0.25, 0.5, 0.75, 1]) {
-    parts.push(`<line x1="${left}" x2="${w - 10}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${left - 4}" y="${y(t) + 4}" text-anchor="end" font-size="10">${t}</text>`);
+    parts.push(
+      `<line x1="${left}" x2="${w - 10}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${left - 4}" y="${y(t) + 4}" text-anchor="end" font-size="10">${t}</text>`,
+    );
   }
   classes.forEach((c, i) => {
     const x0 = left + i * slot + (slot - (hasBase ? 2 * bw : bw)) / 2;
-    parts.push(`<rect x="${x0.toFixed(1)}" y="${y(c.f1).toFixed(1)}" width="${bw.toFixed(1)}" height="${(y(0) - y(c.f1)).toFixed(1)}" fill="#4c78a8"><title>${esc(c.name)} candidate F1 ${c.f1.toFixed(3)}</title></rect>`);
+    parts.push(
+      `<rect x="${x0.toFixed(1)}" y="${y(c.f1).toFixed(1)}" width="${bw.toFixed(1)}" height="${(y(0) - y(c.f1)).toFixed(1)}" fill="#4c78a8"><title>${esc(c.name)} candidate F1 ${c.f1.toFixed(3)}</title></rect>`,
+    );
     if (hasBase && c.baselineF1 !== undefined) {
-      parts.push(`<rect x="${(x0 + bw).toFixed(1)}" y="${y(c.baselineF1).toFixed(1)}" width="${bw.toFixed(1)}" height="${(y(0) - y(c.baselineF1)).toFixed(1)}" fill="#bab0ac"><title>${esc(c.name)} baseline F1 ${c.baselineF1.toFixed(3)}</title></rect>`);
+      parts.push(
+        `<rect x="${(x0 + bw).toFixed(1)}" y="${y(c.baselineF1).toFixed(1)}" width="${bw.toFixed(1)}" height="${(y(0) - y(c.baselineF1)).toFixed(1)}" fill="#bab0ac"><title>${esc(c.name)} baseline F1 ${c.baselineF1.toFixed(3)}</title></rect>`,
+      );
     }
     const cx = left + i * slot + slot / 2;
-    parts.push(`<text x="${cx.toFixed(1)}" y="${h - bottom + 14}" font-size="10" text-anchor="end" transform="rotate(-35 ${cx.toFixed(1)} ${h - bottom + 14})">${esc(c.name)}</text>`);
+    parts.push(
+      `<text x="${cx.toFixed(1)}" y="${h - bottom + 14}" font-size="10" text-anchor="end" transform="rotate(-35 ${cx.toFixed(1)} ${h - bottom + 14})">${esc(c.name)}</text>`,
+    );
   });
   const legend = hasBase
     ? `<rect x="${w - 190}" y="2" width="10" height="10" fill="#4c78a8"/><text x="${w - 176}" y="11" font-size="11">candidate</text><rect x="${w - 110}" y="2" width="10" height="10" fill="#bab0ac"/><text x="${w - 96}" y="11" font-size="11">baseline</text>`
@@ -59,9 +67,14 @@ export function historySvg(metric: string, points: HistoryPoint[]): string {
   const x = (i: number) => left + (points.length > 1 ? (i * (w - left - 30)) / (points.length - 1) : (w - left) / 2);
   const path = points.map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ');
   const dots = points
-    .map((p, i) => `<circle cx="${x(i).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="4" fill="${p.label === 'candidate' ? '#e45756' : '#4c78a8'}"><title>${esc(p.label)}: ${p.value.toFixed(4)}</title></circle><text x="${x(i).toFixed(1)}" y="${h - 20}" font-size="10" text-anchor="middle">${esc(p.label)}</text>`)
+    .map(
+      (p, i) =>
+        `<circle cx="${x(i).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="4" fill="${p.label === 'candidate' ? '#e45756' : '#4c78a8'}"><title>${esc(p.label)}: ${p.value.toFixed(4)}</title></circle><text x="${x(i).toFixed(1)}" y="${h - 20}" font-size="10" text-anchor="middle">${esc(p.label)}</text>`,
+    )
     .join('');
-  const ticks = [a, (a + b) / 2, b].map((v) => `<text x="${left - 6}" y="${y(v) + 4}" font-size="10" text-anchor="end">${v.toFixed(3)}</text>`).join('');
+  const ticks = [a, (a + b) / 2, b]
+    .map((v) => `<text x="${left - 6}" y="${y(v) + 4}" font-size="10" text-anchor="end">${v.toFixed(3)}</text>`)
+    .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(metric)} across releases">${ticks}<path d="${path}" fill="none" stroke="#4c78a8" stroke-width="2"/>${dots}</svg>`;
 }
 
@@ -78,14 +91,20 @@ export function renderHtml(c: ReportContent): string {
     .join('');
   const base = c.classes.some((k) => k.baselineF1 !== undefined);
   const classRows = c.classes
-    .map((k) => `<tr><td>${esc(k.name)}</td><td class="n">${f3(k.precision)}</td><td class="n">${f3(k.recall)}</td><td class="n">${f3(k.f1)}</td>${base ? `<td class="n">${f3(k.baselineF1)}</td>` : ''}<td class="n">${k.support}</td></tr>`)
+    .map(
+      (k) =>
+        `<tr><td>${esc(k.name)}</td><td class="n">${f3(k.precision)}</td><td class="n">${f3(k.recall)}</td><td class="n">${f3(k.f1)}</td>${base ? `<td class="n">${f3(k.baselineF1)}</td>` : ''}<td class="n">${k.support}</td></tr>`,
+    )
     .join('\n');
   let confusion = '';
   if (c.confusion) {
     const { classes, matrix, largest } = c.confusion;
     const max = Math.max(1, ...matrix.flatMap((r, t) => r.filter((_, p) => p !== t)));
     const body = matrix
-      .map((r, t) => `<tr><th>${esc(classes[t]!)}</th>${r.map((n, p) => (p === t ? `<td class="n diag">${n}</td>` : `<td class="n" style="background:rgba(228,87,86,${(n / max * 0.8).toFixed(2)})">${n || ''}</td>`)).join('')}</tr>`)
+      .map(
+        (r, t) =>
+          `<tr><th>${esc(classes[t]!)}</th>${r.map((n, p) => (p === t ? `<td class="n diag">${n}</td>` : `<td class="n" style="background:rgba(228,87,86,${((n / max) * 0.8).toFixed(2)})">${n || ''}</td>`)).join('')}</tr>`,
+      )
       .join('\n');
     confusion = `<h2>Confusion matrix</h2>
 <p>Largest confusions: ${largest.map((x) => `<strong>${esc(x.true)} → ${esc(x.predicted)}</strong> (${x.count}, ${(x.rate * 100).toFixed(1)}%)`).join(', ') || 'none'}.</p>
@@ -107,10 +126,14 @@ ${c.forced ? `<p class="warn">Force-blessed${c.forced.by ? ` by ${esc(c.forced.b
 <table><tr><th>metric</th><th>candidate</th><th>baseline</th><th>delta</th><th>threshold</th><th>verdict</th></tr>
 ${rows}</table>
 ${reasons ? `<ul>${reasons}</ul>` : ''}
-${c.classes.length ? `<h2>Per class</h2>
+${
+  c.classes.length
+    ? `<h2>Per class</h2>
 <table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>${base ? '<th>baseline F1</th>' : ''}<th>support</th></tr>
 ${classRows}</table>
-${perClassSvg(c.classes)}` : ''}
+${perClassSvg(c.classes)}`
+    : ''
+}
 ${confusion}
 <h2>${esc(c.mainMetric)} across releases</h2>
 ${c.history.length > 1 ? historySvg(c.mainMetric, c.history) : '<p>No earlier release to compare with yet.</p>'}

@@ -51,7 +51,9 @@ export function historyChart(metric: string, points: HistoryPoint[]): string {
 
 export function confusionTable(classes: string[], m: number[][]): string {
   const head = `| true ↓ / predicted → | ${classes.map(cell).join(' | ')} |\n|---|${classes.map(() => '---:').join('|')}|`;
-  const rows = m.map((row, t) => `| **${cell(classes[t]!)}** | ${row.map((n, p) => (p === t ? `**${n}**` : n ? String(n) : '·')).join(' | ')} |`);
+  const rows = m.map(
+    (row, t) => `| **${cell(classes[t]!)}** | ${row.map((n, p) => (p === t ? `**${n}**` : n ? String(n) : '·')).join(' | ')} |`,
+  );
   return [head, ...rows].join('\n');
 }
 
@@ -62,7 +64,9 @@ export function renderMarkdown(c: ReportContent): string {
   out.push(`**Decision: ${c.decision}.** ${c.reason}`);
   if (c.forced) {
     out.push('');
-    out.push(`> [!WARNING]\n> Force-blessed${c.forced.by ? ` by ${c.forced.by}` : ''}: ${c.forced.reason}. Without the override the candidate was rejected.`);
+    out.push(
+      `> [!WARNING]\n> Force-blessed${c.forced.by ? ` by ${c.forced.by}` : ''}: ${c.forced.reason}. Without the override the candidate was rejected.`,
+    );
   }
   out.push('');
   out.push(`- **Baseline:** ${c.baselineLine}`);
@@ -73,7 +77,9 @@ export function renderMarkdown(c: ReportContent): string {
   out.push('|---|---:|---:|---:|---|:---:|');
   for (const r of c.rows) {
     const delta = r.noise ? `${r.delta} (${r.noise})` : r.delta;
-    out.push(`| ${cell(r.label)} | ${r.candidate} | ${r.baseline} | ${cell(delta)} | ${cell(r.threshold || '—')} | ${r.verdict || '—'} |`);
+    out.push(
+      `| ${cell(r.label)} | ${r.candidate} | ${r.baseline} | ${cell(delta)} | ${cell(r.threshold || '—')} | ${r.verdict || '—'} |`,
+    );
   }
   const failing = c.rows.filter((r) => r.verdict === '❌');
   const notes = c.rows.filter((r) => r.verdict && r.reasons.length);
@@ -98,7 +104,9 @@ export function renderMarkdown(c: ReportContent): string {
     for (const k of c.classes) {
       const d = k.baselineF1 !== undefined ? k.f1 - k.baselineF1 : undefined;
       const deltaCell = d === undefined ? '—' : `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(3)}`;
-      out.push(`| ${cell(k.name)} | ${f3(k.precision)} | ${f3(k.recall)} | ${f3(k.f1)} |${base ? ` ${f3(k.baselineF1)} | ${deltaCell} |` : ''} ${k.support} |`);
+      out.push(
+        `| ${cell(k.name)} | ${f3(k.precision)} | ${f3(k.recall)} | ${f3(k.f1)} |${base ? ` ${f3(k.baselineF1)} | ${deltaCell} |` : ''} ${k.support} |`,
+      );
     }
     out.push('');
     out.push(perClassChart(c.classes));
@@ -125,7 +133,9 @@ export function renderMarkdown(c: ReportContent): string {
   if (c.history.length > 1) out.push(historyChart(c.mainMetric, c.history));
   else out.push('No earlier release to compare with yet.');
   out.push('');
-  out.push(`<sub>cdl evaluate-gate · ${c.time}${failing.length ? ` · failing: ${failing.map((r) => r.metric).join(', ')}` : ''}</sub>`);
+  out.push(
+    `<sub>cdl evaluate-gate · ${c.time}${failing.length ? ` · failing: ${failing.map((r) => r.metric).join(', ')}` : ''}</sub>`,
+  );
   return out.join('\n') + '\n';
 }
 

@@ -97,7 +97,8 @@ export function largestConfusions(classes: readonly string[], m: number[][], cou
   m.forEach((row, t) => {
     const total = row.reduce((a, b) => a + b, 0);
     row.forEach((n, p) => {
-      if (p !== t && n > 0) out.push({ true: classes[t] ?? String(t), predicted: classes[p] ?? String(p), count: n, rate: total ? n / total : 0 });
+      if (p !== t && n > 0)
+        out.push({ true: classes[t] ?? String(t), predicted: classes[p] ?? String(p), count: n, rate: total ? n / total : 0 });
     });
   });
   return out.sort((a, b) => b.count - a.count).slice(0, count);
@@ -112,7 +113,8 @@ export function buildReport(input: ReportInput): ReportContent {
       (b.sha256 ? `, model.onnx sha256 ${b.sha256.slice(0, 12)}` : '')
     : `none — ${blessing.baseline_note ?? 'no baseline'}; only absolute bounds apply`;
   const d = candidate.data;
-  const dataLine = `${d.split} split, ${d.examples.toLocaleString('en-US')} examples, data ${d.version.slice(0, 19)}…` +
+  const dataLine =
+    `${d.split} split, ${d.examples.toLocaleString('en-US')} examples, data ${d.version.slice(0, 19)}…` +
     (candidate.model.input.layout === 'nchw' ? ' (fed channels first, as the model expects)' : '');
   const classes: ClassRow[] = (candidate.per_class ?? []).map((c, i) => ({
     name: c.class,
@@ -139,7 +141,11 @@ export function buildReport(input: ReportInput): ReportContent {
     classes,
     confusion:
       candidate.confusion && candidate.classes
-        ? { classes: candidate.classes, matrix: candidate.confusion, largest: largestConfusions(candidate.classes, candidate.confusion) }
+        ? {
+            classes: candidate.classes,
+            matrix: candidate.confusion,
+            largest: largestConfusions(candidate.classes, candidate.confusion),
+          }
         : undefined,
     history,
     mainMetric,

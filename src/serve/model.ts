@@ -128,7 +128,8 @@ export class ModelVersion {
       };
     });
     // Inputs are counted before the run: their buffers move to the inference worker.
-    const recorded = this.recorder && this.signature.batched ? this.recorder.recordInputs(feeds[0]!.data as ArrayLike<number>, rows) : false;
+    const recorded =
+      this.recorder && this.signature.batched ? this.recorder.recordInputs(feeds[0]!.data as ArrayLike<number>, rows) : false;
     let res: WireTensor[];
     try {
       res = await this.pool.run(feeds);

@@ -126,7 +126,15 @@ async function tryBackend(kind: Exclude<Backend, 'auto'>): Promise<LoadedBackend
       }
       return {
         tf,
-        info: { name: 'wasm', kind, package: '@tensorflow/tfjs-backend-wasm', version: wasm.version_wasm, notes: [], simd, threads },
+        info: {
+          name: 'wasm',
+          kind,
+          package: '@tensorflow/tfjs-backend-wasm',
+          version: wasm.version_wasm,
+          notes: [],
+          simd,
+          threads,
+        },
       };
     } catch (e) {
       return `@tensorflow/tfjs-backend-wasm: ${(e as Error).message}`;

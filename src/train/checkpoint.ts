@@ -79,7 +79,9 @@ export function modelArrays(model: LayersModel): NamedArray[] {
 export function setModelArrays(tf: Tf, model: LayersModel, arrays: NamedArray[]): void {
   const weights = model.weights;
   if (weights.length !== arrays.length) {
-    throw new TrainError(`checkpoint has ${arrays.length} weight arrays but the model has ${weights.length}; was the model changed?`);
+    throw new TrainError(
+      `checkpoint has ${arrays.length} weight arrays but the model has ${weights.length}; was the model changed?`,
+    );
   }
   model.setWeights(
     arrays.map((a, i) => {

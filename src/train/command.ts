@@ -22,7 +22,11 @@ function dataEnv(data: DataSection, baseDir: string): Record<string, string> {
   const root = isUrl ? data.path : path.resolve(baseDir, data.path);
   const resolve = (p: string) => (isUrl ? `${root.replace(/\/$/, '')}/${p}` : path.join(root, p));
   const split = (s: DataSection['train']) =>
-    s === undefined ? '' : typeof s === 'string' ? resolve(s) : JSON.stringify({ images: resolve(s.images), labels: resolve(s.labels) });
+    s === undefined
+      ? ''
+      : typeof s === 'string'
+        ? resolve(s)
+        : JSON.stringify({ images: resolve(s.images), labels: resolve(s.labels) });
   return {
     CDL_DATA_FORMAT: data.format,
     CDL_DATA_DIR: root,
@@ -122,10 +126,14 @@ export async function collectCommandOutputs(outDir: string, command: string): Pr
   try {
     raw = JSON.parse(await readFile(metricsPath, 'utf8'));
   } catch (e) {
-    throw new TrainError(`${metricsPath}: invalid JSON (${(e as Error).message}); expected an object such as {"test": {"accuracy": 0.91}} or {"accuracy": 0.91}`);
+    throw new TrainError(
+      `${metricsPath}: invalid JSON (${(e as Error).message}); expected an object such as {"test": {"accuracy": 0.91}} or {"accuracy": 0.91}`,
+    );
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new TrainError(`${metricsPath}: expected a JSON object such as {"test": {"accuracy": 0.91}} or {"accuracy": 0.91}, got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
+    throw new TrainError(
+      `${metricsPath}: expected a JSON object such as {"test": {"accuracy": 0.91}} or {"accuracy": 0.91}, got ${Array.isArray(raw) ? 'a list' : typeof raw}`,
+    );
   }
   const obj = raw as Record<string, unknown>;
   const splits: Record<string, Record<string, number>> = {};
@@ -136,7 +144,9 @@ export async function collectCommandOutputs(outDir: string, command: string): Pr
   const flat = numericEntries(obj);
   if (Object.keys(flat).length) splits.test = { ...flat, ...(splits.test ?? {}) };
   if (!Object.values(splits).some((s) => Object.keys(s).length)) {
-    throw new TrainError(`${metricsPath}: no numeric metric found; expected for example {"test": {"accuracy": 0.91, "loss": 0.25}}`);
+    throw new TrainError(
+      `${metricsPath}: no numeric metric found; expected for example {"test": {"accuracy": 0.91, "loss": 0.25}}`,
+    );
   }
   return { onnx, splits, raw: obj };
 }

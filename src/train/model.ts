@@ -46,8 +46,12 @@ function outSize(padding: 'valid' | 'same', inSize: number, k: number, s: number
  */
 export function inferShapes(spec: ModelSpec): number[][] {
   const inputShape = spec.input_shape;
-  if (!Array.isArray(inputShape) || inputShape.length < 1 || inputShape.length > 3 ||
-      !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+  if (
+    !Array.isArray(inputShape) ||
+    inputShape.length < 1 ||
+    inputShape.length > 3 ||
+    !inputShape.every((d) => Number.isInteger(d) && d > 0)
+  ) {
     throw new ConfigError(
       `model.input_shape: expected 1 to 3 positive integers such as [28, 28, 1] or [784], got ${JSON.stringify(inputShape)}`,
     );
@@ -338,11 +342,16 @@ export async function loadModelModule(
     );
   }
   if (typeof builder !== 'function') {
-    throw new ConfigError(`${where}: the default export is ${describeValue(builder)}, expected a function that builds a tf.LayersModel`);
+    throw new ConfigError(
+      `${where}: the default export is ${describeValue(builder)}, expected a function that builds a tf.LayersModel`,
+    );
   }
   let model: unknown;
   try {
-    model = await (builder as ModelBuilder)(hyperparameters, tf, { inputShape: [...info.inputShape], numClasses: info.numClasses });
+    model = await (builder as ModelBuilder)(hyperparameters, tf, {
+      inputShape: [...info.inputShape],
+      numClasses: info.numClasses,
+    });
   } catch (e) {
     throw new TrainError(`${where}: building the model failed: ${(e as Error).message}`, { cause: e });
   }

@@ -43,7 +43,9 @@ export interface TrainOutcome {
 }
 
 function mainMetric(cfg: CdlConfig): { name: string; higherIsBetter: boolean } {
-  return cfg.model.task === 'classification' ? { name: 'accuracy', higherIsBetter: true } : { name: 'rmse', higherIsBetter: false };
+  return cfg.model.task === 'classification'
+    ? { name: 'accuracy', higherIsBetter: true }
+    : { name: 'rmse', higherIsBetter: false };
 }
 
 function splitRecord(m: SplitMetrics): Record<string, number> {
@@ -309,7 +311,13 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     outputs: cfg.model.task === 'regression' ? 'values' : outputsProbabilities(model) ? 'probabilities' : 'logits',
     classes: dataset.classes,
     splits: {
-      train: last ? { loss: last.loss, ...(last.accuracy !== undefined ? { accuracy: last.accuracy } : {}), ...(last.mae !== undefined ? { mae: last.mae } : {}) } : {},
+      train: last
+        ? {
+            loss: last.loss,
+            ...(last.accuracy !== undefined ? { accuracy: last.accuracy } : {}),
+            ...(last.mae !== undefined ? { mae: last.mae } : {}),
+          }
+        : {},
       validation: splitRecord(valM),
       test: splitRecord(testM),
     },

@@ -329,7 +329,9 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
           if (es.restore_best) bestWeights = modelArrays(model);
         } else if (++badEpochs >= es.patience) {
           stoppedEarly = true;
-          log(`early stopping: ${es.metric} has not improved for ${es.patience} epoch(s); best ${v === best.value ? '' : ''}${best.value.toFixed(4)} at epoch ${best.epoch}`);
+          log(
+            `early stopping: ${es.metric} has not improved for ${es.patience} epoch(s); best ${v === best.value ? '' : ''}${best.value.toFixed(4)} at epoch ${best.epoch}`,
+          );
         }
       }
     }

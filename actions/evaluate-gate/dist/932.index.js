@@ -96,7 +96,14 @@ class GitHubForge {
             for (const r of res.data) {
                 if (r.draft || r.prerelease)
                     continue;
-                all.push({ tag: r.tag_name, name: r.name, published_at: r.published_at, commit: r.target_commitish, url: r.html_url, id: r.id });
+                all.push({
+                    tag: r.tag_name,
+                    name: r.name,
+                    published_at: r.published_at,
+                    commit: r.target_commitish,
+                    url: r.html_url,
+                    id: r.id,
+                });
             }
             if (res.data.length < 100)
                 break;
@@ -106,7 +113,14 @@ class GitHubForge {
     async getRelease(tag) {
         try {
             const { data: r } = await this.octokit.rest.repos.getReleaseByTag({ owner: this.owner, repo: this.repo, tag });
-            return { tag: r.tag_name, name: r.name, published_at: r.published_at, commit: r.target_commitish, url: r.html_url, id: r.id };
+            return {
+                tag: r.tag_name,
+                name: r.name,
+                published_at: r.published_at,
+                commit: r.target_commitish,
+                url: r.html_url,
+                id: r.id,
+            };
         }
         catch (e) {
             if (status(e) === 404)
@@ -119,7 +133,12 @@ class GitHubForge {
         const cached = this.assetCache.get(id);
         if (cached)
             return cached;
-        const res = await this.octokit.rest.repos.listReleaseAssets({ owner: this.owner, repo: this.repo, release_id: id, per_page: 100 });
+        const res = await this.octokit.rest.repos.listReleaseAssets({
+            owner: this.owner,
+            repo: this.repo,
+            release_id: id,
+            per_page: 100,
+        });
         const list = res.data.map((a) => ({ id: a.id, name: a.name }));
         this.assetCache.set(id, list);
         return list;
@@ -178,12 +197,21 @@ class GitHubForge {
             return await (0,_github_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .downloadModelDir */ .f)(name, dest);
         }
         catch (e) {
-            const { data } = await this.octokit.rest.actions.listArtifactsForRepo({ owner: this.owner, repo: this.repo, name, per_page: 10 });
+            const { data } = await this.octokit.rest.actions.listArtifactsForRepo({
+                owner: this.owner,
+                repo: this.repo,
+                name,
+                per_page: 10,
+            });
             const found = data.artifacts.find((a) => !a.expired && a.workflow_run?.id);
             if (!found)
                 throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .CdlError */ ._G(`artifact ${name}: not in this run (${e.message}) nor in any run of ${this.owner}/${this.repo}`);
             this.log(`artifact ${name}: from workflow run ${found.workflow_run.id}`);
-            return (0,_github_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .downloadModelDir */ .f)(name, dest, { runId: found.workflow_run.id, repository: `${this.owner}/${this.repo}`, token: this.token });
+            return (0,_github_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .downloadModelDir */ .f)(name, dest, {
+                runId: found.workflow_run.id,
+                repository: `${this.owner}/${this.repo}`,
+                token: this.token,
+            });
         }
     }
     details(r) {
@@ -245,7 +273,12 @@ class GitHubForge {
         return { name: a.name, size: a.size, digest: a.digest ?? null, id: a.id };
     }
     async publishRelease(release) {
-        const { data } = await this.octokit.rest.repos.updateRelease({ owner: this.owner, repo: this.repo, release_id: Number(release.id), draft: false });
+        const { data } = await this.octokit.rest.repos.updateRelease({
+            owner: this.owner,
+            repo: this.repo,
+            release_id: Number(release.id),
+            draft: false,
+        });
         return this.details(data);
     }
     async deleteDraft(release) {
@@ -302,7 +335,12 @@ class GitHubForge {
             ...(update.logUrl ? { log_url: update.logUrl } : {}),
             auto_inactive: true,
         });
-        return { ...d, state, ...(update.description ? { description: update.description } : {}), ...(update.environmentUrl ? { environment_url: update.environmentUrl } : {}) };
+        return {
+            ...d,
+            state,
+            ...(update.description ? { description: update.description } : {}),
+            ...(update.environmentUrl ? { environment_url: update.environmentUrl } : {}),
+        };
     }
     async listDeployments(model, environment) {
         const { data } = await this.octokit.rest.repos.listDeployments({
@@ -314,7 +352,12 @@ class GitHubForge {
         });
         const out = [];
         for (const d of data) {
-            const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ owner: this.owner, repo: this.repo, deployment_id: d.id, per_page: 1 });
+            const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({
+                owner: this.owner,
+                repo: this.repo,
+                deployment_id: d.id,
+                per_page: 1,
+            });
             const latest = statuses[0];
             out.push(this.deployment(d, latest?.state ?? 'queued', latest?.environment_url));
         }
@@ -336,10 +379,20 @@ class GitHubForge {
         });
         const mine = comments.find((c) => c.body?.includes(marker));
         if (mine) {
-            const { data } = await this.octokit.rest.issues.updateComment({ owner: this.owner, repo: this.repo, comment_id: mine.id, body });
+            const { data } = await this.octokit.rest.issues.updateComment({
+                owner: this.owner,
+                repo: this.repo,
+                comment_id: mine.id,
+                body,
+            });
             return { id: data.id, url: data.html_url, action: 'updated' };
         }
-        const { data } = await this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: this.pullRequest, body });
+        const { data } = await this.octokit.rest.issues.createComment({
+            owner: this.owner,
+            repo: this.repo,
+            issue_number: this.pullRequest,
+            body,
+        });
         return { id: data.id, url: data.html_url, action: 'created' };
     }
     async publish(p) {

@@ -34,12 +34,15 @@ export async function run(): Promise<void> {
     if (!existsSync(candidate)) {
       const dest = path.join(temp, `cdl-candidate-${modelInput}`);
       core.info(`model: no directory ${modelInput}; downloading the artifact ${modelInput}`);
-      candidate = process.env.ACTIONS_RESULTS_URL ? await downloadModelDir(modelInput, dest) : await forge.downloadArtifact(modelInput, dest);
+      candidate = process.env.ACTIONS_RESULTS_URL
+        ? await downloadModelDir(modelInput, dest)
+        : await forge.downloadArtifact(modelInput, dest);
     }
     const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
-    const runUrl = process.env.GITHUB_RUN_ID && process.env.GITHUB_REPOSITORY
-      ? `${server}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
-      : undefined;
+    const runUrl =
+      process.env.GITHUB_RUN_ID && process.env.GITHUB_REPOSITORY
+        ? `${server}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
+        : undefined;
     const result = await runGate({
       loaded,
       candidate,

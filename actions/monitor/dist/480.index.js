@@ -138,7 +138,14 @@ class GitHubForge {
             for (const r of res.data) {
                 if (r.draft || r.prerelease)
                     continue;
-                all.push({ tag: r.tag_name, name: r.name, published_at: r.published_at, commit: r.target_commitish, url: r.html_url, id: r.id });
+                all.push({
+                    tag: r.tag_name,
+                    name: r.name,
+                    published_at: r.published_at,
+                    commit: r.target_commitish,
+                    url: r.html_url,
+                    id: r.id,
+                });
             }
             if (res.data.length < 100)
                 break;
@@ -148,7 +155,14 @@ class GitHubForge {
     async getRelease(tag) {
         try {
             const { data: r } = await this.octokit.rest.repos.getReleaseByTag({ owner: this.owner, repo: this.repo, tag });
-            return { tag: r.tag_name, name: r.name, published_at: r.published_at, commit: r.target_commitish, url: r.html_url, id: r.id };
+            return {
+                tag: r.tag_name,
+                name: r.name,
+                published_at: r.published_at,
+                commit: r.target_commitish,
+                url: r.html_url,
+                id: r.id,
+            };
         }
         catch (e) {
             if (github_status(e) === 404)
@@ -161,7 +175,12 @@ class GitHubForge {
         const cached = this.assetCache.get(id);
         if (cached)
             return cached;
-        const res = await this.octokit.rest.repos.listReleaseAssets({ owner: this.owner, repo: this.repo, release_id: id, per_page: 100 });
+        const res = await this.octokit.rest.repos.listReleaseAssets({
+            owner: this.owner,
+            repo: this.repo,
+            release_id: id,
+            per_page: 100,
+        });
         const list = res.data.map((a) => ({ id: a.id, name: a.name }));
         this.assetCache.set(id, list);
         return list;
@@ -220,12 +239,21 @@ class GitHubForge {
             return await downloadModelDir(name, dest);
         }
         catch (e) {
-            const { data } = await this.octokit.rest.actions.listArtifactsForRepo({ owner: this.owner, repo: this.repo, name, per_page: 10 });
+            const { data } = await this.octokit.rest.actions.listArtifactsForRepo({
+                owner: this.owner,
+                repo: this.repo,
+                name,
+                per_page: 10,
+            });
             const found = data.artifacts.find((a) => !a.expired && a.workflow_run?.id);
             if (!found)
                 throw new errors/* CdlError */._G(`artifact ${name}: not in this run (${e.message}) nor in any run of ${this.owner}/${this.repo}`);
             this.log(`artifact ${name}: from workflow run ${found.workflow_run.id}`);
-            return downloadModelDir(name, dest, { runId: found.workflow_run.id, repository: `${this.owner}/${this.repo}`, token: this.token });
+            return downloadModelDir(name, dest, {
+                runId: found.workflow_run.id,
+                repository: `${this.owner}/${this.repo}`,
+                token: this.token,
+            });
         }
     }
     details(r) {
@@ -287,7 +315,12 @@ class GitHubForge {
         return { name: a.name, size: a.size, digest: a.digest ?? null, id: a.id };
     }
     async publishRelease(release) {
-        const { data } = await this.octokit.rest.repos.updateRelease({ owner: this.owner, repo: this.repo, release_id: Number(release.id), draft: false });
+        const { data } = await this.octokit.rest.repos.updateRelease({
+            owner: this.owner,
+            repo: this.repo,
+            release_id: Number(release.id),
+            draft: false,
+        });
         return this.details(data);
     }
     async deleteDraft(release) {
@@ -344,7 +377,12 @@ class GitHubForge {
             ...(update.logUrl ? { log_url: update.logUrl } : {}),
             auto_inactive: true,
         });
-        return { ...d, state, ...(update.description ? { description: update.description } : {}), ...(update.environmentUrl ? { environment_url: update.environmentUrl } : {}) };
+        return {
+            ...d,
+            state,
+            ...(update.description ? { description: update.description } : {}),
+            ...(update.environmentUrl ? { environment_url: update.environmentUrl } : {}),
+        };
     }
     async listDeployments(model, environment) {
         const { data } = await this.octokit.rest.repos.listDeployments({
@@ -356,7 +394,12 @@ class GitHubForge {
         });
         const out = [];
         for (const d of data) {
-            const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({ owner: this.owner, repo: this.repo, deployment_id: d.id, per_page: 1 });
+            const { data: statuses } = await this.octokit.rest.repos.listDeploymentStatuses({
+                owner: this.owner,
+                repo: this.repo,
+                deployment_id: d.id,
+                per_page: 1,
+            });
             const latest = statuses[0];
             out.push(this.deployment(d, latest?.state ?? 'queued', latest?.environment_url));
         }
@@ -378,10 +421,20 @@ class GitHubForge {
         });
         const mine = comments.find((c) => c.body?.includes(marker));
         if (mine) {
-            const { data } = await this.octokit.rest.issues.updateComment({ owner: this.owner, repo: this.repo, comment_id: mine.id, body });
+            const { data } = await this.octokit.rest.issues.updateComment({
+                owner: this.owner,
+                repo: this.repo,
+                comment_id: mine.id,
+                body,
+            });
             return { id: data.id, url: data.html_url, action: 'updated' };
         }
-        const { data } = await this.octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: this.pullRequest, body });
+        const { data } = await this.octokit.rest.issues.createComment({
+            owner: this.owner,
+            repo: this.repo,
+            issue_number: this.pullRequest,
+            body,
+        });
         return { id: data.id, url: data.html_url, action: 'created' };
     }
     async publish(p) {

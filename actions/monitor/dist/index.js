@@ -29736,7 +29736,13 @@ function releasesOfModel(releases, model) {
 function compareVersions(a, b) {
     const parse = (v) => {
         const [core, pre] = v.replace(/^v/, '').split(/-(.*)/s, 2);
-        return { nums: core.split('+')[0].split('.').map((x) => Number.parseInt(x, 10) || 0), pre };
+        return {
+            nums: core
+                .split('+')[0]
+                .split('.')
+                .map((x) => Number.parseInt(x, 10) || 0),
+            pre,
+        };
     };
     const x = parse(a);
     const y = parse(b);
@@ -51479,16 +51485,7 @@ const nonNegIntMsg = { error: 'expected an integer >= 0' };
 const positiveInt = schemas_number(posIntMsg).int(posIntMsg).positive(posIntMsg);
 const nonNegativeInt = schemas_number(nonNegIntMsg).int(nonNegIntMsg).nonnegative(nonNegIntMsg);
 const pair = union([positiveInt, tuple([positiveInt, positiveInt])]);
-const ACTIVATIONS = [
-    'linear',
-    'relu',
-    'relu6',
-    'sigmoid',
-    'tanh',
-    'softmax',
-    'elu',
-    'softplus',
-];
+const ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu', 'softplus'];
 const activation = schemas_enum(ACTIVATIONS);
 const denseLayer = strictObject({
     type: literal('dense'),
@@ -51526,16 +51523,7 @@ const activationLayer = strictObject({
     type: literal('activation'),
     activation,
 });
-const LAYER_TYPES = [
-    'dense',
-    'conv2d',
-    'maxpool',
-    'avgpool',
-    'flatten',
-    'dropout',
-    'batchnorm',
-    'activation',
-];
+const LAYER_TYPES = ['dense', 'conv2d', 'maxpool', 'avgpool', 'flatten', 'dropout', 'batchnorm', 'activation'];
 const layerSpec = discriminatedUnion('type', [
     denseLayer,
     conv2dLayer,
@@ -51551,7 +51539,10 @@ const modelSection = strictObject({
         .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-"')
         .describe('Model name, used in artifact and release names'),
     task: schemas_enum(['classification', 'regression']).default('classification'),
-    input_shape: array(positiveInt).min(1).max(3).optional()
+    input_shape: array(positiveInt)
+        .min(1)
+        .max(3)
+        .optional()
         .describe('Shape of one example, without the batch axis, e.g. [28, 28, 1]; read from the data when absent'),
     layers: array(layerSpec).min(1).optional().describe('Declarative model; the last layer produces the outputs'),
     module: schemas_string()
@@ -51565,36 +51556,42 @@ const idxSplit = strictObject({
 const fraction01 = schemas_number().min(0).max(1);
 /** data.checks: what `cdl data validate` reports as an error or a warning. */
 const dataChecks = strictObject({
-    max_duplicate_fraction: fraction01.default(0.01)
+    max_duplicate_fraction: fraction01
+        .default(0.01)
         .describe('Identical examples within a split: above this fraction of the split an error, below it a warning'),
-    max_leakage_fraction: fraction01.default(0)
+    max_leakage_fraction: fraction01
+        .default(0)
         .describe('Test examples identical to a training example: above this fraction of the test split an error, below it a warning'),
-    min_class_fraction: fraction01.default(0.01)
+    min_class_fraction: fraction01
+        .default(0.01)
         .describe('A class with a smaller share of a split is reported as imbalanced (a warning; an error when the class has no example)'),
     value_range: tuple([schemas_number(), schemas_number()])
         .refine(([a, b]) => a <= b, { error: 'expected [low, high] with low <= high' })
         .optional()
         .describe('[low, high] every input value must lie in, after data.scale (e.g. [0, 1] for images)'),
-    fail_on: schemas_enum(['error', 'warning', 'never']).default('error')
+    fail_on: schemas_enum(['error', 'warning', 'never'])
+        .default('error')
         .describe('Fail the step on errors (default), on warnings too, or never'),
 });
 const dataSection = strictObject({
     format: schemas_enum(['idx', 'csv', 'image-folder']),
-    path: schemas_string()
-        .describe('Directory or http(s) URL holding the data; relative paths are resolved against cdl.yaml'),
-    train: union([idxSplit, schemas_string()]).optional()
+    path: schemas_string().describe('Directory or http(s) URL holding the data; relative paths are resolved against cdl.yaml'),
+    train: union([idxSplit, schemas_string()])
+        .optional()
         .describe('idx: {images, labels}; csv: a file; image-folder: a folder with one subfolder per class'),
     test: union([idxSplit, schemas_string()]).optional(),
     label_column: schemas_string().default('label').describe('csv: the column holding the label'),
     classes: array(schemas_string()).min(2).optional().describe('Class names in label order'),
-    image_size: tuple([positiveInt, positiveInt]).optional()
-        .describe('image-folder: [height, width] every image must have'),
-    channels: union([literal(1), literal(3)]).default(1).describe('image-folder: 1 (grey) or 3 (RGB)'),
+    image_size: tuple([positiveInt, positiveInt]).optional().describe('image-folder: [height, width] every image must have'),
+    channels: union([literal(1), literal(3)])
+        .default(1)
+        .describe('image-folder: 1 (grey) or 3 (RGB)'),
     scale: schemas_number()
         .positive()
         .optional()
         .describe('Inputs are divided by this; default 255 for idx and image-folder (bytes to [0, 1]), 1 for csv'),
-    limit: strictObject({ train: positiveInt.optional(), test: positiveInt.optional() }).optional()
+    limit: strictObject({ train: positiveInt.optional(), test: positiveInt.optional() })
+        .optional()
         .describe('Use only the first N examples of a split (quick runs)'),
     validation: strictObject({
         fraction: schemas_number().min(0).lt(1).default(0.1),
@@ -51631,7 +51628,8 @@ const earlyStoppingSection = strictObject({
 });
 const trainSection = strictObject({
     backend: schemas_enum(BACKENDS).default('auto'),
-    kernels: schemas_enum(['auto', 'fast', 'reference']).default('auto')
+    kernels: schemas_enum(['auto', 'fast', 'reference'])
+        .default('auto')
         .describe('wasm backend: cdl fast kernels (auto/fast) or the stock ones (reference)'),
     epochs: positiveInt.default(10),
     batch_size: positiveInt.default(128),
@@ -51639,9 +51637,11 @@ const trainSection = strictObject({
     schedule: scheduleSection.default(scheduleSection.parse({})),
     early_stopping: earlyStoppingSection.optional(),
     seed: nonNegativeInt.default(42),
-    hyperparameters: record(schemas_string(), unknown()).default({})
+    hyperparameters: record(schemas_string(), unknown())
+        .default({})
         .describe('Free-form values handed to a model module or a training command'),
-    command: schemas_string().optional()
+    command: schemas_string()
+        .optional()
         .describe('Bring your own trainer: a shell command that writes model.onnx and metrics.json into $CDL_OUTPUT_DIR'),
     timeout_minutes: positiveInt.optional(),
 });
@@ -51666,15 +51666,16 @@ const SIGNIFICANCE_METHODS = ['bootstrap', 'mcnemar', 'none'];
 const metricGate = strictObject({
     min: schemas_number().optional().describe('The candidate must reach at least this value'),
     max: schemas_number().optional().describe('The candidate must stay at or below this value'),
-    direction: schemas_enum(['higher', 'lower']).optional()
+    direction: schemas_enum(['higher', 'lower'])
+        .optional()
         .describe('Which way is better; known metrics have their own default (accuracy: higher, latency: lower)'),
-    max_regression: schemas_number().min(0).optional()
-        .describe('How much worse than the baseline the candidate may be (0: no worse)'),
-    min_improvement: schemas_number().optional()
-        .describe('How much better than the baseline the candidate must be'),
-    relative: schemas_boolean().default(false)
+    max_regression: schemas_number().min(0).optional().describe('How much worse than the baseline the candidate may be (0: no worse)'),
+    min_improvement: schemas_number().optional().describe('How much better than the baseline the candidate must be'),
+    relative: schemas_boolean()
+        .default(false)
         .describe('max_regression and min_improvement are fractions of the baseline value (0.02 = 2%)'),
-    significance: schemas_enum(SIGNIFICANCE_METHODS).optional()
+    significance: schemas_enum(SIGNIFICANCE_METHODS)
+        .optional()
         .describe('Overrides gate.significance.method for this metric; mcnemar applies to accuracy only'),
 })
     .refine((g) => g.min === undefined || g.max === undefined || g.min <= g.max, {
@@ -51685,10 +51686,12 @@ const gateSection = strictObject({
     baseline: schemas_string()
         .default('production')
         .describe('production (the latest release of this model), none, a model directory, a release tag, or artifact:<name>'),
-    metrics: partialRecord(schemas_enum(GATE_METRICS), metricGate).default({})
+    metrics: partialRecord(schemas_enum(GATE_METRICS), metricGate)
+        .default({})
         .describe('Thresholds per metric; with none, the candidate is blessed with the reason "no thresholds"'),
     significance: strictObject({
-        method: schemas_enum(SIGNIFICANCE_METHODS).default('bootstrap')
+        method: schemas_enum(SIGNIFICANCE_METHODS)
+            .default('bootstrap')
             .describe('bootstrap: paired bootstrap confidence interval; mcnemar: exact test on per-example correctness'),
         confidence: schemas_number().gt(0.5).lt(1).default(0.95),
         resamples: positiveInt.default(1000).describe('bootstrap resamples'),
@@ -51734,7 +51737,8 @@ const tuneSection = strictObject({
     space: record(schemas_string(), searchParam)
         .refine((s) => Object.keys(s).length > 0, { error: 'expected at least one hyperparameter' })
         .describe('Hyperparameters to search: a short name (learning_rate, batch_size, optimizer, momentum, weight_decay, ...), a key of train.hyperparameters, or a --set path such as model.layers[1].units'),
-    metric: schemas_enum(TUNE_METRICS).optional()
+    metric: schemas_enum(TUNE_METRICS)
+        .optional()
         .describe('Objective on the validation split; default val_accuracy (classification) or val_loss (regression)'),
     trials: positiveInt.default(20).describe('Number of configurations to try'),
     parallel: positiveInt.default(1).describe('Trials at a time in one job (separate processes)'),
@@ -51744,7 +51748,8 @@ const tuneSection = strictObject({
         startup_trials: nonNegativeInt.default(10).describe('tpe: random trials before the Parzen estimators take over'),
         candidates: positiveInt.default(24).describe('tpe: candidates drawn from the good-trial density per suggestion'),
         prior_weight: schemas_number().positive().default(1).describe('tpe: weight of the prior (the uniform over the space)'),
-        multivariate: schemas_boolean().default(true)
+        multivariate: schemas_boolean()
+            .default(true)
             .describe('tpe: one joint density over all hyperparameters (captures interactions) instead of one per hyperparameter'),
         grid_points: positiveInt.default(3).describe('grid: values per continuous hyperparameter'),
     })
@@ -51767,11 +51772,16 @@ const tuneSection = strictObject({
 });
 const COMPRESS_METHODS = ['int8-dynamic', 'int8-static', 'fp16', 'prune', 'distill'];
 const compressSection = strictObject({
-    methods: array(schemas_enum(COMPRESS_METHODS)).min(1).default(['int8-static'])
+    methods: array(schemas_enum(COMPRESS_METHODS))
+        .min(1)
+        .default(['int8-static'])
         .describe('Methods to try, each on the parent model; the guard keeps those within max_accuracy_drop'),
-    max_accuracy_drop: schemas_number().min(0).default(1)
+    max_accuracy_drop: schemas_number()
+        .min(0)
+        .default(1)
         .describe('Largest accepted drop of test accuracy against the parent, in percentage points (0.5: 91.0% → 90.5%); regression: largest RMSE increase in percent'),
-    select: schemas_enum(['smallest', 'fastest', 'accurate']).default('smallest')
+    select: schemas_enum(['smallest', 'fastest', 'accurate'])
+        .default('smallest')
         .describe('Which accepted model becomes the output: the smallest file, the highest batch-64 throughput, or the most accurate'),
     benchmark: strictObject({
         latency_runs: nonNegativeInt.default(100).describe('batch-1 runs for the latency percentiles'),
@@ -51786,16 +51796,24 @@ const compressSection = strictObject({
         })
             .default({ samples: 500, method: 'minmax', percentile: 99.999 }),
         reduce_range: schemas_boolean().default(false).describe('7-bit weights, for CPUs without VNNI'),
-        dynamic_conv: schemas_enum(['weights', 'integer']).default('weights')
+        dynamic_conv: schemas_enum(['weights', 'integer'])
+            .default('weights')
             .describe('int8-dynamic Conv: int8 weights with float compute (fast in onnxruntime), or ConvInteger'),
         exclude: array(schemas_string()).default([]).describe('Node names left in float'),
     })
-        .default({ calibration: { samples: 500, method: 'minmax', percentile: 99.999 }, reduce_range: false, dynamic_conv: 'weights', exclude: [] }),
+        .default({
+        calibration: { samples: 500, method: 'minmax', percentile: 99.999 },
+        reduce_range: false,
+        dynamic_conv: 'weights',
+        exclude: [],
+    }),
     fp16: strictObject({ keep_io_types: schemas_boolean().default(true).describe('Keep float32 inputs and outputs') })
         .default({ keep_io_types: true }),
     prune: strictObject({
         sparsity: schemas_number().min(0).lt(1).default(0.8).describe('Fraction of Conv/Dense weights set to zero'),
-        scope: schemas_enum(['global', 'layer']).default('global').describe('One magnitude threshold for all layers, or the same sparsity in each'),
+        scope: schemas_enum(['global', 'layer'])
+            .default('global')
+            .describe('One magnitude threshold for all layers, or the same sparsity in each'),
         fine_tune_epochs: nonNegativeInt.default(2).describe('Epochs of fine-tuning with the masks kept (needs the tfjs/ model)'),
         learning_rate: schemas_number().positive().default(0.0005),
     })
@@ -51817,12 +51835,18 @@ const monitorSection = strictObject({
         .describe('Where the production statistics come from: the model server URL (http://host:8000) or a stats JSON file; the --source option overrides it'),
     version: schemas_string().optional().describe('The served version to watch (default: the newest the server reports)'),
     psi: strictObject({
-        warn: schemas_number().positive().default(0.1).describe('Population stability index from which a distribution is reported as shifting'),
+        warn: schemas_number()
+            .positive()
+            .default(0.1)
+            .describe('Population stability index from which a distribution is reported as shifting'),
         alert: schemas_number().positive().default(0.25).describe('PSI from which it is drift'),
     })
         .refine((p) => p.warn <= p.alert, { error: 'expected warn <= alert', path: ['warn'] })
         .default({ warn: 0.1, alert: 0.25 }),
-    ks_p_value: schemas_number().gt(0).lt(1).default(0.01)
+    ks_p_value: schemas_number()
+        .gt(0)
+        .lt(1)
+        .default(0.01)
         .describe('Inputs: a summary past psi.warn is drift when its Kolmogorov–Smirnov p-value is below this (Bonferroni-corrected over the summaries)'),
     min_samples: positiveInt.default(200).describe('Fewer production examples than this: no verdict, only a note'),
     issue: strictObject({
@@ -51846,11 +51870,15 @@ const deploySection = strictObject({
         .refine((t) => t.includes('{version}'), { error: 'expected a {version} placeholder, e.g. {model}@v{version}' })
         .default('{model}@v{version}')
         .describe('Release tag convention of model versions: {model} and {version} (semantic versioning) are filled in'),
-    environment: schemas_string().min(1).default('production')
+    environment: schemas_string()
+        .min(1)
+        .default('production')
         .describe('The alias a deployment moves (production, staging, or your own); also the GitHub environment'),
-    aliases: array(schemas_string().min(1)).default(['production', 'staging'])
+    aliases: array(schemas_string().min(1))
+        .default(['production', 'staging'])
         .describe('Aliases cdl models lists; any other name can be used too'),
-    target: schemas_enum(['server', 'kserve', 'release']).default('release')
+    target: schemas_enum(['server', 'kserve', 'release'])
+        .default('release')
         .describe('server: a running cdl serve; kserve: an InferenceService manifest; release: verify and keep the assets only'),
     server: strictObject({
         url: schemas_string().describe('Base URL of the running cdl serve, e.g. http://127.0.0.1:8000'),
@@ -51862,21 +51890,29 @@ const deploySection = strictObject({
     kserve: strictObject({
         name: schemas_string().optional().describe('InferenceService name (default model.name)'),
         namespace: schemas_string().default('default'),
-        storage_uri: schemas_string().optional()
+        storage_uri: schemas_string()
+            .optional()
             .describe('Where KServe fetches the model; {tag}, {version}, {model}, {repository} are filled in (default the release asset on GitHub)'),
         runtime: schemas_string().optional().describe('ServingRuntime to use, e.g. kserve-tritonserver'),
         service_account: schemas_string().optional(),
-        apply: schemas_enum(['auto', 'always', 'never']).default('auto')
+        apply: schemas_enum(['auto', 'always', 'never'])
+            .default('auto')
             .describe('auto: kubectl apply when kubectl has a current context, else publish the manifest as an artifact'),
     })
         .default({ namespace: 'default', apply: 'auto' }),
     canary: strictObject({
-        percent: schemas_number().min(0).max(100).default(0).describe('Share of traffic for the new version during the window; 0: no canary'),
+        percent: schemas_number()
+            .min(0)
+            .max(100)
+            .default(0)
+            .describe('Share of traffic for the new version during the window; 0: no canary'),
         window_s: schemas_number().positive().default(300).describe('How long the canary is watched, in seconds'),
         interval_s: schemas_number().positive().default(10).describe('How often the server metrics are read, in seconds'),
         max_error_rate: schemas_number().min(0).max(1).default(0.01).describe('Largest share of non-200 responses of the canary'),
         max_latency_ms: schemas_number().positive().optional().describe('Largest p95 latency of the canary, in milliseconds'),
-        min_requests: nonNegativeInt.default(20).describe('Fewer canary requests in the window: rolled back, nothing shows it works'),
+        min_requests: nonNegativeInt
+            .default(20)
+            .describe('Fewer canary requests in the window: rolled back, nothing shows it works'),
     })
         .default({ percent: 0, window_s: 300, interval_s: 10, max_error_rate: 0.01, min_requests: 20 }),
 });
@@ -51891,7 +51927,8 @@ const schema_configSchema = strictObject({
     compress: compressSection.optional(),
     deploy: deploySection.optional(),
     monitor: monitorSection.optional(),
-}).refine(
+})
+    .refine(
 // A training command builds its own model: then the model section needs neither.
 (c) => c.model?.layers !== undefined || c.model?.module !== undefined || typeof c.train?.command === 'string', {
     message: 'expected either "layers" or "module" (or a train.command that builds the model)',
@@ -52145,9 +52182,7 @@ function applyOverride(raw, override) {
     return root;
 }
 function formatProblems(file, problems) {
-    return problems
-        .map((p) => `${file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.path}: ${p.message}`)
-        .join('\n');
+    return problems.map((p) => `${file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.path}: ${p.message}`).join('\n');
 }
 /** Read, parse and validate a cdl.yaml; throws ConfigError listing every problem. */
 async function config_loadConfig(file, overrides = []) {
@@ -52177,7 +52212,9 @@ function canonicalJson(v) {
     if (Array.isArray(v))
         return `[${v.map(canonicalJson).join(',')}]`;
     if (v && typeof v === 'object') {
-        const keys = Object.keys(v).filter((k) => v[k] !== undefined).sort();
+        const keys = Object.keys(v)
+            .filter((k) => v[k] !== undefined)
+            .sort();
         return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
     }
     return JSON.stringify(v);
@@ -57698,7 +57735,14 @@ class LocalForge {
         if ((0,external_node_fs_.existsSync)(dir))
             throw new errors/* CdlError */._G(`a draft of ${tag} already exists (${dir}); delete it first`);
         await (0,promises_.mkdir)(dir, { recursive: true });
-        const info = { tag, name: opts.name ?? tag, commit: opts.commit, body: opts.body, draft: true, created_at: new Date().toISOString() };
+        const info = {
+            tag,
+            name: opts.name ?? tag,
+            commit: opts.commit,
+            body: opts.body,
+            draft: true,
+            created_at: new Date().toISOString(),
+        };
         await writeAtomic(external_node_path_default().join(dir, RELEASE_FILE), JSON.stringify(info, null, 2) + '\n');
         return this.details(dir, tag, true);
     }
@@ -57795,7 +57839,13 @@ class LocalForge {
             rec.description = update.description;
         if (update.environmentUrl)
             rec.environment_url = update.environmentUrl;
-        rec.statuses.push({ state, description: update.description, environment_url: update.environmentUrl, log_url: update.logUrl, time });
+        rec.statuses.push({
+            state,
+            description: update.description,
+            environment_url: update.environmentUrl,
+            log_url: update.logUrl,
+            time,
+        });
         // As GitHub does (auto_inactive): a success makes the earlier successes of the environment inactive.
         if (state === 'success') {
             for (const o of all) {

@@ -3,13 +3,21 @@ import { DefaultArtifactClient } from '@actions/artifact';
 import * as core from '@actions/core';
 
 function globToRegExp(pattern) {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`);
 }
 
 async function main() {
   const name = core.getInput('name');
-  const ids = core.getInput('artifact-ids').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const ids = core
+    .getInput('artifact-ids')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const pattern = core.getInput('pattern');
   const merge = core.getBooleanInput('merge-multiple');
   const dest = path.resolve(process.env.GITHUB_WORKSPACE ?? '.', core.getInput('path') || '.');

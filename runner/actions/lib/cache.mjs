@@ -14,7 +14,8 @@ export async function restore({ saveState }) {
   const matched = await cache.restoreCache(paths, key, restoreKeys, { lookupOnly }, crossOs);
   core.setOutput('cache-primary-key', key);
   if (!matched) {
-    if (bool('fail-on-cache-miss')) throw new Error(`Failed to restore cache entry. Exiting as fail-on-cache-miss is set. Input key: ${key}`);
+    if (bool('fail-on-cache-miss'))
+      throw new Error(`Failed to restore cache entry. Exiting as fail-on-cache-miss is set. Input key: ${key}`);
     core.info(`Cache not found for input keys: ${[key, ...restoreKeys].join(', ')}`);
     core.setOutput('cache-hit', 'false');
     return;

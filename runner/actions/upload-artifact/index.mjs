@@ -20,7 +20,10 @@ async function main() {
   const name = core.getInput('name') || 'artifact';
   const ifNoFiles = core.getInput('if-no-files-found') || 'warn';
   const hidden = core.getBooleanInput('include-hidden-files');
-  const globber = await glob.create(core.getInput('path', { required: true }), { matchDirectories: false, excludeHiddenFiles: !hidden });
+  const globber = await glob.create(core.getInput('path', { required: true }), {
+    matchDirectories: false,
+    excludeHiddenFiles: !hidden,
+  });
   const files = [];
   for (const f of await globber.glob()) if ((await stat(f)).isFile()) files.push(f);
   if (files.length === 0) {
@@ -47,7 +50,10 @@ async function main() {
   const res = await client.uploadArtifact(name, files, root, options);
   core.setOutput('artifact-id', String(res.id));
   core.setOutput('artifact-digest', res.digest ?? '');
-  core.setOutput('artifact-url', `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}/artifacts/${res.id}`);
+  core.setOutput(
+    'artifact-url',
+    `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}/artifacts/${res.id}`,
+  );
   core.info(`Artifact ${name} has been uploaded: id ${res.id}, ${res.size} bytes`);
 }
 

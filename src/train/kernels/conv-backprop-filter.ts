@@ -64,12 +64,21 @@ export function conv2DBackpropFilterIm2col(
   info: backend_util.Conv2DInfo,
   batchMatMul: SyncKernel,
 ): TensorInfo {
-  const B = info.batchSize, H = info.inHeight, W = info.inWidth, C = info.inChannels;
-  const OH = info.outHeight, OW = info.outWidth, CO = info.outChannels;
-  const FH = info.filterHeight, FW = info.filterWidth;
-  const SH = info.strideHeight, SW = info.strideWidth;
-  const DH = info.dilationHeight, DW = info.dilationWidth;
-  const PT = info.padInfo.top, PL = info.padInfo.left;
+  const B = info.batchSize,
+    H = info.inHeight,
+    W = info.inWidth,
+    C = info.inChannels;
+  const OH = info.outHeight,
+    OW = info.outWidth,
+    CO = info.outChannels;
+  const FH = info.filterHeight,
+    FW = info.filterWidth;
+  const SH = info.strideHeight,
+    SW = info.strideWidth;
+  const DH = info.dilationHeight,
+    DW = info.dilationWidth;
+  const PT = info.padInfo.top,
+    PL = info.padInfo.left;
   const K = FH * FW * C;
   const P = OH * OW; // output pixels per image
   const chunk = Math.max(1, Math.min(B, Math.floor(MAX_COL_FLOATS / Math.max(1, P * K))));
@@ -119,16 +128,31 @@ export function conv2DBackpropFilterIm2col(
 
 /** cols[(b-b0)*OH*OW + oy*OW + ox][(kh*FW + kw)*C + ci] = padded x value. */
 export function im2col(
-  xv: Float32Array, cv: Float32Array, b0: number, nb: number,
-  H: number, W: number, C: number, OH: number, OW: number, FH: number, FW: number,
-  SH: number, SW: number, DH: number, DW: number, PT: number, PL: number,
+  xv: Float32Array,
+  cv: Float32Array,
+  b0: number,
+  nb: number,
+  H: number,
+  W: number,
+  C: number,
+  OH: number,
+  OW: number,
+  FH: number,
+  FW: number,
+  SH: number,
+  SW: number,
+  DH: number,
+  DW: number,
+  PT: number,
+  PL: number,
 ): void {
   const K = FH * FW * C;
   const run = FW * C;
   // When both views are on the same buffer (the wasm heap), a filter row whose
   // pixels are all inside the input is one contiguous run: one memmove.
   const heap = cv.buffer === xv.buffer && run >= 16 ? new Float32Array(cv.buffer) : null;
-  const cBase = cv.byteOffset >> 2, xBase = xv.byteOffset >> 2;
+  const cBase = cv.byteOffset >> 2,
+    xBase = xv.byteOffset >> 2;
   let dst = 0;
   for (let b = b0; b < b0 + nb; b++) {
     const xb = b * H * W * C;

@@ -46,11 +46,13 @@ type Pad = backend_util.ExplicitPadding | 'valid' | 'same' | number;
 /** Transpose the last two axes of a float32 tensor (JS loop over the heap). */
 export function transposeLast2(backend: WasmBackendLike, t: TensorInfo): TensorInfo {
   const r = t.shape.length;
-  const rows = t.shape[r - 2], cols = t.shape[r - 1];
+  const rows = t.shape[r - 2],
+    cols = t.shape[r - 1];
   const batch = util.sizeFromShape(t.shape.slice(0, -2));
   const outShape = [...t.shape.slice(0, -2), cols, rows];
   const out = backend.makeOutput(outShape, 'float32');
-  const src = f32(backend, t), dst = f32(backend, out);
+  const src = f32(backend, t),
+    dst = f32(backend, out);
   const m = rows * cols;
   // Blocked transpose for cache friendliness.
   const B = 32;
@@ -73,7 +75,8 @@ export function transposeLast2(backend: WasmBackendLike, t: TensorInfo): TensorI
 export function makeBatchMatMul(orig: WasmOriginals): SyncKernel {
   return (args) => {
     const { inputs, backend, attrs } = args;
-    const a = inputs.a, b = inputs.b;
+    const a = inputs.a,
+      b = inputs.b;
     const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
     if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32') return orig.BatchMatMul(args);
     const at = transposeA ? transposeLast2(backend, a) : a;
@@ -97,7 +100,11 @@ export function makeFusedMatMul(orig: WasmOriginals): SyncKernel {
     if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32') return orig._FusedMatMul(args);
     const at = transposeA ? transposeLast2(backend, a) : a;
     const bt = transposeB ? transposeLast2(backend, b) : b;
-    const out = orig._FusedMatMul({ inputs: { ...inputs, a: at, b: bt }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+    const out = orig._FusedMatMul({
+      inputs: { ...inputs, a: at, b: bt },
+      backend,
+      attrs: { ...attrs, transposeA: false, transposeB: false },
+    });
     if (transposeA) dispose(backend, at);
     if (transposeB) dispose(backend, bt);
     return out;
@@ -108,7 +115,8 @@ export function makeFusedMatMul(orig: WasmOriginals): SyncKernel {
 export function flipSwapFilter(backend: WasmBackendLike, filter: TensorInfo): TensorInfo {
   const [FH, FW, CI, CO] = filter.shape;
   const out = backend.makeOutput([FH, FW, CO, CI], 'float32');
-  const w = f32(backend, filter), o = f32(backend, out);
+  const w = f32(backend, filter),
+    o = f32(backend, out);
   for (let kh = 0; kh < FH; kh++) {
     for (let kw = 0; kw < FW; kw++) {
       const src = (kh * FW + kw) * CI * CO;
@@ -124,9 +132,11 @@ export function flipSwapFilter(backend: WasmBackendLike, filter: TensorInfo): Te
 /** dy [B,OH,OW,C] → [B,(OH-1)*sh+1,(OW-1)*sw+1,C] with zeros between the rows/columns. */
 export function dilateRows(backend: WasmBackendLike, dy: TensorInfo, sh: number, sw: number): TensorInfo {
   const [B, OH, OW, C] = dy.shape;
-  const DH = (OH - 1) * sh + 1, DW = (OW - 1) * sw + 1;
+  const DH = (OH - 1) * sh + 1,
+    DW = (OW - 1) * sw + 1;
   const out = backend.makeOutput([B, DH, DW, C], 'float32');
-  const s = f32(backend, dy), d = f32(backend, out);
+  const s = f32(backend, dy),
+    d = f32(backend, out);
   d.fill(0);
   for (let b = 0; b < B; b++) {
     for (let y = 0; y < OH; y++) {
@@ -148,36 +158,72 @@ export interface BackpropInputPlan {
 
 /** Plan dx = conv(dilate(dy), flip(W)) or null when it does not apply (dilations, negative pads, NCHW). */
 export function planBackpropInput(
-  inputShape: [number, number, number, number], filterShape: [number, number, number, number],
-  strides: [number, number] | number, pad: Pad, dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined, dataFormat: string | undefined,
+  inputShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  strides: [number, number] | number,
+  pad: Pad,
+  dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined,
+  dataFormat: string | undefined,
 ): BackpropInputPlan | null {
   if (dataFormat === 'NCHW') return null;
   const info = backend_util.computeConv2DInfo(inputShape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const FH = info.filterHeight, FW = info.filterWidth;
-  const dH = (info.outHeight - 1) * info.strideHeight + 1, dW = (info.outWidth - 1) * info.strideWidth + 1;
-  const pt = FH - 1 - info.padInfo.top, pl = FW - 1 - info.padInfo.left;
-  const pb = info.inHeight + FH - 1 - dH - pt, pr = info.inWidth + FW - 1 - dW - pl;
+  const FH = info.filterHeight,
+    FW = info.filterWidth;
+  const dH = (info.outHeight - 1) * info.strideHeight + 1,
+    dW = (info.outWidth - 1) * info.strideWidth + 1;
+  const pt = FH - 1 - info.padInfo.top,
+    pl = FW - 1 - info.padInfo.left;
+  const pb = info.inHeight + FH - 1 - dH - pt,
+    pr = info.inWidth + FW - 1 - dW - pl;
   if (pt < 0 || pl < 0 || pb < 0 || pr < 0) return null;
-  return { info, pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]] };
+  return {
+    info,
+    pad: [
+      [0, 0],
+      [pt, pb],
+      [pl, pr],
+      [0, 0],
+    ],
+  };
 }
 
 export function makeConv2DBackpropInput(orig: WasmOriginals): SyncKernel {
   return (args) => {
     const { inputs, backend, attrs } = args;
-    const a = attrs as unknown as { strides: [number, number] | number; pad: Pad; dataFormat?: string; dimRoundingMode?: 'floor' | 'round' | 'ceil'; inputShape: [number, number, number, number] };
-    const plan = planBackpropInput(a.inputShape, inputs.filter.shape as [number, number, number, number], a.strides, a.pad, a.dimRoundingMode, a.dataFormat);
+    const a = attrs as unknown as {
+      strides: [number, number] | number;
+      pad: Pad;
+      dataFormat?: string;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      inputShape: [number, number, number, number];
+    };
+    const plan = planBackpropInput(
+      a.inputShape,
+      inputs.filter.shape as [number, number, number, number],
+      a.strides,
+      a.pad,
+      a.dimRoundingMode,
+      a.dataFormat,
+    );
     if (!plan) return orig.Conv2DBackpropInput(args);
     return backpropInputByConv(backend, inputs.dy, inputs.filter, plan, orig.Conv2D);
   };
 }
 
-export function backpropInputByConv(backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, plan: BackpropInputPlan, conv2d: SyncKernel): TensorInfo {
+export function backpropInputByConv(
+  backend: WasmBackendLike,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  plan: BackpropInputPlan,
+  conv2d: SyncKernel,
+): TensorInfo {
   const { info } = plan;
   const strided = info.strideHeight > 1 || info.strideWidth > 1;
   const src = strided ? dilateRows(backend, dy, info.strideHeight, info.strideWidth) : dy;
   const wf = flipSwapFilter(backend, filter);
   const out = conv2d({
-    inputs: { x: src, filter: wf }, backend,
+    inputs: { x: src, filter: wf },
+    backend,
     attrs: { strides: [1, 1], dilations: [1, 1], pad: plan.pad, dataFormat: 'NHWC', dimRoundingMode: undefined } as never,
   });
   dispose(backend, wf);
@@ -189,15 +235,36 @@ export function makeMaxPoolGrad(orig: WasmOriginals): SyncKernel {
   return (args) => {
     const { inputs, backend, attrs } = args;
     const { dy, input } = inputs;
-    const a = attrs as unknown as { filterSize: [number, number] | number; strides: [number, number] | number; pad: Pad; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+    const a = attrs as unknown as {
+      filterSize: [number, number] | number;
+      strides: [number, number] | number;
+      pad: Pad;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
     if (input.dtype !== 'float32') return orig.MaxPoolGrad(args);
-    const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+    const info = backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
     const dx = backend.makeOutput(input.shape, 'float32');
     const simd = simdFor(backend);
     if (simd && isTiled2x2(info) && info.inChannels % 4 === 0) {
       if (info.outHeight * 2 < info.inHeight || info.outWidth * 2 < info.inWidth) f32(backend, dx).fill(0);
-      simd.maxPoolGrad2x2(offsetOf(backend, input), offsetOf(backend, dy), offsetOf(backend, dx),
-        info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth);
+      simd.maxPoolGrad2x2(
+        offsetOf(backend, input),
+        offsetOf(backend, dy),
+        offsetOf(backend, dx),
+        info.batchSize,
+        info.inHeight,
+        info.inWidth,
+        info.inChannels,
+        info.outHeight,
+        info.outWidth,
+      );
       return dx;
     }
     maxPoolGradInto(f32(backend, input), f32(backend, dy), f32(backend, dx), info);
@@ -207,12 +274,20 @@ export function makeMaxPoolGrad(orig: WasmOriginals): SyncKernel {
 
 /** dx[argmax of each window] += dy; the first maximum wins, as in the cpu backend. */
 export function maxPoolGradInto(x: Float32Array, dy: Float32Array, dx: Float32Array, info: backend_util.Conv2DInfo): void {
-  const B = info.batchSize, H = info.inHeight, W = info.inWidth, C = info.inChannels;
-  const OH = info.outHeight, OW = info.outWidth;
-  const SH = info.strideHeight, SW = info.strideWidth;
-  const DH = info.dilationHeight, DW = info.dilationWidth;
-  const EH = info.effectiveFilterHeight, EW = info.effectiveFilterWidth;
-  const PT = info.padInfo.top, PL = info.padInfo.left;
+  const B = info.batchSize,
+    H = info.inHeight,
+    W = info.inWidth,
+    C = info.inChannels;
+  const OH = info.outHeight,
+    OW = info.outWidth;
+  const SH = info.strideHeight,
+    SW = info.strideWidth;
+  const DH = info.dilationHeight,
+    DW = info.dilationWidth;
+  const EH = info.effectiveFilterHeight,
+    EW = info.effectiveFilterWidth;
+  const PT = info.padInfo.top,
+    PL = info.padInfo.left;
   if (isTiled2x2(info)) return maxPoolGrad2x2(x, dy, dx, B, H, W, C, OH, OW);
   dx.fill(0);
   const best = new Float32Array(C);
@@ -253,9 +328,18 @@ export function maxPoolGradInto(x: Float32Array, dy: Float32Array, dx: Float32Ar
 
 /** 2×2 windows, stride 2, no padding or dilation: windows tile the input. */
 function isTiled2x2(info: backend_util.Conv2DInfo): boolean {
-  return info.effectiveFilterHeight === 2 && info.effectiveFilterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
-    info.dilationHeight === 1 && info.dilationWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
-    info.outHeight * 2 <= info.inHeight && info.outWidth * 2 <= info.inWidth;
+  return (
+    info.effectiveFilterHeight === 2 &&
+    info.effectiveFilterWidth === 2 &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    info.outHeight * 2 <= info.inHeight &&
+    info.outWidth * 2 <= info.inWidth
+  );
 }
 
 /**
@@ -265,21 +349,47 @@ function isTiled2x2(info: backend_util.Conv2DInfo): boolean {
  * the general loop: first maximum wins, windows whose values are all -Infinity
  * or NaN pass no gradient.
  */
-function maxPoolGrad2x2(x: Float32Array, dy: Float32Array, dx: Float32Array, B: number, H: number, W: number, C: number, OH: number, OW: number): void {
+function maxPoolGrad2x2(
+  x: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+  B: number,
+  H: number,
+  W: number,
+  C: number,
+  OH: number,
+  OW: number,
+): void {
   if (OH * 2 < H || OW * 2 < W) dx.fill(0);
   const row = W * C;
   for (let b = 0; b < B; b++) {
     for (let oy = 0; oy < OH; oy++) {
       const r0 = (b * H + 2 * oy) * row;
-      let o = ((b * OH + oy) * OW) * C;
+      let o = (b * OH + oy) * OW * C;
       for (let ox = 0; ox < OW; ox++) {
-        const i0 = r0 + 2 * ox * C, i1 = i0 + C, i2 = i0 + row, i3 = i2 + C;
+        const i0 = r0 + 2 * ox * C,
+          i1 = i0 + C,
+          i2 = i0 + row,
+          i3 = i2 + C;
         for (let c = 0; c < C; c++) {
-          const v0 = x[i0 + c], v1 = x[i1 + c], v2 = x[i2 + c], v3 = x[i3 + c];
-          let m = -Infinity, k = -1;
-          if (v0 > m) { m = v0; k = 0; }
-          if (v1 > m) { m = v1; k = 1; }
-          if (v2 > m) { m = v2; k = 2; }
+          const v0 = x[i0 + c],
+            v1 = x[i1 + c],
+            v2 = x[i2 + c],
+            v3 = x[i3 + c];
+          let m = -Infinity,
+            k = -1;
+          if (v0 > m) {
+            m = v0;
+            k = 0;
+          }
+          if (v1 > m) {
+            m = v1;
+            k = 1;
+          }
+          if (v2 > m) {
+            m = v2;
+            k = 2;
+          }
           if (v3 > m) k = 3;
           const g = dy[o + c];
           dx[i0 + c] = k === 0 ? g : 0;
@@ -300,7 +410,10 @@ export function makeSum(orig: WasmOriginals): SyncKernel {
     const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
     if (x.dtype !== 'float32') return orig.Sum(args);
     const rank = x.shape.length;
-    const axes = util.parseAxisParam(axis, x.shape).slice().sort((p, q) => p - q);
+    const axes = util
+      .parseAxisParam(axis, x.shape)
+      .slice()
+      .sort((p, q) => p - q);
     // Only leading axes 0..k-1 (bias gradients), and not everything.
     if (axes.length === 0 || axes.length >= rank || axes.some((v, i) => v !== i)) return orig.Sum(args);
     const k = axes.length;
@@ -315,7 +428,8 @@ export function makeSum(orig: WasmOriginals): SyncKernel {
       backend.wasm._free(acc);
       return out;
     }
-    const xv = f32(backend, x), ov = f32(backend, out);
+    const xv = f32(backend, x),
+      ov = f32(backend, out);
     sumRowsInto(xv, ov, rows, cols);
     return out;
   };
@@ -325,12 +439,13 @@ export function makeSum(orig: WasmOriginals): SyncKernel {
 export function sumRowsInto(xv: Float32Array, ov: Float32Array, rows: number, cols: number): void {
   const acc = new Float64Array(cols);
   const r4 = rows - (rows % 4);
-  const c2 = 2 * cols, c3 = 3 * cols;
+  const c2 = 2 * cols,
+    c3 = 3 * cols;
   for (let r = 0; r < r4; r += 4) {
     const o = r * cols;
     for (let j = 0; j < cols; j++) {
       const k = o + j;
-      acc[j] += (xv[k] + xv[k + cols]) + (xv[k + c2] + xv[k + c3]);
+      acc[j] += xv[k] + xv[k + cols] + (xv[k + c2] + xv[k + c3]);
     }
   }
   for (let r = r4; r < rows; r++) {

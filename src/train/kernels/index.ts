@@ -14,7 +14,12 @@ import '@tensorflow/tfjs-backend-wasm';
 import { makeConv2DBackpropFilter, maxColumnFloats } from './conv-backprop-filter.js';
 import { loadOrt, ORT_PINNED_VERSION } from './ort.js';
 import {
-  choiceTable, makeOrtBatchMatMul, makeOrtConv2D, makeOrtConv2DBackpropFilter, makeOrtConv2DBackpropInput, makeOrtFusedMatMul,
+  choiceTable,
+  makeOrtBatchMatMul,
+  makeOrtConv2D,
+  makeOrtConv2DBackpropFilter,
+  makeOrtConv2DBackpropInput,
+  makeOrtFusedMatMul,
 } from './ort-kernels.js';
 import { fastWasmKernels, type WasmOriginals } from './fast-wasm.js';
 import { asKernelFunc, type SyncKernel } from './wasm-util.js';
@@ -138,7 +143,9 @@ export async function installKernels(mode: KernelMode = 'auto', options: Install
         put('FusedConv2D', makeOrtConv2D(e, orig.FusedConv2D, true), 'ort');
         put('Conv2DBackpropInput', makeOrtConv2DBackpropInput(e, fast.Conv2DBackpropInput), 'ort');
         put('Conv2DBackpropFilter', makeOrtConv2DBackpropFilter(e, fast.Conv2DBackpropFilter, maxColumnFloats), 'ort');
-        notes.push(`onnxruntime-node ${e.version} synchronous binding, ${e.threads} threads, spinning off; per-shape choice between onnxruntime and wasm by timing`);
+        notes.push(
+          `onnxruntime-node ${e.version} synchronous binding, ${e.threads} threads, spinning off; per-shape choice between onnxruntime and wasm by timing`,
+        );
         name = 'cdl-fast-ort';
       }
     } else {

@@ -58,7 +58,8 @@ function choose(backend: WasmBackendLike, key: string, ort: () => TensorInfo | n
   }
   dispose(backend, first);
   dispose(backend, wasm());
-  let tOrt = Infinity, tWasm = Infinity;
+  let tOrt = Infinity,
+    tWasm = Infinity;
   for (let i = 0; i < 2; i++) {
     let t = now();
     dispose(backend, ort()!);
@@ -76,25 +77,41 @@ const isUnitBatch = (shape: number[]) => util.sizeFromShape(shape.slice(0, -2)) 
 
 /** y = act(op(a)·op(b) + bias) as one Gemm (2-D operands). */
 function ortGemm(
-  engine: OrtEngine, backend: WasmBackendLike, a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean,
-  bias: TensorInfo | null, relu: boolean, outShape: number[],
+  engine: OrtEngine,
+  backend: WasmBackendLike,
+  a: TensorInfo,
+  b: TensorInfo,
+  tA: boolean,
+  tB: boolean,
+  bias: TensorInfo | null,
+  relu: boolean,
+  outShape: number[],
 ): TensorInfo {
-  const [ar, ac] = a.shape.slice(-2), [br, bc] = b.shape.slice(-2);
-  const M = tA ? ac : ar, N = tB ? br : bc;
+  const [ar, ac] = a.shape.slice(-2),
+    [br, bc] = b.shape.slice(-2);
+  const M = tA ? ac : ar,
+    N = tB ? br : bc;
   const key = `gemm:${ar}x${ac}:${br}x${bc}:${+tA}${+tB}:${bias ? bias.shape.join('x') : '-'}:${+relu}`;
   const out = backend.makeOutput(outShape, 'float32');
-  const nodes: OnnxNode[] = [{ op: 'Gemm', inputs: bias ? ['a', 'b', 'c'] : ['a', 'b'], outputs: [relu ? 'g' : 'y'], attrs: { transA: +tA, transB: +tB } }];
+  const nodes: OnnxNode[] = [
+    { op: 'Gemm', inputs: bias ? ['a', 'b', 'c'] : ['a', 'b'], outputs: [relu ? 'g' : 'y'], attrs: { transA: +tA, transB: +tB } },
+  ];
   if (relu) nodes.push({ op: 'Relu', inputs: ['g'], outputs: ['y'] });
   const feeds: Record<string, { data: Float32Array; shape: number[] }> = {
     a: { data: f32(backend, a), shape: [ar, ac] },
     b: { data: f32(backend, b), shape: [br, bc] },
   };
   if (bias) feeds.c = { data: f32(backend, bias), shape: [util.sizeFromShape(bias.shape)] };
-  engine.run(key, () => ({
-    inputs: Object.entries(feeds).map(([name, v]) => ({ name, shape: v.shape })),
-    outputs: [{ name: 'y', shape: [M, N] }],
-    nodes,
-  }), feeds, { y: { data: f32(backend, out), shape: [M, N] } });
+  engine.run(
+    key,
+    () => ({
+      inputs: Object.entries(feeds).map(([name, v]) => ({ name, shape: v.shape })),
+      outputs: [{ name: 'y', shape: [M, N] }],
+      nodes,
+    }),
+    feeds,
+    { y: { data: f32(backend, out), shape: [M, N] } },
+  );
   return out;
 }
 
@@ -108,7 +125,12 @@ export function makeOrtBatchMatMul(engine: OrtEngine, wasmKernel: SyncKernel): S
     const N = tB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
     const outShape = [...(a.shape.length >= b.shape.length ? a.shape : b.shape).slice(0, -2), M, N];
     const key = `BatchMatMul:${a.shape}:${b.shape}:${+tA}${+tB}`;
-    return choose(backend, key, () => ortGemm(engine, backend, a, b, tA, tB, null, false, outShape), () => wasmKernel(args));
+    return choose(
+      backend,
+      key,
+      () => ortGemm(engine, backend, a, b, tA, tB, null, false, outShape),
+      () => wasmKernel(args),
+    );
   };
 }
 
@@ -116,24 +138,45 @@ export function makeOrtFusedMatMul(engine: OrtEngine, wasmKernel: SyncKernel): S
   return (args) => {
     const { inputs, backend, attrs } = args;
     const { a, b, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined> as Record<string, TensorInfo>;
-    const { transposeA: tA, transposeB: tB, activation } = attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const {
+      transposeA: tA,
+      transposeB: tB,
+      activation,
+    } = attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
     const act = activation ?? 'linear';
     const N = tB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-    if (preluActivationWeights || (act !== 'linear' && act !== 'relu') || !isUnitBatch(a.shape) || !isUnitBatch(b.shape) ||
-      (bias && util.sizeFromShape(bias.shape) !== N)) {
+    if (
+      preluActivationWeights ||
+      (act !== 'linear' && act !== 'relu') ||
+      !isUnitBatch(a.shape) ||
+      !isUnitBatch(b.shape) ||
+      (bias && util.sizeFromShape(bias.shape) !== N)
+    ) {
       return wasmKernel(args);
     }
     const M = tA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
     const outShape = [...(a.shape.length >= b.shape.length ? a.shape : b.shape).slice(0, -2), M, N];
     const key = `_FusedMatMul:${a.shape}:${b.shape}:${+tA}${+tB}:${bias ? 1 : 0}:${act}`;
-    return choose(backend, key, () => ortGemm(engine, backend, a, b, tA, tB, bias ?? null, act === 'relu', outShape), () => wasmKernel(args));
+    return choose(
+      backend,
+      key,
+      () => ortGemm(engine, backend, a, b, tA, tB, bias ?? null, act === 'relu', outShape),
+      () => wasmKernel(args),
+    );
   };
 }
 
 /** NHWC conv in onnxruntime: transpose in, Conv (+bias, relu), transpose out. */
 function ortConv(
-  engine: OrtEngine, backend: WasmBackendLike, x: TensorInfo, filterData: Float32Array, filterOIHW: boolean, filterShape: number[],
-  bias: TensorInfo | null, relu: boolean, info: { pads: number[]; strides: number[]; dilations: number[]; outShape: number[] },
+  engine: OrtEngine,
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  filterData: Float32Array,
+  filterOIHW: boolean,
+  filterShape: number[],
+  bias: TensorInfo | null,
+  relu: boolean,
+  info: { pads: number[]; strides: number[]; dilations: number[]; outShape: number[] },
 ): TensorInfo {
   const out = backend.makeOutput(info.outShape, 'float32');
   const [B, H, W, C] = x.shape;
@@ -146,7 +189,9 @@ function ortConv(
     w = 'wt';
   }
   nodes.push({
-    op: 'Conv', inputs: bias ? ['xt', w, 'b'] : ['xt', w], outputs: ['c'],
+    op: 'Conv',
+    inputs: bias ? ['xt', w, 'b'] : ['xt', w],
+    outputs: ['c'],
     attrs: { kernel_shape: kernel, pads: info.pads, strides: info.strides, dilations: info.dilations },
   });
   let last = 'c';
@@ -183,17 +228,42 @@ export function makeOrtConv2D(engine: OrtEngine, wasmKernel: SyncKernel, fused: 
   return (args) => {
     const { inputs, backend, attrs } = args;
     const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo>;
-    const a = attrs as unknown as { strides: [number, number] | number; pad: Pad; dataFormat?: string; dilations: [number, number] | number; dimRoundingMode?: 'floor' | 'round' | 'ceil'; activation?: string };
+    const a = attrs as unknown as {
+      strides: [number, number] | number;
+      pad: Pad;
+      dataFormat?: string;
+      dilations: [number, number] | number;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      activation?: string;
+    };
     const act = fused ? (a.activation ?? 'linear') : 'linear';
-    if (a.dataFormat === 'NCHW' || preluActivationWeights || (act !== 'linear' && act !== 'relu') || x.dtype !== 'float32' ||
-      (bias && util.sizeFromShape(bias.shape) !== filter.shape[3])) {
+    if (
+      a.dataFormat === 'NCHW' ||
+      preluActivationWeights ||
+      (act !== 'linear' && act !== 'relu') ||
+      x.dtype !== 'float32' ||
+      (bias && util.sizeFromShape(bias.shape) !== filter.shape[3])
+    ) {
       return wasmKernel(args);
     }
-    const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-      a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      a.strides,
+      a.dilations ?? 1,
+      a.pad,
+      a.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
     const g = convGeometry(info);
     const key = `${fused ? 'FusedConv2D' : 'Conv2D'}:${x.shape}:${filter.shape}:${g.pads}:${g.strides}:${g.dilations}:${act}:${bias ? 1 : 0}`;
-    return choose(backend, key, () => ortConv(engine, backend, x, f32(backend, filter), false, filter.shape, bias ?? null, act === 'relu', g), () => wasmKernel(args));
+    return choose(
+      backend,
+      key,
+      () => ortConv(engine, backend, x, f32(backend, filter), false, filter.shape, bias ?? null, act === 'relu', g),
+      () => wasmKernel(args),
+    );
   };
 }
 
@@ -202,11 +272,29 @@ export function makeOrtConv2DBackpropInput(engine: OrtEngine, wasmKernel: SyncKe
   return (args) => {
     const { inputs, backend, attrs } = args;
     const { dy, filter } = inputs;
-    const a = attrs as unknown as { strides: [number, number] | number; pad: Pad; dataFormat?: string; dimRoundingMode?: 'floor' | 'round' | 'ceil'; inputShape: [number, number, number, number] };
-    const plan = planBackpropInput(a.inputShape, filter.shape as [number, number, number, number], a.strides, a.pad, a.dimRoundingMode, a.dataFormat);
+    const a = attrs as unknown as {
+      strides: [number, number] | number;
+      pad: Pad;
+      dataFormat?: string;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      inputShape: [number, number, number, number];
+    };
+    const plan = planBackpropInput(
+      a.inputShape,
+      filter.shape as [number, number, number, number],
+      a.strides,
+      a.pad,
+      a.dimRoundingMode,
+      a.dataFormat,
+    );
     if (!plan) return wasmKernel(args);
     const key = `Conv2DBackpropInput:${dy.shape}:${filter.shape}:${JSON.stringify(plan.pad)}:${plan.info.strideHeight},${plan.info.strideWidth}`;
-    return choose(backend, key, () => ortBackpropInput(engine, backend, dy, filter, plan), () => wasmKernel(args));
+    return choose(
+      backend,
+      key,
+      () => ortBackpropInput(engine, backend, dy, filter, plan),
+      () => wasmKernel(args),
+    );
   };
 }
 
@@ -216,10 +304,17 @@ export function makeOrtConv2DBackpropInput(engine: OrtEngine, wasmKernel: SyncKe
  * with the stride handled natively, instead of a convolution over the
  * zero-dilated, padded dy. Null when the output padding it needs would be invalid.
  */
-function ortBackpropInputTransposed(engine: OrtEngine, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, plan: BackpropInputPlan): TensorInfo | null {
+function ortBackpropInputTransposed(
+  engine: OrtEngine,
+  backend: WasmBackendLike,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  plan: BackpropInputPlan,
+): TensorInfo | null {
   const { info } = plan;
   const { padInfo: p, strideHeight: sh, strideWidth: sw } = info;
-  const FH = info.filterHeight, FW = info.filterWidth;
+  const FH = info.filterHeight,
+    FW = info.filterWidth;
   const opH = info.inHeight - (sh * (info.outHeight - 1) + FH - p.top - p.bottom);
   const opW = info.inWidth - (sw * (info.outWidth - 1) + FW - p.left - p.right);
   if (opH < 0 || opW < 0 || opH >= sh || opW >= sw) return null;
@@ -230,20 +325,36 @@ function ortBackpropInputTransposed(engine: OrtEngine, backend: WasmBackendLike,
     { op: 'Transpose', inputs: ['dy'], outputs: ['dyt'], attrs: { perm: [0, 3, 1, 2] } },
     { op: 'Transpose', inputs: ['w'], outputs: ['wt'], attrs: { perm: [3, 2, 0, 1] } },
     {
-      op: 'ConvTranspose', inputs: ['dyt', 'wt'], outputs: ['c'],
+      op: 'ConvTranspose',
+      inputs: ['dyt', 'wt'],
+      outputs: ['c'],
       attrs: { kernel_shape: [FH, FW], pads: [p.top, p.left, p.bottom, p.right], strides: [sh, sw], output_padding: [opH, opW] },
     },
     { op: 'Transpose', inputs: ['c'], outputs: ['y'], attrs: { perm: [0, 2, 3, 1] } },
   ];
-  engine.run(key, () => ({
-    inputs: [{ name: 'dy', shape: dy.shape }, { name: 'w', shape: filter.shape }],
-    outputs: [{ name: 'y', shape: outShape }],
-    nodes,
-  }), { dy: { data: f32(backend, dy), shape: dy.shape }, w: { data: f32(backend, filter), shape: filter.shape } }, { y: { data: f32(backend, out), shape: outShape } });
+  engine.run(
+    key,
+    () => ({
+      inputs: [
+        { name: 'dy', shape: dy.shape },
+        { name: 'w', shape: filter.shape },
+      ],
+      outputs: [{ name: 'y', shape: outShape }],
+      nodes,
+    }),
+    { dy: { data: f32(backend, dy), shape: dy.shape }, w: { data: f32(backend, filter), shape: filter.shape } },
+    { y: { data: f32(backend, out), shape: outShape } },
+  );
   return out;
 }
 
-function ortBackpropInput(engine: OrtEngine, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, plan: BackpropInputPlan): TensorInfo {
+function ortBackpropInput(
+  engine: OrtEngine,
+  backend: WasmBackendLike,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  plan: BackpropInputPlan,
+): TensorInfo {
   if (useConvTranspose) {
     const r = ortBackpropInputTransposed(engine, backend, dy, filter, plan);
     if (r) return r;
@@ -266,7 +377,9 @@ function ortBackpropInput(engine: OrtEngine, backend: WasmBackendLike, dy: Tenso
   }
   const p = plan.pad;
   const out = ortConv(engine, backend, src, wf, true, [CI, CO, FH, FW], null, false, {
-    pads: [p[1][0], p[2][0], p[1][1], p[2][1]], strides: [1, 1], dilations: [1, 1],
+    pads: [p[1][0], p[2][0], p[1][1], p[2][1]],
+    strides: [1, 1],
+    dilations: [1, 1],
     outShape: [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
   });
   if (strided) dispose(backend, src);
@@ -278,26 +391,71 @@ export function makeOrtConv2DBackpropFilter(engine: OrtEngine, wasmKernel: SyncK
   return (args) => {
     const { inputs, backend, attrs } = args;
     const { x, dy } = inputs;
-    const a = attrs as unknown as { strides: [number, number] | number; pad: Pad; dataFormat?: string; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number] };
+    const a = attrs as unknown as {
+      strides: [number, number] | number;
+      pad: Pad;
+      dataFormat?: string;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      filterShape: [number, number, number, number];
+    };
     if (a.dataFormat === 'NCHW') return wasmKernel(args);
-    const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterShape,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
     const n = info.batchSize * info.outHeight * info.outWidth;
     const K = info.filterHeight * info.filterWidth * info.inChannels;
     if (n * K > maxColFloats()) return wasmKernel(args);
     const key = `Conv2DBackpropFilter:${x.shape}:${dy.shape}:${a.filterShape}:${info.strideHeight},${info.strideWidth}:${info.padInfo.top},${info.padInfo.left}`;
-    return choose(backend, key, () => {
-      const cols = backend.makeOutput([n, K], 'float32');
-      const out = backend.makeOutput(a.filterShape, 'float32');
-      im2col(f32(backend, x), f32(backend, cols), 0, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
-        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left);
-      const CO = info.outChannels;
-      engine.run(`gemm:${n}x${K}:${n}x${CO}:10:-:0`, () => ({
-        inputs: [{ name: 'a', shape: [n, K] }, { name: 'b', shape: [n, CO] }],
-        outputs: [{ name: 'y', shape: [K, CO] }],
-        nodes: [{ op: 'Gemm', inputs: ['a', 'b'], outputs: ['y'], attrs: { transA: 1 } }],
-      }), { a: { data: f32(backend, cols), shape: [n, K] }, b: { data: f32(backend, dy), shape: [n, CO] } }, { y: { data: f32(backend, out), shape: [K, CO] } });
-      dispose(backend, cols);
-      return out;
-    }, () => wasmKernel(args));
+    return choose(
+      backend,
+      key,
+      () => {
+        const cols = backend.makeOutput([n, K], 'float32');
+        const out = backend.makeOutput(a.filterShape, 'float32');
+        im2col(
+          f32(backend, x),
+          f32(backend, cols),
+          0,
+          info.batchSize,
+          info.inHeight,
+          info.inWidth,
+          info.inChannels,
+          info.outHeight,
+          info.outWidth,
+          info.filterHeight,
+          info.filterWidth,
+          info.strideHeight,
+          info.strideWidth,
+          info.dilationHeight,
+          info.dilationWidth,
+          info.padInfo.top,
+          info.padInfo.left,
+        );
+        const CO = info.outChannels;
+        engine.run(
+          `gemm:${n}x${K}:${n}x${CO}:10:-:0`,
+          () => ({
+            inputs: [
+              { name: 'a', shape: [n, K] },
+              { name: 'b', shape: [n, CO] },
+            ],
+            outputs: [{ name: 'y', shape: [K, CO] }],
+            nodes: [{ op: 'Gemm', inputs: ['a', 'b'], outputs: ['y'], attrs: { transA: 1 } }],
+          }),
+          { a: { data: f32(backend, cols), shape: [n, K] }, b: { data: f32(backend, dy), shape: [n, CO] } },
+          { y: { data: f32(backend, out), shape: [K, CO] } },
+        );
+        dispose(backend, cols);
+        return out;
+      },
+      () => wasmKernel(args),
+    );
   };
 }

@@ -28,7 +28,12 @@ export interface OrtEngine {
   version: string;
   threads: number;
   /** Run the graph (cached per key) with heap views as inputs and outputs. */
-  run(key: string, graph: () => OnnxGraph, feeds: Record<string, { data: Float32Array; shape: number[] }>, outputs: Record<string, { data: Float32Array; shape: number[] }>): void;
+  run(
+    key: string,
+    graph: () => OnnxGraph,
+    feeds: Record<string, { data: Float32Array; shape: number[] }>,
+    outputs: Record<string, { data: Float32Array; shape: number[] }>,
+  ): void;
   sessions(): number;
 }
 
@@ -110,12 +115,21 @@ function tryLoad(): OrtLoad {
     const b = new Float32Array(buf, 32, 3);
     b.set([1, 1, 1]);
     const y = new Float32Array(buf, 64, 2);
-    engine.run('smoke', () => ({
-      inputs: [{ name: 'a', shape: [3, 2] }, { name: 'b', shape: [3, 1] }],
-      outputs: [{ name: 'y', shape: [2, 1] }],
-      nodes: [{ op: 'Gemm', inputs: ['a', 'b'], outputs: ['y'], attrs: { transA: 1 } }],
-    }), { a: { data: a, shape: [3, 2] }, b: { data: b, shape: [3, 1] } }, { y: { data: y, shape: [2, 1] } });
-    if (y[0] !== 9 || y[1] !== 12) return { ok: false, reason: `onnxruntime-node ${version}: smoke test gave ${y[0]},${y[1]} instead of 9,12` };
+    engine.run(
+      'smoke',
+      () => ({
+        inputs: [
+          { name: 'a', shape: [3, 2] },
+          { name: 'b', shape: [3, 1] },
+        ],
+        outputs: [{ name: 'y', shape: [2, 1] }],
+        nodes: [{ op: 'Gemm', inputs: ['a', 'b'], outputs: ['y'], attrs: { transA: 1 } }],
+      }),
+      { a: { data: a, shape: [3, 2] }, b: { data: b, shape: [3, 1] } },
+      { y: { data: y, shape: [2, 1] } },
+    );
+    if (y[0] !== 9 || y[1] !== 12)
+      return { ok: false, reason: `onnxruntime-node ${version}: smoke test gave ${y[0]},${y[1]} instead of 9,12` };
     return { ok: true, engine };
   } catch (e) {
     return { ok: false, reason: `onnxruntime-node ${version} unavailable: ${(e as Error).message.split('\n')[0]}` };
