@@ -156,13 +156,11 @@ describe('wasm kernel layer: SIMD helpers (simd.wat)', () => {
           const x = tf.tensor4d(xv, shape);
           const y = tf.maxPool(x, 2, 2, 'valid');
           const dy = tf.tensor(rand(size(y.shape), 62), y.shape);
-          return tf
-            .engine()
-            .runKernel('MaxPoolGrad', { dy, input: x, output: y }, {
-              filterSize: 2,
-              strides: 2,
-              pad: 'valid',
-            } as never) as tf.Tensor;
+          return tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, {
+            filterSize: 2,
+            strides: 2,
+            pad: 'valid',
+          } as never) as tf.Tensor;
         };
         const [ref] = await on('cpu', run);
         const [simd] = await on('wasm', run);

@@ -186,23 +186,19 @@ export async function verifyKernels(): Promise<KernelCheck[]> {
       'Conv2DBackpropFilter',
       name,
       () =>
-        tf
-          .engine()
-          .runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, c.x), dy: tf.tensor(dyv, yShape) }, {
-            ...attrs,
-            filterShape: c.f,
-          } as never) as tf.Tensor,
+        tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, c.x), dy: tf.tensor(dyv, yShape) }, {
+          ...attrs,
+          filterShape: c.f,
+        } as never) as tf.Tensor,
     );
     await compare(
       'Conv2DBackpropInput',
       name,
       () =>
-        tf
-          .engine()
-          .runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, yShape), filter: tf.tensor4d(fv, c.f) }, {
-            ...attrs,
-            inputShape: c.x,
-          } as never) as tf.Tensor,
+        tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dyv, yShape), filter: tf.tensor4d(fv, c.f) }, {
+          ...attrs,
+          inputShape: c.x,
+        } as never) as tf.Tensor,
     );
     await compare('FusedConv2D', name, () => {
       const bias = tf.tensor1d(pseudoRandom(c.f[3], 14));
@@ -237,13 +233,11 @@ export async function verifyKernels(): Promise<KernelCheck[]> {
     await compare('MaxPoolGrad', name, () => {
       const x = tf.tensor4d(xv, c.x);
       const y = tf.maxPool(x, c.size, c.strides, c.pad);
-      return tf
-        .engine()
-        .runKernel('MaxPoolGrad', { dy: tf.tensor(dyv, yShape), input: x, output: y }, {
-          filterSize: c.size,
-          strides: c.strides,
-          pad: c.pad,
-        } as never) as tf.Tensor;
+      return tf.engine().runKernel('MaxPoolGrad', { dy: tf.tensor(dyv, yShape), input: x, output: y }, {
+        filterSize: c.size,
+        strides: c.strides,
+        pad: c.pad,
+      } as never) as tf.Tensor;
     });
     await compare('grad maxPool', name, () => {
       const r = tf.tensor(dyv, yShape);
