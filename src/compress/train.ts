@@ -3,6 +3,7 @@
  * distillation of a smaller student on the teacher's soft targets (the teacher runs in
  * onnxruntime-node). Both end in an ONNX export and the student's/pruned model's tfjs/ files.
  */
+import { tfjsArtifacts } from '../train/run.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompressSection, TrainSection } from '../config/schema.js';
@@ -56,26 +57,8 @@ export async function loadTfjsModel(tf: Tf, dir: string): Promise<LayersModel> {
   );
 }
 
-export async function tfjsFiles(tf: Tf, model: LayersModel): Promise<TfjsFiles> {
-  let out: TfjsFiles | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      const data = a.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(a.weightData);
-      out = {
-        modelJson: {
-          format: 'layers-model',
-          generatedBy: `cdl ${CDL_VERSION}`,
-          convertedBy: null,
-          modelTopology: a.modelTopology,
-          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
-        },
-        weights: new Uint8Array(data),
-      };
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return out!;
-}
+/** The model's tfjs/ files, as the trainer writes them. */
+export const tfjsFiles = tfjsArtifacts;
 
 interface Variable {
   read(): Tensor;

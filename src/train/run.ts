@@ -83,7 +83,8 @@ function dataLineage(ds: Dataset, cfg: CdlConfig): Record<string, unknown> {
   };
 }
 
-async function tfjsArtifacts(tf: Tf, model: LayersModel): Promise<{ modelJson: unknown; weights: Uint8Array }> {
+/** The model's tfjs/ files: model.json (topology and weights manifest) and weights.bin. */
+export async function tfjsArtifacts(tf: Tf, model: LayersModel): Promise<{ modelJson: unknown; weights: Uint8Array }> {
   let out: { modelJson: unknown; weights: Uint8Array } | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
