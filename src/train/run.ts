@@ -138,7 +138,8 @@ async function onnxParity(
   }
 }
 
-async function buildFromConfig(tf: Tf, loaded: LoadedConfig, ds: Dataset): Promise<LayersModel> {
+/** The model of cdl.yaml (layers or a module), its input shape checked against the data. */
+export async function buildFromConfig(tf: Tf, loaded: LoadedConfig, ds: Dataset): Promise<LayersModel> {
   const cfg = loaded.config;
   const inputShape = cfg.model.input_shape ?? ds.shape;
   if (cfg.model.input_shape && cfg.model.input_shape.join(',') !== ds.shape.join(',')) {

@@ -6,14 +6,13 @@
  *
  * The dataset and the backend are loaded once per process and reused by every segment it runs.
  */
-import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import { loadBackend } from '../train/backend.js';
 import { loadCheckpoint, setModelArrays } from '../train/checkpoint.js';
 import { installKernels } from '../train/kernels/index.js';
-import { buildModel, loadModelModule } from '../train/model.js';
-import type { LayersModel, Tf } from '../train/tf.js';
+import { buildFromConfig } from '../train/run.js';
+import type { Tf } from '../train/tf.js';
 import { evaluateSplit, trainLoop, type EpochRecord } from '../train/trainer.js';
 import { ConfigError, DataError, TrainError } from '../util/errors.js';
 
@@ -79,19 +78,6 @@ async function tfFor(loaded: LoadedConfig): Promise<Tf> {
   return (await backend).tf;
 }
 
-async function build(tf: Tf, loaded: LoadedConfig, ds: Dataset): Promise<LayersModel> {
-  const cfg = loaded.config;
-  const inputShape = cfg.model.input_shape ?? ds.shape;
-  if (cfg.model.module) {
-    return loadModelModule(path.resolve(loaded.dir, cfg.model.module), cfg.train.hyperparameters, tf, {
-      inputShape,
-      numClasses: ds.classes.length,
-    });
-  }
-  if (!cfg.model.layers) throw new ConfigError(`${loaded.file}: model: expected either "layers" or "module"`);
-  return buildModel(tf, { input_shape: inputShape, layers: cfg.model.layers }, { seed: cfg.train.seed, name: cfg.model.name });
-}
-
 function metricOf(rec: EpochRecord | undefined, metric: string): number {
   const v = rec ? (rec as unknown as Record<string, number | undefined>)[metric] : undefined;
   if (v === undefined || !Number.isFinite(v)) {
@@ -110,7 +96,7 @@ export async function runSegment(job: SegmentJob, log: (line: string) => void = 
   }
   const ds = await datasetFor(loaded);
   const tf = await tfFor(loaded);
-  const model = await build(tf, loaded, ds);
+  const model = await buildFromConfig(tf, loaded, ds);
   try {
     const ckpt = await loadCheckpoint(job.checkpointDir).catch(() => undefined);
     const done = ckpt && ckpt.state.configHash === loaded.hash ? ckpt.state.epoch : 0;
