@@ -7,6 +7,8 @@
  * (`binary_data_output`, or an output's `binary_data`).
  */
 
+import { NumberArray } from './json.js';
+
 /** An HTTP error with the status code to answer; the body is `{"error": message}`. */
 export class HttpError extends Error {
   constructor(
@@ -181,6 +183,26 @@ function flatten(data: unknown[]): unknown[] {
   return data.length > 0 && Array.isArray(data[0]) ? (data.flat(Infinity) as unknown[]) : data;
 }
 
+/** The values an integer datatype holds (64-bit types: any integer, stored as two's complement). */
+const INT_RANGES: Record<string, [number, number]> = {
+  INT8: [-128, 127],
+  UINT8: [0, 255],
+  INT16: [-32768, 32767],
+  UINT16: [0, 65535],
+  INT32: [-(2 ** 31), 2 ** 31 - 1],
+  UINT32: [0, 2 ** 32 - 1],
+};
+
+function expectedInteger(dt: string): string {
+  const r = INT_RANGES[dt];
+  return r ? `an integer from ${r[0]} to ${r[1]} (${dt})` : `an integer (${dt})`;
+}
+
+function fitsInteger(dt: string, v: number): boolean {
+  const r = INT_RANGES[dt];
+  return Number.isInteger(v) && (!r || (v >= r[0] && v <= r[1]));
+}
+
 /** Check every JSON value against the datatype (the values are copied into the batch later, by fillTensor). */
 function checkValues(spec: TensorSpec, raw: unknown[], n: number, where: string): void {
   const dt = spec.datatype;
@@ -195,12 +217,43 @@ function checkValues(spec: TensorSpec, raw: unknown[], n: number, where: string)
     while (i < n && typeof raw[i] === 'number') i++;
     if (i < n) throw bad(`${where}: data[${i}] is ${JSON.stringify(raw[i])}; expected a number (${dt})`);
   } else {
-    while (i < n && Number.isInteger(raw[i])) i++;
-    if (i < n) throw bad(`${where}: data[${i}] is ${JSON.stringify(raw[i])}; expected an integer (${dt})`);
+    while (i < n && typeof raw[i] === 'number' && fitsInteger(dt, raw[i] as number)) i++;
+    if (i < n) throw bad(`${where}: data[${i}] is ${JSON.stringify(raw[i])}; expected ${expectedInteger(dt)}`);
   }
 }
 
-/** Check an inference request body against the model's signature and turn it into typed tensors. */
+/**
+ * The tensor of a JSON array of numbers (json.ts) in the model's element type, checked value by
+ * value: the request's own typed array, as bytes like binary tensor data.
+ */
+function decodeNumbers(spec: TensorSpec, a: NumberArray, where: string): Uint8Array {
+  const ort = spec.ort!;
+  const dt = spec.datatype;
+  const out = makeTensorData(ort, a.length);
+  if (out instanceof Float32Array) a.intoFloat32(out);
+  else if (out instanceof Float64Array) a.intoFloat64(out);
+  else if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
+    const i = a.firstNonInteger();
+    if (i >= 0) throw bad(`${where}: data[${i}] is ${a.source(i)}; expected ${expectedInteger(dt)}`);
+    for (let k = 0; k < a.length; k++) out[k] = a.bigint(k);
+  } else {
+    const check = dt === 'BOOL' ? (v: number) => v === 0 || v === 1 : (v: number) => fitsInteger(dt, v);
+    for (let k = 0; k < a.length; k++) {
+      const v = a.value(k);
+      if (!check(v))
+        throw bad(
+          `${where}: data[${k}] is ${a.source(k)}; expected ${dt === 'BOOL' ? 'true or false (BOOL)' : expectedInteger(dt)}`,
+        );
+      out[k] = v;
+    }
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/**
+ * Check an inference request body against the model's signature and turn it into typed tensors.
+ * The body is JSON.parse's value or parseJsonBytes' (whose arrays of numbers are NumberArray).
+ */
 export function parseInferRequest(
   body: unknown,
   sig: Signature,
@@ -238,10 +291,11 @@ export function parseInferRequest(
       throw bad(
         `${where}: datatype ${spec.datatype} is not supported by this server (JSON tensors of numbers and booleans only)`,
       );
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
+    const shapeValue = t.shape instanceof NumberArray && !t.shape.nested ? t.shape.toJSON() : t.shape;
+    if (!Array.isArray(shapeValue) || !shapeValue.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
       throw bad(`${where}: shape ${JSON.stringify(t.shape)} must be an array of non-negative integers`);
     }
-    const shape = t.shape as number[];
+    const shape = shapeValue as number[];
     const expected = `[${spec.shape.join(', ')}] (-1: any size)`;
     if (shape.length !== spec.shape.length)
       throw bad(`${where}: shape [${shape.join(', ')}] has rank ${shape.length}; the model expects ${expected}`);
@@ -276,6 +330,10 @@ export function parseInferRequest(
         throw bad(`${where}: the binary part ends after ${binary.length - binaryAt} of this input's ${want} bytes`);
       inputs.set(t.name, { name: t.name, shape, size: n, bytes: binary.subarray(binaryAt, binaryAt + want) });
       binaryAt += want;
+    } else if (t.data instanceof NumberArray) {
+      if (t.data.length !== n)
+        throw bad(`${where}: ${t.data.length} values in "data", but shape [${shape.join(', ')}] needs ${n}`);
+      inputs.set(t.name, { name: t.name, shape, size: n, bytes: decodeNumbers(spec, t.data, where) });
     } else {
       if (!Array.isArray(t.data)) throw bad(`${where}: "data" must be an array (flat, row-major, or nested)`);
       const flat = flatten(t.data);

@@ -12,6 +12,7 @@ import { CdlError, messageOf } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import { jsonLogger, type Logger } from './log.js';
 import { ServeMetrics } from './metrics.js';
+import { JsonSyntaxError, parseJsonBytes } from './json.js';
 import { HttpError, inferResponse, parseInferRequest, tensorMetadata } from './protocol.js';
 import { ModelRepository } from './repository.js';
 
@@ -65,6 +66,16 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch (e) {
     throw new HttpError(400, `malformed JSON in the request body: ${(e as Error).message}`);
+  }
+}
+
+/** An inference request's JSON, read from the body's bytes (its arrays of numbers stay NumberArray until checked). */
+function parseInferJson(raw: Buffer, end: number): unknown {
+  try {
+    return parseJsonBytes(raw, 0, end);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) throw new HttpError(400, `malformed JSON in the request body: ${e.message}`);
+    throw e;
   }
 }
 
@@ -265,7 +276,7 @@ export class ModelServer {
   private async inferBody(req: http.IncomingMessage): Promise<{ json: unknown; binary?: Uint8Array }> {
     const raw = await readBody(req, this.opts.maxBodyBytes);
     const h = req.headers['inference-header-content-length'];
-    if (h === undefined) return { json: parseJson(raw.toString('utf8')) };
+    if (h === undefined) return { json: parseInferJson(raw, raw.length) };
     const n = Number(h);
     if (!/^[0-9]+$/.test(String(h)) || n > raw.length) {
       throw new HttpError(
@@ -273,7 +284,7 @@ export class ModelServer {
         `Inference-Header-Content-Length: ${JSON.stringify(h)}: expected the JSON header's length in bytes, at most the body's ${raw.length}`,
       );
     }
-    return { json: parseJson(raw.toString('utf8', 0, n)), binary: raw.subarray(n) };
+    return { json: parseInferJson(raw, n), binary: raw.subarray(n) };
   }
 
   private async infer(
