@@ -2,7 +2,7 @@
  * Per-model serving configuration: `<repository>/<model>/config.yaml` (or config.json).
  *
  *   max_batch_size: 64          rows the dynamic batcher puts in one run
- *   max_queue_delay_ms: 2       how long the oldest request waits for a fuller batch
+ *   max_queue_delay_ms: 0       how long the oldest request may wait for a fuller batch (0: a free worker takes what is queued)
  *   max_queue_size: 1024        queued requests before new ones get 503
  *   timeout_ms: 30000           per request, queue and run together (504 past it)
  *   dynamic_batching: true      false: every request runs on its own
@@ -39,7 +39,7 @@ export const CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'] as cons
 export function defaultModelConfig(): ServeModelConfig {
   return {
     max_batch_size: 64,
-    max_queue_delay_ms: 2,
+    max_queue_delay_ms: 0,
     max_queue_size: 1024,
     timeout_ms: 30_000,
     dynamic_batching: true,

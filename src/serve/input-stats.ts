@@ -61,21 +61,41 @@ export class InputStatsRecorder {
 
   /**
    * Count the input summaries of n examples; false when `x` is not the input the reference describes.
-   * The server calls this before a batch runs (its buffers then move to an inference worker).
    */
   recordInputs(x: ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> }, n: number): boolean {
-    if (n <= 0 || x.length !== n * this.rowSize) return false;
+    const counts = this.countInputs(x, n);
+    if (!counts) return false;
+    this.addInputCounts(counts, n);
+    return true;
+  }
+
+  /**
+   * The input summaries of n examples binned with the reference's edges (counts per feature and
+   * bin), without recording them; null when `x` is not the input the reference describes. The
+   * server's inference workers call this on each batch, off the thread that answers requests.
+   */
+  countInputs(x: ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> }, n: number): number[][] | null {
+    if (n <= 0 || x.length !== n * this.rowSize) return null;
     const layout = this.reference.inputs.layout;
     const features = this.reference.inputs.features;
+    const counts = features.map((f) => new Array<number>(f.edges.length + 1).fill(0));
     for (let i = 0; i < n; i++) {
       const row = x.subarray
         ? x.subarray(i * this.rowSize, (i + 1) * this.rowSize)
         : Array.prototype.slice.call(x, i * this.rowSize, (i + 1) * this.rowSize);
       const f = exampleFeatures(layout, row, this.scratch);
-      for (let k = 0; k < features.length; k++) this.featureCounts[k]![binIndex(features[k]!.edges, f[k]!)]!++;
+      for (let k = 0; k < features.length; k++) counts[k]![binIndex(features[k]!.edges, f[k]!)]!++;
     }
+    return counts;
+  }
+
+  /** Add counts from countInputs (of n examples). */
+  addInputCounts(counts: number[][], n: number): void {
+    counts.forEach((c, k) => {
+      const into = this.featureCounts[k];
+      if (into) c.forEach((v, b) => (into[b] = (into[b] ?? 0) + v));
+    });
     this.examples += n;
-    return true;
   }
 
   /** Count the predictions of n examples from the model's output rows. */

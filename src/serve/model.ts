@@ -88,7 +88,8 @@ export class ModelVersion {
     const { workers, threads } = poolShape(o.config);
     const mv = new ModelVersion(o.name, o.version, o.dir, signature, o.config, md.metrics, workers, threads, o.metrics);
     const reference = await readReference(o.dir);
-    if (reference && inputs.length === 1) mv.recorder = new InputStatsRecorder(reference, o.name, String(o.version));
+    const monitored = reference && inputs.length === 1 ? reference : undefined;
+    if (monitored) mv.recorder = new InputStatsRecorder(monitored, o.name, String(o.version));
     try {
       mv.pool = await InferencePool.start({
         model: bytes,
@@ -96,6 +97,7 @@ export class ModelVersion {
         threads,
         inputs,
         outputs: outputs.map((t) => t.name),
+        reference: monitored,
         describe: `model "${o.name}" version ${o.version}`,
         onCrash: (reason) => o.onCrash?.(mv, reason),
       });
@@ -127,12 +129,10 @@ export class ModelVersion {
         ),
       };
     });
-    // Inputs are counted before the run: their buffers move to the inference worker.
-    const recorded =
-      this.recorder && this.signature.batched ? this.recorder.recordInputs(feeds[0]!.data as ArrayLike<number>, rows) : false;
     let res: WireTensor[];
+    let inputCounts: number[][] | null;
     try {
-      res = await this.pool.run(feeds);
+      ({ outputs: res, inputCounts } = await this.pool.run(feeds));
     } catch (e) {
       // A dead worker: 500 naming it, for every request of the batch (HttpError keeps the message as is).
       throw this.pool.dead ? new HttpError(500, (e as Error).message) : e;
@@ -147,9 +147,10 @@ export class ModelVersion {
     const outs = new Map<string, { dims: number[]; data: TensorData }>();
     for (const t of res) outs.set(t.name, { dims: t.dims, data: t.data });
     if (this.classOutput) this.countClasses(outs.get(this.classOutput));
-    if (recorded) {
+    if (this.recorder && inputCounts && this.signature.batched) {
+      this.recorder.addInputCounts(inputCounts, rows);
       const first = outs.get(this.signature.outputs[0]!.name);
-      if (first) this.recorder!.recordOutputs(first.data as ArrayLike<number>, rows);
+      if (first) this.recorder.recordOutputs(first.data as ArrayLike<number>, rows);
     }
     let offset = 0;
     for (const j of live) {

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { ReferenceStats } from '../data/stats.js';
 import type { TensorSpec, TensorData } from './protocol.js';
 
 /** A tensor as it crosses between threads. */
@@ -26,6 +27,8 @@ export interface WorkerInit {
   inputs: TensorSpec[];
   /** The outputs sent back, in the model's order. */
   outputs: string[];
+  /** The model's reference statistics: the worker bins each batch's inputs with them (monitoring). */
+  reference?: ReferenceStats;
 }
 
 export type WorkerRequest = { type: 'run'; id: number; feeds: WireTensor[] } | { type: 'release' };
@@ -33,7 +36,7 @@ export type WorkerRequest = { type: 'run'; id: number; feeds: WireTensor[] } | {
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; outputs: WireTensor[] }
+  | { type: 'result'; id: number; outputs: WireTensor[]; inputCounts: number[][] | null }
   | { type: 'error'; id: number; message: string }
   | { type: 'released' };
 
@@ -43,15 +46,22 @@ export interface PoolOptions {
   threads: number;
   inputs: TensorSpec[];
   outputs: string[];
+  reference?: ReferenceStats;
   /** Names the version in errors, e.g. `model "fm" version 2`. */
   describe: string;
   /** Called once when a worker dies unexpectedly, with the reason. */
   onCrash?: (reason: string) => void;
 }
 
+/** A batch's outputs, and its inputs binned with the reference statistics (null without them). */
+export interface RunResult {
+  outputs: WireTensor[];
+  inputCounts: number[][] | null;
+}
+
 interface Slot {
   worker: Worker;
-  job: { id: number; resolve: (o: WireTensor[]) => void; reject: (e: Error) => void } | undefined;
+  job: { id: number; resolve: (o: RunResult) => void; reject: (e: Error) => void } | undefined;
 }
 
 /**
@@ -99,7 +109,14 @@ export class InferencePool {
   private startOne(): Promise<void> {
     // A copy of its own for each worker (a Buffer's slice() would share, and transferring would detach it).
     const model = new Uint8Array(this.o.model).buffer;
-    const worker = spawn({ model, threads: this.o.threads, inputs: this.o.inputs, outputs: this.o.outputs }, [model]);
+    const init: WorkerInit = {
+      model,
+      threads: this.o.threads,
+      inputs: this.o.inputs,
+      outputs: this.o.outputs,
+      reference: this.o.reference,
+    };
+    const worker = spawn(init, [model]);
     worker.unref();
     const slot: Slot = { worker, job: undefined };
     this.slots.push(slot);
@@ -116,7 +133,7 @@ export class InferencePool {
           const job = slot.job;
           if (!job || job.id !== m.id) return;
           slot.job = undefined;
-          if (m.type === 'result') job.resolve(m.outputs);
+          if (m.type === 'result') job.resolve({ outputs: m.outputs, inputCounts: m.inputCounts });
           else job.reject(new Error(m.message));
           for (const w of this.waiting.splice(0)) w();
         }
@@ -149,14 +166,14 @@ export class InferencePool {
   }
 
   /** Run one batch on an idle worker (waiting for one when all are busy). The feeds' buffers are transferred. */
-  async run(feeds: WireTensor[]): Promise<WireTensor[]> {
+  async run(feeds: WireTensor[]): Promise<RunResult> {
     for (;;) {
       if (this.dead) throw new Error(`${this.dead}; the version is marked unavailable`);
       if (this.closing) throw new Error(`${this.o.describe} is being unloaded`);
       const slot = this.slots.find((s) => !s.job);
       if (slot) {
         const id = this.nextId++;
-        return new Promise<WireTensor[]>((resolve, reject) => {
+        return new Promise<RunResult>((resolve, reject) => {
           slot.job = { id, resolve, reject };
           const transfer = [...new Set(feeds.map((f) => f.data.buffer as ArrayBuffer))];
           slot.worker.postMessage({ type: 'run', id, feeds } satisfies WorkerRequest, transfer);

@@ -9,9 +9,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadOrt } from '../runtime/onnxruntime.js';
 import type { WorkerInit, WorkerReply, WorkerRequest, WireTensor } from './pool.js';
 import { makeTensorData, type TensorData } from './protocol.js';
+import { InputStatsRecorder } from './input-stats.js';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
+/** Bins each batch's inputs for monitoring (the counts go back with the outputs). */
+const stats = init.reference && init.inputs.length === 1 ? new InputStatsRecorder(init.reference, '', '') : undefined;
 
 function fail(message: string): void {
   port.postMessage({ type: 'failed', message } satisfies WorkerReply);
@@ -83,7 +86,11 @@ async function main(): Promise<void> {
       return;
     }
     run(m.feeds).then(
-      ({ outputs, transfer }) => port.postMessage({ type: 'result', id: m.id, outputs } satisfies WorkerReply, transfer),
+      ({ outputs, transfer }) => {
+        const x = m.feeds[0];
+        const inputCounts = stats && x && x.dims.length > 0 ? stats.countInputs(x.data as Float32Array, x.dims[0]!) : null;
+        port.postMessage({ type: 'result', id: m.id, outputs, inputCounts } satisfies WorkerReply, transfer);
+      },
       (e: Error) => port.postMessage({ type: 'error', id: m.id, message: e.message } satisfies WorkerReply),
     );
   });
