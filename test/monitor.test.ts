@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { monitorSection } from '../src/config/schema.js';
 import { loadDataset, type Dataset } from '../src/data/index.js';
-import { REFERENCE_FILE, type ReferenceStats } from '../src/data/stats.js';
+import { exampleFeatures, inputLayout, REFERENCE_FILE, type ReferenceStats } from '../src/data/stats.js';
 import { GitHubForge } from '../src/forge/github.js';
 import { dispatchWorkflow, monitorMarker, upsertIssue } from '../src/forge/issues.js';
 import { LocalForge } from '../src/forge/local.js';
@@ -77,6 +77,36 @@ describe('drift statistics', () => {
 });
 
 describe('monitoring', () => {
+  it('summarizes an image by its mean and its block means, for one channel and several, with uneven blocks', () => {
+    for (const shape of [
+      [28, 28, 1],
+      [30, 17, 3],
+      [9, 40, 2],
+    ] as Array<[number, number, number]>) {
+      const [h, w, c] = shape;
+      const layout = inputLayout(shape);
+      if (layout.kind !== 'blocks') throw new Error(`expected a blocks layout for [${shape.join(', ')}]`);
+      const row = Float32Array.from({ length: h * w * c }, (_, i) => ((i * 37) % 101) / 100);
+      const [bh, bw] = layout.block;
+      const [gh, gw] = layout.grid;
+      const want = [row.reduce((a, b) => a + b, 0) / row.length];
+      for (let ch = 0; ch < c; ch++) {
+        for (let by = 0; by < gh; by++) {
+          for (let bx = 0; bx < gw; bx++) {
+            let sum = 0;
+            let n = 0;
+            for (let y = by * bh; y < Math.min(h, (by + 1) * bh); y++)
+              for (let x = bx * bw; x < Math.min(w, (bx + 1) * bw); x++, n++) sum += row[(y * w + x) * c + ch]!;
+            want.push(sum / n);
+          }
+        }
+      }
+      const got = [...exampleFeatures(layout, row)];
+      expect(got.length).toBe(want.length);
+      got.forEach((v, i) => expect(v, `[${shape.join(', ')}] feature ${i}`).toBeCloseTo(want[i]!, 9));
+    }
+  });
+
   it('cdl train stores reference statistics: input block summaries and test-split predictions', () => {
     expect(existsSync(path.join(modelDir, REFERENCE_FILE))).toBe(true);
     expect(reference).toMatchObject({ model: 'fashion-mnist', task: 'classification', split: 'test', examples: 2000 });

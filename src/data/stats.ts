@@ -75,27 +75,61 @@ export function exampleFeatures(layout: InputLayout, row: ArrayLike<number>, out
     for (let i = 0; i < layout.count; i++) f[i + 1] = row[i]!;
     return f;
   }
-  const { height: h, width: w, channels: c, block, grid } = layout;
-  const nb = grid[0] * grid[1];
+  const { height: h, width: w, channels: c } = layout;
+  const nb = layout.grid[0] * layout.grid[1];
   const f = out ?? new Float64Array(1 + c * nb);
   f.fill(0);
-  const counts = new Float64Array(nb);
   let total = 0;
-  for (let y = 0; y < h; y++) {
-    const by = Math.floor(y / block[0]);
-    for (let x = 0; x < w; x++) {
-      const b = by * grid[1] + Math.floor(x / block[1]);
-      counts[b]!++;
-      for (let ch = 0; ch < c; ch++) {
-        const v = row[(y * w + x) * c + ch]!;
-        f[1 + ch * nb + b]! += v;
+  if (c === 1) {
+    // One channel: each run of a row's pixels inside one block summed in a local first.
+    const [bh, bw] = layout.block;
+    const gw = layout.grid[1];
+    for (let y = 0, at = 0; y < h; y++) {
+      const base = 1 + Math.floor(y / bh) * gw;
+      for (let bx = 0; bx < gw; bx++) {
+        const end = at + Math.min(bw, w - bx * bw);
+        let sum = 0;
+        while (at < end) sum += row[at++]!;
+        f[base + bx]! += sum;
+        total += sum;
+      }
+    }
+  } else {
+    const { blockOf } = blockMap(layout);
+    for (let p = 0, at = 0; p < h * w; p++) {
+      const b = 1 + blockOf[p]!;
+      for (let ch = 0; ch < c; ch++, at++) {
+        const v = row[at]!;
+        f[ch * nb + b]! += v;
         total += v;
       }
     }
   }
+  const { pixels } = blockMap(layout);
   f[0] = total / (h * w * c);
-  for (let ch = 0; ch < c; ch++) for (let b = 0; b < nb; b++) f[1 + ch * nb + b]! /= counts[b]!;
+  for (let ch = 0; ch < c; ch++) for (let b = 0; b < nb; b++) f[1 + ch * nb + b]! /= pixels[b]!;
   return f;
+}
+
+const blockMaps = new WeakMap<InputLayout, { blockOf: Int32Array; pixels: Float64Array }>();
+
+/** For a blocks layout: the block of every pixel (row-major) and the pixels in each block, computed once per layout. */
+function blockMap(layout: InputLayout & { kind: 'blocks' }): { blockOf: Int32Array; pixels: Float64Array } {
+  let m = blockMaps.get(layout);
+  if (m) return m;
+  const { height: h, width: w, block, grid } = layout;
+  const blockOf = new Int32Array(h * w);
+  const pixels = new Float64Array(grid[0] * grid[1]);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const b = Math.floor(y / block[0]) * grid[1] + Math.floor(x / block[1]);
+      blockOf[y * w + x] = b;
+      pixels[b]!++;
+    }
+  }
+  m = { blockOf, pixels };
+  blockMaps.set(layout, m);
+  return m;
 }
 
 /** The bin of `v` under `edges` (see BinnedSummary). */
