@@ -4,20 +4,9 @@
  * byte, and requests checked against integer datatypes with exact 64-bit values.
  */
 import { describe, expect, it } from 'vitest';
+import { mulberry32 as rng } from '../src/data/prng.js';
 import { JsonSyntaxError, NumberArray, parseJsonBytes } from '../src/serve/json.js';
 import { HttpError, parseInferRequest, type Signature } from '../src/serve/protocol.js';
-
-/** A deterministic generator, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Replace NumberArrays by plain (flat) arrays. */
 function plain(v: unknown): unknown {
