@@ -97,7 +97,8 @@ export class ModelVersion {
         threads,
         inputs,
         outputs: outputs.map((t) => t.name),
-        reference: monitored,
+        // Only batched inputs are binned (one example a row).
+        reference: signature.batched ? monitored : undefined,
         describe: `model "${o.name}" version ${o.version}`,
         onCrash: (reason) => o.onCrash?.(mv, reason),
       });
@@ -147,7 +148,7 @@ export class ModelVersion {
     const outs = new Map<string, { dims: number[]; data: TensorData }>();
     for (const t of res) outs.set(t.name, { dims: t.dims, data: t.data });
     if (this.classOutput) this.countClasses(outs.get(this.classOutput));
-    if (this.recorder && inputCounts && this.signature.batched) {
+    if (this.recorder && inputCounts) {
       this.recorder.addInputCounts(inputCounts, rows);
       const first = outs.get(this.signature.outputs[0]!.name);
       if (first) this.recorder.recordOutputs(first.data as ArrayLike<number>, rows);

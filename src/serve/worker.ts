@@ -14,7 +14,7 @@ import { InputStatsRecorder } from './input-stats.js';
 const port = parentPort!;
 const init = workerData as WorkerInit;
 /** Bins each batch's inputs for monitoring (the counts go back with the outputs). */
-const stats = init.reference && init.inputs.length === 1 ? new InputStatsRecorder(init.reference, '', '') : undefined;
+const stats = init.reference ? new InputStatsRecorder(init.reference, '', '') : undefined;
 
 function fail(message: string): void {
   port.postMessage({ type: 'failed', message } satisfies WorkerReply);
