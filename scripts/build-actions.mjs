@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bundle every action (actions/<name>/src/index.ts) with ncc into actions/<name>/dist.
 //   node scripts/build-actions.mjs [--out DIR] [name ...]
-// --out writes <DIR>/<name>/ instead (the check-dist test compares that with the committed bundles).
+// --out writes <DIR>/<name>/ instead, leaving the committed bundles alone (scripts/check-dist.sh rebuilds
+// them in place and asks git whether anything changed).
 // Native runtimes stay outside the bundles: onnxruntime-node is reached through src/runtime/onnxruntime.ts,
 // and tfjs-node(-gpu) are optional. The tfjs wasm binaries are copied next to the bundle.
 import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
