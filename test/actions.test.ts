@@ -164,7 +164,7 @@ describe('actions/train bundle', () => {
     for (const f of ['model.onnx', 'metrics.json', 'lineage.json', 'model-card.md', 'tfjs/model.json', 'tfjs/weights.bin']) {
       expect(readFileSync(path.join(dl, f)).equals(readFileSync(path.join(out, f))), f).toBe(true);
     }
-  }, 240_000);
+  });
 
   it('fails with a message naming the file and field for a bad configuration', async () => {
     const cfg = path.join(work, 'bad.yaml');
@@ -174,7 +174,7 @@ describe('actions/train bundle', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/::error::.*bad\.yaml:\d+:\d+: train\.epochs: expected a positive integer, got "five"/);
     expect(r.outputs['model-dir']).toBeUndefined();
-  }, 60_000);
+  });
 
   it('rejects an invalid boolean input by name', async () => {
     const r = await runAction({
@@ -184,5 +184,5 @@ describe('actions/train bundle', () => {
     });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("Invalid input 'upload'");
-  }, 120_000);
+  });
 });

@@ -46,7 +46,7 @@ beforeAll(async () => {
     y: dataset.train.y.subarray(TRAIN_LIMIT),
     n: dataset.train.n - TRAIN_LIMIT,
   };
-}, 120_000);
+});
 afterAll(removeTempDirs);
 
 const thresholds = { psi: { warn: 0.1, alert: 0.25 }, ks_p_value: 0.01, min_samples: 200 };
