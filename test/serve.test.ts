@@ -72,7 +72,8 @@ beforeAll(async () => {
   // The six requests of the full-queue test must all arrive within the queue delay, even on a busy machine.
   addModel('small', [1], 'max_queue_size: 2\nmax_queue_delay_ms: 2000\n');
   addModel('slow', [1], 'max_queue_delay_ms: 1000\ntimeout_ms: 50\n');
-  addModel('batch', [1], 'max_batch_size: 8\nmax_queue_delay_ms: 50\n');
+  // Sixteen concurrent requests must all queue within the delay to form full batches, even on a busy machine.
+  addModel('batch', [1], 'max_batch_size: 8\nmax_queue_delay_ms: 2000\n');
   addModel('crash', [1], 'max_queue_delay_ms: 20\nworkers: 2\nthreads: 1\n');
   server = await ModelServer.start({ repository: repo, port: 0, pollMs: 0, log: jsonLogger({ write: (l) => logLines.push(l) }) });
   base = server.url;
