@@ -10,10 +10,19 @@ if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   exit 1
 fi
 
+# ncc names bundled modules by their path; through a symlinked node_modules (a shared install) the
+# paths, and so the bundles, differ from those of a clone with its own install.
+if [ -L node_modules ]; then
+  echo "check-dist: node_modules is a symlink (to $(readlink -f node_modules)); the bundles built through it" >&2
+  echo "check-dist: differ from a clone's. Run it in a clone with its own 'npm ci'." >&2
+  exit 1
+fi
+
 echo "check-dist: rebuilding actions/*/dist"
 start=$SECONDS
 node scripts/build-actions.mjs
-changed=$(git status --porcelain --untracked-files=all -- 'actions/*/dist')
+# (A quoted 'actions/*/dist' would match no file: git matches a wildcard pathspec against whole paths.)
+changed=$(git status --porcelain --untracked-files=all -- ':(glob)actions/*/dist/**')
 if [ -n "$changed" ]; then
   echo "$changed" | head -40 >&2
   echo "check-dist: the committed bundles above do not match their sources." >&2
