@@ -49,7 +49,10 @@ async function call(
 }
 
 /** A raw HTTP/1.1 exchange: `head` is written at once; what comes back is read until the server closes. */
-function rawExchange(port: number, head: string): { socket: net.Socket; reply: Promise<{ status: number; json: any; raw: string }> } {
+function rawExchange(
+  port: number,
+  head: string,
+): { socket: net.Socket; reply: Promise<{ status: number; json: any; raw: string }> } {
   const socket = net.connect(port, '127.0.0.1');
   socket.write(head);
   const reply = new Promise<{ status: number; json: any; raw: string }>((resolve) => {
@@ -216,7 +219,9 @@ describe('request bodies', () => {
   it('limits the repository API to small bodies', async () => {
     const r = await call('POST', '/v2/repository/index', `{"ready": true, "pad": "${'x'.repeat(100_000)}"}`);
     expect(r.status).toBe(413);
-    expect(r.json.error).toMatch(/^request body of 100\d{3} bytes \(Content-Length\) is over the limit of 65536 bytes; send smaller batches/);
+    expect(r.json.error).toMatch(
+      /^request body of 100\d{3} bytes \(Content-Length\) is over the limit of 65536 bytes; send smaller batches/,
+    );
   });
 
   it('answers a body that does not arrive in time with 408 JSON, and closes a connection whose headers do not', async () => {
@@ -313,7 +318,10 @@ describe('tensor values and shapes', () => {
     const json = JSON.stringify(tensor()).replace(/"data":\[([^,]+),([^,]+),([^,]+),([^,]+),/, '"data":[$1,$2,$3,1e999,');
     expect(await post(json)).toMatchObject({
       status: 400,
-      json: { error: 'input "input": data[3] is 1e999; expected a finite number (FP32, magnitude below 3.4e38); NaN and Infinity are refused' },
+      json: {
+        error:
+          'input "input": data[3] is 1e999; expected a finite number (FP32, magnitude below 3.4e38); NaN and Infinity are refused',
+      },
     });
     const past = JSON.stringify(tensor()).replace(/"data":\[([^,]+),/, '"data":[3.5e38,');
     expect((await post(past)).json.error).toMatch(/^input "input": data\[0\] is 3.5e38; expected a finite number \(FP32/);
@@ -334,13 +342,19 @@ describe('tensor values and shapes', () => {
       });
       expect(r).toMatchObject({
         status: 400,
-        json: { error: `input "input" (binary): data[5] is ${shown}; expected a finite number (FP32, magnitude below 3.4e38); NaN and Infinity are refused` },
+        json: {
+          error: `input "input" (binary): data[5] is ${shown}; expected a finite number (FP32, magnitude below 3.4e38); NaN and Infinity are refused`,
+        },
       });
     }
   });
 
   it('refuses nested data that does not follow the shape (ragged), naming the element', async () => {
-    const rows = Array.from({ length: 28 }, (_, r) => image(1).slice(r * 28, r * 28 + 28).map((v) => [v]));
+    const rows = Array.from({ length: 28 }, (_, r) =>
+      image(1)
+        .slice(r * 28, r * 28 + 28)
+        .map((v) => [v]),
+    );
     rows[0]!.push([0.5]); // 29 columns in row 0 ...
     rows[1]!.pop(); // ... 27 in row 1: still 784 values in all
     const r = await post(tensor({ data: [rows] }));
@@ -378,17 +392,29 @@ describe('tensor values and shapes', () => {
 
   it('answers a malformed %-escape in the URL with 400, and other client mistakes with 4xx JSON', async () => {
     for (const p of ['/v2/models/%E0%A4%A', '/v2/models/fa%ZZ/infer', '/v2/repository/models/%FF/load']) {
-      const r = await call(p.endsWith('load') || p.endsWith('infer') ? 'POST' : 'GET', p, p.endsWith('/infer') ? '{}' : undefined);
+      const r = await call(
+        p.endsWith('load') || p.endsWith('infer') ? 'POST' : 'GET',
+        p,
+        p.endsWith('/infer') ? '{}' : undefined,
+      );
       expect({ p, status: r.status }).toEqual({ p, status: 400 });
       expect(r.json.error).toMatch(/^malformed %-escape in the URL path ".*"; expected %XX of UTF-8 bytes$/);
     }
     const cases: Array<[string, string, string | undefined, Record<string, string>, number, RegExp]> = [
       ['POST', '/v2/models/fashion/infer', 'null', {}, 400, /expected a JSON object with "inputs", got null/],
       ['POST', '/v2/models/fashion/infer', '', {}, 400, /malformed JSON/],
-      ['POST', '/v2/models/fashion/infer', '{}', { 'inference-header-content-length': '-1' }, 400, /Inference-Header-Content-Length: "-1"/],
+      [
+        'POST',
+        '/v2/models/fashion/infer',
+        '{}',
+        { 'inference-header-content-length': '-1' },
+        400,
+        /Inference-Header-Content-Length: "-1"/,
+      ],
       ['POST', '/v2/models/fashion/infer', '{}', { 'inference-header-content-length': '99' }, 400, /at most the body's 2/],
       ['POST', '/v2/repository/index', '{"ready": tru', {}, 400, /malformed JSON/],
-      ['POST', '/v2/repository/models/../load', '', {}, 404, /.+/],
+      ['POST', '/v2/repository/models/%2e%2e/load', '', {}, 404, /^no model "\.\." in the repository /],
+      ['POST', '/v2/repository/models/fashion%2F1/load', '', {}, 404, /^no model "fashion\/1" in the repository /],
       ['DELETE', '/v2/health/live', undefined, {}, 405, /method not allowed; expected GET/],
       ['GET', '/v2/models/fashion/versions', undefined, {}, 404, /expected \/v2\/models\/fashion\/versions\/<version>/],
     ];
@@ -418,8 +444,12 @@ describe('serving configuration ranges', () => {
       'm/config.yaml: max_batch_size: expected an integer from 1 to 4096, got 1000000',
       'm/config.yaml: max_queue_size: expected an integer from 1 to 100000, got 1000000000',
       'm/config.yaml: timeout_ms: expected an integer from 1 to 3600000 (milliseconds), got 1000000000000',
-      expect.stringMatching(/^m\/config.yaml: workers: expected an integer from 0 to \d+ \(0: automatic; at most 16 and this machine's \d+ cores\), got 40$/),
-      expect.stringMatching(/^m\/config.yaml: threads: expected an integer from 0 to \d+ \(0: cores \/ workers; at most this machine's \d+ cores\), got 100000$/),
+      expect.stringMatching(
+        /^m\/config.yaml: workers: expected an integer from 0 to \d+ \(0: automatic; at most 16 and this machine's \d+ cores\), got 40$/,
+      ),
+      expect.stringMatching(
+        /^m\/config.yaml: threads: expected an integer from 0 to \d+ \(0: cores \/ workers; at most this machine's \d+ cores\), got 100000$/,
+      ),
       'm/config.yaml: max_queue_delay_ms: expected a number of milliseconds from 0 to 10000, got 1000000000',
       'm/config.yaml: version_policy.latest: expected an integer from 1 to 100, got 1000',
     ]);

@@ -129,13 +129,11 @@ describe('Open Inference Protocol endpoints', () => {
     // nested data, an explicit version, and an output asked for by name
     const nested = inferBody(1, 5, { outputs: [{ name: 'output' }] });
     nested.inputs[0]!.data = [
-      [
-        [...Array(28)].map((_, r) =>
-          image(5)
-            .slice(r * 28, r * 28 + 28)
-            .map((v) => [v]),
-        ),
-      ],
+      [...Array(28)].map((_, r) =>
+        image(5)
+          .slice(r * 28, r * 28 + 28)
+          .map((v) => [v]),
+      ),
     ] as any;
     const n = await call('POST', '/v2/models/fashion/versions/2/infer', nested);
     expect(n.status).toBe(200);

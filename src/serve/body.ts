@@ -183,10 +183,23 @@ export class BodyReader {
     });
   }
 
-  /** Refuse every body still arriving (shutdown: a request that has not arrived is not waited for). */
-  abortAll(message: string): void {
+  /**
+   * Shutdown: refuse the bodies not yet started at once, and those still arriving after `graceMs`
+   * (an upload about to finish is answered; a trickle is not waited for). Returns a function
+   * that cancels the pending refusal.
+   */
+  abortAll(message: string, graceMs = 0): () => void {
     for (const w of [...this.waiting]) w.refuse(new HttpError(503, message));
-    for (const abort of [...this.arriving]) abort(new HttpError(503, message));
+    const refuse = () => {
+      for (const abort of [...this.arriving]) abort(new HttpError(503, message));
+    };
+    if (graceMs <= 0) {
+      refuse();
+      return () => {};
+    }
+    const timer = setTimeout(refuse, graceMs);
+    timer.unref();
+    return () => clearTimeout(timer);
   }
 }
 

@@ -93,7 +93,9 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
  * billion requests or forty sessions of one model is a mistake, not a setting). Workers and
  * threads are bounded by this machine's cores too.
  */
-export function configRanges(cores = os.availableParallelism()): Record<
+export function configRanges(
+  cores = os.availableParallelism(),
+): Record<
   'max_batch_size' | 'max_queue_size' | 'timeout_ms' | 'max_queue_delay_ms' | 'workers' | 'threads' | 'versions',
   [number, number]
 > {

@@ -89,7 +89,12 @@ export class NumberArray {
   nestingError(shape: readonly number[]): string | null {
     const t = this.text;
     const counts: number[] = [];
-    const at = (depth: number) => 'data' + counts.slice(0, depth).map((c) => `[${c - 1}]`).join('');
+    const at = (depth: number) =>
+      'data' +
+      counts
+        .slice(0, depth)
+        .map((c) => `[${c - 1}]`)
+        .join('');
     for (let i = this.from; i < this.to; i++) {
       const c = t[i]!;
       const depth = counts.length;

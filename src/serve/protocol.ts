@@ -402,10 +402,7 @@ export function parseInferRequest(
     } else if (t.data instanceof NumberArray) {
       if (t.data.nested) {
         const at = t.data.nestingError(shape);
-        if (at)
-          throw bad(
-            `${where}: ${at}, but shape [${shape.join(', ')}] needs nested "data" to follow it (or to be flat)`,
-          );
+        if (at) throw bad(`${where}: ${at}, but shape [${shape.join(', ')}] needs nested "data" to follow it (or to be flat)`);
       }
       if (t.data.length !== n)
         throw bad(`${where}: ${t.data.length} values in "data", but shape [${shape.join(', ')}] needs ${n}`);

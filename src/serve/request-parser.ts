@@ -18,9 +18,7 @@ export interface ParseJob {
   maxRows?: number;
 }
 
-export type ParseReply =
-  | { id: number; request: InferRequest }
-  | { id: number; status: number; message: string };
+export type ParseReply = { id: number; request: InferRequest } | { id: number; status: number; message: string };
 
 /** Parse and check one inference request body (on whichever thread calls it). */
 export function parseInferBody(job: ParseJob): InferRequest {

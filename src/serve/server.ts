@@ -43,6 +43,9 @@ export const SERVE_LIMITS = {
   drainTimeoutMs: { default: 30_000, min: 0, max: 600_000 },
 } as const;
 
+/** At shutdown, how long a request body still arriving may take to finish before it is refused. */
+const BODY_GRACE_MS = 2000;
+
 /** Largest body of the repository API's requests (a small JSON object). */
 const MAX_API_BODY_BYTES = 64 * 1024;
 
@@ -411,8 +414,12 @@ export class ModelServer {
 
   private async doShutdown(reason: string): Promise<void> {
     this.draining = true;
-    // A request whose body has not arrived is not in flight: refused now, not waited for.
-    this.body.abortAll('the server is shutting down before the request body arrived; retry on another replica');
+    // A request whose body has not arrived is not in flight: it gets a short grace to finish
+    // uploading, then is refused, never waited for up to the drain timeout.
+    const cancelRefusal = this.body.abortAll(
+      'the server is shutting down before the request body arrived; retry on another replica',
+      Math.min(BODY_GRACE_MS, this.opts.drainTimeoutMs),
+    );
     const t0 = performance.now();
     this.log.info('draining', { reason, inflight: this.inflight });
     const closed = new Promise<void>((r) => this.server.close(() => r()));
@@ -429,6 +436,7 @@ export class ModelServer {
     }
     this.server.closeIdleConnections();
     this.server.closeAllConnections();
+    cancelRefusal();
     await closed;
     await this.parsers.close();
     await this.repository.close();
