@@ -413,7 +413,7 @@ describe('tensor values and shapes', () => {
       ],
       ['POST', '/v2/models/fashion/infer', '{}', { 'inference-header-content-length': '99' }, 400, /at most the body's 2/],
       ['POST', '/v2/repository/index', '{"ready": tru', {}, 400, /malformed JSON/],
-      ['POST', '/v2/repository/models/%2e%2e/load', '', {}, 404, /^no model "\.\." in the repository /],
+      ['POST', '/v2/repository/models/%2E%2E%2Fx/load', '', {}, 404, /^no model "\.\.\/x" in the repository /],
       ['POST', '/v2/repository/models/fashion%2F1/load', '', {}, 404, /^no model "fashion\/1" in the repository /],
       ['DELETE', '/v2/health/live', undefined, {}, 405, /method not allowed; expected GET/],
       ['GET', '/v2/models/fashion/versions', undefined, {}, 404, /expected \/v2\/models\/fashion\/versions\/<version>/],
