@@ -15,23 +15,21 @@ export interface BodyLimits {
   timeoutMs: number;
 }
 
-/** How long a refused request's connection keeps reading (and dropping) what the client still sends. */
-const LINGER_MS = 2000;
-
 /**
  * Answer on this request's connection, then close it without a reset: the client may still be
  * sending a body we refused, and closing a socket with unread bytes makes the kernel send RST,
  * which can destroy the response before the client reads it. So the connection says
- * `Connection: close`, half-closes after the response, drops what still arrives, and is
- * destroyed when the client closes its side or after LINGER_MS.
+ * `Connection: close`, half-closes after the response, drops what still arrives (many HTTP
+ * clients read no response before they have sent the whole body), and is destroyed when the
+ * client closes its side or after `lingerMs` (the body timeout).
  */
-export function closeAfterResponse(req: http.IncomingMessage, res: http.ServerResponse): void {
+export function closeAfterResponse(req: http.IncomingMessage, res: http.ServerResponse, lingerMs: number): void {
   if (!res.headersSent) res.setHeader('connection', 'close');
   if (req.complete) return;
   const socket = req.socket as Socket & { destroySoon?: () => void };
   socket.destroySoon = function (this: Socket) {
     this.end();
-    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    const timer = setTimeout(() => this.destroy(), lingerMs);
     timer.unref();
     this.once('close', () => clearTimeout(timer));
     this.on('end', () => this.destroy());

@@ -182,7 +182,7 @@ export class ModelServer {
       await this.route(req, res);
     } catch (e) {
       // A body still arriving is refused without reading it: the answer goes out, then the connection closes.
-      if (!req.complete && !res.headersSent) closeAfterResponse(req, res);
+      if (!req.complete && !res.headersSent) closeAfterResponse(req, res, this.opts.bodyTimeoutMs);
       if (e instanceof HttpError) sendError(res, e.status, e.message);
       else {
         this.log.error('request failed', { method: req.method, url: req.url, error: messageOf(e) });
