@@ -174,6 +174,8 @@ describe('cdl run', () => {
     expect(refused({ n: many })).toBe('wf.yml:3:7: strategy.matrix makes 4000 jobs; GitHub allows at most 256 jobs per matrix');
     expect(refused({ include: many.map((trial) => ({ trial })) })).toMatch(/makes 4000 jobs; GitHub allows at most 256/);
     expect(refused({ a: many, b: many })).toMatch(/makes 16000000 combinations before exclude/);
+    const excludes = many.slice(0, 300).map((n) => ({ n }));
+    expect(refused({ n: many, exclude: excludes })).toMatch(/makes 4000 combinations before exclude/);
     // 257 is one too many; 256 runs, and excludes count before the limit is applied.
     expect(refused({ n: many.slice(0, 257) })).toMatch(/makes 257 jobs/);
     expect(expandMatrix({ n: many.slice(0, 256) }, here)).toHaveLength(256);

@@ -8,8 +8,8 @@ export const MAX_MATRIX_JOBS = 256;
 
 type Combination = Record<string, unknown>;
 
-/** The most combinations the cross product may have before its excludes are applied. */
-const MAX_PRODUCT = 1_000_000;
+/** A bound on the work of expanding: combinations walked times the excludes each is checked against. */
+const MAX_WORK = 1_000_000;
 
 const isMapping = (v: unknown): v is Combination => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -56,8 +56,8 @@ export function expandMatrix(matrix: unknown, where: Where): Combination[] {
   const tooMany = (count: string) =>
     new WorkflowError(`${at}: strategy.matrix makes ${count}; GitHub allows at most ${MAX_MATRIX_JOBS} jobs per matrix`);
   // The cross product is walked, not built, and the walk is bounded too: excludes may thin a
-  // large product, but not one of more than MAX_PRODUCT combinations.
-  if (product > MAX_PRODUCT) throw tooMany(`${product} combinations before exclude`);
+  // large product, but only one whose walk stays within MAX_WORK.
+  if (product * (1 + excludes.length) > MAX_WORK) throw tooMany(`${product} combinations before exclude`);
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const combos: Combination[] = [];
   for (let n = 0; n < product; n++) {
@@ -75,7 +75,7 @@ export function expandMatrix(matrix: unknown, where: Where): Combination[] {
     if (combos.length > MAX_MATRIX_JOBS) throw tooMany(excludes.length ? `more than ${MAX_MATRIX_JOBS} jobs` : `${product} jobs`);
   }
   if (combos.length === 0 && includes.length > MAX_MATRIX_JOBS) throw tooMany(`${includes.length} jobs`);
-  if (includes.length * Math.max(1, combos.length) > MAX_PRODUCT) throw tooMany(`${includes.length} include entries`);
+  if (includes.length * Math.max(1, combos.length) > MAX_WORK) throw tooMany(`${includes.length} include entries`);
   // Includes merge only into the combinations of the cross product, never into added ones.
   const originals = combos.map((c) => ({ ...c }));
   const added: Combination[] = [];
