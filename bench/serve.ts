@@ -356,7 +356,8 @@ async function bare(onnx: string, sizes: number[], sessions: number, threads: nu
   };
 }
 
-async function benchModel(kind: string) {
+/** The example model of `kind`, trained here (one epoch on 2,000 images); its directory. */
+async function trainModel(kind: string): Promise<string> {
   const model = path.join(work, kind);
   log(`training the example ${kind} (1 epoch, 2,000 images)`);
   await run(process.execPath, [
@@ -372,6 +373,11 @@ async function benchModel(kind: string) {
     model,
     '--quiet',
   ]);
+  return model;
+}
+
+async function benchModel(kind: string) {
+  const model = await trainModel(kind);
   const repos: Record<string, string> = {};
   for (const [name, config] of [
     ['batching', 'max_batch_size: 64\nmax_queue_size: 4096\n'],
@@ -680,21 +686,7 @@ process.stdout.write(JSON.stringify(seen));`;
 }
 
 async function attack(): Promise<void> {
-  const model = path.join(work, 'mlp');
-  log('training the example mlp (1 epoch, 2,000 images)');
-  await run(process.execPath, [
-    cdl,
-    'train',
-    '--config',
-    CONFIGS.mlp!,
-    '--set',
-    'train.epochs=1',
-    '--set',
-    'data.limit.train=2000',
-    '--out',
-    model,
-    '--quiet',
-  ]);
+  const model = await trainModel('mlp');
   const repo = path.join(work, 'attack');
   cpSync(model, path.join(repo, 'fm', '1'), { recursive: true });
   const bodies = Number(values.bodies);
