@@ -69,6 +69,7 @@ function hyperparameters(cfg: CdlConfig): Record<string, unknown> {
     schedule: t.schedule.type,
     ...(t.early_stopping ? { early_stopping: `${t.early_stopping.metric}, patience ${t.early_stopping.patience}` } : {}),
     seed: t.seed,
+    deterministic: t.deterministic,
     ...t.hyperparameters,
   };
 }
