@@ -82,13 +82,17 @@ function choose(
       choices.set(key, 'wasm');
       return wasm();
     }
+    // Whether onnxruntime applies (null: it does not) depends only on the shapes and attributes,
+    // so this too is fixed. A failure is not turned into a quiet fallback: that would make the
+    // choice depend on the state of the process.
     let r: TensorInfo | null;
     try {
       r = ort();
-    } catch {
-      r = null;
+    } catch (e) {
+      throw new Error(`onnxruntime kernel ${key} failed: ${(e as Error).message}; CDL_KERNELS_ORT=0 trains without onnxruntime`, {
+        cause: e,
+      });
     }
-    // Whether onnxruntime applies depends only on the inputs' shapes and attributes, so this too is fixed.
     choices.set(key, r ? 'ort' : 'wasm');
     return r ?? wasm();
   }
@@ -221,7 +225,7 @@ function ortConv(
   engine: OrtEngine,
   backend: WasmBackendLike,
   x: TensorInfo,
-  filterData: Float32Array,
+  filter: TensorInfo | Float32Array,
   filterOIHW: boolean,
   filterShape: number[],
   bias: TensorInfo | null,
@@ -229,6 +233,8 @@ function ortConv(
   info: { pads: number[]; strides: number[]; dilations: number[]; outShape: number[] },
 ): TensorInfo {
   const out = backend.makeOutput(info.outShape, 'float32');
+  // Views of the heap only after the allocation: when it grows the heap, older views are detached.
+  const filterData = filter instanceof Float32Array ? filter : f32(backend, filter);
   const [B, H, W, C] = x.shape;
   const key = `conv:${x.shape}:${filterShape}:${+filterOIHW}:${info.pads}:${info.strides}:${info.dilations}:${bias ? 1 : 0}:${+relu}`;
   const kernel = filterOIHW ? filterShape.slice(2) : filterShape.slice(0, 2);
@@ -312,7 +318,7 @@ export function makeOrtConv2D(engine: OrtEngine, wasmKernel: SyncKernel, fused: 
       backend,
       key,
       util.sizeFromShape(g.outShape) * info.filterHeight * info.filterWidth * info.inChannels,
-      () => ortConv(engine, backend, x, f32(backend, filter), false, filter.shape, bias ?? null, act === 'relu', g),
+      () => ortConv(engine, backend, x, filter, false, filter.shape, bias ?? null, act === 'relu', g),
       () => wasmKernel(args),
     );
   };
