@@ -131,13 +131,11 @@ describe('Open Inference Protocol endpoints', () => {
     // nested data, an explicit version, and an output asked for by name
     const nested = inferBody(1, 5, { outputs: [{ name: 'output' }] });
     nested.inputs[0]!.data = [
-      [
-        [...Array(28)].map((_, r) =>
-          image(5)
-            .slice(r * 28, r * 28 + 28)
-            .map((v) => [v]),
-        ),
-      ],
+      [...Array(28)].map((_, r) =>
+        image(5)
+          .slice(r * 28, r * 28 + 28)
+          .map((v) => [v]),
+      ),
     ] as any;
     const n = await call('POST', '/v2/models/fashion/versions/2/infer', nested);
     expect(n.status).toBe(200);
@@ -245,7 +243,7 @@ describe('Open Inference Protocol endpoints', () => {
     const broken = index.json.find((e: any) => e.name === 'broken');
     expect(broken.state).toBe('UNAVAILABLE');
     expect(broken.reason).toContain(
-      `${path.join(repo, 'broken', 'config.yaml')}: max_batch_size: expected an integer >= 1, got "many"`,
+      `${path.join(repo, 'broken', 'config.yaml')}: max_batch_size: expected an integer from 1 to 4096, got "many"`,
     );
     expect(broken.reason).toContain('version_policy: unknown policy "newest"');
     expect((await call('POST', '/v2/repository/index', { ready: true })).json.every((e: any) => e.state === 'READY')).toBe(true);
@@ -443,8 +441,8 @@ describe('serving configuration and checksums', () => {
     );
     expect(errors).toEqual([
       'm/config.yaml: batch: unknown field; expected one of max_batch_size, max_queue_delay_ms, max_queue_size, timeout_ms, dynamic_batching, workers, threads, version_policy, canary',
-      'm/config.yaml: max_batch_size: expected an integer >= 1, got 0',
-      'm/config.yaml: timeout_ms: expected an integer >= 1, got "x"',
+      'm/config.yaml: max_batch_size: expected an integer from 1 to 4096, got 0',
+      'm/config.yaml: timeout_ms: expected an integer from 1 to 3600000 (milliseconds), got "x"',
       'm/config.yaml: canary.weight: expected a percentage from 0 to 100, got 120',
     ]);
     expect(value.version_policy).toEqual({ specific: [1, 2] });
