@@ -184,7 +184,8 @@ describe('results server', () => {
       useServerEnv();
       const client = new artifact.DefaultArtifactClient();
       expect((await client.listArtifacts()).artifacts.map((a) => a.name)).not.toContain('other-run');
-      const findBy = { token: 'unused', workflowRunId: 2002, repositoryOwner: 'acme', repositoryName: 'models' };
+      const token = server.githubToken({ runId: '1001', repository: 'acme/models' });
+      const findBy = { token, workflowRunId: 2002, repositoryOwner: 'acme', repositoryName: 'models' };
       const listed = await client.listArtifacts({ findBy });
       expect(listed.artifacts.map((a) => [a.name, a.id])).toEqual([['other-run', up.id]]);
       const got = await client.getArtifact('other-run', { findBy });

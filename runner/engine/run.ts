@@ -1,7 +1,6 @@
 // One `cdl run`: validates the workflow, starts the results server, runs the job graph (needs,
 // matrix, reusable workflows), writes the run directory and prints the summary.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -640,10 +639,15 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
   const eventPath = path.join(runDir, 'event.json');
   await writeFile(eventPath, JSON.stringify(payload, null, 2) + '\n');
 
-  const server = await startResultsServer({ root: path.join(stateDir, 'results'), runId });
+  const server = await startResultsServer({
+    root: path.join(stateDir, 'results'),
+    runId,
+    repository: String(github['repository']),
+  });
   const masker = new Masker();
   const secrets = { ...(opts.secrets ?? {}) };
-  secrets['GITHUB_TOKEN'] ??= `ghs_cdl${randomBytes(16).toString('hex')}`;
+  // The run's GITHUB_TOKEN works against the results server's REST routes, for this run only.
+  secrets['GITHUB_TOKEN'] ??= server.githubToken({ runId });
   for (const v of Object.values(secrets)) masker.add(v);
   const serverEnv = server.env({ runId });
   Object.assign(github, {
@@ -691,6 +695,7 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
     result = await runner.execute(wf, { prefix: '', order: [], inputs, secrets, signal: controller.signal });
   } finally {
     process.off('SIGINT', onSigint);
+    server.endRun(runId);
     await server.close();
   }
   await collectArtifacts(path.join(stateDir, 'results'), runId, path.join(runDir, 'artifacts'));
