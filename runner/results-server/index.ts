@@ -15,6 +15,7 @@ import {
   checkBlobSignature,
   mintApiToken,
   mintRuntimeToken,
+  REPOSITORY_PATTERN,
   verifyApiToken,
   verifyRuntimeToken,
   type TokenClaims,
@@ -84,6 +85,9 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
   assertId('jobId', defaultJobId);
 
   const defaultRepository = opts.repository ?? 'local/repository';
+  if (!REPOSITORY_PATTERN.test(defaultRepository)) {
+    throw new Error(`startResultsServer: repository must be owner/repo (got ${JSON.stringify(defaultRepository)})`);
+  }
   const storage = new Storage(opts.root, opts.maxUploadBytes);
   const secret = await storage.init();
   const endedRuns = new Set<string>();
