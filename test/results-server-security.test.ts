@@ -283,6 +283,17 @@ describe('results server bounds', () => {
     expect(await apparentBytes(root)).toBeLessThan(2 * LIMIT);
   });
 
+  it('bounds JSON bodies: 2 MiB to a Twirp or cache v1 route is refused naming the limit', async () => {
+    const big = JSON.stringify({ key: 'k', version: 'v', pad: 'x'.repeat(2 * 1024 * 1024) });
+    const res = await twirp('CreateArtifact', JSON.parse(big) as object, server.token());
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { msg: string }).msg).toMatch(/request body is larger than 1048576 bytes/);
+    const v1 = await fetch(`${cacheApi()}caches`, { method: 'POST', headers: headers(), body: big });
+    expect(v1.status).toBe(400);
+    expect(((await v1.json()) as { message: string }).message).toMatch(/larger than 1048576 bytes/);
+    expect((await fetch(server.url)).status).toBe(200);
+  });
+
   it('closes an upload that goes quiet mid-body, keeps nothing of it, and answers others meanwhile', async () => {
     const ids = { workflow_run_backend_id: '1', workflow_job_run_backend_id: 'build', name: 'stalled', version: 4 };
     const { signed_upload_url } = (await (await twirp('CreateArtifact', ids, server.token())).json()) as {
