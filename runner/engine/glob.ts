@@ -70,7 +70,7 @@ export function globSync(patterns: string[], root: string): string[] {
     try {
       st = statSync(abs);
       const real = path.relative(realRoot, realpathSync(abs));
-      if (real.startsWith('..') || path.isAbsolute(real)) return; // a symlink out of the workspace
+      if (real === '..' || real.startsWith(`..${path.sep}`) || path.isAbsolute(real)) return; // a symlink out of the workspace
     } catch {
       return;
     }
