@@ -112,9 +112,11 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error.`,
     summary: 'evaluate the candidate against production, decide, and write the report',
     help: `Usage: cdl gate --model DIR [--baseline SPEC] [--config FILE] [--set key=value ...] [--force-bless REASON]
 
-Evaluate the candidate and the baseline (default gate.baseline: production, the latest release of
-this model) on the same test examples, apply the thresholds of gate.metrics with their significance
-tests, write blessing.json into the candidate's directory, and publish the report: locally under
+Evaluate the candidate and the baseline (default gate.baseline: production, the version deployed to
+the production environment, or the latest release when nothing was deployed yet; fetched and
+verified as deploy does) on the same test examples, apply the thresholds of gate.metrics with their
+significance tests (none configured: the main metric must not be significantly worse than the
+baseline), write blessing.json into the candidate's directory, and publish the report: locally under
 .cdl/reports/<model>/ (report.md, report.html, comment.md, status.json), or on GitHub inside Actions.
 
 Options:
