@@ -214,7 +214,7 @@ Exit codes: 0 success (clean), 1 problems found or data differs, 2 usage or conf
   },
   models: {
     summary: 'list, show, promote, roll back and compare model versions (releases, aliases, lineage)',
-    help: `Usage: cdl models list|show|history|promote|rollback|diff [args] [options]
+    help: `Usage: cdl models list|show|history|promote|blessed|rollback|diff [args] [options]
 
 A candidate is the model directory of a commit (the artifact model-<sha>); a version is a release
 tagged by deploy.tag (default {model}@v{version}) holding its files, SHA256SUMS, blessing.json and a
@@ -227,6 +227,9 @@ recorded, so the history lists what was in production when (docs/registry.md).
   promote --model DIR --version X.Y.Z [--force --reason "..."] [--variant NAME=DIR] [--alias NAME]
                               turn a blessed candidate into a version (draft, assets, then published);
                               an unblessed one is refused unless --force with a reason
+  blessed --commit SHA --out DIR
+                              the model the push workflow blessed for a commit (artifact
+                              model-<sha>), verified; what a release ships (release.on_missing_model)
   rollback [--alias NAME] [--to VERSION]
                               redeploy the version the alias held before, moving it back
   diff VERSION VERSION        what differs in lineage and metrics

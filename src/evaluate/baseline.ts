@@ -84,7 +84,9 @@ export async function resolveBaseline(spec: string, ctx: BaselineContext): Promi
   }
   const expected = `expected production, none, a model directory, artifact:<name>, or a release tag or version of ${ctx.model}`;
   if (looksLikePath(s)) throw new UsageError(`baseline ${s}: no such directory (${local}); ${expected}`);
-  const release = (await ctx.forge.getRelease(s)) ?? (isSemver(s.replace(/^v/, '')) ? await ctx.forge.getRelease(registry().tag(s)) : undefined);
+  const release =
+    (await ctx.forge.getRelease(s)) ??
+    (isSemver(s.replace(/^v/, '')) ? await ctx.forge.getRelease(registry().tag(s)) : undefined);
   if (!release) throw new UsageError(`baseline ${s}: no such directory or release (${ctx.forge.describe()}); ${expected}`);
   const got = await fetchRelease(release.tag, 'baseline release');
   return { dir: got.dir, identity: { kind: 'tag', ref: s, tag: release.tag, commit: got.commit } };

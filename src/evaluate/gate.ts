@@ -79,7 +79,10 @@ export function mainMetric(candidate: EvaluatedModel): 'accuracy' | 'rmse' {
  * The thresholds applied: gate.metrics, or, when none are configured, the default gate: the main
  * metric must not be significantly worse than the baseline (a regression beyond noise rejects).
  */
-export function effectiveThresholds(candidate: EvaluatedModel, gate: GateSection): { metrics: GateSection['metrics']; defaulted: boolean } {
+export function effectiveThresholds(
+  candidate: EvaluatedModel,
+  gate: GateSection,
+): { metrics: GateSection['metrics']; defaulted: boolean } {
   if (Object.values(gate.metrics).some(Boolean)) return { metrics: gate.metrics, defaulted: false };
   return { metrics: { [mainMetric(candidate)]: { max_regression: 0, relative: false } }, defaulted: true };
 }
