@@ -206,7 +206,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       if (!values.commit) throw new UsageError('models blessed: --commit SHA is required (the released commit, 40 hex digits)');
       if (!values.out) throw new UsageError('models blessed: --out DIR is required (where the model directory goes)');
       const loaded = await loadConfig(values.config as string, values.set as string[]);
-      const forge = await selectForge({ log, root: loaded.dir });
+      const forge = await selectForge({ log });
       const r = await releaseModel({
         forge,
         loaded,
