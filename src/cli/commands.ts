@@ -285,7 +285,9 @@ alert 0.25) and monitor.ks_p_value. On drift, one issue is opened or updated (Gi
 .cdl/issues/ locally) and, with monitor.retrain, the retraining workflow is dispatched.
 
 Options:
-  -m, --model DIR       the deployed model directory (default .cdl/models/<model name>)
+  -m, --model DIR       the model directory (default production: the version deployed to the
+                        production environment, else the latest release, fetched and verified;
+                        with nothing released, .cdl/models/<model name>)
       --source URL|FILE the model server or a statistics file (default monitor.source)
   -c, --config FILE     configuration file (default: cdl.yaml)
   -s, --set KEY=VAL     override a configuration value (repeatable)
