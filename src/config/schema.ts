@@ -250,11 +250,15 @@ export const gateSection = z.strictObject({
   baseline: z
     .string()
     .default('production')
-    .describe('production (the version deployed to the production environment; before any deployment, the latest release), none, a model directory, a release tag, or artifact:<name>'),
+    .describe(
+      'production (the version deployed to the production environment; before any deployment, the latest release), none, a model directory, a release tag, or artifact:<name>',
+    ),
   metrics: z
     .partialRecord(z.enum(GATE_METRICS), metricGate)
     .default({})
-    .describe('Thresholds per metric; with none, the default gate: the main metric (accuracy, rmse) must not be significantly worse than the baseline'),
+    .describe(
+      'Thresholds per metric; with none, the default gate: the main metric (accuracy, rmse) must not be significantly worse than the baseline',
+    ),
   significance: z
     .strictObject({
       method: z
