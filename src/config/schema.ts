@@ -296,11 +296,15 @@ export const gateSection = z.strictObject({
   baseline: z
     .string()
     .default('production')
-    .describe('production (the latest release of this model), none, a model directory, a release tag, or artifact:<name>'),
+    .describe(
+      'production (the version deployed to the production environment; before any deployment, the latest release), none, a model directory, a release tag, or artifact:<name>',
+    ),
   metrics: z
     .partialRecord(z.enum(GATE_METRICS), metricGate)
     .default({})
-    .describe('Thresholds per metric; with none, the candidate is blessed with the reason "no thresholds"'),
+    .describe(
+      'Thresholds per metric; with none, the default gate: the main metric (accuracy, rmse) must not be significantly worse than the baseline',
+    ),
   significance: z
     .strictObject({
       method: z
@@ -589,6 +593,18 @@ export const deploySection = z.strictObject({
 
 export type DeploySection = z.infer<typeof deploySection>;
 
+/** release: what a release does when the tagged commit has no blessed model (docs/pipeline.md). */
+export const releaseSection = z.strictObject({
+  on_missing_model: z
+    .enum(['stop', 'retrain'])
+    .default('stop')
+    .describe(
+      'When no blessed model-<sha> artifact exists for the released commit: stop (name the commit and what to do), or retrain at release (recorded in lineage)',
+    ),
+});
+
+export type ReleaseSection = z.output<typeof releaseSection>;
+
 export const configSchema = z
   .strictObject({
     version: z.literal(1).default(1),
@@ -600,6 +616,7 @@ export const configSchema = z
     gate: gateSection.optional(),
     compress: compressSection.optional(),
     deploy: deploySection.optional(),
+    release: releaseSection.optional(),
     monitor: monitorSection.optional(),
   })
   .refine(

@@ -35,6 +35,8 @@ export interface TrainOptions {
   checkpointDir?: string;
   /** Tests: stop after N epochs in this process, as if the run was killed. */
   stopAfterEpochs?: number;
+  /** A release trains this model because its commit had no blessed one: recorded in the lineage. */
+  retrainedAtRelease?: { commit: string; reason: string };
 }
 
 export interface TrainOutcome {
@@ -163,7 +165,11 @@ export async function buildFromConfig(tf: Tf, loaded: LoadedConfig, ds: Dataset)
   return buildModel(tf, { input_shape: inputShape, layers: cfg.model.layers }, { seed: cfg.train.seed, name: cfg.model.name });
 }
 
-async function lineageBase(loaded: LoadedConfig, overrides: string[]): Promise<Omit<Lineage, 'data' | 'trainer' | 'durations'>> {
+async function lineageBase(
+  loaded: LoadedConfig,
+  overrides: string[],
+  release?: TrainOptions['retrainedAtRelease'],
+): Promise<Omit<Lineage, 'data' | 'trainer' | 'durations'>> {
   const cfg = loaded.config;
   return {
     schema_version: 1,
@@ -176,6 +182,7 @@ async function lineageBase(loaded: LoadedConfig, overrides: string[]): Promise<O
     hardware: await hardwareInfo(),
     ci: ciInfo(),
     parent: null,
+    ...(release ? { release: { retrained_at_release: true as const, ...release } } : {}),
   };
 }
 
@@ -223,7 +230,7 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     training: { seconds, reported: out.raw },
   };
   const lineage: Lineage = {
-    ...(await lineageBase(loaded, opts.overrides ?? [])),
+    ...(await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease)),
     data: { source: cfg.data.path, format: cfg.data.format, version: null },
     trainer: { kind: 'command', command },
     durations: { total_seconds: seconds, train_seconds: seconds },
@@ -342,7 +349,7 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     onnx: { opset: 13, parity },
   };
   const lineage: Lineage = {
-    ...(await lineageBase(loaded, opts.overrides ?? [])),
+    ...(await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease)),
     data: dataLineage(dataset, cfg),
     trainer: {
       kind: 'tfjs',
