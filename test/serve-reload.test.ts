@@ -266,7 +266,7 @@ describe('shutdown', () => {
     expect(none.stderr).toMatch(/serve: --repository DIR is required/);
     const port = await runCli(['serve', '--repository', '.', '--port', 'http']);
     expect(port.code).toBe(2);
-    expect(port.stderr).toMatch(/--port must be an integer >= 0, got "http"/);
+    expect(port.stderr).toMatch(/--port must be an integer from 0 to 65535, got "http"/);
     const missing = await runCli(['serve', '--repository', path.join(tempDir(), 'nope')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/nope: no such directory; expected a model repository/);
