@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertReplaceableModelDir, isWrittenModelDir } from '../src/model-dir/out-dir.js';
 import { UsageError } from '../src/util/errors.js';
-import { copyExample, removeTempDirs, runCli, tempDir } from './helpers/example.js';
+import { copyExample, EXAMPLE_CONFIG, removeTempDirs, runCli, tempDir } from './helpers/example.js';
+import { parseConfig } from '../src/config/index.js';
 
 afterAll(removeTempDirs);
 
@@ -96,5 +97,42 @@ describe('--out only ever replaces a model directory cdl wrote', () => {
       assertReplaceableModelDir(path.join(proj, 'cdl.yaml'), '--out', [{ path: path.join(proj, 'cdl.yaml'), what: 'the config file' }]),
     ).toThrow(/it is the config file/);
     expect(statSync(path.join(proj, 'cdl.yaml')).isFile()).toBe(true);
+  });
+});
+
+describe('--set overrides reach only keys of cdl.yaml', () => {
+  const base = readFileSync(EXAMPLE_CONFIG, 'utf8');
+
+  it('__proto__, constructor and prototype are refused and Object.prototype stays clean', () => {
+    for (const o of ['__proto__.polluted=1', 'train.constructor.prototype.polluted=1', 'model.__proto__.x=1']) {
+      const r = parseConfig(base, [o]);
+      expect(r.errors).toHaveLength(1);
+      expect(r.errors[0]!.path).toBe('--set');
+      expect(r.errors[0]!.message).toMatch(/is not a key of cdl\.yaml; expected keys of the schema such as train\.epochs/);
+      expect(r.errors[0]!.message).toContain(o);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('an index past the end of a list is refused without allocating; appending one item is allowed', () => {
+    const huge = parseConfig(base, ['model.layers[99999999].units=1']);
+    expect(huge.errors[0]!.message).toMatch(
+      /^cannot set "model\.layers\[99999999\]\.units": index 99999999 is past the end of "model\.layers" \(\d+ item\(s\)\); expected an index from 0 to \d+$/,
+    );
+    const n = (parseConfig(base).value!.model.layers ?? []).length;
+    const ok = parseConfig(base, [`model.layers[${n - 1}].units=10`]);
+    expect(ok.errors).toEqual([]);
+    const append = parseConfig(base, [`model.layers[${n}].type=flatten`]);
+    expect(append.errors).toEqual([]);
+    expect(append.value!.model.layers).toHaveLength(n + 1);
+    expect(parseConfig(base, ['model.layers.units=1']).errors[0]!.message).toMatch(/is a list; expected an index such as \[0\]/);
+  });
+
+  it('the command exits 2 naming the override, with no stack trace', async () => {
+    const r = await runCli(['validate', '--config', EXAMPLE_CONFIG, '--set', '__proto__.polluted=1', '--set', 'model.layers[99999999].units=1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('invalid override "__proto__.polluted=1"');
+    expect(r.stderr).toContain('index 99999999 is past the end of "model.layers"');
+    noStack(r.stderr);
   });
 });
