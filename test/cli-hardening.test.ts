@@ -4,13 +4,14 @@
  * and nothing outside the folder the user named is touched.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertReplaceableModelDir, isWrittenModelDir } from '../src/model-dir/out-dir.js';
 import { UsageError } from '../src/util/errors.js';
 import { copyExample, EXAMPLE_CONFIG, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 import { parseConfig } from '../src/config/index.js';
+import { pullData, pushData, readManifest, type DataManifest } from '../src/data/manifest.js';
 
 afterAll(removeTempDirs);
 
@@ -58,7 +59,9 @@ describe('--out only ever replaces a model directory cdl wrote', () => {
   ] as const) {
     it(`train --out ${out} exits 2, names the folder and leaves the project as it was`, async () => {
       const r = await runCli(['train', '--out', out, '--set', 'train.epochs=1'], { cwd: project });
-      expect(r.stderr).toMatch(/--out .*: refusing to replace .*; expected a new or empty folder, or a model directory cdl wrote/);
+      expect(r.stderr).toMatch(
+        /--out .*: refusing to replace .*; expected a new or empty folder, or a model directory cdl wrote/,
+      );
       expect(r.stderr).toMatch(what);
       expect(r.code).toBe(2);
       noStack(r.stderr);
@@ -94,7 +97,9 @@ describe('--out only ever replaces a model directory cdl wrote', () => {
       /it holds the project directory \(/,
     );
     expect(() =>
-      assertReplaceableModelDir(path.join(proj, 'cdl.yaml'), '--out', [{ path: path.join(proj, 'cdl.yaml'), what: 'the config file' }]),
+      assertReplaceableModelDir(path.join(proj, 'cdl.yaml'), '--out', [
+        { path: path.join(proj, 'cdl.yaml'), what: 'the config file' },
+      ]),
     ).toThrow(/it is the config file/);
     expect(statSync(path.join(proj, 'cdl.yaml')).isFile()).toBe(true);
   });
@@ -129,10 +134,111 @@ describe('--set overrides reach only keys of cdl.yaml', () => {
   });
 
   it('the command exits 2 naming the override, with no stack trace', async () => {
-    const r = await runCli(['validate', '--config', EXAMPLE_CONFIG, '--set', '__proto__.polluted=1', '--set', 'model.layers[99999999].units=1']);
+    const r = await runCli([
+      'validate',
+      '--config',
+      EXAMPLE_CONFIG,
+      '--set',
+      '__proto__.polluted=1',
+      '--set',
+      'model.layers[99999999].units=1',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('invalid override "__proto__.polluted=1"');
     expect(r.stderr).toContain('index 99999999 is past the end of "model.layers"');
     noStack(r.stderr);
   });
 });
+
+describe('cdl.data.json is untrusted: paths stay inside the data folder, hashes are hex', () => {
+  const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+
+  /** A project with one image-folder file, a store holding `payload`, and a manifest of `files`. */
+  function setup(files: Array<{ path: string; size: number; sha256: string }>) {
+    const root = tempDir('cdl-manifest-attack-');
+    const dir = path.join(root, 'project');
+    mkdirSync(path.join(dir, 'data', 'train', 'a'), { recursive: true });
+    writeFileSync(path.join(dir, 'data', 'train', 'a', '0.png'), 'png');
+    writeFileSync(
+      path.join(dir, 'cdl.yaml'),
+      'model: { name: m, layers: [{ type: flatten }, { type: dense, units: 2, activation: softmax }] }\n' +
+        'data: { format: image-folder, path: ./data }\n',
+    );
+    const manifest = {
+      schema_version: 1,
+      version: 'sha256:' + '0'.repeat(64),
+      format: 'image-folder',
+      path: './data',
+      cache_key: 'k',
+      size: 0,
+      split: null,
+      files,
+    };
+    writeFileSync(path.join(dir, 'cdl.data.json'), JSON.stringify(manifest));
+    const store = path.join(root, 'store');
+    const payload = 'attacker bytes\n';
+    mkdirSync(path.join(store, sha(payload).slice(0, 2)), { recursive: true });
+    writeFileSync(path.join(store, sha(payload).slice(0, 2), sha(payload)), payload);
+    const outside = path.join(root, 'outside');
+    mkdirSync(outside);
+    return { root, dir, store, payload, outside };
+  }
+
+  it('pull with path ../../x.gz exits 1 naming the entry and writes nothing outside data/', async () => {
+    const payload = 'attacker bytes\n';
+    const s = setup([{ path: '../../outside/x.gz', size: payload.length, sha256: sha(payload) }]);
+    const before = snapshot(s.root);
+    const r = await runCli(['data', 'pull', '--store', s.store], { cwd: s.dir });
+    expect(r.stderr).toMatch(
+      /cdl\.data\.json: files\[0\]\.path "\.\.\/\.\.\/outside\/x\.gz" has an empty, "\." or "\.\." part; expected a path inside the data folder/,
+    );
+    expect(r.code).toBe(1);
+    noStack(r.stderr);
+    expect(snapshot(s.root)).toEqual(before);
+  });
+
+  it('push of ../../etc/hostname and an absolute path copy nothing into the store', async () => {
+    const host = readFileSync('/etc/hostname');
+    for (const p of ['../../etc/hostname', '/etc/hostname', 'train\\..\\..\\x']) {
+      const s = setup([{ path: p, size: host.length, sha256: sha(host) }]);
+      const before = snapshot(s.root);
+      await expect(readManifestOf(s.dir)).rejects.toThrow(/files\[0\]\.path .*; expected a path inside the data folder/);
+      const raw = JSON.parse(readFileSync(path.join(s.dir, 'cdl.data.json'), 'utf8')) as DataManifest;
+      await expect(pushData(path.join(s.dir, 'data'), raw, s.store)).rejects.toThrow(/expected a path inside the data folder/);
+      expect(snapshot(s.root)).toEqual(before);
+    }
+  });
+
+  it('sha256 ../../../etc/passwd is refused as not 64 lowercase hex digits', async () => {
+    for (const h of ['../../../etc/passwd', 'A'.repeat(64), '0'.repeat(63)]) {
+      const s = setup([{ path: 'train/a/1.png', size: 3, sha256: h }]);
+      const before = snapshot(s.root);
+      await expect(readManifestOf(s.dir)).rejects.toThrow(
+        /files\[0\]\.sha256 .* \(train\/a\/1\.png\): expected 64 lowercase hexadecimal digits/,
+      );
+      await expect(
+        pullData(path.join(s.dir, 'data'), { files: [{ path: 'train/a/1.png', size: 3, sha256: h }] } as DataManifest, s.store),
+      ).rejects.toThrow(/expected 64 lowercase hexadecimal digits/);
+      expect(snapshot(s.root)).toEqual(before);
+    }
+  });
+
+  it('a symlinked folder inside data/ that leads outside is refused by pull and push', async () => {
+    const payload = 'attacker bytes\n';
+    const s = setup([{ path: 'link/x.gz', size: payload.length, sha256: sha(payload) }]);
+    symlinkSync(s.outside, path.join(s.dir, 'data', 'link'));
+    const m = await readManifestOf(s.dir);
+    await expect(pullData(path.join(s.dir, 'data'), m, s.store)).rejects.toThrow(
+      /link\/x\.gz leads outside the data folder .* through a symlink/,
+    );
+    expect(readdirSync(s.outside)).toEqual([]);
+    writeFileSync(path.join(s.outside, 'x.gz'), payload);
+    rmSync(path.join(s.store), { recursive: true });
+    await expect(pushData(path.join(s.dir, 'data'), m, s.store)).rejects.toThrow(/leads outside the data folder/);
+    expect(existsSync(s.store)).toBe(false);
+  });
+});
+
+function readManifestOf(dir: string): Promise<DataManifest> {
+  return readManifest(path.join(dir, 'cdl.data.json'));
+}

@@ -231,7 +231,9 @@ export function applyOverride(raw: unknown, override: string): unknown {
   const segs = pathSegments(key);
   for (const s of segs) {
     if (typeof s === 'string' && FORBIDDEN_KEYS.has(s)) {
-      throw new Error(`invalid override "${override}": "${s}" is not a key of cdl.yaml; expected keys of the schema such as train.epochs`);
+      throw new Error(
+        `invalid override "${override}": "${s}" is not a key of cdl.yaml; expected keys of the schema such as train.epochs`,
+      );
     }
   }
   const root: Record<string, unknown> = structuredClone((raw ?? {}) as Record<string, unknown>);

@@ -4,9 +4,10 @@
  * folder, the parent model (or any folder holding one of them), and any non-empty folder that is
  * not a model directory, so a typo such as `--out .` cannot delete a project.
  */
-import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../util/errors.js';
+import { contains, realPathOf } from '../util/paths.js';
 import { MODEL_FILES } from './index.js';
 
 /** A directory cdl wrote as a model directory: model.onnx beside its metrics.json and lineage.json. */
@@ -19,31 +20,6 @@ export function isWrittenModelDir(dir: string): boolean {
     }
   };
   return isFile(MODEL_FILES.onnx) && isFile(MODEL_FILES.metrics) && isFile(MODEL_FILES.lineage);
-}
-
-/** The real path of `p`, resolving symlinks in the part that exists (the rest need not exist). */
-export function realPathOf(p: string): string {
-  const abs = path.resolve(p);
-  const missing: string[] = [];
-  let cur = abs;
-  while (!existsSync(cur)) {
-    const parent = path.dirname(cur);
-    if (parent === cur) break;
-    missing.unshift(path.basename(cur));
-    cur = parent;
-  }
-  let real: string;
-  try {
-    real = realpathSync(cur);
-  } catch {
-    real = cur;
-  }
-  return path.join(real, ...missing);
-}
-
-function contains(outer: string, inner: string): boolean {
-  const rel = path.relative(outer, inner);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 export interface ProtectedPath {
@@ -73,7 +49,9 @@ export function assertReplaceableModelDir(out: string, flag: string, protect: Pr
   const st = lstatSync(target);
   if (!st.isDirectory()) throw new UsageError(`${shown}: ${target} exists and is not a folder; ${expected}`);
   if (readdirSync(target).length === 0 || isWrittenModelDir(target)) return;
-  throw new UsageError(`${shown}: refusing to replace ${target}: it is a non-empty folder that is not a model directory; ${expected}`);
+  throw new UsageError(
+    `${shown}: refusing to replace ${target}: it is a non-empty folder that is not a model directory; ${expected}`,
+  );
 }
 
 /** The paths a project's `--out` must never replace: the config's folder and file, and its data. */
