@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertReplaceableModelDir, isWrittenModelDir } from '../src/model-dir/out-dir.js';
@@ -242,3 +244,85 @@ describe('cdl.data.json is untrusted: paths stay inside the data folder, hashes 
 function readManifestOf(dir: string): Promise<DataManifest> {
   return readManifest(path.join(dir, 'cdl.data.json'));
 }
+
+describe('URL datasets are bounded in paths, time and size', () => {
+  let server: http.Server;
+  let base = '';
+  const sockets = new Set<Socket>();
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      if (req.url?.startsWith('/silent/')) return; // accepts, never answers
+      if (req.url?.startsWith('/stall/')) {
+        res.writeHead(200, { 'content-length': 1000 });
+        res.write(Buffer.alloc(10)); // then nothing more
+        return;
+      }
+      if (req.url?.startsWith('/big/')) {
+        res.writeHead(200, { 'content-length': 5000 });
+        res.end(Buffer.alloc(5000));
+        return;
+      }
+      res.writeHead(404);
+      res.end();
+    });
+    server.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  function validate(dataPath: string, env: Record<string, string>, extra: string[] = []) {
+    const root = tempDir('cdl-url-');
+    const cache = path.join(root, 'cache');
+    mkdirSync(cache);
+    const run = runCli(['data', 'validate', '-c', EXAMPLE_CONFIG, '--set', `data.path=${dataPath}`, ...extra], {
+      env: { XDG_CACHE_HOME: cache, ...env },
+      timeoutMs: 60_000,
+    });
+    return { root, run };
+  }
+
+  it('a server that never answers fails with the URL and the idle limit instead of hanging', async () => {
+    const { run } = validate(`${base}/silent/fm`, { CDL_DOWNLOAD_IDLE_TIMEOUT_MS: '300' });
+    const r = await run;
+    expect(r.stdout + r.stderr).toMatch(
+      new RegExp(
+        `${base}/silent/fm/train-images-idx3-ubyte\\.gz: download failed \\(.*\\): nothing received for 300 ms \\(\\$CDL_DOWNLOAD_IDLE_TIMEOUT_MS\\)`,
+      ),
+    );
+    expect(r.code).toBe(1);
+  });
+
+  it('a body that stops arriving, and one over the size limit, fail naming the URL; no partial file stays', async () => {
+    const stall = validate(`${base}/stall/fm`, { CDL_DOWNLOAD_IDLE_TIMEOUT_MS: '300' });
+    const r = await stall.run;
+    expect(r.stdout + r.stderr).toMatch(/\/stall\/fm\/train-images-idx3-ubyte\.gz: download failed .*: nothing received for 300 ms/);
+    expect(r.code).toBe(1);
+    const big = validate(`${base}/big/fm`, { CDL_DOWNLOAD_MAX_BYTES: '1000' });
+    const b = await big.run;
+    expect(b.stdout + b.stderr).toMatch(
+      /\/big\/fm\/train-images-idx3-ubyte\.gz: download refused .*: 5000 bytes is more than 1000 \(\$CDL_DOWNLOAD_MAX_BYTES\)/,
+    );
+    expect(b.code).toBe(1);
+    for (const root of [stall.root, big.root]) {
+      expect(Object.keys(snapshot(root)).filter((f) => !f.endsWith('/'))).toEqual([]);
+    }
+  });
+
+  it('train.images: ../../../x.gz is refused naming the field, and nothing is written outside the cache', async () => {
+    const { root, run } = validate(`${base}/big/fm`, {}, ['--set', 'data.train.images=../../../x.gz']);
+    const r = await run;
+    expect(r.stdout + r.stderr).toMatch(
+      /data\.train\.images "\.\.\/\.\.\/\.\.\/x\.gz" has an empty, "\." or "\.\." part; expected a path inside the dataset at http:\/\/127\.0\.0\.1:\d+\/big\/fm/,
+    );
+    expect(r.code).toBe(1);
+    expect(Object.keys(snapshot(root)).filter((f) => f.includes('x.gz'))).toEqual([]);
+  });
+});

@@ -73,10 +73,10 @@ describe('datasets over http', () => {
     );
     expect(err).toBeInstanceOf(DataError);
     expect((err as Error).message).toBe(
-      `${base}/missing/train-images-idx3-ubyte.gz: download failed: HTTP 404 Not Found; expected 200 OK`,
+      `${base}/missing/train-images-idx3-ubyte.gz: download failed (data.train.images): HTTP 404 Not Found; expected 200 OK`,
     );
     await expect(loadDataset(spec(`${base}/broken`), { baseDir: '/', task: 'classification', cacheDir: cache })).rejects.toThrow(
-      `${base}/broken/train-images-idx3-ubyte.gz: download failed: HTTP 500 Internal Server Error`,
+      `${base}/broken/train-images-idx3-ubyte.gz: download failed (data.train.images): HTTP 500 Internal Server Error`,
     );
     const folder = cacheDirFor(`${base}/broken`, cache);
     expect(existsSync(folder) ? readdirSync(folder) : []).toEqual([]);

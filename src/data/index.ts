@@ -141,7 +141,7 @@ export async function loadDataset(data: DataSection, opts: LoadOptions): Promise
 
   /** A local file for `rel` (downloaded when remote); `field` is the cdl.yaml field that named it. */
   const localFile = async (rel: string, field: string): Promise<string> => {
-    if (remote) return ensureDownloaded(data.path, rel, root);
+    if (remote) return ensureDownloaded(data.path, rel, root, field);
     const file = path.join(root, ...rel.split('/'));
     let ok = false;
     try {

@@ -86,9 +86,15 @@ async function isFile(p: string): Promise<boolean> {
 }
 
 /** A local path for `rel` (downloaded first when the data lives at a URL), or a problem. */
-async function locate(data: DataSection, root: string, rel: string, problems: RawProblem[]): Promise<string | undefined> {
+async function locate(
+  data: DataSection,
+  root: string,
+  rel: string,
+  problems: RawProblem[],
+  field?: string,
+): Promise<string | undefined> {
   try {
-    if (isUrl(data.path)) return await ensureDownloaded(data.path, rel, root);
+    if (isUrl(data.path)) return await ensureDownloaded(data.path, rel, root, field);
     const file = path.join(root, ...rel.split('/'));
     if (await isFile(file)) return file;
     problems.push({ file: rel, message: 'no such file' });
@@ -154,11 +160,11 @@ export async function readTrainLabels(data: DataSection, opts: RawOptions): Prom
   const problems: RawProblem[] = [];
   const spec = splitSpec(data, 'train');
   if (typeof spec !== 'string') {
-    const file = await locate(data, root, spec.labels, problems);
+    const file = await locate(data, root, spec.labels, problems, 'data.train.labels');
     return file ? Int32Array.from((await readIdx(file)).data) : undefined;
   }
   if (data.format === 'csv') {
-    const file = await locate(data, root, spec, problems);
+    const file = await locate(data, root, spec, problems, 'data.train');
     return file
       ? ((await readCsv(file, data.label_column, 'classification', { classes: data.classes })).y as Int32Array)
       : undefined;
@@ -176,8 +182,8 @@ async function readIdxSplit(
   problems: RawProblem[],
 ) {
   const spec = splitSpec(data, split) as { images: string; labels: string };
-  const imagesFile = await locate(data, root, spec.images, problems);
-  const labelsFile = await locate(data, root, spec.labels, problems);
+  const imagesFile = await locate(data, root, spec.images, problems, `data.${split}.images`);
+  const labelsFile = await locate(data, root, spec.labels, problems, `data.${split}.labels`);
   const read = async (file: string | undefined, rel: string) => {
     if (!file) return undefined;
     try {
@@ -291,7 +297,7 @@ export async function readRawData(data: DataSection, opts: RawOptions): Promise<
     let classes = data.classes ? [...data.classes] : undefined;
     for (const split of ['train', 'test'] as const) {
       const rel = splitSpec(data, split) as string;
-      const file = await locate(data, root, rel, problems);
+      const file = await locate(data, root, rel, problems, `data.${split}`);
       if (!file) continue;
       try {
         const d = await readCsv(file, data.label_column, opts.task, {
