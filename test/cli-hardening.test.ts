@@ -8,11 +8,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, sym
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertReplaceableModelDir, isWrittenModelDir } from '../src/model-dir/out-dir.js';
 import { UsageError } from '../src/util/errors.js';
 import { copyExample, EXAMPLE_CONFIG, removeTempDirs, runCli, tempDir } from './helpers/example.js';
-import { parseConfig } from '../src/config/index.js';
+import { dataSection, loadConfig, parseConfig } from '../src/config/index.js';
+import { loadDataset } from '../src/data/index.js';
+import { decodeImage, imageSize, MAX_IMAGE_PIXELS } from '../src/data/images.js';
+import { validateData } from '../src/data/validate.js';
 import { pullData, pushData, readManifest, type DataManifest } from '../src/data/manifest.js';
 
 afterAll(removeTempDirs);
@@ -303,7 +307,9 @@ describe('URL datasets are bounded in paths, time and size', () => {
   it('a body that stops arriving, and one over the size limit, fail naming the URL; no partial file stays', async () => {
     const stall = validate(`${base}/stall/fm`, { CDL_DOWNLOAD_IDLE_TIMEOUT_MS: '300' });
     const r = await stall.run;
-    expect(r.stdout + r.stderr).toMatch(/\/stall\/fm\/train-images-idx3-ubyte\.gz: download failed .*: nothing received for 300 ms/);
+    expect(r.stdout + r.stderr).toMatch(
+      /\/stall\/fm\/train-images-idx3-ubyte\.gz: download failed .*: nothing received for 300 ms/,
+    );
     expect(r.code).toBe(1);
     const big = validate(`${base}/big/fm`, { CDL_DOWNLOAD_MAX_BYTES: '1000' });
     const b = await big.run;
@@ -324,5 +330,105 @@ describe('URL datasets are bounded in paths, time and size', () => {
     );
     expect(r.code).toBe(1);
     expect(Object.keys(snapshot(root)).filter((f) => f.includes('x.gz'))).toEqual([]);
+  });
+});
+
+describe('data: image sizes from the header, symlinks, non-finite values, CSV width', () => {
+  function pngHeader(width: number, height: number): Buffer {
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(width, 0);
+    ihdr.writeUInt32BE(height, 4);
+    ihdr.set([8, 0, 0, 0, 0], 8);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(13);
+    // Signature and IHDR only: decoding this would fail, so only the header check can name the size.
+    return Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      len,
+      Buffer.from('IHDR'),
+      ihdr,
+      Buffer.alloc(4),
+    ]);
+  }
+  function jpegHeader(width: number, height: number): Buffer {
+    const sof = Buffer.from([0xff, 0xc0, 0x00, 0x11, 0x08, 0, 0, 0, 0, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+    sof.writeUInt16BE(height, 5);
+    sof.writeUInt16BE(width, 7);
+    const app0 = Buffer.from([0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
+    return Buffer.concat([Buffer.from([0xff, 0xd8]), app0, sof]);
+  }
+
+  it('a 20000×20000 PNG or JPEG is refused from its header, naming the file and the limit', () => {
+    expect(imageSize(pngHeader(20000, 20000), 'big.png')).toEqual({ width: 20000, height: 20000 });
+    expect(imageSize(jpegHeader(30000, 20000), 'big.jpg')).toEqual({ width: 30000, height: 20000 });
+    expect(() => decodeImage(pngHeader(20000, 20000), 'big.png')).toThrow(
+      `big.png: 20000×20000 pixels (height×width) is more than cdl decodes (${MAX_IMAGE_PIXELS} pixels); expected images of the model's input size`,
+    );
+    expect(() => decodeImage(jpegHeader(30000, 20000), 'big.jpg')).toThrow(
+      /^big\.jpg: 20000×30000 pixels \(height×width\) is more than/,
+    );
+    expect(() => imageSize(Buffer.from([0xff, 0xd8, 0xff, 0xd9]), 'cut.jpg')).toThrow(
+      /cut\.jpg: cannot decode the image: no valid size in its header/,
+    );
+  });
+
+  function imageProject(): string {
+    const root = tempDir('cdl-img-attack-');
+    for (const split of ['train', 'test']) {
+      for (const c of ['a', 'b']) {
+        mkdirSync(path.join(root, 'data', split, c), { recursive: true });
+        for (let i = 0; i < 2; i++) {
+          const img = new PNG({ width: 4, height: 4 });
+          img.data.fill(40 * i + (c === 'a' ? 10 : 100) + (split === 'test' ? 5 : 0));
+          writeFileSync(path.join(root, 'data', split, c, `${i}.png`), PNG.sync.write(img));
+        }
+      }
+    }
+    writeFileSync(
+      path.join(root, 'cdl.yaml'),
+      'model: { name: m, input_shape: [4, 4, 1], layers: [{ type: flatten }, { type: dense, units: 2, activation: softmax }] }\n' +
+        'data: { format: image-folder, path: ./data, validation: { fraction: 0 } }\n',
+    );
+    return root;
+  }
+
+  it('validate names a huge image by its header size and a symlink to /etc/passwd, exit 1', async () => {
+    const root = imageProject();
+    writeFileSync(path.join(root, 'data', 'train', 'a', 'huge.png'), pngHeader(20000, 20000));
+    symlinkSync('/etc/passwd', path.join(root, 'data', 'train', 'b', 'evil.png'));
+    const r = await runCli(['data', 'validate'], { cwd: root });
+    expect(r.stdout).toContain('train/a/huge.png: 20000×20000 pixels; expected 4×4 (as the first image, train/a/0.png)');
+    expect(r.stdout).toContain(
+      'train/b/evil.png: a symlink to /etc/passwd, outside the data folder data; expected the image inside it',
+    );
+    expect(r.code).toBe(1);
+    const loaded = await loadConfig(path.join(root, 'cdl.yaml'));
+    await expect(loadDataset(loaded.config.data, { baseDir: root, task: 'classification' })).rejects.toThrow(
+      /data\/train\/b: evil\.png -> \/etc\/passwd: symlink\(s\) leading outside the data folder .*; expected the images inside it/,
+    );
+  });
+
+  it('a value that is not finite as a float is refused when loading, naming the file and row', async () => {
+    const root = tempDir('cdl-csv-attack-');
+    writeFileSync(path.join(root, 'train.csv'), 'a,b,label\n1,2,0\n3,1e39,1\n2,2,0\n1,1,1\n');
+    writeFileSync(path.join(root, 'test.csv'), 'a,b,label\n1,2,0\n3,4,1\n');
+    const data = dataSection.parse({ format: 'csv', path: root, validation: { fraction: 0 } });
+    await expect(loadDataset(data, { baseDir: root, task: 'classification' })).rejects.toThrow(
+      /train\.csv: line 3: column "b": 1e39 does not fit a 32-bit float; expected a finite number/,
+    );
+  });
+
+  it('validate refuses CSV data whose width does not match model.input_shape', async () => {
+    const root = tempDir('cdl-csv-width-');
+    writeFileSync(path.join(root, 'train.csv'), 'a,b,c,label\n1,2,3,0\n3,1,2,1\n2,2,2,0\n1,1,1,1\n');
+    writeFileSync(path.join(root, 'test.csv'), 'a,b,c,label\n1,2,9,0\n3,4,9,1\n');
+    const data = dataSection.parse({ format: 'csv', path: root, validation: { fraction: 0 } });
+    const v = await validateData(data, { baseDir: root, task: 'classification' }, { input_shape: [2] });
+    expect(v.failed).toBe(true);
+    expect(v.errors.map((e) => e.message)).toContainEqual(
+      expect.stringMatching(/train\.csv: train examples have shape \[3\] \(3 feature columns\); expected model\.input_shape \[2\]$/),
+    );
+    const ok = await validateData(data, { baseDir: root, task: 'classification' }, { input_shape: [3] });
+    expect(ok.errors).toEqual([]);
   });
 });

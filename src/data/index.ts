@@ -182,7 +182,7 @@ export async function loadDataset(data: DataSection, opts: LoadOptions): Promise
       x[i] = r.x[i] / scale;
       if (!Number.isFinite(x[i])) {
         throw new DataError(
-          `${r.name}: ${where(Math.floor(i / rowSize))}, value ${i % rowSize}: ${r.x[i]} becomes ${x[i]} as a 32-bit float after data.scale ${scale}; expected finite numbers (cdl data validate lists every such example)`,
+          `${r.name}: ${where(Math.floor(i / rowSize))}, value ${i % rowSize} is ${x[i]} (as a 32-bit float, after data.scale ${scale}); expected finite numbers (cdl data validate lists every such example)`,
         );
       }
     }
