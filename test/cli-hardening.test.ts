@@ -12,7 +12,8 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertReplaceableModelDir, isWrittenModelDir } from '../src/model-dir/out-dir.js';
 import { UsageError } from '../src/util/errors.js';
-import { copyExample, EXAMPLE_CONFIG, removeTempDirs, runCli, tempDir } from './helpers/example.js';
+import { copyExample, EXAMPLE_CONFIG, exampleRepo, removeTempDirs, runCli, tempDir } from './helpers/example.js';
+import { checkAliasName } from '../src/deploy/settings.js';
 import { dataSection, loadConfig, parseConfig } from '../src/config/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { decodeImage, imageSize, MAX_IMAGE_PIXELS } from '../src/data/images.js';
@@ -426,9 +427,31 @@ describe('data: image sizes from the header, symlinks, non-finite values, CSV wi
     const v = await validateData(data, { baseDir: root, task: 'classification' }, { input_shape: [2] });
     expect(v.failed).toBe(true);
     expect(v.errors.map((e) => e.message)).toContainEqual(
-      expect.stringMatching(/train\.csv: train examples have shape \[3\] \(3 feature columns\); expected model\.input_shape \[2\]$/),
+      expect.stringMatching(
+        /train\.csv: train examples have shape \[3\] \(3 feature columns\); expected model\.input_shape \[2\]$/,
+      ),
     );
     const ok = await validateData(data, { baseDir: root, task: 'classification' }, { input_shape: [3] });
     expect(ok.errors).toEqual([]);
+  });
+});
+
+describe('deployment environment and alias names', () => {
+  it('deploy --environment ../../etc exits 2 naming the flag and records nothing', async () => {
+    const { dir } = exampleRepo();
+    const before = snapshot(dir);
+    const r = await runCli(['deploy', '--version', '1.0.0', '--environment', '../../etc'], { cwd: dir });
+    expect(r.stderr).toContain('--environment: invalid name "../../etc"; expected a name of letters, digits');
+    expect(r.code).toBe(2);
+    noStack(r.stderr);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('cdl.yaml deploy.environment and deploy.aliases follow the same pattern', () => {
+    const base = readFileSync(EXAMPLE_CONFIG, 'utf8');
+    const r = parseConfig(base, ['deploy.environment=../../etc', 'deploy.aliases=[production, a/b]']);
+    expect(r.errors.map((e) => e.path).sort()).toEqual(['deploy.aliases[1]', 'deploy.environment']);
+    expect(r.errors[0]!.message).toMatch(/expected a name of letters, digits, "\.", "_" and "-"/);
+    expect(() => checkAliasName('--alias', 'staging-2')).not.toThrow();
   });
 });
