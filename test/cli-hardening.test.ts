@@ -3,17 +3,20 @@
  * gets a clear error naming what was wrong and the expected form (exit 2 usage, 1 refused input),
  * and nothing outside the folder the user named is touched.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertReplaceableModelDir, isWrittenModelDir } from '../src/model-dir/out-dir.js';
 import { UsageError } from '../src/util/errors.js';
-import { copyExample, EXAMPLE_CONFIG, exampleRepo, removeTempDirs, runCli, tempDir } from './helpers/example.js';
+import { CDL_BIN, copyExample, EXAMPLE_CONFIG, exampleRepo, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 import { checkAliasName } from '../src/deploy/settings.js';
+import { onnx } from '../src/onnx/proto.js';
 import { dataSection, loadConfig, parseConfig } from '../src/config/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { decodeImage, imageSize, MAX_IMAGE_PIXELS } from '../src/data/images.js';
@@ -453,5 +456,78 @@ describe('deployment environment and alias names', () => {
     expect(r.errors.map((e) => e.path).sort()).toEqual(['deploy.aliases[1]', 'deploy.environment']);
     expect(r.errors[0]!.message).toMatch(/expected a name of letters, digits, "\.", "_" and "-"/);
     expect(() => checkAliasName('--alias', 'staging-2')).not.toThrow();
+  });
+});
+
+describe('models from outside: declared input shapes, and onnxruntime leaving files behind', () => {
+  /** A model directory whose model.onnx is Identity over input x [batch, dim]. */
+  function identityModel(dir: string, dim: number): string {
+    mkdirSync(dir, { recursive: true });
+    const shape = { dim: [{ dimParam: 'batch' }, { dimValue: dim }] };
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      producerName: 'test',
+      graph: {
+        name: 'g',
+        node: [{ opType: 'Identity', input: ['x'], output: ['y'] }],
+        input: [{ name: 'x', type: { tensorType: { elemType: 1, shape } } }],
+        output: [{ name: 'y', type: { tensorType: { elemType: 1, shape } } }],
+      },
+    });
+    writeFileSync(path.join(dir, 'model.onnx'), onnx.ModelProto.encode(model).finish());
+    return dir;
+  }
+
+  function csvProject(): string {
+    const root = tempDir('cdl-gate-shape-');
+    mkdirSync(path.join(root, 'data'));
+    const rows = 'a,b,label\n0.9,0.1,0\n0.2,0.8,1\n0.7,0.3,0\n0.1,0.9,1\n';
+    writeFileSync(path.join(root, 'data', 'train.csv'), rows);
+    writeFileSync(path.join(root, 'data', 'test.csv'), rows);
+    writeFileSync(
+      path.join(root, 'cdl.yaml'),
+      'model: { name: m, layers: [{ type: dense, units: 2, activation: softmax }] }\n' +
+        'data: { format: csv, path: ./data, validation: { fraction: 0 } }\n',
+    );
+    return root;
+  }
+
+  /** Run cdl and report whether onnxruntime left /tmp/mat-debug-<pid>.log behind. */
+  function cdlWithPid(args: string[], cwd: string): Promise<{ code: number | null; stderr: string; leftLog: boolean }> {
+    return new Promise((resolve, reject) => {
+      const env = { ...process.env };
+      delete env.ORT_DISABLE_TELEMETRY;
+      const child = spawn(process.execPath, [CDL_BIN, ...args], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        const log = path.join(os.tmpdir(), `mat-debug-${child.pid}.log`);
+        const leftLog = existsSync(log);
+        rmSync(log, { force: true });
+        resolve({ code, stderr, leftLog });
+      });
+    });
+  }
+
+  it('gate on a model whose input declares size -5 exits 1 naming the model file and the input', async () => {
+    const root = csvProject();
+    const m = identityModel(path.join(root, 'bad'), -5);
+    const r = await cdlWithPid(['gate', '--model', m, '--baseline', 'none', '--no-comment'], root);
+    expect(r.stderr).toMatch(
+      /bad\/model\.onnx: the model's input "x" declares size -5 on axis 1 \(shape \[batch, \?\]\); expected sizes >= 0 or a symbolic name/,
+    );
+    expect(r.code).toBe(1);
+    expect(existsSync(path.join(m, 'blessing.json'))).toBe(false);
+  });
+
+  it('a cdl process that runs an onnxruntime session leaves no /tmp/mat-debug-<pid>.log', async () => {
+    const root = csvProject();
+    const m = identityModel(path.join(root, 'ok'), 2);
+    const r = await cdlWithPid(['evaluate', '--model', m], root);
+    expect(r.stderr).not.toMatch(/onnxruntime cannot load/);
+    expect(r.code).toBe(0);
+    expect(r.leftLog).toBe(false);
   });
 });
