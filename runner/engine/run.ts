@@ -13,12 +13,14 @@ import type { Result, RunContext } from './context.js';
 import { ExpressionFailure, evaluate, stringify, truthy, type Contexts, type EvalState } from './expr.js';
 import { buildEvent, gitInfo } from './event.js';
 import { JobRunner, type JobOutcome } from './job.js';
+import { expandMatrix } from './matrix.js';
 import { resolveAction } from './actions.js';
 import {
   WorkflowError,
   evalToken,
   readWorkflow,
   tokenEntries,
+  whereOf,
   type InputDef,
   type JobDef,
   type WorkflowDef,
@@ -130,35 +132,6 @@ export function resolveInputs(
     out[name] = value;
   }
   return out;
-}
-
-/** Matrix combinations: the cross product, then exclude, then include (GitHub's rules). */
-export function expandMatrix(matrix: Record<string, unknown>): Record<string, unknown>[] {
-  const keys = Object.keys(matrix).filter((k) => k !== 'include' && k !== 'exclude');
-  let combos: Record<string, unknown>[] = keys.length ? [{}] : [];
-  for (const key of keys) {
-    const values = matrix[key];
-    const list = Array.isArray(values) ? values : [values];
-    combos = combos.flatMap((c) => list.map((v) => ({ ...c, [key]: v })));
-  }
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  const excludes = (Array.isArray(matrix['exclude']) ? matrix['exclude'] : []) as Record<string, unknown>[];
-  combos = combos.filter((c) => !excludes.some((e) => Object.entries(e).every(([k, v]) => same(c[k], v))));
-  const originals = combos.map((c) => ({ ...c }));
-  const includes = (Array.isArray(matrix['include']) ? matrix['include'] : []) as Record<string, unknown>[];
-  for (const inc of includes) {
-    let added = false;
-    combos.forEach((c, i) => {
-      const original = originals[i] as Record<string, unknown>;
-      const fits = Object.entries(inc).every(([k, v]) => !(k in original) || same(original[k], v));
-      if (fits) {
-        Object.assign(c, inc);
-        added = true;
-      }
-    });
-    if (!added) combos.push({ ...inc });
-  }
-  return combos;
 }
 
 function jobKey(prefix: string, id: string, matrix: Record<string, unknown> | null): string {
@@ -329,6 +302,7 @@ export class WorkflowRun {
     };
     let run: boolean;
     let strategy: Record<string, unknown>;
+    let combos: (Record<string, unknown> | null)[];
     try {
       run = truthy(
         this.eval(() =>
@@ -349,6 +323,11 @@ export class WorkflowRun {
           wf.display,
         ),
       ) ?? {}) as Record<string, unknown>;
+      const matrixToken = tokenEntries(job.strategy).find(([name]) => name === 'matrix')?.[1];
+      combos =
+        matrixToken || strategy['matrix'] !== undefined
+          ? expandMatrix(strategy['matrix'], whereOf(wf.display, matrixToken ?? job.strategy))
+          : [null];
     } catch (error) {
       const entry: JobSummary = { key, result: 'failure', durationMs: 0, message: (error as Error).message };
       this.summaries.push(entry);
@@ -356,9 +335,6 @@ export class WorkflowRun {
       this.ctx.write(`[${key}] error: ${(error as Error).message}\n`);
       return { result: 'failure', outputs: {} };
     }
-    const matrixDef = strategy['matrix'];
-    const combos: (Record<string, unknown> | null)[] =
-      matrixDef && typeof matrixDef === 'object' ? expandMatrix(matrixDef as Record<string, unknown>) : [null];
     if (combos.length === 0) return skip('the matrix is empty');
     const failFast = strategy['fail-fast'] === undefined ? true : truthy(strategy['fail-fast']);
     const maxParallel = Number(strategy['max-parallel'] ?? combos.length) || combos.length;
