@@ -90,7 +90,9 @@ describe('datasets over http', () => {
     await expect(
       loadDataset(spec(`http://127.0.0.1:${port}/x`), { baseDir: '/', task: 'classification', cacheDir: cache }),
     ).rejects.toThrow(
-      new RegExp(`^http://127\\.0\\.0\\.1:${port}/x/train-images-idx3-ubyte\\.gz: download failed \\(data\\.train\\.images\\): .*ECONNREFUSED`),
+      new RegExp(
+        `^http://127\\.0\\.0\\.1:${port}/x/train-images-idx3-ubyte\\.gz: download failed \\(data\\.train\\.images\\): .*ECONNREFUSED`,
+      ),
     );
   });
 
