@@ -1,13 +1,17 @@
 /**
- * The example pipeline, end to end on this machine: a temporary git repository holding the
- * Fashion-MNIST example and its workflows (.github/workflows/cdl.yml calling cdl-model-ci.yml and
- * cdl-release.yml, exactly as a user copies them), run with `cdl run`:
- *   push      → train and gate (the first model is blessed)
- *   pull request → train, gate, and the comment body with the metrics table
- *   release   → train, gate, compress, promote to fashion-mnist@v1.0.0, deploy to a local cdl serve
- * then a prediction from the served model. Prints where the HTML report is, the endpoint and the
- * prediction. `npm run example` (the project goes to .cdl/example; `--dir DIR` elsewhere,
- * `--serve` keeps the server running until Ctrl-C).
+ * The example pipeline, end to end on this machine, in the order users live it: a temporary git
+ * repository holding the Fashion-MNIST example and its workflows (.github/workflows/cdl.yml calling
+ * cdl-model-ci.yml and cdl-release.yml, exactly as a user copies them), run with `cdl run`:
+ *   push to main     → train and gate (nothing in production yet: the first model is blessed)
+ *   release 1.0.0    → the model blessed on that push (never trained again): compress, promote to
+ *                      fashion-mnist@v1.0.0, deploy to a local cdl serve: production is v1.0.0
+ *   pull request     → train, gate against production v1.0.0: the comment with deltas,
+ *                      significance and per-class changes
+ *   merge, push      → train and gate the merged commit
+ *   release 1.1.0    → when that model was blessed: ship it; otherwise the candidate stays rejected
+ * then a prediction from the served model. Prints where to read the pull request's comment, the
+ * HTML report, the endpoint and the prediction. `npm run example` (the project goes to
+ * .cdl/example; `--dir DIR` elsewhere, `--serve` keeps the server running until Ctrl-C).
  *
  * The functions are shared with the end-to-end test (test/e2e.test.ts).
  */
@@ -23,12 +27,6 @@ import { runWorkflow, type RunSummary } from '../runner/engine/run.js';
 export const CDL_REPO = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const EXAMPLE = path.join(CDL_REPO, 'examples', 'fashion-mnist');
 export const MODEL = 'fashion-mnist';
-
-/**
- * The gate the example pipeline applies: at least 0.7 accuracy, and no more than one point below
- * the model in production (beyond noise).
- */
-export const GATE = 'gate:\n  metrics:\n    accuracy: { min: 0.7, max_regression: 0.01 }\n';
 
 export interface Project {
   dir: string;
@@ -46,7 +44,7 @@ export async function createProject(opts: { dir?: string; edit?: (yaml: string) 
   const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'cdl-pipeline-'));
   mkdirSync(dir, { recursive: true });
   const yaml = readFileSync(path.join(EXAMPLE, 'cdl.yaml'), 'utf8').replace(/^# yaml-language-server.*\n/, '');
-  writeFileSync(path.join(dir, 'cdl.yaml'), opts.edit ? opts.edit(yaml) : yaml.includes('\ngate:') ? yaml : yaml + GATE);
+  writeFileSync(path.join(dir, 'cdl.yaml'), opts.edit ? opts.edit(yaml) : yaml);
   cpSync(path.join(EXAMPLE, 'data'), path.join(dir, 'data'), { recursive: true });
   cpSync(path.join(EXAMPLE, '.github'), path.join(dir, '.github'), { recursive: true });
   symlinkSync(path.join(CDL_REPO, 'actions'), path.join(dir, 'actions'));
@@ -224,40 +222,52 @@ async function main(argv: string[]): Promise<number> {
   const server = await startServe(p.serveRepository);
   try {
     say(`project ${p.dir}, cdl serve at ${server.url}`);
-    say('push to main: train, then evaluate-gate against production (none yet: the first model is blessed)');
+    say('push to main: train, then evaluate-gate against production (nothing in production yet: the first model is blessed)');
     const push = await runPipeline(p, server.url, 'push', { echo });
     if (push.summary.exitCode !== 0) throw failed('push', push);
 
-    say('pull request: a wider first layer, trained and compared with production');
+    say('release 1.0.0: the model blessed on that push (not trained again), compressed, promoted, deployed to cdl serve');
+    const first = await runPipeline(p, server.url, 'workflow_dispatch', { inputs: { version: '1.0.0' }, echo });
+    if (first.summary.exitCode !== 0) throw failed('release 1.0.0', first);
+
+    say('pull request: a wider first layer, trained and compared with production (v1.0.0)');
     await p.git('checkout', '-q', '-b', 'wider');
     await commitConfig(p, 'Wider first layer', (y) => y.replace('units: 256', 'units: 384'));
     const pr = await runPipeline(p, server.url, 'pull_request', { echo });
     const comment = path.join(reportDir(p), 'comment.md');
     if (!existsSync(comment)) throw failed('pull request (no comment written)', pr);
     console.log(`\n${readFileSync(comment, 'utf8')}`);
-    // The release's gate writes its own report in the same place: keep the pull request's.
+    // Later gates write their own report in the same place: keep the pull request's.
     const prReport = path.join(p.dir, '.cdl', 'pull-request-report');
     cpSync(reportDir(p), prReport, { recursive: true });
-    const html = path.join(prReport, 'report.html');
 
-    say('merge, then release 1.0.0: train, gate, compress, promote, deploy to cdl serve');
+    say('merge, then push to main: train and gate the merged commit against production');
     await p.git('checkout', '-q', 'main');
     await p.git('merge', '-q', '--no-ff', '-m', 'Merge wider', 'wider');
-    const release = await runPipeline(p, server.url, 'workflow_dispatch', { inputs: { version: '1.0.0' }, echo });
-    if (release.summary.exitCode !== 0) throw failed('release', release);
+    const merged = await runPipeline(p, server.url, 'push', { echo });
+    let second: WorkflowRun | undefined;
+    if (merged.summary.exitCode === 0) {
+      say('release 1.1.0: the model blessed on the merge, shipped and deployed');
+      second = await runPipeline(p, server.url, 'workflow_dispatch', { inputs: { version: '1.1.0' }, echo });
+      if (second.summary.exitCode !== 0) throw failed('release 1.1.0', second);
+    } else {
+      say('the merged model was rejected against production: nothing to release, v1.0.0 keeps serving');
+    }
     const prediction = await predict(p, server.url);
 
     say('done');
-    console.log(`HTML report:       ${html}`);
-    console.log(`comment:           ${path.join(prReport, 'comment.md')}`);
-    console.log(`served endpoint:   ${server.url}/v2/models/${MODEL}/infer`);
+    console.log(`pull request comment: ${path.join(prReport, 'comment.md')} (the candidate against production v1.0.0)`);
+    console.log(`HTML report:          ${path.join(prReport, 'report.html')}`);
+    console.log(`served endpoint:      ${server.url}/v2/models/${MODEL}/infer`);
     console.log(
-      `sample prediction: test image 0, a ${prediction.labelName} → ${prediction.className} ` +
+      `sample prediction:    test image 0, a ${prediction.labelName} → ${prediction.className} ` +
         `(p=${prediction.probability.toFixed(3)}) from model version ${prediction.model_version} = ${prediction.tag ?? 'untagged'}`,
     );
     console.log(
-      `timings:           push ${push.seconds.toFixed(0)} s, pull request ${pr.seconds.toFixed(0)} s, ` +
-        `release ${release.seconds.toFixed(0)} s, total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      `timings:              push ${push.seconds.toFixed(0)} s, release 1.0.0 ${first.seconds.toFixed(0)} s, ` +
+        `pull request ${pr.seconds.toFixed(0)} s, merge push ${merged.seconds.toFixed(0)} s` +
+        (second ? `, release 1.1.0 ${second.seconds.toFixed(0)} s` : '') +
+        `, total ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
     if (serve) {
       console.log(`serving until Ctrl-C`);

@@ -274,6 +274,8 @@ export async function startFakeGitHub(opts: { owner?: string; repo?: string } = 
       state.statuses.push({ sha: m[1]!, body: body as Json });
       return send(201, { id: nextId++, state: (body as Json).state, context: (body as Json).context });
     }
+    // Nothing was ever deployed in this repository: production is the latest release.
+    if (req.method === 'GET' && rest === '/deployments') return send(200, []);
     if (req.method === 'GET' && rest === '/releases') {
       const perPage = Number(u.searchParams.get('per_page') ?? 30);
       const page = Number(u.searchParams.get('page') ?? 1);

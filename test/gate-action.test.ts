@@ -11,6 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startResultsServer, type ResultsServer } from '../runner/results-server/index.js';
+import { loadConfig } from '../src/config/index.js';
+import { LocalForge } from '../src/forge/index.js';
+import { stageAssets } from '../src/registry/assets.js';
 import { perturbModel, trainExample } from './evaluate-models.js';
 import { startFakeGitHub, validateRequest, type FakeGitHub } from './forge-fake-github.js';
 import { REPO, removeTempDirs, tempDir } from './helpers/example.js';
@@ -24,9 +27,22 @@ const GATE = [
   'gate.benchmark.latency_runs=10',
 ];
 
-/** A model directory's files as release assets. */
-const assets = (dir: string) =>
-  Object.fromEntries(['model.onnx', 'metrics.json'].map((f) => [f, readFileSync(path.join(dir, f))]));
+/** A blessed model directory as a release holds it: its files as assets, with SHA256SUMS. */
+async function releaseAssets(dir: string, dest: string): Promise<Record<string, Uint8Array>> {
+  const loaded = await loadConfig(path.join(REPO, 'examples', 'fashion-mnist', 'cdl.yaml'), ['gate.benchmark.latency_runs=0']);
+  const { runGate } = await import('../src/evaluate/pipeline.js');
+  const gated = await runGate({
+    loaded,
+    candidate: dir,
+    baseline: 'none',
+    forge: new LocalForge({ root: dest }),
+    publish: false,
+    reportDir: path.join(dest, 'report'),
+  });
+  expect(gated.blessing.decision).toBe('blessed');
+  const staged = await stageAssets(dir, path.join(dest, 'assets'));
+  return Object.fromEntries(readdirSync(staged.dir).map((f) => [f, readFileSync(path.join(staged.dir, f))]));
+}
 
 function parseOutputs(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -56,8 +72,8 @@ describe('actions/evaluate-gate bundle', () => {
     good = await trainExample(path.join(work, 'good'), ['train.epochs=2', 'data.limit.train=4000']);
     const weak = await trainExample(path.join(work, 'weak'), ['train.epochs=1', 'data.limit.train=300']);
     damaged = perturbModel(good, path.join(work, 'damaged'), 1.0, 7);
-    // Production: the latest release of the model, its files as release assets.
-    gh.addRelease('fashion-mnist-v1.0.0', assets(weak));
+    // Production: nothing was deployed yet, so the latest release of the model (blessed, with SHA256SUMS).
+    gh.addRelease('fashion-mnist@v1.0.0', await releaseAssets(weak, tempDir('cdl-gate-release-')));
     event = path.join(work, 'event.json');
     await writeFile(
       event,
@@ -123,11 +139,11 @@ describe('actions/evaluate-gate bundle', () => {
       baseline: { metrics: { accuracy: number } };
     };
     expect(metrics.metrics.accuracy).toBeGreaterThan(metrics.baseline.metrics.accuracy);
-    expect(readFileSync(r.outputs.report!, 'utf8')).toContain('production: release `fashion-mnist-v1.0.0`');
+    expect(readFileSync(r.outputs.report!, 'utf8')).toContain('production: release `fashion-mnist@v1.0.0`');
     expect(existsSync(path.join(path.dirname(r.outputs.report!), 'report.html'))).toBe(true);
     expect(JSON.parse(readFileSync(r.outputs.blessing!, 'utf8'))).toMatchObject({
       decision: 'blessed',
-      baseline: { tag: 'fashion-mnist-v1.0.0' },
+      baseline: { tag: 'fashion-mnist@v1.0.0' },
     });
     expect(gh.comments).toHaveLength(1);
     expect(gh.comments[0]).toMatchObject({ issue: 3 });
@@ -147,10 +163,10 @@ describe('actions/evaluate-gate bundle', () => {
 
   it('on the next push updates the same comment, and a damaged candidate fails the job naming the metrics', async () => {
     // The good model was released meanwhile: it is production now.
-    gh.addRelease('fashion-mnist-v1.1.0', assets(good));
+    gh.addRelease('fashion-mnist@v1.1.0', await releaseAssets(good, tempDir('cdl-gate-release-')));
     const r = await runAction({ model: damaged });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('baseline: production = release fashion-mnist-v1.1.0');
+    expect(r.stdout).toMatch(/baseline: production = (release )?fashion-mnist@v1\.1\.0/);
     expect(r.stdout).toMatch(/::error::fashion-mnist rejected: failed: accuracy .*macro_f1/);
     expect(r.outputs.blessed).toBe('false');
     expect(gh.comments).toHaveLength(1);

@@ -1,16 +1,23 @@
 /**
  * The gate end to end with real models trained by cdl: a better candidate is blessed, a damaged one
  * (noise on its weights) is rejected with the failing metrics named, a change within noise is
- * reported as not significant, and production is the latest local release (git tag + files).
+ * reported as not significant. Production is the version deployed to the production environment
+ * (before any deployment, the latest release), fetched and verified as deploy does; the gate fails
+ * closed: no thresholds still rejects a significant regression, and a production it cannot fetch or
+ * a baseline name that is nothing is an error.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../src/config/index.js';
 import type { Dataset } from '../src/data/index.js';
 import { evaluateModel, loadTestData, runGate, type Blessing, type GateRun } from '../src/evaluate/index.js';
+import { rollback, deploy } from '../src/deploy/run.js';
+import { deploySettings } from '../src/deploy/settings.js';
 import { LocalForge } from '../src/forge/index.js';
-import { perturbModel, trainExample } from './evaluate-models.js';
+import { Registry } from '../src/registry/registry.js';
+import { resolveProduction } from '../src/registry/production.js';
+import { channelsFirstExport, perturbModel, trainExample } from './evaluate-models.js';
 import { exampleRepo, git, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 
 afterAll(removeTempDirs);
@@ -31,6 +38,9 @@ describe('the gate with real models', () => {
   let loaded: LoadedConfig;
   let dataset: Dataset;
   let forge: LocalForge;
+  let registry: Registry;
+  /** The example's cdl.yaml as shipped (its own gate). */
+  let shipped: string;
   let models: string;
   let good: string;
   let weak: string;
@@ -45,11 +55,15 @@ describe('the gate with real models', () => {
     const repo = exampleRepo();
     project = repo.dir;
     config = repo.config;
-    writeFileSync(config, readFileSync(config, 'utf8') + GATE);
-    git(project, 'commit', '-q', '-am', 'gate thresholds');
+    shipped = path.join(project, 'shipped.yaml');
+    copyFileSync(config, shipped);
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/\ngate:[\s\S]*?(?=\n\S|$)/, '\n') + GATE);
+    git(project, 'add', '.');
+    git(project, 'commit', '-q', '-m', 'gate thresholds');
     loaded = await loadConfig(config);
     dataset = await loadTestData(loaded);
     forge = new LocalForge({ root: project });
+    registry = new Registry({ forge, model: 'fashion-mnist' });
     models = tempDir('cdl-gate-models-');
     good = await trainExample(path.join(models, 'good'), ['train.epochs=2', 'data.limit.train=4000'], config);
     weak = await trainExample(path.join(models, 'weak'), ['train.epochs=1', 'data.limit.train=300'], config);
@@ -73,15 +87,19 @@ describe('the gate with real models', () => {
     expect(r.markdown).toContain('only absolute bounds apply');
   });
 
-  it('blesses a better candidate than the latest release, which is production', async () => {
-    await forge.createRelease('fashion-mnist-v1.0.0', weak, { model: 'fashion-mnist' });
-    expect(git(project, 'tag', '--list')).toBe('fashion-mnist-v1.0.0');
+  it('blesses a better candidate than the latest release, which is production before any deployment', async () => {
+    await registry.promote(weak, { version: '1.0.0', force: { reason: 'the first model of the project' } });
     const r = await gate(good);
-    expect(r.baselineIdentity).toMatchObject({ kind: 'release', ref: 'production', tag: 'fashion-mnist-v1.0.0' });
+    expect(r.baselineIdentity).toMatchObject({
+      kind: 'release',
+      ref: 'production',
+      tag: 'fashion-mnist@v1.0.0',
+      production: 'latest-release',
+    });
     const b = readBlessing(good);
     expect(b.decision).toBe('blessed');
     expect(b.reason).toBe('all 4 thresholds met');
-    expect(b.baseline).toMatchObject({ kind: 'release', tag: 'fashion-mnist-v1.0.0', commit: git(project, 'rev-parse', 'HEAD') });
+    expect(b.baseline).toMatchObject({ kind: 'release', tag: 'fashion-mnist@v1.0.0', commit: git(project, 'rev-parse', 'HEAD') });
     expect(b.baseline!.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(b.thresholds.accuracy).toEqual({ min: 0.6, max_regression: 0.01, relative: false });
     const acc = b.comparison.find((c) => c.metric === 'accuracy')!;
@@ -93,16 +111,18 @@ describe('the gate with real models', () => {
     expect(r.markdown).toMatch(
       /\| accuracy \| 0\.\d{4} \| 0\.\d{4} \| \+0\.\d{4} \(significant\) \| ≥ 0\.6000; at most 0\.0100 below baseline \| ✅ \|/,
     );
-    expect(r.markdown).toContain('**Baseline:** production: release `fashion-mnist-v1.0.0`');
+    expect(r.markdown).toContain(
+      '**Baseline:** production: release `fashion-mnist@v1.0.0`, the latest release (nothing deployed to production yet)',
+    );
     // evaluation.json beside the model holds both evaluations.
     const ev = JSON.parse(readFileSync(path.join(good, 'evaluation.json'), 'utf8'));
     expect(ev.baseline.model.sha256).toBe(b.baseline!.sha256);
   });
 
   it('rejects a damaged candidate (weights perturbed) and names the failing metrics', async () => {
-    await forge.createRelease('fashion-mnist-v1.1.0', good, { model: 'fashion-mnist' });
+    await registry.promote(good, { version: '1.1.0' });
     const r = await gate(damaged);
-    expect(r.baselineIdentity?.tag).toBe('fashion-mnist-v1.1.0');
+    expect(r.baselineIdentity?.tag).toBe('fashion-mnist@v1.1.0');
     const b = readBlessing(damaged);
     expect(b.decision).toBe('rejected');
     const failing = b.verdicts.filter((v) => v.verdict === 'fail').map((v) => v.metric);
@@ -115,7 +135,7 @@ describe('the gate with real models', () => {
     expect(r.markdown).toContain('- ❌ **accuracy**: ');
     // Charts: per-class F1 against the baseline, and the main metric across releases.
     expect(r.markdown).toContain('title "Per-class F1: candidate (bars) vs baseline (line)"');
-    expect(r.markdown).toContain('x-axis ["fashion-mnist-v1.0.0", "fashion-mnist-v1.1.0", "candidate"]');
+    expect(r.markdown).toContain('x-axis ["fashion-mnist@v1.0.0", "fashion-mnist@v1.1.0", "candidate"]');
     expect(r.markdown).toMatch(/Largest confusions: \*\*[^*]+ → [^*]+\*\* \(\d+, /);
     expect(r.html).toMatch(/^<!doctype html>/);
     expect(r.html).toContain('<svg');
@@ -160,24 +180,80 @@ describe('the gate with real models', () => {
     expect(r.blessing.decision).toBe('rejected');
   });
 
-  it('without thresholds still writes a decision: blessed, "no thresholds"', async () => {
+  it('without thresholds, the default gate rejects a significant regression of the main metric', async () => {
     const cfg = path.join(project, 'plain.yaml');
     writeFileSync(cfg, readFileSync(config, 'utf8').replace(/\ngate:[\s\S]*$/, '\n'));
     const r = await gate(weak, { loaded: await loadConfig(cfg), baseline: good });
-    expect(readBlessing(weak)).toMatchObject({ decision: 'blessed', reason: 'no thresholds', verdicts: [] });
-    expect(r.markdown).toContain('**Decision: blessed.** no thresholds');
+    const b = readBlessing(weak);
+    expect(b.decision).toBe('rejected');
+    expect(b.thresholds).toEqual({ accuracy: { max_regression: 0, relative: false } });
+    expect(b.reason).toMatch(
+      /^default gate \(no thresholds in gate\.metrics\): accuracy not significantly worse than the baseline; failed: accuracy −0\.\d{4} against the baseline, more than the allowed 0; significant/,
+    );
+    expect(r.markdown).toMatch(/rejected/);
+    // Within noise, the default gate lets it through; with nothing to compare, it says so.
+    const same = await gate(good, { loaded: await loadConfig(cfg), baseline: good });
+    expect(same.blessing.decision).toBe('blessed');
+    const alone = await gate(good, { loaded: await loadConfig(cfg), baseline: 'none' });
+    expect(alone.blessing.reason).toMatch(/no baseline, so nothing to compare with$/);
   });
 
-  it('a baseline that cannot be found is a message and absolute-only gating', async () => {
-    const tag = await gate(good, { baseline: 'fashion-mnist-v9.9.9' });
-    expect(tag.baselineNote).toMatch(/^baseline fashion-mnist-v9\.9\.9: no such release tag \(local files under /);
-    expect(tag.blessing.baseline_note).toBe(tag.baselineNote);
-    const dir = await gate(good, { baseline: './no/such/model' });
-    expect(dir.baselineNote).toMatch(/^baseline \.\/no\/such\/model: no such directory/);
-    expect(dir.blessing.decision).toBe('blessed');
-    const byTag = await gate(good, { baseline: 'fashion-mnist-v1.0.0' });
-    expect(byTag.baselineIdentity).toMatchObject({ kind: 'tag', tag: 'fashion-mnist-v1.0.0' });
-  });
+  it('a baseline name that is nothing, or a production that cannot be verified, is an error (fail closed)', async () => {
+    await expect(gate(good, { baseline: 'fashion-mnist-v9.9.9' })).rejects.toThrow(
+      /^baseline fashion-mnist-v9\.9\.9: no such directory or release \(local files under .*\); expected production, none/,
+    );
+    await expect(gate(good, { baseline: './no/such/model' })).rejects.toThrow(/^baseline \.\/no\/such\/model: no such directory/);
+    const byTag = await gate(good, { baseline: 'fashion-mnist@v1.0.0' });
+    expect(byTag.baselineIdentity).toMatchObject({ kind: 'tag', tag: 'fashion-mnist@v1.0.0' });
+    const byVersion = await gate(good, { baseline: '1.0.0' });
+    expect(byVersion.baselineIdentity).toMatchObject({ kind: 'tag', tag: 'fashion-mnist@v1.0.0' });
+    const typo = await runCli(['gate', '--model', good, '--config', config, '--baseline', 'prodution'], { cwd: project });
+    expect(typo.code, typo.stderr).toBe(2);
+    expect(typo.stderr).toMatch(/baseline prodution: no such directory or release/);
+
+    // Production (v1.1.0, the latest release) exists but its model.onnx no longer matches SHA256SUMS.
+    const released = path.join(project, '.cdl', 'releases', 'fashion-mnist@v1.1.0', 'model.onnx');
+    const original = readFileSync(released);
+    writeFileSync(released, Buffer.concat([original, Buffer.from([0])]));
+    try {
+      const r = await runCli(['gate', '--model', good, '--config', config, '--no-comment'], { cwd: project });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/production fashion-mnist@v1\.1\.0 could not be fetched or verified: .*model\.onnx/);
+      expect(r.stdout).not.toMatch(/blessed/);
+    } finally {
+      writeFileSync(released, original);
+    }
+  }, 300_000);
+
+  it('a PyTorch-style (NCHW) export clearly worse than production is rejected, with the example gate and with none', async () => {
+    const torch = channelsFirstExport(weak, path.join(models, 'torch-weak'));
+    const plain = path.join(project, 'no-gate.yaml');
+    writeFileSync(plain, readFileSync(shipped, 'utf8').replace(/\ngate:[\s\S]*?(?=\n\S|$)/, '\n'));
+    expect(readFileSync(plain, 'utf8')).not.toMatch(/^gate:/m);
+    expect(readFileSync(shipped, 'utf8')).toMatch(/^gate:/m);
+    for (const cfg of [shipped, plain]) {
+      const args = [
+        'gate',
+        '--model',
+        torch,
+        '--config',
+        cfg,
+        '--no-comment',
+        '--json',
+        '--set',
+        'gate.benchmark.latency_runs=5',
+      ];
+      const r = await runCli(args, { cwd: project });
+      expect(r.code, r.stderr).toBe(1);
+      const b = JSON.parse(r.stdout) as Blessing;
+      expect(b).toMatchObject({ decision: 'rejected', baseline: { tag: 'fashion-mnist@v1.1.0', production: 'latest-release' } });
+      expect(b.verdicts.find((v) => v.metric === 'accuracy')).toMatchObject({
+        verdict: 'fail',
+        significance: { significant: true },
+      });
+      expect(JSON.parse(readFileSync(path.join(torch, 'evaluation.json'), 'utf8')).model.input.layout).toBe('nchw');
+    }
+  }, 300_000);
 
   it('cdl gate exits 1 on rejection, 0 when blessed, and records a forced bless with its reason', async () => {
     const args = ['gate', '--model', damaged, '--config', config, '--set', 'gate.benchmark.latency_runs=5'];
@@ -206,5 +282,19 @@ describe('the gate with real models', () => {
     expect(blessed.code, blessed.stderr).toBe(0);
     expect(JSON.parse(blessed.stdout)).toMatchObject({ decision: 'blessed' });
     expect(existsSync(path.join(project, '.cdl', 'reports', 'fashion-mnist', 'report.html'))).toBe(true);
+  }, 300_000);
+
+  it('after deploying v1.1.0 and rolling back to v1.0.0, production is v1.0.0 and the next candidate is gated against it', async () => {
+    const settings = deploySettings(undefined, project, { target: 'release' });
+    expect((await deploy({ forge, model: 'fashion-mnist', ref: '1.0.0', settings })).state).toBe('success');
+    expect((await deploy({ forge, model: 'fashion-mnist', ref: '1.1.0', settings })).state).toBe('success');
+    expect(await resolveProduction(forge, 'fashion-mnist')).toMatchObject({ tag: 'fashion-mnist@v1.1.0', source: 'deployed' });
+    expect((await rollback({ forge, model: 'fashion-mnist', settings })).tag).toBe('fashion-mnist@v1.0.0');
+    expect(await resolveProduction(forge, 'fashion-mnist')).toMatchObject({ tag: 'fashion-mnist@v1.0.0', source: 'deployed' });
+    const r = await gate(nudged);
+    expect(r.baselineIdentity).toMatchObject({ tag: 'fashion-mnist@v1.0.0', production: 'deployed' });
+    expect(r.markdown).toContain('**Baseline:** production: release `fashion-mnist@v1.0.0`, deployed to production');
+    const listed = await registry.list();
+    expect(listed.find((v) => v.version === '1.0.0')?.aliases).toEqual(['production']);
   });
 });

@@ -56,7 +56,7 @@ beforeAll(async () => {
   cpSync(modelDir, path.join(repo, 'noref', '1'), { recursive: true });
   rmSync(path.join(repo, 'noref', '1', 'reference.json'));
   server = await ModelServer.start({ repository: repo, port: 0, pollMs: 0, log: jsonLogger({ write: () => {} }) });
-}, 120_000);
+});
 
 afterAll(async () => {
   await server?.shutdown('test end');

@@ -177,6 +177,16 @@ describe('workflow templates', () => {
     }
   });
 
+  it('cdl-release.yml ships the model blessed on push: it never trains, and copies no model file by hand', () => {
+    const wf = read(path.join(TEMPLATES, 'cdl-release.yml'));
+    const steps = Object.values(wf.jobs).flatMap((j) => j.steps ?? []);
+    expect(steps.filter((s) => /actions\/(train|tune)\b/.test(s.uses ?? ''))).toEqual([]);
+    expect(steps.filter((s) => /(^|\s)(cp|mv|rsync)\s/m.test(s.run ?? ''))).toEqual([]);
+    const blessed = steps.find((s) => s.run?.includes('cdl models blessed'));
+    expect(blessed?.run).toContain('--commit "$GITHUB_SHA"');
+    expect(wf.jobs.package!.permissions).toMatchObject({ actions: 'read' });
+  });
+
   it("the example's workflows are the templates as a user copies them", () => {
     const files = readdirSync(EXAMPLE_WORKFLOWS).sort();
     expect(files).toEqual(expect.arrayContaining(['cdl.yml', 'cdl-model-ci.yml', 'cdl-release.yml']));
@@ -211,5 +221,5 @@ describe('the example pipeline under cdl run', () => {
     const inner = r.jobs.filter((j) => j.key.includes(' / '));
     expect(inner.map((j) => j.key).sort()).toEqual(['model / gate', 'model / train']);
     for (const j of r.jobs) if (j.key !== 'model') expect(j.result, `${j.key}\n${log.slice(-2000)}`).toBe('skipped');
-  }, 60_000);
+  });
 });

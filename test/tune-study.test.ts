@@ -111,9 +111,8 @@ describe('cdl tune', () => {
       existsSync(studyFile)
         ? (JSON.parse(readFileSync(studyFile, 'utf8')) as Study).trials.filter((t) => t.status === 'completed')
         : [];
-    const t0 = Date.now();
-    while (finished().length < 2 && Date.now() - t0 < 60_000 && child.exitCode === null)
-      await new Promise((r) => setTimeout(r, 100));
+    // No wall-clock bound of its own: on a busy machine two trials take longer; the test's timeout bounds it.
+    while (finished().length < 2 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
     const before = finished();

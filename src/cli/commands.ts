@@ -112,9 +112,11 @@ Exit codes: 0 success, 1 failure, 2 usage or configuration error.`,
     summary: 'evaluate the candidate against production, decide, and write the report',
     help: `Usage: cdl gate --model DIR [--baseline SPEC] [--config FILE] [--set key=value ...] [--force-bless REASON]
 
-Evaluate the candidate and the baseline (default gate.baseline: production, the latest release of
-this model) on the same test examples, apply the thresholds of gate.metrics with their significance
-tests, write blessing.json into the candidate's directory, and publish the report: locally under
+Evaluate the candidate and the baseline (default gate.baseline: production, the version deployed to
+the production environment, or the latest release when nothing was deployed yet; fetched and
+verified as deploy does) on the same test examples, apply the thresholds of gate.metrics with their
+significance tests (none configured: the main metric must not be significantly worse than the
+baseline), write blessing.json into the candidate's directory, and publish the report: locally under
 .cdl/reports/<model>/ (report.md, report.html, comment.md, status.json), or on GitHub inside Actions.
 
 Options:
@@ -133,7 +135,7 @@ Exit codes: 0 blessed, 1 rejected or failure, 2 usage or configuration error.`,
   },
   serve: {
     summary: 'serve the models of a repository over the Open Inference Protocol (KServe/Triton v2 REST)',
-    help: `Usage: cdl serve --repository DIR [--port N] [--host ADDR] [--poll-ms N] [--log-level LEVEL]
+    help: `Usage: cdl serve --repository DIR [--port N] [--host ADDR] [--poll-ms N] [--log-level LEVEL] [limits]
 
 Serve every model of a model repository, DIR/<model>/<version>/ (each version a model directory
 holding model.onnx, checked against its SHA256SUMS when present), with onnxruntime-node over the
@@ -149,9 +151,12 @@ Options:
       --host ADDR           address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
       --poll-ms N           look for new versions every N ms (default 2000; 0: only through the load API)
       --drain-timeout-ms N  how long shutdown waits for requests in flight (default 30000)
+      --max-body-bytes N    largest request body, refused with 413 before it is read (default 33554432, 32 MiB)
+      --body-timeout-ms N   a request body must arrive within N ms, else 408 (default 30000)
+      --headers-timeout-ms N  request headers must arrive within N ms (default 10000)
       --log-level LEVEL     debug, info, warn or error (JSON lines on stderr; default info)
 
-Exit codes: 0 stopped by a signal, 1 failure, 2 usage error.`,
+Exit codes: 0 stopped by a signal, 1 failure (e.g. the address is in use), 2 usage error.`,
     load: async () => (await import('./serve.js')).serveCommand,
   },
   compress: {
@@ -212,7 +217,7 @@ Exit codes: 0 success (clean), 1 problems found or data differs, 2 usage or conf
   },
   models: {
     summary: 'list, show, promote, roll back and compare model versions (releases, aliases, lineage)',
-    help: `Usage: cdl models list|show|history|promote|rollback|diff [args] [options]
+    help: `Usage: cdl models list|show|history|promote|blessed|rollback|diff [args] [options]
 
 A candidate is the model directory of a commit (the artifact model-<sha>); a version is a release
 tagged by deploy.tag (default {model}@v{version}) holding its files, SHA256SUMS, blessing.json and a
@@ -225,6 +230,9 @@ recorded, so the history lists what was in production when (docs/registry.md).
   promote --model DIR --version X.Y.Z [--force --reason "..."] [--variant NAME=DIR] [--alias NAME]
                               turn a blessed candidate into a version (draft, assets, then published);
                               an unblessed one is refused unless --force with a reason
+  blessed --commit SHA --out DIR
+                              the model the push workflow blessed for a commit (artifact
+                              model-<sha>), verified; what a release ships (release.on_missing_model)
   rollback [--alias NAME] [--to VERSION]
                               redeploy the version the alias held before, moving it back
   diff VERSION VERSION        what differs in lineage and metrics
@@ -280,7 +288,9 @@ alert 0.25) and monitor.ks_p_value. On drift, one issue is opened or updated (Gi
 .cdl/issues/ locally) and, with monitor.retrain, the retraining workflow is dispatched.
 
 Options:
-  -m, --model DIR       the deployed model directory (default .cdl/models/<model name>)
+  -m, --model DIR       the model directory (default production: the version deployed to the
+                        production environment, else the latest release, fetched and verified;
+                        with nothing released, .cdl/models/<model name>)
       --source URL|FILE the model server or a statistics file (default monitor.source)
   -c, --config FILE     configuration file (default: cdl.yaml)
   -s, --set KEY=VAL     override a configuration value (repeatable)

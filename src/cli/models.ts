@@ -9,6 +9,7 @@ import { checkAliasName, deploySettings, type DeployOverrides } from '../deploy/
 import { selectForge } from '../forge/index.js';
 import { isRegistryForge, type DeploymentRecord, type RegistryForge } from '../forge/types.js';
 import { Registry } from '../registry/registry.js';
+import { releaseModel } from '../registry/release-model.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
 
@@ -203,6 +204,35 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       else out(`${r.tag}: ${r.status} (${r.assets.length} assets; ${r.blessing.reason})`);
       return 0;
     }
+    case 'blessed': {
+      const { values } = parse(rest, { ...COMMON, commit: str, out: { type: 'string', short: 'o' } }, 'models blessed');
+      if (!values.commit) throw new UsageError('models blessed: --commit SHA is required (the released commit, 40 hex digits)');
+      if (!values.out) throw new UsageError('models blessed: --out DIR is required (where the model directory goes)');
+      const loaded = await loadConfig(values.config as string, values.set as string[]);
+      const forge = await selectForge({ log });
+      const r = await releaseModel({
+        forge,
+        loaded,
+        commit: values.commit as string,
+        dest: path.resolve(values.out as string),
+        overrides: values.set as string[],
+        log,
+      });
+      const info = {
+        dir: r.dir,
+        source: r.source,
+        artifact: r.artifact,
+        run: r.run ?? null,
+        sha256: r.sha256,
+        blessing: r.blessing.reason,
+      };
+      out(
+        values.json
+          ? JSON.stringify(info, null, 2)
+          : `${r.dir}: ${r.source === 'artifact' ? `${r.artifact} of run ${r.run}` : 'retrained at release'}, model.onnx ${r.sha256}; ${r.blessing.reason}`,
+      );
+      return 0;
+    }
     case 'rollback': {
       const { values } = parse(rest, { ...COMMON, ...DEPLOY_FLAGS, to: { type: 'string' } }, 'models rollback');
       const c = await context(values, 'models rollback');
@@ -270,7 +300,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(
-        `models: expected list, show, history, promote, rollback or diff${sub ? `, got "${sub}"` : ''} (cdl models --help)`,
+        `models: expected list, show, history, promote, blessed, rollback or diff${sub ? `, got "${sub}"` : ''} (cdl models --help)`,
       );
   }
 }

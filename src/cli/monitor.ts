@@ -1,11 +1,12 @@
 /** `cdl monitor`: a thin handler over src/monitor. */
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { selectForge } from '../forge/index.js';
 import type { DriftStatus } from '../monitor/drift.js';
 import { driftText } from '../monitor/report.js';
-import { runMonitor } from '../monitor/run.js';
+import { monitoredModelDir, runMonitor } from '../monitor/run.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
 
@@ -35,18 +36,30 @@ export async function monitorCommand(argv: string[]): Promise<number> {
     'monitor',
   );
   const loaded = await loadConfig(values.config as string, values.set as string[]);
-  const modelDir = (values.model as string | undefined) ?? path.join('.cdl', 'models', loaded.config.model.name);
   const forge = await selectForge({ log, root: loaded.dir });
-  const out = await runMonitor({
-    modelDir,
-    source: values.source as string | undefined,
-    monitor: loaded.config.monitor,
-    forge,
-    issue: values['no-issue'] ? false : undefined,
-    retrain: !values['no-retrain'],
-    log,
-  });
-  if (values.report) await writeFile(values.report as string, out.markdown);
-  process.stdout.write((values.json ? JSON.stringify(out.report, null, 2) : driftText(out.report)) + '\n');
-  return failsOn(out.report.status, values['fail-on'] as string) ? 1 : 0;
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'cdl-monitor-'));
+  try {
+    const modelDir = await monitoredModelDir({
+      given: values.model as string | undefined,
+      forge,
+      model: loaded.config.model.name,
+      tagTemplate: loaded.config.deploy?.tag,
+      workDir,
+      log,
+    });
+    const out = await runMonitor({
+      modelDir,
+      source: values.source as string | undefined,
+      monitor: loaded.config.monitor,
+      forge,
+      issue: values['no-issue'] ? false : undefined,
+      retrain: !values['no-retrain'],
+      log,
+    });
+    if (values.report) await writeFile(values.report as string, out.markdown);
+    process.stdout.write((values.json ? JSON.stringify(out.report, null, 2) : driftText(out.report)) + '\n');
+    return failsOn(out.report.status, values['fail-on'] as string) ? 1 : 0;
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
 }

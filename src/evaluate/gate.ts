@@ -46,6 +46,8 @@ export interface BaselineIdentity {
   dir?: string;
   sha256?: string;
   commit?: string | null;
+  /** For production: deployed to the production environment, or the latest release (nothing deployed yet). */
+  production?: 'deployed' | 'latest-release';
 }
 
 export interface Blessing {
@@ -67,6 +69,23 @@ export interface Blessing {
 }
 
 export const DEFAULT_GATE: GateSection = gateSection.parse({});
+
+/** The metric a gate without thresholds guards: accuracy for classification, rmse for regression. */
+export function mainMetric(candidate: EvaluatedModel): 'accuracy' | 'rmse' {
+  return candidate.evaluation.task === 'regression' ? 'rmse' : 'accuracy';
+}
+
+/**
+ * The thresholds applied: gate.metrics, or, when none are configured, the default gate: the main
+ * metric must not be significantly worse than the baseline (a regression beyond noise rejects).
+ */
+export function effectiveThresholds(
+  candidate: EvaluatedModel,
+  gate: GateSection,
+): { metrics: GateSection['metrics']; defaulted: boolean } {
+  if (Object.values(gate.metrics).some(Boolean)) return { metrics: gate.metrics, defaulted: false };
+  return { metrics: { [mainMetric(candidate)]: { max_regression: 0, relative: false } }, defaulted: true };
+}
 
 function higherIsBetter(metric: string, g?: MetricGate): boolean {
   if (g?.direction) return g.direction === 'higher';
@@ -248,7 +267,9 @@ export interface DecideOptions {
 
 /** The decision for a candidate evaluated beside an optional baseline. */
 export function decide(candidate: EvaluatedModel, opts: DecideOptions): Blessing {
-  const gate = opts.gate ?? DEFAULT_GATE;
+  const configured = opts.gate ?? DEFAULT_GATE;
+  const { metrics: thresholds, defaulted } = effectiveThresholds(candidate, configured);
+  const gate: GateSection = { ...configured, metrics: thresholds };
   const base = opts.baseline?.evaluated;
   const comparison = compareEvaluations(candidate, base, gate);
   const verdicts: Verdict[] = [];
@@ -260,17 +281,19 @@ export function decide(candidate: EvaluatedModel, opts: DecideOptions): Blessing
   const failed = verdicts.filter((v) => v.verdict === 'fail');
   let decision: Blessing['decision'];
   let reason: string;
-  if (!verdicts.length) {
-    decision = 'blessed';
-    reason = 'no thresholds';
-  } else if (failed.length) {
+  if (failed.length) {
     decision = 'rejected';
     reason = `failed: ${failed.map((v) => v.reasons.filter((r) => r !== 'met').join('; ')).join('; ')}`;
   } else {
     decision = 'blessed';
     reason = `all ${verdicts.length} threshold${verdicts.length > 1 ? 's' : ''} met`;
   }
-  if (!base && verdicts.length) reason += '; no baseline, so only absolute bounds (min, max) were applied';
+  if (defaulted) {
+    const metric = Object.keys(thresholds)[0]!;
+    reason = `default gate (no thresholds in gate.metrics): ${metric} not significantly worse than the baseline; ${
+      failed.length ? reason : base ? 'met' : 'no baseline, so nothing to compare with'
+    }`;
+  } else if (!base) reason += '; no baseline, so only absolute bounds (min, max) were applied';
   const ev: Evaluation = candidate.evaluation;
   const blessing: Blessing = {
     schema_version: BLESSING_SCHEMA_VERSION,

@@ -12,7 +12,7 @@ import { buildReport, type HistoryPoint } from '../report/model.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderHtml } from '../report/html.js';
 import { messageOf } from '../util/errors.js';
-import { resolveBaseline } from './baseline.js';
+import { BaselineError, resolveBaseline } from './baseline.js';
 import { BLESSING_FILE, decide, fmtValue, type BaselineIdentity, type Blessing } from './gate.js';
 import { EVALUATION_FILE, evaluateModel, type EvaluatedModel, type Evaluation } from './run.js';
 
@@ -70,6 +70,7 @@ export async function evaluateWithBaseline(opts: EvaluateWithBaselineOptions): P
       model: opts.loaded.config.model.name,
       workDir,
       baseDir: process.cwd(),
+      tagTemplate: opts.loaded.config.deploy?.tag,
       log,
     });
     if (!found.dir) {
@@ -80,9 +81,9 @@ export async function evaluateWithBaseline(opts: EvaluateWithBaselineOptions): P
       const baseline = await evaluateModel(found.dir, dataset, evalOpts);
       return { dataset, gate, candidate, baseline, baselineIdentity: found.identity };
     } catch (e) {
-      const note = `baseline ${found.identity?.tag ?? found.identity?.ref ?? found.dir} could not be evaluated: ${messageOf(e)}`;
-      log(`${note}; only absolute bounds apply`);
-      return { dataset, gate, candidate, baselineNote: note };
+      // A baseline that exists but cannot be evaluated is not a reason to gate on less.
+      const name = found.identity?.tag ?? found.identity?.ref ?? found.dir;
+      throw new BaselineError(`baseline ${name} could not be evaluated: ${messageOf(e)}`, { cause: e });
     }
   } finally {
     if (!opts.workDir) await rm(workDir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
-import { downloadModelDir } from '../github/artifact.js';
+import { downloadModelDir, findRepoArtifact } from '../github/artifact.js';
 import { CdlError, UsageError } from '../util/errors.js';
 import {
   releasesOfModel,
@@ -23,6 +23,7 @@ import {
   type RegistryForge,
   type ReleaseDetails,
   type ReleaseInfo,
+  type KeptArtifact,
 } from './types.js';
 
 /** GitHub refuses comments longer than this. */
@@ -235,24 +236,22 @@ export class GitHubForge implements RegistryForge {
     try {
       return await downloadModelDir(name, dest);
     } catch (e) {
-      const { data } = await this.octokit.rest.actions.listArtifactsForRepo({
-        owner: this.owner,
-        repo: this.repo,
-        name,
-        per_page: 10,
-      });
-      const found = data.artifacts.find((a) => !a.expired && a.workflow_run?.id);
+      const found = await this.findArtifact(name, dest);
       if (!found)
         throw new CdlError(
           `artifact ${name}: not in this run (${(e as Error).message}) nor in any run of ${this.owner}/${this.repo}`,
         );
-      this.log(`artifact ${name}: from workflow run ${found.workflow_run!.id}`);
-      return downloadModelDir(name, dest, {
-        runId: found.workflow_run!.id!,
-        repository: `${this.owner}/${this.repo}`,
-        token: this.token,
-      });
+      return found.dir;
     }
+  }
+
+  async findArtifact(name: string, dest: string): Promise<KeptArtifact | undefined> {
+    return findRepoArtifact(name, dest, {
+      repository: `${this.owner}/${this.repo}`,
+      token: this.token,
+      apiUrl: this.octokit.request.endpoint.DEFAULTS.baseUrl,
+      log: this.log,
+    });
   }
 
   private details(r: ApiRelease): ReleaseDetails {

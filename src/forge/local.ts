@@ -23,6 +23,7 @@ import {
   type RegistryForge,
   type ReleaseDetails,
   type ReleaseInfo,
+  type KeptArtifact,
 } from './types.js';
 
 export const RELEASE_FILE = 'release.json';
@@ -133,6 +134,23 @@ export class LocalForge implements RegistryForge {
     if (!existsSync(dir))
       throw new CdlError(`artifact ${name}: not found; expected a folder ${dir} (local runs keep artifacts there)`);
     return dir;
+  }
+
+  /**
+   * Inside a `cdl run` step, the results server of the run keeps every run's artifacts and serves
+   * the Actions REST routes for them; outside one, `.cdl/artifacts/<name>` is the artifact.
+   */
+  async findArtifact(name: string, dest: string): Promise<KeptArtifact | undefined> {
+    const e = process.env;
+    if (e.ACTIONS_RESULTS_URL && e.GITHUB_API_URL && e.GITHUB_REPOSITORY && e.GITHUB_TOKEN) {
+      const { findRepoArtifact } = await import('../github/artifact.js');
+      return findRepoArtifact(name, dest, { repository: e.GITHUB_REPOSITORY, token: e.GITHUB_TOKEN, apiUrl: e.GITHUB_API_URL });
+    }
+    const dir = path.join(this.stateDir, 'artifacts', name);
+    if (!existsSync(dir)) return undefined;
+    await rm(dest, { recursive: true, force: true });
+    await cp(dir, dest, { recursive: true });
+    return { dir: dest, run: 'local', created_at: (await stat(dir)).mtime.toISOString() };
   }
 
   /** Publish a model directory as release `tag`: copy its files and tag the commit (in a git checkout). */

@@ -49,8 +49,23 @@ export interface Forge {
   releaseMetrics(release: ReleaseInfo): Promise<Record<string, unknown> | undefined>;
   /** Fetch a workflow artifact holding a model directory into `dest`. */
   downloadArtifact(name: string, dest: string): Promise<string>;
+  /**
+   * The newest unexpired artifact `name` that any workflow run of the repository kept (a release
+   * takes `model-<sha>`, uploaded by the push run of its commit), fetched into `dest`; undefined when
+   * no run kept one (expired, or never made).
+   */
+  findArtifact(name: string, dest: string): Promise<KeptArtifact | undefined>;
   /** The pull-request comment (one per model, updated), the commit status and the job summary. */
   publish(p: Publication): Promise<PublishResult>;
+}
+
+/** An artifact a workflow run kept, fetched by `findArtifact`. */
+export interface KeptArtifact {
+  /** The directory holding its files. */
+  dir: string;
+  /** The workflow run that uploaded it. */
+  run: string;
+  created_at: string | null;
 }
 
 /** The hidden line that identifies the one report comment of a model on a pull request. */

@@ -2,6 +2,8 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DefaultArtifactClient } from '@actions/artifact';
+import * as github from '@actions/github';
+import type { KeptArtifact } from '../forge/types.js';
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -34,4 +36,26 @@ export async function downloadModelDir(
   const { artifact } = await client.getArtifact(name, findBy ? { findBy } : undefined);
   const res = await client.downloadArtifact(artifact.id, { path: dir, ...(findBy ? { findBy } : {}) });
   return res.downloadPath ?? dir;
+}
+
+/**
+ * The newest unexpired artifact `name` of any workflow run of `repository`, through the Actions
+ * REST API (GitHub, or the results server of `cdl run`, which serves the same routes), downloaded
+ * into `dest`; undefined when no run kept one.
+ */
+export async function findRepoArtifact(
+  name: string,
+  dest: string,
+  opts: { repository: string; token: string; apiUrl?: string; log?: (line: string) => void },
+): Promise<KeptArtifact | undefined> {
+  const [owner, repo] = opts.repository.split('/') as [string, string];
+  const baseUrl = (opts.apiUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
+  const octokit = github.getOctokit(opts.token, { baseUrl });
+  const { data } = await octokit.rest.actions.listArtifactsForRepo({ owner, repo, name, per_page: 10 });
+  const found = data.artifacts.find((a) => a.name === name && !a.expired && a.workflow_run?.id !== undefined);
+  if (!found) return undefined;
+  const run = found.workflow_run!.id!;
+  opts.log?.(`artifact ${name}: kept by workflow run ${run}`);
+  const dir = await downloadModelDir(name, dest, { runId: run, repository: opts.repository, token: opts.token });
+  return { dir, run: String(run), created_at: found.created_at ?? null };
 }

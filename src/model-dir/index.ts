@@ -60,6 +60,8 @@ export interface Lineage {
   durations: Record<string, number>;
   ci?: Record<string, unknown> | null;
   parent?: Record<string, unknown> | null;
+  /** Set when a release trained this model because its commit had no blessed model (release.on_missing_model: retrain). */
+  release?: { retrained_at_release: true; commit: string; reason: string } | null;
 }
 
 export interface ModelFiles {

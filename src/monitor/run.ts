@@ -8,7 +8,9 @@ import path from 'node:path';
 import { monitorSection, type MonitorSection } from '../config/schema.js';
 import { REFERENCE_FILE, type ReferenceStats } from '../data/stats.js';
 import { dispatchWorkflow, monitorMarker, upsertIssue, type DispatchResult, type IssueResult } from '../forge/issues.js';
-import type { Forge } from '../forge/types.js';
+import { isRegistryForge, type Forge } from '../forge/types.js';
+import { resolveProduction } from '../registry/production.js';
+import { Registry } from '../registry/registry.js';
 import type { ProductionStats } from '../serve/input-stats.js';
 import { CdlError, UsageError } from '../util/errors.js';
 import { compareDrift, type DriftReport } from './drift.js';
@@ -71,6 +73,33 @@ export async function readProductionStats(source: string, model: string, version
       `${where}: expected production statistics (schema_version, examples, predictions, inputs), got ${(e as Error).message}`,
     );
   }
+}
+
+/**
+ * The model directory whose reference statistics monitoring compares production traffic with:
+ * the one named, else production (the version deployed to the production environment, or the
+ * latest release), fetched and verified as deploy fetches it, else the locally trained model.
+ */
+export async function monitoredModelDir(o: {
+  given?: string;
+  forge: Forge;
+  model: string;
+  tagTemplate?: string;
+  workDir: string;
+  log?: (line: string) => void;
+}): Promise<string> {
+  if (o.given) return path.resolve(o.given);
+  if (isRegistryForge(o.forge)) {
+    const registry = new Registry({ forge: o.forge, model: o.model, tagTemplate: o.tagTemplate, log: o.log });
+    const prod = await resolveProduction(o.forge, o.model, { registry });
+    if (prod) {
+      o.log?.(`monitoring production: ${prod.description}`);
+      return (await registry.fetch(prod.tag, path.join(o.workDir, 'production'))).dir;
+    }
+  }
+  const local = path.resolve('.cdl', 'models', o.model);
+  o.log?.(`nothing in production yet (${o.forge.describe()}): monitoring the model in ${local}`);
+  return local;
 }
 
 export interface MonitorOptions {

@@ -109,6 +109,8 @@ export function buildReport(input: ReportInput): ReportContent {
   const b = blessing.baseline;
   const baselineLine = b
     ? `${b.kind === 'release' ? 'production: release' : b.kind === 'tag' ? 'release' : b.kind} \`${b.tag ?? b.ref}\`` +
+      (b.production === 'deployed' ? ', deployed to production' : '') +
+      (b.production === 'latest-release' ? ', the latest release (nothing deployed to production yet)' : '') +
       (b.commit ? ` (commit ${b.commit.slice(0, 7)})` : '') +
       (b.sha256 ? `, model.onnx sha256 ${b.sha256.slice(0, 12)}` : '')
     : `none — ${blessing.baseline_note ?? 'no baseline'}; only absolute bounds apply`;

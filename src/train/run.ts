@@ -20,6 +20,7 @@ import { loadBackend, type BackendInfo } from './backend.js';
 import { collectCommandOutputs, commandEnv, runCommand } from './command.js';
 import { installKernels, kernelChoices, type KernelLayerInfo } from './kernels/index.js';
 import { buildModel, describeModel, loadModelModule } from './model.js';
+import { weightDecay } from './optimizer.js';
 import { evaluateSplit, outputsProbabilities, predictSplit, trainLoop, type SplitMetrics } from './trainer.js';
 import type { LayersModel, Tf } from './tf.js';
 
@@ -35,6 +36,8 @@ export interface TrainOptions {
   checkpointDir?: string;
   /** Tests: stop after N epochs in this process, as if the run was killed. */
   stopAfterEpochs?: number;
+  /** A release trains this model because its commit had no blessed one: recorded in the lineage. */
+  retrainedAtRelease?: { commit: string; reason: string };
 }
 
 export interface TrainOutcome {
@@ -63,10 +66,13 @@ function hyperparameters(cfg: CdlConfig): Record<string, unknown> {
     optimizer: t.optimizer.name,
     learning_rate: t.optimizer.learning_rate,
     ...(t.optimizer.name === 'momentum' ? { momentum: t.optimizer.momentum } : {}),
-    ...(t.optimizer.name === 'adamw' ? { weight_decay: t.optimizer.weight_decay } : {}),
+    ...(weightDecay(t.optimizer) > 0 ? { weight_decay: weightDecay(t.optimizer) } : {}),
+    ...(t.label_smoothing > 0 ? { label_smoothing: t.label_smoothing } : {}),
+    ...(t.augment ? { augment: t.augment } : {}),
     schedule: t.schedule.type,
     ...(t.early_stopping ? { early_stopping: `${t.early_stopping.metric}, patience ${t.early_stopping.patience}` } : {}),
     seed: t.seed,
+    deterministic: t.deterministic,
     ...t.hyperparameters,
   };
 }
@@ -160,7 +166,11 @@ export async function buildFromConfig(tf: Tf, loaded: LoadedConfig, ds: Dataset)
   return buildModel(tf, { input_shape: inputShape, layers: cfg.model.layers }, { seed: cfg.train.seed, name: cfg.model.name });
 }
 
-async function lineageBase(loaded: LoadedConfig, overrides: string[]): Promise<Omit<Lineage, 'data' | 'trainer' | 'durations'>> {
+async function lineageBase(
+  loaded: LoadedConfig,
+  overrides: string[],
+  release?: TrainOptions['retrainedAtRelease'],
+): Promise<Omit<Lineage, 'data' | 'trainer' | 'durations'>> {
   const cfg = loaded.config;
   return {
     schema_version: 1,
@@ -173,6 +183,7 @@ async function lineageBase(loaded: LoadedConfig, overrides: string[]): Promise<O
     hardware: await hardwareInfo(),
     ci: ciInfo(),
     parent: null,
+    ...(release ? { release: { retrained_at_release: true as const, ...release } } : {}),
   };
 }
 
@@ -220,7 +231,7 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     training: { seconds, reported: out.raw },
   };
   const lineage: Lineage = {
-    ...(await lineageBase(loaded, opts.overrides ?? [])),
+    ...(await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease)),
     data: { source: cfg.data.path, format: cfg.data.format, version: null },
     trainer: { kind: 'command', command },
     durations: { total_seconds: seconds, train_seconds: seconds },
@@ -252,9 +263,11 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     `data: ${dataset.source} (${dataset.version.slice(0, 19)}…): ${dataset.train.n} train, ${dataset.validation.n} validation, ${dataset.test.n} test, shape [${dataset.shape.join(', ')}]`,
   );
 
-  const { tf, info: backend } = await loadBackend(cfg.train.backend);
+  const { tf, info: backend } = await loadBackend(cfg.train.backend, { deterministic: cfg.train.deterministic });
   let kernels: KernelLayerInfo = { name: 'none', kernels: [], notes: [] };
-  if (backend.name === 'wasm') kernels = await installKernels(cfg.train.kernels === 'auto' ? 'auto' : cfg.train.kernels);
+  if (backend.name === 'wasm') {
+    kernels = await installKernels(cfg.train.kernels, { deterministic: cfg.train.deterministic });
+  }
   log(
     `backend: ${backend.kind} (${backend.package} ${backend.version}${backend.simd !== undefined ? `, simd ${backend.simd ? 'on' : 'off'}` : ''})` +
       (kernels.name !== 'none' ? `, kernels: ${kernels.name}` : ''),
@@ -338,7 +351,7 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     onnx: { opset: 13, parity },
   };
   const lineage: Lineage = {
-    ...(await lineageBase(loaded, opts.overrides ?? [])),
+    ...(await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease)),
     data: dataLineage(dataset, cfg),
     trainer: {
       kind: 'tfjs',

@@ -1,21 +1,29 @@
 /** actions/monitor: compare production traffic with the model's reference, report, open the issue, dispatch retraining. */
+import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { failsOn } from '../../../src/cli/monitor.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { selectForge } from '../../../src/forge/index.js';
 import { getInput, getInputAsBool, getInputAsList } from '../../../src/github/inputs.js';
-import { runMonitor } from '../../../src/monitor/run.js';
+import { monitoredModelDir, runMonitor } from '../../../src/monitor/run.js';
 import { messageOf } from '../../../src/util/errors.js';
 
 export async function run(): Promise<void> {
   try {
     const loaded = await loadConfig(getInput('config', 'cdl.yaml'), getInputAsList('set'));
-    const modelDir = path.resolve(getInput('model', path.join('.cdl', 'models', loaded.config.model.name)));
     const failOn = getInput('fail-on', 'never');
     failsOn('ok', failOn);
     const token = getInput('token', process.env.GITHUB_TOKEN ?? '');
     const forge = await selectForge({ token, log: (l) => core.info(l) });
+    const modelDir = await monitoredModelDir({
+      given: getInput('model') || undefined,
+      forge,
+      model: loaded.config.model.name,
+      tagTemplate: loaded.config.deploy?.tag,
+      workDir: path.join(process.env.RUNNER_TEMP ?? os.tmpdir(), 'cdl-monitor'),
+      log: (l) => core.info(l),
+    });
     const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
     const runUrl =
       process.env.GITHUB_RUN_ID && process.env.GITHUB_REPOSITORY
