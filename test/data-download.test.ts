@@ -73,10 +73,10 @@ describe('datasets over http', () => {
     );
     expect(err).toBeInstanceOf(DataError);
     expect((err as Error).message).toBe(
-      `${base}/missing/train-images-idx3-ubyte.gz: download failed: HTTP 404 Not Found; expected 200 OK`,
+      `${base}/missing/train-images-idx3-ubyte.gz: download failed (data.train.images): HTTP 404 Not Found; expected 200 OK`,
     );
     await expect(loadDataset(spec(`${base}/broken`), { baseDir: '/', task: 'classification', cacheDir: cache })).rejects.toThrow(
-      `${base}/broken/train-images-idx3-ubyte.gz: download failed: HTTP 500 Internal Server Error`,
+      `${base}/broken/train-images-idx3-ubyte.gz: download failed (data.train.images): HTTP 500 Internal Server Error`,
     );
     const folder = cacheDirFor(`${base}/broken`, cache);
     expect(existsSync(folder) ? readdirSync(folder) : []).toEqual([]);
@@ -90,7 +90,9 @@ describe('datasets over http', () => {
     await expect(
       loadDataset(spec(`http://127.0.0.1:${port}/x`), { baseDir: '/', task: 'classification', cacheDir: cache }),
     ).rejects.toThrow(
-      new RegExp(`^http://127\\.0\\.0\\.1:${port}/x/train-images-idx3-ubyte\\.gz: download failed: .*ECONNREFUSED`),
+      new RegExp(
+        `^http://127\\.0\\.0\\.1:${port}/x/train-images-idx3-ubyte\\.gz: download failed \\(data\\.train\\.images\\): .*ECONNREFUSED`,
+      ),
     );
   });
 

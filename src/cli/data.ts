@@ -62,7 +62,7 @@ export async function dataCommand(argv: string[]): Promise<number> {
 
   switch (sub) {
     case 'validate': {
-      const v = await validateData(cfg.data, opts);
+      const v = await validateData(cfg.data, opts, cfg.model);
       out(values.json ? JSON.stringify(v, null, 2) : validationText(v));
       return v.failed ? 1 : 0;
     }

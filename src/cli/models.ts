@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import type { DeploySection } from '../config/schema.js';
 import { deploy, rollback, type DeployResult } from '../deploy/run.js';
-import { deploySettings, type DeployOverrides } from '../deploy/settings.js';
+import { checkAliasName, deploySettings, type DeployOverrides } from '../deploy/settings.js';
 import { selectForge } from '../forge/index.js';
 import { isRegistryForge, type DeploymentRecord, type RegistryForge } from '../forge/types.js';
 import { Registry } from '../registry/registry.js';
@@ -101,6 +101,8 @@ function printDeploy(r: DeployResult, json: boolean): number {
 }
 
 function overrides(values: Record<string, unknown>): DeployOverrides {
+  checkAliasName('--environment', values.environment as string | undefined);
+  checkAliasName('--alias', values.alias as string | undefined);
   return {
     target: values.target as string | undefined,
     environment: (values.environment ?? values.alias) as string | undefined,
@@ -150,6 +152,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
     }
     case 'history': {
       const { values } = parse(rest, { ...COMMON, alias: { type: 'string' } }, 'models history');
+      checkAliasName('--alias', values.alias as string | undefined);
       const c = await context(values, 'models history');
       const h = await c.registry.history(values.alias as string | undefined);
       out(values.json ? JSON.stringify(h, null, 2) : historyTable(h));

@@ -24,6 +24,7 @@ import {
   type Metrics,
   type ModelDir,
 } from '../model-dir/index.js';
+import { assertReplaceableModelDir, projectPaths } from '../model-dir/out-dir.js';
 import { convertFp16 } from '../onnx/fp16.js';
 import { OnnxGraph } from '../onnx/graph.js';
 import { pruneOnnx } from '../onnx/prune.js';
@@ -300,6 +301,16 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
   const c = compressOf(loaded);
   const methods = opts.methods ?? c.methods;
   const maxDrop = opts.maxAccuracyDrop ?? c.max_accuracy_drop;
+  const protect = [...projectPaths(loaded), { path: opts.model, what: 'the parent model (--model)' }];
+  assertReplaceableModelDir(opts.outDir, '--out', protect);
+  if (opts.candidatesDir) {
+    for (const m of methods) {
+      assertReplaceableModelDir(path.join(opts.candidatesDir, m), '--keep-candidates', [
+        ...protect,
+        { path: opts.outDir, what: 'the output model (--out)' },
+      ]);
+    }
+  }
   const parent = await readModelDir(opts.model);
   const bytes = new Uint8Array(await readFile(parent.onnxPath));
   OnnxGraph.fromBytes(bytes, { source: parent.onnxPath });

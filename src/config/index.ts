@@ -216,18 +216,47 @@ function parseScalar(text: string): unknown {
   return doc.toJS();
 }
 
-/** Apply one `key.path=value` override; returns a new object. */
+/** Names that would reach Object.prototype instead of a key of the config. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Apply one `key.path=value` override; returns a new object. Keys reach only own properties, and
+ * an index may at most append one item to a list (a huge index would allocate without bound).
+ */
 export function applyOverride(raw: unknown, override: string): unknown {
   const eq = override.indexOf('=');
   if (eq <= 0) throw new Error(`invalid override "${override}"; expected key=value, e.g. train.epochs=3`);
   const key = override.slice(0, eq).trim();
   const value = parseScalar(override.slice(eq + 1));
   const segs = pathSegments(key);
+  for (const s of segs) {
+    if (typeof s === 'string' && FORBIDDEN_KEYS.has(s)) {
+      throw new Error(
+        `invalid override "${override}": "${s}" is not a key of cdl.yaml; expected keys of the schema such as train.epochs`,
+      );
+    }
+  }
   const root: Record<string, unknown> = structuredClone((raw ?? {}) as Record<string, unknown>);
   let cur: Record<string | number, unknown> = root;
+  const step = (i: number): void => {
+    const s = segs[i]!;
+    if (typeof s === 'number') {
+      if (!Array.isArray(cur)) {
+        throw new Error(`cannot set "${key}": "${formatPath(segs.slice(0, i))}" is ${describeValue(cur)}, not a list`);
+      }
+      if (s > cur.length) {
+        throw new Error(
+          `cannot set "${key}": index ${s} is past the end of "${formatPath(segs.slice(0, i))}" (${cur.length} item(s)); expected an index from 0 to ${cur.length}`,
+        );
+      }
+    } else if (Array.isArray(cur)) {
+      throw new Error(`cannot set "${key}": "${formatPath(segs.slice(0, i))}" is a list; expected an index such as [0]`);
+    }
+  };
   for (let i = 0; i < segs.length - 1; i++) {
     const s = segs[i]!;
-    const next = cur[s];
+    step(i);
+    const next = Object.hasOwn(cur, s) ? cur[s] : undefined;
     if (next === undefined || next === null) {
       cur[s] = typeof segs[i + 1] === 'number' ? [] : {};
     } else if (typeof next !== 'object') {
@@ -235,6 +264,7 @@ export function applyOverride(raw: unknown, override: string): unknown {
     }
     cur = cur[s] as Record<string | number, unknown>;
   }
+  step(segs.length - 1);
   cur[segs[segs.length - 1]!] = value;
   return root;
 }

@@ -527,6 +527,11 @@ export const monitorSection = z.strictObject({
 });
 
 /** deploy: release tags, the target a release is deployed to, and the canary rollout (docs/deploy.md). */
+/** Deployment environments and aliases: names that are safe as a path part, a ref part and a GitHub environment. */
+export const ALIAS_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const ALIAS_EXPECTED =
+  'expected a name of letters, digits, ".", "_" and "-" (at most 63, starting with a letter or digit), e.g. production';
+
 export const deploySection = z.strictObject({
   tag: z
     .string()
@@ -535,11 +540,11 @@ export const deploySection = z.strictObject({
     .describe('Release tag convention of model versions: {model} and {version} (semantic versioning) are filled in'),
   environment: z
     .string()
-    .min(1)
+    .regex(ALIAS_NAME, { error: ALIAS_EXPECTED })
     .default('production')
     .describe('The alias a deployment moves (production, staging, or your own); also the GitHub environment'),
   aliases: z
-    .array(z.string().min(1))
+    .array(z.string().regex(ALIAS_NAME, { error: ALIAS_EXPECTED }))
     .default(['production', 'staging'])
     .describe('Aliases cdl models lists; any other name can be used too'),
   target: z

@@ -170,7 +170,12 @@ export async function readCsv(
           `${name}: line ${r.line}: column ${JSON.stringify(header[c])}: expected a number, got ${JSON.stringify(r.fields[c])}`,
         );
       }
-      x[k++] = v;
+      x[k] = v;
+      if (!Number.isFinite(x[k++])) {
+        throw new DataError(
+          `${name}: line ${r.line}: column ${JSON.stringify(header[c])}: ${r.fields[c].trim()} does not fit a 32-bit float; expected a finite number`,
+        );
+      }
     }
   });
   const col = `column ${JSON.stringify(labelColumn)}`;

@@ -8,10 +8,11 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DataError } from '../util/errors.js';
+import { staysInside, unsafeRelativePath } from '../util/paths.js';
 
 export function isUrl(p: string): boolean {
   return /^https?:\/\//i.test(p);
@@ -49,41 +50,118 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
+/** Limits on one download, from the environment (tests and slow links can change them). */
+export interface DownloadLimits {
+  /** No byte (nor the response headers, nor the connection) for this long: give up. */
+  idleMs: number;
+  /** The whole file must arrive within this. */
+  totalMs: number;
+  maxBytes: number;
+}
+
+function envNumber(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new DataError(`$${name} is ${JSON.stringify(text)}; expected a positive number`);
+  }
+  return n;
+}
+
+export function downloadLimits(): DownloadLimits {
+  return {
+    idleMs: envNumber('CDL_DOWNLOAD_IDLE_TIMEOUT_MS', 60_000),
+    totalMs: envNumber('CDL_DOWNLOAD_TIMEOUT_MS', 60 * 60_000),
+    maxBytes: envNumber('CDL_DOWNLOAD_MAX_BYTES', 16 * 1024 ** 3),
+  };
+}
+
 /**
  * Make sure `rel` of the dataset at `baseUrl` is in `root` (the dataset's cache folder);
- * downloads it when absent. Returns the local file.
+ * downloads it when absent, bounded in time and size (downloadLimits). `field` is the cdl.yaml
+ * field that named `rel`. Returns the local file.
  */
-export async function ensureDownloaded(baseUrl: string, rel: string, root: string): Promise<string> {
-  const dest = path.join(root, ...rel.split('/'));
-  if (await exists(dest)) return dest;
-  const url = fileUrl(baseUrl, rel);
-  let res: Response;
-  try {
-    res = await fetch(url, { redirect: 'follow' });
-  } catch (err) {
-    const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
-    throw new DataError(`${url}: download failed: ${cause}`, { cause: err });
-  }
-  if (!res.ok || !res.body) {
-    await res.body?.cancel().catch(() => {});
+export async function ensureDownloaded(
+  baseUrl: string,
+  rel: string,
+  root: string,
+  field = 'data file',
+  limits: DownloadLimits = downloadLimits(),
+): Promise<string> {
+  const bad = unsafeRelativePath(rel);
+  if (bad) {
     throw new DataError(
-      `${url}: download failed: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}; expected 200 OK`,
+      `${field} ${JSON.stringify(rel)} ${bad}; expected a path inside the dataset at ${baseUrl}, such as train-images.gz`,
     );
   }
-  await mkdir(path.dirname(dest), { recursive: true });
-  const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const dest = path.join(root, ...rel.split('/'));
+  if (!staysInside(root, dest)) {
+    throw new DataError(`${dest}: ${field} leads outside the download cache ${root} through a symlink`);
+  }
+  if (await exists(dest)) return dest;
+  const url = fileUrl(baseUrl, rel);
+  const abort = new AbortController();
+  let why = '';
+  const stop = (reason: string) => {
+    why = reason;
+    abort.abort(new Error(reason));
+  };
+  let idle = setTimeout(() => stop(`nothing received for ${limits.idleMs} ms ($CDL_DOWNLOAD_IDLE_TIMEOUT_MS)`), limits.idleMs);
+  const total = setTimeout(() => stop(`not complete after ${limits.totalMs} ms ($CDL_DOWNLOAD_TIMEOUT_MS)`), limits.totalMs);
+  const failed = (err: unknown): string =>
+    why || ((err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message);
   try {
-    await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), createWriteStream(tmp));
-    const expected = Number(res.headers.get('content-length'));
-    if (res.headers.get('content-encoding') === null && Number.isFinite(expected) && expected > 0) {
-      const got = (await stat(tmp)).size;
-      if (got !== expected) throw new Error(`received ${got} of ${expected} bytes`);
+    let res: Response;
+    try {
+      res = await fetch(url, { redirect: 'follow', signal: abort.signal });
+    } catch (err) {
+      throw new DataError(`${url}: download failed (${field}): ${failed(err)}`, { cause: err });
     }
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    if (err instanceof DataError) throw err;
-    throw new DataError(`${url}: download failed: ${(err as Error).message}`, { cause: err });
+    if (!res.ok || !res.body) {
+      await res.body?.cancel().catch(() => {});
+      throw new DataError(
+        `${url}: download failed (${field}): HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}; expected 200 OK`,
+      );
+    }
+    const announced = Number(res.headers.get('content-length'));
+    if (Number.isFinite(announced) && announced > limits.maxBytes) {
+      await res.body.cancel().catch(() => {});
+      throw new DataError(
+        `${url}: download refused (${field}): ${announced} bytes is more than ${limits.maxBytes} ($CDL_DOWNLOAD_MAX_BYTES)`,
+      );
+    }
+    await mkdir(path.dirname(dest), { recursive: true });
+    const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    let got = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        got += chunk.length;
+        clearTimeout(idle);
+        idle = setTimeout(() => stop(`nothing received for ${limits.idleMs} ms ($CDL_DOWNLOAD_IDLE_TIMEOUT_MS)`), limits.idleMs);
+        if (got > limits.maxBytes) {
+          why = `more than ${limits.maxBytes} bytes ($CDL_DOWNLOAD_MAX_BYTES)`;
+          done(new Error(why));
+          return;
+        }
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), meter, createWriteStream(tmp), {
+        signal: abort.signal,
+      });
+      if (res.headers.get('content-encoding') === null && Number.isFinite(announced) && announced > 0 && got !== announced) {
+        throw new Error(`received ${got} of ${announced} bytes`);
+      }
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw new DataError(`${url}: download failed (${field}): ${failed(err)}`, { cause: err });
+    }
+  } finally {
+    clearTimeout(idle);
+    clearTimeout(total);
   }
   return dest;
 }

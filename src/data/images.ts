@@ -2,11 +2,12 @@
  * A folder of images, one subfolder per class (sorted names, or the order of `classes`), PNG and JPEG.
  * Images are not resized: every one must have the same height and width.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { DataError } from '../util/errors.js';
+import { realPathOf, staysInside } from '../util/paths.js';
 import { comparePaths } from './hash.js';
 import { displayPath, listSome } from './util.js';
 
@@ -17,6 +18,8 @@ export interface ImageFolderOptions {
   channels: 1 | 3;
   /** Class names in label order; each subfolder must be one of them. Default: the sorted subfolder names. */
   classes?: readonly string[];
+  /** The data folder no symlink may lead out of (default: the folder read). */
+  root?: string;
 }
 
 export interface ImageFolderData {
@@ -39,23 +42,88 @@ export interface DecodedImage {
   rgba: Uint8Array;
 }
 
-/** Decode PNG or JPEG bytes (told apart by their magic bytes); `name` is used in errors. */
+/** The most pixels cdl decodes from one image (a 5000×5000 photo); larger ones are refused unread. */
+export const MAX_IMAGE_PIXELS = 25_000_000;
+
+function isPngBytes(buf: Buffer): boolean {
+  return buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47;
+}
+
+function isJpegBytes(buf: Buffer): boolean {
+  return buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
+}
+
+/** Width and height from the JPEG's frame header (SOFn), without decoding. */
+function jpegSize(buf: Buffer): { width: number; height: number } | undefined {
+  let i = 2;
+  while (i + 3 < buf.length) {
+    if (buf[i] !== 0xff) return undefined;
+    const m = buf[i + 1]!;
+    if (m === 0xff) {
+      i++;
+      continue;
+    }
+    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      i += 2;
+      continue;
+    }
+    const len = buf.readUInt16BE(i + 2);
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      if (i + 9 > buf.length) return undefined;
+      return { height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
+    }
+    if (m === 0xd9 || m === 0xda || len < 2) return undefined;
+    i += 2 + len;
+  }
+  return undefined;
+}
+
+/**
+ * Height and width from a PNG's or JPEG's header, read before anything is decoded (so a huge
+ * image is refused without spending its memory). `name` is used in errors.
+ */
+export function imageSize(buf: Buffer, name: string): { width: number; height: number } {
+  let dims: { width: number; height: number } | undefined;
+  if (isPngBytes(buf)) {
+    if (buf.length >= 24 && buf.toString('latin1', 12, 16) === 'IHDR')
+      dims = { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+  } else if (isJpegBytes(buf)) {
+    dims = jpegSize(buf);
+  } else {
+    throw new DataError(`${name}: expected a PNG or JPEG image, the content is neither`);
+  }
+  if (!dims || dims.width === 0 || dims.height === 0) {
+    throw new DataError(`${name}: cannot decode the image: no valid size in its header; expected a complete PNG or JPEG file`);
+  }
+  return dims;
+}
+
+/**
+ * Decode PNG or JPEG bytes (told apart by their magic bytes); `name` is used in errors. The size
+ * in the header is checked against MAX_IMAGE_PIXELS first.
+ */
 export function decodeImage(buf: Buffer, name: string): DecodedImage {
-  const isPng = buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47;
-  const isJpeg = buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
+  const { width, height } = imageSize(buf, name);
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new DataError(
+      `${name}: ${height}×${width} pixels (height×width) is more than cdl decodes (${MAX_IMAGE_PIXELS} pixels); expected images of the model's input size`,
+    );
+  }
   try {
-    if (isPng) {
+    if (isPngBytes(buf)) {
       const png = PNG.sync.read(buf);
       return { width: png.width, height: png.height, rgba: png.data };
     }
-    if (isJpeg) {
-      const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true });
-      return { width: img.width, height: img.height, rgba: img.data };
-    }
+    const img = jpeg.decode(buf, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+      maxMemoryUsageInMB: Math.ceil((MAX_IMAGE_PIXELS * 8) / 2 ** 20),
+    });
+    return { width: img.width, height: img.height, rgba: img.data };
   } catch (err) {
     throw new DataError(`${name}: cannot decode the image: ${(err as Error).message}`, { cause: err });
   }
-  throw new DataError(`${name}: expected a PNG or JPEG image, the content is neither`);
 }
 
 /** RGBA → `channels` bytes a pixel. */
@@ -75,6 +143,39 @@ export function toChannels(rgba: Uint8Array, pixels: number, channels: 1 | 3): U
   return out;
 }
 
+/** The subfolders and image files of `dir` (hidden ones skipped), following symlinks that stay inside `root`. */
+export async function listImageEntries(
+  dir: string,
+  root: string,
+): Promise<{ folders: string[]; images: string[]; outside: Array<{ name: string; target: string }> }> {
+  const folders: string[] = [];
+  const images: string[] = [];
+  const outside: Array<{ name: string; target: string }> = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    let isDir = e.isDirectory();
+    let isFile = e.isFile();
+    if (e.isSymbolicLink()) {
+      const p = path.join(dir, e.name);
+      if (!staysInside(root, p)) {
+        outside.push({ name: e.name, target: realPathOf(p) });
+        continue;
+      }
+      const st = await stat(p).catch(() => undefined);
+      isDir = st?.isDirectory() ?? false;
+      isFile = st?.isFile() ?? false;
+    }
+    if (isDir) folders.push(e.name);
+    else if (isFile && IMAGE_EXT.test(e.name)) images.push(e.name);
+  }
+  return { folders: folders.sort(comparePaths), images: images.sort(comparePaths), outside };
+}
+
+/** The error for symlinks that lead out of the data folder: named, never skipped silently. */
+export function outsideMessage(dir: string, outside: Array<{ name: string; target: string }>, root: string): string {
+  return `${displayPath(dir)}: ${listSome(outside.map((o) => `${o.name} -> ${o.target}`))}: symlink(s) leading outside the data folder ${displayPath(root)}; expected the images inside it`;
+}
+
 async function listDir(dir: string, what: string) {
   try {
     return await readdir(dir, { withFileTypes: true });
@@ -87,11 +188,11 @@ async function listDir(dir: string, what: string) {
 
 export async function readImageFolder(dir: string, opts: ImageFolderOptions): Promise<ImageFolderData> {
   const channels = opts.channels;
-  const entries = await listDir(dir, 'a folder with one subfolder of images per class');
-  const folders = entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort(comparePaths);
+  const root = opts.root ?? dir;
+  await listDir(dir, 'a folder with one subfolder of images per class');
+  const top = await listImageEntries(dir, root);
+  if (top.outside.length) throw new DataError(outsideMessage(dir, top.outside, root));
+  const folders = top.folders;
   if (folders.length === 0) {
     throw new DataError(`${displayPath(dir)}: expected one subfolder of images per class, found no subfolders`);
   }
@@ -110,10 +211,10 @@ export async function readImageFolder(dir: string, opts: ImageFolderOptions): Pr
   const items: { rel: string; label: number }[] = [];
   for (const folder of folders) {
     const sub = path.join(dir, folder);
-    const files = (await listDir(sub, 'a folder of images'))
-      .filter((e) => e.isFile() && IMAGE_EXT.test(e.name) && !e.name.startsWith('.'))
-      .map((e) => e.name)
-      .sort(comparePaths);
+    await listDir(sub, 'a folder of images');
+    const listed = await listImageEntries(sub, root);
+    if (listed.outside.length) throw new DataError(outsideMessage(sub, listed.outside, root));
+    const files = listed.images;
     if (files.length === 0) {
       throw new DataError(
         `${displayPath(sub)}: expected PNG or JPEG images (.png, .jpg, .jpeg) of class ${JSON.stringify(folder)}, found none`,
@@ -134,14 +235,15 @@ export async function readImageFolder(dir: string, opts: ImageFolderOptions): Pr
     } catch (err) {
       throw new DataError(`${displayPath(file)}: cannot read the image: ${(err as Error).message}`, { cause: err });
     }
+    const dims = imageSize(buf, displayPath(file));
+    if (size && (dims.height !== size[0] || dims.width !== size[1])) {
+      wrong.push(`${item.rel} (${dims.height}×${dims.width})`);
+      continue;
+    }
     const img = decodeImage(buf, displayPath(file));
     if (!size) {
       size = [img.height, img.width];
       sizeFrom = `the first image, ${item.rel}`;
-    }
-    if (img.height !== size[0] || img.width !== size[1]) {
-      wrong.push(`${item.rel} (${img.height}×${img.width})`);
-      continue;
     }
     pixels.push(toChannels(img.rgba, img.width * img.height, channels));
   }

@@ -141,7 +141,7 @@ export async function loadDataset(data: DataSection, opts: LoadOptions): Promise
 
   /** A local file for `rel` (downloaded when remote); `field` is the cdl.yaml field that named it. */
   const localFile = async (rel: string, field: string): Promise<string> => {
-    if (remote) return ensureDownloaded(data.path, rel, root);
+    if (remote) return ensureDownloaded(data.path, rel, root, field);
     const file = path.join(root, ...rel.split('/'));
     let ok = false;
     try {
@@ -177,8 +177,20 @@ export async function loadDataset(data: DataSection, opts: LoadOptions): Promise
   const toSplit = (r: RawSplit, limit: number | undefined): Split => {
     const n = limit !== undefined ? Math.min(limit, r.n) : r.n;
     const x = new Float32Array(n * rowSize);
-    for (let i = 0; i < x.length; i++) x[i] = r.x[i] / scale;
-    return { x, y: r.y.subarray(0, n), n };
+    const where = (i: number) => (data.format === 'csv' ? `data row ${i + 1}` : `example ${i} (counting from 0)`);
+    for (let i = 0; i < x.length; i++) {
+      x[i] = r.x[i] / scale;
+      if (!Number.isFinite(x[i])) {
+        throw new DataError(
+          `${r.name}: ${where(Math.floor(i / rowSize))}, value ${i % rowSize} is ${x[i]} (as a 32-bit float, after data.scale ${scale}); expected finite numbers (cdl data validate lists every such example)`,
+        );
+      }
+    }
+    const y = r.y.subarray(0, n);
+    for (let i = 0; i < n; i++) {
+      if (!Number.isFinite(y[i])) throw new DataError(`${r.name}: ${where(i)}: label ${y[i]}; expected a finite number`);
+    }
+    return { x, y, n };
   };
   const all = toSplit(raw.train, data.limit?.train);
   const test = toSplit(raw.test, data.limit?.test);
@@ -330,11 +342,17 @@ async function loadImages(data: DataSection, task: LoadOptions['task'], root: st
   const testRel = nameSpec(data, 'test', 'test', 'a folder name');
   const trainDir = path.join(root, ...trainRel.split('/'));
   const testDir = path.join(root, ...testRel.split('/'));
-  const train = await readImageFolder(trainDir, { imageSize: data.image_size, channels: data.channels, classes: data.classes });
+  const train = await readImageFolder(trainDir, {
+    imageSize: data.image_size,
+    channels: data.channels,
+    classes: data.classes,
+    root,
+  });
   const test = await readImageFolder(testDir, {
     imageSize: [train.shape[0], train.shape[1]],
     channels: data.channels,
     classes: train.classes,
+    root,
   });
   const raw = (d: typeof train, dir: string): RawSplit => ({ x: d.x, y: d.y, n: d.n, shape: d.shape, name: displayPath(dir) });
   return {

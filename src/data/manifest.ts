@@ -17,6 +17,7 @@ import { comparePaths, datasetVersion, hashFiles, type DataFile } from './hash.j
 import { listDataFiles, readTrainLabels, type RawOptions } from './raw.js';
 import { stratifiedSplit } from './split.js';
 import { displayPath } from './util.js';
+import { staysInside, unsafeRelativePath } from '../util/paths.js';
 
 export const MANIFEST_FILE = 'cdl.data.json';
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -143,12 +144,49 @@ export async function readManifest(file: string): Promise<DataManifest> {
       `${displayPath(file)}: invalid JSON (${(e as Error).message}); expected the manifest cdl data version writes`,
     );
   }
-  if (m.schema_version !== MANIFEST_SCHEMA_VERSION || !Array.isArray(m.files)) {
+  if (!m || typeof m !== 'object' || m.schema_version !== MANIFEST_SCHEMA_VERSION || !Array.isArray(m.files)) {
     throw new DataError(
       `${displayPath(file)}: expected a cdl data manifest with schema_version ${MANIFEST_SCHEMA_VERSION} and a files list`,
     );
   }
+  checkManifestFiles(m, displayPath(file));
   return m;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The manifest is untrusted (a pull request can change it): every file must be a plain relative
+ * path inside the data folder, its hash 64 lowercase hex digits and its size a whole number.
+ * Throws a DataError naming the entry and the expected form.
+ */
+export function checkManifestFiles(m: Pick<DataManifest, 'files'>, source = MANIFEST_FILE): void {
+  m.files.forEach((f: Partial<DataFile> | null, i) => {
+    const at = `${source}: files[${i}]`;
+    if (!f || typeof f !== 'object') throw new DataError(`${at}: expected {"path", "size", "sha256"}`);
+    const bad = unsafeRelativePath(f.path);
+    if (bad)
+      throw new DataError(
+        `${at}.path ${JSON.stringify(f.path)} ${bad}; expected a path inside the data folder such as train/images.gz`,
+      );
+    if (typeof f.sha256 !== 'string' || !SHA256_HEX.test(f.sha256)) {
+      throw new DataError(`${at}.sha256 ${JSON.stringify(f.sha256)} (${f.path}): expected 64 lowercase hexadecimal digits`);
+    }
+    if (!Number.isSafeInteger(f.size) || f.size! < 0) {
+      throw new DataError(`${at}.size ${JSON.stringify(f.size)} (${f.path}): expected a whole number of bytes >= 0`);
+    }
+  });
+}
+
+/** The absolute path of a manifest file under `root`, refused when a symlink leads it outside. */
+function fileUnder(root: string, rel: string): string {
+  const p = path.join(root, ...rel.split('/'));
+  if (!staysInside(root, p)) {
+    throw new DataError(
+      `${displayPath(p)}: ${rel} leads outside the data folder ${displayPath(root)} through a symlink; expected the data inside it`,
+    );
+  }
+  return p;
 }
 
 export interface DataStatus {
@@ -209,9 +247,11 @@ export async function pushData(
   manifest: DataManifest,
   store: string,
 ): Promise<{ copied: number; present: number }> {
+  checkManifestFiles(manifest);
   let copied = 0;
   let present = 0;
   for (const f of manifest.files) {
+    fileUnder(root, f.path);
     const dest = storePath(store, f.sha256);
     if (existsSync(dest) && (await stat(dest)).size === f.size) {
       present++;
@@ -235,8 +275,9 @@ export async function pushData(
 export async function pullData(root: string, manifest: DataManifest, store: string): Promise<string[]> {
   const written: string[] = [];
   const missing: string[] = [];
+  checkManifestFiles(manifest);
   for (const f of manifest.files) {
-    const target = path.join(root, ...f.path.split('/'));
+    const target = fileUnder(root, f.path);
     if (existsSync(target)) {
       const [h] = await hashFiles(root, [f.path]);
       if (h!.sha256 === f.sha256) continue;
@@ -247,6 +288,7 @@ export async function pullData(root: string, manifest: DataManifest, store: stri
       continue;
     }
     await mkdir(path.dirname(target), { recursive: true });
+    fileUnder(root, f.path);
     await copyFile(src, `${target}.tmp-${process.pid}`);
     const [h] = await hashFiles(path.dirname(target), [`${path.basename(target)}.tmp-${process.pid}`]);
     if (h!.sha256 !== f.sha256)

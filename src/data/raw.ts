@@ -11,7 +11,8 @@ import { readCsv } from './csv.js';
 import { cacheDirFor, defaultCacheDir, ensureDownloaded, isUrl } from './download.js';
 import { comparePaths } from './hash.js';
 import { readIdx, type IdxData } from './idx.js';
-import { decodeImage, toChannels } from './images.js';
+import { decodeImage, imageSize, listImageEntries, toChannels } from './images.js';
+import { displayPath } from './util.js';
 
 export type RawSplitName = 'train' | 'test';
 
@@ -52,7 +53,6 @@ export interface RawOptions {
   cacheDir?: string;
 }
 
-const IMAGE_EXT = /\.(png|jpe?g)$/i;
 const IDX_DEFAULTS = {
   train: { images: 'train-images-idx3-ubyte.gz', labels: 'train-labels-idx1-ubyte.gz' },
   test: { images: 't10k-images-idx3-ubyte.gz', labels: 't10k-labels-idx1-ubyte.gz' },
@@ -86,9 +86,15 @@ async function isFile(p: string): Promise<boolean> {
 }
 
 /** A local path for `rel` (downloaded first when the data lives at a URL), or a problem. */
-async function locate(data: DataSection, root: string, rel: string, problems: RawProblem[]): Promise<string | undefined> {
+async function locate(
+  data: DataSection,
+  root: string,
+  rel: string,
+  problems: RawProblem[],
+  field?: string,
+): Promise<string | undefined> {
   try {
-    if (isUrl(data.path)) return await ensureDownloaded(data.path, rel, root);
+    if (isUrl(data.path)) return await ensureDownloaded(data.path, rel, root, field);
     const file = path.join(root, ...rel.split('/'));
     if (await isFile(file)) return file;
     problems.push({ file: rel, message: 'no such file' });
@@ -98,6 +104,10 @@ async function locate(data: DataSection, root: string, rel: string, problems: Ra
   return undefined;
 }
 
+function outsideProblem(target: string, root: string): string {
+  return `a symlink to ${target}, outside the data folder ${displayPath(root)}; expected the image inside it`;
+}
+
 /** Class folders and their images (relative to the data root), without decoding them. */
 async function listImageSplit(
   root: string,
@@ -105,24 +115,21 @@ async function listImageSplit(
   problems: RawProblem[],
 ): Promise<Array<{ folder: string; files: string[] }>> {
   const dir = path.join(root, ...rel.split('/'));
-  let entries;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    await readdir(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     problems.push({ file: rel, message: code === 'ENOENT' ? 'no such folder' : messageOf(e) });
     return [];
   }
   const out: Array<{ folder: string; files: string[] }> = [];
-  for (const folder of entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort(comparePaths)) {
-    const files = (await readdir(path.join(dir, folder), { withFileTypes: true }))
-      .filter((e) => e.isFile() && IMAGE_EXT.test(e.name) && !e.name.startsWith('.'))
-      .map((e) => `${rel}/${folder}/${e.name}`)
-      .sort(comparePaths);
-    out.push({ folder, files });
+  const top = await listImageEntries(dir, root);
+  for (const o of top.outside) problems.push({ file: `${rel}/${o.name}`, message: outsideProblem(o.target, root) });
+  for (const folder of top.folders) {
+    const listed = await listImageEntries(path.join(dir, folder), root);
+    for (const o of listed.outside)
+      problems.push({ file: `${rel}/${folder}/${o.name}`, message: outsideProblem(o.target, root) });
+    out.push({ folder, files: listed.images.map((name) => `${rel}/${folder}/${name}`) });
   }
   if (out.length === 0) problems.push({ file: rel, message: 'no class subfolders' });
   return out;
@@ -154,11 +161,11 @@ export async function readTrainLabels(data: DataSection, opts: RawOptions): Prom
   const problems: RawProblem[] = [];
   const spec = splitSpec(data, 'train');
   if (typeof spec !== 'string') {
-    const file = await locate(data, root, spec.labels, problems);
+    const file = await locate(data, root, spec.labels, problems, 'data.train.labels');
     return file ? Int32Array.from((await readIdx(file)).data) : undefined;
   }
   if (data.format === 'csv') {
-    const file = await locate(data, root, spec, problems);
+    const file = await locate(data, root, spec, problems, 'data.train');
     return file
       ? ((await readCsv(file, data.label_column, 'classification', { classes: data.classes })).y as Int32Array)
       : undefined;
@@ -176,8 +183,8 @@ async function readIdxSplit(
   problems: RawProblem[],
 ) {
   const spec = splitSpec(data, split) as { images: string; labels: string };
-  const imagesFile = await locate(data, root, spec.images, problems);
-  const labelsFile = await locate(data, root, spec.labels, problems);
+  const imagesFile = await locate(data, root, spec.images, problems, `data.${split}.images`);
+  const labelsFile = await locate(data, root, spec.labels, problems, `data.${split}.labels`);
   const read = async (file: string | undefined, rel: string) => {
     if (!file) return undefined;
     try {
@@ -243,21 +250,26 @@ async function readImageSplit(
       }
       let img;
       try {
+        const dims = imageSize(buf, f);
+        if (!size.hw && data.image_size) {
+          size.hw = [data.image_size[0], data.image_size[1]];
+          size.from = 'data.image_size';
+        }
+        if (size.hw && (dims.height !== size.hw[0] || dims.width !== size.hw[1])) {
+          problems.push({
+            file: f,
+            message: `${dims.height}×${dims.width} pixels; expected ${size.hw[0]}×${size.hw[1]} (as ${size.from})`,
+          });
+          continue;
+        }
         img = decodeImage(buf, f);
       } catch (e) {
         problems.push({ file: f, message: messageOf(e).replace(`${f}: `, '') });
         continue;
       }
       if (!size.hw) {
-        size.hw = data.image_size ? [data.image_size[0], data.image_size[1]] : [img.height, img.width];
-        size.from = data.image_size ? 'data.image_size' : `the first image, ${f}`;
-      }
-      if (img.height !== size.hw[0] || img.width !== size.hw[1]) {
-        problems.push({
-          file: f,
-          message: `${img.height}×${img.width} pixels; expected ${size.hw[0]}×${size.hw[1]} (as ${size.from})`,
-        });
-        continue;
+        size.hw = [img.height, img.width];
+        size.from = `the first image, ${f}`;
       }
       rows.push(toChannels(img.rgba, img.width * img.height, channels));
       labels.push(label);
@@ -291,7 +303,7 @@ export async function readRawData(data: DataSection, opts: RawOptions): Promise<
     let classes = data.classes ? [...data.classes] : undefined;
     for (const split of ['train', 'test'] as const) {
       const rel = splitSpec(data, split) as string;
-      const file = await locate(data, root, rel, problems);
+      const file = await locate(data, root, rel, problems, `data.${split}`);
       if (!file) continue;
       try {
         const d = await readCsv(file, data.label_column, opts.task, {

@@ -251,9 +251,24 @@ export function checkRawData(
 }
 
 /** Read the data of cdl.yaml's data section and check it. */
-export async function validateData(data: DataSection, opts: RawOptions): Promise<DataValidation> {
+export async function validateData(
+  data: DataSection,
+  opts: RawOptions,
+  model?: { input_shape?: number[] },
+): Promise<DataValidation> {
   const raw = await readRawData(data, opts);
   const { findings, splits, leaked } = checkRawData(raw, data, opts.task);
+  const want = model?.input_shape;
+  for (const s of ['train', 'test'] as const) {
+    const split = raw[s];
+    if (want && split && split.n > 0 && split.shape.join(',') !== want.join(',')) {
+      findings.push({
+        severity: 'error',
+        check: 'shape',
+        message: `${split.name}: ${s} examples have shape [${split.shape.join(', ')}]${data.format === 'csv' ? ` (${split.shape[0]} feature columns)` : ''}; expected model.input_shape [${want.join(', ')}]`,
+      });
+    }
+  }
   const errors = findings.filter((f) => f.severity === 'error');
   const warnings = findings.filter((f) => f.severity === 'warning');
   const failOn = data.checks.fail_on;

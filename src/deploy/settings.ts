@@ -1,7 +1,7 @@
 /** The deploy section of cdl.yaml as deploy settings, with the command line's overrides. */
 import path from 'node:path';
 import type { DeploySection } from '../config/schema.js';
-import { deploySection } from '../config/schema.js';
+import { ALIAS_EXPECTED, ALIAS_NAME, deploySection } from '../config/schema.js';
 import { UsageError } from '../util/errors.js';
 import type { DeploySettings } from './types.js';
 
@@ -22,8 +22,16 @@ function num(flag: string, v: string | undefined, min: number, max = Infinity): 
   return n;
 }
 
+/** Refuse an environment or alias name that could leave its folder or ref (`../../etc`). */
+export function checkAliasName(flag: string, name: string | undefined): void {
+  if (name !== undefined && !ALIAS_NAME.test(name)) {
+    throw new UsageError(`${flag}: invalid name ${JSON.stringify(name)}; ${ALIAS_EXPECTED}`);
+  }
+}
+
 export function deploySettings(section: DeploySection | undefined, baseDir: string, o: DeployOverrides = {}): DeploySettings {
   const d = section ?? deploySection.parse({});
+  checkAliasName('--environment', o.environment);
   const target = (o.target ?? d.target) as DeploySettings['target'];
   if (!['server', 'kserve', 'release'].includes(target))
     throw new UsageError(`--target: expected server, kserve or release, got "${target}"`);

@@ -126,6 +126,28 @@ export function onnxProducer(bytes: Uint8Array): string {
   return parts.filter(Boolean).join(' ');
 }
 
+/**
+ * Refuse inputs whose declared sizes cannot be (a negative or fractional dimension): onnxruntime
+ * would treat them as free, and the model would be scored against data it does not describe.
+ */
+function checkDeclaredInputs(bytes: Uint8Array, model: string): void {
+  let inputs: ReturnType<typeof summarizeOnnx>['inputs'];
+  try {
+    inputs = summarizeOnnx(bytes).inputs;
+  } catch {
+    return; // onnxruntime names what is wrong with bytes that are not a model
+  }
+  for (const input of inputs) {
+    input.shape.forEach((d, axis) => {
+      if (typeof d === 'number' && (d < 0 || !Number.isInteger(d))) {
+        throw new ShapeMismatchError(
+          `${model}: the model's input "${input.name}" declares size ${d} on axis ${axis} (shape ${formatDims(input.shape)}); expected sizes >= 0 or a symbolic name such as "batch"`,
+        );
+      }
+    });
+  }
+}
+
 /** An onnxruntime session that takes dataset examples in whatever layout the model expects. */
 export async function createPredictor(
   ort: Ort,
@@ -134,6 +156,7 @@ export async function createPredictor(
   ctx: { model: string; data: string },
 ): Promise<Predictor & { inputShape: Array<number | string>; outputShape: Array<number | string>; producer: string }> {
   const producer = onnxProducer(bytes);
+  checkDeclaredInputs(bytes, ctx.model);
   let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
   try {
     session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });

@@ -29,6 +29,16 @@ export interface OrtInfo {
 
 let cached: { ort: Ort; info: OrtInfo } | undefined;
 
+/**
+ * Opt out of onnxruntime's telemetry before its native library initialises. Its POSIX builds
+ * start a 1DS uploader that leaves an empty /tmp/mat-debug-<pid>.log behind for every process
+ * (and reports sessions); ORT_DISABLE_TELEMETRY=1, read once at start-up, turns both off. A value
+ * the user set is kept. Call before any `require('onnxruntime-node')`.
+ */
+export function disableOrtTelemetry(): void {
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
+}
+
 export function runtimeCacheDir(): string {
   if (process.env.CDL_RUNTIME_DIR) return process.env.CDL_RUNTIME_DIR;
   const base = process.env.RUNNER_TOOL_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'cdl');
@@ -63,6 +73,7 @@ async function installInto(dir: string, log: (s: string) => void): Promise<void>
 /** Load onnxruntime-node, installing it into the runner's cache if nothing else provides it. */
 export async function loadOrt(opts: { install?: boolean; log?: (s: string) => void } = {}): Promise<{ ort: Ort; info: OrtInfo }> {
   if (cached) return cached;
+  disableOrtTelemetry();
   const log = opts.log ?? (() => {});
   const errors: string[] = [];
   try {

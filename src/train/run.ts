@@ -10,6 +10,7 @@ import { loadDataset, type Dataset } from '../data/index.js';
 import { REFERENCE_FILE, referenceStats } from '../data/stats.js';
 import { renderModelCard } from '../model-dir/card.js';
 import { MODEL_FILES, writeModelDir, type Lineage, type Metrics } from '../model-dir/index.js';
+import { assertReplaceableModelDir, projectPaths } from '../model-dir/out-dir.js';
 import { ciInfo, gitInfo, hardwareInfo } from '../model-dir/lineage.js';
 import { exportOnnx } from '../onnx/export.js';
 import { loadOrt } from '../runtime/onnxruntime.js';
@@ -251,6 +252,7 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
   const log = opts.log ?? ((s: string) => console.log(s));
   const { loaded } = opts;
   const cfg = loaded.config;
+  assertReplaceableModelDir(opts.outDir, '--out', projectPaths(loaded));
   for (const w of loaded.warnings) log(`warning: ${loaded.file}: ${w.path}: ${w.message}`);
   if (cfg.train.command) return trainWithCommand(opts, log);
 

@@ -27,7 +27,7 @@ export async function run(): Promise<void> {
     const failures: string[] = [];
 
     if (commands.includes('validate')) {
-      const v = await validateData(data, opts);
+      const v = await validateData(data, opts, loaded.config.model);
       for (const f of v.errors)
         core.error(`[${f.check}] ${f.message}${f.items && f.check !== 'files' ? `: ${listSome(f.items, 5)}` : ''}`);
       for (const f of v.warnings)

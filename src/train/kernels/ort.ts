@@ -12,6 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { disableOrtTelemetry } from '../../runtime/onnxruntime.js';
 import { encodeModel, type OnnxGraph } from './onnx-graph.js';
 
 /** The onnxruntime-node version this layer was written and tested against. */
@@ -72,6 +73,7 @@ function tryLoad(): OrtLoad {
   let version = 'unknown';
   try {
     const require = createRequire(import.meta.url);
+    disableOrtTelemetry();
     version = (require('onnxruntime-node/package.json') as { version: string }).version;
     const ort = require('onnxruntime-node') as { Tensor: TensorCtor };
     const mod = require('onnxruntime-node/dist/binding.js') as BindingModule;
