@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { sha256File } from '../model-dir/checksums.js';
@@ -28,11 +29,49 @@ import {
 
 export const RELEASE_FILE = 'release.json';
 
+/** The process that holds a draft: a draft is a promotion's exclusive claim on its tag. */
+interface DraftOwner {
+  pid: number;
+  host: string;
+  since: string;
+}
+
 interface LocalRelease extends ReleaseInfo {
   model?: string;
   draft?: boolean;
   body?: string;
   created_at?: string;
+  owner?: DraftOwner;
+}
+
+/** Another process holds the draft of the tag (exit code 1). */
+export class PromotionConflictError extends CdlError {}
+
+/** Whether the owner of a draft may still be writing it; an owner on another host counts as alive (fail closed). */
+function ownerAlive(owner: DraftOwner): boolean {
+  if (owner.host !== os.hostname()) return true;
+  if (owner.pid === process.pid) return true;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function draftOwner(dir: string): Promise<DraftOwner | undefined> {
+  try {
+    const o = (JSON.parse(await readFile(path.join(dir, RELEASE_FILE), 'utf8')) as LocalRelease).owner;
+    return o && Number.isInteger(o.pid) && typeof o.host === 'string' ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function beingPromoted(tag: string, owner: DraftOwner): PromotionConflictError {
+  return new PromotionConflictError(
+    `${tag} is already being promoted (by pid ${owner.pid}${owner.host === os.hostname() ? '' : ` on ${owner.host}`} since ${owner.since}); wait for it to finish`,
+  );
 }
 
 interface LocalDeployment extends DeploymentRecord {
@@ -216,22 +255,40 @@ export class LocalForge implements RegistryForge {
     return undefined;
   }
 
+  /**
+   * The draft is the promotion's claim on the tag: it appears whole (release.json with the owner's
+   * pid) by one rename, which fails when another process's draft is already there. No git tag yet.
+   */
   async createDraftRelease(tag: string, opts: { commit: string | null; name?: string; body?: string }): Promise<ReleaseDetails> {
     checkTag(tag);
-    if (existsSync(path.join(this.releasesDir, tag)))
-      throw new CdlError(`release ${tag} is already published; a published release does not change`);
+    if (existsSync(path.join(this.releasesDir, tag))) throw new PromotionConflictError(`${tag} is already promoted`);
     const dir = path.join(this.draftsDir, tag);
-    if (existsSync(dir)) throw new CdlError(`a draft of ${tag} already exists (${dir}); delete it first`);
-    await mkdir(dir, { recursive: true });
+    const owner: DraftOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
     const info: LocalRelease = {
       tag,
       name: opts.name ?? tag,
       commit: opts.commit,
       body: opts.body,
       draft: true,
-      created_at: new Date().toISOString(),
+      created_at: owner.since,
+      owner,
     };
-    await writeAtomic(path.join(dir, RELEASE_FILE), JSON.stringify(info, null, 2) + '\n');
+    const tmp = `${dir}.claim-${process.pid}`;
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    await writeFile(path.join(tmp, RELEASE_FILE), JSON.stringify(info, null, 2) + '\n');
+    try {
+      await rename(tmp, dir);
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
+      const other = await draftOwner(dir);
+      if (other && ownerAlive(other)) throw beingPromoted(tag, other);
+      throw new PromotionConflictError(
+        `a draft of ${tag} left by an interrupted promotion exists (${dir}); promote again to replace it`,
+      );
+    }
     return this.details(dir, tag, true);
   }
 
@@ -255,29 +312,60 @@ export class LocalForge implements RegistryForge {
     return { name, size: (await stat(dest)).size, digest: `sha256:${await sha256File(dest)}`, id: dest };
   }
 
+  /** A draft another live process holds is not ours to change. */
+  private async assertOwn(dir: string, tag: string): Promise<void> {
+    const owner = await draftOwner(dir);
+    if (owner && owner.pid !== process.pid && ownerAlive(owner)) throw beingPromoted(tag, owner);
+  }
+
+  /**
+   * Publish: the git tag is made only now, with every asset in place, and the draft becomes the
+   * release by one rename; a tag made here is removed again when that rename fails.
+   */
   async publishRelease(release: ReleaseDetails): Promise<ReleaseDetails> {
     const dir = this.assertDraft(release, 'publish');
+    await this.assertOwn(dir, release.tag);
     const dest = path.join(this.releasesDir, release.tag);
-    if (existsSync(dest)) throw new CdlError(`release ${release.tag} is already published`);
-    const info = JSON.parse(await readFile(path.join(dir, RELEASE_FILE), 'utf8')) as LocalRelease;
+    if (existsSync(dest)) throw new PromotionConflictError(`${release.tag} is already promoted`);
+    const { owner: _owner, ...info } = JSON.parse(await readFile(path.join(dir, RELEASE_FILE), 'utf8')) as LocalRelease;
+    const published: LocalRelease = { ...info, draft: false, published_at: new Date().toISOString() };
+    await writeAtomic(path.join(dir, RELEASE_FILE), JSON.stringify(published, null, 2) + '\n');
     const git = simpleGit(this.root);
     const isRepo = await git.checkIsRepo().catch(() => false);
+    let tagged = false;
     if (isRepo && info.commit) {
       const existing = (await git.raw(['tag', '--list', release.tag])).trim();
       if (existing) {
         const at = (await git.revparse([`${release.tag}^{commit}`])).trim();
         if (at !== info.commit) throw new CdlError(`git tag ${release.tag} already points at ${at}, not ${info.commit}`);
-      } else await git.raw(['tag', release.tag, info.commit]);
+      } else {
+        await git.raw(['tag', release.tag, info.commit]);
+        tagged = true;
+      }
     }
-    const published: LocalRelease = { ...info, draft: false, published_at: new Date().toISOString() };
-    await writeFile(path.join(dir, RELEASE_FILE), JSON.stringify(published, null, 2) + '\n');
-    await mkdir(this.releasesDir, { recursive: true });
-    await rename(dir, dest);
+    try {
+      await mkdir(this.releasesDir, { recursive: true });
+      await rename(dir, dest);
+    } catch (e) {
+      if (tagged) await git.raw(['tag', '-d', release.tag]).catch(() => {});
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTEMPTY') throw new PromotionConflictError(`${release.tag} is already promoted`);
+      throw e;
+    }
     return this.details(dest, release.tag, false);
   }
 
+  /** Delete a draft: ours, or one whose promotion died; never one another live process is writing. */
   async deleteDraft(release: ReleaseDetails): Promise<void> {
-    await rm(this.assertDraft(release, 'delete'), { recursive: true, force: true });
+    const dir = this.assertDraft(release, 'delete');
+    await this.assertOwn(dir, release.tag);
+    // Out of the way first, so that a new claim on the tag never meets a half-deleted folder.
+    const gone = `${dir}.deleting-${process.pid}`;
+    await rm(gone, { recursive: true, force: true });
+    await rename(dir, gone).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await rm(gone, { recursive: true, force: true });
   }
 
   async downloadAsset(release: ReleaseDetails, asset: AssetInfo, file: string): Promise<void> {

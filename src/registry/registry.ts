@@ -171,13 +171,31 @@ export class Registry {
     }
     const lineage = await readJson<Lineage>(path.join(candidate, MODEL_FILES.lineage));
     const commit = o.commit ?? blessing.blessing?.candidate?.commit ?? lineage?.git?.commit ?? null;
+    const body = [
+      `Model ${this.model} ${this.versionOf(tag)}${commit ? ` from ${commit}` : ''}.`,
+      blessing.ok ? `Gate: ${blessing.reason}` : `Not blessed (${blessing.reason}); promoted with --force: ${o.force!.reason}`,
+      o.notes ?? '',
+    ]
+      .filter(Boolean)
+      .join('\n\n');
+    // The draft is the claim on the tag, taken before any work: a second promotion of the version
+    // meets it and stops, and one whose process died leaves a draft the next promotion replaces.
+    const existing = await this.forge.releaseDetails(tag);
+    if (existing?.draft) {
+      this.log(`deleting the draft of ${tag} left by an interrupted promotion`);
+      await this.forge.deleteDraft(existing);
+    }
+    let draft =
+      existing && !existing.draft
+        ? undefined
+        : await this.forge.createDraftRelease(tag, { commit, name: `${this.model} ${this.versionOf(tag)}`, body });
     const work = path.join(os.tmpdir(), `cdl-promote-${process.pid}-${Date.now()}`);
     try {
       const staged = await stageAssets(candidate, path.join(work, 'assets'), o.variants);
       if (staged.skipped.length) this.log(`not released (not part of a model directory): ${staged.skipped.join(', ')}`);
-      const existing = await this.forge.releaseDetails(tag);
-      if (existing && !existing.draft) {
-        const theirs = await this.releasedSums(existing, work);
+      if (!draft) {
+        const released = existing!;
+        const theirs = await this.releasedSums(released, work);
         const ours = [...staged.sums]
           .map(([f, h]) => `${h}  ${f}`)
           .sort()
@@ -187,8 +205,8 @@ export class Registry {
           return {
             tag,
             status: 'unchanged',
-            release: existing,
-            assets: existing.assets.map((a) => a.name),
+            release: released,
+            assets: released.assets.map((a) => a.name),
             blessing,
             provenance: 'unchanged',
           };
@@ -196,10 +214,6 @@ export class Registry {
         throw new ImmutableReleaseError(
           `release ${tag} already exists with different assets; released versions are immutable: promote as a new version instead`,
         );
-      }
-      if (existing?.draft) {
-        this.log(`deleting the draft of ${tag} left by an interrupted promotion`);
-        await this.forge.deleteDraft(existing);
       }
       const subjects = provenanceSubjects(staged.sums);
       await writeFile(
@@ -230,23 +244,13 @@ export class Registry {
         this.log(provenance);
       }
       const names = [...staged.sums.keys(), CHECKSUMS_FILE, PROVENANCE_FILE, PROMOTION_FILE];
-      const body = [
-        `Model ${this.model} ${this.versionOf(tag)}${commit ? ` from ${commit}` : ''}.`,
-        blessing.ok ? `Gate: ${blessing.reason}` : `Not blessed (${blessing.reason}); promoted with --force: ${o.force!.reason}`,
-        o.notes ?? '',
-      ]
-        .filter(Boolean)
-        .join('\n\n');
-      let draft = await this.forge.createDraftRelease(tag, { commit, name: `${this.model} ${this.versionOf(tag)}`, body });
-      try {
-        for (const name of names) await this.forge.uploadAsset(draft, name, path.join(staged.dir, name));
-        draft = await this.forge.publishRelease(draft);
-      } catch (e) {
-        await this.forge.deleteDraft(draft).catch(() => {});
-        throw e;
-      }
+      for (const name of names) await this.forge.uploadAsset(draft, name, path.join(staged.dir, name));
+      draft = await this.forge.publishRelease(draft);
       this.log(`released ${tag}: ${names.length} assets (${this.forge.describe()})`);
       return { tag, status: 'released', release: draft, assets: names, blessing, provenance };
+    } catch (e) {
+      if (draft?.draft) await this.forge.deleteDraft(draft).catch(() => {});
+      throw e;
     } finally {
       await rm(work, { recursive: true, force: true });
     }
