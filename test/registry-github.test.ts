@@ -124,6 +124,20 @@ describe('registry on GitHub', () => {
     expect(gh.releases.some((x) => x.tag_name === 'lin@v1.2.0')).toBe(false);
   });
 
+  it('of two drafts of one version, GitHub publishes one; the other is refused as already promoted and deleted', async () => {
+    const tag = 'lin@v2.0.0';
+    const a = await forge.createDraftRelease(tag, { commit: COMMIT });
+    const b = await forge.createDraftRelease(tag, { commit: COMMIT });
+    // A draft makes no tag: nothing is visible yet.
+    expect(await forge.getRelease(tag)).toBeUndefined();
+    await forge.publishRelease(a);
+    await expect(forge.publishRelease(b)).rejects.toThrow(
+      /^lin@v2\.0\.0 is already promoted \(GitHub refused the release: HTTP 422/,
+    );
+    await forge.deleteDraft(b);
+    expect(gh.releases.filter((x) => x.tag_name === tag).map((x) => x.draft)).toEqual([false]);
+  });
+
   it('made only requests that GitHub’s OpenAPI description allows', () => {
     const ops = new Set<string>();
     for (const r of gh.requests) {
@@ -136,6 +150,7 @@ describe('registry on GitHub', () => {
       'repos/create-deployment',
       'repos/create-deployment-status',
       'repos/create-release',
+      'repos/delete-release',
       'repos/get-release-asset',
       'repos/get-release-by-tag',
       'repos/list-deployment-statuses',

@@ -89,6 +89,10 @@ function status(e: unknown): number | undefined {
   return (e as { status?: number }).status;
 }
 
+function alreadyPromoted(tag: string, e: unknown): CdlError {
+  return new CdlError(`${tag} is already promoted (GitHub refused the release: HTTP 422 ${(e as Error).message.split('\n')[0]})`);
+}
+
 export class GitHubForge implements RegistryForge {
   readonly kind = 'github' as const;
   readonly owner: string;
@@ -282,17 +286,23 @@ export class GitHubForge implements RegistryForge {
     return draft ? this.details(draft) : undefined;
   }
 
+  /** A draft has no git tag on GitHub: the tag is made when the release is published. */
   async createDraftRelease(tag: string, opts: { commit: string | null; name?: string; body?: string }): Promise<ReleaseDetails> {
-    const { data } = await this.octokit.rest.repos.createRelease({
-      owner: this.owner,
-      repo: this.repo,
-      tag_name: tag,
-      ...(opts.commit ? { target_commitish: opts.commit } : {}),
-      name: opts.name ?? tag,
-      ...(opts.body ? { body: opts.body } : {}),
-      draft: true,
-    });
-    return this.details(data as ApiRelease);
+    try {
+      const { data } = await this.octokit.rest.repos.createRelease({
+        owner: this.owner,
+        repo: this.repo,
+        tag_name: tag,
+        ...(opts.commit ? { target_commitish: opts.commit } : {}),
+        name: opts.name ?? tag,
+        ...(opts.body ? { body: opts.body } : {}),
+        draft: true,
+      });
+      return this.details(data as ApiRelease);
+    } catch (e) {
+      if (status(e) === 422) throw alreadyPromoted(tag, e);
+      throw e;
+    }
   }
 
   async uploadAsset(release: ReleaseDetails, name: string, file: string): Promise<AssetInfo> {
@@ -314,14 +324,23 @@ export class GitHubForge implements RegistryForge {
     return { name: a.name, size: a.size, digest: (a as { digest?: string | null }).digest ?? null, id: a.id };
   }
 
+  /**
+   * Publishing makes the tag; of two drafts of one tag (two promotions at once) GitHub publishes
+   * the first and refuses the second with 422, which the registry reports and cleans up after.
+   */
   async publishRelease(release: ReleaseDetails): Promise<ReleaseDetails> {
-    const { data } = await this.octokit.rest.repos.updateRelease({
-      owner: this.owner,
-      repo: this.repo,
-      release_id: Number(release.id),
-      draft: false,
-    });
-    return this.details(data as ApiRelease);
+    try {
+      const { data } = await this.octokit.rest.repos.updateRelease({
+        owner: this.owner,
+        repo: this.repo,
+        release_id: Number(release.id),
+        draft: false,
+      });
+      return this.details(data as ApiRelease);
+    } catch (e) {
+      if (status(e) === 422) throw alreadyPromoted(release.tag, e);
+      throw e;
+    }
   }
 
   async deleteDraft(release: ReleaseDetails): Promise<void> {

@@ -162,6 +162,9 @@ export async function startFakeRegistryGitHub(
       if (!r) return send(404, { message: 'Not Found' });
       if (r.immutable) return send(422, { message: 'Cannot modify an immutable release' });
       if (body.draft === false && r.draft) {
+        // As GitHub: publishing a second release of a tag that a published release holds is refused.
+        if (state.releases.some((x) => x !== r && x.tag_name === r.tag_name && !x.draft))
+          return send(422, { message: 'Validation Failed', errors: [{ code: 'already_exists', field: 'tag_name' }] });
         r.draft = false;
         r.published_at = time();
         r.immutable = state.immutable;
