@@ -68,9 +68,11 @@ async function draftOwner(dir: string): Promise<DraftOwner | undefined> {
   }
 }
 
-function beingPromoted(tag: string, owner: DraftOwner): PromotionConflictError {
+function beingPromoted(tag: string, owner: DraftOwner, dir: string): PromotionConflictError {
+  const here = owner.host === os.hostname();
   return new PromotionConflictError(
-    `${tag} is already being promoted (by pid ${owner.pid}${owner.host === os.hostname() ? '' : ` on ${owner.host}`} since ${owner.since}); wait for it to finish`,
+    `${tag} is already being promoted (by pid ${owner.pid}${here ? '' : ` on ${owner.host}`} since ${owner.since}); wait for it to finish` +
+      (here ? '' : `, or delete ${dir} if that promotion is gone (a process on another host cannot be checked)`),
   );
 }
 
@@ -284,7 +286,7 @@ export class LocalForge implements RegistryForge {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
       const other = await draftOwner(dir);
-      if (other && ownerAlive(other)) throw beingPromoted(tag, other);
+      if (other && ownerAlive(other)) throw beingPromoted(tag, other, dir);
       throw new PromotionConflictError(
         `a draft of ${tag} left by an interrupted promotion exists (${dir}); promote again to replace it`,
       );
@@ -315,7 +317,7 @@ export class LocalForge implements RegistryForge {
   /** A draft another live process holds is not ours to change. */
   private async assertOwn(dir: string, tag: string): Promise<void> {
     const owner = await draftOwner(dir);
-    if (owner && owner.pid !== process.pid && ownerAlive(owner)) throw beingPromoted(tag, owner);
+    if (owner && owner.pid !== process.pid && ownerAlive(owner)) throw beingPromoted(tag, owner, dir);
   }
 
   /**
