@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CdlError } from '../util/errors.js';
+import { CHECKSUMS_FILE } from './checksums.js';
 
 export const METRICS_SCHEMA_VERSION = 1;
 export const LINEAGE_SCHEMA_VERSION = 1;
@@ -116,6 +117,18 @@ export async function replaceDir(from: string, to: string): Promise<void> {
 }
 
 export class ModelDirError extends CdlError {}
+
+/**
+ * Whether `dir` is a model directory that cdl wrote: it holds model.onnx and either metrics.json
+ * or SHA256SUMS. A plain export (model.onnx alone) is not one, so a command may refuse to
+ * overwrite anything else.
+ */
+export function isModelDir(dir: string): boolean {
+  return (
+    existsSync(path.join(dir, MODEL_FILES.onnx)) &&
+    (existsSync(path.join(dir, MODEL_FILES.metrics)) || existsSync(path.join(dir, CHECKSUMS_FILE)))
+  );
+}
 
 export interface ModelDir {
   dir: string;
