@@ -9,11 +9,12 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
+import { MODEL_FILES } from '../model-dir/files.js';
 import { CdlError, messageOf } from '../util/errors.js';
 import { histogramQuantile, parsePrometheus, trafficDelta, versionTraffic, type VersionTraffic } from './prometheus.js';
 import type { CanarySettings, ServerTarget } from './types.js';
 
-export const VERSION_RELEASE_FILE = 'cdl-release.json';
+export const VERSION_RELEASE_FILE = MODEL_FILES.release;
 
 export interface ServerDeployInput {
   model: string;

@@ -7,6 +7,7 @@ import { copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } f
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { sha256File } from '../model-dir/checksums.js';
+import { MODEL_FILES } from '../model-dir/files.js';
 import { CdlError } from '../util/errors.js';
 import {
   compareVersions,
@@ -114,12 +115,13 @@ export class LocalForge implements RegistryForge {
 
   async downloadRelease(release: ReleaseInfo): Promise<string> {
     const dir = String(release.id ?? path.join(this.releasesDir, release.tag));
-    if (!existsSync(path.join(dir, 'model.onnx'))) throw new CdlError(`${dir}: release ${release.tag} has no model.onnx`);
+    if (!existsSync(path.join(dir, MODEL_FILES.onnx)))
+      throw new CdlError(`${dir}: release ${release.tag} has no ${MODEL_FILES.onnx}`);
     return dir;
   }
 
   async releaseMetrics(release: ReleaseInfo): Promise<Record<string, unknown> | undefined> {
-    const file = path.join(String(release.id ?? path.join(this.releasesDir, release.tag)), 'metrics.json');
+    const file = path.join(String(release.id ?? path.join(this.releasesDir, release.tag)), MODEL_FILES.metrics);
     if (!existsSync(file)) return undefined;
     try {
       return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;

@@ -9,7 +9,7 @@ import type { CdlConfig, LoadedConfig } from '../config/index.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import { REFERENCE_FILE, referenceStats } from '../data/stats.js';
 import { renderModelCard } from '../model-dir/card.js';
-import { MODEL_FILES, writeModelDir, type Lineage, type Metrics } from '../model-dir/index.js';
+import { MODEL_FILES, newLineage, newMetrics, writeModelDir, type Lineage, type Metrics } from '../model-dir/index.js';
 import { ciInfo, gitInfo, hardwareInfo } from '../model-dir/lineage.js';
 import { exportOnnx } from '../onnx/export.js';
 import { loadOrt } from '../runtime/onnxruntime.js';
@@ -159,12 +159,12 @@ export async function buildFromConfig(tf: Tf, loaded: LoadedConfig, ds: Dataset)
   return buildModel(tf, { input_shape: inputShape, layers: cfg.model.layers }, { seed: cfg.train.seed, name: cfg.model.name });
 }
 
-async function lineageBase(loaded: LoadedConfig, overrides: string[]): Promise<Omit<Lineage, 'data' | 'trainer' | 'durations'>> {
+async function lineageBase(
+  loaded: LoadedConfig,
+  overrides: string[],
+): Promise<Omit<Lineage, 'schema_version' | 'cdl_version' | 'created_at' | 'data' | 'trainer' | 'durations'>> {
   const cfg = loaded.config;
   return {
-    schema_version: 1,
-    cdl_version: CDL_VERSION,
-    created_at: new Date().toISOString(),
     model: { name: cfg.model.name, task: cfg.model.task },
     git: await gitInfo(loaded.dir),
     config: { file: path.relative(process.cwd(), loaded.file) || loaded.file, hash: loaded.hash, overrides },
@@ -207,8 +207,7 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
   });
   const seconds = (performance.now() - t0) / 1000;
   const main = mainMetric(cfg);
-  const metrics: Metrics = {
-    schema_version: 1,
+  const metrics = newMetrics({
     model: cfg.model.name,
     task: cfg.model.task,
     main_metric: main.name,
@@ -217,13 +216,13 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     classes: cfg.data.classes,
     splits: out.splits,
     training: { seconds, reported: out.raw },
-  };
-  const lineage: Lineage = {
+  });
+  const lineage = newLineage({
     ...(await lineageBase(loaded, opts.overrides ?? [])),
     data: { source: cfg.data.path, format: cfg.data.format, version: null },
     trainer: { kind: 'command', command },
     durations: { total_seconds: seconds, train_seconds: seconds },
-  };
+  });
   // The script's other files (plots, logs, framework checkpoints) stay in the model directory.
   const extra: Record<string, Uint8Array> = {};
   for (const rel of await listFiles(work)) {
@@ -303,8 +302,7 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
   const tfjs = await tfjsArtifacts(tf, model);
   const tExport = performance.now();
 
-  const metrics: Metrics = {
-    schema_version: 1,
+  const metrics = newMetrics({
     model: cfg.model.name,
     task: cfg.model.task,
     main_metric: main.name,
@@ -334,8 +332,8 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
       samples_per_second: loop.samplesPerSecond,
     },
     onnx: { opset: 13, parity },
-  };
-  const lineage: Lineage = {
+  });
+  const lineage = newLineage({
     ...(await lineageBase(loaded, opts.overrides ?? [])),
     data: dataLineage(dataset, cfg),
     trainer: {
@@ -350,7 +348,7 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
       train_seconds: loop.trainSeconds,
       export_seconds: (tExport - tTrain) / 1000,
     },
-  };
+  });
   await writeModelDir(opts.outDir, {
     onnx,
     metrics,
