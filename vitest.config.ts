@@ -3,8 +3,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // The toolkit's ::debug:: lines stay out of the output unless RUNNER_DEBUG / ACTIONS_STEP_DEBUG is set.
+    setupFiles: ['test/setup/toolkit-debug.ts'],
+    // Guards against a hang, not speed limits (those live in bench/): on two cores shared with other
+    // work, training and process start-up take several times longer than on an idle machine.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default', './test/reporter.ts'],

@@ -18,6 +18,15 @@
  * --baseline DIR also runs the JSON measurements against the `cdl serve` of another checkout
  * (e.g. the commit before a change), interleaved with this one, so the two are compared under
  * the same load. Writes bench/results/serve.json and bench/results/serve.md.
+ *
+ *   npx tsx bench/serve.ts --attack [--bodies 4] [--body-mib 30]
+ *
+ * Attack mode instead: `cdl serve` with its default limits and the example MLP; /v2/health/live
+ * is probed every 20 ms while idle, then while another process sends --bodies concurrent JSON
+ * bodies of --body-mib MiB (a valid tensor of millions of numbers, refused with 400 after parsing),
+ * then while it sends 60 MiB bodies (refused with 413 before they are read). Records the health
+ * latencies (target: under 100 ms throughout), the answers and the server's peak memory in
+ * bench/results/serve-attack.json and serve-attack.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,6 +63,9 @@ const { values } = parseArgs({
     baseline: { type: 'string' },
     workers: { type: 'string' },
     threads: { type: 'string' },
+    attack: { type: 'boolean', default: false },
+    bodies: { type: 'string', default: '4' },
+    'body-mib': { type: 'string', default: '30' },
   },
 });
 const seconds = Number(values.seconds);
@@ -344,7 +356,8 @@ async function bare(onnx: string, sizes: number[], sessions: number, threads: nu
   };
 }
 
-async function benchModel(kind: string) {
+/** The example model of `kind`, trained here (one epoch on 2,000 images); its directory. */
+async function trainModel(kind: string): Promise<string> {
   const model = path.join(work, kind);
   log(`training the example ${kind} (1 epoch, 2,000 images)`);
   await run(process.execPath, [
@@ -360,6 +373,11 @@ async function benchModel(kind: string) {
     model,
     '--quiet',
   ]);
+  return model;
+}
+
+async function benchModel(kind: string) {
+  const model = await trainModel(kind);
   const repos: Record<string, string> = {};
   for (const [name, config] of [
     ['batching', 'max_batch_size: 64\nmax_queue_size: 4096\n'],
@@ -594,6 +612,163 @@ const NOTES = `## Notes
   cost ten times more).
 - Figures are from one run on a shared machine; compare rows of one run with each other, not across runs.
 `;
+
+/** Peak and current resident memory of a process (MiB), from /proc; NaN where it is missing. */
+function memoryMib(pid: number): { peak: number; now: number } {
+  try {
+    const f = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(f)?.[1] ?? NaN);
+    return { peak: +(kib('VmHWM') / 1024).toFixed(1), now: +(kib('VmRSS') / 1024).toFixed(1) };
+  } catch {
+    return { peak: NaN, now: NaN };
+  }
+}
+
+interface Probe {
+  phase: string;
+  probes: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  answers?: Record<string, number>;
+  server_peak_rss_mib: number;
+  seconds: number;
+}
+
+/** Probe health every 20 ms while `during` runs (or for `ms`), in this process; the attack runs in another. */
+async function probeWhile(url: string, phase: string, pid: number, during: Promise<unknown>): Promise<Probe> {
+  const latencies: number[] = [];
+  let on = true;
+  const t0 = performance.now();
+  void during.finally(() => (on = false));
+  while (on) {
+    const t = performance.now();
+    const r = await fetch(`${url}/v2/health/live`);
+    await r.text();
+    latencies.push(performance.now() - t);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  const result = (await during) as Record<string, number> | undefined;
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => +latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(1);
+  return {
+    phase,
+    probes: latencies.length,
+    p50_ms: q(0.5),
+    p99_ms: q(0.99),
+    max_ms: +latencies.at(-1)!.toFixed(1),
+    ...(result ? { answers: result } : {}),
+    server_peak_rss_mib: memoryMib(pid).peak,
+    seconds: +((performance.now() - t0) / 1000).toFixed(1),
+  };
+}
+
+/** Another process sends `count` bodies from `file` at once; resolves the count of each answer (status or error). */
+function sendBodies(url: string, file: string, count: number): Promise<Record<string, number>> {
+  const script = `import { readFileSync } from 'node:fs';
+const body = readFileSync(${JSON.stringify(file)});
+const seen = {};
+await Promise.all(Array.from({ length: ${count} }, async () => {
+  let k;
+  try { const r = await fetch(${JSON.stringify(url)}, { method: 'POST', body, headers: { 'content-type': 'application/json' } }); await r.json(); k = String(r.status); }
+  catch (e) { k = 'error: ' + (e.cause?.code ?? e.message); }
+  seen[k] = (seen[k] ?? 0) + 1;
+}));
+process.stdout.write(JSON.stringify(seen));`;
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as Record<string, number>) : reject(new Error(`attack exited ${code}`)),
+    );
+  });
+}
+
+async function attack(): Promise<void> {
+  const model = await trainModel('mlp');
+  const repo = path.join(work, 'attack');
+  cpSync(model, path.join(repo, 'fm', '1'), { recursive: true });
+  const bodies = Number(values.bodies);
+  const mib = Number(values['body-mib']);
+  const n = Math.floor((mib * 2 ** 20) / 12);
+  const parsed = path.join(work, 'parsed.json');
+  writeFileSync(
+    parsed,
+    `{"inputs":[{"name":"input","shape":[1,28,28,1],"datatype":"FP32","data":[${'0.123456789,'.repeat(n - 1)}0.5]}]}`,
+  );
+  const refused = path.join(work, 'refused.json');
+  writeFileSync(refused, Buffer.alloc(60 * 2 ** 20, 0x20));
+  const server = await startServer(repo);
+  const pid = server.child.pid!;
+  const infer = `${server.url}/v2/models/fm/infer`;
+  const phases: Probe[] = [];
+  try {
+    const idle = new Promise((r) => setTimeout(r, 3000));
+    phases.push(await probeWhile(server.url, 'idle', pid, idle));
+    phases.push(
+      await probeWhile(
+        server.url,
+        `${bodies} × ${mib} MiB JSON bodies at once (parsed, then 400)`,
+        pid,
+        sendBodies(infer, parsed, bodies),
+      ),
+    );
+    phases.push(
+      await probeWhile(
+        server.url,
+        `${bodies} × 60 MiB bodies at once (413 before reading)`,
+        pid,
+        sendBodies(infer, refused, bodies),
+      ),
+    );
+  } finally {
+    await stopServer(server);
+  }
+  const machine = {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? '?',
+    node: process.version,
+    load_average: +os.loadavg()[0]!.toFixed(1),
+  };
+  const command = `npx tsx bench/serve.ts --attack --bodies ${bodies} --body-mib ${mib}`;
+  const out = { date: new Date().toISOString(), cdl_version: CDL_VERSION, command, machine, target_health_ms: 100, phases };
+  const resultsDir = path.join(root, 'bench', 'results');
+  writeFileSync(path.join(resultsDir, 'serve-attack.json'), JSON.stringify(out, null, 2) + '\n');
+  const md = [
+    '# Model server under large-body attack',
+    '',
+    `\`${command}\` — ${out.date.slice(0, 10)}, cdl ${CDL_VERSION}, ${machine.cpus} × ${machine.cpu}, Node ${machine.node}, load average ${machine.load_average} at the end.`,
+    '`cdl serve` with its default limits (32 MiB bodies, 30 s body timeout); /v2/health/live probed every 20 ms from the bench process, the bodies sent by another process. Target: health under 100 ms throughout.',
+    '',
+    '| phase | probes | p50 ms | p99 ms | max ms | answers | server peak RSS MiB | seconds |',
+    '|---|---|---|---|---|---|---|---|',
+    ...phases.map(
+      (p) =>
+        `| ${p.phase} | ${p.probes} | ${p.p50_ms} | ${p.p99_ms} | ${p.max_ms} | ${
+          p.answers
+            ? Object.entries(p.answers)
+                .map(([k, v]) => `${v}× ${k}`)
+                .join(', ')
+            : '—'
+        } | ${p.server_peak_rss_mib} | ${p.seconds} |`,
+    ),
+    '',
+    'Figures are from one run; on a shared machine (load average above the core count) the latencies include time the server was not scheduled at all.',
+    '',
+  ];
+  writeFileSync(path.join(resultsDir, 'serve-attack.md'), md.join('\n'));
+  process.stdout.write(md.join('\n'));
+}
+
+if (values.attack) {
+  try {
+    await attack();
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 
 try {
   const results: Array<Awaited<ReturnType<typeof benchModel>>> = [];

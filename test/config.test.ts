@@ -146,10 +146,11 @@ describe('defaults', () => {
         beta1: 0.9,
         beta2: 0.999,
         epsilon: 1e-7,
-        weight_decay: 0.01,
       },
       schedule: { type: 'constant', step_epochs: 10, gamma: 0.1, min_learning_rate: 0, warmup_epochs: 0 },
       seed: 42,
+      deterministic: true,
+      label_smoothing: 0,
       hyperparameters: {},
     });
   });

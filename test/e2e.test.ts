@@ -37,7 +37,7 @@ let server: Server;
 beforeAll(async () => {
   p = await createProject({ edit: QUICK });
   server = await startServe(p.serveRepository);
-}, 90_000);
+});
 
 afterAll(async () => {
   await server?.stop();
@@ -48,7 +48,7 @@ function comment(): string {
   return readFileSync(path.join(reportDir(p), 'comment.md'), 'utf8');
 }
 
-const cli = (...args: string[]) => runCli(args, { cwd: p.dir, env: { CDL_FORGE: 'local' }, timeoutMs: 120_000 });
+const cli = (...args: string[]) => runCli(args, { cwd: p.dir, env: { CDL_FORGE: 'local' } });
 
 describe('the pipeline, end to end', () => {
   it('round 1: push, pull request, release, deploy, inference', async () => {
@@ -78,7 +78,7 @@ describe('the pipeline, end to end', () => {
     const answer = await predict(p, server.url);
     expect(answer).toMatchObject({ model_version: '1', tag: 'fashion-mnist@v1.0.0' });
     expect(answer.probability).toBeGreaterThan(0.1);
-  }, 150_000);
+  });
 
   it('round 2: a worse model is rejected with the regression in the comment; forced out, then rolled back', async () => {
     await p.git('checkout', '-q', '-b', 'narrow');
@@ -130,5 +130,5 @@ describe('the pipeline, end to end', () => {
     const history = await cli('models', 'history', '--json');
     expect(history.stdout).toMatch(/1\.0\.0[\s\S]*1\.1\.0/);
     expect(existsSync(path.join(p.serveRepository, 'fashion-mnist'))).toBe(true);
-  }, 150_000);
+  });
 });

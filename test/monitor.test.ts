@@ -4,7 +4,7 @@
  * the model (onnxruntime) and the server's recorder; one issue opened then updated, retraining
  * dispatched — locally and against a fake GitHub REST API checked with GitHub's OpenAPI description.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -20,7 +20,7 @@ import { readReferenceFile, runMonitor } from '../src/monitor/run.js';
 import { sampleTraffic, simulateDrift, type Scenario } from '../src/monitor/simulate.js';
 import { InputStatsRecorder } from '../src/serve/input-stats.js';
 import { train } from '../src/train/run.js';
-import { exampleConfig, removeTempDirs, tempDir } from './helpers/example.js';
+import { exampleConfig, exampleRepo, git, REPO, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 import { validateRequest, type RecordedRequest } from './forge-fake-github.js';
 
 const TRAIN_LIMIT = 1500;
@@ -46,7 +46,7 @@ beforeAll(async () => {
     y: dataset.train.y.subarray(TRAIN_LIMIT),
     n: dataset.train.n - TRAIN_LIMIT,
   };
-}, 120_000);
+});
 afterAll(removeTempDirs);
 
 const thresholds = { psi: { warn: 0.1, alert: 0.25 }, ks_p_value: 0.01, min_samples: 200 };
@@ -169,6 +169,39 @@ describe('monitoring', () => {
     const r = compareDrift(reference, { ...few, examples: 50 }, thresholds);
     expect(r.status).toBe('insufficient');
   });
+
+  it('workflows-templates/monitor.yml under cdl run: drift opens the issue and dispatches the retraining', async () => {
+    const { dir } = exampleRepo();
+    appendFileSync(path.join(dir, 'cdl.yaml'), 'monitor:\n  retrain: { workflow: cdl.yml, ref: main }\n');
+    cpSync(path.join(REPO, 'workflows-templates', 'monitor.yml'), path.join(dir, '.github', 'workflows', 'monitor.yml'));
+    symlinkSync(path.join(REPO, 'actions'), path.join(dir, 'actions'));
+    writeFileSync(path.join(dir, '.gitignore'), '.cdl/\nactions\n');
+    git(dir, 'add', '.');
+    git(dir, 'commit', '-q', '-m', 'monitoring');
+    const statsFile = path.join(tempDir('cdl-monitor-stats-'), 'stats.json');
+    writeFileSync(statsFile, JSON.stringify(await production({ kind: 'imbalance', class: 0, share: 0.5 }, 7)));
+    const args = ['run', '.github/workflows/monitor.yml', '--event', 'workflow_call', '--runs-on-any'];
+    for (const input of [`model=${modelDir}`, `source=${statsFile}`]) args.push('--input', input);
+    const r = await runCli(args, { cwd: dir, env: { CDL_FORGE: 'local' }, timeoutMs: 240_000 });
+    expect(r.code, (r.stdout + r.stderr).slice(-3000)).toBe(0);
+    const result = JSON.parse(readFileSync(path.join(dir, '.cdl', 'runs', '1', 'result.json'), 'utf8')) as {
+      jobs: { key: string; result: string }[];
+      outputs: Record<string, string>;
+    };
+    expect(result.jobs).toEqual([expect.objectContaining({ key: 'monitor', result: 'success' })]);
+    expect(result.outputs).toEqual({ status: 'alert' });
+    // The release download is skipped: the model was given.
+    expect(r.stdout).toMatch(/\[monitor\] Download the deployed model's reference statistics \(latest release\) \| \(skipped\)/);
+    const issues = readdirSync(path.join(dir, '.cdl', 'issues'));
+    expect(issues).toHaveLength(1);
+    expect(readFileSync(path.join(dir, '.cdl', 'issues', issues[0]!), 'utf8')).toContain(monitorMarker('fashion-mnist'));
+    const dispatches = readdirSync(path.join(dir, '.cdl', 'dispatches'));
+    expect(dispatches).toHaveLength(1);
+    expect(JSON.parse(readFileSync(path.join(dir, '.cdl', 'dispatches', dispatches[0]!), 'utf8'))).toMatchObject({
+      workflow: 'cdl.yml',
+      ref: 'main',
+    });
+  }, 300_000);
 
   it('GitHub: the issue is found by its marker among open issues and updated; the dispatch names the workflow and ref', async () => {
     const requests: RecordedRequest[] = [];

@@ -34,7 +34,7 @@ beforeAll(async () => {
     executablePath: executable,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
   });
-}, 60_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -161,7 +161,7 @@ describe.skipIf(!executable)('the HTML report in Chromium', () => {
     expectCharts(check, [/^Per-class F1$/, /^accuracy across releases$/]);
     // The line across releases passes through one point per release and one for the candidate.
     expect(check.charts[1]!.shapes).toBe(4);
-  }, 60_000);
+  });
 
   it('the checks are live: a script error and a chart that draws nothing are caught', async () => {
     const file = path.join(tempDir('cdl-report-broken-'), 'report.html');
@@ -175,13 +175,13 @@ describe.skipIf(!executable)('the HTML report in Chromium', () => {
     expect(check.errors).toEqual([expect.stringMatching(/page error: .*undefinedFunction/)]);
     expect(check.charts).toEqual([{ label: 'Per-class F1', width: 300, height: 100, shapes: 2, drawn: 0 }]);
     expect(check.screenshotBytes).toBeLessThan(20_000);
-  }, 30_000);
+  });
 
   it('of a model trained and gated by cdl: renders with its chart and no console errors', async () => {
     const dir = tempDir('cdl-report-real-');
     const model = path.join(dir, 'model');
     const set = QUICK.flatMap((s) => ['--set', s]);
-    const trained = await runCli(['train', '--config', EXAMPLE_CONFIG, '--out', model, ...set], { cwd: dir, timeoutMs: 120_000 });
+    const trained = await runCli(['train', '--config', EXAMPLE_CONFIG, '--out', model, ...set], { cwd: dir });
     expect(trained.code, trained.stderr).toBe(0);
     const reportDir = path.join(dir, 'report');
     const gated = await runCli(
@@ -201,12 +201,11 @@ describe.skipIf(!executable)('the HTML report in Chromium', () => {
       {
         cwd: dir,
         env: { CDL_FORGE: 'local' },
-        timeoutMs: 120_000,
       },
     );
     expect(gated.code, gated.stderr).toBe(0);
     const check = await open(path.join(reportDir, 'report.html'));
     expect(check.title).toMatch(/fashion-mnist — blessed/);
     expectCharts(check, [/^Per-class F1$/]);
-  }, 150_000);
+  });
 });

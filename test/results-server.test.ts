@@ -184,7 +184,8 @@ describe('results server', () => {
       useServerEnv();
       const client = new artifact.DefaultArtifactClient();
       expect((await client.listArtifacts()).artifacts.map((a) => a.name)).not.toContain('other-run');
-      const findBy = { token: 'unused', workflowRunId: 2002, repositoryOwner: 'acme', repositoryName: 'models' };
+      const token = server.githubToken({ runId: '1001', repository: 'acme/models' });
+      const findBy = { token, workflowRunId: 2002, repositoryOwner: 'acme', repositoryName: 'models' };
       const listed = await client.listArtifacts({ findBy });
       expect(listed.artifacts.map((a) => [a.name, a.id])).toEqual([['other-run', up.id]]);
       const got = await client.getArtifact('other-run', { findBy });
@@ -265,21 +266,28 @@ describe('results server', () => {
       });
       try {
         let out = '';
-        const printed = await new Promise<{ url: string; env: Record<string, string> }>((resolve, reject) => {
-          child.stdout.on('data', (d: Buffer) => {
-            out += d.toString();
-            try {
-              resolve(JSON.parse(out));
-            } catch {
-              // not complete yet
-            }
-          });
-          child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-        });
+        const printed = await new Promise<{ url: string; env: Record<string, string>; githubToken: string }>(
+          (resolve, reject) => {
+            child.stdout.on('data', (d: Buffer) => {
+              out += d.toString();
+              try {
+                resolve(JSON.parse(out));
+              } catch {
+                // not complete yet
+              }
+            });
+            child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+          },
+        );
         expect(printed.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
         expect(printed.env['ACTIONS_RESULTS_URL']).toBe(printed.url);
         const res = await fetch(printed.url);
         expect(await res.json()).toMatchObject({ ok: true });
+        // the REST routes answer only the printed GITHUB_TOKEN (of --repository, local/repository by default)
+        const api = new URL('repos/local/repository/actions/artifacts', printed.url);
+        expect((await fetch(api)).status).toBe(401);
+        const authed = await fetch(api, { headers: { authorization: `token ${printed.githubToken}` } });
+        expect(await authed.json()).toMatchObject({ total_count: 0 });
       } finally {
         child.kill('SIGTERM');
       }

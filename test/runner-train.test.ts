@@ -24,4 +24,4 @@ it('runs uses: ./actions/train, which trains, sets outputs and uploads the model
   } finally {
     rmSync(state, { recursive: true, force: true });
   }
-}, 180_000);
+});

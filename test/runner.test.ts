@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runWorkflow, type RunOptions, type RunSummary } from '../runner/engine/run.js';
-import { expandMatrix } from '../runner/engine/run.js';
+import { expandMatrix } from '../runner/engine/matrix.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtures = path.join(root, 'test', 'fixtures', 'workflows');
@@ -122,9 +122,88 @@ describe('cdl run', () => {
   });
 
   it('expands matrices as GitHub does', () => {
-    expect(expandMatrix({ a: [1, 2], b: ['x'], include: [{ a: 1, c: 'y' }, { a: 3 }], exclude: [{ a: 2 }] })).toEqual([
+    const here = { file: 'wf.yml', line: 3, column: 7 };
+    expect(expandMatrix({ a: [1, 2], b: ['x'], include: [{ a: 1, c: 'y' }, { a: 3 }], exclude: [{ a: 2 }] }, here)).toEqual([
       { a: 1, b: 'x', c: 'y' },
       { a: 3 },
+    ]);
+    // The example of GitHub's documentation: includes merge into the original combinations only.
+    const docs = {
+      fruit: ['apple', 'pear'],
+      animal: ['cat', 'dog'],
+      include: [
+        { color: 'green' },
+        { color: 'pink', animal: 'cat' },
+        { fruit: 'apple', shape: 'circle' },
+        { fruit: 'banana' },
+        { fruit: 'banana', animal: 'cat' },
+      ],
+    };
+    expect(expandMatrix(docs, here)).toEqual([
+      { fruit: 'apple', animal: 'cat', color: 'pink', shape: 'circle' },
+      { fruit: 'apple', animal: 'dog', color: 'green', shape: 'circle' },
+      { fruit: 'pear', animal: 'cat', color: 'pink' },
+      { fruit: 'pear', animal: 'dog', color: 'green' },
+      { fruit: 'banana' },
+      { fruit: 'banana', animal: 'cat' },
+    ]);
+    // An include-only matrix (what a job output through fromJSON usually is): one job per entry.
+    const include = [0, 1, 2].map((trial) => ({ trial, rung: 0, checkpoint: '' }));
+    expect(expandMatrix({ include }, here)).toEqual(include);
+  });
+
+  it('refuses what GitHub refuses in a matrix, at its file:line:col', () => {
+    const here = { file: 'wf.yml', line: 3, column: 7 };
+    const refused = (m: unknown) => {
+      try {
+        expandMatrix(m, here);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refused(undefined)).toBe(
+      'wf.yml:3:7: strategy.matrix must be a mapping of vectors (lists), include and exclude, got nothing',
+    );
+    expect(refused('{"include":[]}')).toMatch(/^wf\.yml:3:7: strategy\.matrix must be a mapping .*got string/);
+    expect(refused({ os: 'linux' })).toBe('wf.yml:3:7: strategy.matrix.os must be a non-empty list, got string "linux"');
+    expect(refused({ os: [] })).toMatch(/strategy\.matrix\.os must be a non-empty list, got a list of 0/);
+    expect(refused({ include: { trial: 1 } })).toMatch(/^wf\.yml:3:7: strategy\.matrix\.include must be a list of mappings/);
+    expect(refused({ a: [1], exclude: [1] })).toMatch(/strategy\.matrix\.exclude must be a list of mappings/);
+    const many = Array.from({ length: 4000 }, (_, i) => i);
+    expect(refused({ n: many })).toBe('wf.yml:3:7: strategy.matrix makes 4000 jobs; GitHub allows at most 256 jobs per matrix');
+    expect(refused({ include: many.map((trial) => ({ trial })) })).toMatch(/makes 4000 jobs; GitHub allows at most 256/);
+    expect(refused({ a: many, b: many })).toMatch(/makes 16000000 combinations before exclude/);
+    const excludes = many.slice(0, 300).map((n) => ({ n }));
+    expect(refused({ n: many, exclude: excludes })).toMatch(/makes 4000 combinations before exclude/);
+    // 257 is one too many; 256 runs, and excludes count before the limit is applied.
+    expect(refused({ n: many.slice(0, 257) })).toMatch(/makes 257 jobs/);
+    expect(expandMatrix({ n: many.slice(0, 256) }, here)).toHaveLength(256);
+    expect(expandMatrix({ n: many.slice(0, 300), exclude: many.slice(256, 300).map((n) => ({ n })) }, here)).toHaveLength(256);
+  });
+
+  it('runs an include-only matrix from a job output through fromJSON, matrix values in with:, and refuses 4,000 jobs', async () => {
+    const r = await run('.github/workflows/fanout.yml', { event: 'workflow_dispatch' });
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.jobs.map((j) => [j.key, j.result])).toEqual([
+      ['plan', 'success'],
+      ['trial (0, 0, )', 'success'],
+      ['trial (1, 0, ck-1)', 'success'],
+      ['trial (2, 0, )', 'success'],
+    ]);
+    expect(r.log).toMatch(/\[trial \(0, 0, \)\] Run echo .* \| said t0-r0; no checkpoint\n/);
+    expect(r.log).toMatch(/\[trial \(1, 0, ck-1\)\] Run echo .* \| said t1-r0; hello trial 1 from ck-1!\n/);
+    expect(r.log).toMatch(/\[trial \(2, 0, \)\] Run echo .* \| said t2-r0; no checkpoint\n/);
+    expect(r.log).toMatch(/\[trial \(2, 0, \)\] Run \.\/actions\/greet \| \(skipped\)/);
+
+    const refused = await run('.github/workflows/fanout.yml', { event: 'workflow_dispatch', inputs: { jobs: '4000' } });
+    expect(refused.exitCode, refused.log).toBe(1);
+    const message =
+      '.github/workflows/fanout.yml:24:15: strategy.matrix makes 4000 jobs; GitHub allows at most 256 jobs per matrix';
+    expect(refused.log).toContain(`[trial] error: ${message}`);
+    expect(refused.jobs).toEqual([
+      expect.objectContaining({ key: 'plan', result: 'success' }),
+      expect.objectContaining({ key: 'trial', result: 'failure', message }),
     ]);
   });
 

@@ -59,7 +59,7 @@ beforeAll(async () => {
   // A model directory written without one (a train.command's): SHA256SUMS lists what is there.
   await writeChecksums(path.join(repo, 'noref', '1'));
   server = await ModelServer.start({ repository: repo, port: 0, pollMs: 0, log: jsonLogger({ write: () => {} }) });
-}, 120_000);
+});
 
 afterAll(async () => {
   await server?.shutdown('test end');

@@ -66,7 +66,7 @@ function sh(script: string, args: string[], pathDirs: string[]) {
   const r = spawnSync('bash', [path.join(GPU_DIR, script), ...args], {
     encoding: 'utf8',
     env: { PATH: [...pathDirs, bareBin()].join(':'), HOME: process.env.HOME ?? '/tmp' },
-    timeout: 30_000,
+    timeout: 300_000,
   });
   return { code: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }

@@ -1,7 +1,8 @@
 /**
  * --resume: a run stopped after k epochs and resumed ends where an uninterrupted run ends.
- * The loop is deterministic on wasm (seeded init, seeded per-epoch shuffle, no dropout), so the
- * comparison is strict.
+ * The loop is deterministic on wasm (seeded init, seeded per-epoch shuffle, fixed kernel choices),
+ * so the comparison is strict. test/train-repro.test.ts resumes in a new process, with dropout and
+ * augmentation.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';

@@ -137,6 +137,7 @@ describe('train() with the built-in trainer', () => {
       schedule: 'constant',
       early_stopping: 'val_accuracy, patience 3',
       seed: 42,
+      deterministic: true,
     });
     const t = l.trainer as {
       kind: string;
@@ -148,6 +149,7 @@ describe('train() with the built-in trainer', () => {
     expect(t.backend).toMatchObject({ kind: 'wasm', name: 'wasm', version: '4.22.0' });
     expect(t.kernels.name).toMatch(/^(cdl-fast-ort|cdl-fast-wasm|wasm-reference)$/);
     expect(t.kernels.kernels).toContain('Conv2DBackpropFilter');
+    expect(t.kernels).toMatchObject({ policy: 'fixed' });
     expect(t.tfjs_version).toBe('4.22.0');
     expect(l.hardware).toMatchObject({
       platform: `${os.platform()}-${os.arch()}`,

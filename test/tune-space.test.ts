@@ -1,6 +1,6 @@
 /** tune.space: a bad search space is a clear error that names the key. */
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type CdlConfig } from '../src/config/index.js';
+import { applyOverride, parseConfig, validateConfig, type CdlConfig } from '../src/config/index.js';
 import { assignmentOverrides, resolveSpace } from '../src/tune/space.js';
 import { configOverlay } from '../src/tune/output.js';
 
@@ -80,6 +80,43 @@ describe('search space validation', () => {
       'tune.space.train.epochs',
       'tune.space.bar',
     ]);
+  });
+
+  it('the trainer options are tunable: label smoothing, weight decay and augmentation, with no train.augment written', () => {
+    const { config } = parse(
+      '    label_smoothing: { type: uniform, low: 0, high: 0.2 }\n    weight_decay: { type: loguniform, low: 0.00001, high: 0.01 }\n' +
+        '    augment_shift: { type: int, low: 0, high: 3 }\n    augment_flip: { type: categorical, choices: [true, false] }\n' +
+        '    augment_rotate: { type: uniform, low: 0, high: 15 }\n    augment_erase: { type: uniform, low: 0, high: 0.5 }\n',
+    );
+    const space = resolveSpace(config!);
+    expect(space.map((p) => p.path)).toEqual([
+      'train.label_smoothing',
+      'train.optimizer.weight_decay',
+      'train.augment.shift',
+      'train.augment.flip',
+      'train.augment.rotate',
+      'train.augment.erase',
+    ]);
+    let raw: unknown = config;
+    const a = {
+      label_smoothing: 0.1,
+      weight_decay: 0.001,
+      augment_shift: 2,
+      augment_flip: true,
+      augment_rotate: 8,
+      augment_erase: 0.25,
+    };
+    for (const o of assignmentOverrides(space, a)) raw = applyOverride(raw as CdlConfig, o);
+    const { value, errors } = validateConfig(raw);
+    expect(errors).toEqual([]);
+    expect(value!.train).toMatchObject({
+      label_smoothing: 0.1,
+      optimizer: { weight_decay: 0.001 },
+      augment: { shift: 2, flip: true, rotate: 8, erase: 0.25 },
+    });
+    expect(resolveErrors('    label_smoothing: { type: uniform, low: 0, high: 1 }\n')).toContain(
+      'tune.space.label_smoothing: high 1 is not a valid train.label_smoothing',
+    );
   });
 
   it('good keys resolve to paths, overrides and an overlay', () => {

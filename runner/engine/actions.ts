@@ -47,6 +47,26 @@ export interface ResolveOptions {
 
 const cache = new Map<string, Promise<ActionDef>>();
 
+/**
+ * The absolute path of a local `uses: ./path`, which must stay inside the workspace (GitHub
+ * refuses paths that leave the repository, and so does cdl run): `..` segments that lead outside
+ * are a WorkflowError at `where`. Symlinks are followed as on GitHub: a repository that links an
+ * action folder in (as this project's tests do) keeps working.
+ */
+export function localUsesPath(uses: string, workspace: string, where: Where, what = 'local action'): string {
+  const at = formatWhere(where);
+  if (!uses.startsWith('./') && uses !== '.') {
+    throw new WorkflowError(`${at}: ${what} ${uses}: a local path must start with ./ (relative to the repository root)`);
+  }
+  const root = path.resolve(workspace);
+  const dir = path.resolve(root, uses);
+  const rel = path.relative(root, dir);
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+    throw new WorkflowError(`${at}: ${what} ${uses} is outside the repository (GitHub runs only paths inside it)`);
+  }
+  return dir;
+}
+
 export function resolveAction(uses: string, opts: ResolveOptions): Promise<ActionDef> {
   const key = `${opts.workspace}\n${opts.actionsDir ?? ''}\n${uses}`;
   let found = cache.get(key);
@@ -64,7 +84,7 @@ async function resolveUncached(uses: string, opts: ResolveOptions): Promise<Acti
     throw new WorkflowError(`${at}: ${uses}: container actions are not supported by cdl run (it runs steps on the host)`);
   }
   if (uses.startsWith('./') || uses.startsWith('../') || uses === '.') {
-    const dir = path.resolve(opts.workspace, uses);
+    const dir = localUsesPath(uses, opts.workspace, opts.where);
     const meta = metadataPath(dir);
     if (!meta) {
       throw new WorkflowError(

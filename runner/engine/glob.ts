@@ -1,7 +1,9 @@
 // A small synchronous glob for hashFiles(): `*`, `?`, `**`, `[...]` and `!` exclusions, relative to the
-// workspace. Only files count; `.git` is never entered.
+// workspace. Only files inside the workspace count, as on GitHub: a pattern that leaves it
+// (`/etc/passwd`, `../x`, `a/../../x`) matches nothing, and neither does a symlink that points out.
+// `.git` is never entered.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 function globToRegExp(pattern: string): RegExp {
@@ -41,7 +43,9 @@ export function globSync(patterns: string[], root: string): string[] {
     const negated = p.startsWith('!');
     let body = negated ? p.slice(1) : p;
     if (path.isAbsolute(body)) body = path.relative(root, body);
-    body = body.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/$/, '');
+    body = path.posix.normalize(body.replace(/\\/g, '/')).replace(/^\.\//, '').replace(/\/$/, '');
+    if (body === '..' || body.startsWith('../') || path.isAbsolute(body)) continue; // outside the workspace
+    if (body === '.') body = '';
     if (negated) exclude.push(globToRegExp(body));
     else {
       include.push(globToRegExp(body));
@@ -54,11 +58,19 @@ export function globSync(patterns: string[], root: string): string[] {
     }
   }
   const found = new Set<string>();
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch {
+    return [];
+  }
   const visit = (rel: string) => {
     const abs = path.join(root, rel);
     let st;
     try {
       st = statSync(abs);
+      const real = path.relative(realRoot, realpathSync(abs));
+      if (real === '..' || real.startsWith(`..${path.sep}`) || path.isAbsolute(real)) return; // a symlink out of the workspace
     } catch {
       return;
     }

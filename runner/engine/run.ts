@@ -1,7 +1,6 @@
 // One `cdl run`: validates the workflow, starts the results server, runs the job graph (needs,
 // matrix, reusable workflows), writes the run directory and prints the summary.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -10,15 +9,17 @@ import { startResultsServer } from '../results-server/index.js';
 import { UsageError } from '../../src/util/errors.js';
 import { Masker } from './commands.js';
 import type { Result, RunContext } from './context.js';
-import { ExpressionFailure, evaluate, stringify, truthy, type Contexts, type EvalState } from './expr.js';
+import { ExpressionFailure, evaluate, formatWhere, stringify, truthy, type Contexts, type EvalState } from './expr.js';
 import { buildEvent, gitInfo } from './event.js';
 import { JobRunner, type JobOutcome } from './job.js';
-import { resolveAction } from './actions.js';
+import { expandMatrix } from './matrix.js';
+import { localUsesPath, resolveAction } from './actions.js';
 import {
   WorkflowError,
   evalToken,
   readWorkflow,
   tokenEntries,
+  whereOf,
   type InputDef,
   type JobDef,
   type WorkflowDef,
@@ -96,10 +97,14 @@ export function machineLabels(): string[] {
 }
 
 /** Typed input values: defaults, required, boolean/number/choice. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 export function resolveInputs(
   defs: Record<string, InputDef>,
   given: Record<string, unknown>,
   where: string,
+  /** workflow_dispatch: a required input cannot be empty (GitHub's form refuses it). */
+  requireNonEmpty = false,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(given)) {
@@ -115,50 +120,35 @@ export function resolveInputs(
       if (def.default !== undefined && def.default !== null) value = def.default;
       else if (def.required) throw new UsageError(`${where}: input '${name}' is required (pass --input ${name}=VALUE)`);
       else value = def.type === 'boolean' ? false : def.type === 'number' ? 0 : '';
+    } else if (requireNonEmpty && def.required && value === '') {
+      throw new UsageError(`${where}: input '${name}' is required and cannot be empty (pass --input ${name}=VALUE)`);
     }
-    if (def.type === 'boolean' && typeof value === 'string') {
-      if (!/^(true|false)$/i.test(value))
+    if (def.type === 'boolean') {
+      if (typeof value === 'string' && /^(true|false)$/i.test(value)) value = value.toLowerCase() === 'true';
+      if (typeof value !== 'boolean') {
         throw new UsageError(`${where}: input '${name}' must be true or false, got ${JSON.stringify(value)}`);
-      value = value.toLowerCase() === 'true';
-    } else if (def.type === 'number' && typeof value === 'string') {
-      if (value.trim() === '' || Number.isNaN(Number(value)))
-        throw new UsageError(`${where}: input '${name}' must be a number, got ${JSON.stringify(value)}`);
-      value = Number(value);
-    } else if (def.type === 'choice' && def.options && !def.options.includes(String(value))) {
-      throw new UsageError(`${where}: input '${name}' must be one of ${def.options.join(', ')}, got ${JSON.stringify(value)}`);
+      }
+    } else if (def.type === 'number') {
+      // A finite decimal: '1e400' (Infinity), 'NaN', '0x10' or '' would reach the step as something else.
+      const number =
+        typeof value === 'number' ? value : typeof value === 'string' && DECIMAL.test(value.trim()) ? Number(value) : NaN;
+      if (!Number.isFinite(number)) {
+        throw new UsageError(
+          `${where}: input '${name}' must be a finite decimal number such as 3, -2.5 or 1e3, got ${JSON.stringify(value)}`,
+        );
+      }
+      value = number;
+    } else if (def.type === 'choice') {
+      const options = (def.options ?? []).map(String);
+      if (!options.includes(String(value))) {
+        throw new UsageError(
+          `${where}: input '${name}' must be one of ${options.map((o) => JSON.stringify(o)).join(', ') || '(no options declared)'}, got ${JSON.stringify(value)}`,
+        );
+      }
     }
     out[name] = value;
   }
   return out;
-}
-
-/** Matrix combinations: the cross product, then exclude, then include (GitHub's rules). */
-export function expandMatrix(matrix: Record<string, unknown>): Record<string, unknown>[] {
-  const keys = Object.keys(matrix).filter((k) => k !== 'include' && k !== 'exclude');
-  let combos: Record<string, unknown>[] = keys.length ? [{}] : [];
-  for (const key of keys) {
-    const values = matrix[key];
-    const list = Array.isArray(values) ? values : [values];
-    combos = combos.flatMap((c) => list.map((v) => ({ ...c, [key]: v })));
-  }
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  const excludes = (Array.isArray(matrix['exclude']) ? matrix['exclude'] : []) as Record<string, unknown>[];
-  combos = combos.filter((c) => !excludes.some((e) => Object.entries(e).every(([k, v]) => same(c[k], v))));
-  const originals = combos.map((c) => ({ ...c }));
-  const includes = (Array.isArray(matrix['include']) ? matrix['include'] : []) as Record<string, unknown>[];
-  for (const inc of includes) {
-    let added = false;
-    combos.forEach((c, i) => {
-      const original = originals[i] as Record<string, unknown>;
-      const fits = Object.entries(inc).every(([k, v]) => !(k in original) || same(original[k], v));
-      if (fits) {
-        Object.assign(c, inc);
-        added = true;
-      }
-    });
-    if (!added) combos.push({ ...inc });
-  }
-  return combos;
 }
 
 function jobKey(prefix: string, id: string, matrix: Record<string, unknown> | null): string {
@@ -329,6 +319,7 @@ export class WorkflowRun {
     };
     let run: boolean;
     let strategy: Record<string, unknown>;
+    let combos: (Record<string, unknown> | null)[];
     try {
       run = truthy(
         this.eval(() =>
@@ -349,6 +340,11 @@ export class WorkflowRun {
           wf.display,
         ),
       ) ?? {}) as Record<string, unknown>;
+      const matrixToken = tokenEntries(job.strategy).find(([name]) => name === 'matrix')?.[1];
+      combos =
+        matrixToken || strategy['matrix'] !== undefined
+          ? expandMatrix(strategy['matrix'], whereOf(wf.display, matrixToken ?? job.strategy))
+          : [null];
     } catch (error) {
       const entry: JobSummary = { key, result: 'failure', durationMs: 0, message: (error as Error).message };
       this.summaries.push(entry);
@@ -356,9 +352,6 @@ export class WorkflowRun {
       this.ctx.write(`[${key}] error: ${(error as Error).message}\n`);
       return { result: 'failure', outputs: {} };
     }
-    const matrixDef = strategy['matrix'];
-    const combos: (Record<string, unknown> | null)[] =
-      matrixDef && typeof matrixDef === 'object' ? expandMatrix(matrixDef as Record<string, unknown>) : [null];
     if (combos.length === 0) return skip('the matrix is empty');
     const failFast = strategy['fail-fast'] === undefined ? true : truthy(strategy['fail-fast']);
     const maxParallel = Number(strategy['max-parallel'] ?? combos.length) || combos.length;
@@ -472,7 +465,7 @@ export class WorkflowRun {
   private async runReusable(wf: WorkflowDef, job: JobDef, key: string, ctx: Contexts, scope: CallScope): Promise<JobOutcome> {
     const started = Date.now();
     try {
-      const inner = await readWorkflow(path.resolve(this.ctx.repoRoot, job.uses as string), this.ctx.repoRoot);
+      const inner = await readWorkflow(reusableWorkflowPath(job, this.ctx.repoRoot), this.ctx.repoRoot);
       if (!inner.call) throw new WorkflowError(`${inner.display}: this workflow has no on.workflow_call and cannot be called`);
       const given = (this.eval(() =>
         evalToken(
@@ -534,8 +527,15 @@ export async function preflight(
         );
         continue;
       }
+      let file: string;
       try {
-        const inner = await readWorkflow(path.resolve(repoRoot, job.uses), repoRoot);
+        file = reusableWorkflowPath(job, repoRoot);
+      } catch (error) {
+        problems.push((error as Error).message);
+        continue;
+      }
+      try {
+        const inner = await readWorkflow(file, repoRoot);
         problems.push(...(await preflight(inner, repoRoot, actionsDir, seen)));
       } catch (error) {
         problems.push(`${job.where.file}:${job.where.line}:${job.where.column}: in ${job.uses}: ${(error as Error).message}`);
@@ -557,6 +557,18 @@ export async function preflight(
     }
   }
   return problems;
+}
+
+/** A local reusable workflow, as GitHub allows it: ./.github/workflows/<file>.yml inside the repository. */
+function reusableWorkflowPath(job: JobDef, repoRoot: string): string {
+  const uses = job.uses as string;
+  const file = localUsesPath(uses, repoRoot, job.where, 'reusable workflow');
+  if (path.dirname(file) !== path.join(path.resolve(repoRoot), '.github', 'workflows') || !/\.ya?ml$/.test(file)) {
+    throw new WorkflowError(
+      `${formatWhere(job.where)}: reusable workflow ${uses}: expected ./.github/workflows/<file>.yml (GitHub calls workflows only from there)`,
+    );
+  }
+  return file;
 }
 
 async function nextRunId(runsDir: string): Promise<string> {
@@ -619,7 +631,7 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
   if (!['workflow_dispatch', 'workflow_call'].includes(eventName) && Object.keys(opts.inputs ?? {}).length) {
     throw new UsageError(`--input only applies to workflow_dispatch and workflow_call (the event is ${eventName})`);
   }
-  const inputs = resolveInputs(inputDefs, opts.inputs ?? {}, `${wf.display}: on.${eventName}`);
+  const inputs = resolveInputs(inputDefs, opts.inputs ?? {}, `${wf.display}: on.${eventName}`, eventName === 'workflow_dispatch');
   const problems = await preflight(wf, repoRoot, opts.actionsDir);
   if (problems.length) throw new WorkflowError(problems.join('\n'));
 
@@ -640,10 +652,15 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
   const eventPath = path.join(runDir, 'event.json');
   await writeFile(eventPath, JSON.stringify(payload, null, 2) + '\n');
 
-  const server = await startResultsServer({ root: path.join(stateDir, 'results'), runId });
+  const server = await startResultsServer({
+    root: path.join(stateDir, 'results'),
+    runId,
+    repository: String(github['repository']),
+  });
   const masker = new Masker();
   const secrets = { ...(opts.secrets ?? {}) };
-  secrets['GITHUB_TOKEN'] ??= `ghs_cdl${randomBytes(16).toString('hex')}`;
+  // The run's GITHUB_TOKEN works against the results server's REST routes, for this run only.
+  secrets['GITHUB_TOKEN'] ??= server.githubToken({ runId });
   for (const v of Object.values(secrets)) masker.add(v);
   const serverEnv = server.env({ runId });
   Object.assign(github, {
@@ -691,6 +708,7 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
     result = await runner.execute(wf, { prefix: '', order: [], inputs, secrets, signal: controller.signal });
   } finally {
     process.off('SIGINT', onSigint);
+    server.endRun(runId);
     await server.close();
   }
   await collectArtifacts(path.join(stateDir, 'results'), runId, path.join(runDir, 'artifacts'));

@@ -1,6 +1,7 @@
 // Reads a workflow file: validation by @actions/workflow-parser (every problem with file, line and
 // column), then a model of jobs and steps that keeps the template tokens for evaluation at run time.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { LineCounter, parseDocument, visit } from 'yaml';
 import path from 'node:path';
 import type {
   TemplateToken,
@@ -8,7 +9,7 @@ import type {
   BasicExpressionToken,
   StringToken,
 } from '@actions/workflow-parser/templates/tokens/index';
-import { ConfigError } from '../../src/util/errors.js';
+import { CdlError, ConfigError } from '../../src/util/errors.js';
 import { loadWorkflowParser } from './load.js';
 import { evaluate, formatWhere, ifCondition, stringify, type Contexts, type EvalState, type Where } from './expr.js';
 
@@ -25,6 +26,8 @@ export const T = {
 
 /** A workflow that cannot run as written (exit code 2); the message lists every problem. */
 export class WorkflowError extends ConfigError {}
+/** A workflow cdl run will not read at all (too large, aliases that expand too far): exit 1. */
+export class RefusedWorkflowError extends CdlError {}
 
 export interface StepDef {
   /** The id steps.<id> uses (generated for steps without one). */
@@ -176,14 +179,58 @@ export async function readWorkflow(file: string, repoRoot: string): Promise<Work
   const display = path.relative(repoRoot, abs).startsWith('..') ? abs : path.relative(repoRoot, abs);
   let content: string;
   try {
+    const { size } = await stat(abs);
+    if (size > MAX_WORKFLOW_BYTES) {
+      throw new RefusedWorkflowError(
+        `${display}: the workflow is ${size} bytes; cdl run reads workflows of at most ${MAX_WORKFLOW_BYTES}`,
+      );
+    }
     content = await readFile(abs, 'utf8');
-  } catch {
+  } catch (error) {
+    if (error instanceof RefusedWorkflowError) throw error;
     throw new WorkflowError(`${display}: no such workflow file`);
   }
   return parseWorkflowText(content, abs, display);
 }
 
+/** Workflow files are small; GitHub's own limit on a workflow is far below this. */
+const MAX_WORKFLOW_BYTES = 1024 * 1024;
+/** Aliases a workflow may expand, as the cdl.yaml parser allows (the yaml package's default). */
+const MAX_WORKFLOW_ALIASES = 100;
+
+/**
+ * The workflow parser expands every alias where it stands, so eight levels of anchors (a
+ * "billion laughs") would keep it busy for ever: bound the file and its aliases first.
+ */
+function checkWorkflowSize(content: string, display: string): void {
+  const bytes = Buffer.byteLength(content);
+  if (bytes > MAX_WORKFLOW_BYTES) {
+    throw new RefusedWorkflowError(
+      `${display}: the workflow is ${bytes} bytes; cdl run reads workflows of at most ${MAX_WORKFLOW_BYTES}`,
+    );
+  }
+  const counter = new LineCounter();
+  const doc = parseDocument(content, { lineCounter: counter, uniqueKeys: false, prettyErrors: false });
+  if (doc.errors.length) return; // the workflow parser reports syntax errors with their positions
+  try {
+    doc.toJS({ maxAliasCount: MAX_WORKFLOW_ALIASES });
+  } catch (error) {
+    let at: { line: number; col: number } | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        at = node.range ? counter.linePos(node.range[0]) : undefined;
+        return visit.BREAK;
+      },
+    });
+    throw new RefusedWorkflowError(
+      `${display}${at ? `:${at.line}:${at.col}` : ''}: the YAML aliases expand too far (${(error as Error).message}); ` +
+        `expected at most ${MAX_WORKFLOW_ALIASES} alias expansions`,
+    );
+  }
+}
+
 export async function parseWorkflowText(content: string, abs: string, display: string): Promise<WorkflowDef> {
+  checkWorkflowSize(content, display);
   const wp = await loadWorkflowParser();
   const parsed = wp.parseWorkflow({ name: display, content }, new wp.NoOperationTraceWriter());
   const errors = () => parsed.context.errors.getErrors().map((e) => problem(display, e.rawMessage, e.range));

@@ -7,10 +7,19 @@ import { createReadStream } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { TwirpError, parseJsonObject, readSmallBody, sendJson, sendTwirpError } from './http.js';
+import { TwirpError, invalidArgument, parseJsonObject, readSmallBody, sendJson, sendTwirpError } from './http.js';
 import { ResultsService } from './service.js';
 import { BlobError, Storage, isBlobName, isContainer, type BlobProperties, type Container } from './storage.js';
-import { assertId, checkBlobSignature, mintRuntimeToken, verifyRuntimeToken, type TokenClaims } from './token.js';
+import {
+  assertId,
+  checkBlobSignature,
+  mintApiToken,
+  mintRuntimeToken,
+  REPOSITORY_PATTERN,
+  verifyApiToken,
+  verifyRuntimeToken,
+  type TokenClaims,
+} from './token.js';
 
 export interface ResultsServerOptions {
   /** Directory where artifacts and cache entries are stored. */
@@ -23,8 +32,16 @@ export interface ResultsServerOptions {
   runId?: string;
   /** Default job id put into the runtime token by env(). */
   jobId?: string;
+  /** Default repository (owner/repo) put into the API token by githubToken(). */
+  repository?: string;
   /** Request log: true writes to stderr, or pass a function that gets each line. */
   log?: boolean | ((line: string) => void);
+  /** Largest blob (artifact, cache entry) accepted, in bytes; 10 GiB unless told. */
+  maxUploadBytes?: number;
+  /** A connection that sends nothing for this long is closed; 60 s unless told. */
+  idleTimeoutMs?: number;
+  /** No request (an upload included) may take longer than this; 30 min unless told. */
+  requestTimeoutMs?: number;
 }
 
 export interface ResultsServer {
@@ -40,6 +57,13 @@ export interface ResultsServer {
   env(ids?: { runId?: string; jobId?: string }): Record<string, string>;
   /** A runtime token (the ACTIONS_RUNTIME_TOKEN value) for a run and job. */
   token(ids?: { runId?: string; jobId?: string }): string;
+  /**
+   * An API token (the run's GITHUB_TOKEN) for the /repos/{owner}/{repo}/actions routes: it reads
+   * the artifacts of its repository and deletes only those of its own run.
+   */
+  githubToken(ids?: { runId?: string; repository?: string }): string;
+  /** Ends a run: its runtime and API tokens are refused from now on. */
+  endRun(runId: string): void;
   close(): Promise<void>;
 }
 
@@ -60,8 +84,15 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
   assertId('runId', defaultRunId);
   assertId('jobId', defaultJobId);
 
-  const storage = new Storage(opts.root);
+  const defaultRepository = opts.repository ?? 'local/repository';
+  if (!REPOSITORY_PATTERN.test(defaultRepository)) {
+    throw new Error(`startResultsServer: repository must be owner/repo (got ${JSON.stringify(defaultRepository)})`);
+  }
+  const storage = new Storage(opts.root, opts.maxUploadBytes);
   const secret = await storage.init();
+  const endedRuns = new Set<string>();
+  const runEnded = (runId: string) =>
+    endedRuns.has(runId) ? `run ${JSON.stringify(runId)} has ended; its tokens no longer work` : undefined;
   let baseUrl = '';
   const service = new ResultsService({ storage, secret, baseUrl: () => baseUrl });
   try {
@@ -93,6 +124,17 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
     },
   };
 
+  /** The claims of a valid runtime token of a live run; a TwirpError (401) otherwise. */
+  async function runtimeClaims(req: IncomingMessage): Promise<TokenClaims> {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!match) throw new TwirpError('unauthenticated', 'missing Authorization: Bearer <ACTIONS_RUNTIME_TOKEN>');
+    const claims = await verifyRuntimeToken(secret, match[1] as string);
+    if (typeof claims === 'string') throw new TwirpError('unauthenticated', `invalid runtime token: ${claims}`);
+    const ended = runEnded(claims.runId);
+    if (ended) throw new TwirpError('unauthenticated', `invalid runtime token: ${ended}`);
+    return claims;
+  }
+
   async function handleTwirp(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
     try {
       const [serviceName, method, ...rest] = pathname.slice(TWIRP_PREFIX.length).split('/');
@@ -106,11 +148,7 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
           `unexpected Content-Type ${JSON.stringify(contentType ?? '')}: only application/json is supported`,
         );
       }
-      const auth = req.headers.authorization ?? '';
-      const match = /^Bearer\s+(\S+)$/i.exec(auth);
-      if (!match) throw new TwirpError('unauthenticated', 'missing Authorization: Bearer <ACTIONS_RUNTIME_TOKEN>');
-      const claims = verifyRuntimeToken(secret, match[1] as string);
-      if (typeof claims === 'string') throw new TwirpError('unauthenticated', `invalid runtime token: ${claims}`);
+      const claims = await runtimeClaims(req);
       const body = parseJsonObject(await readSmallBody(req, MAX_JSON_BODY));
       sendJson(res, 200, await fn(claims, body));
     } catch (error) {
@@ -275,8 +313,36 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
 
   // ---- REST (api.github.com subset) ----------------------------------------
 
+  /**
+   * The run an API token was issued for, when it is valid, of a live run and for this
+   * repository; otherwise the refusal has been sent and undefined is returned.
+   */
+  async function restClaims(req: IncomingMessage, res: ServerResponse, owner: string, repo: string) {
+    const refuse = (status: number, message: string) => {
+      sendJson(res, status, { message, documentation_url: 'https://docs.github.com/rest/authentication' });
+      return undefined;
+    };
+    const match = /^(?:Bearer|token)\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!match) return refuse(401, 'Requires authentication: send Authorization: token <GITHUB_TOKEN of the run>');
+    const claims = await verifyApiToken(secret, match[1] as string);
+    if (typeof claims === 'string') return refuse(401, `Bad credentials: ${claims}`);
+    const ended = runEnded(claims.runId);
+    if (ended) return refuse(401, `Bad credentials: ${ended}`);
+    if (claims.repository.toLowerCase() !== `${owner}/${repo}`.toLowerCase()) {
+      return refuse(403, `the token is for ${claims.repository}, not ${owner}/${repo}`);
+    }
+    return claims;
+  }
+
   async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
-    const p = url.pathname.split('/').map((s) => decodeURIComponent(s));
+    let p: string[];
+    try {
+      p = url.pathname.split('/').map((s) => decodeURIComponent(s));
+    } catch {
+      req.resume();
+      sendJson(res, 400, { message: `the path ${url.pathname} has a malformed %-escape` });
+      return true;
+    }
     // ['', 'repos', owner, repo, 'actions', ...]
     if (p[1] !== 'repos' || p[4] !== 'actions' || !p[2] || !p[3]) return false;
     const owner = p[2];
@@ -285,6 +351,8 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
     const notFound = () =>
       sendJson(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/actions/artifacts' });
     req.resume();
+    const claims = await restClaims(req, res, owner, repo);
+    if (!claims) return true;
     if (req.method === 'GET' && tail.length === 3 && tail[0] === 'runs' && tail[2] === 'artifacts') {
       sendJson(res, 200, service.listRunArtifactsRest(owner, repo, tail[1] as string, url.searchParams));
       return true;
@@ -320,6 +388,13 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
         return true;
       }
       if (req.method === 'DELETE' && tail.length === 2) {
+        const run = service.artifactRun(id);
+        if (run !== undefined && run !== claims.runId) {
+          sendJson(res, 403, {
+            message: `artifact ${id} belongs to run ${run}; the token of run ${claims.runId} deletes only its own run's artifacts`,
+          });
+          return true;
+        }
         if (await service.deleteArtifactById(id)) {
           res.writeHead(204);
           res.end();
@@ -342,10 +417,7 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
             ? 401
             : error.status;
     try {
-      const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-      if (!match) throw new TwirpError('unauthenticated', 'missing Authorization: Bearer <ACTIONS_RUNTIME_TOKEN>');
-      const claims = verifyRuntimeToken(secret, match[1] as string);
-      if (typeof claims === 'string') throw new TwirpError('unauthenticated', `invalid runtime token: ${claims}`);
+      await runtimeClaims(req);
       const resource = url.pathname.slice(CACHE_V1_PREFIX.length);
       const method = req.method ?? 'GET';
       if (method === 'GET' && resource === 'cache') {
@@ -370,12 +442,32 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
       }
       const idMatch = /^caches\/(\d+)$/.exec(resource);
       if (idMatch && method === 'PATCH') {
-        const blob = service.pendingCacheBlobV1(Number(idMatch[1]));
-        if (!blob) throw new TwirpError('not_found', `no cache upload is open for id ${idMatch[1]}`);
-        const range = /^bytes (\d+)-(\d+)\/(\*|\d+)$/.exec(header(req, 'content-range') ?? '');
-        if (!range) throw new TwirpError('invalid_argument', 'Content-Range: bytes START-END/* is required');
+        const range = /^bytes (\d{1,16})-(\d{1,16})\/(\*|\d{1,16})$/.exec(header(req, 'content-range') ?? '');
+        if (!range) throw invalidArgument('Content-Range', 'must be bytes START-END/* (decimal, END >= START)');
         const start = Number(range[1]);
-        await storage.writeRange('cache', blob, start, req, Number(range[2]) - start + 1);
+        const end = Number(range[2]);
+        if (end < start) throw invalidArgument('Content-Range', `ends (${end}) before it starts (${start})`);
+        if (end + 1 > storage.maxBlobBytes) {
+          throw new BlobError(
+            413,
+            'RequestBodyTooLarge',
+            `Content-Range bytes ${start}-${end} reaches past ${storage.maxBlobBytes} bytes, the largest cache entry this server takes`,
+          );
+        }
+        const declared = contentLength(req);
+        if (declared !== undefined && declared !== end - start + 1) {
+          throw invalidArgument(
+            'Content-Length',
+            `is ${declared} but Content-Range bytes ${start}-${end} is ${end - start + 1} bytes`,
+          );
+        }
+        const claim = service.claimRangeV1(Number(idMatch[1]), start, end);
+        try {
+          await storage.writeRange('cache', claim.blob, start, req, end - start + 1);
+        } catch (error) {
+          claim.release();
+          throw error;
+        }
         res.writeHead(204);
         res.end();
         return;
@@ -389,8 +481,11 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
       throw new TwirpError('bad_route', `no handler for ${method} ${url.pathname}`);
     } catch (error) {
       req.resume();
-      if (error instanceof TwirpError) sendJson(res, status(error), { message: error.message, typeKey: error.code });
-      else if (error instanceof BlobError) sendJson(res, error.status, { message: error.message, typeKey: error.code });
+      if (error instanceof TwirpError) {
+        const body: Record<string, unknown> = { message: error.message, typeKey: error.code };
+        if (error.meta?.['argument']) body['argument'] = error.meta['argument'];
+        sendJson(res, status(error), body);
+      } else if (error instanceof BlobError) sendJson(res, error.status, { message: error.message, typeKey: error.code });
       else sendJson(res, 500, { message: (error as Error).message });
     }
   }
@@ -435,8 +530,11 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
       }
     }
   });
-  // Large uploads can take a while; don't let Node's default request timeout cut them.
-  server.requestTimeout = 0;
+  // Every wait is bounded: headers must arrive within 30 s, a connection that goes quiet is
+  // closed, and no request (a large upload included) runs longer than requestTimeoutMs.
+  server.headersTimeout = Math.min(30_000, opts.requestTimeoutMs ?? 30_000);
+  server.requestTimeout = opts.requestTimeoutMs ?? 30 * 60_000;
+  server.timeout = opts.idleTimeoutMs ?? 60_000;
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -464,6 +562,12 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
     port,
     root: storage.root,
     token,
+    githubToken(ids = {}) {
+      return mintApiToken(secret, { runId: ids.runId ?? defaultRunId, repository: ids.repository ?? defaultRepository });
+    },
+    endRun(runId) {
+      endedRuns.add(runId);
+    },
     env(ids = {}) {
       return {
         ACTIONS_RUNTIME_TOKEN: token(ids),

@@ -23,7 +23,7 @@ const MAX_KEY_LENGTH = 512;
 const MAX_CACHE_KEYS = 10;
 
 /** Characters GitHub refuses in artifact names (same list as the toolkit checks). */
-const INVALID_NAME_CHARS = ['"', ':', '<', '>', '|', '*', '?', '\r', '\n', '\\', '/'];
+const INVALID_NAME_CHARS = ['"', ':', '<', '>', '|', '*', '?', '\r', '\n', '\\', '/', '\0'];
 
 interface PendingArtifact {
   record: ArtifactRecord;
@@ -36,6 +36,8 @@ interface PendingCache {
   version: string;
   blob: string;
   touched: number;
+  /** Cache v1 only: the byte ranges PATCHed so far, [start, end] inclusive. */
+  ranges?: [number, number][];
 }
 
 export interface ServiceOptions {
@@ -141,6 +143,9 @@ export class ResultsService {
     const name = requiredString(body, 'name');
     const bad = INVALID_NAME_CHARS.find((c) => name.includes(c));
     if (bad !== undefined) throw invalidArgument('name', `contains the invalid character ${JSON.stringify(bad)}`);
+    if (name.trim() === '.' || name.trim() === '..') {
+      throw invalidArgument('name', `must not be ${JSON.stringify(name)} (it names a folder, not an artifact)`);
+    }
     if (name.length > 256) throw invalidArgument('name', 'is longer than 256 characters');
     return name;
   }
@@ -419,18 +424,38 @@ export class ResultsService {
       this.pendingCacheById.delete(pending.id);
       await this.storage.deleteBlob('cache', blob);
     }
-    const entry = { id: this.nextCacheId++, key, version, blob, touched: Date.now() };
+    const entry: PendingCache = { id: this.nextCacheId++, key, version, blob, touched: Date.now(), ranges: [] };
     this.pendingCache.set(blob, entry);
     this.pendingCacheById.set(entry.id, entry);
     return { cacheId: entry.id };
   }
 
-  /** The blob a v1 PATCH/commit for this id goes to; undefined when no upload is open. */
-  pendingCacheBlobV1(id: number): string | undefined {
+  /**
+   * Claims bytes [start, end] of a v1 upload for one PATCH; returns the blob to write to and
+   * a function that gives the claim back when the write fails. Ranges may arrive in any
+   * order (the toolkit uploads chunks in parallel) but never overlap.
+   */
+  claimRangeV1(id: number, start: number, end: number): { blob: string; release: () => void } {
     const pending = this.pendingCacheById.get(id);
-    if (!pending) return undefined;
+    if (!pending) throw new TwirpError('not_found', `no cache upload is open for id ${id}`);
+    const ranges = (pending.ranges ??= []);
+    const clash = ranges.find(([s, e]) => start <= e && s <= end);
+    if (clash) {
+      throw invalidArgument(
+        'Content-Range',
+        `bytes ${start}-${end} overlap bytes ${clash[0]}-${clash[1]} already uploaded (each byte is uploaded once)`,
+      );
+    }
+    const claim: [number, number] = [start, end];
+    ranges.push(claim);
     pending.touched = Date.now();
-    return pending.blob;
+    return {
+      blob: pending.blob,
+      release: () => {
+        const i = ranges.indexOf(claim);
+        if (i >= 0) ranges.splice(i, 1);
+      },
+    };
   }
 
   /** POST _apis/artifactcache/caches/{id} {size}: commits the uploaded ranges. */
@@ -438,9 +463,21 @@ export class ResultsService {
     const pending = this.pendingCacheById.get(id);
     if (!pending) throw new TwirpError('not_found', `no cache upload is open for id ${id}`);
     const size = optionalInt64(body, 'size') ?? 0;
+    // The ranges must tile [0, size) with no gap: a hole would commit bytes nobody sent.
+    let next = 0;
+    for (const [start, end] of [...(pending.ranges ?? [])].sort((a, b) => a[0] - b[0])) {
+      if (start !== next) {
+        throw invalidArgument(
+          'Content-Range',
+          `bytes ${next}-${start - 1} were never uploaded (the ranges must be contiguous from 0)`,
+        );
+      }
+      next = end + 1;
+    }
+    if (next !== size) throw invalidArgument('size', `is ${size} but ${next} contiguous bytes were uploaded`);
     const staged = (await this.storage.stagedSize('cache', pending.blob)) ?? 0;
     if (staged !== size) throw invalidArgument('size', `is ${size} but ${staged} bytes were uploaded`);
-    if (staged === 0) await this.storage.writeRange('cache', pending.blob, 0, Readable.from([]));
+    if (staged === 0) await this.storage.writeRange('cache', pending.blob, 0, Readable.from([]), 0);
     await this.storage.commitStaged('cache', pending.blob);
     const record: CacheRecord = {
       id: pending.id,
@@ -510,6 +547,12 @@ export class ResultsService {
   artifactDownloadRedirect(id: number): string | undefined {
     const record = this.artifactsById.get(id);
     return record && this.isLive(record) ? this.artifactDownloadUrl(record) : undefined;
+  }
+
+  /** The run an artifact belongs to (for the REST routes' checks); undefined when there is none. */
+  artifactRun(id: number): string | undefined {
+    const record = this.artifactsById.get(id);
+    return record && this.isLive(record) ? record.runId : undefined;
   }
 
   async deleteArtifactById(id: number): Promise<boolean> {

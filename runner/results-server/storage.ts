@@ -1,6 +1,5 @@
 // On-disk layout under `root`:
 //
-//   secret                          HMAC key for runtime tokens and signed URLs
 //   tmp/                            temp files; every write lands here first, then is renamed
 //   blocks/<container>/<blob>/<id>  staged (uncommitted) blocks, Put Block
 //   blobs/<container>/<blob>        committed blob bytes
@@ -10,6 +9,9 @@
 //
 // Nothing is ever half-written: data is written to tmp/ and renamed into place.
 // Pending uploads are kept in memory only; a restart drops them (their blobs too).
+// The key that signs tokens and URLs is never written here: the root may sit in the
+// workspace of the steps it signs for (`.cdl/results` under `cdl run`), so each start
+// draws a new key and keeps it in memory; tokens and URLs die with the server.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -76,21 +78,31 @@ export function isBlobName(value: string): boolean {
   return BLOB_NAME.test(value) && !value.endsWith('.json') && value !== '.' && value !== '..';
 }
 
-/** Counts bytes and hashes them as they stream past. */
+/** Counts bytes and hashes them as they stream past; errors once more than `limit` bytes arrive. */
 class Digest extends Transform {
   bytes = 0;
   readonly sha256 = createHash('sha256');
   readonly md5 = createHash('md5');
+  constructor(private readonly limit = Infinity) {
+    super();
+  }
   feed(chunk: Buffer): void {
     this.bytes += chunk.length;
     this.sha256.update(chunk);
     this.md5.update(chunk);
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    if (this.bytes + chunk.length > this.limit) {
+      cb(new BlobError(413, 'RequestBodyTooLarge', `the request body is larger than ${this.limit} bytes`));
+      return;
+    }
     this.feed(chunk);
     cb(null, chunk);
   }
 }
+
+/** The default bound on one blob (an artifact or a cache entry): GitHub's 10 GB cache limit. */
+export const DEFAULT_MAX_BLOB_BYTES = 10 * 1024 ** 3;
 
 /** Roots held by servers in this process (the lock file guards against other processes). */
 const lockedRoots = new Set<string>();
@@ -107,11 +119,25 @@ function processAlive(pid: number): boolean {
 export class Storage {
   readonly root: string;
   readonly tmpDir: string;
+  /** No blob, staged block set or staged range file grows past this many bytes. */
+  readonly maxBlobBytes: number;
   private lockFile: string | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, maxBlobBytes = DEFAULT_MAX_BLOB_BYTES) {
     this.root = path.resolve(root);
     this.tmpDir = path.join(this.root, 'tmp');
+    this.maxBlobBytes = maxBlobBytes;
+  }
+
+  /** 413 before a byte is read when the declared length is over the limit. */
+  private checkDeclared(declared: number | undefined, already = 0): void {
+    if (declared !== undefined && already + declared > this.maxBlobBytes) {
+      throw new BlobError(
+        413,
+        'RequestBodyTooLarge',
+        `the blob would be ${already + declared} bytes; this server takes at most ${this.maxBlobBytes}`,
+      );
+    }
   }
 
   // ---- generic helpers -------------------------------------------------
@@ -153,7 +179,9 @@ export class Storage {
     for (const c of CONTAINERS) await fs.mkdir(path.join(this.root, 'blobs', c), { recursive: true });
     await fs.mkdir(path.join(this.root, 'artifacts'), { recursive: true });
     await fs.mkdir(path.join(this.root, 'cache'), { recursive: true });
-    return this.loadSecret();
+    // Earlier versions kept the key in `secret` here; a key steps could read signs nothing now.
+    await fs.rm(path.join(this.root, 'secret'), { force: true });
+    return randomBytes(32);
   }
 
   /** One server per root: startup clears temp files and prunes blobs nothing refers to. */
@@ -184,21 +212,6 @@ export class Storage {
     this.lockFile = undefined;
   }
 
-  private async loadSecret(): Promise<Buffer> {
-    const file = path.join(this.root, 'secret');
-    try {
-      const hex = (await fs.readFile(file, 'utf8')).trim();
-      if (/^[0-9a-f]{64}$/.test(hex)) return Buffer.from(hex, 'hex');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    const secret = randomBytes(32);
-    const tmp = this.tmpPath();
-    await fs.writeFile(tmp, `${secret.toString('hex')}\n`, { mode: 0o600 });
-    await fs.rename(tmp, file);
-    return secret;
-  }
-
   // ---- blobs -------------------------------------------------------------
 
   blobPath(container: Container, blob: string): string {
@@ -219,13 +232,15 @@ export class Storage {
   }
 
   /** Streams `body` to a temp file, returning its path and digests. */
-  private async receive(body: Readable, expectedLength?: number): Promise<{ tmp: string; digest: Digest }> {
+  private async receive(body: Readable, expectedLength?: number, already = 0): Promise<{ tmp: string; digest: Digest }> {
+    this.checkDeclared(expectedLength, already);
     const tmp = this.tmpPath();
-    const digest = new Digest();
+    const digest = new Digest(this.maxBlobBytes - already);
     try {
       await pipeline(body, digest, createWriteStream(tmp));
     } catch (error) {
       await fs.rm(tmp, { force: true });
+      if (error instanceof BlobError) throw error;
       throw new BlobError(400, 'InvalidInput', `request body could not be read: ${(error as Error).message}`);
     }
     if (expectedLength !== undefined && digest.bytes !== expectedLength) {
@@ -274,8 +289,13 @@ export class Storage {
 
   /** Put Block: stage one block. Returns its MD5 (base64). */
   async putBlock(container: Container, blob: string, blockId: string, body: Readable, expectedLength?: number): Promise<string> {
-    const { tmp, digest } = await this.receive(body, expectedLength);
     const file = this.blockFile(container, blob, blockId);
+    // Staged blocks together are bounded like the blob they become (a re-put block replaces itself).
+    let staged = 0;
+    for (const entry of await fs.readdir(path.dirname(file)).catch(() => [] as string[])) {
+      if (entry !== path.basename(file)) staged += (await fs.stat(path.join(path.dirname(file), entry))).size;
+    }
+    const { tmp, digest } = await this.receive(body, expectedLength, staged);
     await fs.mkdir(path.dirname(file), { recursive: true });
     await fs.rename(tmp, file);
     return digest.md5.digest('base64');
@@ -289,13 +309,16 @@ export class Storage {
     headers: { contentType?: string; contentEncoding?: string; contentDisposition?: string },
   ): Promise<BlobProperties> {
     const files = blockIds.map((id) => this.blockFile(container, blob, id));
+    let total = 0;
     for (let i = 0; i < files.length; i++) {
       try {
-        await fs.access(files[i] as string);
+        total += (await fs.stat(files[i] as string)).size;
       } catch {
         throw new BlobError(400, 'InvalidBlockList', `block ${JSON.stringify(blockIds[i])} was not staged for this blob`);
       }
     }
+    // A block may be listed more than once: bound what the list adds up to, not what was staged.
+    this.checkDeclared(total);
     const tmp = this.tmpPath();
     const digest = new Digest();
     const out = createWriteStream(tmp);
@@ -322,15 +345,21 @@ export class Storage {
     return path.join(this.blockDir(container, blob), 'ranges');
   }
 
-  /** Writes `body` at byte offset `start` of a staged blob (cache v1 PATCH with Content-Range). */
-  async writeRange(container: Container, blob: string, start: number, body: Readable, expectedLength?: number): Promise<number> {
+  /**
+   * Writes `body` at byte offset `start` of a staged blob (cache v1 PATCH with Content-Range).
+   * The caller checks that the range is within the limit and does not overlap another;
+   * no more than `expectedLength` bytes are written.
+   */
+  async writeRange(container: Container, blob: string, start: number, body: Readable, expectedLength: number): Promise<number> {
+    if (start + expectedLength > this.maxBlobBytes) this.checkDeclared(start + expectedLength);
     const file = this.stagedFile(container, blob);
     await fs.mkdir(path.dirname(file), { recursive: true });
     await (await fs.open(file, 'a')).close();
-    const counter = new Digest();
+    const counter = new Digest(expectedLength);
     try {
       await pipeline(body, counter, createWriteStream(file, { flags: 'r+', start }));
     } catch (error) {
+      if (error instanceof BlobError) throw error;
       throw new BlobError(400, 'InvalidInput', `request body could not be read: ${(error as Error).message}`);
     }
     if (expectedLength !== undefined && counter.bytes !== expectedLength) {

@@ -1,20 +1,37 @@
-// Runtime tokens (HS256 JWTs) and signed blob URLs.
+// Runtime tokens and API tokens (HS256 JWTs) and signed blob URLs.
 //
 // The toolkit never verifies the runtime token; it only decodes its claims
 // to find the workflow run and job backend ids, from the `scp` claim:
 //   "Actions.GenericRead:<run> Actions.Results:<run>:<job>"
 // The server signs the token so that it can check it on every request.
+// An API token is the run's GITHUB_TOKEN for the api.github.com routes: it names
+// the run and the repository it was issued for.
+// Tokens are minted here (a synchronous HMAC, so env() stays synchronous) and
+// verified with jose, which checks the algorithm, signature, issuer, audience and
+// lifetime.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { errors, jwtVerify, type JWTPayload } from 'jose';
 
 /** Run and job ids travel inside `scp`, split on ' ' and ':' by the toolkit. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** owner/repo as GitHub spells repository names. */
+export const REPOSITORY_PATTERN = /^[^/]{1,100}\/[^/]{1,100}$/;
 
 export interface TokenClaims {
   runId: string;
   jobId: string;
 }
 
+export interface ApiTokenClaims {
+  runId: string;
+  /** owner/repo */
+  repository: string;
+}
+
 const ISSUER = 'cdl-results-server';
+const RUNTIME_AUDIENCE = 'actions.results';
+const API_AUDIENCE = 'api.github.com';
+const DEFAULT_LIFETIME_S = 7 * 24 * 3600;
 
 function b64url(data: Buffer | string): string {
   return Buffer.from(data).toString('base64url');
@@ -34,42 +51,69 @@ export function assertId(kind: string, value: string): void {
   }
 }
 
-export function mintRuntimeToken(secret: Buffer, claims: TokenClaims, lifetimeSeconds = 7 * 24 * 3600): string {
-  assertId('runId', claims.runId);
-  assertId('jobId', claims.jobId);
-  const now = Math.floor(Date.now() / 1000);
-  const header = { typ: 'JWT', alg: 'HS256' };
-  const payload = {
-    iss: ISSUER,
-    aud: 'actions.results',
-    nbf: now - 60,
-    iat: now,
-    exp: now + lifetimeSeconds,
-    scp: `Actions.GenericRead:${claims.runId} Actions.Results:${claims.runId}:${claims.jobId}`,
-    run_id: claims.runId,
-    job_id: claims.jobId,
-  };
-  const unsigned = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
+function signJwt(secret: Buffer, payload: Record<string, unknown>): string {
+  const unsigned = `${b64url(JSON.stringify({ typ: 'JWT', alg: 'HS256' }))}.${b64url(JSON.stringify(payload))}`;
   return `${unsigned}.${b64url(hmac(secret, unsigned))}`;
 }
 
-/** Verifies a runtime token; returns its run/job claims, or a reason it is refused. */
-export function verifyRuntimeToken(secret: Buffer, token: string): TokenClaims | string {
-  const parts = token.split('.');
-  if (parts.length !== 3) return 'the token is not a JWT';
-  const [h, p, s] = parts as [string, string, string];
-  if (!safeEqual(Buffer.from(s, 'base64url'), hmac(secret, `${h}.${p}`))) {
-    return 'the token signature is invalid (was it issued by this server?)';
-  }
-  let payload: Record<string, unknown>;
-  try {
-    payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return 'the token payload is not JSON';
-  }
+function lifetime(lifetimeSeconds: number): { nbf: number; iat: number; exp: number } {
   const now = Math.floor(Date.now() / 1000);
-  if (typeof payload['exp'] === 'number' && payload['exp'] < now) return 'the token has expired';
-  if (typeof payload['nbf'] === 'number' && payload['nbf'] > now + 60) return 'the token is not valid yet';
+  return { nbf: now - 60, iat: now, exp: now + lifetimeSeconds };
+}
+
+export function mintRuntimeToken(secret: Buffer, claims: TokenClaims, lifetimeSeconds = DEFAULT_LIFETIME_S): string {
+  assertId('runId', claims.runId);
+  assertId('jobId', claims.jobId);
+  return signJwt(secret, {
+    iss: ISSUER,
+    aud: RUNTIME_AUDIENCE,
+    ...lifetime(lifetimeSeconds),
+    scp: `Actions.GenericRead:${claims.runId} Actions.Results:${claims.runId}:${claims.jobId}`,
+    run_id: claims.runId,
+    job_id: claims.jobId,
+  });
+}
+
+export function mintApiToken(secret: Buffer, claims: ApiTokenClaims, lifetimeSeconds = DEFAULT_LIFETIME_S): string {
+  assertId('runId', claims.runId);
+  if (!REPOSITORY_PATTERN.test(claims.repository)) {
+    throw new Error(`repository must be owner/repo (got ${JSON.stringify(claims.repository)})`);
+  }
+  return signJwt(secret, {
+    iss: ISSUER,
+    aud: API_AUDIENCE,
+    ...lifetime(lifetimeSeconds),
+    run_id: claims.runId,
+    repository: claims.repository,
+  });
+}
+
+async function verify(secret: Buffer, token: string, audience: string): Promise<JWTPayload | string> {
+  try {
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience,
+      clockTolerance: 60,
+    });
+    return payload;
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) return 'the token has expired';
+    if (error instanceof errors.JWSSignatureVerificationFailed) {
+      return 'the token signature is invalid (was it issued by this server, since it last started?)';
+    }
+    if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') {
+      return `the token is not meant for this service (audience ${audience} expected)`;
+    }
+    if (error instanceof errors.JOSEError) return `the token is not valid: ${error.message}`;
+    throw error;
+  }
+}
+
+/** Verifies a runtime token; returns its run/job claims, or a reason it is refused. */
+export async function verifyRuntimeToken(secret: Buffer, token: string): Promise<TokenClaims | string> {
+  const payload = await verify(secret, token, RUNTIME_AUDIENCE);
+  if (typeof payload === 'string') return payload;
   const scp = typeof payload['scp'] === 'string' ? payload['scp'] : '';
   for (const scope of scp.split(' ')) {
     const bits = scope.split(':');
@@ -78,6 +122,16 @@ export function verifyRuntimeToken(secret: Buffer, token: string): TokenClaims |
     }
   }
   return 'the token has no Actions.Results scope';
+}
+
+/** Verifies an API token (a run's GITHUB_TOKEN); returns its claims, or a reason it is refused. */
+export async function verifyApiToken(secret: Buffer, token: string): Promise<ApiTokenClaims | string> {
+  const payload = await verify(secret, token, API_AUDIENCE);
+  if (typeof payload === 'string') return payload;
+  const runId = payload['run_id'];
+  const repository = payload['repository'];
+  if (typeof runId !== 'string' || typeof repository !== 'string') return 'the token names no run and repository';
+  return { runId, repository };
 }
 
 export type BlobPermission = 'r' | 'w';

@@ -133,7 +133,7 @@ Exit codes: 0 blessed, 1 rejected or failure, 2 usage or configuration error.`,
   },
   serve: {
     summary: 'serve the models of a repository over the Open Inference Protocol (KServe/Triton v2 REST)',
-    help: `Usage: cdl serve --repository DIR [--port N] [--host ADDR] [--poll-ms N] [--log-level LEVEL]
+    help: `Usage: cdl serve --repository DIR [--port N] [--host ADDR] [--poll-ms N] [--log-level LEVEL] [limits]
 
 Serve every model of a model repository, DIR/<model>/<version>/ (each version a model directory
 holding model.onnx, checked against its SHA256SUMS when present), with onnxruntime-node over the
@@ -149,9 +149,12 @@ Options:
       --host ADDR           address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
       --poll-ms N           look for new versions every N ms (default 2000; 0: only through the load API)
       --drain-timeout-ms N  how long shutdown waits for requests in flight (default 30000)
+      --max-body-bytes N    largest request body, refused with 413 before it is read (default 33554432, 32 MiB)
+      --body-timeout-ms N   a request body must arrive within N ms, else 408 (default 30000)
+      --headers-timeout-ms N  request headers must arrive within N ms (default 10000)
       --log-level LEVEL     debug, info, warn or error (JSON lines on stderr; default info)
 
-Exit codes: 0 stopped by a signal, 1 failure, 2 usage error.`,
+Exit codes: 0 stopped by a signal, 1 failure (e.g. the address is in use), 2 usage error.`,
     load: async () => (await import('./serve.js')).serveCommand,
   },
   compress: {

@@ -34,8 +34,8 @@ export interface TrainedCandidate {
 }
 
 async function tfFor(train: TrainSection): Promise<Tf> {
-  const { tf, info } = await loadBackend(train.backend);
-  if (info.name === 'wasm') await installKernels(train.kernels === 'auto' ? 'auto' : train.kernels);
+  const { tf, info } = await loadBackend(train.backend, { deterministic: train.deterministic });
+  if (info.name === 'wasm') await installKernels(train.kernels, { deterministic: train.deterministic });
   return tf;
 }
 

@@ -36,6 +36,8 @@ const poolFields = {
 export const maxpoolLayer = z.strictObject({ type: z.literal('maxpool'), ...poolFields });
 export const avgpoolLayer = z.strictObject({ type: z.literal('avgpool'), ...poolFields });
 export const flattenLayer = z.strictObject({ type: z.literal('flatten') });
+/** The mean of each channel over height and width: [h, w, c] -> [c]. */
+export const globalavgpoolLayer = z.strictObject({ type: z.literal('globalavgpool') });
 export const dropoutLayer = z.strictObject({
   type: z.literal('dropout'),
   rate: z.number().min(0).lt(1),
@@ -50,13 +52,24 @@ export const activationLayer = z.strictObject({
   activation,
 });
 
-export const LAYER_TYPES = ['dense', 'conv2d', 'maxpool', 'avgpool', 'flatten', 'dropout', 'batchnorm', 'activation'] as const;
+export const LAYER_TYPES = [
+  'dense',
+  'conv2d',
+  'maxpool',
+  'avgpool',
+  'globalavgpool',
+  'flatten',
+  'dropout',
+  'batchnorm',
+  'activation',
+] as const;
 
 export const layerSpec = z.discriminatedUnion('type', [
   denseLayer,
   conv2dLayer,
   maxpoolLayer,
   avgpoolLayer,
+  globalavgpoolLayer,
   flattenLayer,
   dropoutLayer,
   batchnormLayer,
@@ -162,7 +175,13 @@ export const optimizerSection = z.strictObject({
   beta1: z.number().min(0).lt(1).default(0.9),
   beta2: z.number().min(0).lt(1).default(0.999),
   epsilon: z.number().positive().default(1e-7),
-  weight_decay: z.number().min(0).default(0.01).describe('adamw: decoupled weight decay'),
+  weight_decay: z
+    .number()
+    .min(0)
+    .optional()
+    .describe(
+      'Decoupled weight decay of the kernels (w -= learning_rate * weight_decay * w after each step; for sgd the same as L2) for every optimizer; default 0.01 for adamw, 0 for the others',
+    ),
 });
 
 export const scheduleSection = z.strictObject({
@@ -180,6 +199,18 @@ export const earlyStoppingSection = z.strictObject({
   restore_best: z.boolean().default(true),
 });
 
+export const augmentSection = z.strictObject({
+  shift: nonNegativeInt.default(0).describe('Random shifts of up to this many pixels each way (zero padding, then a crop)'),
+  flip: z.boolean().default(false).describe('Mirror half of the images left to right'),
+  rotate: z.number().min(0).max(180).default(0).describe('Random rotations of up to this many degrees each way'),
+  erase: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('Probability of erasing (zeroing) a random rectangle of 2-25% of the image'),
+});
+
 export const trainSection = z.strictObject({
   backend: z.enum(BACKENDS).default('auto'),
   kernels: z
@@ -192,6 +223,21 @@ export const trainSection = z.strictObject({
   schedule: scheduleSection.default(scheduleSection.parse({})),
   early_stopping: earlyStoppingSection.optional(),
   seed: nonNegativeInt.default(42),
+  deterministic: z
+    .boolean()
+    .default(true)
+    .describe(
+      'The same configuration, data, seed and machine give the same weights bit for bit (fixed kernel choices, seeded dropout); false lets the wasm kernel layer pick the fastest kernels by timing',
+    ),
+  augment: augmentSection
+    .optional()
+    .describe('Image data augmentation of the training batches ([height, width, channels] data), seeded by train.seed'),
+  label_smoothing: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0)
+    .describe('classification: train on (1 - e) * one-hot + e / classes instead of one-hot labels'),
   hyperparameters: z
     .record(z.string(), z.unknown())
     .default({})
@@ -586,6 +632,7 @@ export type CompressMethod = (typeof COMPRESS_METHODS)[number];
 export type MetricGate = z.output<typeof metricGate>;
 export type GateMetric = (typeof GATE_METRICS)[number];
 export type OptimizerSection = z.output<typeof optimizerSection>;
+export type AugmentSection = z.output<typeof augmentSection>;
 export type ScheduleSection = z.output<typeof scheduleSection>;
 export type Activation = (typeof ACTIVATIONS)[number];
 export type Backend = (typeof BACKENDS)[number];

@@ -88,6 +88,28 @@ const KEYS = new Set([
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
+/**
+ * The range of every numeric option: past these a config is refused, not served (a queue of a
+ * billion requests or forty sessions of one model is a mistake, not a setting). Workers and
+ * threads are bounded by this machine's cores too.
+ */
+export function configRanges(
+  cores = os.availableParallelism(),
+): Record<
+  'max_batch_size' | 'max_queue_size' | 'timeout_ms' | 'max_queue_delay_ms' | 'workers' | 'threads' | 'versions',
+  [number, number]
+> {
+  return {
+    max_batch_size: [1, 4096],
+    max_queue_size: [1, 100_000],
+    timeout_ms: [1, 3_600_000],
+    max_queue_delay_ms: [0, 10_000],
+    workers: [0, Math.max(1, Math.min(16, cores))],
+    threads: [0, Math.max(1, Math.min(64, cores))],
+    versions: [1, 100],
+  };
+}
+
 /** Validate a parsed config object. Returns the config with defaults filled in, and every error. */
 export function validateModelConfig(raw: unknown, source: string): { value: ServeModelConfig; errors: string[] } {
   const value = defaultModelConfig();
@@ -103,26 +125,25 @@ export function validateModelConfig(raw: unknown, source: string): { value: Serv
   for (const k of Object.keys(r)) {
     if (!KEYS.has(k)) errors.push(`${source}: ${k}: unknown field; expected one of ${[...KEYS].join(', ')}`);
   }
-  const int = (key: 'max_batch_size' | 'max_queue_size' | 'timeout_ms', min: number) => {
+  const ranges = configRanges();
+  const cores = os.availableParallelism();
+  const int = (key: 'max_batch_size' | 'max_queue_size' | 'timeout_ms' | 'workers' | 'threads', note = '') => {
     if (r[key] === undefined) return;
-    if (!isInt(r[key]) || (r[key] as number) < min) err(key, `expected an integer >= ${min}`, r[key]);
+    const [min, max] = ranges[key];
+    if (!isInt(r[key]) || (r[key] as number) < min || (r[key] as number) > max)
+      err(key, `expected an integer from ${min} to ${max}${note}`, r[key]);
     else value[key] = r[key] as number;
   };
-  int('max_batch_size', 1);
-  int('max_queue_size', 1);
-  int('timeout_ms', 1);
-  if (r.workers !== undefined) {
-    if (!isInt(r.workers) || r.workers < 0) err('workers', 'expected an integer >= 0 (0: automatic)', r.workers);
-    else value.workers = r.workers;
-  }
-  if (r.threads !== undefined) {
-    if (!isInt(r.threads) || r.threads < 0) err('threads', 'expected an integer >= 0 (0: cores / workers)', r.threads);
-    else value.threads = r.threads;
-  }
+  int('max_batch_size');
+  int('max_queue_size');
+  int('timeout_ms', ' (milliseconds)');
+  int('workers', ` (0: automatic; at most 16 and this machine's ${cores} cores)`);
+  int('threads', ` (0: cores / workers; at most this machine's ${cores} cores)`);
   if (r.max_queue_delay_ms !== undefined) {
     const v = r.max_queue_delay_ms;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-      err('max_queue_delay_ms', 'expected a number of milliseconds >= 0', v);
+    const [min, max] = ranges.max_queue_delay_ms;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+      err('max_queue_delay_ms', `expected a number of milliseconds from ${min} to ${max}`, v);
     else value.max_queue_delay_ms = v;
   }
   if (r.dynamic_batching !== undefined) {
@@ -135,12 +156,18 @@ export function validateModelConfig(raw: unknown, source: string): { value: Serv
     if (keys.length !== 1) {
       err('version_policy', 'expected exactly one of {latest: N}, {specific: [versions]}, {all: true}', p);
     } else if (keys[0] === 'latest') {
-      if (!isInt(p!.latest) || p!.latest < 1) err('version_policy.latest', 'expected an integer >= 1', p!.latest);
+      if (!isInt(p!.latest) || p!.latest < 1 || p!.latest > ranges.versions[1])
+        err('version_policy.latest', `expected an integer from 1 to ${ranges.versions[1]}`, p!.latest);
       else value.version_policy = { latest: p!.latest };
     } else if (keys[0] === 'specific') {
       const s = p!.specific;
-      if (!Array.isArray(s) || s.length === 0 || !s.every((v) => isInt(v) && v >= 1)) {
-        err('version_policy.specific', 'expected a non-empty list of version numbers >= 1', s);
+      if (
+        !Array.isArray(s) ||
+        s.length === 0 ||
+        s.length > ranges.versions[1] ||
+        !s.every((v) => isInt(v) && v >= 1 && v <= Number.MAX_SAFE_INTEGER)
+      ) {
+        err('version_policy.specific', `expected a list of 1 to ${ranges.versions[1]} version numbers >= 1`, s);
       } else value.version_policy = { specific: [...new Set(s as number[])].sort((a, b) => a - b) };
     } else if (keys[0] === 'all') {
       if (p!.all !== true) err('version_policy.all', 'expected true', p!.all);
@@ -152,7 +179,7 @@ export function validateModelConfig(raw: unknown, source: string): { value: Serv
     if (typeof c !== 'object' || Array.isArray(c)) err('canary', 'expected {version: N, weight: percent}', c);
     else {
       let ok = true;
-      if (!isInt(c.version) || c.version < 1) {
+      if (!isInt(c.version) || c.version < 1 || c.version > Number.MAX_SAFE_INTEGER) {
         ok = false;
         err('canary.version', 'expected a version number >= 1', c.version);
       }

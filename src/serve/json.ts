@@ -81,6 +81,39 @@ export class NumberArray {
     return latin1(this.text, starts[i]!, ends[i]!);
   }
 
+  /**
+   * Where the nesting breaks `shape` (an array of shape[0] arrays of shape[1] … of numbers), as
+   * "data[1] has 3 elements where 2 are needed at dimension 1"; null when it follows it. Scans the
+   * text again (only nested arrays are checked, and only once).
+   */
+  nestingError(shape: readonly number[]): string | null {
+    const t = this.text;
+    const counts: number[] = [];
+    const at = (depth: number) =>
+      'data' +
+      counts
+        .slice(0, depth)
+        .map((c) => `[${c - 1}]`)
+        .join('');
+    for (let i = this.from; i < this.to; i++) {
+      const c = t[i]!;
+      const depth = counts.length;
+      if (c === 91 || NUMBER_CHARS[c]) {
+        if (depth > 0) counts[depth - 1]!++;
+        if (c === 91 && depth >= shape.length) return `${at(depth)} is an array where shape has no dimension ${depth}`;
+        if (c !== 91 && depth < shape.length) return `${at(depth)} is a number where dimension ${depth} is needed`;
+        if (c === 91) counts.push(0);
+        else while (i + 1 < this.to && NUMBER_CHARS[t[i + 1]!]) i++;
+      } else if (c === 93) {
+        const n = counts[depth - 1]!;
+        if (n !== shape[depth - 1])
+          return `${at(depth - 1)} has ${n} elements where ${shape[depth - 1]} are needed at dimension ${depth - 1}`;
+        counts.pop();
+      }
+    }
+    return null;
+  }
+
   /** The value JSON.parse gives for element i. */
   value(i: number): number {
     return this.exact ? this.fast[i]! : Number(this.source(i));

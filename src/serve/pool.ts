@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { ReferenceStats } from '../data/stats.js';
 import type { TensorSpec, TensorData } from './protocol.js';
 
@@ -69,12 +69,16 @@ interface Slot {
  * (tsx, tests), a one-line bootstrap that registers tsx in the new thread first.
  */
 function spawn(init: WorkerInit, transfer: ArrayBuffer[]): Worker {
+  return startWorker('worker', { workerData: init, transferList: transfer });
+}
+
+/** Start the worker thread of `<name>.js` (or `.ts`) beside this file. */
+export function startWorker(name: string, options: WorkerOptions): Worker {
   const here = import.meta.url;
-  const options = { workerData: init, transferList: transfer };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), options);
+  if (!here.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, here), options);
   const tsxDir = path.dirname(createRequire(here).resolve('tsx/package.json'));
   const api = pathToFileURL(path.join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
-  const entry = new URL('./worker.ts', here).href;
+  const entry = new URL(`./${name}.ts`, here).href;
   const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
   return new Worker(code, { ...options, eval: true });
 }

@@ -179,8 +179,58 @@ function binaryFlag(params: unknown, key: string, where: string): boolean | unde
     throw bad(`${where}: parameters.${key}: expected true or false, got ${JSON.stringify(params[key])}`);
   return params[key];
 }
-function flatten(data: unknown[]): unknown[] {
-  return data.length > 0 && Array.isArray(data[0]) ? (data.flat(Infinity) as unknown[]) : data;
+/**
+ * Nested "data" must follow the shape: `data` holds shape[0] arrays, each shape[1] long, and so on
+ * down to the values (flat data is checked by its length alone). Throws naming the first element
+ * that breaks it.
+ */
+function checkNesting(data: unknown[], shape: number[], where: string): void {
+  const walk = (a: unknown[], level: number, at: string): void => {
+    const want = shape[level]!;
+    if (a.length !== want)
+      throw bad(
+        `${where}: ${at} has ${a.length} elements, but shape [${shape.join(', ')}] needs ${want} at dimension ${level}; nested "data" must follow the shape (or be flat)`,
+      );
+    const inner = level < shape.length - 1;
+    a.forEach((v, i) => {
+      if (Array.isArray(v) !== inner)
+        throw bad(
+          `${where}: ${at}[${i}] is ${inner ? 'not an array' : 'an array'}, but shape [${shape.join(', ')}] has ${inner ? `dimension ${level + 1} there` : `no dimension ${level + 1}`}; nested "data" must follow the shape (or be flat)`,
+        );
+      if (inner) walk(v as unknown[], level + 1, `${at}[${i}]`);
+    });
+  };
+  walk(data, 0, 'data');
+}
+
+function flatten(data: unknown[], shape: number[], where: string): unknown[] {
+  if (!data.some((v) => Array.isArray(v))) return data;
+  checkNesting(data, shape, where);
+  return data.flat(Infinity) as unknown[];
+}
+
+/** Largest size of one dimension, and of a whole tensor, in elements. */
+export const MAX_DIMENSION = 2 ** 31 - 1;
+
+/** The index of the first value that is not finite (NaN, ±Infinity, or past the type's range), or -1. */
+function firstNonFinite(v: ArrayLike<number>): number {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return i;
+  return -1;
+}
+
+/** Float tensor bytes (binary tensor data, or decoded JSON) as numbers, aligned for reading. */
+function floatView(dt: string, bytes: Uint8Array): Float32Array | Float64Array {
+  const per = dt === 'FP32' ? 4 : 8;
+  const b = bytes.byteOffset % per === 0 ? bytes : new Uint8Array(bytes); // a copy, aligned
+  return per === 4
+    ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4)
+    : new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+}
+
+function nonFinite(dt: string, where: string, i: number, shown: string): HttpError {
+  return bad(
+    `${where}: data[${i}] is ${shown}; expected a finite number (${dt}${dt === 'FP32' ? ', magnitude below 3.4e38' : ''}); NaN and Infinity are refused`,
+  );
 }
 
 /** The values an integer datatype holds (64-bit types: any integer, stored as two's complement). */
@@ -214,7 +264,9 @@ function checkValues(spec: TensorSpec, raw: unknown[], n: number, where: string)
     }
     if (i < n) throw bad(`${where}: data[${i}] is ${JSON.stringify(raw[i])}; expected true or false (BOOL)`);
   } else if (dt === 'FP32' || dt === 'FP64') {
-    while (i < n && typeof raw[i] === 'number') i++;
+    const max = dt === 'FP32' ? 3.4028234663852886e38 : Number.MAX_VALUE;
+    while (i < n && typeof raw[i] === 'number' && Math.abs(raw[i] as number) <= max) i++;
+    if (i < n && typeof raw[i] === 'number') throw nonFinite(dt, where, i, String(raw[i]));
     if (i < n) throw bad(`${where}: data[${i}] is ${JSON.stringify(raw[i])}; expected a number (${dt})`);
   } else {
     while (i < n && typeof raw[i] === 'number' && fitsInteger(dt, raw[i] as number)) i++;
@@ -230,9 +282,12 @@ function decodeNumbers(spec: TensorSpec, a: NumberArray, where: string): Uint8Ar
   const ort = spec.ort!;
   const dt = spec.datatype;
   const out = makeTensorData(ort, a.length);
-  if (out instanceof Float32Array) a.intoFloat32(out);
-  else if (out instanceof Float64Array) a.intoFloat64(out);
-  else if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
+  if (out instanceof Float32Array || out instanceof Float64Array) {
+    if (out instanceof Float32Array) a.intoFloat32(out);
+    else a.intoFloat64(out);
+    const i = firstNonFinite(out);
+    if (i >= 0) throw nonFinite(dt, where, i, a.source(i));
+  } else if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
     const i = a.firstNonInteger();
     if (i >= 0) throw bad(`${where}: data[${i}] is ${a.source(i)}; expected ${expectedInteger(dt)}`);
     for (let k = 0; k < a.length; k++) out[k] = a.bigint(k);
@@ -296,6 +351,15 @@ export function parseInferRequest(
       throw bad(`${where}: shape ${JSON.stringify(t.shape)} must be an array of non-negative integers`);
     }
     const shape = shapeValue as number[];
+    // A zero-size tensor carries nothing to infer on, and a huge dimension beside a zero one would
+    // otherwise pass every size check (its product is 0) and reach onnxruntime.
+    const odd = shape.findIndex((d) => d < 1 || d > MAX_DIMENSION);
+    if (odd >= 0)
+      throw bad(
+        `${where}: shape [${shape.join(', ')}] has dimension ${odd} of ${shape[odd]}; expected sizes from 1 to ${MAX_DIMENSION}`,
+      );
+    if (shape.reduce((a, b) => a * b, 1) > MAX_DIMENSION)
+      throw bad(`${where}: shape [${shape.join(', ')}] has more than ${MAX_DIMENSION} elements`);
     const expected = `[${spec.shape.join(', ')}] (-1: any size)`;
     if (shape.length !== spec.shape.length)
       throw bad(`${where}: shape [${shape.join(', ')}] has rank ${shape.length}; the model expects ${expected}`);
@@ -304,7 +368,6 @@ export function parseInferRequest(
         throw bad(`${where}: shape [${shape.join(', ')}] differs from the model's ${expected} at dimension ${k}`);
     });
     if (sig.batched) {
-      if (shape[0] === 0) throw bad(`${where}: shape [${shape.join(', ')}] has no rows`);
       if (rows >= 0 && shape[0] !== rows)
         throw bad(`${where}: ${shape[0]} rows, but other inputs have ${rows}; every input needs the same first dimension`);
       rows = shape[0]!;
@@ -328,15 +391,25 @@ export function parseInferRequest(
         );
       if (binaryAt + want > binary.length)
         throw bad(`${where}: the binary part ends after ${binary.length - binaryAt} of this input's ${want} bytes`);
-      inputs.set(t.name, { name: t.name, shape, size: n, bytes: binary.subarray(binaryAt, binaryAt + want) });
+      const bytes = binary.subarray(binaryAt, binaryAt + want);
+      if (spec.ort === 'float32' || spec.ort === 'float64') {
+        const v = floatView(spec.datatype, bytes);
+        const k = firstNonFinite(v);
+        if (k >= 0) throw nonFinite(spec.datatype, `${where} (binary)`, k, String(v[k]));
+      }
+      inputs.set(t.name, { name: t.name, shape, size: n, bytes });
       binaryAt += want;
     } else if (t.data instanceof NumberArray) {
+      if (t.data.nested) {
+        const at = t.data.nestingError(shape);
+        if (at) throw bad(`${where}: ${at}, but shape [${shape.join(', ')}] needs nested "data" to follow it (or to be flat)`);
+      }
       if (t.data.length !== n)
         throw bad(`${where}: ${t.data.length} values in "data", but shape [${shape.join(', ')}] needs ${n}`);
       inputs.set(t.name, { name: t.name, shape, size: n, bytes: decodeNumbers(spec, t.data, where) });
     } else {
       if (!Array.isArray(t.data)) throw bad(`${where}: "data" must be an array (flat, row-major, or nested)`);
-      const flat = flatten(t.data);
+      const flat = flatten(t.data, shape, where);
       if (flat.length !== n) throw bad(`${where}: ${flat.length} values in "data", but shape [${shape.join(', ')}] needs ${n}`);
       checkValues(spec, flat, n, where);
       inputs.set(t.name, { name: t.name, shape, size: n, values: flat });

@@ -12,9 +12,10 @@ import { CdlError, messageOf } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import { jsonLogger, type Logger } from './log.js';
 import { ServeMetrics } from './metrics.js';
-import { JsonSyntaxError, parseJsonBytes } from './json.js';
-import { HttpError, inferResponse, parseInferRequest, tensorMetadata } from './protocol.js';
+import { BodyReader, closeAfterResponse, LARGE_BODY_BYTES } from './body.js';
+import { HttpError, inferResponse, tensorMetadata, type InferRequest } from './protocol.js';
 import { ModelRepository } from './repository.js';
+import { parseInferBody, RequestParsers } from './request-parser.js';
 
 export interface ServeOptions {
   repository: string;
@@ -24,11 +25,29 @@ export interface ServeOptions {
   /** Poll the repository for new versions every this many ms (0: only at start and on the load API). */
   pollMs?: number;
   log?: Logger;
-  /** Largest request body in bytes (413 past it). */
+  /** Largest request body in bytes (413 past it, refused before it is read). */
   maxBodyBytes?: number;
+  /** The whole body must arrive within this many ms (408 past it). */
+  bodyTimeoutMs?: number;
+  /** The request's headers must arrive within this many ms (the connection is closed past it). */
+  headersTimeoutMs?: number;
   /** How long shutdown waits for in-flight requests before closing their connections. */
   drainTimeoutMs?: number;
 }
+
+/** Defaults, and the ranges `cdl serve` accepts, of the request limits. */
+export const SERVE_LIMITS = {
+  maxBodyBytes: { default: 32 * 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
+  bodyTimeoutMs: { default: 30_000, min: 100, max: 600_000 },
+  headersTimeoutMs: { default: 10_000, min: 100, max: 600_000 },
+  drainTimeoutMs: { default: 30_000, min: 0, max: 600_000 },
+} as const;
+
+/** At shutdown, how long a request body still arriving may take to finish before it is refused. */
+const BODY_GRACE_MS = 2000;
+
+/** Largest body of the repository API's requests (a small JSON object). */
+const MAX_API_BODY_BYTES = 64 * 1024;
 
 export const SERVER_NAME = 'cdl';
 export const EXTENSIONS = ['model_repository', 'statistics', 'metrics', 'binary_tensor_data'];
@@ -43,24 +62,6 @@ function send(res: http.ServerResponse, status: number, body: string, type = JSO
 const sendJson = (res: http.ServerResponse, status: number, value: unknown) => send(res, status, JSON.stringify(value));
 const sendError = (res: http.ServerResponse, status: number, message: string) => sendJson(res, status, { error: message });
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new HttpError(413, `request body over ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', reject);
-  });
-}
-
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -69,13 +70,16 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** An inference request's JSON, read from the body's bytes (its arrays of numbers stay NumberArray until checked). */
-function parseInferJson(raw: Buffer, end: number): unknown {
+/** What a model version's requests are checked against: equal keys parse a body the same way. */
+const signatureKey = (mv: { signature: unknown; config: { max_batch_size: number } }) =>
+  JSON.stringify([mv.signature, mv.config.max_batch_size]);
+
+/** A path segment, %-escapes decoded. */
+function decodeSegment(s: string, pathname: string): string {
   try {
-    return parseJsonBytes(raw, 0, end);
-  } catch (e) {
-    if (e instanceof JsonSyntaxError) throw new HttpError(400, `malformed JSON in the request body: ${e.message}`);
-    throw e;
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, `malformed %-escape in the URL path ${JSON.stringify(pathname)}; expected %XX of UTF-8 bytes`);
   }
 }
 
@@ -85,14 +89,18 @@ export class ModelServer {
   private closing: Promise<void> | undefined;
   private drainWaiters: Array<() => void> = [];
   private listeningUrl = '';
+  private readonly body: BodyReader;
+  private readonly parsers = new RequestParsers();
 
   private constructor(
     readonly server: http.Server,
     readonly repository: ModelRepository,
     readonly metrics: ServeMetrics,
     readonly log: Logger,
-    private readonly opts: Required<Pick<ServeOptions, 'maxBodyBytes' | 'drainTimeoutMs'>>,
-  ) {}
+    private readonly opts: Required<Pick<ServeOptions, 'maxBodyBytes' | 'bodyTimeoutMs' | 'drainTimeoutMs'>>,
+  ) {
+    this.body = new BodyReader({ maxBytes: opts.maxBodyBytes, timeoutMs: opts.bodyTimeoutMs });
+  }
 
   /** Load the repository, then listen. */
   static async start(o: ServeOptions): Promise<ModelServer> {
@@ -105,16 +113,43 @@ export class ModelServer {
     const metrics = new ServeMetrics();
     const repository = new ModelRepository({ root, ort, metrics, log, pollMs: o.pollMs ?? 2000 });
     await repository.loadAll();
-    const server = http.createServer({ keepAliveTimeout: 65_000 });
+    const bodyTimeoutMs = o.bodyTimeoutMs ?? SERVE_LIMITS.bodyTimeoutMs.default;
+    const headersTimeout = o.headersTimeoutMs ?? SERVE_LIMITS.headersTimeoutMs.default;
+    const server = http.createServer({
+      keepAliveTimeout: 65_000,
+      headersTimeout,
+      // Node's own backstop past the body timeout the handlers enforce (which answers with JSON).
+      requestTimeout: headersTimeout + bodyTimeoutMs + 5000,
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    });
     const ms = new ModelServer(server, repository, metrics, log, {
-      maxBodyBytes: o.maxBodyBytes ?? 64 * 1024 * 1024,
-      drainTimeoutMs: o.drainTimeoutMs ?? 30_000,
+      maxBodyBytes: o.maxBodyBytes ?? SERVE_LIMITS.maxBodyBytes.default,
+      bodyTimeoutMs,
+      drainTimeoutMs: o.drainTimeoutMs ?? SERVE_LIMITS.drainTimeoutMs.default,
     });
     server.on('request', (req, res) => void ms.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(o.port ?? 8000, o.host ?? '127.0.0.1', () => resolve());
-    });
+    const host = o.host ?? '127.0.0.1';
+    const port = o.port ?? 8000;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+    } catch (e) {
+      // Nothing may keep the process alive after this: the models' workers and the pollers go.
+      await repository.close();
+      await ms.parsers.close();
+      const code = (e as NodeJS.ErrnoException).code;
+      const why =
+        code === 'EADDRINUSE'
+          ? 'the address is already in use (another server on that port?)'
+          : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? 'no such local address; expected an address of this machine, e.g. 127.0.0.1 or 0.0.0.0'
+            : code === 'EACCES'
+              ? 'permission denied (ports below 1024 need privileges)'
+              : messageOf(e);
+      throw new CdlError(`cannot listen on ${host}:${port}: ${why}`, { cause: e });
+    }
     const a = server.address() as AddressInfo;
     ms.listeningUrl = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
     repository.startPolling();
@@ -146,6 +181,8 @@ export class ModelServer {
     try {
       await this.route(req, res);
     } catch (e) {
+      // A body still arriving is refused without reading it: the answer goes out, then the connection closes.
+      if (!req.complete && !res.headersSent) closeAfterResponse(req, res, this.opts.bodyTimeoutMs);
       if (e instanceof HttpError) sendError(res, e.status, e.message);
       else {
         this.log.error('request failed', { method: req.method, url: req.url, error: messageOf(e) });
@@ -158,7 +195,10 @@ export class ModelServer {
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = url.pathname
+      .split('/')
+      .filter(Boolean)
+      .map((p) => decodeSegment(p, url.pathname));
     const method = req.method ?? 'GET';
     const want = (m: string) => {
       if (method !== m) throw new HttpError(405, `${method} ${url.pathname}: method not allowed; expected ${m}`);
@@ -268,24 +308,23 @@ export class ModelServer {
   }
 
   private async jsonBody(req: http.IncomingMessage, optional = false): Promise<unknown> {
-    const text = (await readBody(req, this.opts.maxBodyBytes)).toString('utf8');
+    const text = (await this.body.read(req, MAX_API_BODY_BYTES)).toString('utf8');
     if (optional && !text.trim()) return undefined;
     return parseJson(text);
   }
 
-  /** The request body: JSON, or a JSON header and binary tensor data (Inference-Header-Content-Length). */
-  private async inferBody(req: http.IncomingMessage): Promise<{ json: unknown; binary?: Uint8Array }> {
-    const raw = await readBody(req, this.opts.maxBodyBytes);
+  /** The length of the JSON header before binary tensor data (Inference-Header-Content-Length), if any. */
+  private headerLength(req: http.IncomingMessage, bodyLength: number): number | undefined {
     const h = req.headers['inference-header-content-length'];
-    if (h === undefined) return { json: parseInferJson(raw, raw.length) };
+    if (h === undefined) return undefined;
     const n = Number(h);
-    if (!/^[0-9]+$/.test(String(h)) || n > raw.length) {
+    if (!/^[0-9]+$/.test(String(h)) || n > bodyLength) {
       throw new HttpError(
         400,
-        `Inference-Header-Content-Length: ${JSON.stringify(h)}: expected the JSON header's length in bytes, at most the body's ${raw.length}`,
+        `Inference-Header-Content-Length: ${JSON.stringify(h)}: expected the JSON header's length in bytes, at most the body's ${bodyLength}`,
       );
     }
-    return { json: parseInferJson(raw, n), binary: raw.subarray(n) };
+    return n;
   }
 
   private async infer(
@@ -299,16 +338,47 @@ export class ModelServer {
       this.metrics.rejected.inc({ model: name, version: version ?? '', reason: 'shutting_down' });
       throw new HttpError(503, 'the server is shutting down; retry on another replica');
     }
+    // Large bodies are read a few at a time (a slot each, held until parsed) and parsed off this thread.
+    const release = this.body.isLarge(req) ? await this.body.slot() : undefined;
+    try {
+      await this.inferRead(req, res, name, version, t0, release);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async inferRead(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    name: string,
+    version: string | undefined,
+    t0: number,
+    release: (() => void) | undefined,
+  ): Promise<void> {
     // Body first, then choosing the version and queueing in the same tick: a version swapped out
     // meanwhile never sees a request it would have to refuse.
-    const body = await this.inferBody(req);
-    const mv = this.repository.resolve(name, version);
+    const raw = await this.body.read(req);
+    const headerLength = this.headerLength(req, raw.length);
+    let mv = this.repository.resolve(name, version);
     let status = 200;
     try {
-      const parsed = parseInferRequest(body.json, mv.signature, {
+      const job = () => ({
+        bytes: raw,
+        headerLength,
+        signature: mv.signature,
         maxRows: mv.signature.batched ? mv.config.max_batch_size : undefined,
-        binary: body.binary,
       });
+      let parsed: InferRequest;
+      if (raw.length < LARGE_BODY_BYTES) parsed = parseInferBody(job());
+      else {
+        const key = signatureKey(mv);
+        parsed = await this.parsers.parse(job());
+        release?.();
+        // Parsing took a while: the version that takes the request is chosen now, and must take it as parsed.
+        mv = this.repository.resolve(name, version);
+        if (signatureKey(mv) !== key)
+          throw new HttpError(503, `model "${name}" changed its inputs while the request was parsed; retry`);
+      }
       const outputs = await mv.infer(parsed);
       const answer = inferResponse(name, String(mv.version), parsed.id, outputs, parsed.binary);
       const headers: http.OutgoingHttpHeaders = { 'content-length': answer.length };
@@ -345,6 +415,12 @@ export class ModelServer {
 
   private async doShutdown(reason: string): Promise<void> {
     this.draining = true;
+    // A request whose body has not arrived is not in flight: it gets a short grace to finish
+    // uploading, then is refused, never waited for up to the drain timeout.
+    const cancelRefusal = this.body.abortAll(
+      'the server is shutting down before the request body arrived; retry on another replica',
+      Math.min(BODY_GRACE_MS, this.opts.drainTimeoutMs),
+    );
     const t0 = performance.now();
     this.log.info('draining', { reason, inflight: this.inflight });
     const closed = new Promise<void>((r) => this.server.close(() => r()));
@@ -361,7 +437,9 @@ export class ModelServer {
     }
     this.server.closeIdleConnections();
     this.server.closeAllConnections();
+    cancelRefusal();
     await closed;
+    await this.parsers.close();
     await this.repository.close();
     this.log.info('stopped', { ms: Math.round(performance.now() - t0) });
   }

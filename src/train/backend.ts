@@ -150,8 +150,11 @@ async function tryBackend(kind: Exclude<Backend, 'auto'>): Promise<LoadedBackend
  * Load a backend. `auto` walks the order and records why each skipped one was skipped;
  * naming one explicitly fails with a clear error if it cannot load.
  */
-export async function loadBackend(preference: Backend = 'auto'): Promise<LoadedBackend> {
+export async function loadBackend(preference: Backend = 'auto', opts: { deterministic?: boolean } = {}): Promise<LoadedBackend> {
   const wanted = (process.env.CDL_BACKEND as Backend | undefined) || preference;
+  // TensorFlow (tfjs-node, tfjs-node-gpu) picks deterministic op implementations when this is set
+  // before it loads; the user's own setting wins.
+  if (opts.deterministic !== false && process.env.TF_DETERMINISTIC_OPS === undefined) process.env.TF_DETERMINISTIC_OPS = '1';
   if (loaded && (wanted === 'auto' || loaded.info.kind === wanted)) return loaded;
   const candidates = wanted === 'auto' ? ORDER : [wanted];
   const notes: string[] = [];

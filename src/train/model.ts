@@ -105,6 +105,12 @@ export function inferShapes(spec: ModelSpec): number[][] {
       case 'flatten':
         shape = [shape.reduce((a, b) => a * b, 1)];
         break;
+      case 'globalavgpool':
+        if (shape.length !== 3) {
+          throw new ConfigError(`${where}: globalavgpool needs a 3-D input [height, width, channels], got ${fmtShape(shape)}`);
+        }
+        shape = [shape[2]!];
+        break;
       case 'dense':
         shape = [...shape.slice(0, -1), layer.units];
         break;
@@ -115,7 +121,7 @@ export function inferShapes(spec: ModelSpec): number[][] {
       default: {
         const t = (layer as { type?: unknown }).type;
         throw new ConfigError(
-          `${where}: unknown layer type ${JSON.stringify(t)}; expected one of dense, conv2d, maxpool, avgpool, flatten, dropout, batchnorm, activation`,
+          `${where}: unknown layer type ${JSON.stringify(t)}; expected one of dense, conv2d, maxpool, avgpool, globalavgpool, flatten, dropout, batchnorm, activation`,
         );
       }
     }
@@ -183,6 +189,9 @@ export function buildModel(tf: Tf, spec: ModelSpec, opts: BuildModelOptions): La
         }
         case 'flatten':
           model.add(tf.layers.flatten({ ...first, name }));
+          break;
+        case 'globalavgpool':
+          model.add(tf.layers.globalAveragePooling2d({ ...first, name, dataFormat: 'channelsLast' }));
           break;
         case 'dropout':
           model.add(tf.layers.dropout({ ...first, name, rate: l.rate }));

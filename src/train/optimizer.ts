@@ -1,4 +1,12 @@
-/** Optimizers (SGD, momentum, Adam, AdamW) and per-epoch learning-rate schedules. */
+/**
+ * Optimizers (SGD, momentum, Adam, AdamW) and per-epoch learning-rate schedules.
+ *
+ * Weight decay is decoupled for every optimizer (Loshchilov and Hutter's SGDW and AdamW): after
+ * each step the kernels shrink by learning_rate * weight_decay, outside the gradient and the
+ * optimizer's moments. For plain sgd that is the same as an L2 penalty of weight_decay / 2 * |w|^2;
+ * for momentum and adam it is not (the decay does not pass through the moments); adam with a
+ * weight_decay is adamw.
+ */
 import type { OptimizerSection, ScheduleSection } from '../config/schema.js';
 import type { LayersModel, Tf } from './tf.js';
 
@@ -8,7 +16,7 @@ export interface TrainOptimizer {
   optimizer: Optimizer;
   /** Set the learning rate used by the next steps. */
   setLearningRate(lr: number): void;
-  /** Called after every step; AdamW applies its decoupled weight decay here. */
+  /** Called after every step; the decoupled weight decay is applied here. */
   afterStep(model: LayersModel, lr: number): void;
 }
 
@@ -32,7 +40,7 @@ export function createOptimizer(tf: Tf, cfg: OptimizerSection): TrainOptimizer {
     if (typeof o.setLearningRate === 'function') o.setLearningRate(next);
     else o.learningRate = next;
   };
-  const decay = cfg.name === 'adamw' ? cfg.weight_decay : 0;
+  const decay = weightDecay(cfg);
   const afterStep = (model: LayersModel, currentLr: number): void => {
     if (decay <= 0) return;
     const factor = 1 - currentLr * decay;
@@ -46,6 +54,11 @@ export function createOptimizer(tf: Tf, cfg: OptimizerSection): TrainOptimizer {
     });
   };
   return { optimizer, setLearningRate, afterStep };
+}
+
+/** The weight decay a configuration trains with: its own, else 0.01 for adamw and 0 for the others. */
+export function weightDecay(cfg: OptimizerSection): number {
+  return cfg.weight_decay ?? (cfg.name === 'adamw' ? 0.01 : 0);
 }
 
 /** Learning rate for a (0-based) epoch. */

@@ -19,6 +19,7 @@ import { loadBackend, type BackendInfo } from './backend.js';
 import { collectCommandOutputs, commandEnv, runCommand } from './command.js';
 import { installKernels, kernelChoices, type KernelLayerInfo } from './kernels/index.js';
 import { buildModel, describeModel, loadModelModule } from './model.js';
+import { weightDecay } from './optimizer.js';
 import { evaluateSplit, outputsProbabilities, predictSplit, trainLoop, type SplitMetrics } from './trainer.js';
 import type { LayersModel, Tf } from './tf.js';
 
@@ -62,10 +63,13 @@ function hyperparameters(cfg: CdlConfig): Record<string, unknown> {
     optimizer: t.optimizer.name,
     learning_rate: t.optimizer.learning_rate,
     ...(t.optimizer.name === 'momentum' ? { momentum: t.optimizer.momentum } : {}),
-    ...(t.optimizer.name === 'adamw' ? { weight_decay: t.optimizer.weight_decay } : {}),
+    ...(weightDecay(t.optimizer) > 0 ? { weight_decay: weightDecay(t.optimizer) } : {}),
+    ...(t.label_smoothing > 0 ? { label_smoothing: t.label_smoothing } : {}),
+    ...(t.augment ? { augment: t.augment } : {}),
     schedule: t.schedule.type,
     ...(t.early_stopping ? { early_stopping: `${t.early_stopping.metric}, patience ${t.early_stopping.patience}` } : {}),
     seed: t.seed,
+    deterministic: t.deterministic,
     ...t.hyperparameters,
   };
 }
@@ -249,9 +253,11 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     `data: ${dataset.source} (${dataset.version.slice(0, 19)}…): ${dataset.train.n} train, ${dataset.validation.n} validation, ${dataset.test.n} test, shape [${dataset.shape.join(', ')}]`,
   );
 
-  const { tf, info: backend } = await loadBackend(cfg.train.backend);
+  const { tf, info: backend } = await loadBackend(cfg.train.backend, { deterministic: cfg.train.deterministic });
   let kernels: KernelLayerInfo = { name: 'none', kernels: [], notes: [] };
-  if (backend.name === 'wasm') kernels = await installKernels(cfg.train.kernels === 'auto' ? 'auto' : cfg.train.kernels);
+  if (backend.name === 'wasm') {
+    kernels = await installKernels(cfg.train.kernels, { deterministic: cfg.train.deterministic });
+  }
   log(
     `backend: ${backend.kind} (${backend.package} ${backend.version}${backend.simd !== undefined ? `, simd ${backend.simd ? 'on' : 'off'}` : ''})` +
       (kernels.name !== 'none' ? `, kernels: ${kernels.name}` : ''),

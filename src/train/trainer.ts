@@ -1,12 +1,14 @@
 /**
  * The TF.js training loop: batches built from typed arrays (never sliced out of a big tensor),
- * a seeded shuffle per epoch, learning-rate schedules, early stopping and a checkpoint per epoch
- * so `--resume` continues a killed run.
+ * a seeded shuffle per epoch, seeded augmentation and dropout per step, label smoothing,
+ * learning-rate schedules, early stopping and a checkpoint per epoch so `--resume` continues a
+ * killed run.
  */
 import type { TrainSection } from '../config/schema.js';
 import type { Dataset, Split } from '../data/index.js';
 import { mulberry32 } from '../data/index.js';
 import { TrainError } from '../util/errors.js';
+import { Augmenter, augmentsAnything, mixSeed } from './augment.js';
 import {
   loadCheckpoint,
   modelArrays,
@@ -79,8 +81,11 @@ function exampleSize(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Fill `xb`/`yb` with the rows `idx[from..to)` of a split. */
-function gather(
+/**
+ * Fill `xb`/`yb` with the rows `idx[from..to)` of a split. Class targets are one-hot, or with
+ * label smoothing `e` (1 - e) * one-hot + e / classes.
+ */
+export function gather(
   split: Split,
   idx: Int32Array,
   from: number,
@@ -89,14 +94,28 @@ function gather(
   numClasses: number,
   xb: Float32Array,
   yb: Float32Array,
+  labelSmoothing = 0,
 ): void {
-  yb.fill(0, 0, (to - from) * Math.max(1, numClasses));
+  const off = numClasses > 0 ? labelSmoothing / numClasses : 0;
+  yb.fill(off, 0, (to - from) * Math.max(1, numClasses));
   for (let i = from; i < to; i++) {
     const r = idx[i]!;
     xb.set(split.x.subarray(r * rowSize, (r + 1) * rowSize), (i - from) * rowSize);
-    if (numClasses > 0) yb[(i - from) * numClasses + (split.y[r] as number)] = 1;
+    if (numClasses > 0) yb[(i - from) * numClasses + (split.y[r] as number)] = 1 - labelSmoothing + off;
     else yb[i - from] = split.y[r] as number;
   }
+}
+
+interface SeededLayer {
+  seed?: number;
+}
+
+/**
+ * The model's dropout layers. TF.js draws their masks from an unseeded generator, or, given a
+ * seed, the same mask at every step; the loop gives each layer a seed of its own per step instead.
+ */
+function dropoutLayers(model: LayersModel): SeededLayer[] {
+  return model.layers.filter((l) => /Dropout/.test(l.getClassName()) && 'rate' in l) as unknown as SeededLayer[];
 }
 
 function permutation(n: number, seed: number): Int32Array {
@@ -250,6 +269,10 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
     }
   }
 
+  const labelSmoothing = task === 'classification' ? train.label_smoothing : 0;
+  const augmenter = augmentsAnything(train.augment) ? new Augmenter(train.augment, shape) : null;
+  const dropouts = dropoutLayers(model);
+  const dropoutSeeds = dropouts.map((l) => l.seed);
   const batchSize = Math.min(train.batch_size, dataset.train.n);
   const xb = new Float32Array(batchSize * rowSize);
   const yb = new Float32Array(batchSize * Math.max(1, numClasses));
@@ -270,7 +293,9 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
       const from = s * batchSize;
       const to = Math.min(dataset.train.n, from + batchSize);
       const b = to - from;
-      gather(dataset.train, order, from, to, rowSize, numClasses, xb, yb);
+      gather(dataset.train, order, from, to, rowSize, numClasses, xb, yb, labelSmoothing);
+      augmenter?.apply(xb, b, mixSeed(train.seed, epoch, s, 0x617567));
+      dropouts.forEach((l, i) => (l.seed = mixSeed(train.seed, epoch, s, i + 1)));
       const xs = tf.tensor(b === batchSize ? xb : xb.subarray(0, b * rowSize), [b, ...shape]);
       const ys = tf.tensor(
         b === batchSize ? yb : yb.subarray(0, b * Math.max(1, numClasses)),
@@ -360,6 +385,7 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
     }
   }
 
+  dropouts.forEach((l, i) => (l.seed = dropoutSeeds[i]));
   if (es?.restore_best && bestWeights && best && best.epoch !== history[history.length - 1]?.epoch) {
     setModelArrays(tf, model, bestWeights);
     log(`restored the weights of epoch ${best.epoch} (best ${es.metric} ${best.value.toFixed(4)})`);

@@ -147,9 +147,11 @@ export async function select(
   log(`rung ${o.rung}: ${finished.length} result(s)`);
   const include: MatrixEntry[] = [];
   if (o.rung < scheduler.topRung) {
+    // The best 1/η of every result at this rung, those of earlier runs included (a continued
+    // study): a new trial goes on only if it ranks there, as in ASHA.
     const keep = finished
-      .filter((t) => t.status === 'paused')
-      .slice(0, Math.max(1, Math.floor(finished.length / settings.reductionFactor)));
+      .slice(0, Math.max(1, Math.floor(finished.length / settings.reductionFactor)))
+      .filter((t) => t.status === 'paused');
     for (const t of keep) {
       t.status = 'running';
       include.push({ trial: t.number, rung: o.rung + 1, checkpoint: checkpointArtifact(o.rung, t.number) });

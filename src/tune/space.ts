@@ -25,6 +25,11 @@ export const HYPERPARAMETER_ALIASES: Readonly<Record<string, string>> = {
   warmup_epochs: 'train.schedule.warmup_epochs',
   min_learning_rate: 'train.schedule.min_learning_rate',
   seed: 'train.seed',
+  label_smoothing: 'train.label_smoothing',
+  augment_shift: 'train.augment.shift',
+  augment_flip: 'train.augment.flip',
+  augment_rotate: 'train.augment.rotate',
+  augment_erase: 'train.augment.erase',
 };
 
 export interface ResolvedParam {

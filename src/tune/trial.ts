@@ -69,9 +69,9 @@ async function tfFor(loaded: LoadedConfig): Promise<Tf> {
   if (!backend) {
     backendName = want;
     backend = (async () => {
-      const { tf, info } = await loadBackend(want);
-      if (info.name === 'wasm')
-        await installKernels(loaded.config.train.kernels === 'auto' ? 'auto' : loaded.config.train.kernels);
+      const { deterministic, kernels } = loaded.config.train;
+      const { tf, info } = await loadBackend(want, { deterministic });
+      if (info.name === 'wasm') await installKernels(kernels, { deterministic });
       return { tf };
     })();
   }

@@ -94,7 +94,8 @@ export function runCli(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
+    // A guard against a hung process, not a speed limit: a busy machine may take minutes.
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 300_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

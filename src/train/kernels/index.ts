@@ -5,8 +5,10 @@
  * It always provides the `Conv2DBackpropFilter` kernel the wasm backend lacks
  * (so convolutional models train at all), and in 'auto'/'fast' mode replaces
  * the slow wasm kernels by faster ones: pure-wasm/JS rewrites, and where
- * onnxruntime-node's synchronous binding is available and measured faster for
- * a shape, onnxruntime-backed matrix products and convolutions.
+ * onnxruntime-node's synchronous binding is available, onnxruntime-backed
+ * matrix products and convolutions for the shapes the choice policy gives it
+ * (a fixed rule by default, so runs repeat bit for bit; timing with
+ * train.deterministic: false).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
@@ -14,12 +16,15 @@ import '@tensorflow/tfjs-backend-wasm';
 import { makeConv2DBackpropFilter, maxColumnFloats } from './conv-backprop-filter.js';
 import { loadOrt, ORT_PINNED_VERSION } from './ort.js';
 import {
+  choicePolicy,
   choiceTable,
   makeOrtBatchMatMul,
   makeOrtConv2D,
   makeOrtConv2DBackpropFilter,
   makeOrtConv2DBackpropInput,
   makeOrtFusedMatMul,
+  setChoicePolicy,
+  type ChoicePolicy,
 } from './ort-kernels.js';
 import { fastWasmKernels, type WasmOriginals } from './fast-wasm.js';
 import { asKernelFunc, type SyncKernel } from './wasm-util.js';
@@ -30,6 +35,8 @@ export interface KernelLayerInfo {
   /** Names of the kernels registered or replaced by this layer. */
   kernels: string[];
   notes: string[];
+  /** How shapes are assigned to onnxruntime or wasm ('fixed' keeps runs bit-identical). */
+  policy?: ChoicePolicy;
 }
 
 export type KernelMode = 'auto' | 'fast' | 'reference';
@@ -44,6 +51,11 @@ let lastMode: string | null = null;
 export interface InstallOptions {
   /** Use onnxruntime-node where it wins (default: yes, unless CDL_KERNELS_ORT=0). */
   ort?: boolean;
+  /**
+   * Assign shapes to onnxruntime or wasm by a fixed rule (default) instead of by timing, so the
+   * same run repeats bit for bit (train.deterministic).
+   */
+  deterministic?: boolean;
 }
 
 /**
@@ -115,7 +127,8 @@ export async function installKernels(mode: KernelMode = 'auto', options: Install
     return { name: 'none', kernels: [], notes: [`backend is '${tf.getBackend()}', kernel layer not installed`] };
   }
   const useOrt = options.ort ?? process.env.CDL_KERNELS_ORT !== '0';
-  const modeKey = `${mode}:${useOrt}`;
+  setChoicePolicy(options.deterministic === false ? 'timed' : 'fixed');
+  const modeKey = `${mode}:${useOrt}:${choicePolicy()}`;
   if (lastInfo && lastMode === modeKey) return lastInfo;
   const notes: string[] = [];
   // Start from the backend's own kernels.
@@ -144,7 +157,7 @@ export async function installKernels(mode: KernelMode = 'auto', options: Install
         put('Conv2DBackpropInput', makeOrtConv2DBackpropInput(e, fast.Conv2DBackpropInput), 'ort');
         put('Conv2DBackpropFilter', makeOrtConv2DBackpropFilter(e, fast.Conv2DBackpropFilter, maxColumnFloats), 'ort');
         notes.push(
-          `onnxruntime-node ${e.version} synchronous binding, ${e.threads} threads, spinning off; per-shape choice between onnxruntime and wasm by timing`,
+          `onnxruntime-node ${e.version} synchronous binding, ${e.threads} threads, spinning off; per-shape choice between onnxruntime and wasm ${choicePolicy() === 'fixed' ? 'by a fixed size rule (deterministic)' : 'by timing'}`,
         );
         name = 'cdl-fast-ort';
       }
@@ -152,7 +165,7 @@ export async function installKernels(mode: KernelMode = 'auto', options: Install
       notes.push('onnxruntime path disabled by option/CDL_KERNELS_ORT=0');
     }
   }
-  const info: KernelLayerInfo = { name, kernels: [...installed.keys()], notes };
+  const info: KernelLayerInfo = { name, kernels: [...installed.keys()], notes, policy: choicePolicy() };
   lastInfo = info;
   lastMode = mode;
   return info;

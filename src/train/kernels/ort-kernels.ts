@@ -1,7 +1,12 @@
 /**
  * onnxruntime-backed matrix products and convolutions, each paired with its
- * pure-wasm counterpart and chosen per shape: the first time a shape is seen
- * both are run and timed, and the faster one is used from then on.
+ * pure-wasm counterpart and chosen per shape. Two policies:
+ * - 'fixed' (train.deterministic, the default): the choice is a function of the
+ *   shape alone (onnxruntime from FIXED_MIN_WORK multiply-adds on), so every
+ *   run, and a resumed run, computes with the same kernels and the same bits;
+ * - 'timed': the first time a shape is seen both are run and timed, and the
+ *   faster one is used from then on. Faster, but two runs can pick differently
+ *   for shapes where the two are close, and their sums then differ in the last bits.
  */
 import { backend_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { im2col } from './conv-backprop-filter.js';
@@ -18,6 +23,25 @@ let forced: Choice | 'auto' = 'auto';
 export function forceChoice(c: Choice | 'auto'): void {
   forced = c;
 }
+
+export type ChoicePolicy = 'fixed' | 'timed';
+let policy: ChoicePolicy = 'fixed';
+/**
+ * Set how shapes are assigned to onnxruntime or wasm. Changing the policy
+ * forgets the choices made so far, so no timed choice leaks into a fixed run.
+ */
+export function setChoicePolicy(p: ChoicePolicy): void {
+  if (p !== policy) choices.clear();
+  policy = p;
+}
+export function choicePolicy(): ChoicePolicy {
+  return policy;
+}
+/**
+ * Multiply-adds from which the fixed policy hands a kernel call to onnxruntime:
+ * below it, the cost of a session run (tens of microseconds) outweighs its faster product.
+ */
+export const FIXED_MIN_WORK = 1 << 20;
 
 const choices = new Map<string, Choice>();
 /** Conv2DBackpropInput through ConvTranspose (default) or a convolution of the dilated dy. */
@@ -40,12 +64,38 @@ const now = () => performance.now();
  * these inputs. On the first encounter both are timed (after a warm-up run,
  * which also builds the onnxruntime session) and the faster is remembered.
  */
-function choose(backend: WasmBackendLike, key: string, ort: () => TensorInfo | null, wasm: () => TensorInfo): TensorInfo {
+function choose(
+  backend: WasmBackendLike,
+  key: string,
+  work: number,
+  ort: () => TensorInfo | null,
+  wasm: () => TensorInfo,
+): TensorInfo {
   if (forced === 'wasm') return wasm();
   if (forced === 'ort') return ort() ?? wasm();
   const c = choices.get(key);
   if (c === 'wasm') return wasm();
   if (c === 'ort') return ort() ?? wasm();
+  if (policy === 'fixed') {
+    const pick: Choice = work >= FIXED_MIN_WORK ? 'ort' : 'wasm';
+    if (pick === 'wasm') {
+      choices.set(key, 'wasm');
+      return wasm();
+    }
+    // Whether onnxruntime applies (null: it does not) depends only on the shapes and attributes,
+    // so this too is fixed. A failure is not turned into a quiet fallback: that would make the
+    // choice depend on the state of the process.
+    let r: TensorInfo | null;
+    try {
+      r = ort();
+    } catch (e) {
+      throw new Error(`onnxruntime kernel ${key} failed: ${(e as Error).message}; CDL_KERNELS_ORT=0 trains without onnxruntime`, {
+        cause: e,
+      });
+    }
+    choices.set(key, r ? 'ort' : 'wasm');
+    return r ?? wasm();
+  }
   let first: TensorInfo | null;
   try {
     first = ort();
@@ -74,6 +124,8 @@ function choose(backend: WasmBackendLike, key: string, ort: () => TensorInfo | n
 }
 
 const isUnitBatch = (shape: number[]) => util.sizeFromShape(shape.slice(0, -2)) === 1;
+/** The length of the summed axis of op(a)·b. */
+const innerSize = (a: TensorInfo, tA: boolean) => a.shape[a.shape.length - (tA ? 2 : 1)];
 
 /** y = act(op(a)·op(b) + bias) as one Gemm (2-D operands). */
 function ortGemm(
@@ -128,6 +180,7 @@ export function makeOrtBatchMatMul(engine: OrtEngine, wasmKernel: SyncKernel): S
     return choose(
       backend,
       key,
+      M * N * innerSize(a, tA),
       () => ortGemm(engine, backend, a, b, tA, tB, null, false, outShape),
       () => wasmKernel(args),
     );
@@ -160,6 +213,7 @@ export function makeOrtFusedMatMul(engine: OrtEngine, wasmKernel: SyncKernel): S
     return choose(
       backend,
       key,
+      M * N * innerSize(a, tA),
       () => ortGemm(engine, backend, a, b, tA, tB, bias ?? null, act === 'relu', outShape),
       () => wasmKernel(args),
     );
@@ -171,7 +225,7 @@ function ortConv(
   engine: OrtEngine,
   backend: WasmBackendLike,
   x: TensorInfo,
-  filterData: Float32Array,
+  filter: TensorInfo | Float32Array,
   filterOIHW: boolean,
   filterShape: number[],
   bias: TensorInfo | null,
@@ -179,6 +233,8 @@ function ortConv(
   info: { pads: number[]; strides: number[]; dilations: number[]; outShape: number[] },
 ): TensorInfo {
   const out = backend.makeOutput(info.outShape, 'float32');
+  // Views of the heap only after the allocation: when it grows the heap, older views are detached.
+  const filterData = filter instanceof Float32Array ? filter : f32(backend, filter);
   const [B, H, W, C] = x.shape;
   const key = `conv:${x.shape}:${filterShape}:${+filterOIHW}:${info.pads}:${info.strides}:${info.dilations}:${bias ? 1 : 0}:${+relu}`;
   const kernel = filterOIHW ? filterShape.slice(2) : filterShape.slice(0, 2);
@@ -261,7 +317,8 @@ export function makeOrtConv2D(engine: OrtEngine, wasmKernel: SyncKernel, fused: 
     return choose(
       backend,
       key,
-      () => ortConv(engine, backend, x, f32(backend, filter), false, filter.shape, bias ?? null, act === 'relu', g),
+      util.sizeFromShape(g.outShape) * info.filterHeight * info.filterWidth * info.inChannels,
+      () => ortConv(engine, backend, x, filter, false, filter.shape, bias ?? null, act === 'relu', g),
       () => wasmKernel(args),
     );
   };
@@ -292,6 +349,7 @@ export function makeOrtConv2DBackpropInput(engine: OrtEngine, wasmKernel: SyncKe
     return choose(
       backend,
       key,
+      util.sizeFromShape(dy.shape) * util.sizeFromShape(filter.shape.slice(0, 3)),
       () => ortBackpropInput(engine, backend, dy, filter, plan),
       () => wasmKernel(args),
     );
@@ -416,6 +474,7 @@ export function makeOrtConv2DBackpropFilter(engine: OrtEngine, wasmKernel: SyncK
     return choose(
       backend,
       key,
+      n * K * info.outChannels,
       () => {
         const cols = backend.makeOutput([n, K], 'float32');
         const out = backend.makeOutput(a.filterShape, 'float32');

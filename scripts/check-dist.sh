@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# check-dist: GitHub runs each action from its committed bundle (actions/<name>/dist), so the bundles
+# must match their sources. Rebuild them in place, then fail if git sees any difference (changed,
+# deleted or new files). Run it on a clean checkout; `npm run check-dist` does the same locally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  echo "check-dist: $(pwd) is not a git work tree; it compares the rebuilt bundles with the committed ones" >&2
+  exit 1
+fi
+
+# ncc names bundled modules by their path; through a symlinked node_modules (a shared install) the
+# paths, and so the bundles, differ from those of a clone with its own install.
+if [ -L node_modules ]; then
+  echo "check-dist: node_modules is a symlink (to $(readlink -f node_modules)); the bundles built through it" >&2
+  echo "check-dist: differ from a clone's. Run it in a clone with its own 'npm ci'." >&2
+  exit 1
+fi
+
+echo "check-dist: rebuilding actions/*/dist"
+start=$SECONDS
+node scripts/build-actions.mjs
+# (A quoted 'actions/*/dist' would match no file: git matches a wildcard pathspec against whole paths.)
+changed=$(git status --porcelain --untracked-files=all -- ':(glob)actions/*/dist/**')
+if [ -n "$changed" ]; then
+  echo "$changed" | head -40 >&2
+  echo "check-dist: the committed bundles above do not match their sources." >&2
+  echo "check-dist: to fix, run 'npm run build' and commit actions/*/dist with the change to the sources." >&2
+  exit 1
+fi
+echo "check-dist: the committed bundles match their sources ($((SECONDS - start)) s)"
