@@ -8,6 +8,7 @@ import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { sha256File } from '../model-dir/checksums.js';
 import { MODEL_FILES } from '../model-dir/files.js';
+import { addToModelDir } from '../model-dir/index.js';
 import { CdlError } from '../util/errors.js';
 import {
   compareVersions,
@@ -156,7 +157,10 @@ export class LocalForge implements RegistryForge {
     await mkdir(path.dirname(tmp), { recursive: true });
     await cp(modelDir, tmp, { recursive: true });
     const info: LocalRelease = { tag, model: opts.model, commit, published_at: new Date().toISOString() };
-    await writeFile(path.join(tmp, RELEASE_FILE), JSON.stringify(info, null, 2) + '\n');
+    const text = JSON.stringify(info, null, 2) + '\n';
+    // The release's directory is a model directory: its SHA256SUMS, when present, covers this file too.
+    if (existsSync(path.join(tmp, MODEL_FILES.checksums))) await addToModelDir(tmp, { [RELEASE_FILE]: text });
+    else await writeFile(path.join(tmp, RELEASE_FILE), text);
     await rename(tmp, dest);
     if (isRepo && commit && opts.gitTag !== false) await git.raw(['tag', tag, commit]);
     return { ...info, id: dest };
