@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalForge, PromotionConflictError } from '../src/forge/local.js';
 import { CDL_BIN, git, removeTempDirs, runCli, tempDir } from './helpers/example.js';
-import { candidate, project, sha256 } from './helpers/registry-models.js';
+import { candidate, project, sha256, writeSums } from './helpers/registry-models.js';
 
 afterAll(() => removeTempDirs());
 
@@ -19,6 +19,7 @@ function bigCandidate(proj: ReturnType<typeof project>, bias: number): { dir: st
   const weights = Buffer.alloc(96 * 1024 * 1024);
   for (let i = 0; i < weights.length; i += 4096) weights[i] = (i / 4096) & 255;
   writeFileSync(path.join(dir, 'tfjs', 'weights.bin'), weights);
+  writeSums(dir);
   return { dir, weightsSha: sha256(weights) };
 }
 

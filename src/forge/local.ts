@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { sha256File } from '../model-dir/checksums.js';
+import { MODEL_FILES } from '../model-dir/files.js';
+import { addToModelDir } from '../model-dir/index.js';
 import { CdlError } from '../util/errors.js';
 import {
   compareVersions,
@@ -43,6 +45,8 @@ interface LocalRelease extends ReleaseInfo {
   created_at?: string;
   owner?: DraftOwner;
 }
+
+class DraftMovedError extends Error {}
 
 /** Another process holds the draft of the tag (exit code 1). */
 export class PromotionConflictError extends CdlError {}
@@ -156,12 +160,13 @@ export class LocalForge implements RegistryForge {
 
   async downloadRelease(release: ReleaseInfo): Promise<string> {
     const dir = String(release.id ?? path.join(this.releasesDir, release.tag));
-    if (!existsSync(path.join(dir, 'model.onnx'))) throw new CdlError(`${dir}: release ${release.tag} has no model.onnx`);
+    if (!existsSync(path.join(dir, MODEL_FILES.onnx)))
+      throw new CdlError(`${dir}: release ${release.tag} has no ${MODEL_FILES.onnx}`);
     return dir;
   }
 
   async releaseMetrics(release: ReleaseInfo): Promise<Record<string, unknown> | undefined> {
-    const file = path.join(String(release.id ?? path.join(this.releasesDir, release.tag)), 'metrics.json');
+    const file = path.join(String(release.id ?? path.join(this.releasesDir, release.tag)), MODEL_FILES.metrics);
     if (!existsSync(file)) return undefined;
     try {
       return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
@@ -213,7 +218,10 @@ export class LocalForge implements RegistryForge {
     await mkdir(path.dirname(tmp), { recursive: true });
     await cp(modelDir, tmp, { recursive: true });
     const info: LocalRelease = { tag, model: opts.model, commit, published_at: new Date().toISOString() };
-    await writeFile(path.join(tmp, RELEASE_FILE), JSON.stringify(info, null, 2) + '\n');
+    const text = JSON.stringify(info, null, 2) + '\n';
+    // The release's directory is a model directory: its SHA256SUMS, when present, covers this file too.
+    if (existsSync(path.join(tmp, MODEL_FILES.checksums))) await addToModelDir(tmp, { [RELEASE_FILE]: text });
+    else await writeFile(path.join(tmp, RELEASE_FILE), text);
     await rename(tmp, dest);
     if (isRepo && commit && opts.gitTag !== false) await git.raw(['tag', tag, commit]);
     return { ...info, id: dest };
@@ -239,9 +247,17 @@ export class LocalForge implements RegistryForge {
     }
     const assets: AssetInfo[] = [];
     for (const e of await readdir(dir, { withFileTypes: true })) {
-      if (!e.isFile() || e.name === RELEASE_FILE) continue;
+      // A draft being written holds files on their way in (`.partial`, `release.json.tmp-<pid>`): not assets yet.
+      if (!e.isFile() || e.name === RELEASE_FILE || e.name.endsWith('.partial') || e.name.startsWith(`${RELEASE_FILE}.tmp-`))
+        continue;
       const file = path.join(dir, e.name);
-      assets.push({ name: e.name, size: (await stat(file)).size, digest: `sha256:${await sha256File(file)}`, id: file });
+      try {
+        assets.push({ name: e.name, size: (await stat(file)).size, digest: `sha256:${await sha256File(file)}`, id: file });
+      } catch (err) {
+        // The promotion that owns a draft may publish (move) it while we read it.
+        if (!draft || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        throw new DraftMovedError();
+      }
     }
     assets.sort((a, b) => a.name.localeCompare(b.name));
     // Published local releases are always immutable, as GitHub's are with immutable releases on.
@@ -253,8 +269,15 @@ export class LocalForge implements RegistryForge {
     const published = path.join(this.releasesDir, tag);
     if (existsSync(published)) return this.details(published, tag, false);
     const draft = path.join(this.draftsDir, tag);
-    if (existsSync(draft)) return this.details(draft, tag, true);
-    return undefined;
+    if (!existsSync(draft)) return undefined;
+    try {
+      return await this.details(draft, tag, true);
+    } catch (e) {
+      // Published or deleted by its promotion while we read it: look again.
+      if (!(e instanceof DraftMovedError) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (existsSync(published)) return this.details(published, tag, false);
+      return existsSync(draft) ? this.details(draft, tag, true) : undefined;
+    }
   }
 
   /**
