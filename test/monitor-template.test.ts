@@ -37,7 +37,9 @@ async function traffic(scenario: Scenario, count: number, seed: number): Promise
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        inputs: [{ name: 'input', shape: [n, 28, 28, 1], datatype: 'FP32', data: Array.from(x.subarray(i * ROW, (i + n) * ROW)) }],
+        inputs: [
+          { name: 'input', shape: [n, 28, 28, 1], datatype: 'FP32', data: Array.from(x.subarray(i * ROW, (i + n) * ROW)) },
+        ],
       }),
     });
     expect(res.status, await res.clone().text()).toBe(200);
@@ -80,10 +82,7 @@ beforeAll(async () => {
   serveRepository = tempDir('cdl-monitor-serve-');
   server = await startServe(serveRepository);
   ({ dir } = exampleRepo());
-  appendFileSync(
-    path.join(dir, 'cdl.yaml'),
-    `monitor:\n  source: ${server.url}\n  retrain: { workflow: cdl.yml, ref: main }\n`,
-  );
+  appendFileSync(path.join(dir, 'cdl.yaml'), `monitor:\n  source: ${server.url}\n  retrain: { workflow: cdl.yml, ref: main }\n`);
   const workflows = path.join(dir, '.github', 'workflows');
   for (const f of ['cdl-monitor.yml', 'monitor.yml']) cpSync(path.join(REPO, 'workflows-templates', f), path.join(workflows, f));
   symlinkSync(ACTIONS, path.join(dir, 'actions'));
@@ -116,9 +115,10 @@ describe('workflows-templates/cdl-monitor.yml under cdl run', () => {
   it('clean traffic: status ok on the schedule, no issue, no dispatch', async () => {
     await traffic({ kind: 'clean' }, 1000, 11);
     const { result, log } = await monitorRun('schedule', 1);
-    expect(result.jobs.filter((j) => j.key.includes(' / ')), log.slice(-3000)).toEqual([
-      expect.objectContaining({ key: 'monitor / monitor', result: 'success' }),
-    ]);
+    expect(
+      result.jobs.filter((j) => j.key.includes(' / ')),
+      log.slice(-3000),
+    ).toEqual([expect.objectContaining({ key: 'monitor / monitor', result: 'success' })]);
     expect(log).toMatch(/monitoring production: fashion-mnist@v1\.0\.0, deployed to production/);
     expect(log).toMatch(/fashion-mnist \S+: ok/);
     expect(listed('issues')).toEqual([]);
@@ -129,9 +129,10 @@ describe('workflows-templates/cdl-monitor.yml under cdl run', () => {
     // Half of the new requests are of one class: the predicted classes shift far past the alert line.
     await traffic({ kind: 'imbalance', class: 0, share: 0.5 }, 3000, 12);
     const { result, log } = await monitorRun('workflow_dispatch', 2);
-    expect(result.jobs.filter((j) => j.key.includes(' / ')), log.slice(-3000)).toEqual([
-      expect.objectContaining({ key: 'monitor / monitor', result: 'success' }),
-    ]);
+    expect(
+      result.jobs.filter((j) => j.key.includes(' / ')),
+      log.slice(-3000),
+    ).toEqual([expect.objectContaining({ key: 'monitor / monitor', result: 'success' })]);
     expect(log).toMatch(/fashion-mnist \S+: alert/);
     const issues = listed('issues');
     expect(issues).toHaveLength(1);
