@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertReplaceableModelDir, isWrittenModelDir } from '../src/model-dir/out-dir.js';
+import { isModelDir } from '../src/model-dir/index.js';
+import { assertReplaceableModelDir } from '../src/model-dir/out-dir.js';
 import { UsageError } from '../src/util/errors.js';
 import { CDL_BIN, copyExample, EXAMPLE_CONFIG, exampleRepo, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 import { checkAliasName } from '../src/deploy/settings.js';
@@ -93,7 +94,7 @@ describe('--out only ever replaces a model directory cdl wrote', () => {
     mkdirSync(path.join(t, 'empty'));
     expect(() => assertReplaceableModelDir(path.join(t, 'empty'), '--out', [])).not.toThrow();
     const m = fakeModelDir(path.join(t, 'model'));
-    expect(isWrittenModelDir(m)).toBe(true);
+    expect(isModelDir(m)).toBe(true);
     expect(() => assertReplaceableModelDir(m, '--out', [])).not.toThrow();
     writeFileSync(path.join(t, 'file'), 'x');
     expect(() => assertReplaceableModelDir(path.join(t, 'file'), '--out', [])).toThrow(/is not a folder/);

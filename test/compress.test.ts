@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, cpSync, existsSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, cpSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMethods } from '../src/cli/compress.js';
@@ -7,7 +7,9 @@ import { cosineSimilarity, examplesFor, runOnnx } from '../src/compress/data.js'
 import { compressModel, COMPRESSION_FILE, COMPRESSION_REPORT } from '../src/compress/run.js';
 import { loadConfig, type LoadedConfig } from '../src/config/index.js';
 import { loadDataset, type Dataset } from '../src/data/index.js';
-import { readModelDir } from '../src/model-dir/index.js';
+import { addToModelDir, checkBlessing, openModelDir, readModelDir } from '../src/model-dir/index.js';
+import { evaluateModel } from '../src/evaluate/run.js';
+import { sha256Bytes as sha256 } from '../src/model-dir/checksums.js';
 import { convertFp16 } from '../src/onnx/fp16.js';
 import { DT, OnnxGraph, tensorValues } from '../src/onnx/graph.js';
 import { magnitudeMasks, pruneOnnx, sparsityOf } from '../src/onnx/prune.js';
@@ -229,6 +231,15 @@ describe('compressModel', () => {
       'compress.distill.epochs=1',
       'compress.distill.layers=[{"type":"flatten"},{"type":"dense","units":32,"activation":"relu"},{"type":"dense","units":10,"activation":"softmax"}]',
     ]);
+    // The parent as the gate leaves it: blessed for exactly its model.onnx.
+    const blessing = {
+      schema_version: 1,
+      decision: 'blessed',
+      reason: 'test',
+      model: 'm',
+      candidate: { sha256: sha256(parent) },
+    };
+    await addToModelDir(parentDir, { 'blessing.json': JSON.stringify(blessing) });
     const r = await compressModel({
       loaded: l,
       model: parentDir,
@@ -265,6 +276,14 @@ describe('compressModel', () => {
     expect(report).toMatch(/\| int8-static \| \d+\.\d+% \|/);
     expect(report).toContain('xychart-beta');
     expect(JSON.parse(readFileSync(path.join(out, COMPRESSION_FILE), 'utf8')).chosen).toBe(rec.chosen);
+    // The child keeps what the next stages need: SHA256SUMS over every file, the reference
+    // statistics (monitoring), and the parent's blessing, which promotion follows to the parent.
+    const child = await openModelDir(out, { requireChecksums: true });
+    expect([...child.sums!.keys()]).toEqual(expect.arrayContaining(['reference.json', 'blessing.json', COMPRESSION_FILE]));
+    expect(readFileSync(path.join(out, 'reference.json'), 'utf8')).toBe(
+      readFileSync(path.join(parentDir, 'reference.json'), 'utf8'),
+    );
+    expect(await checkBlessing(child)).toMatchObject({ ok: true, reason: expect.stringMatching(/^compressed \(/) });
     expect(existsSync(path.join(cands, 'int8-static', 'model.onnx'))).toBe(true);
     expect(existsSync(path.join(cands, 'prune', 'tfjs', 'model.json'))).toBe(true);
   });
@@ -294,9 +313,33 @@ describe('compressModel', () => {
     expect(readFileSync(path.join(out, COMPRESSION_REPORT), 'utf8')).toContain('parent kept');
   });
 
+  it('a tampered model.onnx next to an empty or partial SHA256SUMS is refused, naming the file; so is the gate evaluation', async () => {
+    const dir = tempDir();
+    cpSync(parentDir, dir, { recursive: true });
+    const file = path.join(dir, 'model.onnx');
+    const sums = path.join(dir, 'SHA256SUMS');
+    const tampered = Uint8Array.from(parent);
+    tampered[tampered.length - 8] = tampered[tampered.length - 8]! ^ 0xff;
+    writeFileSync(file, tampered);
+    const partial = readFileSync(sums, 'utf8')
+      .split('\n')
+      .filter((l) => !l.endsWith('  model.onnx'))
+      .join('\n');
+    for (const text of ['', partial]) {
+      writeFileSync(sums, text);
+      await expect(
+        compressModel({ loaded, model: dir, outDir: path.join(dir, 'o'), methods: ['fp16'], dataset }),
+      ).rejects.toThrow(`${file}: not listed in SHA256SUMS`);
+      await expect(evaluateModel(dir, dataset, { task: 'classification' })).rejects.toThrow(`${file}: not listed in SHA256SUMS`);
+    }
+    expect(existsSync(path.join(dir, 'o'))).toBe(false);
+  });
+
   it('a corrupted or truncated model.onnx, or an unsupported opset, gives a clear error', async () => {
     const dir = tempDir();
     cpSync(parentDir, dir, { recursive: true });
+    // A plain export: model.onnx and no SHA256SUMS is still a local candidate.
+    rmSync(path.join(dir, 'SHA256SUMS'));
     const file = path.join(dir, 'model.onnx');
     writeFileSync(file, parent.subarray(0, Math.floor(parent.length / 2)));
     await expect(compressModel({ loaded, model: dir, outDir: path.join(dir, 'o'), methods: ['fp16'], dataset })).rejects.toThrow(

@@ -14,7 +14,7 @@ import { Registry } from '../src/registry/registry.js';
 import { silentLogger } from '../src/serve/log.js';
 import { ModelServer } from '../src/serve/server.js';
 import { removeTempDirs, tempDir } from './helpers/example.js';
-import { candidate, project } from './helpers/registry-models.js';
+import { candidate, project, sha256 } from './helpers/registry-models.js';
 
 let server: ModelServer;
 let repo: string;
@@ -33,6 +33,23 @@ async function infer(rows = 1): Promise<{ version: string; y: number }> {
   if (res.status !== 200) return { version: `HTTP ${res.status}`, y: NaN };
   return { version: String(json.model_version), y: json.outputs[0].data[0] as number };
 }
+
+/** The SHA-256 the server reports for the version answering unversioned requests (or `version`). */
+async function servedSha(url = server.url, version?: string): Promise<string> {
+  const stats = (await (await fetch(`${url}/v2/models/lin/stats`)).json()) as any;
+  const v =
+    version ??
+    (stats.canary
+      ? stats.canary.primary
+      : stats.versions
+          .map((x: any) => x.version)
+          .sort()
+          .at(-1));
+  const meta = (await (await fetch(`${url}/v2/models/lin/versions/${v}`)).json()) as any;
+  return meta.parameters.sha256 as string;
+}
+
+const releasedSha = (tag: string) => sha256(readFileSync(path.join(forge.releasesDir, tag, 'model.onnx')));
 
 async function release(version: string, bias: number, o: { inputs?: number } = {}): Promise<string> {
   const commit = proj.commit(`train ${version}`);
@@ -77,6 +94,10 @@ describe('deploy to a running cdl serve', () => {
     });
     expect(second.server).toMatchObject({ serverVersion: 2, previous: 1, smoke: { model_version: '2' } });
     expect(await infer()).toEqual({ version: '2', y: 4 });
+    // The server reports the hash of what each version serves, in its metadata and its index.
+    expect(await servedSha()).toBe(releasedSha('lin@v1.1.0'));
+    const index = (await (await fetch(`${server.url}/v2/repository/index`, { method: 'POST', body: '{}' })).json()) as any[];
+    expect(index.find((e) => e.version === '2')).toMatchObject({ state: 'READY', sha256: releasedSha('lin@v1.1.0') });
     // The repository records which release each version holds; only the new one is served.
     expect(JSON.parse(readFileSync(path.join(repo, 'lin', '2', 'cdl-release.json'), 'utf8'))).toMatchObject({
       tag: 'lin@v1.1.0',
@@ -161,12 +182,46 @@ describe('deploy to a running cdl serve', () => {
   });
 
   it('rollback moves the alias back and restores the previous version', async () => {
+    // Without the server (target release from cdl.yaml), a rollback cannot check what serves: refused, nothing recorded.
+    const before = (await registry.history('production')).length;
+    await expect(
+      rollback({ forge, model: 'lin', settings: { ...settings, target: 'release', server: undefined } }),
+    ).rejects.toThrow(
+      /production of lin was deployed to target server \(http:\/\/127\.0\.0\.1:\d+\).*--server-url URL --repository DIR/,
+    );
+    expect((await registry.history('production')).length).toBe(before);
+    expect((await registry.alias('production'))?.tag).toBe('lin@v2.1.0');
     const r = await rollback({ forge, model: 'lin', settings });
     expect(r).toMatchObject({ state: 'success', tag: 'lin@v1.1.0', previous: 'lin@v2.1.0' });
     expect(await infer()).toEqual({ version: '2', y: 4 });
+    expect(await servedSha()).toBe(releasedSha('lin@v1.1.0'));
     expect((await registry.alias('production'))?.tag).toBe('lin@v1.1.0');
     const list = await registry.list();
     expect(list.find((v) => v.tag === 'lin@v1.1.0')?.aliases).toEqual(['production']);
+  });
+
+  it('a server that does not serve what was deployed: deploy exits with an error and the alias stays', async () => {
+    // The server serves another repository than the one deploy writes to (a misconfigured runner):
+    // it loads its own version 1, ready and answering, but not the model that was deployed.
+    const theirs = tempDir('cdl-other-repo-');
+    candidate(path.join(theirs, 'lin', '1'), { bias: 30, commit: proj.commit('other') });
+    const other = await ModelServer.start({ repository: theirs, port: 0, pollMs: 0, log: silentLogger });
+    try {
+      const tag = await release('2.2.0', 31);
+      const edge: DeploySettings = {
+        ...settings,
+        environment: 'edge',
+        server: { url: other.url, repository: tempDir('cdl-ours-repo-'), ready_timeout_s: 20 },
+      };
+      await expect(deploy({ forge, model: 'lin', ref: '2.2.0', settings: edge })).rejects.toThrow(
+        new RegExp(`serves lin version 1 with model.onnx [0-9a-f]{64}, not the deployed ${releasedSha(tag)}`),
+      );
+      expect(await registry.alias('edge')).toBeUndefined();
+      expect((await registry.history('edge'))[0]).toMatchObject({ tag, state: 'failure' });
+      expect(await servedSha(other.url)).not.toBe(releasedSha(tag));
+    } finally {
+      await other.shutdown('test end');
+    }
   });
 
   it('a release published by hand without assets deploys the commit’s workflow artifact, and says so', async () => {

@@ -2,7 +2,7 @@
  * Real models for the evaluation and gate tests: trained by cdl on the shipped Fashion-MNIST subset,
  * then damaged (noise on the weights) or re-wrapped as a PyTorch-style channels-first export.
  */
-import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config/index.js';
 import { mulberry32 } from '../src/data/prng.js';
@@ -46,6 +46,8 @@ export function perturbModel(src: string, dest: string, scale: number, seed = 1)
     t.rawData = new Uint8Array(w.buffer);
   }
   writeFileSync(path.join(dest, 'model.onnx'), onnx.ModelProto.encode(model).finish());
+  // A hand-made variant, as a user would export it: no SHA256SUMS (the original's no longer matches).
+  rmSync(path.join(dest, 'SHA256SUMS'), { force: true });
   return dest;
 }
 

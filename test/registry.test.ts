@@ -3,7 +3,7 @@
  * publishes last; a released tag never changes; an unblessed candidate is refused unless forced
  * with a reason; lineage, aliases and their history; the provenance statement; the KServe manifest.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { LocalForge } from '../src/forge/local.js';
 import { ImmutableReleaseError, NotBlessedError, Registry } from '../src/registry/registry.js';
 import { formatTag, parseTag } from '../src/registry/tags.js';
 import { git, removeTempDirs, runCli, tempDir } from './helpers/example.js';
-import { candidate, project, readJson, sha256 } from './helpers/registry-models.js';
+import { candidate, project, readJson, sha256, writeSums } from './helpers/registry-models.js';
 
 let proj: ReturnType<typeof project>;
 let forge: LocalForge;
@@ -98,9 +98,23 @@ describe('registry', () => {
     // A blessing of another model.onnx does not count.
     const other = cand(5);
     writeFileSync(path.join(other, 'model.onnx'), Buffer.from(readFileSync(path.join(cand(6), 'model.onnx'))));
+    // Its SHA256SUMS no longer matches: refused before the blessing is even read.
+    await expect(registry.promote(other, { version: '1.2.0' })).rejects.toThrow(
+      new RegExp(`${path.join(other, 'model.onnx')}: SHA-256 [0-9a-f]{64} does not match`),
+    );
+    writeSums(other);
     await expect(registry.promote(other, { version: '1.2.0' })).rejects.toThrow(
       /blesses model\.onnx [0-9a-f]{12}, but this model\.onnx is/,
     );
+    // A file SHA256SUMS does not list, or no SHA256SUMS at all: refused, naming the file.
+    const extra = cand(7);
+    writeFileSync(path.join(extra, 'notes.txt'), 'added after the gate');
+    await expect(registry.promote(extra, { version: '1.2.0' })).rejects.toThrow(
+      `${path.join(extra, 'notes.txt')}: not listed in SHA256SUMS`,
+    );
+    rmSync(path.join(extra, 'notes.txt'));
+    rmSync(path.join(extra, 'SHA256SUMS'));
+    await expect(registry.promote(extra, { version: '1.2.0' })).rejects.toThrow(`${path.join(extra, 'SHA256SUMS')}: missing`);
     expect(await forge.releaseDetails('lin@v1.2.0')).toBeUndefined();
     const forced = await registry.promote(cand(4, { blessed: false }), {
       version: '1.2.0',

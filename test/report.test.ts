@@ -36,7 +36,7 @@ function evaluated(accuracy: number, correct: number[], sha: string): EvaluatedM
   return {
     evaluation,
     perExample: { labels, pred: Int32Array.from(correct, (c) => (c ? 0 : 1)), correct: Uint8Array.from(correct), classes: 3 },
-    modelDir: { dir: `/m/${sha}`, onnxPath: '', hasTfjs: false },
+    modelDir: { dir: `/m/${sha}`, onnxPath: '', hasTfjs: false, onnx: new Uint8Array(0), sha256: sha },
   };
 }
 

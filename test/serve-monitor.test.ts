@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { loadDataset, type Dataset } from '../src/data/index.js';
+import { writeChecksums } from '../src/model-dir/checksums.js';
 import { compareDrift } from '../src/monitor/drift.js';
 import { readProductionStats, readReferenceFile } from '../src/monitor/run.js';
 import { jsonLogger } from '../src/serve/log.js';
@@ -55,6 +56,8 @@ beforeAll(async () => {
   cpSync(modelDir, path.join(repo, 'bright', '1'), { recursive: true });
   cpSync(modelDir, path.join(repo, 'noref', '1'), { recursive: true });
   rmSync(path.join(repo, 'noref', '1', 'reference.json'));
+  // A model directory written without one (a train.command's): SHA256SUMS lists what is there.
+  await writeChecksums(path.join(repo, 'noref', '1'));
   server = await ModelServer.start({ repository: repo, port: 0, pollMs: 0, log: jsonLogger({ write: () => {} }) });
 });
 

@@ -188,6 +188,28 @@ describe('hot reload', () => {
       model_version: string;
     };
     expect(r.model_version).toBe('4');
+    // A tampered model.onnx next to an empty or partial SHA256SUMS (model.onnx not listed) is refused too.
+    for (const [version, keep] of [
+      [5, () => false],
+      [6, (l: string) => !l.endsWith('  model.onnx')],
+    ] as const) {
+      const dir = await install(repo, 'fm', version, (d) => {
+        const onnx = readFileSync(path.join(d, 'model.onnx'));
+        onnx[onnx.length - 8] = onnx[onnx.length - 8]! ^ 0xff;
+        writeFileSync(path.join(d, 'model.onnx'), onnx);
+        const sums = readFileSync(path.join(d, 'SHA256SUMS'), 'utf8').split('\n').filter(keep);
+        writeFileSync(path.join(d, 'SHA256SUMS'), sums.join('\n'));
+      });
+      const v = await until(`version ${version} to fail`, async () =>
+        (await index()).find((e) => e.version === String(version) && e.reason),
+      );
+      expect(v.state).toBe('UNAVAILABLE');
+      expect(v.reason).toContain(`${path.join(dir, 'model.onnx')}: not listed in SHA256SUMS`);
+    }
+    const after = (await (await fetch(`${server.url}/v2/models/fm/infer`, { method: 'POST', body: body(1) })).json()) as {
+      model_version: string;
+    };
+    expect(after.model_version).toBe('4');
   });
 });
 

@@ -7,7 +7,7 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertChecksums, parseChecksums, verifyChecksums, writeChecksums } from '../src/model-dir/checksums.js';
+import { assertChecksums, parseChecksums, sha256Bytes, verifyChecksums, writeChecksums } from '../src/model-dir/checksums.js';
 import { loadOrt } from '../src/runtime/onnxruntime.js';
 import { validateModelConfig, readModelConfig } from '../src/serve/config.js';
 import { jsonLogger } from '../src/serve/log.js';
@@ -233,7 +233,10 @@ describe('Open Inference Protocol endpoints', () => {
     expect(failed.json.error).toMatch(/broken.*config\.yaml: max_batch_size/s);
     const index = await call('POST', '/v2/repository/index');
     expect(index.status).toBe(200);
-    expect(index.json).toContainEqual({ name: 'fashion', version: '2', state: 'READY', reason: '' });
+    // A READY version reports the SHA-256 of the model.onnx it serves.
+    const sha = sha256Bytes(readFileSync(path.join(modelDir, 'model.onnx')));
+    expect(index.json).toContainEqual({ name: 'fashion', version: '2', state: 'READY', reason: '', sha256: sha });
+    expect((await call('GET', '/v2/models/fashion/versions/2')).json.parameters.sha256).toBe(sha);
     expect(index.json).toContainEqual({
       name: 'fashion',
       version: '1',

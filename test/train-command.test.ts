@@ -100,7 +100,15 @@ train:
     const out = path.join(tempDir('cdl-out-'), 'byo');
     const { loaded, result, lines } = await run('ok', out);
     expect(result).not.toBeInstanceOf(Error);
-    expect(readdirSync(out).sort()).toEqual(['env.json', 'lineage.json', 'metrics.json', 'model-card.md', 'model.onnx', 'plots']);
+    expect(readdirSync(out).sort()).toEqual([
+      'SHA256SUMS',
+      'env.json',
+      'lineage.json',
+      'metrics.json',
+      'model-card.md',
+      'model.onnx',
+      'plots',
+    ]);
     expect(readFileSync(path.join(out, 'plots', 'curve.csv'), 'utf8')).toBe('epoch,loss\n1,0.9\n');
     expect(readFileSync(path.join(out, 'model.onnx')).equals(fixture)).toBe(true);
     expect(siblings(out)).toEqual(['byo']);

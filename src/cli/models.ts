@@ -100,14 +100,20 @@ function printDeploy(r: DeployResult, json: boolean): number {
   return r.state === 'success' ? 0 : 1;
 }
 
+/**
+ * The command line's deploy settings; the server target may also come from the environment, as
+ * the workflows pass the repository variables CDL_DEPLOY_TARGET, CDL_SERVE_URL and
+ * CDL_SERVE_REPOSITORY (flags win).
+ */
 function overrides(values: Record<string, unknown>): DeployOverrides {
   checkAliasName('--environment', values.environment as string | undefined);
   checkAliasName('--alias', values.alias as string | undefined);
+  const env = (name: string) => process.env[name]?.trim() || undefined;
   return {
-    target: values.target as string | undefined,
+    target: (values.target as string | undefined) ?? env('CDL_DEPLOY_TARGET'),
     environment: (values.environment ?? values.alias) as string | undefined,
-    serverUrl: values['server-url'] as string | undefined,
-    repository: values.repository as string | undefined,
+    serverUrl: (values['server-url'] as string | undefined) ?? env('CDL_SERVE_URL'),
+    repository: (values.repository as string | undefined) ?? env('CDL_SERVE_REPOSITORY'),
     canaryPercent: values['canary-percent'] as string | undefined,
     canaryWindow: values['canary-window'] as string | undefined,
   };

@@ -1,6 +1,7 @@
 /** Examples in the layout a model takes, and batch predictions with onnxruntime. */
 import { planLayout, toNchw } from '../evaluate/layout.js';
 import { softmaxRows, looksLikeProbabilities } from '../evaluate/metrics.js';
+import { MODEL_FILES } from '../model-dir/files.js';
 import { summarizeOnnx } from '../onnx/read.js';
 import type { Ort } from '../runtime/onnxruntime.js';
 
@@ -14,7 +15,7 @@ export function examplesFor(
   const s = summarizeOnnx(bytes);
   const input = s.inputs[0]!;
   const layout = planLayout(dataShape, input.shape, {
-    model: 'model.onnx',
+    model: MODEL_FILES.onnx,
     input: input.name,
     data: 'training data',
     producer: s.producer,

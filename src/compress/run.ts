@@ -4,25 +4,31 @@
  * evaluate-gate), and the guard refuses any that loses more than max_accuracy_drop. The chosen
  * model is written as a model directory whose lineage names the parent's hash and the method.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { LoadedConfig } from '../config/index.js';
 import { compressSection, type CompressMethod, type CompressSection } from '../config/schema.js';
 import { loadDataset, type Dataset } from '../data/index.js';
-import { evaluateModel, type EvaluatedModel } from '../evaluate/run.js';
+import { evaluateModel, type EvaluatedModel, type Evaluation } from '../evaluate/run.js';
 import { renderModelCard } from '../model-dir/card.js';
 import {
+  addToModelDir,
+  inheritedFiles,
   MODEL_FILES,
-  readModelDir,
+  newLineage,
+  newMetrics,
+  openModelDir,
+  readEvaluation,
   replaceDir,
+  SCHEMA_VERSIONS,
   writeModelDir,
   type Lineage,
   type Metrics,
   type ModelDir,
+  type OpenedModelDir,
 } from '../model-dir/index.js';
 import { assertReplaceableModelDir, projectPaths } from '../model-dir/out-dir.js';
 import { convertFp16 } from '../onnx/fp16.js';
@@ -37,8 +43,8 @@ import { examplesFor } from './data.js';
 import { renderCompressionReport } from './report.js';
 import { distill, pruneAndFineTune, type TfjsFiles } from './train.js';
 
-export const COMPRESSION_FILE = 'compression.json';
-export const COMPRESSION_REPORT = 'compression.md';
+export const COMPRESSION_FILE = MODEL_FILES.compression;
+export const COMPRESSION_REPORT = MODEL_FILES.compressionReport;
 
 export interface CompressOptions {
   loaded: LoadedConfig;
@@ -77,7 +83,7 @@ export interface MethodResult {
 }
 
 export interface CompressionRecord {
-  schema_version: 1;
+  schema_version: typeof SCHEMA_VERSIONS.compression;
   created_at: string;
   parent: { dir: string; sha256: string; metrics: Record<string, number>; gzip_size_bytes: number };
   max_accuracy_drop: number;
@@ -92,10 +98,6 @@ export interface CompressOutcome {
   record: CompressionRecord;
   outDir: string;
   markdown: string;
-}
-
-function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
 }
 
 export function compressOf(loaded: LoadedConfig): CompressSection {
@@ -139,13 +141,13 @@ interface Candidate {
 
 async function applyMethod(
   method: CompressMethod,
-  parent: ModelDir,
+  parent: OpenedModelDir,
   bytes: Uint8Array,
   ctx: { loaded: LoadedConfig; c: CompressSection; dataset: Dataset; log: (l: string) => void },
 ): Promise<Candidate> {
   const { c, dataset, loaded, log } = ctx;
   const cfg = loaded.config;
-  const metadata = { cdl_version: CDL_VERSION, parent_sha256: sha256(bytes), compression: method };
+  const metadata = { cdl_version: CDL_VERSION, parent_sha256: parent.sha256, compression: method };
   switch (method) {
     case 'int8-dynamic': {
       const r = quantizeDynamic(bytes, { reduceRange: c.int8.reduce_range, exclude: c.int8.exclude, conv: c.int8.dynamic_conv });
@@ -207,13 +209,13 @@ async function applyMethod(
 }
 
 function guard(
-  parent: EvaluatedModel,
-  cand: EvaluatedModel,
+  parent: Evaluation,
+  cand: Evaluation,
   maxDrop: number,
   task: 'classification' | 'regression',
 ): Pick<MethodResult, 'accepted' | 'reason' | 'accuracy_drop_points' | 'rmse_increase_percent'> {
   if (task === 'classification') {
-    const drop = (parent.evaluation.metrics.accuracy! - cand.evaluation.metrics.accuracy!) * 100;
+    const drop = (parent.metrics.accuracy! - cand.metrics.accuracy!) * 100;
     const accepted = drop <= maxDrop + 1e-9;
     return {
       accepted,
@@ -223,8 +225,8 @@ function guard(
         : `accuracy drops ${drop.toFixed(2)} points, more than max_accuracy_drop ${maxDrop}`,
     };
   }
-  const p = parent.evaluation.metrics.rmse!;
-  const inc = p > 0 ? ((cand.evaluation.metrics.rmse! - p) / p) * 100 : 0;
+  const p = parent.metrics.rmse!;
+  const inc = p > 0 ? ((cand.metrics.rmse! - p) / p) * 100 : 0;
   const accepted = inc <= maxDrop + 1e-9;
   return {
     accepted,
@@ -255,8 +257,7 @@ function candidateFiles(
 ): { metrics: Metrics; lineage: Lineage } {
   const cfg = loaded.config;
   const pm = parent.metrics;
-  const metrics: Metrics = {
-    schema_version: 1,
+  const metrics = newMetrics({
     model: pm?.model ?? cfg.model.name,
     task: pm?.task ?? cfg.model.task,
     main_metric: pm?.main_metric ?? (cfg.model.task === 'classification' ? 'accuracy' : 'rmse'),
@@ -266,12 +267,9 @@ function candidateFiles(
     ...(pm?.classes ? { classes: pm.classes } : {}),
     splits: {},
     onnx: { compression: method },
-  };
+  });
   const pl = parent.lineage;
-  const lineage: Lineage = {
-    schema_version: 1,
-    cdl_version: CDL_VERSION,
-    created_at: new Date().toISOString(),
+  const lineage = newLineage({
     model: pl?.model ?? { name: cfg.model.name, task: cfg.model.task },
     git: pl?.git ?? null,
     data: pl?.data ?? null,
@@ -289,8 +287,37 @@ function candidateFiles(
       method,
       settings,
     },
-  };
+  });
   return { metrics, lineage };
+}
+
+/**
+ * The parent's evaluation on this test split: the evaluation.json the gate wrote when it is of
+ * exactly this model.onnx and dataset version (and has the benchmark figures compress compares),
+ * else a fresh one.
+ */
+async function parentEvaluation(
+  parent: OpenedModelDir,
+  dataset: Dataset,
+  evalOpts: { task: 'classification' | 'regression'; latencyRuns: number; throughputBatches: number; log: (l: string) => void },
+  log: (l: string) => void,
+): Promise<Evaluation> {
+  const saved = await readEvaluation(parent.dir).catch(() => undefined);
+  const main = evalOpts.task === 'classification' ? 'accuracy' : 'rmse';
+  if (
+    saved?.schema_version === SCHEMA_VERSIONS.evaluation &&
+    saved.model?.sha256 === parent.sha256 &&
+    saved.data?.version === dataset.version &&
+    saved.data.examples === dataset.test.n &&
+    typeof saved.metrics?.[main] === 'number' &&
+    typeof saved.metrics.size_bytes === 'number' &&
+    (evalOpts.throughputBatches === 0 || typeof saved.metrics.throughput === 'number')
+  ) {
+    log(`parent: reusing ${path.join(parent.dir, MODEL_FILES.evaluation)} (same model.onnx and dataset version)`);
+    const { baseline: _baseline, ...evaluation } = saved;
+    return evaluation;
+  }
+  return (await evaluateModel(parent, dataset, evalOpts)).evaluation;
 }
 
 /** Run every method, guard each against the parent, and write the chosen model directory. */
@@ -311,23 +338,26 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
       ]);
     }
   }
-  const parent = await readModelDir(opts.model);
-  const bytes = new Uint8Array(await readFile(parent.onnxPath));
+  // The one integrity check of the parent: SHA256SUMS, when present, covers every file and matches.
+  const parent = await openModelDir(opts.model);
+  const bytes = parent.onnx;
   OnnxGraph.fromBytes(bytes, { source: parent.onnxPath });
-  const parentSha = sha256(bytes);
+  const parentSha = parent.sha256;
   const dataset = opts.dataset ?? (await loadDataset(cfg.data, { baseDir: loaded.dir, task: cfg.model.task }));
   const task = cfg.model.task;
   const evalOpts = { task, log, latencyRuns: c.benchmark.latency_runs, throughputBatches: c.benchmark.throughput_batches };
   const work = await mkdtemp(path.join(os.tmpdir(), 'cdl-compress-'));
   try {
-    const parentEval = await evaluateModel(parent.dir, dataset, evalOpts);
-    const pMetrics = parentEval.evaluation.metrics;
+    const parentEval = await parentEvaluation(parent, dataset, evalOpts, log);
+    const pMetrics = parentEval.metrics;
+    // What the next stages need from the parent: reference statistics and its blessing.
+    const inherited = await inheritedFiles(parent);
     const parentGzip = gzipSync(bytes).length;
     log(
       `parent ${parent.dir}: ${task === 'classification' ? `accuracy ${pMetrics.accuracy!.toFixed(4)}` : `rmse ${pMetrics.rmse!.toFixed(4)}`}, ${bytes.length} bytes`,
     );
     const results: MethodResult[] = [];
-    const dirs = new Map<CompressMethod, string>();
+    const dirs = new Map<CompressMethod, OpenedModelDir>();
     for (const method of methods) {
       const settings = methodSettings(method, c);
       const t0 = performance.now();
@@ -352,10 +382,10 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
       const seconds = (performance.now() - t0) / 1000;
       const dir = path.join(work, method);
       const { metrics, lineage } = candidateFiles(parent, cand, method, settings, parentSha, seconds, loaded);
-      await writeModelDir(dir, { onnx: cand.onnx, metrics, lineage, card: '', tfjs: cand.tfjs });
+      const written = await writeModelDir(dir, { onnx: cand.onnx, metrics, lineage, card: '', tfjs: cand.tfjs });
       let ev: EvaluatedModel;
       try {
-        ev = await evaluateModel(dir, dataset, evalOpts);
+        ev = await evaluateModel(written, dataset, evalOpts);
       } catch (e) {
         const error = `the compressed model does not run: ${messageOf(e)}`;
         log(`${method}: ${error}`);
@@ -363,7 +393,7 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
         continue;
       }
       const m = ev.evaluation.metrics;
-      const g = guard(parentEval, ev, maxDrop, task);
+      const g = guard(parentEval, ev.evaluation, maxDrop, task);
       const result: MethodResult = {
         method,
         settings,
@@ -375,7 +405,7 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
         throughput_ratio: pMetrics.throughput ? (m.throughput ?? 0) / pMetrics.throughput : undefined,
         seconds,
         details: cand.details,
-        sha256: sha256(cand.onnx),
+        sha256: written.sha256,
       };
       results.push(result);
       log(
@@ -397,8 +427,15 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
           size_bytes: m.size_bytes,
         },
       };
-      await writeModelDir(dir, { onnx: cand.onnx, metrics, lineage, card: renderModelCard(metrics, lineage), tfjs: cand.tfjs });
-      dirs.set(method, dir);
+      const final = await writeModelDir(dir, {
+        onnx: cand.onnx,
+        metrics,
+        lineage,
+        card: renderModelCard(metrics, lineage),
+        tfjs: cand.tfjs,
+        extra: { ...inherited, [MODEL_FILES.evaluation]: JSON.stringify({ ...ev.evaluation, baseline: null }, null, 2) + '\n' },
+      });
+      dirs.set(method, final);
     }
 
     const chosen = pick(results, c.select);
@@ -406,7 +443,7 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
       ? `${chosen.method} kept (${chosen.reason}; ${c.select} of ${results.filter((r) => r.accepted).length} accepted)`
       : `parent kept: no method stayed within max_accuracy_drop ${maxDrop}${results.some((r) => !r.ok) ? ' or some failed' : ''}`;
     const record: CompressionRecord = {
-      schema_version: 1,
+      schema_version: SCHEMA_VERSIONS.compression,
       created_at: new Date().toISOString(),
       parent: { dir: parent.dir, sha256: parentSha, metrics: pMetrics, gzip_size_bytes: parentGzip },
       max_accuracy_drop: maxDrop,
@@ -421,11 +458,14 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
     const staging = `${target}.partial-${process.pid}`;
     await rm(staging, { recursive: true, force: true });
     await mkdir(path.dirname(target), { recursive: true });
-    await cp(chosen ? dirs.get(chosen.method)! : parent.dir, staging, { recursive: true });
-    for (const [f, content] of Object.entries(extra)) await writeFile(path.join(staging, f), content);
+    const kept = chosen ? dirs.get(chosen.method)! : parent;
+    await cp(kept.dir, staging, { recursive: true });
+    // SHA256SUMS keeps covering every file: the copy's sums are known (the parent's were verified
+    // when it was opened), only the new files are hashed.
+    await addToModelDir({ ...kept, dir: staging }, extra);
     await replaceDir(staging, target);
     if (opts.candidatesDir) {
-      for (const [method, dir] of dirs) {
+      for (const [method, { dir }] of dirs) {
         const dest = path.resolve(opts.candidatesDir, method);
         if (existsSync(dest)) await rm(dest, { recursive: true, force: true });
         await cp(dir, dest, { recursive: true });

@@ -4,10 +4,11 @@
  * the test split. The model server bins production traffic with the same edges, so monitoring can
  * compare the two (PSI, Kolmogorov–Smirnov) without keeping any example.
  */
+import { MODEL_FILES, SCHEMA_VERSIONS } from '../model-dir/files.js';
 import type { Split } from './split.js';
 
-export const REFERENCE_FILE = 'reference.json';
-export const REFERENCE_SCHEMA_VERSION = 1;
+export const REFERENCE_FILE = MODEL_FILES.reference;
+export const REFERENCE_SCHEMA_VERSION = SCHEMA_VERSIONS.reference;
 /** Quantile bins per feature. */
 export const DEFAULT_BINS = 10;
 /** Inputs with more values than this are summarised by blocks or truncated to the first ones. */

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DeploymentRecord, RegistryForge } from '../forge/types.js';
 import { Registry, type FetchedVersion } from '../registry/registry.js';
-import { CdlError, messageOf } from '../util/errors.js';
+import { CdlError, messageOf, UsageError } from '../util/errors.js';
 import { deployToKServe, type KServeResult } from './kserve.js';
 import { deployToServer, type ServerDeployResult } from './server.js';
 import type { DeploySettings } from './types.js';
@@ -59,7 +59,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
     version,
     commit: release?.commit ?? null,
     description: o.reason ?? `deploy ${tag} to ${s.target}`,
-    payload: { target: s.target, previous, reason: o.reason ?? null },
+    payload: { target: s.target, previous, reason: o.reason ?? null, ...(s.server ? { server: s.server.url } : {}) },
   });
   await o.forge.setDeploymentStatus(dep, 'in_progress', {
     description: `deploying ${tag} (${s.target})`,
@@ -84,7 +84,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
       const r = await deployToServer({
         model: o.model,
         tag,
-        dir: fetched.dir,
+        dir: fetched.model,
         commit: fetched.commit,
         target: s.server,
         canary: s.canary,
@@ -139,6 +139,19 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
 /** Roll an alias back: redeploy the version it held before (or `to`), which moves the alias back. */
 export async function rollback(o: Omit<DeployOptions, 'ref'> & { to?: string }): Promise<DeployResult> {
   const registry = new Registry({ forge: o.forge, model: o.model, tagTemplate: o.settings.tag, log: o.log });
+  // A rollback redeploys and verifies exactly as deploy does: an alias deployed to a server is
+  // rolled back on that server, never recorded against another target without checking it.
+  const current = await registry.alias(o.settings.environment);
+  const was = current?.payload?.target;
+  if (typeof was === 'string' && was !== 'alias' && was !== o.settings.target) {
+    const server = typeof current?.payload?.server === 'string' ? ` (${current.payload.server})` : '';
+    throw new UsageError(
+      `${o.settings.environment} of ${o.model} was deployed to target ${was}${server}, but this rollback would use target ${o.settings.target} and could not check what serves; ` +
+        (was === 'server'
+          ? 'give the server: --target server --server-url URL --repository DIR (or CDL_DEPLOY_TARGET=server, CDL_SERVE_URL and CDL_SERVE_REPOSITORY, or deploy.server in cdl.yaml)'
+          : `pass --target ${was}`),
+    );
+  }
   let ref = o.to;
   if (!ref) {
     const prev = await registry.previous(o.settings.environment);

@@ -9,16 +9,18 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
+import { addToModelDir, MODEL_FILES, type OpenedModelDir } from '../model-dir/index.js';
 import { CdlError, messageOf } from '../util/errors.js';
 import { histogramQuantile, parsePrometheus, trafficDelta, versionTraffic, type VersionTraffic } from './prometheus.js';
 import type { CanarySettings, ServerTarget } from './types.js';
 
-export const VERSION_RELEASE_FILE = 'cdl-release.json';
+export const VERSION_RELEASE_FILE = MODEL_FILES.release;
 
 export interface ServerDeployInput {
   model: string;
   tag: string;
-  dir: string;
+  /** The verified model directory (from the registry's fetch). */
+  dir: OpenedModelDir;
   commit: string | null;
   target: ServerTarget;
   canary?: CanarySettings;
@@ -141,6 +143,25 @@ export class ServerClient {
     throw new CdlError(`version ${version} of ${this.name} not ready on ${this.url} within ${timeoutS}s (${last})`);
   }
 
+  /**
+   * Check that the server serves exactly `sha256` as `version`: the SHA-256 it reports in the
+   * version's metadata (parameters.sha256) must be the one deployed. Anything else is an error.
+   */
+  async confirmHash(version: number, sha256: string): Promise<void> {
+    const r = await http(`${this.url}/v2/models/${encodeURIComponent(this.name)}/versions/${version}`);
+    if (r.status !== 200)
+      throw new CdlError(`metadata of ${this.name} version ${version}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+    const reported: unknown = r.json?.parameters?.sha256;
+    if (typeof reported !== 'string')
+      throw new CdlError(
+        `${this.url} does not report the SHA-256 of ${this.name} version ${version} (parameters.sha256 in its metadata), so what it serves cannot be checked`,
+      );
+    if (reported !== sha256)
+      throw new CdlError(
+        `${this.url} serves ${this.name} version ${version} with model.onnx ${reported}, not the deployed ${sha256}`,
+      );
+  }
+
   /** One inference of zeros shaped from the version's own metadata. */
   async smoke(version: number): Promise<{ model_version: string; outputs: string[] }> {
     const base = `${this.url}/v2/models/${encodeURIComponent(this.name)}/versions/${version}`;
@@ -215,16 +236,21 @@ export async function deployToServer(i: ServerDeployInput): Promise<ServerDeploy
     version = (versions.at(-1)?.version ?? 0) + 1;
     const tmp = path.join(modelDir, `.${version}.partial-${process.pid}`);
     await rm(tmp, { recursive: true, force: true });
-    await cp(i.dir, tmp, { recursive: true });
-    await writeFile(
-      path.join(tmp, VERSION_RELEASE_FILE),
-      JSON.stringify({ tag: i.tag, model: i.model, commit: i.commit, written_at: new Date().toISOString() }, null, 2) + '\n',
+    await cp(i.dir.dir, tmp, { recursive: true });
+    // Through the model directory, so SHA256SUMS covers this file too (the server requires it).
+    await addToModelDir(
+      { ...i.dir, dir: tmp },
+      {
+        [VERSION_RELEASE_FILE]:
+          JSON.stringify({ tag: i.tag, model: i.model, commit: i.commit, written_at: new Date().toISOString() }, null, 2) + '\n',
+      },
     );
     await rename(tmp, path.join(modelDir, String(version)));
     log(`${i.tag} written to ${path.join(modelDir, String(version))}`);
   } else log(`${i.tag} is already version ${version} of ${name} in the repository`);
   const envUrl = `${url}/v2/models/${encodeURIComponent(name)}`;
   if (previous === version && now.canary === null) {
+    await client.confirmHash(version, i.dir.sha256);
     const smoke = await client.smoke(version);
     return { serverVersion: version, previous, url: envUrl, outcome: 'unchanged', smoke };
   }
@@ -247,6 +273,7 @@ export async function deployToServer(i: ServerDeployInput): Promise<ServerDeploy
       keep.length ? { version, weight: 0 } : undefined,
     );
     await client.waitReady(version, i.target.ready_timeout_s);
+    await client.confirmHash(version, i.dir.sha256);
     smoke = await client.smoke(version);
     log(`version ${version} of ${name} is ready and answered a smoke inference`);
   } catch (e) {

@@ -3,12 +3,13 @@
  * more than noise, and decide. Pure functions over evaluations; reading models is elsewhere.
  */
 import { gateSection, type GateSection, type MetricGate } from '../config/schema.js';
+import { MODEL_FILES, SCHEMA_VERSIONS } from '../model-dir/files.js';
 import { METRIC_INFO } from './metrics.js';
 import type { EvaluatedModel, Evaluation } from './run.js';
 import { isResamplable, mcnemar, pairedBootstrap } from './significance.js';
 
-export const BLESSING_SCHEMA_VERSION = 1;
-export const BLESSING_FILE = 'blessing.json';
+export const BLESSING_SCHEMA_VERSION = SCHEMA_VERSIONS.blessing;
+export const BLESSING_FILE = MODEL_FILES.blessing;
 
 export interface Significance {
   method: 'bootstrap' | 'mcnemar';

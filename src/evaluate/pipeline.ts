@@ -11,6 +11,7 @@ import type { Forge, PublishResult } from '../forge/types.js';
 import { buildReport, type HistoryPoint } from '../report/model.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderHtml } from '../report/html.js';
+import { addToModelDir } from '../model-dir/index.js';
 import { messageOf } from '../util/errors.js';
 import { BaselineError, resolveBaseline } from './baseline.js';
 import { BLESSING_FILE, decide, fmtValue, type BaselineIdentity, type Blessing } from './gate.js';
@@ -164,8 +165,11 @@ export async function runGate(opts: GateRunOptions): Promise<GateRun> {
   await writeFile(path.join(reportDir, 'report.html'), html);
   const evaluationPath = path.join(pair.candidate.modelDir.dir, EVALUATION_FILE);
   const blessingPath = path.join(pair.candidate.modelDir.dir, BLESSING_FILE);
-  await writeJsonAtomic(evaluationPath, evaluationRecord(pair));
-  await writeJsonAtomic(blessingPath, blessing);
+  // Written through the model directory, so its SHA256SUMS keeps covering every file.
+  await addToModelDir(pair.candidate.modelDir, {
+    [EVALUATION_FILE]: JSON.stringify(evaluationRecord(pair), null, 2) + '\n',
+    [BLESSING_FILE]: JSON.stringify(blessing, null, 2) + '\n',
+  });
   const main = blessing.comparison.find((r) => r.metric === mainMetric);
   const description =
     `${blessing.decision}: ${mainMetric} ${fmtValue(main?.candidate, mainMetric)}` +

@@ -2,11 +2,8 @@
  * Evaluating one model directory on the test split with onnxruntime-node. The candidate and the
  * baseline go through this same function, on the same examples.
  */
-import { webcrypto } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Dataset } from '../data/index.js';
-import { MODEL_FILES, readModelDir, type ModelDir } from '../model-dir/index.js';
+import { MODEL_FILES, openModelDir, SCHEMA_VERSIONS, type OpenedModelDir } from '../model-dir/index.js';
 import { loadOrt, type Ort } from '../runtime/onnxruntime.js';
 import { summarizeOnnx } from '../onnx/read.js';
 import { CdlError, messageOf } from '../util/errors.js';
@@ -20,8 +17,8 @@ import {
   type ClassMetrics,
 } from './metrics.js';
 
-export const EVALUATION_SCHEMA_VERSION = 1;
-export const EVALUATION_FILE = 'evaluation.json';
+export const EVALUATION_SCHEMA_VERSION = SCHEMA_VERSIONS.evaluation;
+export const EVALUATION_FILE = MODEL_FILES.evaluation;
 
 export type Task = 'classification' | 'regression';
 
@@ -65,7 +62,7 @@ export interface Evaluation {
 export interface EvaluatedModel {
   evaluation: Evaluation;
   perExample: PerExample;
-  modelDir: ModelDir;
+  modelDir: OpenedModelDir;
 }
 
 export interface EvaluateOptions {
@@ -227,17 +224,19 @@ function perSecond(n: number, ms: number): number {
   return ms > 0 ? (n * 1000) / ms : 0;
 }
 
-/** Evaluate the model in `dir` on the dataset's test split. */
-export async function evaluateModel(dir: string, dataset: Dataset, opts: EvaluateOptions): Promise<EvaluatedModel> {
+/**
+ * Evaluate a model directory on the dataset's test split: an opened one (its bytes and hash are
+ * used as they are), or a path, opened (and its SHA256SUMS checked) here.
+ */
+export async function evaluateModel(
+  dir: string | OpenedModelDir,
+  dataset: Dataset,
+  opts: EvaluateOptions,
+): Promise<EvaluatedModel> {
   const log = opts.log ?? (() => {});
-  // model.onnx and the JSON files beside it are read at the same time.
-  const [modelDir, raw] = await Promise.all([
-    readModelDir(dir),
-    readFile(path.join(dir, MODEL_FILES.onnx)).catch(() => undefined),
-  ]);
-  const bytes = new Uint8Array(raw ?? (await readFile(modelDir.onnxPath)));
-  // Hashed on the thread pool while the model runs.
-  const sha256 = webcrypto.subtle.digest('SHA-256', bytes).then((d) => Buffer.from(d).toString('hex'));
+  const modelDir = typeof dir === 'string' ? await openModelDir(dir) : dir;
+  const bytes = modelDir.onnx;
+  const sha256 = modelDir.sha256;
   const test = dataset.test;
   if (test.n === 0) throw new CdlError(`${dataset.source}: the test split is empty; expected test examples to evaluate on`);
   const { ort } = await loadOrt({ log });
@@ -334,7 +333,7 @@ export async function evaluateModel(dir: string, dataset: Dataset, opts: Evaluat
       model: {
         dir: modelDir.dir,
         name: modelDir.metrics?.model ?? modelDir.lineage?.model.name ?? null,
-        sha256: await sha256,
+        sha256,
         size_bytes: bytes.length,
         input: { name: predictor.inputName, shape: predictor.inputShape, layout: layout.kind, fed: layout.shape },
         outputs: outputsKind,

@@ -9,6 +9,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { downloadModelDir, findRepoArtifact } from '../github/artifact.js';
+import { MODEL_FILES, RELEASED_FILES } from '../model-dir/files.js';
 import { CdlError, UsageError } from '../util/errors.js';
 import {
   releasesOfModel,
@@ -28,7 +29,8 @@ import {
 
 /** GitHub refuses comments longer than this. */
 export const MAX_COMMENT = 65_536;
-const MODEL_ASSETS = ['model.onnx', 'metrics.json', 'lineage.json', 'model-card.md'];
+/** The model directory's files a release carries. */
+const MODEL_ASSETS = RELEASED_FILES;
 
 export interface GitHubForgeOptions {
   token: string;
@@ -204,7 +206,7 @@ export class GitHubForge implements RegistryForge {
 
   async downloadRelease(release: ReleaseInfo, dest: string): Promise<string> {
     const assets = await this.assets(release);
-    if (!GitHubForge.pick(assets, 'model.onnx')) {
+    if (!GitHubForge.pick(assets, MODEL_FILES.onnx)) {
       throw new CdlError(
         `release ${release.tag} has no model.onnx asset (assets: ${assets.map((a) => a.name).join(', ') || 'none'}); expected the model directory's files`,
       );
@@ -219,7 +221,7 @@ export class GitHubForge implements RegistryForge {
   }
 
   async releaseMetrics(release: ReleaseInfo): Promise<Record<string, unknown> | undefined> {
-    const a = GitHubForge.pick(await this.assets(release), 'metrics.json');
+    const a = GitHubForge.pick(await this.assets(release), MODEL_FILES.metrics);
     if (!a) return undefined;
     try {
       return JSON.parse(new TextDecoder().decode(await this.assetBytes(a.id))) as Record<string, unknown>;

@@ -7,6 +7,8 @@ import { copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } f
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { sha256File } from '../model-dir/checksums.js';
+import { MODEL_FILES } from '../model-dir/files.js';
+import { addToModelDir } from '../model-dir/index.js';
 import { CdlError } from '../util/errors.js';
 import {
   compareVersions,
@@ -115,12 +117,13 @@ export class LocalForge implements RegistryForge {
 
   async downloadRelease(release: ReleaseInfo): Promise<string> {
     const dir = String(release.id ?? path.join(this.releasesDir, release.tag));
-    if (!existsSync(path.join(dir, 'model.onnx'))) throw new CdlError(`${dir}: release ${release.tag} has no model.onnx`);
+    if (!existsSync(path.join(dir, MODEL_FILES.onnx)))
+      throw new CdlError(`${dir}: release ${release.tag} has no ${MODEL_FILES.onnx}`);
     return dir;
   }
 
   async releaseMetrics(release: ReleaseInfo): Promise<Record<string, unknown> | undefined> {
-    const file = path.join(String(release.id ?? path.join(this.releasesDir, release.tag)), 'metrics.json');
+    const file = path.join(String(release.id ?? path.join(this.releasesDir, release.tag)), MODEL_FILES.metrics);
     if (!existsSync(file)) return undefined;
     try {
       return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
@@ -172,7 +175,10 @@ export class LocalForge implements RegistryForge {
     await mkdir(path.dirname(tmp), { recursive: true });
     await cp(modelDir, tmp, { recursive: true });
     const info: LocalRelease = { tag, model: opts.model, commit, published_at: new Date().toISOString() };
-    await writeFile(path.join(tmp, RELEASE_FILE), JSON.stringify(info, null, 2) + '\n');
+    const text = JSON.stringify(info, null, 2) + '\n';
+    // The release's directory is a model directory: its SHA256SUMS, when present, covers this file too.
+    if (existsSync(path.join(tmp, MODEL_FILES.checksums))) await addToModelDir(tmp, { [RELEASE_FILE]: text });
+    else await writeFile(path.join(tmp, RELEASE_FILE), text);
     await rename(tmp, dest);
     if (isRepo && commit && opts.gitTag !== false) await git.raw(['tag', tag, commit]);
     return { ...info, id: dest };

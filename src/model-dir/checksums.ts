@@ -1,15 +1,16 @@
 /**
  * SHA256SUMS of a model directory: one `<hex>  <file>` line per file, the format of `sha256sum`
- * (so `sha256sum -c SHA256SUMS` checks a directory by hand). Written at release time; every
- * step that loads a model (serving first) verifies it when present.
+ * (so `sha256sum -c SHA256SUMS` checks a directory by hand). Every model directory cdl writes
+ * carries one covering every file; `openModelDir` (index.ts) is where it is checked.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CdlError } from '../util/errors.js';
+import { MODEL_FILES } from './files.js';
 
-export const CHECKSUMS_FILE = 'SHA256SUMS';
+export const CHECKSUMS_FILE = MODEL_FILES.checksums;
 
 export class ChecksumError extends CdlError {}
 
@@ -28,7 +29,7 @@ export function sha256File(file: string): Promise<string> {
  * Parse SHA256SUMS text into file → hex. Accepts text (`hex  file`) and binary (`hex *file`)
  * mode lines; blank lines are skipped. `source` names the file in errors.
  */
-export function parseChecksums(text: string, source = CHECKSUMS_FILE): Map<string, string> {
+export function parseChecksums(text: string, source: string = CHECKSUMS_FILE): Map<string, string> {
   const sums = new Map<string, string>();
   const lines = text.split(/\r?\n/);
   lines.forEach((line, i) => {
@@ -103,7 +104,13 @@ export async function assertChecksums(dir: string): Promise<ChecksumReport> {
   return report;
 }
 
-async function listFiles(dir: string, rel = ''): Promise<string[]> {
+/** SHA-256 of bytes in memory, as lowercase hex. */
+export function sha256Bytes(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Every file under `dir` (relative, `/`-separated), SHA256SUMS itself excluded. */
+export async function listFiles(dir: string, rel = ''): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
   for (const e of entries) {
@@ -122,9 +129,17 @@ export async function writeChecksums(dir: string, files?: string[]): Promise<Map
   const names = (files ?? (await listFiles(dir))).slice().sort();
   const sums = new Map<string, string>();
   for (const f of names) sums.set(f, await sha256File(path.join(dir, f)));
-  const text = [...sums].map(([f, h]) => `${h}  ${f}\n`).join('');
+  await writeChecksumsFile(dir, sums);
+  return sums;
+}
+
+/** Write SHA256SUMS from hashes already known (nothing is hashed), sorted by file. */
+export async function writeChecksumsFile(dir: string, sums: Map<string, string>): Promise<void> {
+  const text = [...sums]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([f, h]) => `${h}  ${f}\n`)
+    .join('');
   const tmp = path.join(dir, `.${CHECKSUMS_FILE}.partial-${process.pid}`);
   await writeFile(tmp, text);
   await rename(tmp, path.join(dir, CHECKSUMS_FILE));
-  return sums;
 }

@@ -1,30 +1,46 @@
 /**
- * The model directory: the one format every step of the pipeline reads and writes.
+ * The model directory: the one format every step of the pipeline reads and writes. This module
+ * owns it: the file names and schema versions (files.ts), the readers and writers of each part,
+ * the constructors of metrics and lineage, the checksum rule (SHA256SUMS covers every file) and
+ * the blessing rule (a compressed child carries its parent's blessing).
  *
  *   model.onnx       the model, for evaluation, compression and serving
  *   tfjs/            model.json + weights.bin (when trained by the built-in trainer)
  *   metrics.json     metrics with a schema version
  *   lineage.json     what was trained from what: commit, data, config, hyperparameters, hardware
  *   model-card.md    a human-readable summary
+ *   reference.json   reference statistics for monitoring
+ *   blessing.json, evaluation.json   the gate's decision and evaluation
+ *   compression.json, compression.md what compress tried and chose
+ *   SHA256SUMS       the SHA-256 of every other file
  *
  * A directory is written under a temporary name and renamed into place, so a killed run never
- * leaves half a model.
+ * leaves half a model. Stages hand each other an opened directory (`openModelDir`: bytes, hash,
+ * parsed parts) instead of reading and hashing it again.
  */
+import { webcrypto } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ReferenceStats } from '../data/stats.js';
+import type { Blessing } from '../evaluate/gate.js';
+import type { Evaluation } from '../evaluate/run.js';
 import { CdlError } from '../util/errors.js';
+import { CDL_VERSION } from '../version.js';
+import {
+  CHECKSUMS_FILE,
+  ChecksumError,
+  listFiles,
+  parseChecksums,
+  sha256Bytes,
+  sha256File,
+  writeChecksumsFile,
+} from './checksums.js';
+import { MODEL_FILES, SCHEMA_VERSIONS } from './files.js';
 
-export const METRICS_SCHEMA_VERSION = 1;
-export const LINEAGE_SCHEMA_VERSION = 1;
-
-export const MODEL_FILES = {
-  onnx: 'model.onnx',
-  tfjs: 'tfjs',
-  metrics: 'metrics.json',
-  lineage: 'lineage.json',
-  card: 'model-card.md',
-} as const;
+export { MODEL_FILES, SCHEMA_VERSIONS } from './files.js';
+export const METRICS_SCHEMA_VERSION = SCHEMA_VERSIONS.metrics;
+export const LINEAGE_SCHEMA_VERSION = SCHEMA_VERSIONS.lineage;
 
 export type SplitName = 'train' | 'validation' | 'test';
 
@@ -75,33 +91,63 @@ export interface ModelFiles {
   extra?: Record<string, Uint8Array | string>;
 }
 
-/** Write a complete model directory atomically (temporary directory, then rename). */
-export async function writeModelDir(dir: string, files: ModelFiles): Promise<void> {
+/**
+ * Write a complete model directory atomically (temporary directory, then rename), with a
+ * SHA256SUMS over every file hashed from the bytes in memory. Returns the directory as opened,
+ * so the next stage need not read or hash it again.
+ */
+export async function writeModelDir(dir: string, files: ModelFiles): Promise<OpenedModelDir> {
   const target = path.resolve(dir);
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = `${target}.partial-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
+  const sums = new Map<string, string>();
+  const put = async (rel: string, content: Uint8Array | string) => {
+    const p = path.join(tmp, rel);
+    await mkdir(path.dirname(p), { recursive: true });
+    await writeFile(p, content);
+    sums.set(rel, sha256Bytes(content));
+  };
   try {
-    await writeFile(path.join(tmp, MODEL_FILES.onnx), files.onnx);
-    await writeFile(path.join(tmp, MODEL_FILES.metrics), JSON.stringify(files.metrics, null, 2) + '\n');
-    await writeFile(path.join(tmp, MODEL_FILES.lineage), JSON.stringify(files.lineage, null, 2) + '\n');
-    await writeFile(path.join(tmp, MODEL_FILES.card), files.card);
+    await put(MODEL_FILES.onnx, files.onnx);
+    await put(MODEL_FILES.metrics, jsonText(files.metrics));
+    await put(MODEL_FILES.lineage, jsonText(files.lineage));
+    await put(MODEL_FILES.card, files.card);
     if (files.tfjs) {
-      await mkdir(path.join(tmp, MODEL_FILES.tfjs));
-      await writeFile(path.join(tmp, MODEL_FILES.tfjs, 'model.json'), JSON.stringify(files.tfjs.modelJson));
-      await writeFile(path.join(tmp, MODEL_FILES.tfjs, 'weights.bin'), files.tfjs.weights);
+      await put(`${MODEL_FILES.tfjs}/model.json`, JSON.stringify(files.tfjs.modelJson));
+      await put(`${MODEL_FILES.tfjs}/weights.bin`, files.tfjs.weights);
     }
     for (const [rel, content] of Object.entries(files.extra ?? {})) {
-      const p = path.join(tmp, rel);
-      await mkdir(path.dirname(p), { recursive: true });
-      await writeFile(p, content);
+      if (rel === CHECKSUMS_FILE) continue;
+      checkRelative(rel, tmp);
+      await put(rel, content);
     }
+    await writeChecksumsFile(tmp, sums);
     await replaceDir(tmp, target);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+  return {
+    dir,
+    onnxPath: path.join(dir, MODEL_FILES.onnx),
+    metrics: files.metrics,
+    lineage: files.lineage,
+    hasTfjs: files.tfjs !== undefined,
+    onnx: files.onnx,
+    sha256: sums.get(MODEL_FILES.onnx)!,
+    sums,
+  };
+}
+
+function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}
+
+function checkRelative(rel: string, dir: string): void {
+  if (path.isAbsolute(rel) || rel.split(/[\\/]/).includes('..'))
+    throw new ModelDirError(`${rel}: outside ${dir}; expected a relative path inside the model directory`);
 }
 
 /** Move `from` to `to`, replacing what is there, never leaving `to` half-written. */
@@ -118,6 +164,18 @@ export async function replaceDir(from: string, to: string): Promise<void> {
 }
 
 export class ModelDirError extends CdlError {}
+
+/**
+ * Whether `dir` is a model directory that cdl wrote: it holds model.onnx and either metrics.json
+ * or SHA256SUMS. A plain export (model.onnx alone) is not one, so a command may refuse to
+ * overwrite anything else.
+ */
+export function isModelDir(dir: string): boolean {
+  return (
+    existsSync(path.join(dir, MODEL_FILES.onnx)) &&
+    (existsSync(path.join(dir, MODEL_FILES.metrics)) || existsSync(path.join(dir, CHECKSUMS_FILE)))
+  );
+}
 
 export interface ModelDir {
   dir: string;
@@ -158,4 +216,206 @@ export async function readModelDir(dir: string): Promise<ModelDir> {
     lineage: await readJson<Lineage>(MODEL_FILES.lineage),
     hasTfjs: existsSync(path.join(dir, MODEL_FILES.tfjs, 'model.json')),
   };
+}
+
+/** A model directory opened once: its model bytes and hash, parsed parts, and verified checksums. */
+export interface OpenedModelDir extends ModelDir {
+  onnx: Uint8Array;
+  /** SHA-256 of model.onnx, lowercase hex. */
+  sha256: string;
+  /** SHA-256 of every file by relative path, as verified against SHA256SUMS; undefined when it has none. */
+  sums?: Map<string, string>;
+}
+
+export interface OpenOptions {
+  /**
+   * The directory came through a trust boundary (a release asset, a downloaded artifact, a served
+   * model repository): without SHA256SUMS it is refused. A local candidate (a plain export holding
+   * model.onnx alone) may have none.
+   */
+  requireChecksums?: boolean;
+}
+
+/**
+ * Open a model directory: the one place its integrity is checked. When SHA256SUMS is present it
+ * must list every file of the directory, and every file must match; `requireChecksums` refuses a
+ * directory without it. model.onnx is read and hashed once here; callers use `onnx` and `sha256`.
+ */
+export async function openModelDir(dir: string, o: OpenOptions = {}): Promise<OpenedModelDir> {
+  const md = await readModelDir(dir);
+  const onnx = new Uint8Array(await readFile(md.onnxPath));
+  const sha256 = Buffer.from(await webcrypto.subtle.digest('SHA-256', onnx)).toString('hex');
+  const sumsPath = path.join(dir, CHECKSUMS_FILE);
+  if (!existsSync(sumsPath)) {
+    if (o.requireChecksums)
+      throw new ChecksumError(
+        `${sumsPath}: missing; a model directory from a release, an artifact or a model repository must carry a SHA256SUMS listing every file`,
+      );
+    return { ...md, onnx, sha256 };
+  }
+  const sums = parseChecksums(await readFile(sumsPath, 'utf8'), sumsPath);
+  const problems: string[] = [];
+  for (const rel of await listFiles(dir)) {
+    if (!sums.has(rel)) problems.push(`${path.join(dir, rel)}: not listed in ${CHECKSUMS_FILE}`);
+  }
+  for (const [rel, expected] of sums) {
+    const p = path.join(dir, rel);
+    const actual = rel === MODEL_FILES.onnx ? sha256 : existsSync(p) ? await sha256File(p) : null;
+    if (actual === null) problems.push(`${p}: missing (listed in ${CHECKSUMS_FILE})`);
+    else if (actual !== expected) problems.push(`${p}: SHA-256 ${actual} does not match ${expected} in ${CHECKSUMS_FILE}`);
+  }
+  if (problems.length) throw new ChecksumError(problems.join('; '));
+  return { ...md, onnx, sha256, sums };
+}
+
+/**
+ * Add (or replace) files in a model directory that cdl wrote or opened, keeping SHA256SUMS
+ * covering every file: the opened directory's verified sums are reused, only the new files are
+ * hashed. A directory without SHA256SUMS gets one over all its files.
+ */
+export async function addToModelDir(
+  md: OpenedModelDir | string,
+  files: Record<string, Uint8Array | string>,
+): Promise<Map<string, string>> {
+  const dir = typeof md === 'string' ? md : md.dir;
+  const known = typeof md === 'string' ? undefined : md.sums;
+  let sums: Map<string, string>;
+  if (known) sums = new Map(known);
+  else if (existsSync(path.join(dir, CHECKSUMS_FILE)))
+    sums = parseChecksums(await readFile(path.join(dir, CHECKSUMS_FILE), 'utf8'));
+  else {
+    sums = new Map();
+    for (const rel of await listFiles(dir)) sums.set(rel, await sha256File(path.join(dir, rel)));
+  }
+  for (const [rel, content] of Object.entries(files)) {
+    checkRelative(rel, dir);
+    const p = path.join(dir, rel);
+    await mkdir(path.dirname(p), { recursive: true });
+    const tmp = `${p}.tmp-${process.pid}`;
+    await writeFile(tmp, content);
+    await rename(tmp, p);
+    sums.set(rel, sha256Bytes(content));
+  }
+  await writeChecksumsFile(dir, sums);
+  if (typeof md !== 'string') md.sums = sums;
+  return sums;
+}
+
+/** JSON of a model directory's file, or undefined when absent; invalid JSON is an error naming the file. */
+async function readJsonFile<T>(dir: string, name: string): Promise<T | undefined> {
+  const p = path.join(dir, name);
+  if (!existsSync(p)) return undefined;
+  try {
+    return JSON.parse(await readFile(p, 'utf8')) as T;
+  } catch (e) {
+    throw new ModelDirError(`${p}: invalid JSON (${(e as Error).message}); expected the ${name} that cdl writes`);
+  }
+}
+
+export const readBlessing = (dir: string) => readJsonFile<Blessing>(dir, MODEL_FILES.blessing);
+export const readEvaluation = (dir: string) =>
+  readJsonFile<Evaluation & { baseline?: Evaluation | null }>(dir, MODEL_FILES.evaluation);
+export const readCompression = <T = Record<string, unknown>>(dir: string) => readJsonFile<T>(dir, MODEL_FILES.compression);
+
+/**
+ * The reference statistics of a model directory, or undefined when it has none (models of a
+ * train.command, older models). A present file that is not valid reference statistics is an error.
+ */
+export async function readReference(dir: string): Promise<ReferenceStats | undefined> {
+  const r = await readJsonFile<ReferenceStats>(dir, MODEL_FILES.reference);
+  if (r === undefined) return undefined;
+  if (!r || typeof r !== 'object' || !r.inputs || !r.predictions)
+    throw new ModelDirError(
+      `${path.join(dir, MODEL_FILES.reference)}: expected reference statistics with "inputs" and "predictions" (the ${MODEL_FILES.reference} cdl train writes)`,
+    );
+  if (r.schema_version !== SCHEMA_VERSIONS.reference)
+    throw new ModelDirError(
+      `${path.join(dir, MODEL_FILES.reference)}: schema_version ${String(r.schema_version)} is not supported; expected ${SCHEMA_VERSIONS.reference}`,
+    );
+  return r;
+}
+
+/** Metrics with the current schema version. */
+export function newMetrics(m: Omit<Metrics, 'schema_version'>): Metrics {
+  return { schema_version: SCHEMA_VERSIONS.metrics, ...m };
+}
+
+/** Lineage with the current schema version, this cdl's version and the time of creation. */
+export function newLineage(l: Omit<Lineage, 'schema_version' | 'cdl_version' | 'created_at'>): Lineage {
+  return { schema_version: SCHEMA_VERSIONS.lineage, cdl_version: CDL_VERSION, created_at: new Date().toISOString(), ...l };
+}
+
+export interface BlessingCheck {
+  ok: boolean;
+  /** Why not, or how (blessed, forced, blessed parent). */
+  reason: string;
+  blessing?: Blessing;
+}
+
+/**
+ * Whether an opened model directory carries a blessing for exactly its model.onnx, or, for a
+ * compressed child, for the parent its lineage names.
+ */
+export async function checkBlessing(md: OpenedModelDir): Promise<BlessingCheck> {
+  let blessing: Blessing | undefined;
+  try {
+    blessing = await readBlessing(md.dir);
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
+  if (!blessing)
+    return { ok: false, reason: `no ${MODEL_FILES.blessing} in ${md.dir}: the candidate was never evaluated by the gate` };
+  if (blessing.decision !== 'blessed') return { ok: false, reason: `the gate rejected it: ${blessing.reason}`, blessing };
+  if (blessing.candidate?.sha256 === md.sha256)
+    return {
+      ok: true,
+      reason: blessing.forced ? `force-blessed: ${blessing.forced.reason}` : `blessed: ${blessing.reason}`,
+      blessing,
+    };
+  const parent = md.lineage?.parent as { sha256?: string; method?: string } | undefined;
+  if (parent?.sha256 && parent.sha256 === blessing.candidate?.sha256) {
+    return {
+      ok: true,
+      reason: `compressed (${String(parent.method)}) from the blessed model ${parent.sha256.slice(0, 12)}`,
+      blessing,
+    };
+  }
+  return {
+    ok: false,
+    reason: `${MODEL_FILES.blessing} blesses model.onnx ${String(blessing.candidate?.sha256).slice(0, 12)}, but this model.onnx is ${md.sha256.slice(0, 12)}`,
+    blessing,
+  };
+}
+
+/**
+ * The blessing a derived child carries: its parent's blessing.json when that blesses exactly the
+ * parent's model.onnx (the child's lineage names the parent's hash, which `checkBlessing`
+ * follows). Undefined when the parent has no blessing for itself.
+ */
+export async function inheritBlessing(parent: OpenedModelDir): Promise<Record<string, string> | undefined> {
+  const b = await readBlessing(parent.dir);
+  if (!b || b.candidate?.sha256 !== parent.sha256) return undefined;
+  return { [MODEL_FILES.blessing]: await readFile(path.join(parent.dir, MODEL_FILES.blessing), 'utf8') };
+}
+
+/**
+ * The files of a parent a derived model keeps as they are: reference statistics (monitoring) and
+ * the blessing (promotion), through `inheritBlessing`.
+ */
+export async function inheritedFiles(parent: OpenedModelDir): Promise<Record<string, string>> {
+  const out: Record<string, string> = { ...(await inheritBlessing(parent)) };
+  const ref = path.join(parent.dir, MODEL_FILES.reference);
+  if (existsSync(ref)) out[MODEL_FILES.reference] = await readFile(ref, 'utf8');
+  return out;
+}
+
+/**
+ * A model directory whose every file was just verified against `sums` (a download checked at
+ * the trust boundary, then laid out here): opened without hashing anything again.
+ */
+export async function adoptModelDir(dir: string, sums: Map<string, string>): Promise<OpenedModelDir> {
+  const md = await readModelDir(dir);
+  const sha256 = sums.get(MODEL_FILES.onnx);
+  if (!sha256) throw new ChecksumError(`${path.join(dir, CHECKSUMS_FILE)}: does not list ${MODEL_FILES.onnx}`);
+  return { ...md, onnx: new Uint8Array(await readFile(md.onnxPath)), sha256, sums };
 }

@@ -4,23 +4,11 @@
  * folder, the parent model (or any folder holding one of them), and any non-empty folder that is
  * not a model directory, so a typo such as `--out .` cannot delete a project.
  */
-import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../util/errors.js';
 import { contains, realPathOf } from '../util/paths.js';
-import { MODEL_FILES } from './index.js';
-
-/** A directory cdl wrote as a model directory: model.onnx beside its metrics.json and lineage.json. */
-export function isWrittenModelDir(dir: string): boolean {
-  const isFile = (name: string) => {
-    try {
-      return statSync(path.join(dir, name)).isFile();
-    } catch {
-      return false;
-    }
-  };
-  return isFile(MODEL_FILES.onnx) && isFile(MODEL_FILES.metrics) && isFile(MODEL_FILES.lineage);
-}
+import { isModelDir } from './index.js';
 
 export interface ProtectedPath {
   path: string;
@@ -36,7 +24,8 @@ export interface ProtectedPath {
 export function assertReplaceableModelDir(out: string, flag: string, protect: ProtectedPath[]): void {
   const target = realPathOf(out);
   const shown = `${flag} ${out}`;
-  const expected = 'expected a new or empty folder, or a model directory cdl wrote (model.onnx, metrics.json, lineage.json)';
+  const expected =
+    'expected a new or empty folder, or a model directory cdl wrote (model.onnx beside metrics.json or SHA256SUMS)';
   for (const p of [{ path: process.cwd(), what: 'the current directory' }, ...protect]) {
     if (!p.path || /^https?:\/\//i.test(p.path)) continue;
     const guarded = realPathOf(p.path);
@@ -48,7 +37,7 @@ export function assertReplaceableModelDir(out: string, flag: string, protect: Pr
   if (!existsSync(target)) return;
   const st = lstatSync(target);
   if (!st.isDirectory()) throw new UsageError(`${shown}: ${target} exists and is not a folder; ${expected}`);
-  if (readdirSync(target).length === 0 || isWrittenModelDir(target)) return;
+  if (readdirSync(target).length === 0 || isModelDir(target)) return;
   throw new UsageError(
     `${shown}: refusing to replace ${target}: it is a non-empty folder that is not a model directory; ${expected}`,
   );

@@ -12,7 +12,8 @@ import { isRegistryForge, type Forge } from '../forge/types.js';
 import { resolveProduction } from '../registry/production.js';
 import { Registry } from '../registry/registry.js';
 import type { ProductionStats } from '../serve/input-stats.js';
-import { CdlError, UsageError } from '../util/errors.js';
+import { readReference } from '../model-dir/index.js';
+import { CdlError, messageOf, UsageError } from '../util/errors.js';
 import { compareDrift, type DriftReport } from './drift.js';
 import { driftMarkdown } from './report.js';
 
@@ -20,19 +21,17 @@ export class MonitorError extends CdlError {}
 
 export async function readReferenceFile(modelDir: string): Promise<ReferenceStats> {
   const file = path.join(modelDir, REFERENCE_FILE);
-  let text: string;
+  let reference: ReferenceStats | undefined;
   try {
-    text = await readFile(file, 'utf8');
-  } catch {
+    reference = await readReference(modelDir);
+  } catch (e) {
+    throw new MonitorError(messageOf(e));
+  }
+  if (!reference)
     throw new MonitorError(
       `${file}: no reference statistics; expected the ${REFERENCE_FILE} that cdl train writes into the model directory (retrain with this version of cdl)`,
     );
-  }
-  try {
-    return JSON.parse(text) as ReferenceStats;
-  } catch (e) {
-    throw new MonitorError(`${file}: invalid JSON (${(e as Error).message})`);
-  }
+  return reference;
 }
 
 /** The URL of a model server's production statistics for a model (and version). */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { mulberry32 } from '../data/prng.js';
 import type { Split } from '../data/split.js';
 import type { ReferenceStats } from '../data/stats.js';
+import { MODEL_FILES } from '../model-dir/files.js';
 import { loadOrt } from '../runtime/onnxruntime.js';
 import { InputStatsRecorder } from '../serve/input-stats.js';
 import { compareDrift, type DriftReport, type DriftThresholds } from './drift.js';
@@ -72,7 +73,7 @@ const stat = (v: number[]) => ({ mean: v.reduce((a, b) => a + b, 0) / v.length, 
 
 export async function simulateDrift(o: SimulationOptions): Promise<ScenarioResult[]> {
   const { ort } = await loadOrt();
-  const session = await ort.InferenceSession.create(path.join(o.modelDir, 'model.onnx'));
+  const session = await ort.InferenceSession.create(path.join(o.modelDir, MODEL_FILES.onnx));
   const rowSize = o.shape.reduce((a, b) => a * b, 1);
   const results: ScenarioResult[] = [];
   try {

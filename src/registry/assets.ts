@@ -5,33 +5,20 @@
  * `metrics-<name>.json` and `lineage-<name>.json`). SHA256SUMS lists every model asset by its
  * asset name; the provenance statement and promotion.json describe the assets and are not in it.
  */
-import { REFERENCE_FILE } from '../data/stats.js';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { BLESSING_FILE } from '../evaluate/gate.js';
-import { CHECKSUMS_FILE, writeChecksums } from '../model-dir/checksums.js';
-import { MODEL_FILES } from '../model-dir/index.js';
+import { CHECKSUMS_FILE, sha256File, writeChecksums, writeChecksumsFile } from '../model-dir/checksums.js';
+import { DESCRIPTIVE_FILES, MODEL_FILES, RELEASED_FILES } from '../model-dir/files.js';
 import { CdlError, UsageError } from '../util/errors.js';
 
-export const PROVENANCE_FILE = 'provenance.intoto.json';
-export const PROMOTION_FILE = 'promotion.json';
+export const PROVENANCE_FILE = MODEL_FILES.provenance;
+export const PROMOTION_FILE = MODEL_FILES.promotion;
 /** Files the registry writes beside the model assets, not listed in SHA256SUMS. */
-export const DESCRIPTIVE_ASSETS = [PROVENANCE_FILE, PROMOTION_FILE];
+export const DESCRIPTIVE_ASSETS = DESCRIPTIVE_FILES;
 
 /** The top-level files of a model directory that become assets (others are left out and named). */
-const TOP_LEVEL = new Set<string>([
-  MODEL_FILES.onnx,
-  MODEL_FILES.metrics,
-  MODEL_FILES.lineage,
-  MODEL_FILES.card,
-  BLESSING_FILE,
-  'evaluation.json',
-  'compression.json',
-  'compression.md',
-  // Reference statistics of the training data, which monitoring compares production traffic with.
-  REFERENCE_FILE,
-]);
+const TOP_LEVEL = new Set<string>(RELEASED_FILES);
 
 export interface StagedAssets {
   dir: string;
@@ -85,23 +72,29 @@ export async function stageAssets(modelDir: string, dest: string, variants: Reco
 
 /**
  * Turn verified flat assets in `flat` into a model directory at `dest` (tfjs-* back under tfjs/),
- * with a SHA256SUMS in directory form carrying the verified hashes (nothing is hashed twice).
+ * with a SHA256SUMS in directory form carrying the verified hashes (nothing is hashed twice) and
+ * covering the descriptive files too, so the directory passes `openModelDir`. Returns the
+ * directory's sums.
  */
-export async function assembleModelDir(flat: string, sums: Map<string, string>, dest: string): Promise<string> {
+export async function assembleModelDir(flat: string, sums: Map<string, string>, dest: string): Promise<Map<string, string>> {
   const tmp = `${dest}.partial-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  const lines: string[] = [];
-  for (const [name, hash] of [...sums].sort((a, b) => a[0].localeCompare(b[0]))) {
+  const dirSums = new Map<string, string>();
+  for (const [name, hash] of sums) {
     const rel = assetPath(name);
     await mkdir(path.dirname(path.join(tmp, rel)), { recursive: true });
     await copyFile(path.join(flat, name), path.join(tmp, rel));
-    lines.push(`${hash}  ${rel}\n`);
+    dirSums.set(rel, hash);
   }
-  for (const f of DESCRIPTIVE_ASSETS) if (existsSync(path.join(flat, f))) await copyFile(path.join(flat, f), path.join(tmp, f));
-  await writeFile(path.join(tmp, CHECKSUMS_FILE), lines.sort((a, b) => a.slice(66).localeCompare(b.slice(66))).join(''));
+  for (const f of DESCRIPTIVE_ASSETS) {
+    if (!existsSync(path.join(flat, f))) continue;
+    await copyFile(path.join(flat, f), path.join(tmp, f));
+    dirSums.set(f, await sha256File(path.join(tmp, f)));
+  }
+  await writeChecksumsFile(tmp, dirSums);
   await rm(dest, { recursive: true, force: true });
   await mkdir(path.dirname(dest), { recursive: true });
   await rename(tmp, dest);
-  return dest;
+  return dirSums;
 }

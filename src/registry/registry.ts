@@ -13,8 +13,16 @@ import path from 'node:path';
 import { BLESSING_FILE, type Blessing } from '../evaluate/gate.js';
 import type { DeploymentRecord, RegistryForge, ReleaseDetails } from '../forge/types.js';
 import { compareVersions } from '../forge/types.js';
-import { CHECKSUMS_FILE, ChecksumError, parseChecksums, sha256File, verifyChecksums } from '../model-dir/checksums.js';
-import { MODEL_FILES, type Lineage } from '../model-dir/index.js';
+import { CHECKSUMS_FILE, ChecksumError, parseChecksums, verifyChecksums } from '../model-dir/checksums.js';
+import {
+  adoptModelDir,
+  checkBlessing,
+  MODEL_FILES,
+  openModelDir,
+  type BlessingCheck,
+  type Lineage,
+  type OpenedModelDir,
+} from '../model-dir/index.js';
 import { CdlError, UsageError } from '../util/errors.js';
 import { assembleModelDir, DESCRIPTIVE_ASSETS, PROMOTION_FILE, PROVENANCE_FILE, stageAssets } from './assets.js';
 import { attestProvenance, provenanceStatement, provenanceSubjects } from './provenance.js';
@@ -34,47 +42,7 @@ export interface RegistryOptions {
   token?: string;
 }
 
-export interface BlessingCheck {
-  ok: boolean;
-  /** Why not, or how (blessed, forced, blessed parent). */
-  reason: string;
-  blessing?: Blessing;
-}
-
-/** Whether the model directory carries a blessing for exactly its model.onnx (or, compressed, its parent). */
-export async function checkBlessing(dir: string): Promise<BlessingCheck> {
-  const file = path.join(dir, BLESSING_FILE);
-  if (!existsSync(file))
-    return { ok: false, reason: `no ${BLESSING_FILE} in ${dir}: the candidate was never evaluated by the gate` };
-  let blessing: Blessing;
-  try {
-    blessing = JSON.parse(await readFile(file, 'utf8')) as Blessing;
-  } catch (e) {
-    return { ok: false, reason: `${file}: invalid JSON (${(e as Error).message})` };
-  }
-  if (blessing.decision !== 'blessed') return { ok: false, reason: `the gate rejected it: ${blessing.reason}`, blessing };
-  const sha = await sha256File(path.join(dir, MODEL_FILES.onnx));
-  if (blessing.candidate?.sha256 === sha)
-    return {
-      ok: true,
-      reason: blessing.forced ? `force-blessed: ${blessing.forced.reason}` : `blessed: ${blessing.reason}`,
-      blessing,
-    };
-  const lineage = await readJson<Lineage>(path.join(dir, MODEL_FILES.lineage));
-  const parent = lineage?.parent as { sha256?: string; method?: string } | undefined;
-  if (parent?.sha256 && parent.sha256 === blessing.candidate?.sha256) {
-    return {
-      ok: true,
-      reason: `compressed (${String(parent.method)}) from the blessed model ${parent.sha256.slice(0, 12)}`,
-      blessing,
-    };
-  }
-  return {
-    ok: false,
-    reason: `${BLESSING_FILE} blesses model.onnx ${String(blessing.candidate?.sha256).slice(0, 12)}, but this model.onnx is ${sha.slice(0, 12)}`,
-    blessing,
-  };
-}
+export { checkBlessing, type BlessingCheck } from '../model-dir/index.js';
 
 async function readJson<T>(file: string): Promise<T | undefined> {
   if (!existsSync(file)) return undefined;
@@ -110,6 +78,8 @@ export interface FetchedVersion {
   version: string;
   /** The model directory assembled from verified files. */
   dir: string;
+  /** The same, opened: its bytes and hashes as verified at download. */
+  model: OpenedModelDir;
   source: 'release' | 'artifact';
   commit: string | null;
   /** Files whose SHA-256 was checked. */
@@ -159,7 +129,9 @@ export class Registry {
   /** Turn a candidate model directory into a released version. */
   async promote(candidate: string, o: PromoteOptions): Promise<PromoteResult> {
     const tag = this.tag(o.version);
-    const blessing = await checkBlessing(candidate);
+    // The one integrity check: SHA256SUMS present, covering every file, matching.
+    const opened = await openModelDir(candidate, { requireChecksums: true });
+    const blessing = await checkBlessing(opened);
     if (!blessing.ok) {
       if (!o.force) {
         throw new NotBlessedError(
@@ -169,8 +141,7 @@ export class Registry {
       if (!o.force.reason.trim()) throw new UsageError('--force needs --reason "<why>": the reason is recorded with the release');
       this.log(`promoting an unblessed candidate (${blessing.reason}); forced: ${o.force.reason}`);
     }
-    const lineage = await readJson<Lineage>(path.join(candidate, MODEL_FILES.lineage));
-    const commit = o.commit ?? blessing.blessing?.candidate?.commit ?? lineage?.git?.commit ?? null;
+    const commit = o.commit ?? blessing.blessing?.candidate?.commit ?? opened.lineage?.git?.commit ?? null;
     const work = path.join(os.tmpdir(), `cdl-promote-${process.pid}-${Date.now()}`);
     try {
       const staged = await stageAssets(candidate, path.join(work, 'assets'), o.variants);
@@ -280,7 +251,7 @@ export class Registry {
     await rm(flat, { recursive: true, force: true });
     try {
       let verified: string[];
-      let dir: string;
+      let dir: OpenedModelDir;
       let source: FetchedVersion['source'];
       let forced: FetchedVersion['forced'];
       if (hasModel) {
@@ -308,8 +279,8 @@ export class Registry {
           bad.push(`${m.file}: SHA-256 ${m.actual ?? '(missing)'} does not match ${m.expected} in SHA256SUMS`);
         if (bad.length) throw new ChecksumError(`release ${tag} fails verification: ${bad.join('; ')}`);
         verified = report.verified;
-        dir = await assembleModelDir(flat, sums, dest);
-        forced = (await readJson<{ forced?: FetchedVersion['forced'] }>(path.join(dir, PROMOTION_FILE)))?.forced;
+        dir = await adoptModelDir(dest, await assembleModelDir(flat, sums, dest));
+        forced = (await readJson<{ forced?: FetchedVersion['forced'] }>(path.join(dest, PROMOTION_FILE)))?.forced;
       } else {
         source = 'artifact';
         const commit = release.commit && /^[0-9a-f]{40}$/.test(release.commit) ? release.commit : await this.commitOfTag(tag);
@@ -322,17 +293,13 @@ export class Registry {
         notes.push(note);
         this.log(note);
         const got = await this.forge.downloadArtifact(name, flat);
-        const report = await verifyChecksums(got);
-        if (report.mismatches.length) {
-          throw new ChecksumError(
-            `artifact ${name} fails verification: ${report.mismatches.map((m) => `${m.file}: ${m.actual ?? '(missing)'} ≠ ${m.expected}`).join('; ')}`,
-          );
-        }
-        const sums = new Map<string, string>();
+        // A downloaded artifact is a trust boundary: SHA256SUMS must be there and cover every file.
+        const opened = await openModelDir(got, { requireChecksums: true }).catch((e: unknown) => {
+          throw new ChecksumError(`artifact ${name} fails verification: ${(e as Error).message}`);
+        });
         const staged = await stageAssets(got, path.join(flat, '.staged'));
-        for (const [f, h] of staged.sums) sums.set(f, h);
-        dir = await assembleModelDir(staged.dir, sums, dest);
-        verified = report.verified;
+        dir = await adoptModelDir(dest, await assembleModelDir(staged.dir, staged.sums, dest));
+        verified = [...opened.sums!.keys()];
       }
       const blessing = await checkBlessing(dir);
       if (!blessing.ok && !forced) throw new NotBlessedError(`refusing ${tag}: ${blessing.reason}`);
@@ -340,7 +307,8 @@ export class Registry {
       return {
         tag,
         version: this.versionOf(tag),
-        dir,
+        dir: dir.dir,
+        model: dir,
         source,
         commit: release.commit ?? null,
         verified,

@@ -10,8 +10,8 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import { runGate } from '../evaluate/pipeline.js';
 import type { Forge } from '../forge/types.js';
-import { assertChecksums } from '../model-dir/checksums.js';
-import { readModelDir } from '../model-dir/index.js';
+import { openModelDir } from '../model-dir/index.js';
+import { assertReplaceableModelDir, projectPaths } from '../model-dir/out-dir.js';
 import { train } from '../train/run.js';
 import { CdlError } from '../util/errors.js';
 import { checkBlessing, NotBlessedError, type BlessingCheck } from './registry.js';
@@ -52,25 +52,26 @@ export async function releaseModel(o: ReleaseModelOptions): Promise<ReleaseModel
   if (!/^[0-9a-f]{40}$/.test(o.commit))
     throw new CdlError(`commit ${JSON.stringify(o.commit)}: expected the full SHA-1 of the released commit (40 hex digits)`);
   const name = modelArtifactName(o.commit);
+  assertReplaceableModelDir(o.dest, '--out', projectPaths(o.loaded));
   await rm(o.dest, { recursive: true, force: true });
   const found = await o.forge.findArtifact(name, o.dest);
   if (found) {
     log(`${name}: the model of commit ${o.commit.slice(0, 12)} from workflow run ${found.run}`);
-    // The checksums of the directory, then the blessing, which pins the SHA-256 of its model.onnx.
-    const report = await assertChecksums(found.dir);
-    const blessing = await checkBlessing(found.dir);
+    // A downloaded artifact crosses a trust boundary: SHA256SUMS must be there and cover every file;
+    // then the blessing, which pins the SHA-256 of its model.onnx.
+    const md = await openModelDir(found.dir, { requireChecksums: true });
+    const blessing = await checkBlessing(md);
     if (!blessing.ok)
       throw new NotBlessedError(
         `the model of commit ${o.commit} (artifact ${name}) is not blessed: ${blessing.reason}. ` +
           `Release a commit whose model the gate blessed, or fix the model and push again`,
       );
-    const md = await readModelDir(found.dir);
     const trainedAt = md.lineage?.git?.commit;
     if (trainedAt && trainedAt !== o.commit)
       throw new CdlError(
         `artifact ${name} holds a model trained at commit ${trainedAt}, not ${o.commit}; refusing to release it`,
       );
-    log(`${name}: ${report.verified.length} files verified against SHA256SUMS; ${blessing.reason}`);
+    log(`${name}: ${md.sums?.size ?? 0} files verified against SHA256SUMS; ${blessing.reason}`);
     return {
       dir: found.dir,
       source: 'artifact',
@@ -105,7 +106,7 @@ export async function releaseModel(o: ReleaseModelOptions): Promise<ReleaseModel
     publish: false,
     reportDir: path.join(path.dirname(o.dest), `${path.basename(o.dest)}-report`),
   });
-  const blessing = await checkBlessing(o.dest);
+  const blessing = await checkBlessing(await openModelDir(o.dest, { requireChecksums: true }));
   if (!blessing.ok)
     throw new NotBlessedError(`the model retrained at release for commit ${o.commit} is not blessed: ${blessing.reason}`);
   return { dir: o.dest, source: 'retrained', artifact: name, sha256: gated.blessing.candidate.sha256, blessing };

@@ -6,10 +6,7 @@
  * Served as JSON on GET /v2/models/{name}[/versions/{v}]/monitor and read by `cdl monitor`
  * from there or from a file with the same content (ProductionStats).
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { binIndex, exampleFeatures, featureNames, predictedClasses, REFERENCE_FILE, type ReferenceStats } from '../data/stats.js';
+import { binIndex, exampleFeatures, featureNames, predictedClasses, type ReferenceStats } from '../data/stats.js';
 
 export const PRODUCTION_STATS_SCHEMA_VERSION = 1;
 
@@ -126,14 +123,5 @@ export class InputStatsRecorder {
   }
 }
 
-/** The reference statistics of a model directory, or undefined when it has none (older models, own trainers). */
-export async function readReference(modelDir: string): Promise<ReferenceStats | undefined> {
-  const file = path.join(modelDir, REFERENCE_FILE);
-  if (!existsSync(file)) return undefined;
-  try {
-    const r = JSON.parse(await readFile(file, 'utf8')) as ReferenceStats;
-    return r && r.inputs && r.predictions ? r : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** The reference statistics of a model directory (the model directory's one reader). */
+export { readReference } from '../model-dir/index.js';

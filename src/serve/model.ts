@@ -4,10 +4,8 @@
  * ONNX signature and runs one warm-up row in every worker, so a corrupt or tampered model fails
  * here, before it takes any traffic.
  */
-import { readFile } from 'node:fs/promises';
 import { HttpError } from './protocol.js';
-import { readModelDir, type Metrics } from '../model-dir/index.js';
-import { assertChecksums } from '../model-dir/checksums.js';
+import { openModelDir, type Metrics } from '../model-dir/index.js';
 import { summarizeOnnx } from '../onnx/read.js';
 import { Batcher, settle, type Job } from './batcher.js';
 import { poolShape, type ServeModelConfig } from './config.js';
@@ -49,6 +47,8 @@ export class ModelVersion {
     readonly workers: number,
     readonly threads: number,
     private readonly metrics: ServeMetrics,
+    /** SHA-256 of the model.onnx this version serves (reported in its metadata and the index). */
+    readonly sha256: string,
   ) {
     this.labels = { model: name, version: String(version) };
     this.batcher = new Batcher<InferRequest, OutputTensor[]>(
@@ -72,9 +72,10 @@ export class ModelVersion {
   }
 
   static async load(o: LoadVersionOptions): Promise<ModelVersion> {
-    const md = await readModelDir(o.dir);
-    await assertChecksums(o.dir);
-    const bytes = await readFile(md.onnxPath);
+    // What a server loads came through a trust boundary: SHA256SUMS must be there, list every
+    // file and match. model.onnx is read and hashed once, here.
+    const md = await openModelDir(o.dir, { requireChecksums: true });
+    const bytes = md.onnx;
     let summary: ReturnType<typeof summarizeOnnx>;
     try {
       summary = summarizeOnnx(bytes);
@@ -86,7 +87,18 @@ export class ModelVersion {
     if (!inputs.length || !outputs.length) throw new Error(`${md.onnxPath}: the model has no inputs or no outputs`);
     const signature: Signature = { inputs, outputs, batched: inputs.every((i) => i.shape.length > 0 && i.shape[0] === -1) };
     const { workers, threads } = poolShape(o.config);
-    const mv = new ModelVersion(o.name, o.version, o.dir, signature, o.config, md.metrics, workers, threads, o.metrics);
+    const mv = new ModelVersion(
+      o.name,
+      o.version,
+      o.dir,
+      signature,
+      o.config,
+      md.metrics,
+      workers,
+      threads,
+      o.metrics,
+      md.sha256,
+    );
     const reference = await readReference(o.dir);
     const monitored = reference && inputs.length === 1 ? reference : undefined;
     if (monitored) mv.recorder = new InputStatsRecorder(monitored, o.name, String(o.version));

@@ -26,6 +26,8 @@ export interface IndexEntry {
   version?: string;
   state: VersionState;
   reason: string;
+  /** SHA-256 of the model.onnx a READY version serves. */
+  sha256?: string;
 }
 
 interface Failure {
@@ -408,7 +410,8 @@ export class ModelRepository {
         else if (s.failures.has(v)) reason = s.failures.get(v)!.reason;
         else if (s.error) reason = s.error;
         else reason = `not selected by version_policy ${JSON.stringify(policy)}`;
-        out.push({ name: s.name, version: String(v), state, reason });
+        const sha256 = s.served.get(v)?.sha256;
+        out.push({ name: s.name, version: String(v), state, reason, ...(sha256 ? { sha256 } : {}) });
       }
     }
     return readyOnly ? out.filter((e) => e.state === 'READY') : out;

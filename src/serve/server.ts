@@ -272,6 +272,7 @@ export class ModelServer {
       inputs: tensorMetadata(mv.signature.inputs),
       outputs: tensorMetadata(mv.signature.outputs),
       parameters: {
+        sha256: mv.sha256,
         max_batch_size: mv.config.max_batch_size,
         dynamic_batching: mv.config.dynamic_batching && mv.signature.batched,
         ...(mv.modelMetrics?.classes ? { classes: mv.modelMetrics.classes } : {}),

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { inputScale, type CdlConfig, type DataSection } from '../config/schema.js';
+import { MODEL_FILES } from '../model-dir/files.js';
 import { TrainError } from '../util/errors.js';
 
 export interface CommandResult {
@@ -109,9 +110,9 @@ function numericEntries(o: Record<string, unknown>): Record<string, number> {
 
 /** Read and check what a training command left in `outDir`. */
 export async function collectCommandOutputs(outDir: string, command: string): Promise<Omit<CommandResult, 'seconds'>> {
-  const onnxPath = path.join(outDir, 'model.onnx');
-  const metricsPath = path.join(outDir, 'metrics.json');
-  const missing = [!existsSync(onnxPath) && 'model.onnx', !existsSync(metricsPath) && 'metrics.json'].filter(Boolean);
+  const onnxPath = path.join(outDir, MODEL_FILES.onnx);
+  const metricsPath = path.join(outDir, MODEL_FILES.metrics);
+  const missing = [!existsSync(onnxPath) && MODEL_FILES.onnx, !existsSync(metricsPath) && MODEL_FILES.metrics].filter(Boolean);
   if (missing.length) {
     throw new TrainError(
       `train.command "${command}" finished but wrote no ${missing.join(' and no ')} in ${outDir} ($CDL_OUTPUT_DIR); ` +

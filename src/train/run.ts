@@ -9,7 +9,7 @@ import type { CdlConfig, LoadedConfig } from '../config/index.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import { REFERENCE_FILE, referenceStats } from '../data/stats.js';
 import { renderModelCard } from '../model-dir/card.js';
-import { MODEL_FILES, writeModelDir, type Lineage, type Metrics } from '../model-dir/index.js';
+import { MODEL_FILES, newLineage, newMetrics, writeModelDir, type Lineage, type Metrics } from '../model-dir/index.js';
 import { assertReplaceableModelDir, projectPaths } from '../model-dir/out-dir.js';
 import { ciInfo, gitInfo, hardwareInfo } from '../model-dir/lineage.js';
 import { exportOnnx } from '../onnx/export.js';
@@ -170,12 +170,9 @@ async function lineageBase(
   loaded: LoadedConfig,
   overrides: string[],
   release?: TrainOptions['retrainedAtRelease'],
-): Promise<Omit<Lineage, 'data' | 'trainer' | 'durations'>> {
+): Promise<Omit<Lineage, 'schema_version' | 'cdl_version' | 'created_at' | 'data' | 'trainer' | 'durations'>> {
   const cfg = loaded.config;
   return {
-    schema_version: 1,
-    cdl_version: CDL_VERSION,
-    created_at: new Date().toISOString(),
     model: { name: cfg.model.name, task: cfg.model.task },
     git: await gitInfo(loaded.dir),
     config: { file: path.relative(process.cwd(), loaded.file) || loaded.file, hash: loaded.hash, overrides },
@@ -219,8 +216,7 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
   });
   const seconds = (performance.now() - t0) / 1000;
   const main = mainMetric(cfg);
-  const metrics: Metrics = {
-    schema_version: 1,
+  const metrics = newMetrics({
     model: cfg.model.name,
     task: cfg.model.task,
     main_metric: main.name,
@@ -229,13 +225,13 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     classes: cfg.data.classes,
     splits: out.splits,
     training: { seconds, reported: out.raw },
-  };
-  const lineage: Lineage = {
+  });
+  const lineage = newLineage({
     ...(await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease)),
     data: { source: cfg.data.path, format: cfg.data.format, version: null },
     trainer: { kind: 'command', command },
     durations: { total_seconds: seconds, train_seconds: seconds },
-  };
+  });
   // The script's other files (plots, logs, framework checkpoints) stay in the model directory.
   const extra: Record<string, Uint8Array> = {};
   for (const rel of await listFiles(work)) {
@@ -318,8 +314,7 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
   const tfjs = await tfjsArtifacts(tf, model);
   const tExport = performance.now();
 
-  const metrics: Metrics = {
-    schema_version: 1,
+  const metrics = newMetrics({
     model: cfg.model.name,
     task: cfg.model.task,
     main_metric: main.name,
@@ -349,8 +344,8 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
       samples_per_second: loop.samplesPerSecond,
     },
     onnx: { opset: 13, parity },
-  };
-  const lineage: Lineage = {
+  });
+  const lineage = newLineage({
     ...(await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease)),
     data: dataLineage(dataset, cfg),
     trainer: {
@@ -365,7 +360,7 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
       train_seconds: loop.trainSeconds,
       export_seconds: (tExport - tTrain) / 1000,
     },
-  };
+  });
   await writeModelDir(opts.outDir, {
     onnx,
     metrics,

@@ -4,7 +4,7 @@
  * model.onnx, and a temporary git project to release from.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { onnx } from '../../src/onnx/index.js';
 import { git, tempDir } from './example.js';
@@ -43,7 +43,16 @@ export interface CandidateOptions {
   model?: string;
 }
 
-/** A candidate model directory as train + evaluate-gate leave it. */
+/** SHA256SUMS over every file of `dir`, as cdl writes it. */
+export function writeSums(dir: string): void {
+  const files = (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[])
+    .filter((e) => e.isFile() && e.name !== 'SHA256SUMS')
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .sort();
+  writeFileSync(path.join(dir, 'SHA256SUMS'), files.map((f) => `${sha256(readFileSync(path.join(dir, f)))}  ${f}\n`).join(''));
+}
+
+/** A candidate model directory as train + evaluate-gate leave it (with SHA256SUMS over every file). */
 export function candidate(dir: string, o: CandidateOptions): string {
   mkdirSync(path.join(dir, 'tfjs'), { recursive: true });
   const bytes = linearOnnx(o.bias, o.inputs);
@@ -89,6 +98,7 @@ export function candidate(dir: string, o: CandidateOptions): string {
       }),
     );
   }
+  writeSums(dir);
   return dir;
 }
 
