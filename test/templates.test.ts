@@ -150,6 +150,31 @@ describe('workflow templates', () => {
     }
   });
 
+  it('copying a starter and the workflows it calls, as documented, schedules each run once', () => {
+    // A reusable workflow with its own schedule would run a second time beside its starter's.
+    for (const f of reusable) expect(Object.keys(read(path.join(TEMPLATES, f)).on), f).toEqual(['workflow_call']);
+  });
+
+  it('cdl-monitor.yml: monitoring runs on a self-hosted runner (inside the network of the model server) unless told otherwise', () => {
+    const starter = read(path.join(TEMPLATES, 'cdl-monitor.yml'));
+    const job = starter.jobs.monitor as Job & { with: Record<string, string> };
+    const labels = (vars: Record<string, string>) =>
+      JSON.parse(
+        String(
+          evaluate(
+            job.with['runs-on']!.replace(/^\$\{\{\s*|\s*\}\}$/g, ''),
+            { ...contexts('workflow_dispatch'), vars },
+            { status: () => 'success', workspace: REPO },
+            { file: 'cdl-monitor.yml', line: 0, column: 0 },
+          ),
+        ),
+      ) as string[];
+    expect(labels({})).toEqual(['self-hosted', 'gpu']);
+    expect(labels({ CDL_MONITOR_RUNS_ON: '["self-hosted", "monitor"]' })).toEqual(['self-hosted', 'monitor']);
+    const called = read(path.join(TEMPLATES, 'monitor.yml'));
+    expect(JSON.stringify(called.jobs.monitor!['runs-on'])).toContain('inputs.runs-on');
+  });
+
   it.each(starters)("%s has a starter-workflow .properties.json of GitHub's shape", (f) => {
     const file = path.join(TEMPLATES, f.replace(/\.yml$/, '.properties.json'));
     expect(existsSync(file), file).toBe(true);

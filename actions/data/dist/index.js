@@ -54403,6 +54403,8 @@ const poolFields = {
 const maxpoolLayer = strictObject({ type: literal('maxpool'), ...poolFields });
 const avgpoolLayer = strictObject({ type: literal('avgpool'), ...poolFields });
 const flattenLayer = strictObject({ type: literal('flatten') });
+/** The mean of each channel over height and width: [h, w, c] -> [c]. */
+const globalavgpoolLayer = strictObject({ type: literal('globalavgpool') });
 const dropoutLayer = strictObject({
     type: literal('dropout'),
     rate: schemas_number().min(0).lt(1),
@@ -54416,12 +54418,23 @@ const activationLayer = strictObject({
     type: literal('activation'),
     activation,
 });
-const LAYER_TYPES = ['dense', 'conv2d', 'maxpool', 'avgpool', 'flatten', 'dropout', 'batchnorm', 'activation'];
+const LAYER_TYPES = [
+    'dense',
+    'conv2d',
+    'maxpool',
+    'avgpool',
+    'globalavgpool',
+    'flatten',
+    'dropout',
+    'batchnorm',
+    'activation',
+];
 const layerSpec = discriminatedUnion('type', [
     denseLayer,
     conv2dLayer,
     maxpoolLayer,
     avgpoolLayer,
+    globalavgpoolLayer,
     flattenLayer,
     dropoutLayer,
     batchnormLayer,
@@ -54504,7 +54517,10 @@ const optimizerSection = strictObject({
     beta1: schemas_number().min(0).lt(1).default(0.9),
     beta2: schemas_number().min(0).lt(1).default(0.999),
     epsilon: schemas_number().positive().default(1e-7),
-    weight_decay: schemas_number().min(0).default(0.01).describe('adamw: decoupled weight decay'),
+    weight_decay: schemas_number()
+        .min(0)
+        .optional()
+        .describe('Decoupled weight decay of the kernels (w -= learning_rate * weight_decay * w after each step; for sgd the same as L2) for every optimizer; default 0.01 for adamw, 0 for the others'),
 });
 const scheduleSection = strictObject({
     type: schemas_enum(['constant', 'step', 'exponential', 'cosine']).default('constant'),
@@ -54519,6 +54535,16 @@ const earlyStoppingSection = strictObject({
     min_delta: schemas_number().min(0).default(0),
     restore_best: schemas_boolean().default(true),
 });
+const augmentSection = strictObject({
+    shift: nonNegativeInt.default(0).describe('Random shifts of up to this many pixels each way (zero padding, then a crop)'),
+    flip: schemas_boolean().default(false).describe('Mirror half of the images left to right'),
+    rotate: schemas_number().min(0).max(180).default(0).describe('Random rotations of up to this many degrees each way'),
+    erase: schemas_number()
+        .min(0)
+        .max(1)
+        .default(0)
+        .describe('Probability of erasing (zeroing) a random rectangle of 2-25% of the image'),
+});
 const trainSection = strictObject({
     backend: schemas_enum(BACKENDS).default('auto'),
     kernels: schemas_enum(['auto', 'fast', 'reference'])
@@ -54530,6 +54556,17 @@ const trainSection = strictObject({
     schedule: scheduleSection.default(scheduleSection.parse({})),
     early_stopping: earlyStoppingSection.optional(),
     seed: nonNegativeInt.default(42),
+    deterministic: schemas_boolean()
+        .default(true)
+        .describe('The same configuration, data, seed and machine give the same weights bit for bit (fixed kernel choices, seeded dropout); false lets the wasm kernel layer pick the fastest kernels by timing'),
+    augment: augmentSection
+        .optional()
+        .describe('Image data augmentation of the training batches ([height, width, channels] data), seeded by train.seed'),
+    label_smoothing: schemas_number()
+        .min(0)
+        .lt(1)
+        .default(0)
+        .describe('classification: train on (1 - e) * one-hot + e / classes instead of one-hot labels'),
     hyperparameters: record(schemas_string(), unknown())
         .default({})
         .describe('Free-form values handed to a model module or a training command'),
@@ -54578,10 +54615,10 @@ const metricGate = strictObject({
 const gateSection = strictObject({
     baseline: schemas_string()
         .default('production')
-        .describe('production (the latest release of this model), none, a model directory, a release tag, or artifact:<name>'),
+        .describe('production (the version deployed to the production environment; before any deployment, the latest release), none, a model directory, a release tag, or artifact:<name>'),
     metrics: partialRecord(schemas_enum(GATE_METRICS), metricGate)
         .default({})
-        .describe('Thresholds per metric; with none, the candidate is blessed with the reason "no thresholds"'),
+        .describe('Thresholds per metric; with none, the default gate: the main metric (accuracy, rmse) must not be significantly worse than the baseline'),
     significance: strictObject({
         method: schemas_enum(SIGNIFICANCE_METHODS)
             .default('bootstrap')
@@ -54758,16 +54795,19 @@ const monitorSection = strictObject({
         .describe('The feedback loop: dispatch a retraining workflow when drift is found'),
 });
 /** deploy: release tags, the target a release is deployed to, and the canary rollout (docs/deploy.md). */
+/** Deployment environments and aliases: names that are safe as a path part, a ref part and a GitHub environment. */
+const ALIAS_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const ALIAS_EXPECTED = 'expected a name of letters, digits, ".", "_" and "-" (at most 63, starting with a letter or digit), e.g. production';
 const deploySection = strictObject({
     tag: schemas_string()
         .refine((t) => t.includes('{version}'), { error: 'expected a {version} placeholder, e.g. {model}@v{version}' })
         .default('{model}@v{version}')
         .describe('Release tag convention of model versions: {model} and {version} (semantic versioning) are filled in'),
     environment: schemas_string()
-        .min(1)
+        .regex(ALIAS_NAME, { error: ALIAS_EXPECTED })
         .default('production')
         .describe('The alias a deployment moves (production, staging, or your own); also the GitHub environment'),
-    aliases: array(schemas_string().min(1))
+    aliases: array(schemas_string().regex(ALIAS_NAME, { error: ALIAS_EXPECTED }))
         .default(['production', 'staging'])
         .describe('Aliases cdl models lists; any other name can be used too'),
     target: schemas_enum(['server', 'kserve', 'release'])
@@ -54809,6 +54849,12 @@ const deploySection = strictObject({
     })
         .default({ percent: 0, window_s: 300, interval_s: 10, max_error_rate: 0.01, min_requests: 20 }),
 });
+/** release: what a release does when the tagged commit has no blessed model (docs/pipeline.md). */
+const releaseSection = strictObject({
+    on_missing_model: schemas_enum(['stop', 'retrain'])
+        .default('stop')
+        .describe('When no blessed model-<sha> artifact exists for the released commit: stop (name the commit and what to do), or retrain at release (recorded in lineage)'),
+});
 const schema_configSchema = strictObject({
     version: literal(1).default(1),
     model: modelSection,
@@ -54819,6 +54865,7 @@ const schema_configSchema = strictObject({
     gate: gateSection.optional(),
     compress: compressSection.optional(),
     deploy: deploySection.optional(),
+    release: releaseSection.optional(),
     monitor: monitorSection.optional(),
 })
     .refine(
@@ -55083,7 +55130,12 @@ function parseScalar(text) {
         return text;
     return doc.toJS();
 }
-/** Apply one `key.path=value` override; returns a new object. */
+/** Names that would reach Object.prototype instead of a key of the config. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/**
+ * Apply one `key.path=value` override; returns a new object. Keys reach only own properties, and
+ * an index may at most append one item to a list (a huge index would allocate without bound).
+ */
 function applyOverride(raw, override) {
     const eq = override.indexOf('=');
     if (eq <= 0)
@@ -55091,11 +55143,31 @@ function applyOverride(raw, override) {
     const key = override.slice(0, eq).trim();
     const value = parseScalar(override.slice(eq + 1));
     const segs = pathSegments(key);
+    for (const s of segs) {
+        if (typeof s === 'string' && FORBIDDEN_KEYS.has(s)) {
+            throw new Error(`invalid override "${override}": "${s}" is not a key of cdl.yaml; expected keys of the schema such as train.epochs`);
+        }
+    }
     const root = structuredClone((raw ?? {}));
     let cur = root;
+    const step = (i) => {
+        const s = segs[i];
+        if (typeof s === 'number') {
+            if (!Array.isArray(cur)) {
+                throw new Error(`cannot set "${key}": "${formatPath(segs.slice(0, i))}" is ${describeValue(cur)}, not a list`);
+            }
+            if (s > cur.length) {
+                throw new Error(`cannot set "${key}": index ${s} is past the end of "${formatPath(segs.slice(0, i))}" (${cur.length} item(s)); expected an index from 0 to ${cur.length}`);
+            }
+        }
+        else if (Array.isArray(cur)) {
+            throw new Error(`cannot set "${key}": "${formatPath(segs.slice(0, i))}" is a list; expected an index such as [0]`);
+        }
+    };
     for (let i = 0; i < segs.length - 1; i++) {
         const s = segs[i];
-        const next = cur[s];
+        step(i);
+        const next = Object.hasOwn(cur, s) ? cur[s] : undefined;
         if (next === undefined || next === null) {
             cur[s] = typeof segs[i + 1] === 'number' ? [] : {};
         }
@@ -55104,6 +55176,7 @@ function applyOverride(raw, override) {
         }
         cur = cur[s];
     }
+    step(segs.length - 1);
     cur[segs[segs.length - 1]] = value;
     return root;
 }
@@ -55223,10 +55296,10 @@ async function hash_hashFiles(root, relPaths) {
             });
         }
     }
-    return out.sort((a, b) => hash_comparePaths(a.path, b.path));
+    return out.sort((a, b) => comparePaths(a.path, b.path));
 }
 /** Code-unit order, the same on every machine and locale. */
-function hash_comparePaths(a, b) {
+function comparePaths(a, b) {
     return a < b ? -1 : a > b ? 1 : 0;
 }
 /**
@@ -55235,7 +55308,7 @@ function hash_comparePaths(a, b) {
  */
 function datasetVersion(files) {
     const h = (0,external_node_crypto_.createHash)('sha256');
-    for (const f of [...files].sort((a, b) => hash_comparePaths(a.path, b.path))) {
+    for (const f of [...files].sort((a, b) => comparePaths(a.path, b.path))) {
         h.update(`${f.path}\0${f.size}\0${f.sha256}\n`);
     }
     return `sha256:${h.digest('hex')}`;
@@ -55377,7 +55450,10 @@ async function readCsv(file, labelColumn, task, opts = {}) {
             if (v === undefined) {
                 throw new errors_DataError(`${name}: line ${r.line}: column ${JSON.stringify(header[c])}: expected a number, got ${JSON.stringify(r.fields[c])}`);
             }
-            x[k++] = v;
+            x[k] = v;
+            if (!Number.isFinite(x[k++])) {
+                throw new errors_DataError(`${name}: line ${r.line}: column ${JSON.stringify(header[c])}: ${r.fields[c].trim()} does not fit a 32-bit float; expected a finite number`);
+            }
         }
     });
     const col = `column ${JSON.stringify(labelColumn)}`;
@@ -55438,12 +55514,65 @@ var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/util/paths.ts
+/** Path containment that holds through symlinks: the one place cdl asks "is this inside that?". */
+
+
+/** The real path of `p`, resolving symlinks in the part that exists (the rest need not exist). */
+function realPathOf(p) {
+    const abs = external_node_path_default().resolve(p);
+    const missing = [];
+    let cur = abs;
+    while (!(0,external_node_fs_namespaceObject.existsSync)(cur)) {
+        const parent = external_node_path_default().dirname(cur);
+        if (parent === cur)
+            break;
+        missing.unshift(external_node_path_default().basename(cur));
+        cur = parent;
+    }
+    let real;
+    try {
+        real = (0,external_node_fs_namespaceObject.realpathSync)(cur);
+    }
+    catch {
+        real = cur;
+    }
+    return external_node_path_default().join(real, ...missing);
+}
+/** Whether `inner` is `outer` or lies under it (plain paths; resolve them first for symlinks). */
+function contains(outer, inner) {
+    const rel = external_node_path_default().relative(outer, inner);
+    return rel === '' || (!rel.startsWith('..') && !external_node_path_default().isAbsolute(rel));
+}
+/** Whether `inner` lies inside `outer` once every symlink on both paths is followed. */
+function paths_staysInside(outer, inner) {
+    return contains(realPathOf(outer), realPathOf(inner));
+}
+/**
+ * Why a '/'-separated relative path from an untrusted file is unsafe, or null when it is a plain
+ * relative path: no absolute path, drive, backslash, NUL, empty, `.` or `..` segment.
+ */
+function unsafeRelativePath(rel) {
+    if (typeof rel !== 'string' || rel === '')
+        return 'expected a non-empty string';
+    if (rel.includes('\0'))
+        return 'contains a NUL character';
+    if (rel.includes('\\'))
+        return 'contains a backslash; expected / between folders';
+    if (rel.startsWith('/') || /^[A-Za-z]:/.test(rel))
+        return 'is absolute; expected a path relative to the folder';
+    if (rel.split('/').some((s) => s === '' || s === '.' || s === '..'))
+        return 'has an empty, "." or ".." part';
+    return null;
+}
+
 ;// CONCATENATED MODULE: ./src/data/download.ts
 /**
  * Datasets published over http(s): each file is downloaded once into a cache directory keyed by
  * the dataset URL, written to a temporary name and renamed into place, so a partial download
  * never looks complete.
  */
+
 
 
 
@@ -55484,44 +55613,99 @@ async function download_exists(file) {
         return false;
     }
 }
+function envNumber(name, fallback) {
+    const text = process.env[name];
+    if (text === undefined || text === '')
+        return fallback;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) {
+        throw new errors_DataError(`$${name} is ${JSON.stringify(text)}; expected a positive number`);
+    }
+    return n;
+}
+function downloadLimits() {
+    return {
+        idleMs: envNumber('CDL_DOWNLOAD_IDLE_TIMEOUT_MS', 60_000),
+        totalMs: envNumber('CDL_DOWNLOAD_TIMEOUT_MS', 60 * 60_000),
+        maxBytes: envNumber('CDL_DOWNLOAD_MAX_BYTES', 16 * 1024 ** 3),
+    };
+}
 /**
  * Make sure `rel` of the dataset at `baseUrl` is in `root` (the dataset's cache folder);
- * downloads it when absent. Returns the local file.
+ * downloads it when absent, bounded in time and size (downloadLimits). `field` is the cdl.yaml
+ * field that named `rel`. Returns the local file.
  */
-async function ensureDownloaded(baseUrl, rel, root) {
+async function ensureDownloaded(baseUrl, rel, root, field = 'data file', limits = downloadLimits()) {
+    const bad = unsafeRelativePath(rel);
+    if (bad) {
+        throw new errors_DataError(`${field} ${JSON.stringify(rel)} ${bad}; expected a path inside the dataset at ${baseUrl}, such as train-images.gz`);
+    }
     const dest = external_node_path_default().join(root, ...rel.split('/'));
+    if (!paths_staysInside(root, dest)) {
+        throw new errors_DataError(`${dest}: ${field} leads outside the download cache ${root} through a symlink`);
+    }
     if (await download_exists(dest))
         return dest;
     const url = fileUrl(baseUrl, rel);
-    let res;
+    const abort = new AbortController();
+    let why = '';
+    const stop = (reason) => {
+        why = reason;
+        abort.abort(new Error(reason));
+    };
+    let idle = setTimeout(() => stop(`nothing received for ${limits.idleMs} ms ($CDL_DOWNLOAD_IDLE_TIMEOUT_MS)`), limits.idleMs);
+    const total = setTimeout(() => stop(`not complete after ${limits.totalMs} ms ($CDL_DOWNLOAD_TIMEOUT_MS)`), limits.totalMs);
+    const failed = (err) => why || (err.cause?.message ?? err.message);
     try {
-        res = await fetch(url, { redirect: 'follow' });
-    }
-    catch (err) {
-        const cause = err.cause?.message ?? err.message;
-        throw new errors_DataError(`${url}: download failed: ${cause}`, { cause: err });
-    }
-    if (!res.ok || !res.body) {
-        await res.body?.cancel().catch(() => { });
-        throw new errors_DataError(`${url}: download failed: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}; expected 200 OK`);
-    }
-    await (0,promises_namespaceObject.mkdir)(external_node_path_default().dirname(dest), { recursive: true });
-    const tmp = `${dest}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
-    try {
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.fromWeb(res.body), (0,external_node_fs_namespaceObject.createWriteStream)(tmp));
-        const expected = Number(res.headers.get('content-length'));
-        if (res.headers.get('content-encoding') === null && Number.isFinite(expected) && expected > 0) {
-            const got = (await (0,promises_namespaceObject.stat)(tmp)).size;
-            if (got !== expected)
-                throw new Error(`received ${got} of ${expected} bytes`);
+        let res;
+        try {
+            res = await fetch(url, { redirect: 'follow', signal: abort.signal });
         }
-        await (0,promises_namespaceObject.rename)(tmp, dest);
+        catch (err) {
+            throw new errors_DataError(`${url}: download failed (${field}): ${failed(err)}`, { cause: err });
+        }
+        if (!res.ok || !res.body) {
+            await res.body?.cancel().catch(() => { });
+            throw new errors_DataError(`${url}: download failed (${field}): HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}; expected 200 OK`);
+        }
+        const announced = Number(res.headers.get('content-length'));
+        if (Number.isFinite(announced) && announced > limits.maxBytes) {
+            await res.body.cancel().catch(() => { });
+            throw new errors_DataError(`${url}: download refused (${field}): ${announced} bytes is more than ${limits.maxBytes} ($CDL_DOWNLOAD_MAX_BYTES)`);
+        }
+        await (0,promises_namespaceObject.mkdir)(external_node_path_default().dirname(dest), { recursive: true });
+        const tmp = `${dest}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`;
+        let got = 0;
+        const meter = new external_node_stream_.Transform({
+            transform(chunk, _enc, done) {
+                got += chunk.length;
+                clearTimeout(idle);
+                idle = setTimeout(() => stop(`nothing received for ${limits.idleMs} ms ($CDL_DOWNLOAD_IDLE_TIMEOUT_MS)`), limits.idleMs);
+                if (got > limits.maxBytes) {
+                    why = `more than ${limits.maxBytes} bytes ($CDL_DOWNLOAD_MAX_BYTES)`;
+                    done(new Error(why));
+                    return;
+                }
+                done(null, chunk);
+            },
+        });
+        try {
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.fromWeb(res.body), meter, (0,external_node_fs_namespaceObject.createWriteStream)(tmp), {
+                signal: abort.signal,
+            });
+            if (res.headers.get('content-encoding') === null && Number.isFinite(announced) && announced > 0 && got !== announced) {
+                throw new Error(`received ${got} of ${announced} bytes`);
+            }
+            await (0,promises_namespaceObject.rename)(tmp, dest);
+        }
+        catch (err) {
+            await (0,promises_namespaceObject.rm)(tmp, { force: true });
+            throw new errors_DataError(`${url}: download failed (${field}): ${failed(err)}`, { cause: err });
+        }
     }
-    catch (err) {
-        await (0,promises_namespaceObject.rm)(tmp, { force: true });
-        if (err instanceof errors_DataError)
-            throw err;
-        throw new errors_DataError(`${url}: download failed: ${err.message}`, { cause: err });
+    finally {
+        clearTimeout(idle);
+        clearTimeout(total);
     }
     return dest;
 }
@@ -55724,25 +55908,89 @@ var lib_png = __nccwpck_require__(359);
 
 
 
+
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
-/** Decode PNG or JPEG bytes (told apart by their magic bytes); `name` is used in errors. */
+/** The most pixels cdl decodes from one image (a 5000×5000 photo); larger ones are refused unread. */
+const MAX_IMAGE_PIXELS = 25_000_000;
+function isPngBytes(buf) {
+    return buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47;
+}
+function isJpegBytes(buf) {
+    return buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
+}
+/** Width and height from the JPEG's frame header (SOFn), without decoding. */
+function jpegSize(buf) {
+    let i = 2;
+    while (i + 3 < buf.length) {
+        if (buf[i] !== 0xff)
+            return undefined;
+        const m = buf[i + 1];
+        if (m === 0xff) {
+            i++;
+            continue;
+        }
+        if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+            i += 2;
+            continue;
+        }
+        const len = buf.readUInt16BE(i + 2);
+        if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+            if (i + 9 > buf.length)
+                return undefined;
+            return { height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
+        }
+        if (m === 0xd9 || m === 0xda || len < 2)
+            return undefined;
+        i += 2 + len;
+    }
+    return undefined;
+}
+/**
+ * Height and width from a PNG's or JPEG's header, read before anything is decoded (so a huge
+ * image is refused without spending its memory). `name` is used in errors.
+ */
+function imageSize(buf, name) {
+    let dims;
+    if (isPngBytes(buf)) {
+        if (buf.length >= 24 && buf.toString('latin1', 12, 16) === 'IHDR')
+            dims = { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+    }
+    else if (isJpegBytes(buf)) {
+        dims = jpegSize(buf);
+    }
+    else {
+        throw new errors_DataError(`${name}: expected a PNG or JPEG image, the content is neither`);
+    }
+    if (!dims || dims.width === 0 || dims.height === 0) {
+        throw new errors_DataError(`${name}: cannot decode the image: no valid size in its header; expected a complete PNG or JPEG file`);
+    }
+    return dims;
+}
+/**
+ * Decode PNG or JPEG bytes (told apart by their magic bytes); `name` is used in errors. The size
+ * in the header is checked against MAX_IMAGE_PIXELS first.
+ */
 function decodeImage(buf, name) {
-    const isPng = buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47;
-    const isJpeg = buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
+    const { width, height } = imageSize(buf, name);
+    if (width * height > MAX_IMAGE_PIXELS) {
+        throw new errors_DataError(`${name}: ${height}×${width} pixels (height×width) is more than cdl decodes (${MAX_IMAGE_PIXELS} pixels); expected images of the model's input size`);
+    }
     try {
-        if (isPng) {
+        if (isPngBytes(buf)) {
             const png = lib_png/* PNG */.O.sync.read(buf);
             return { width: png.width, height: png.height, rgba: png.data };
         }
-        if (isJpeg) {
-            const img = jpeg_js_default().decode(buf, { useTArray: true, formatAsRGBA: true });
-            return { width: img.width, height: img.height, rgba: img.data };
-        }
+        const img = jpeg_js_default().decode(buf, {
+            useTArray: true,
+            formatAsRGBA: true,
+            maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+            maxMemoryUsageInMB: Math.ceil((MAX_IMAGE_PIXELS * 8) / 2 ** 20),
+        });
+        return { width: img.width, height: img.height, rgba: img.data };
     }
     catch (err) {
         throw new errors_DataError(`${name}: cannot decode the image: ${err.message}`, { cause: err });
     }
-    throw new errors_DataError(`${name}: expected a PNG or JPEG image, the content is neither`);
 }
 /** RGBA → `channels` bytes a pixel. */
 function toChannels(rgba, pixels, channels) {
@@ -55761,6 +56009,37 @@ function toChannels(rgba, pixels, channels) {
     }
     return out;
 }
+/** The subfolders and image files of `dir` (hidden ones skipped), following symlinks that stay inside `root`. */
+async function listImageEntries(dir, root) {
+    const folders = [];
+    const images = [];
+    const outside = [];
+    for (const e of await (0,promises_namespaceObject.readdir)(dir, { withFileTypes: true })) {
+        if (e.name.startsWith('.'))
+            continue;
+        let isDir = e.isDirectory();
+        let isFile = e.isFile();
+        if (e.isSymbolicLink()) {
+            const p = external_node_path_default().join(dir, e.name);
+            if (!paths_staysInside(root, p)) {
+                outside.push({ name: e.name, target: realPathOf(p) });
+                continue;
+            }
+            const st = await (0,promises_namespaceObject.stat)(p).catch(() => undefined);
+            isDir = st?.isDirectory() ?? false;
+            isFile = st?.isFile() ?? false;
+        }
+        if (isDir)
+            folders.push(e.name);
+        else if (isFile && IMAGE_EXT.test(e.name))
+            images.push(e.name);
+    }
+    return { folders: folders.sort(comparePaths), images: images.sort(comparePaths), outside };
+}
+/** The error for symlinks that lead out of the data folder: named, never skipped silently. */
+function outsideMessage(dir, outside, root) {
+    return `${displayPath(dir)}: ${listSome(outside.map((o) => `${o.name} -> ${o.target}`))}: symlink(s) leading outside the data folder ${displayPath(root)}; expected the images inside it`;
+}
 async function listDir(dir, what) {
     try {
         return await readdir(dir, { withFileTypes: true });
@@ -55773,11 +56052,12 @@ async function listDir(dir, what) {
 }
 async function readImageFolder(dir, opts) {
     const channels = opts.channels;
-    const entries = await listDir(dir, 'a folder with one subfolder of images per class');
-    const folders = entries
-        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-        .map((e) => e.name)
-        .sort(comparePaths);
+    const root = opts.root ?? dir;
+    await listDir(dir, 'a folder with one subfolder of images per class');
+    const top = await listImageEntries(dir, root);
+    if (top.outside.length)
+        throw new DataError(outsideMessage(dir, top.outside, root));
+    const folders = top.folders;
     if (folders.length === 0) {
         throw new DataError(`${displayPath(dir)}: expected one subfolder of images per class, found no subfolders`);
     }
@@ -55795,10 +56075,11 @@ async function readImageFolder(dir, opts) {
     const items = [];
     for (const folder of folders) {
         const sub = path.join(dir, folder);
-        const files = (await listDir(sub, 'a folder of images'))
-            .filter((e) => e.isFile() && IMAGE_EXT.test(e.name) && !e.name.startsWith('.'))
-            .map((e) => e.name)
-            .sort(comparePaths);
+        await listDir(sub, 'a folder of images');
+        const listed = await listImageEntries(sub, root);
+        if (listed.outside.length)
+            throw new DataError(outsideMessage(sub, listed.outside, root));
+        const files = listed.images;
         if (files.length === 0) {
             throw new DataError(`${displayPath(sub)}: expected PNG or JPEG images (.png, .jpg, .jpeg) of class ${JSON.stringify(folder)}, found none`);
         }
@@ -55819,14 +56100,15 @@ async function readImageFolder(dir, opts) {
         catch (err) {
             throw new DataError(`${displayPath(file)}: cannot read the image: ${err.message}`, { cause: err });
         }
+        const dims = imageSize(buf, displayPath(file));
+        if (size && (dims.height !== size[0] || dims.width !== size[1])) {
+            wrong.push(`${item.rel} (${dims.height}×${dims.width})`);
+            continue;
+        }
         const img = decodeImage(buf, displayPath(file));
         if (!size) {
             size = [img.height, img.width];
             sizeFrom = `the first image, ${item.rel}`;
-        }
-        if (img.height !== size[0] || img.width !== size[1]) {
-            wrong.push(`${item.rel} (${img.height}×${img.width})`);
-            continue;
         }
         pixels.push(toChannels(img.rgba, img.width * img.height, channels));
     }
@@ -55861,7 +56143,7 @@ async function readImageFolder(dir, opts) {
 
 
 
-const raw_IMAGE_EXT = /\.(png|jpe?g)$/i;
+
 const IDX_DEFAULTS = {
     train: { images: 'train-images-idx3-ubyte.gz', labels: 'train-labels-idx1-ubyte.gz' },
     test: { images: 't10k-images-idx3-ubyte.gz', labels: 't10k-labels-idx1-ubyte.gz' },
@@ -55893,10 +56175,10 @@ async function isFile(p) {
     }
 }
 /** A local path for `rel` (downloaded first when the data lives at a URL), or a problem. */
-async function raw_locate(data, root, rel, problems) {
+async function raw_locate(data, root, rel, problems, field) {
     try {
         if (isUrl(data.path))
-            return await ensureDownloaded(data.path, rel, root);
+            return await ensureDownloaded(data.path, rel, root, field);
         const file = external_node_path_default().join(root, ...rel.split('/'));
         if (await isFile(file))
             return file;
@@ -55907,12 +56189,14 @@ async function raw_locate(data, root, rel, problems) {
     }
     return undefined;
 }
+function outsideProblem(target, root) {
+    return `a symlink to ${target}, outside the data folder ${util_displayPath(root)}; expected the image inside it`;
+}
 /** Class folders and their images (relative to the data root), without decoding them. */
 async function listImageSplit(root, rel, problems) {
     const dir = external_node_path_default().join(root, ...rel.split('/'));
-    let entries;
     try {
-        entries = await (0,promises_namespaceObject.readdir)(dir, { withFileTypes: true });
+        await (0,promises_namespaceObject.readdir)(dir);
     }
     catch (e) {
         const code = e.code;
@@ -55920,15 +56204,14 @@ async function listImageSplit(root, rel, problems) {
         return [];
     }
     const out = [];
-    for (const folder of entries
-        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-        .map((e) => e.name)
-        .sort(hash_comparePaths)) {
-        const files = (await (0,promises_namespaceObject.readdir)(external_node_path_default().join(dir, folder), { withFileTypes: true }))
-            .filter((e) => e.isFile() && raw_IMAGE_EXT.test(e.name) && !e.name.startsWith('.'))
-            .map((e) => `${rel}/${folder}/${e.name}`)
-            .sort(hash_comparePaths);
-        out.push({ folder, files });
+    const top = await listImageEntries(dir, root);
+    for (const o of top.outside)
+        problems.push({ file: `${rel}/${o.name}`, message: outsideProblem(o.target, root) });
+    for (const folder of top.folders) {
+        const listed = await listImageEntries(external_node_path_default().join(dir, folder), root);
+        for (const o of listed.outside)
+            problems.push({ file: `${rel}/${folder}/${o.name}`, message: outsideProblem(o.target, root) });
+        out.push({ folder, files: listed.images.map((name) => `${rel}/${folder}/${name}`) });
     }
     if (out.length === 0)
         problems.push({ file: rel, message: 'no class subfolders' });
@@ -55951,7 +56234,7 @@ async function listDataFiles(data, opts) {
             for (const c of await listImageSplit(root, spec, []))
                 files.push(...c.files);
     }
-    return { root, files: [...new Set(files)].sort(hash_comparePaths) };
+    return { root, files: [...new Set(files)].sort(comparePaths) };
 }
 /** Class indices of the training split (for the split record of the manifest), read without decoding images. */
 async function readTrainLabels(data, opts) {
@@ -55961,11 +56244,11 @@ async function readTrainLabels(data, opts) {
     const problems = [];
     const spec = splitSpec(data, 'train');
     if (typeof spec !== 'string') {
-        const file = await raw_locate(data, root, spec.labels, problems);
+        const file = await raw_locate(data, root, spec.labels, problems, 'data.train.labels');
         return file ? Int32Array.from((await readIdx(file)).data) : undefined;
     }
     if (data.format === 'csv') {
-        const file = await raw_locate(data, root, spec, problems);
+        const file = await raw_locate(data, root, spec, problems, 'data.train');
         return file
             ? (await readCsv(file, data.label_column, 'classification', { classes: data.classes })).y
             : undefined;
@@ -55976,8 +56259,8 @@ async function readTrainLabels(data, opts) {
 }
 async function readIdxSplit(data, root, split, task, problems) {
     const spec = splitSpec(data, split);
-    const imagesFile = await raw_locate(data, root, spec.images, problems);
-    const labelsFile = await raw_locate(data, root, spec.labels, problems);
+    const imagesFile = await raw_locate(data, root, spec.images, problems, `data.${split}.images`);
+    const labelsFile = await raw_locate(data, root, spec.labels, problems, `data.${split}.labels`);
     const read = async (file, rel) => {
         if (!file)
             return undefined;
@@ -56040,6 +56323,18 @@ async function readImageSplit(data, root, split, classes, problems, size) {
             }
             let img;
             try {
+                const dims = imageSize(buf, f);
+                if (!size.hw && data.image_size) {
+                    size.hw = [data.image_size[0], data.image_size[1]];
+                    size.from = 'data.image_size';
+                }
+                if (size.hw && (dims.height !== size.hw[0] || dims.width !== size.hw[1])) {
+                    problems.push({
+                        file: f,
+                        message: `${dims.height}×${dims.width} pixels; expected ${size.hw[0]}×${size.hw[1]} (as ${size.from})`,
+                    });
+                    continue;
+                }
                 img = decodeImage(buf, f);
             }
             catch (e) {
@@ -56047,15 +56342,8 @@ async function readImageSplit(data, root, split, classes, problems, size) {
                 continue;
             }
             if (!size.hw) {
-                size.hw = data.image_size ? [data.image_size[0], data.image_size[1]] : [img.height, img.width];
-                size.from = data.image_size ? 'data.image_size' : `the first image, ${f}`;
-            }
-            if (img.height !== size.hw[0] || img.width !== size.hw[1]) {
-                problems.push({
-                    file: f,
-                    message: `${img.height}×${img.width} pixels; expected ${size.hw[0]}×${size.hw[1]} (as ${size.from})`,
-                });
-                continue;
+                size.hw = [img.height, img.width];
+                size.from = `the first image, ${f}`;
             }
             rows.push(toChannels(img.rgba, img.width * img.height, channels));
             labels.push(label);
@@ -56092,7 +56380,7 @@ async function readRawData(data, opts) {
         let classes = data.classes ? [...data.classes] : undefined;
         for (const split of ['train', 'test']) {
             const rel = splitSpec(data, split);
-            const file = await raw_locate(data, root, rel, problems);
+            const file = await raw_locate(data, root, rel, problems, `data.${split}`);
             if (!file)
                 continue;
             try {
@@ -56243,6 +56531,7 @@ function firstRows(split, count, rowSize) {
 
 
 
+
 const MANIFEST_FILE = 'cdl.data.json';
 const MANIFEST_SCHEMA_VERSION = 1;
 function cacheKey(version) {
@@ -56302,7 +56591,7 @@ function manifest_manifestText(m) {
     };
     const lines = Object.entries(head).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},`);
     lines.push(`  "split": ${JSON.stringify(m.split)},`);
-    const files = [...m.files].sort((a, b) => hash_comparePaths(a.path, b.path));
+    const files = [...m.files].sort((a, b) => comparePaths(a.path, b.path));
     lines.push('  "files": [');
     files.forEach((f, i) => lines.push(`    ${JSON.stringify({ path: f.path, size: f.size, sha256: f.sha256 })}${i < files.length - 1 ? ',' : ''}`));
     lines.push('  ]');
@@ -56334,10 +56623,41 @@ async function manifest_readManifest(file) {
     catch (e) {
         throw new errors_DataError(`${util_displayPath(file)}: invalid JSON (${e.message}); expected the manifest cdl data version writes`);
     }
-    if (m.schema_version !== MANIFEST_SCHEMA_VERSION || !Array.isArray(m.files)) {
+    if (!m || typeof m !== 'object' || m.schema_version !== MANIFEST_SCHEMA_VERSION || !Array.isArray(m.files)) {
         throw new errors_DataError(`${util_displayPath(file)}: expected a cdl data manifest with schema_version ${MANIFEST_SCHEMA_VERSION} and a files list`);
     }
+    checkManifestFiles(m, util_displayPath(file));
     return m;
+}
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+/**
+ * The manifest is untrusted (a pull request can change it): every file must be a plain relative
+ * path inside the data folder, its hash 64 lowercase hex digits and its size a whole number.
+ * Throws a DataError naming the entry and the expected form.
+ */
+function checkManifestFiles(m, source = MANIFEST_FILE) {
+    m.files.forEach((f, i) => {
+        const at = `${source}: files[${i}]`;
+        if (!f || typeof f !== 'object')
+            throw new errors_DataError(`${at}: expected {"path", "size", "sha256"}`);
+        const bad = unsafeRelativePath(f.path);
+        if (bad)
+            throw new errors_DataError(`${at}.path ${JSON.stringify(f.path)} ${bad}; expected a path inside the data folder such as train/images.gz`);
+        if (typeof f.sha256 !== 'string' || !SHA256_HEX.test(f.sha256)) {
+            throw new errors_DataError(`${at}.sha256 ${JSON.stringify(f.sha256)} (${f.path}): expected 64 lowercase hexadecimal digits`);
+        }
+        if (!Number.isSafeInteger(f.size) || f.size < 0) {
+            throw new errors_DataError(`${at}.size ${JSON.stringify(f.size)} (${f.path}): expected a whole number of bytes >= 0`);
+        }
+    });
+}
+/** The absolute path of a manifest file under `root`, refused when a symlink leads it outside. */
+function fileUnder(root, rel) {
+    const p = path.join(root, ...rel.split('/'));
+    if (!staysInside(root, p)) {
+        throw new DataError(`${displayPath(p)}: ${rel} leads outside the data folder ${displayPath(root)} through a symlink; expected the data inside it`);
+    }
+    return p;
 }
 /** Compare the working data with the manifest: files added, removed or modified, and the split. */
 async function manifest_dataStatus(data, manifest, opts) {
@@ -56370,8 +56690,8 @@ async function manifest_dataStatus(data, manifest, opts) {
         version,
         manifestVersion: manifest.version,
         added,
-        removed: removed.sort(hash_comparePaths),
-        modified: modified.sort(hash_comparePaths),
+        removed: removed.sort(comparePaths),
+        modified: modified.sort(comparePaths),
         splitChanged,
     };
 }
@@ -56381,9 +56701,11 @@ function storePath(store, sha256) {
 }
 /** Copy the manifest's files into a content-addressed store (what is there already is skipped). */
 async function manifest_pushData(root, manifest, store) {
+    checkManifestFiles(manifest);
     let copied = 0;
     let present = 0;
     for (const f of manifest.files) {
+        fileUnder(root, f.path);
         const dest = storePath(store, f.sha256);
         if (existsSync(dest) && (await stat(dest)).size === f.size) {
             present++;
@@ -56404,8 +56726,9 @@ async function manifest_pushData(root, manifest, store) {
 async function manifest_pullData(root, manifest, store) {
     const written = [];
     const missing = [];
+    checkManifestFiles(manifest);
     for (const f of manifest.files) {
-        const target = path.join(root, ...f.path.split('/'));
+        const target = fileUnder(root, f.path);
         if (existsSync(target)) {
             const [h] = await hashFiles(root, [f.path]);
             if (h.sha256 === f.sha256)
@@ -56417,6 +56740,7 @@ async function manifest_pullData(root, manifest, store) {
             continue;
         }
         await mkdir(path.dirname(target), { recursive: true });
+        fileUnder(root, f.path);
         await copyFile(src, `${target}.tmp-${process.pid}`);
         const [h] = await hashFiles(path.dirname(target), [`${path.basename(target)}.tmp-${process.pid}`]);
         if (h.sha256 !== f.sha256)
@@ -56621,9 +56945,20 @@ function checkRawData(raw, data, task) {
     return { findings, splits, leaked };
 }
 /** Read the data of cdl.yaml's data section and check it. */
-async function validate_validateData(data, opts) {
+async function validate_validateData(data, opts, model) {
     const raw = await readRawData(data, opts);
     const { findings, splits, leaked } = checkRawData(raw, data, opts.task);
+    const want = model?.input_shape;
+    for (const s of ['train', 'test']) {
+        const split = raw[s];
+        if (want && split && split.n > 0 && split.shape.join(',') !== want.join(',')) {
+            findings.push({
+                severity: 'error',
+                check: 'shape',
+                message: `${split.name}: ${s} examples have shape [${split.shape.join(', ')}]${data.format === 'csv' ? ` (${split.shape[0]} feature columns)` : ''}; expected model.input_shape [${want.join(', ')}]`,
+            });
+        }
+    }
     const errors = findings.filter((f) => f.severity === 'error');
     const warnings = findings.filter((f) => f.severity === 'warning');
     const failOn = data.checks.fail_on;
@@ -56751,7 +57086,7 @@ async function dataCommand(argv) {
     const out = (s) => process.stdout.write(s + '\n');
     switch (sub) {
         case 'validate': {
-            const v = await validateData(cfg.data, opts);
+            const v = await validateData(cfg.data, opts, cfg.model);
             out(values.json ? JSON.stringify(v, null, 2) : validationText(v));
             return v.failed ? 1 : 0;
         }
@@ -56862,7 +57197,7 @@ async function run() {
         const manifest = manifestPath(loaded, inputs_getInput('manifest') || undefined);
         const failures = [];
         if (commands.includes('validate')) {
-            const v = await validate_validateData(data, opts);
+            const v = await validate_validateData(data, opts, loaded.config.model);
             for (const f of v.errors)
                 error(`[${f.check}] ${f.message}${f.items && f.check !== 'files' ? `: ${util_listSome(f.items, 5)}` : ''}`);
             for (const f of v.warnings)

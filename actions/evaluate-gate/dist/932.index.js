@@ -17,9 +17,10 @@ export const modules = {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3894);
 /* harmony import */ var _actions_github__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(61351);
-/* harmony import */ var _github_artifact_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(22260);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(70017);
-/* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(78286);
+/* harmony import */ var _github_artifact_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(89306);
+/* harmony import */ var _model_dir_files_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(73824);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(70017);
+/* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(78286);
 /**
  * The GitHub forge, through the official toolkit: releases and their assets, workflow artifacts,
  * one pull-request comment per model (found by a hidden marker, updated on every push), a commit
@@ -33,9 +34,11 @@ export const modules = {
 
 
 
+
 /** GitHub refuses comments longer than this. */
 const MAX_COMMENT = 65_536;
-const MODEL_ASSETS = ['model.onnx', 'metrics.json', 'lineage.json', 'model-card.md'];
+/** The model directory's files a release carries. */
+const MODEL_ASSETS = _model_dir_files_js__WEBPACK_IMPORTED_MODULE_6__/* .RELEASED_FILES */ .gS;
 /** The `task` of a deployment of `model`: deployments of several models share the environments. */
 const deploymentTask = (model) => `deploy:${model}`;
 function safeJson(text) {
@@ -65,7 +68,7 @@ class GitHubForge {
         const repository = opts.repository ?? process.env.GITHUB_REPOSITORY ?? '';
         const [owner, repo, ...rest] = repository.split('/');
         if (!owner || !repo || rest.length)
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .UsageError */ .eb(`Invalid repository '${repository}'. Expected format {owner}/{repo}.`);
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .UsageError */ .eb(`Invalid repository '${repository}'. Expected format {owner}/{repo}.`);
         this.owner = owner;
         this.repo = repo;
         this.log = opts.log ?? (() => { });
@@ -108,7 +111,7 @@ class GitHubForge {
             if (res.data.length < 100)
                 break;
         }
-        return (0,_types_js__WEBPACK_IMPORTED_MODULE_7__/* .releasesOfModel */ .Jl)(all, model);
+        return (0,_types_js__WEBPACK_IMPORTED_MODULE_8__/* .releasesOfModel */ .Jl)(all, model);
     }
     async getRelease(tag) {
         try {
@@ -165,8 +168,8 @@ class GitHubForge {
     }
     async downloadRelease(release, dest) {
         const assets = await this.assets(release);
-        if (!GitHubForge.pick(assets, 'model.onnx')) {
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .CdlError */ ._G(`release ${release.tag} has no model.onnx asset (assets: ${assets.map((a) => a.name).join(', ') || 'none'}); expected the model directory's files`);
+        if (!GitHubForge.pick(assets, _model_dir_files_js__WEBPACK_IMPORTED_MODULE_6__/* .MODEL_FILES */ .AS.onnx)) {
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .CdlError */ ._G(`release ${release.tag} has no model.onnx asset (assets: ${assets.map((a) => a.name).join(', ') || 'none'}); expected the model directory's files`);
         }
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.mkdir)(dest, { recursive: true });
         for (const f of MODEL_ASSETS) {
@@ -178,7 +181,7 @@ class GitHubForge {
         return dest;
     }
     async releaseMetrics(release) {
-        const a = GitHubForge.pick(await this.assets(release), 'metrics.json');
+        const a = GitHubForge.pick(await this.assets(release), _model_dir_files_js__WEBPACK_IMPORTED_MODULE_6__/* .MODEL_FILES */ .AS.metrics);
         if (!a)
             return undefined;
         try {
@@ -197,22 +200,19 @@ class GitHubForge {
             return await (0,_github_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .downloadModelDir */ .f)(name, dest);
         }
         catch (e) {
-            const { data } = await this.octokit.rest.actions.listArtifactsForRepo({
-                owner: this.owner,
-                repo: this.repo,
-                name,
-                per_page: 10,
-            });
-            const found = data.artifacts.find((a) => !a.expired && a.workflow_run?.id);
+            const found = await this.findArtifact(name, dest);
             if (!found)
-                throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .CdlError */ ._G(`artifact ${name}: not in this run (${e.message}) nor in any run of ${this.owner}/${this.repo}`);
-            this.log(`artifact ${name}: from workflow run ${found.workflow_run.id}`);
-            return (0,_github_artifact_js__WEBPACK_IMPORTED_MODULE_5__/* .downloadModelDir */ .f)(name, dest, {
-                runId: found.workflow_run.id,
-                repository: `${this.owner}/${this.repo}`,
-                token: this.token,
-            });
+                throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .CdlError */ ._G(`artifact ${name}: not in this run (${e.message}) nor in any run of ${this.owner}/${this.repo}`);
+            return found.dir;
         }
+    }
+    async findArtifact(name, dest) {
+        return (0,_github_artifact_js__WEBPACK_IMPORTED_MODULE_5__.findRepoArtifact)(name, dest, {
+            repository: `${this.owner}/${this.repo}`,
+            token: this.token,
+            apiUrl: this.octokit.request.endpoint.DEFAULTS.baseUrl,
+            log: this.log,
+        });
     }
     details(r) {
         return {
@@ -256,7 +256,7 @@ class GitHubForge {
     }
     async uploadAsset(release, name, file) {
         if (!release.draft)
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .CdlError */ ._G(`upload ${name} to ${release.tag}: the release is published; assets are only added to a draft`);
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .CdlError */ ._G(`upload ${name} to ${release.tag}: the release is published; assets are only added to a draft`);
         const uploadUrl = release.uploadUrl;
         const data = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.readFile)(file);
         const { data: a } = await this.octokit.rest.repos.uploadReleaseAsset({
@@ -283,7 +283,7 @@ class GitHubForge {
     }
     async deleteDraft(release) {
         if (!release.draft)
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .CdlError */ ._G(`delete ${release.tag}: the release is published; only drafts are deleted`);
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .CdlError */ ._G(`delete ${release.tag}: the release is published; only drafts are deleted`);
         await this.octokit.rest.repos.deleteRelease({ owner: this.owner, repo: this.repo, release_id: Number(release.id) });
     }
     async downloadAsset(_release, asset, file) {
@@ -321,7 +321,7 @@ class GitHubForge {
             production_environment: d.environment === 'production',
         });
         if (res.status !== 201)
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .CdlError */ ._G(`deployment of ${d.tag} to ${d.environment} not created: ${JSON.stringify(res.data).slice(0, 200)}`);
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .CdlError */ ._G(`deployment of ${d.tag} to ${d.environment} not created: ${JSON.stringify(res.data).slice(0, 200)}`);
         return this.deployment(res.data, 'queued');
     }
     async setDeploymentStatus(d, state, update = {}) {
@@ -366,8 +366,8 @@ class GitHubForge {
     /** The one report comment of `model` on the pull request: updated when it exists, created otherwise. */
     async upsertComment(model, markdown) {
         if (!this.pullRequest)
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .CdlError */ ._G('not a pull request: no comment to write');
-        const marker = (0,_types_js__WEBPACK_IMPORTED_MODULE_7__/* .reportMarker */ .lO)(model);
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .CdlError */ ._G('not a pull request: no comment to write');
+        const marker = (0,_types_js__WEBPACK_IMPORTED_MODULE_8__/* .reportMarker */ .lO)(model);
         let body = `${marker}\n${markdown}`;
         if (body.length > MAX_COMMENT)
             body = `${body.slice(0, MAX_COMMENT - 80)}\n\n… (cut at GitHub's comment size limit; the job summary has it all)`;
