@@ -89,6 +89,14 @@ describe('the pipeline, end to end', () => {
     expect(answer).toMatchObject({ model_version: '1', tag: 'fashion-mnist@v1.0.0' });
     expect(answer.probability).toBeGreaterThan(0.1);
 
+    // The released model is the compressed child: it kept its parent's reference statistics, so the
+    // server monitors it and `cdl monitor` compares production's traffic with them.
+    const monitorRes = await fetch(`${server.url}/v2/models/fashion-mnist/monitor`);
+    expect(monitorRes.status).toBe(200);
+    const monitored = await cli('monitor', '--source', server.url, '--no-issue', '--no-retrain', '--json');
+    expect(monitored.code, monitored.stderr).toBe(0);
+    expect(monitored.stderr + monitored.stdout).toMatch(/fashion-mnist@v1\.0\.0/);
+
     await p.git('checkout', '-q', '-b', 'wider');
     await commitConfig(p, 'Wider first layer', (y) => y.replace('units: 256', 'units: 320'));
     const pr = await runPipeline(p, server.url, 'pull_request');

@@ -63,6 +63,7 @@ describe('train() with the built-in trainer', () => {
 
   it('writes a complete model directory and nothing beside it', () => {
     expect(readdirSync(outDir).sort()).toEqual([
+      'SHA256SUMS',
       'lineage.json',
       'metrics.json',
       'model-card.md',
