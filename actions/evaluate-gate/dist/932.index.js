@@ -52,6 +52,9 @@ function safeJson(text) {
 function status(e) {
     return e.status;
 }
+function alreadyPromoted(tag, e) {
+    return new _util_errors_js__WEBPACK_IMPORTED_MODULE_7__/* .CdlError */ ._G(`${tag} is already promoted (GitHub refused the release: HTTP 422 ${e.message.split('\n')[0]})`);
+}
 class GitHubForge {
     kind = 'github';
     owner;
@@ -242,17 +245,25 @@ class GitHubForge {
         const draft = data.find((r) => r.draft && r.tag_name === tag);
         return draft ? this.details(draft) : undefined;
     }
+    /** A draft has no git tag on GitHub: the tag is made when the release is published. */
     async createDraftRelease(tag, opts) {
-        const { data } = await this.octokit.rest.repos.createRelease({
-            owner: this.owner,
-            repo: this.repo,
-            tag_name: tag,
-            ...(opts.commit ? { target_commitish: opts.commit } : {}),
-            name: opts.name ?? tag,
-            ...(opts.body ? { body: opts.body } : {}),
-            draft: true,
-        });
-        return this.details(data);
+        try {
+            const { data } = await this.octokit.rest.repos.createRelease({
+                owner: this.owner,
+                repo: this.repo,
+                tag_name: tag,
+                ...(opts.commit ? { target_commitish: opts.commit } : {}),
+                name: opts.name ?? tag,
+                ...(opts.body ? { body: opts.body } : {}),
+                draft: true,
+            });
+            return this.details(data);
+        }
+        catch (e) {
+            if (status(e) === 422)
+                throw alreadyPromoted(tag, e);
+            throw e;
+        }
     }
     async uploadAsset(release, name, file) {
         if (!release.draft)
@@ -272,14 +283,25 @@ class GitHubForge {
         this.assetCache.delete(Number(release.id));
         return { name: a.name, size: a.size, digest: a.digest ?? null, id: a.id };
     }
+    /**
+     * Publishing makes the tag; of two drafts of one tag (two promotions at once) GitHub publishes
+     * the first and refuses the second with 422, which the registry reports and cleans up after.
+     */
     async publishRelease(release) {
-        const { data } = await this.octokit.rest.repos.updateRelease({
-            owner: this.owner,
-            repo: this.repo,
-            release_id: Number(release.id),
-            draft: false,
-        });
-        return this.details(data);
+        try {
+            const { data } = await this.octokit.rest.repos.updateRelease({
+                owner: this.owner,
+                repo: this.repo,
+                release_id: Number(release.id),
+                draft: false,
+            });
+            return this.details(data);
+        }
+        catch (e) {
+            if (status(e) === 422)
+                throw alreadyPromoted(release.tag, e);
+            throw e;
+        }
     }
     async deleteDraft(release) {
         if (!release.draft)

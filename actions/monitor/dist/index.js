@@ -104667,7 +104667,41 @@ var types = __nccwpck_require__(78286);
 
 
 
+
 const RELEASE_FILE = 'release.json';
+class DraftMovedError extends Error {
+}
+/** Another process holds the draft of the tag (exit code 1). */
+class PromotionConflictError extends errors/* CdlError */._G {
+}
+/** Whether the owner of a draft may still be writing it; an owner on another host counts as alive (fail closed). */
+function ownerAlive(owner) {
+    if (owner.host !== external_node_os_default().hostname())
+        return true;
+    if (owner.pid === process.pid)
+        return true;
+    try {
+        process.kill(owner.pid, 0);
+        return true;
+    }
+    catch (e) {
+        return e.code === 'EPERM';
+    }
+}
+async function draftOwner(dir) {
+    try {
+        const o = JSON.parse(await (0,promises_.readFile)(external_node_path_default().join(dir, RELEASE_FILE), 'utf8')).owner;
+        return o && Number.isInteger(o.pid) && typeof o.host === 'string' ? o : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function beingPromoted(tag, owner, dir) {
+    const here = owner.host === external_node_os_default().hostname();
+    return new PromotionConflictError(`${tag} is already being promoted (by pid ${owner.pid}${here ? '' : ` on ${owner.host}`} since ${owner.since}); wait for it to finish` +
+        (here ? '' : `, or delete ${dir} if that promotion is gone (a process on another host cannot be checked)`));
+}
 function checkTag(tag) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._@-]*$/.test(tag) || tag.includes('..')) {
         throw new errors/* CdlError */._G(`invalid release tag ${JSON.stringify(tag)}; expected letters, digits and . _ @ - (no slash)`);
@@ -104818,10 +104852,19 @@ class LocalForge {
         }
         const assets = [];
         for (const e of await (0,promises_.readdir)(dir, { withFileTypes: true })) {
-            if (!e.isFile() || e.name === RELEASE_FILE)
+            // A draft being written holds files on their way in (`.partial`, `release.json.tmp-<pid>`): not assets yet.
+            if (!e.isFile() || e.name === RELEASE_FILE || e.name.endsWith('.partial') || e.name.startsWith(`${RELEASE_FILE}.tmp-`))
                 continue;
             const file = external_node_path_default().join(dir, e.name);
-            assets.push({ name: e.name, size: (await (0,promises_.stat)(file)).size, digest: `sha256:${await sha256File(file)}`, id: file });
+            try {
+                assets.push({ name: e.name, size: (await (0,promises_.stat)(file)).size, digest: `sha256:${await sha256File(file)}`, id: file });
+            }
+            catch (err) {
+                // The promotion that owns a draft may publish (move) it while we read it.
+                if (!draft || err.code !== 'ENOENT')
+                    throw err;
+                throw new DraftMovedError();
+            }
         }
         assets.sort((a, b) => a.name.localeCompare(b.name));
         // Published local releases are always immutable, as GitHub's are with immutable releases on.
@@ -104833,27 +104876,56 @@ class LocalForge {
         if ((0,external_node_fs_.existsSync)(published))
             return this.details(published, tag, false);
         const draft = external_node_path_default().join(this.draftsDir, tag);
-        if ((0,external_node_fs_.existsSync)(draft))
-            return this.details(draft, tag, true);
-        return undefined;
+        if (!(0,external_node_fs_.existsSync)(draft))
+            return undefined;
+        try {
+            return await this.details(draft, tag, true);
+        }
+        catch (e) {
+            // Published or deleted by its promotion while we read it: look again.
+            if (!(e instanceof DraftMovedError) && e.code !== 'ENOENT')
+                throw e;
+            if ((0,external_node_fs_.existsSync)(published))
+                return this.details(published, tag, false);
+            return (0,external_node_fs_.existsSync)(draft) ? this.details(draft, tag, true) : undefined;
+        }
     }
+    /**
+     * The draft is the promotion's claim on the tag: it appears whole (release.json with the owner's
+     * pid) by one rename, which fails when another process's draft is already there. No git tag yet.
+     */
     async createDraftRelease(tag, opts) {
         checkTag(tag);
         if ((0,external_node_fs_.existsSync)(external_node_path_default().join(this.releasesDir, tag)))
-            throw new errors/* CdlError */._G(`release ${tag} is already published; a published release does not change`);
+            throw new PromotionConflictError(`${tag} is already promoted`);
         const dir = external_node_path_default().join(this.draftsDir, tag);
-        if ((0,external_node_fs_.existsSync)(dir))
-            throw new errors/* CdlError */._G(`a draft of ${tag} already exists (${dir}); delete it first`);
-        await (0,promises_.mkdir)(dir, { recursive: true });
+        const owner = { pid: process.pid, host: external_node_os_default().hostname(), since: new Date().toISOString() };
         const info = {
             tag,
             name: opts.name ?? tag,
             commit: opts.commit,
             body: opts.body,
             draft: true,
-            created_at: new Date().toISOString(),
+            created_at: owner.since,
+            owner,
         };
-        await writeAtomic(external_node_path_default().join(dir, RELEASE_FILE), JSON.stringify(info, null, 2) + '\n');
+        const tmp = `${dir}.claim-${process.pid}`;
+        await (0,promises_.rm)(tmp, { recursive: true, force: true });
+        await (0,promises_.mkdir)(tmp, { recursive: true });
+        await (0,promises_.writeFile)(external_node_path_default().join(tmp, RELEASE_FILE), JSON.stringify(info, null, 2) + '\n');
+        try {
+            await (0,promises_.rename)(tmp, dir);
+        }
+        catch (e) {
+            await (0,promises_.rm)(tmp, { recursive: true, force: true });
+            const code = e.code;
+            if (code !== 'EEXIST' && code !== 'ENOTEMPTY')
+                throw e;
+            const other = await draftOwner(dir);
+            if (other && ownerAlive(other))
+                throw beingPromoted(tag, other, dir);
+            throw new PromotionConflictError(`a draft of ${tag} left by an interrupted promotion exists (${dir}); promote again to replace it`);
+        }
         return this.details(dir, tag, true);
     }
     assertDraft(release, what) {
@@ -104873,14 +104945,28 @@ class LocalForge {
         await (0,promises_.rename)(`${dest}.partial`, dest);
         return { name, size: (await (0,promises_.stat)(dest)).size, digest: `sha256:${await sha256File(dest)}`, id: dest };
     }
+    /** A draft another live process holds is not ours to change. */
+    async assertOwn(dir, tag) {
+        const owner = await draftOwner(dir);
+        if (owner && owner.pid !== process.pid && ownerAlive(owner))
+            throw beingPromoted(tag, owner, dir);
+    }
+    /**
+     * Publish: the git tag is made only now, with every asset in place, and the draft becomes the
+     * release by one rename; a tag made here is removed again when that rename fails.
+     */
     async publishRelease(release) {
         const dir = this.assertDraft(release, 'publish');
+        await this.assertOwn(dir, release.tag);
         const dest = external_node_path_default().join(this.releasesDir, release.tag);
         if ((0,external_node_fs_.existsSync)(dest))
-            throw new errors/* CdlError */._G(`release ${release.tag} is already published`);
-        const info = JSON.parse(await (0,promises_.readFile)(external_node_path_default().join(dir, RELEASE_FILE), 'utf8'));
+            throw new PromotionConflictError(`${release.tag} is already promoted`);
+        const { owner: _owner, ...info } = JSON.parse(await (0,promises_.readFile)(external_node_path_default().join(dir, RELEASE_FILE), 'utf8'));
+        const published = { ...info, draft: false, published_at: new Date().toISOString() };
+        await writeAtomic(external_node_path_default().join(dir, RELEASE_FILE), JSON.stringify(published, null, 2) + '\n');
         const git = (0,esm.simpleGit)(this.root);
         const isRepo = await git.checkIsRepo().catch(() => false);
+        let tagged = false;
         if (isRepo && info.commit) {
             const existing = (await git.raw(['tag', '--list', release.tag])).trim();
             if (existing) {
@@ -104888,17 +104974,37 @@ class LocalForge {
                 if (at !== info.commit)
                     throw new errors/* CdlError */._G(`git tag ${release.tag} already points at ${at}, not ${info.commit}`);
             }
-            else
+            else {
                 await git.raw(['tag', release.tag, info.commit]);
+                tagged = true;
+            }
         }
-        const published = { ...info, draft: false, published_at: new Date().toISOString() };
-        await (0,promises_.writeFile)(external_node_path_default().join(dir, RELEASE_FILE), JSON.stringify(published, null, 2) + '\n');
-        await (0,promises_.mkdir)(this.releasesDir, { recursive: true });
-        await (0,promises_.rename)(dir, dest);
+        try {
+            await (0,promises_.mkdir)(this.releasesDir, { recursive: true });
+            await (0,promises_.rename)(dir, dest);
+        }
+        catch (e) {
+            if (tagged)
+                await git.raw(['tag', '-d', release.tag]).catch(() => { });
+            const code = e.code;
+            if (code === 'EEXIST' || code === 'ENOTEMPTY')
+                throw new PromotionConflictError(`${release.tag} is already promoted`);
+            throw e;
+        }
         return this.details(dest, release.tag, false);
     }
+    /** Delete a draft: ours, or one whose promotion died; never one another live process is writing. */
     async deleteDraft(release) {
-        await (0,promises_.rm)(this.assertDraft(release, 'delete'), { recursive: true, force: true });
+        const dir = this.assertDraft(release, 'delete');
+        await this.assertOwn(dir, release.tag);
+        // Out of the way first, so that a new claim on the tag never meets a half-deleted folder.
+        const gone = `${dir}.deleting-${process.pid}`;
+        await (0,promises_.rm)(gone, { recursive: true, force: true });
+        await (0,promises_.rename)(dir, gone).catch((e) => {
+            if (e.code !== 'ENOENT')
+                throw e;
+        });
+        await (0,promises_.rm)(gone, { recursive: true, force: true });
     }
     async downloadAsset(release, asset, file) {
         const src = String(asset.id ?? external_node_path_default().join(String(release.id), asset.name));
@@ -108127,14 +108233,31 @@ class Registry {
             this.log(`promoting an unblessed candidate (${blessing.reason}); forced: ${o.force.reason}`);
         }
         const commit = o.commit ?? blessing.blessing?.candidate?.commit ?? opened.lineage?.git?.commit ?? null;
+        const body = [
+            `Model ${this.model} ${this.versionOf(tag)}${commit ? ` from ${commit}` : ''}.`,
+            blessing.ok ? `Gate: ${blessing.reason}` : `Not blessed (${blessing.reason}); promoted with --force: ${o.force.reason}`,
+            o.notes ?? '',
+        ]
+            .filter(Boolean)
+            .join('\n\n');
+        // The draft is the claim on the tag, taken before any work: a second promotion of the version
+        // meets it and stops, and one whose process died leaves a draft the next promotion replaces.
+        const existing = await this.forge.releaseDetails(tag);
+        if (existing?.draft) {
+            this.log(`deleting the draft of ${tag} left by an interrupted promotion`);
+            await this.forge.deleteDraft(existing);
+        }
+        let draft = existing && !existing.draft
+            ? undefined
+            : await this.forge.createDraftRelease(tag, { commit, name: `${this.model} ${this.versionOf(tag)}`, body });
         const work = external_node_path_default().join(external_node_os_default().tmpdir(), `cdl-promote-${process.pid}-${Date.now()}`);
         try {
             const staged = await stageAssets(candidate, external_node_path_default().join(work, 'assets'), o.variants);
             if (staged.skipped.length)
                 this.log(`not released (not part of a model directory): ${staged.skipped.join(', ')}`);
-            const existing = await this.forge.releaseDetails(tag);
-            if (existing && !existing.draft) {
-                const theirs = await this.releasedSums(existing, work);
+            if (!draft) {
+                const released = existing;
+                const theirs = await this.releasedSums(released, work);
                 const ours = [...staged.sums]
                     .map(([f, h]) => `${h}  ${f}`)
                     .sort()
@@ -108144,17 +108267,13 @@ class Registry {
                     return {
                         tag,
                         status: 'unchanged',
-                        release: existing,
-                        assets: existing.assets.map((a) => a.name),
+                        release: released,
+                        assets: released.assets.map((a) => a.name),
                         blessing,
                         provenance: 'unchanged',
                     };
                 }
                 throw new ImmutableReleaseError(`release ${tag} already exists with different assets; released versions are immutable: promote as a new version instead`);
-            }
-            if (existing?.draft) {
-                this.log(`deleting the draft of ${tag} left by an interrupted promotion`);
-                await this.forge.deleteDraft(existing);
             }
             const subjects = provenanceSubjects(staged.sums);
             await (0,promises_.writeFile)(external_node_path_default().join(staged.dir, PROVENANCE_FILE), JSON.stringify(provenanceStatement(subjects, { model: this.model, tag, commit, runUrl: o.runUrl }), null, 2) + '\n');
@@ -108183,25 +108302,16 @@ class Registry {
                 this.log(provenance);
             }
             const names = [...staged.sums.keys(), checksums_CHECKSUMS_FILE, PROVENANCE_FILE, PROMOTION_FILE];
-            const body = [
-                `Model ${this.model} ${this.versionOf(tag)}${commit ? ` from ${commit}` : ''}.`,
-                blessing.ok ? `Gate: ${blessing.reason}` : `Not blessed (${blessing.reason}); promoted with --force: ${o.force.reason}`,
-                o.notes ?? '',
-            ]
-                .filter(Boolean)
-                .join('\n\n');
-            let draft = await this.forge.createDraftRelease(tag, { commit, name: `${this.model} ${this.versionOf(tag)}`, body });
-            try {
-                for (const name of names)
-                    await this.forge.uploadAsset(draft, name, external_node_path_default().join(staged.dir, name));
-                draft = await this.forge.publishRelease(draft);
-            }
-            catch (e) {
-                await this.forge.deleteDraft(draft).catch(() => { });
-                throw e;
-            }
+            for (const name of names)
+                await this.forge.uploadAsset(draft, name, external_node_path_default().join(staged.dir, name));
+            draft = await this.forge.publishRelease(draft);
             this.log(`released ${tag}: ${names.length} assets (${this.forge.describe()})`);
             return { tag, status: 'released', release: draft, assets: names, blessing, provenance };
+        }
+        catch (e) {
+            if (draft?.draft)
+                await this.forge.deleteDraft(draft).catch(() => { });
+            throw e;
         }
         finally {
             await (0,promises_.rm)(work, { recursive: true, force: true });
