@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CdlConfig, LoadedConfig } from '../config/index.js';
+import { trainLauncher } from '../config/schema.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import { REFERENCE_FILE, referenceStats } from '../data/stats.js';
 import { renderModelCard } from '../model-dir/card.js';
@@ -18,6 +19,7 @@ import { ConfigError, DataError, TrainError } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import { loadBackend, type BackendInfo } from './backend.js';
 import { collectCommandOutputs, commandEnv, runCommand } from './command.js';
+import { assertRanksSucceeded, collectRanks, torchrunPlan, type RankRecord } from './torchrun.js';
 import { installKernels, kernelChoices, type KernelLayerInfo } from './kernels/index.js';
 import { buildModel, describeModel, loadModelModule } from './model.js';
 import { weightDecay } from './optimizer.js';
@@ -195,23 +197,66 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
   const { loaded } = opts;
   const cfg = loaded.config;
   const command = cfg.train.command!;
+  const launcher = trainLauncher(cfg.train);
   const t0 = performance.now();
   const work = `${path.resolve(opts.outDir)}.partial-${process.pid}`;
-  await rm(work, { recursive: true, force: true });
+  const ranksDir = `${work}.ranks`;
+  // The script's own checkpoints: kept when it fails (the train action caches them for the
+  // retried job), passed on to it with CDL_RESUME=1, removed once the model directory is written.
+  const checkpointDir = opts.checkpointDir ?? `${path.resolve(opts.outDir)}.checkpoint`;
+  const cleanUp = async () => {
+    await Promise.all([work, ranksDir].map((d) => rm(d, { recursive: true, force: true })));
+    // An empty checkpoint folder (the script saved nothing) is not worth keeping.
+    if (existsSync(checkpointDir) && (await readdir(checkpointDir)).length === 0) await rm(checkpointDir, { recursive: true });
+  };
+  await cleanUp();
   await mkdir(work, { recursive: true });
-  log(`running train.command: ${command}`);
-  const code = await runCommand(command, {
-    cwd: loaded.dir,
-    env: commandEnv(cfg, loaded.dir, work, loaded.file),
-    log: (l) => log(`  | ${l}`),
-    timeoutMinutes: cfg.train.timeout_minutes,
-  });
-  if (code !== 0) {
-    await rm(work, { recursive: true, force: true });
-    throw new TrainError(`train.command "${command}" exited with code ${code}`);
+  if (!opts.resume) await rm(checkpointDir, { recursive: true, force: true });
+  await mkdir(checkpointDir, { recursive: true });
+  const env = {
+    ...commandEnv(cfg, loaded.dir, work, loaded.file),
+    CDL_CONFIG_HASH: loaded.hash,
+    CDL_CHECKPOINT_DIR: checkpointDir,
+    CDL_RESUME: opts.resume ? '1' : '0',
+  };
+  let ranks: RankRecord[] | undefined;
+  let launched: Record<string, unknown> | undefined;
+  if (launcher?.type === 'torchrun') {
+    await mkdir(ranksDir, { recursive: true });
+    const plan = torchrunPlan(launcher, command, ranksDir);
+    launched = { type: 'torchrun', nproc_per_node: plan.nproc };
+    log(`running train.command under torchrun, ${plan.nproc} process${plan.nproc === 1 ? '' : 'es'}: ${command}`);
+    const code = await runCommand(plan.command, {
+      cwd: loaded.dir,
+      env: { ...env, ...plan.env },
+      log: (l) => log(`  | ${l}`),
+      timeoutMinutes: cfg.train.timeout_minutes,
+    });
+    ranks = await collectRanks(ranksDir, plan.nproc);
+    try {
+      assertRanksSucceeded(command, code, ranks);
+    } catch (e) {
+      await cleanUp();
+      throw e;
+    }
+  } else if (launcher?.type === 'kubernetes') {
+    await cleanUp();
+    throw new TrainError('train.launcher kubernetes: not available in this build');
+  } else {
+    log(`running train.command: ${command}`);
+    const code = await runCommand(command, {
+      cwd: loaded.dir,
+      env,
+      log: (l) => log(`  | ${l}`),
+      timeoutMinutes: cfg.train.timeout_minutes,
+    });
+    if (code !== 0) {
+      await cleanUp();
+      throw new TrainError(`train.command "${command}" exited with code ${code}`);
+    }
   }
   const out = await collectCommandOutputs(work, command).catch(async (e) => {
-    await rm(work, { recursive: true, force: true });
+    await cleanUp();
     throw e;
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -224,12 +269,12 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     higher_is_better: main.higherIsBetter,
     classes: cfg.data.classes,
     splits: out.splits,
-    training: { seconds, reported: out.raw },
+    training: { seconds, reported: out.raw, ...(ranks ? { ranks } : {}) },
   });
   const lineage = newLineage({
     ...(await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease)),
     data: { source: cfg.data.path, format: cfg.data.format, version: null },
-    trainer: { kind: 'command', command },
+    trainer: { kind: 'command', command, ...(launched ? { launcher: launched } : {}) },
     durations: { total_seconds: seconds, train_seconds: seconds },
   });
   // The script's other files (plots, logs, framework checkpoints) stay in the model directory.
@@ -239,7 +284,8 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     extra[rel] = new Uint8Array(await readFile(path.join(work, rel)));
   }
   await writeModelDir(opts.outDir, { onnx: out.onnx, metrics, lineage, card: renderModelCard(metrics, lineage), extra });
-  await rm(work, { recursive: true, force: true });
+  await cleanUp();
+  await rm(checkpointDir, { recursive: true, force: true });
   log(`model directory written to ${opts.outDir}`);
   return { outDir: opts.outDir, metrics, lineage };
 }
