@@ -19,6 +19,7 @@ import { ConfigError, DataError, TrainError } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import { loadBackend, type BackendInfo } from './backend.js';
 import { collectCommandOutputs, commandEnv, runCommand } from './command.js';
+import { startGpuTelemetry, type GpuTelemetry } from './gpu-telemetry.js';
 import { assertRanksSucceeded, collectRanks, torchrunPlan, type RankRecord } from './torchrun.js';
 import { installKernels, kernelChoices, type KernelLayerInfo } from './kernels/index.js';
 import { buildModel, describeModel, loadModelModule } from './model.js';
@@ -221,39 +222,49 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
   };
   let ranks: RankRecord[] | undefined;
   let launched: Record<string, unknown> | undefined;
-  if (launcher?.type === 'torchrun') {
-    await mkdir(ranksDir, { recursive: true });
-    const plan = torchrunPlan(launcher, command, ranksDir);
-    launched = { type: 'torchrun', nproc_per_node: plan.nproc };
-    log(`running train.command under torchrun, ${plan.nproc} process${plan.nproc === 1 ? '' : 'es'}: ${command}`);
-    const code = await runCommand(plan.command, {
-      cwd: loaded.dir,
-      env: { ...env, ...plan.env },
-      log: (l) => log(`  | ${l}`),
-      timeoutMinutes: cfg.train.timeout_minutes,
-    });
-    ranks = await collectRanks(ranksDir, plan.nproc);
-    try {
-      assertRanksSucceeded(command, code, ranks);
-    } catch (e) {
+  const runLauncher = async (): Promise<void> => {
+    if (launcher?.type === 'torchrun') {
+      await mkdir(ranksDir, { recursive: true });
+      const plan = torchrunPlan(launcher, command, ranksDir);
+      launched = { type: 'torchrun', nproc_per_node: plan.nproc };
+      log(`running train.command under torchrun, ${plan.nproc} process${plan.nproc === 1 ? '' : 'es'}: ${command}`);
+      const code = await runCommand(plan.command, {
+        cwd: loaded.dir,
+        env: { ...env, ...plan.env },
+        log: (l) => log(`  | ${l}`),
+        timeoutMinutes: cfg.train.timeout_minutes,
+      });
+      ranks = await collectRanks(ranksDir, plan.nproc);
+      try {
+        assertRanksSucceeded(command, code, ranks);
+      } catch (e) {
+        await cleanUp();
+        throw e;
+      }
+    } else if (launcher?.type === 'kubernetes') {
       await cleanUp();
-      throw e;
+      throw new TrainError('train.launcher kubernetes: not available in this build');
+    } else {
+      log(`running train.command: ${command}`);
+      const code = await runCommand(command, {
+        cwd: loaded.dir,
+        env,
+        log: (l) => log(`  | ${l}`),
+        timeoutMinutes: cfg.train.timeout_minutes,
+      });
+      if (code !== 0) {
+        await cleanUp();
+        throw new TrainError(`train.command "${command}" exited with code ${code}`);
+      }
     }
-  } else if (launcher?.type === 'kubernetes') {
-    await cleanUp();
-    throw new TrainError('train.launcher kubernetes: not available in this build');
-  } else {
-    log(`running train.command: ${command}`);
-    const code = await runCommand(command, {
-      cwd: loaded.dir,
-      env,
-      log: (l) => log(`  | ${l}`),
-      timeoutMinutes: cfg.train.timeout_minutes,
-    });
-    if (code !== 0) {
-      await cleanUp();
-      throw new TrainError(`train.command "${command}" exited with code ${code}`);
-    }
+  };
+  // GPU use while the command runs (null without a GPU).
+  const sampler = startGpuTelemetry();
+  let gpuTelemetry: GpuTelemetry | null;
+  try {
+    await runLauncher();
+  } finally {
+    gpuTelemetry = await sampler.stop();
   }
   const out = await collectCommandOutputs(work, command).catch(async (e) => {
     await cleanUp();
@@ -269,10 +280,12 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     higher_is_better: main.higherIsBetter,
     classes: cfg.data.classes,
     splits: out.splits,
-    training: { seconds, reported: out.raw, ...(ranks ? { ranks } : {}) },
+    training: { seconds, reported: out.raw, ...(ranks ? { ranks } : {}), gpu_telemetry: gpuTelemetry },
   });
+  const base = await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease);
   const lineage = newLineage({
-    ...(await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease)),
+    ...base,
+    hardware: { ...base.hardware, gpu_telemetry: gpuTelemetry },
     data: { source: cfg.data.path, format: cfg.data.format, version: null },
     trainer: { kind: 'command', command, ...(launched ? { launcher: launched } : {}) },
     durations: { total_seconds: seconds, train_seconds: seconds },
@@ -319,6 +332,8 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
   const model = await buildFromConfig(tf, loaded, dataset);
   log(describeModel(model));
   const checkpointDir = opts.checkpointDir ?? `${path.resolve(opts.outDir)}.checkpoint`;
+  // GPU use while training (null without a GPU: the wasm and CPU backends, or no driver).
+  const sampler = startGpuTelemetry();
   const loop = await trainLoop({
     tf,
     model,
@@ -331,7 +346,11 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     log,
     progress: opts.progress,
     stopAfterEpochs: opts.stopAfterEpochs,
+  }).catch(async (e: unknown) => {
+    await sampler.stop();
+    throw e;
   });
+  const gpuTelemetry = await sampler.stop();
   const tTrain = performance.now();
 
   const numClasses = dataset.classes.length;
@@ -388,11 +407,14 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
       resumed_from_epoch: loop.resumedFrom ?? null,
       seconds: loop.trainSeconds,
       samples_per_second: loop.samplesPerSecond,
+      gpu_telemetry: gpuTelemetry,
     },
     onnx: { opset: 13, parity },
   });
+  const base = await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease);
   const lineage = newLineage({
-    ...(await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease)),
+    ...base,
+    hardware: { ...base.hardware, gpu_telemetry: gpuTelemetry },
     data: dataLineage(dataset, cfg),
     trainer: {
       kind: 'tfjs',
