@@ -3,7 +3,7 @@
  * ONNX export checked against onnxruntime → model directory (written atomically).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CdlConfig, LoadedConfig } from '../config/index.js';
 import { trainLauncher } from '../config/schema.js';
@@ -19,6 +19,7 @@ import { ConfigError, DataError, TrainError } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import { loadBackend, type BackendInfo } from './backend.js';
 import { collectCommandOutputs, commandEnv, runCommand } from './command.js';
+import { jobName, onSharedVolume, runPyTorchJob } from './kubernetes.js';
 import { startGpuTelemetry, type GpuTelemetry } from './gpu-telemetry.js';
 import { assertRanksSucceeded, collectRanks, torchrunPlan, type RankRecord } from './torchrun.js';
 import { installKernels, kernelChoices, type KernelLayerInfo } from './kernels/index.js';
@@ -242,8 +243,47 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
         throw e;
       }
     } else if (launcher?.type === 'kubernetes') {
-      await cleanUp();
-      throw new TrainError('train.launcher kubernetes: not available in this build');
+      // The project and its data must be on the shared volume; rank 0 writes the model there.
+      const name = jobName(cfg.model.name, (await gitInfo(loaded.dir))?.commit ?? null);
+      const shared = path.join(launcher.storage.local_path ?? '', '.cdl-jobs', name);
+      const pod = (p: string, what: string) => onSharedVolume(launcher, p, what);
+      const podDir = pod(loaded.dir, 'the project folder (the directory of cdl.yaml)');
+      const podEnv = {
+        ...commandEnv(cfg, podDir, pod(path.join(shared, 'model'), 'the job folder'), pod(loaded.file, 'cdl.yaml')),
+        CDL_CONFIG_HASH: loaded.hash,
+        CDL_CHECKPOINT_DIR: pod(path.join(shared, 'checkpoint'), 'the job folder'),
+        CDL_RESUME: opts.resume ? '1' : '0',
+        CDL_WORKDIR: podDir,
+      };
+      if (!/^https?:\/\//.test(cfg.data.path)) pod(path.resolve(loaded.dir, cfg.data.path), 'data.path');
+      await rm(shared, { recursive: true, force: true });
+      await mkdir(path.join(shared, 'model'), { recursive: true });
+      await mkdir(path.join(shared, 'checkpoint'), { recursive: true });
+      launched = {
+        type: 'kubernetes',
+        job: name,
+        namespace: launcher.namespace,
+        nodes: launcher.nodes,
+        nproc_per_node: launcher.nproc_per_node,
+      };
+      log(
+        `running train.command as PyTorchJob ${launcher.namespace}/${name}, ${launcher.nodes} pods × ${launcher.nproc_per_node}: ${command}`,
+      );
+      try {
+        await runPyTorchJob({
+          name,
+          launcher,
+          command,
+          env: podEnv,
+          manifestFile: `${path.resolve(opts.outDir)}.pytorchjob.yaml`,
+          log: (l) => log(`  | ${l}`),
+        });
+      } catch (e) {
+        await cleanUp();
+        throw e;
+      }
+      await cp(path.join(shared, 'model'), work, { recursive: true });
+      await rm(shared, { recursive: true, force: true });
     } else {
       log(`running train.command: ${command}`);
       const code = await runCommand(command, {

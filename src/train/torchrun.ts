@@ -56,6 +56,16 @@ const RANK_WRAPPER =
   'echo "$code" > "$CDL_RANKS_DIR/rank-$RANK.exit.tmp" && mv "$CDL_RANKS_DIR/rank-$RANK.exit.tmp" "$CDL_RANKS_DIR/rank-$RANK.exit"; ' +
   'exit $code';
 
+/**
+ * torch 1.13 under Python 3.11 (Debian's python3-torch) reads the default "--redirects 0" and
+ * "--tee 0" as None and stops; a mapping for a local rank that does not exist means the same
+ * (every rank's output straight through) and parses everywhere. Its rank is one digit, hence
+ * only below 10 processes.
+ */
+export function torchrunOutputFlags(nproc: number): string {
+  return nproc < 10 ? `--redirects ${nproc}:0 --tee ${nproc}:0 ` : '';
+}
+
 export interface TorchrunPlan {
   /** The shell command that starts torchrun. */
   command: string;
@@ -66,10 +76,7 @@ export interface TorchrunPlan {
 /** How torchrun is started for `command` with this launcher; ranks report into `ranksDir`. */
 export function torchrunPlan(launcher: TorchrunLauncher, command: string, ranksDir: string, env = process.env): TorchrunPlan {
   const nproc = launcher.nproc_per_node === 'auto' ? Math.max(1, visibleGpuCount(env)) : launcher.nproc_per_node;
-  // torch 1.13 under Python 3.11 (Debian's python3-torch) reads the default "--redirects 0" and
-  // "--tee 0" as None and stops; a mapping for a rank that does not exist means the same (every
-  // rank's output straight through) and parses everywhere. Its rank is one digit, hence nproc < 10.
-  const outputs = nproc < 10 ? `--redirects ${nproc}:0 --tee ${nproc}:0 ` : '';
+  const outputs = torchrunOutputFlags(nproc);
   return {
     command:
       `${launcher.torchrun} --standalone --nnodes 1 --nproc_per_node ${nproc} ${outputs}` +
