@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
+import { writeTrainSummary } from '../src/github/summary.js';
 import { startGpuTelemetry, summarise } from '../src/train/gpu-telemetry.js';
 import { train } from '../src/train/run.js';
 import { removeTempDirs, tempDir } from './helpers/example.js';
@@ -115,9 +116,19 @@ describe('GPU telemetry', () => {
       const t = r.lineage.hardware.gpu_telemetry as { gpus: number; peak_memory_mib: number };
       expect(t).toMatchObject({ gpus: 2, peak_memory_mib: 3000 });
       expect(r.metrics.training!.gpu_telemetry).toEqual(t);
-      expect(readFileSync(path.join(r.outDir, 'model-card.md'), 'utf8')).toMatch(
-        /^- GPU telemetry: 2 × NVIDIA A100-SXM4-80GB, \d+ samples: peak memory 3000 MiB, mean utilisation 60\.0 %, [\d.]+ GPU-hours, energy [\d.]+ Wh$/m,
-      );
+      const line =
+        /^- GPU telemetry: 2 × NVIDIA A100-SXM4-80GB, \d+ samples: peak memory 3000 MiB, mean utilisation 60\.0 %, [\d.]+ GPU-hours, energy [\d.]+ Wh$/m;
+      expect(readFileSync(path.join(r.outDir, 'model-card.md'), 'utf8')).toMatch(line);
+      // The train action's job summary says the same.
+      const summary = path.join(tempDir('cdl-summary-'), 'summary.md');
+      writeFileSync(summary, '');
+      process.env.GITHUB_STEP_SUMMARY = summary;
+      try {
+        await writeTrainSummary(r.metrics, { gpuTelemetry: r.lineage.hardware.gpu_telemetry });
+      } finally {
+        delete process.env.GITHUB_STEP_SUMMARY;
+      }
+      expect(readFileSync(summary, 'utf8')).toMatch(line);
     });
 
     it('and null without a GPU, never invented', async () => {

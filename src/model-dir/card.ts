@@ -9,7 +9,7 @@ function fmt(v: unknown): string {
 }
 
 /** The GPU telemetry line (lineage hardware.gpu_telemetry); none for models from before it. */
-function telemetryCardLines(t: GpuTelemetry | null | undefined): string[] {
+export function telemetryCardLines(t: GpuTelemetry | null | undefined): string[] {
   if (t === undefined) return [];
   if (t === null) return ['- GPU telemetry: none (no GPU was visible while training)'];
   const f = (v: number | null, unit: string, digits = 1) => (v === null ? 'not reported' : `${v.toFixed(digits)} ${unit}`);

@@ -85,6 +85,7 @@ export async function run(): Promise<void> {
       artifact: artifactName,
       backend: trainer.backend?.kind,
       seconds: result.lineage.durations.total_seconds,
+      gpuTelemetry: result.lineage.hardware.gpu_telemetry,
     });
   } catch (error) {
     core.setFailed(messageOf(error));
