@@ -70,7 +70,7 @@ export function historySpec(metric: string, points: HistoryPoint[]): ChartSpec {
     ],
     encoding: {
       x: { field: 'release', type: 'ordinal', sort: { field: 'order' }, title: null, axis: { labelAngle: 0 } },
-      y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false } },
+      y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false, padding: 12 } },
     },
   };
 }
@@ -88,9 +88,10 @@ export function curvesSpec(curves: Curves, field: 'loss' | 'metric'): ChartSpec 
     mark: { type: 'line', point: true, tooltip: true },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1, format: 'd' } },
-      y: { field: 'value', type: 'quantitative', title, scale: { zero: false } },
+      y: { field: 'value', type: 'quantitative', title, scale: { zero: false, padding: 8 } },
       color: { field: 'model', type: 'nominal', sort: curves.models, title: null, legend: { orient: 'top' } },
-      strokeDash: { field: 'split', type: 'nominal', sort: ['train', 'validation'], title: null, legend: { orient: 'top' } },
+      // Solid training, dashed validation: said in the text above the charts, no second legend.
+      strokeDash: { field: 'split', type: 'nominal', sort: ['train', 'validation'], legend: null },
       detail: [{ field: 'model' }, { field: 'split' }],
     },
   };
@@ -121,7 +122,7 @@ export function classChangeSpec(rows: ClassChangeRow[]): ChartSpec {
           domain: ['significantly worse', 'within noise', 'significantly better'],
           range: ['#e45756', '#bab0ac', '#54a24b'],
         },
-        legend: { orient: 'top' },
+        legend: { orient: 'top', labelLimit: 200 },
       },
     },
   };
