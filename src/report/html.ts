@@ -174,7 +174,7 @@ async function classChangeSection(c: ReportContent): Promise<string> {
     )
     .join('\n');
   return `<h2>Per-class change against ${b}, worst first</h2>
-<table><tr><th>class</th><th>recall</th><th>${b} recall</th><th>Δ recall</th><th>fixed</th><th>broken</th><th>p (Holm)</th><th>ΔF1</th></tr>
+<table><tr><th>class</th><th>candidate recall</th><th>${b} recall</th><th>Δ recall</th><th>fixed</th><th>broken</th><th>p (Holm)</th><th>ΔF1</th></tr>
 ${rows}</table>
 <p><small>McNemar's exact test on each class's examples, Holm-adjusted across classes; significant below ${(1 - (c.classChangeConfidence ?? 0.95)).toFixed(2)}.</small></p>
 ${await renderChart(classChangeSpec(c.classChanges), `Per-class change of recall against ${c.baselineName}`)}`;

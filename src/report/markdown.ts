@@ -68,7 +68,7 @@ const pFmt = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toFixed(3));
 /** Each class's change of recall against the baseline, worst first, with McNemar's p (Holm-adjusted). */
 export function classChangeTable(rows: ClassChangeRow[], baselineName: string): string {
   const out = [
-    `| class | recall | ${baselineName} | Δ recall | fixed | broken | p (Holm) | ΔF1 |`,
+    `| class | candidate recall | ${baselineName} recall | Δ recall | fixed | broken | p (Holm) | ΔF1 |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
