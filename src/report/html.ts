@@ -14,6 +14,7 @@ import {
   type ReportContent,
   type ReportInput,
 } from './model.js';
+import { f3, pValue, signed3 } from './format.js';
 
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -25,8 +26,6 @@ function inline(s: string): string {
     .replace(/`([^`]+)`/g, '<code>$1</code>')
     .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
 }
-
-const f3 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));
 
 /** Per-class F1 of the candidate, beside the baseline's when there is one (grouped bars). */
 export function perClassSpec(classes: ClassRow[], baselineName = 'baseline'): ChartSpec {
@@ -128,10 +127,6 @@ export function classChangeSpec(rows: ClassChangeRow[]): ChartSpec {
   };
 }
 
-const pFmt = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toFixed(3));
-const signed = (v: number | undefined) =>
-  v === undefined || !Number.isFinite(v) ? '—' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
-
 function gallery(rows: ChangedRow[], baselineName: string): string {
   if (rows.some((r) => r.thumbnail)) {
     return `<div class="gallery">${rows
@@ -170,7 +165,7 @@ async function classChangeSection(c: ReportContent): Promise<string> {
   const rows = c.classChanges
     .map(
       (r) =>
-        `<tr${r.significant ? ` class="${r.delta < 0 ? 'fail' : 'better'}"` : ''}><td>${esc(r.name)}</td><td class="n">${f3(r.candidateRecall)}</td><td class="n">${f3(r.baselineRecall)}</td><td class="n">${signed(r.delta)}</td><td class="n">${r.fixed}</td><td class="n">${r.broken}</td><td class="n">${pFmt(r.pAdjusted)}${r.significant ? ' (significant)' : ''}</td><td class="n">${signed(r.f1Delta)}</td></tr>`,
+        `<tr${r.significant ? ` class="${r.delta < 0 ? 'fail' : 'better'}"` : ''}><td>${esc(r.name)}</td><td class="n">${f3(r.candidateRecall)}</td><td class="n">${f3(r.baselineRecall)}</td><td class="n">${signed3(r.delta)}</td><td class="n">${r.fixed}</td><td class="n">${r.broken}</td><td class="n">${pValue(r.pAdjusted)}${r.significant ? ' (significant)' : ''}</td><td class="n">${signed3(r.f1Delta)}</td></tr>`,
     )
     .join('\n');
   return `<h2>Per-class change against ${b}, worst first</h2>

@@ -12,6 +12,7 @@ import {
   type ReportContent,
   type ReportInput,
 } from './model.js';
+import { f3, pValue, signed3 } from './format.js';
 
 /** Changed examples listed each way in the comment; the HTML report shows all that were recorded. */
 export const COMMENT_EXAMPLES = 10;
@@ -26,7 +27,6 @@ function mq(s: string): string {
   return `"${s.replace(/"/g, "'").replace(/[\r\n]+/g, ' ')}"`;
 }
 
-const f3 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));
 const num = (v: number) => (Number.isFinite(v) ? +v.toFixed(4) : 0);
 
 /** xychart-beta: per-class F1, candidate as bars and baseline as a line. */
@@ -61,10 +61,6 @@ export function historyChart(metric: string, points: HistoryPoint[]): string {
   ].join('\n');
 }
 
-const signed = (v: number | undefined) =>
-  v === undefined || !Number.isFinite(v) ? '—' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
-const pFmt = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toFixed(3));
-
 /** Each class's change of recall against the baseline, worst first, with McNemar's p (Holm-adjusted). */
 export function classChangeTable(rows: ClassChangeRow[], baselineName: string): string {
   const out = [
@@ -72,9 +68,9 @@ export function classChangeTable(rows: ClassChangeRow[], baselineName: string): 
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
-    const delta = r.significant ? `**${signed(r.delta)}**` : signed(r.delta);
+    const delta = r.significant ? `**${signed3(r.delta)}**` : signed3(r.delta);
     out.push(
-      `| ${cell(r.name)} | ${f3(r.candidateRecall)} | ${f3(r.baselineRecall)} | ${delta} | ${r.fixed} | ${r.broken} | ${pFmt(r.pAdjusted)}${r.significant ? ' (significant)' : ''} | ${signed(r.f1Delta)} |`,
+      `| ${cell(r.name)} | ${f3(r.candidateRecall)} | ${f3(r.baselineRecall)} | ${delta} | ${r.fixed} | ${r.broken} | ${pValue(r.pAdjusted)}${r.significant ? ' (significant)' : ''} | ${signed3(r.f1Delta)} |`,
     );
   }
   return out.join('\n');
@@ -193,7 +189,7 @@ export function renderMarkdown(c: ReportContent): string {
     out.push(`|---|---:|---:|---:|${base ? '---:|---:|' : ''}---:|`);
     for (const k of c.classes) {
       const d = k.baselineF1 !== undefined ? k.f1 - k.baselineF1 : undefined;
-      const deltaCell = d === undefined ? '—' : `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(3)}`;
+      const deltaCell = signed3(d);
       out.push(
         `| ${cell(k.name)} | ${f3(k.precision)} | ${f3(k.recall)} | ${f3(k.f1)} |${base ? ` ${f3(k.baselineF1)} | ${deltaCell} |` : ''} ${k.support} |`,
       );
