@@ -5,7 +5,7 @@
  * TypeScript sources (the committed bundle is rebuilt separately).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
@@ -15,18 +15,10 @@ import { loadConfig } from '../src/config/index.js';
 import type { Metrics } from '../src/model-dir/index.js';
 import { train } from '../src/train/run.js';
 import { EXAMPLE_DIR, REPO, removeTempDirs, tempDir } from './helpers/example.js';
+import { torchAvailable } from './helpers/torch.js';
 
 afterAll(() => removeTempDirs());
 
-function torchAvailable(): boolean {
-  try {
-    const find = 'import importlib.util, sys; sys.exit(0 if all(importlib.util.find_spec(m) for m in ("torch", "numpy")) else 1)';
-    execFileSync('/usr/bin/python3', ['-c', find], { stdio: 'ignore', timeout: 300_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const TORCH = torchAvailable();
 
 // Trains; on the first attempt (nothing to resume) the training process is killed as soon as the
@@ -123,7 +115,7 @@ it.skipIf(!TORCH)(
     expect(existsSync(out)).toBe(false);
 
     // The rerun starts on a clean machine: nothing of the first attempt is left on disk.
-    execFileSync('rm', ['-rf', `${out}.checkpoint`]);
+    rmSync(`${out}.checkpoint`, { recursive: true, force: true });
     const second = await run();
     expect(second.code, second.log.slice(-3000)).toBe(0);
     expect(second.log).toMatch(/restored the checkpoint of an interrupted run from the cache \(cdl-train-checkpoint-/);

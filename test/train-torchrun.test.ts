@@ -3,7 +3,6 @@
  * (gloo) under Debian's torchrun, through `cdl train`'s code; a failing rank fails the step by name;
  * processes per node from the visible GPUs (a stand-in nvidia-smi).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,20 +12,12 @@ import { train } from '../src/train/run.js';
 import { torchrunPlan, visibleGpuCount } from '../src/train/torchrun.js';
 import { TrainError } from '../src/util/errors.js';
 import { captureLog, EXAMPLE_DIR, removeTempDirs, siblings, tempDir } from './helpers/example.js';
+import { torchAvailable } from './helpers/torch.js';
 import { writeFakeNvidiaSmi } from './helpers/fake-nvidia-smi.js';
 
 afterAll(() => removeTempDirs());
 
-function torchrunAvailable(): boolean {
-  try {
-    const find = 'import importlib.util, sys; sys.exit(0 if all(importlib.util.find_spec(m) for m in ("torch", "numpy")) else 1)';
-    execFileSync('/usr/bin/python3', ['-c', find], { stdio: 'ignore', timeout: 300_000 });
-    return existsSync('/usr/bin/torchrun');
-  } catch {
-    return false;
-  }
-}
-const TORCHRUN = torchrunAvailable();
+const TORCHRUN = torchAvailable() && existsSync('/usr/bin/torchrun');
 const DDP = path.join(EXAMPLE_DIR, 'pytorch', 'cdl.ddp.yaml');
 const QUICK = [
   'train.command=/usr/bin/python3 train.py',
@@ -73,7 +64,14 @@ describe('train.launcher: torchrun', () => {
     expect(cap.lines).toContain('running train.command under torchrun, 2 processes: /usr/bin/python3 train.py');
     expect(cap.lines.some((l) => /device cpu; 900 train, 100 validation, 500 test examples; 2 processes/.test(l))).toBe(true);
     // One model directory, written by rank 0; nothing else left beside it.
-    expect(readdirSync(out).sort()).toEqual(['SHA256SUMS', 'history.json', 'lineage.json', 'metrics.json', 'model-card.md', 'model.onnx']);
+    expect(readdirSync(out).sort()).toEqual([
+      'SHA256SUMS',
+      'history.json',
+      'lineage.json',
+      'metrics.json',
+      'model-card.md',
+      'model.onnx',
+    ]);
     expect(siblings(out)).toEqual(['ddp']);
     expect(r.lineage.trainer).toEqual({
       kind: 'command',
