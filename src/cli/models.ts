@@ -198,6 +198,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
         variants,
         commit: (values.commit as string | undefined) ?? undefined,
       });
+      if (r.status === 'released') await (await import('../runs/record.js')).recordRelease(values.model as string, r.tag);
       if (values.alias && r.status === 'released') await c.registry.moveAlias(values.alias as string, r.tag, `promoted ${r.tag}`);
       if (values.json)
         out(

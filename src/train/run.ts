@@ -58,7 +58,7 @@ function splitRecord(m: SplitMetrics): Record<string, number> {
   return out;
 }
 
-function hyperparameters(cfg: CdlConfig): Record<string, unknown> {
+export function hyperparameters(cfg: CdlConfig): Record<string, unknown> {
   const t = cfg.train;
   return {
     epochs: t.epochs,

@@ -5,6 +5,7 @@ import { loadConfig } from '../../../src/config/index.js';
 import { uploadModelDir } from '../../../src/github/artifact.js';
 import { getInput, getInputAsBool, getInputAsInt, getInputAsList } from '../../../src/github/inputs.js';
 import { writeTrainSummary } from '../../../src/github/summary.js';
+import { recordTrainRun } from '../../../src/runs/record.js';
 import { train } from '../../../src/train/run.js';
 import { messageOf } from '../../../src/util/errors.js';
 
@@ -32,6 +33,11 @@ export async function run(): Promise<void> {
       const up = await uploadModelDir(outDir, artifactName, retentionDays || undefined);
       core.info(`uploaded artifact ${artifactName} (${up.size ?? 0} bytes)`);
     }
+    await recordTrainRun(loaded, result, {
+      log: (l) => core.info(l),
+      artifact: upload ? artifactName : null,
+      token: getInput('token', ''),
+    });
     core.setOutput('model-dir', outDir);
     core.setOutput('artifact-name', artifactName);
     core.setOutput('metrics', JSON.stringify(m));
