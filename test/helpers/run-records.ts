@@ -30,7 +30,7 @@ export interface SyntheticOptions {
 
 export function syntheticRecord(o: SyntheticOptions = {}, seed = 1): RunRecord {
   const rnd = prng(seed);
-  const at = o.createdAt ?? new Date(Date.UTC(2026, 0, 1) + seed * 3_600_000);
+  const at = o.createdAt ?? new Date(Date.UTC(2026, 0, 1) + (seed % 1000) * 3_600_000);
   const kind = o.kind ?? 'push';
   const commit = o.commit ?? seed.toString(16).padStart(8, '0').repeat(5);
   const accuracy = o.accuracy ?? 0.75 + rnd() * 0.15;
@@ -105,6 +105,7 @@ export function syntheticRuns(n: number, seed = 7): RunRecord[] {
           commit: (Math.floor(i / 4) + 0x1000).toString(16).padStart(8, '0').repeat(5),
           accuracy: 0.7 + 0.15 * (i / n) + 0.04 * prng(seed + i)(),
           releaseTag: kind === 'release' ? `fashion-mnist@v1.${Math.floor(i / 50)}.0` : null,
+          createdAt: new Date(Date.UTC(2026, 0, 1) + i * 3_600_000),
         },
         seed * 100_000 + i,
       ),
