@@ -147,8 +147,8 @@ async function trainingCurves(r: RunRecord): Promise<string> {
   );
   const spec: ChartSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: 360,
-    height: 160,
+    width: 300,
+    height: 150,
     data: { values },
     mark: { type: 'line', aria: false, point: { aria: false } },
     encoding: {
