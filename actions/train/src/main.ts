@@ -11,6 +11,9 @@ import { messageOf } from '../../../src/util/errors.js';
 
 export async function run(): Promise<void> {
   try {
+    // The token pushes the run record; the training code (a PR's train.command or model module) never sees it.
+    const token = getInput('token', '');
+    delete process.env.INPUT_TOKEN;
     const configFile = getInput('config', 'cdl.yaml');
     const overrides = getInputAsList('set');
     const upload = getInputAsBool('upload', true);
@@ -36,7 +39,7 @@ export async function run(): Promise<void> {
     await recordTrainRun(loaded, result, {
       log: (l) => core.info(l),
       artifact: upload ? artifactName : null,
-      token: getInput('token', ''),
+      token,
     });
     core.setOutput('model-dir', outDir);
     core.setOutput('artifact-name', artifactName);
