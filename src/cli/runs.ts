@@ -5,6 +5,7 @@ import type { RunRecord } from '../model-dir/run-record.js';
 import {
   bestRuns,
   compareRuns,
+  curveNames,
   filterRuns,
   parseDate,
   parseWhere,
@@ -150,9 +151,7 @@ function compareText(c: Comparison): string {
     ]).replace(/^/gm, '  '),
   );
   if (c.curves.length) {
-    const keys = [...new Set(c.curves.flatMap((p) => [...Object.keys(p.a ?? {}), ...Object.keys(p.b ?? {})]))].filter(
-      (k) => k !== 'epoch',
-    );
+    const keys = curveNames(c.curves.flatMap((p) => [p.a, p.b]));
     lines.push('', 'curves:');
     lines.push(
       table([

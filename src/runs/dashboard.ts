@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { RunRecord } from '../model-dir/run-record.js';
 import { renderChart, type ChartSpec } from '../report/charts.js';
 import { esc } from '../report/html.js';
-import { sortRuns } from './query.js';
+import { NOT_CURVES, sortRuns } from './query.js';
 
 export interface DashboardOptions {
   title?: string;
@@ -142,7 +142,7 @@ async function parallelCoordinates(model: string, runs: RunRecord[]): Promise<st
 async function trainingCurves(r: RunRecord): Promise<string> {
   const values = r.history.flatMap((h, i) =>
     Object.entries(h)
-      .filter(([k]) => k !== 'epoch' && k !== 'lr' && k !== 'seconds')
+      .filter(([k]) => !NOT_CURVES.has(k))
       .map(([series, value]) => ({ epoch: h.epoch ?? i + 1, series, value })),
   );
   const spec: ChartSpec = {

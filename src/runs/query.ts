@@ -177,6 +177,14 @@ export function flatten(o: unknown, prefix = '', out: Record<string, string> = {
   return out;
 }
 
+/** History entries that are not training curves (bookkeeping per epoch). */
+export const NOT_CURVES: ReadonlySet<string> = new Set(['epoch', 'lr', 'learning_rate', 'seconds', 'samples_per_second']);
+
+/** The curve names of some runs' histories (loss, accuracy, val_loss, ...). */
+export function curveNames(histories: Array<Record<string, number> | undefined>): string[] {
+  return [...new Set(histories.flatMap((h) => Object.keys(h ?? {})))].filter((k) => !NOT_CURVES.has(k));
+}
+
 export interface Comparison {
   a: RunRecord;
   b: RunRecord;

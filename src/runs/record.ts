@@ -284,6 +284,20 @@ export async function recordTuneTrials(
   }
 }
 
+/**
+ * The configuration a model was trained with, when the file its lineage names still gives the same
+ * hash with the same overrides (so the record's resolved configuration is exactly what trained it).
+ */
+async function sameConfig(l: Lineage): Promise<LoadedConfig | undefined> {
+  if (!l.config.file) return undefined;
+  try {
+    const loaded = await loadConfig(path.resolve(l.config.file), l.config.overrides);
+    return loaded.hash === l.config.hash ? loaded : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function commitOf(dir: string, env: Env): Promise<string | null> {
   if (env.GITHUB_SHA) return env.GITHUB_SHA;
   const { gitInfo } = await import('../model-dir/lineage.js');
@@ -302,6 +316,7 @@ export async function recordRelease(modelDir: string, tag: string, o: RecordOpti
       kind: 'release',
       metrics: md.metrics,
       lineage: md.lineage,
+      loaded: await sameConfig(md.lineage),
       blessing: await readBlessing(modelDir),
       modelSha256: md.sha256,
       releaseTag: tag,
