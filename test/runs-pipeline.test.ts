@@ -78,6 +78,9 @@ it('push, tuning trials, release and pull request each leave a record; list and 
   expect(byKind('push').history.length).toBe(2);
   expect(byKind('pull_request').lineage).toMatchObject({ branch: 'wider', pull_request: 1 });
   expect(byKind('release').output.release_tag).toBe('fashion-mnist@v1.0.0');
+  expect(byKind('release').output.model_sha256).toMatch(/^[0-9a-f]{64}$/);
+  expect(byKind('push').output.model_sha256).toMatch(/^[0-9a-f]{64}$/);
+  expect(byKind('release').config.resolved).toMatchObject({ model: { name: 'fashion-mnist' } });
   expect(byKind('release').gate?.decision).toMatch(/^(blessed|rejected)/);
   expect(byKind('tune_trial').model).toBe('fashion-mnist-tuned');
   expect(byKind('tune_trial').tune).toMatchObject({ trial: expect.any(Number), status: 'completed' });
@@ -89,4 +92,33 @@ it('push, tuning trials, release and pull request each leave a record; list and 
   expect(cmp.code, cmp.stderr).toBe(0);
   expect(cmp.stdout).toMatch(/configuration differences:\n(.*\n)*\s+config\.model\.layers\s+.*"units":256.*"units":320/);
   expect(cmp.stdout).toMatch(/metrics \(delta = B − A\):\n(.*\n)*\s+test\s+accuracy\s+0\.\d{4}\s+0\.\d{4}\s+[+-]\d\.\d{4}/);
+});
+
+it('a local cdl train records a local run; CDL_RUNS=off records nothing', async () => {
+  const env = { GITHUB_ACTIONS: '', GITHUB_EVENT_NAME: '', CDL_RUNS: 'on' };
+  const args = [
+    'train',
+    '--quiet',
+    '--out',
+    path.join(dir, '.cdl', 'local'),
+    '--set',
+    'train.backend=wasm',
+    '--set',
+    'train.epochs=1',
+    '--set',
+    'data.limit.train=300',
+    '--set',
+    'data.limit.test=100',
+  ];
+  const before = (await runCli(['runs', 'list', '--json'], { cwd: dir })).stdout;
+  const off = await runCli(args, { cwd: dir, env: { ...env, CDL_RUNS: 'off' } });
+  expect(off.code, off.stderr).toBe(0);
+  expect((await runCli(['runs', 'list', '--json'], { cwd: dir })).stdout).toBe(before);
+  const on = await runCli(args, { cwd: dir, env });
+  expect(on.code, on.stderr).toBe(0);
+  expect(on.stderr).toMatch(/run recorded: cdl-runs:runs\//);
+  const local = JSON.parse((await runCli(['runs', 'list', '--kind', 'local', '--json'], { cwd: dir })).stdout) as RunRecord[];
+  expect(local).toHaveLength(1);
+  expect(local[0]!.lineage).toMatchObject({ branch: 'wider', ci: null });
+  expect(local[0]!.config.overrides).toContain('train.epochs=1');
 });

@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import type { Blessing } from '../evaluate/gate.js';
-import { openModelDir, readBlessing, type Lineage, type Metrics } from '../model-dir/index.js';
+import { CHECKSUMS_FILE, parseChecksums } from '../model-dir/checksums.js';
+import { MODEL_FILES, readBlessing, readModelDir, type Lineage, type Metrics } from '../model-dir/index.js';
 import { RUN_RECORD_SCHEMA_VERSION, checkRunRecord, type RunKind, type RunRecord } from '../model-dir/run-record.js';
 import { hyperparameters } from '../train/run.js';
 import type { TrainOutcome } from '../train/run.js';
@@ -20,6 +21,11 @@ import { CDL_VERSION } from '../version.js';
 import { RunPermissionError, appendRecord, newRunId, repoRootOf, type AppendResult } from './store.js';
 
 type Env = Record<string, string | undefined>;
+
+/** CDL_RUNS=off (or 0, false, no): nothing is recorded. */
+export function recordingOff(env: Env = process.env): boolean {
+  return /^(off|0|false|no)$/i.test(env.CDL_RUNS ?? '');
+}
 
 /** push, pull_request, other inside a workflow; local outside one. */
 export function runKindFromEnv(env: Env = process.env): RunKind {
@@ -161,7 +167,7 @@ export async function writeRuns(records: RunRecord[], o: RecordOptions = {}): Pr
   const env = o.env ?? process.env;
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   if (records.length === 0) return [];
-  if (/^(off|0|false|no)$/i.test(env.CDL_RUNS ?? '')) return [];
+  if (recordingOff(env)) return [];
   const repo = await repoRootOf(o.dir ?? env.GITHUB_WORKSPACE ?? process.cwd());
   if (!repo) {
     log(`run not recorded: ${o.dir ?? process.cwd()} is not in a git repository`);
@@ -201,6 +207,7 @@ export async function recordTrainRun(
   outcome: TrainOutcome,
   o: RecordOptions & { artifact?: string | null } = {},
 ): Promise<AppendResult[]> {
+  if (recordingOff(o.env)) return [];
   try {
     const record = modelRunRecord({
       kind: runKindFromEnv(o.env),
@@ -208,7 +215,7 @@ export async function recordTrainRun(
       lineage: outcome.lineage,
       loaded,
       artifact: o.artifact ?? null,
-      modelSha256: (await openModelDir(outcome.outDir).catch(() => undefined))?.sha256 ?? null,
+      modelSha256: outcome.sha256 ?? null,
       env: o.env,
     });
     return await writeRuns([record], { dir: loaded.dir, ...o });
@@ -226,6 +233,7 @@ export async function recordTuneTrials(
   overrides: string[],
   o: RecordOptions = {},
 ): Promise<AppendResult[]> {
+  if (recordingOff(o.env)) return [];
   try {
     const env = o.env ?? process.env;
     const records: RunRecord[] = [];
@@ -306,8 +314,12 @@ async function commitOf(dir: string, env: Env): Promise<string | null> {
 
 /** A release: the record of the released model directory, with its gate decision and tag. */
 export async function recordRelease(modelDir: string, tag: string, o: RecordOptions = {}): Promise<AppendResult[]> {
+  if (recordingOff(o.env)) return [];
   try {
-    const md = await openModelDir(modelDir);
+    // Promotion verified every file against SHA256SUMS just now: take the model's hash from there.
+    const md = await readModelDir(modelDir);
+    const sumsFile = path.join(modelDir, CHECKSUMS_FILE);
+    const sums = existsSync(sumsFile) ? parseChecksums(readFileSync(sumsFile, 'utf8'), sumsFile) : undefined;
     if (!md.metrics || !md.lineage) {
       (o.log ?? console.error)(`run not recorded: ${modelDir} has no metrics.json or lineage.json`);
       return [];
@@ -318,7 +330,7 @@ export async function recordRelease(modelDir: string, tag: string, o: RecordOpti
       lineage: md.lineage,
       loaded: await sameConfig(md.lineage),
       blessing: await readBlessing(modelDir),
-      modelSha256: md.sha256,
+      modelSha256: sums?.get(MODEL_FILES.onnx) ?? null,
       releaseTag: tag,
       artifact: md.lineage.git?.commit ? `model-${md.lineage.git.commit}` : null,
       env: o.env,
