@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../src/model-dir/run-record.js';
-import { compareRuns, filterRuns, parseWhere, resolveRun, toCsv } from '../src/runs/query.js';
+import { attachGates, compareRuns, filterRuns, parseWhere, resolveRun, toCsv } from '../src/runs/query.js';
 import { appendRecord } from '../src/runs/store.js';
 import { removeTempDirs, runCli, tempDir } from './helpers/example.js';
 import { syntheticRecord } from './helpers/run-records.js';
@@ -88,6 +88,21 @@ describe('queries', () => {
     const acc = c.metrics.find((m) => m.split === 'test' && m.metric === 'accuracy')!;
     expect(acc.delta).toBeCloseTo(0.05, 10);
     expect(c.curves).toHaveLength(5);
+  });
+
+  it('joins a gate decision to the run that trained the same model', () => {
+    const sha = 'a'.repeat(64);
+    const trained = { ...push, output: { ...push.output, model_sha256: sha } };
+    const gate = {
+      ...syntheticRecord({ kind: 'gate', createdAt: new Date('2026-02-01T10:30:00Z') }, 9),
+      gate: { decision: 'rejected', reason: 'accuracy below 0.9', baseline: 'fashion-mnist@v1.0.0' },
+      output: { model_sha256: sha, artifact: null, release_tag: null },
+    };
+    const orphan = { ...gate, id: 'orphan', output: { ...gate.output, model_sha256: 'b'.repeat(64) } };
+    const joined = attachGates([trained, gate, pr, orphan]);
+    expect(joined.map((r) => r.id)).toEqual([trained.id, pr.id, 'orphan']);
+    expect(joined[0]!.gate).toEqual(gate.gate);
+    expect(trained.gate).toBeNull();
   });
 
   it('exports CSV with one column per metric and hyperparameter, spreadsheet formulas defused', () => {

@@ -82,6 +82,8 @@ it('push, tuning trials, release and pull request each leave a record; list and 
   expect(byKind('push').output.model_sha256).toMatch(/^[0-9a-f]{64}$/);
   expect(byKind('release').config.resolved).toMatchObject({ model: { name: 'fashion-mnist' } });
   expect(byKind('release').gate?.decision).toMatch(/^(blessed|rejected)/);
+  // The release job's cdl gate judged the push's model: its decision is joined to the push run.
+  expect(byKind('push').gate?.decision).toBe(byKind('release').gate?.decision.replace(/ \(forced\)$/, ''));
   expect(byKind('tune_trial').model).toBe('fashion-mnist-tuned');
   expect(byKind('tune_trial').tune).toMatchObject({ trial: expect.any(Number), status: 'completed' });
 

@@ -3,6 +3,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunRecord } from '../model-dir/run-record.js';
 import {
+  attachGates,
   bestRuns,
   compareRuns,
   curveNames,
@@ -71,7 +72,7 @@ async function load(values: Values): Promise<RunRecord[]> {
   if (!repo)
     throw new UsageError(`runs: ${dir} is not in a git repository; run records live on its cdl-runs branch (--repo DIR)`);
   const stored = await readRecords(repo, { remote: values['no-fetch'] ? null : 'origin', log });
-  const records = stored.map((s) => s.record);
+  const records = attachGates(stored.map((s) => s.record));
   return filterRuns(records, {
     model: values.model as string | undefined,
     branch: values.branch as string | undefined,

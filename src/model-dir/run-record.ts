@@ -14,7 +14,11 @@ import { SCHEMA_VERSIONS } from './files.js';
 
 export const RUN_RECORD_SCHEMA_VERSION = SCHEMA_VERSIONS.runRecord;
 
-export const RUN_KINDS = ['local', 'push', 'pull_request', 'tune_trial', 'release', 'other'] as const;
+/**
+ * `gate`: the gate's decision on a model, appended after its training run was recorded; readers
+ * attach it to the run that trained the same model.onnx (query.ts, attachGates).
+ */
+export const RUN_KINDS = ['local', 'push', 'pull_request', 'tune_trial', 'release', 'gate', 'other'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 const numbers = z.record(z.string(), z.number());

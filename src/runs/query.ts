@@ -6,6 +6,30 @@
 import type { RunRecord } from '../model-dir/run-record.js';
 import { UsageError } from '../util/errors.js';
 
+/**
+ * Gate records joined to the runs they judged: a run (not a release) whose model has the same
+ * SHA-256 and that has no decision yet takes the latest gate decision recorded after it; gate
+ * records that judged no recorded run stay as runs of their own.
+ */
+export function attachGates(records: RunRecord[]): RunRecord[] {
+  const gates = records.filter((r) => r.kind === 'gate').sort((a, b) => a.created_at.localeCompare(b.created_at));
+  if (gates.length === 0) return records;
+  const out = records.filter((r) => r.kind !== 'gate').map((r) => ({ ...r }));
+  const bySha = new Map<string, RunRecord[]>();
+  for (const r of out) {
+    const sha = r.output.model_sha256;
+    if (sha && r.kind !== 'release') bySha.set(sha, [...(bySha.get(sha) ?? []), r]);
+  }
+  for (const g of gates) {
+    const runs = (g.output.model_sha256 && bySha.get(g.output.model_sha256)) || [];
+    const before = runs.filter((r) => r.created_at <= g.created_at);
+    const target = before[before.length - 1] ?? runs[0];
+    if (target) target.gate = g.gate;
+    else out.push(g);
+  }
+  return out;
+}
+
 export interface MetricBound {
   metric: string;
   op: '>=' | '<=' | '>' | '<' | '=' | '!=';

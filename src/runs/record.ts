@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
 import type { Blessing } from '../evaluate/gate.js';
 import { CHECKSUMS_FILE, parseChecksums } from '../model-dir/checksums.js';
-import { MODEL_FILES, readBlessing, readModelDir, type Lineage, type Metrics } from '../model-dir/index.js';
+import { MODEL_FILES, readBlessing, readModelDir, type Lineage, type Metrics, type OpenedModelDir } from '../model-dir/index.js';
 import { RUN_RECORD_SCHEMA_VERSION, checkRunRecord, type RunKind, type RunRecord } from '../model-dir/run-record.js';
 import { hyperparameters } from '../train/run.js';
 import type { TrainOutcome } from '../train/run.js';
@@ -310,6 +310,32 @@ async function commitOf(dir: string, env: Env): Promise<string | null> {
   if (env.GITHUB_SHA) return env.GITHUB_SHA;
   const { gitInfo } = await import('../model-dir/lineage.js');
   return (await gitInfo(dir))?.commit ?? null;
+}
+
+/** The gate's decision on a candidate: a `gate` record that readers attach to the run of the same model. */
+export async function recordGate(
+  run: { blessing: Blessing; candidate: { modelDir: OpenedModelDir } },
+  loaded: LoadedConfig,
+  o: RecordOptions = {},
+): Promise<AppendResult[]> {
+  if (recordingOff(o.env)) return [];
+  try {
+    const md = run.candidate.modelDir;
+    if (!md.metrics || !md.lineage) return [];
+    const record = modelRunRecord({
+      kind: 'gate',
+      metrics: md.metrics,
+      lineage: md.lineage,
+      loaded,
+      blessing: run.blessing,
+      modelSha256: md.sha256,
+      env: o.env,
+    });
+    return await writeRuns([record], { dir: loaded.dir, ...o });
+  } catch (e) {
+    (o.log ?? console.error)(`warning: gate decision not recorded: ${messageOf(e)}`);
+    return [];
+  }
 }
 
 /** A release: the record of the released model directory, with its gate decision and tag. */
