@@ -12,7 +12,6 @@ import type { Blessing } from '../evaluate/gate.js';
 import { CHECKSUMS_FILE, parseChecksums } from '../model-dir/checksums.js';
 import { MODEL_FILES, readBlessing, readModelDir, type Lineage, type Metrics, type OpenedModelDir } from '../model-dir/index.js';
 import { RUN_RECORD_SCHEMA_VERSION, checkRunRecord, type RunKind, type RunRecord } from '../model-dir/run-record.js';
-import { hyperparameters } from '../train/run.js';
 import type { TrainOutcome } from '../train/run.js';
 import { assignmentOverrides, type SearchSpace } from '../tune/space.js';
 import type { Study } from '../tune/study.js';
@@ -237,6 +236,8 @@ export async function recordTuneTrials(
   try {
     const env = o.env ?? process.env;
     const records: RunRecord[] = [];
+    // Loaded here only: the gate and release paths need none of the trainer.
+    const { hyperparameters } = await import('../train/run.js');
     for (const t of study.trials) {
       const last = t.results[t.results.length - 1];
       if (!last) continue;
