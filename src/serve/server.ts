@@ -440,6 +440,7 @@ export class ModelServer {
     cancelRefusal();
     await closed;
     await this.parsers.close();
+    this.metrics.close();
     await this.repository.close();
     this.log.info('stopped', { ms: Math.round(performance.now() - t0) });
   }
