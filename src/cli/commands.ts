@@ -135,7 +135,7 @@ Exit codes: 0 blessed, 1 rejected or failure, 2 usage or configuration error.`,
   },
   serve: {
     summary: 'serve the models of a repository over the Open Inference Protocol (KServe/Triton v2 REST)',
-    help: `Usage: cdl serve --repository DIR [--port N] [--host ADDR] [--poll-ms N] [--log-level LEVEL] [limits]
+    help: `Usage: cdl serve --repository DIR [--port N] [--grpc-port N] [--host ADDR] [--poll-ms N] [--log-level LEVEL] [limits]
 
 Serve every model of a model repository, DIR/<model>/<version>/ (each version a model directory
 holding model.onnx, checked against its SHA256SUMS when present), with onnxruntime-node over the
@@ -148,6 +148,8 @@ leaves the old one serving. SIGTERM or SIGINT: stop accepting, drain, exit.
 Options:
   -r, --repository DIR      the model repository
   -p, --port N              port (default 8000; 0 picks a free one)
+      --grpc-port N         also answer the protocol over gRPC on port N (off by default; 8001 is usual;
+                            proto/open_inference_grpc.proto)
       --host ADDR           address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
       --poll-ms N           look for new versions every N ms (default 2000; 0: only through the load API)
       --drain-timeout-ms N  how long shutdown waits for requests in flight (default 30000)
