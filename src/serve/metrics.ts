@@ -152,6 +152,23 @@ export class ServeMetrics {
     'Inference workers that died while serving, by model and version (the version is then unavailable).',
   );
   readonly memory = new Gauge('cdl_process_memory_bytes', 'Memory of the server process by kind (rss, heap_used, external).');
+  readonly shadowRequests = new Counter(
+    'cdl_shadow_requests_total',
+    'Production requests copied to a shadow version, by outcome: agree (every row), disagree, error.',
+  );
+  readonly shadowRows = new Counter(
+    'cdl_shadow_rows_total',
+    "Rows a shadow version answered, by agreement with production's answer.",
+  );
+  readonly shadowAgreement = new Gauge(
+    'cdl_shadow_agreement_ratio',
+    "Share of rows on which a shadow version agrees with production's answer, so far.",
+  );
+  readonly shadowLatency = new Histogram(
+    'cdl_shadow_request_duration_seconds',
+    'Inference time (queue and run) of the requests copied to a shadow version, by role: production or shadow.',
+    LATENCY_BUCKETS,
+  );
 
   constructor() {
     this.memory.collect(() => {
@@ -180,6 +197,10 @@ export class ServeMetrics {
       this.loadFailures,
       this.workerCrashes,
       this.memory,
+      this.shadowRequests,
+      this.shadowRows,
+      this.shadowAgreement,
+      this.shadowLatency,
     ];
     return all.map((m) => m.render().join('\n')).join('\n') + '\n';
   }

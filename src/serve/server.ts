@@ -18,6 +18,7 @@ import { GrpcEndpoint } from './grpc.js';
 import type { ModelVersion } from './model.js';
 import type { OutputTensor } from './protocol.js';
 import { ModelRepository } from './repository.js';
+import { compareOutputs } from './shadow.js';
 import { parseInferBody, RequestParsers } from './request-parser.js';
 
 export interface ServeOptions {
@@ -248,7 +249,9 @@ export class ModelServer {
     let status = 200;
     try {
       const parsed = parse(mv);
+      const ti = performance.now();
       const outputs = await mv.infer(parsed);
+      this.mirror(name, mv, parsed, outputs, performance.now() - ti);
       return answer(mv, parsed, outputs);
     } catch (e) {
       status = e instanceof HttpError ? e.status : 500;
@@ -257,6 +260,26 @@ export class ModelServer {
       this.metrics.requests.inc({ ...mv.labels, code: String(status) });
       this.metrics.latency.observe(mv.labels, (performance.now() - t0) / 1000);
     }
+  }
+
+  /**
+   * Shadow traffic: when the model's shadow version is due a copy of this request, run it there
+   * in the background and compare its answer with production's. Nothing of it reaches the client.
+   */
+  private mirror(name: string, mv: ModelVersion, parsed: InferRequest, outputs: OutputTensor[], productionMs: number): void {
+    const shadow = this.repository.shadowFor(name, mv);
+    if (!shadow) return;
+    const { comparison } = shadow;
+    comparison.started();
+    if (signatureKey(shadow.mv) !== signatureKey(mv)) {
+      comparison.failed(`version ${shadow.mv.version} takes other inputs than version ${mv.version}`);
+      return;
+    }
+    const t = performance.now();
+    shadow.mv.infer(parsed).then(
+      (out) => comparison.answered(compareOutputs(outputs, out), productionMs, performance.now() - t),
+      (e: unknown) => comparison.failed(messageOf(e)),
+    );
   }
 
   get isReady(): boolean {
@@ -332,13 +355,13 @@ export class ModelServer {
       if (action === 'monitor') {
         const mv = this.repository.resolveForMetadata(name, version);
         const stats = mv.monitorStats();
-        if (!stats) {
-          throw new HttpError(
-            404,
-            `model "${name}" version ${mv.version} has no reference.json, so no production statistics are kept; retrain it with cdl train`,
-          );
-        }
-        return sendJson(res, 200, stats);
+        const shadow = this.repository.shadowReports(name);
+        if (stats) return sendJson(res, 200, shadow.length ? { ...stats, shadow } : stats);
+        if (shadow.length) return sendJson(res, 200, { shadow });
+        throw new HttpError(
+          404,
+          `model "${name}" version ${mv.version} has no reference.json, so no production statistics are kept; retrain it with cdl train`,
+        );
       }
     }
     throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
@@ -469,7 +492,9 @@ export class ModelServer {
         if (signatureKey(mv) !== key)
           throw new HttpError(503, `model "${name}" changed its inputs while the request was parsed; retry`);
       }
+      const ti = performance.now();
       const outputs = await mv.infer(parsed);
+      this.mirror(name, mv, parsed, outputs, performance.now() - ti);
       const answer = inferResponse(name, String(mv.version), parsed.id, outputs, parsed.binary);
       const headers: http.OutgoingHttpHeaders = { 'content-length': answer.length };
       if (answer.headerLength === undefined) headers['content-type'] = JSON_TYPE;
