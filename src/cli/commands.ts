@@ -172,9 +172,12 @@ Apply each method of compress.methods (or --method) to the model directory's mod
   prune         magnitude pruning to compress.prune.sparsity, fine-tuned when tfjs/ is there
   distill       a smaller student (compress.distill.layers) trained on the model's soft targets
 Each result is evaluated on the test split against the parent (accuracy, latency p50/p95 at batch 1,
-throughput at batch 64, size); one that loses more than max_accuracy_drop points is refused. The
-chosen model (compress.select) is written as a model directory whose lineage names the parent's
-hash and the method; with none accepted, the parent is kept and the report says so. The directory
+throughput at batch 64, size); one that loses more than max_accuracy_drop points is refused, and so
+is one that does not beat the parent by compress.min_gain (5%) on compress.objective: latency
+(default: batch-1 time on this machine), throughput (batch 64) or size, measured with parent and
+variant alternating. The chosen model (the largest gain, or compress.select) is written as a model
+directory whose lineage names the parent's hash and the method; with none kept, the parent is
+kept and the report says why each variant was refused. The directory
 also holds compression.json and compression.md (a table and Mermaid charts).
 
 Options:
