@@ -273,6 +273,9 @@ Options:
       --repository DIR     its model repository (default deploy.server.repository)
       --canary-percent P   share of traffic for the canary (0: none)
       --canary-window S    seconds the canary is watched
+      --shadow-fraction F  start the version in shadow instead: a copy of share F of production requests,
+                           compared with production's answers and reported; the alias stays
+      --shadow-window S    seconds the shadow comparison is watched before it is reported
   -o, --out DIR            where the kserve manifest is written (default .cdl/deploy/<tag>)
       --reason TEXT        recorded with the deployment
   -c, --config FILE        configuration file (default: cdl.yaml); --name MODEL instead of one

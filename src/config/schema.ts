@@ -608,6 +608,20 @@ export const deploySection = z.strictObject({
         .describe('Fewer canary requests in the window: rolled back, nothing shows it works'),
     })
     .default({ percent: 0, window_s: 300, interval_s: 10, max_error_rate: 0.01, min_requests: 20 }),
+  shadow: z
+    .strictObject({
+      fraction: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0)
+        .describe(
+          'Server target: start the new version in shadow, copying this share of production requests to it; it answers no client and production stays (0: no shadow)',
+        ),
+      window_s: z.number().positive().default(300).describe('How long the shadow comparison is watched before it is reported'),
+      interval_s: z.number().positive().default(10).describe("How often the server's comparison is read, in seconds"),
+    })
+    .default({ fraction: 0, window_s: 300, interval_s: 10 }),
 });
 
 export type DeploySection = z.infer<typeof deploySection>;

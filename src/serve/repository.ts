@@ -334,18 +334,27 @@ export class ModelRepository {
     s.shadowCredit += cfg.fraction;
     if (s.shadowCredit < 1 - 1e-9) return undefined;
     s.shadowCredit -= 1;
+    return { mv: shadow, comparison: this.comparisonOf(s, name)! };
+  }
+
+  /** The comparison of the configured, served shadow (made on first use; a new fraction starts afresh). */
+  private comparisonOf(s: ModelState, name: string): ShadowComparison | undefined {
+    const cfg = s.config?.shadow;
+    if (!cfg || !s.served.has(cfg.version)) return undefined;
     let comparison = s.shadows.get(cfg.version);
     if (!comparison || comparison.fraction !== cfg.fraction) {
       comparison = new ShadowComparison(name, cfg.version, cfg.fraction, this.o.metrics);
       s.shadows.set(cfg.version, comparison);
     }
-    return { mv: shadow, comparison };
+    return comparison;
   }
 
   /** The comparison of the model's shadow version(s) with production so far (empty: none). */
   shadowReports(name: string): ShadowReport[] {
     const s = this.models.get(name);
-    return s ? [...s.shadows.values()].map((c) => c.report()) : [];
+    if (!s) return [];
+    this.comparisonOf(s, name);
+    return [...s.shadows.values()].map((c) => c.report());
   }
 
   /** The canary and its primary, when the config names one and both are served. */
@@ -479,6 +488,7 @@ export class ModelRepository {
     return {
       name,
       canary: canary ? { version: String(canary.version), weight: canary.weight, primary: String(canary.primary) } : null,
+      shadow_version: this.shadowVersion(s) === undefined ? null : String(this.shadowVersion(s)),
       shadow: this.shadowReports(name),
       versions: [...s.served.values()].map((mv) => ({
         version: String(mv.version),
