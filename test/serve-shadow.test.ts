@@ -122,6 +122,10 @@ describe('shadow traffic', () => {
     expect(metrics).toContain('cdl_shadow_agreement_ratio{model="same",version="2"} 1');
     expect(metrics).toContain('cdl_shadow_requests_total{model="same",outcome="agree",version="2"} 8');
     expect(metrics).toMatch(/^cdl_shadow_request_duration_seconds_count\{model="changed",role="shadow",version="2"\} 11$/m);
+    // The process's standard metrics (prom-client) come after the server's.
+    expect(metrics).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(metrics).toMatch(/^nodejs_heap_size_used_bytes \d/m);
     // Client requests are counted for production only.
     expect(metrics).toContain('cdl_inference_requests_total{code="200",model="changed",version="1"} 23');
     expect(metrics).not.toMatch(/cdl_inference_requests_total\{code="200",model="(changed|same)",version="2"\}/);

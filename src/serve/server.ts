@@ -316,7 +316,7 @@ export class ModelServer {
     };
     if (url.pathname === '/metrics') {
       want('GET');
-      return send(res, 200, this.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+      return send(res, 200, await this.metrics.exposition(), 'text/plain; version=0.0.4; charset=utf-8');
     }
     if (parts[0] !== 'v2') throw new HttpError(404, `no such endpoint: ${url.pathname}; the API is under /v2 (and /metrics)`);
     if (parts.length === 1) {
