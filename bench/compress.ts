@@ -46,7 +46,10 @@ const ALL_METHODS = ['int8-static', 'int8-dynamic', 'fp16', 'prune', 'distill'] 
 // CDL_BENCH_METHODS=int8-static,int8-dynamic: a subset (a shorter run on a busy machine);
 // CDL_BENCH_EPOCHS=N: train the parent for N epochs instead of the config's.
 const methods = (process.env.CDL_BENCH_METHODS?.split(',') ?? [...ALL_METHODS]) as Array<(typeof ALL_METHODS)[number]>;
-const parentOverrides = [`data.path=${FULL}`, ...(process.env.CDL_BENCH_EPOCHS ? [`train.epochs=${process.env.CDL_BENCH_EPOCHS}`] : [])];
+const parentOverrides = [
+  `data.path=${FULL}`,
+  ...(process.env.CDL_BENCH_EPOCHS ? [`train.epochs=${process.env.CDL_BENCH_EPOCHS}`] : []),
+];
 
 /** Targets of the issue: size ratio (gzip for prune), accuracy drop in points, throughput ratio. */
 const TARGETS: Record<string, { size?: number; gzip?: number; drop: number; throughput?: number }> = {
