@@ -114,6 +114,7 @@ export class Histogram implements Metric {
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+const LAG_TICK_MS = 20;
 
 /** Every metric the model server exposes on /metrics. */
 export class ServeMetrics {
@@ -181,9 +182,22 @@ export class ServeMetrics {
     'Inference time (queue and run) of the requests copied to a shadow version, by role: production or shadow.',
     LATENCY_BUCKETS,
   );
+  readonly loopLag = new Histogram(
+    'cdl_process_event_loop_lag_seconds',
+    'How late the main thread ran a 20 ms timer: time it was busy (or not scheduled) and could answer nothing, health checks included.',
+    LATENCY_BUCKETS,
+  );
+  private readonly lagTimer: NodeJS.Timeout;
 
   constructor() {
     collectDefaultMetrics({ register: this.process });
+    let last = performance.now();
+    this.lagTimer = setInterval(() => {
+      const now = performance.now();
+      this.loopLag.observe({}, Math.max(0, now - last - LAG_TICK_MS) / 1000);
+      last = now;
+    }, LAG_TICK_MS);
+    this.lagTimer.unref();
     this.memory.collect(() => {
       const m = process.memoryUsage();
       return [
@@ -193,6 +207,11 @@ export class ServeMetrics {
         [{ kind: 'array_buffers' }, m.arrayBuffers],
       ];
     });
+  }
+
+  /** Stop sampling (at shutdown). */
+  close(): void {
+    clearInterval(this.lagTimer);
   }
 
   render(): string {
@@ -214,6 +233,7 @@ export class ServeMetrics {
       this.shadowRows,
       this.shadowAgreement,
       this.shadowLatency,
+      this.loopLag,
     ];
     return all.map((m) => m.render().join('\n')).join('\n') + '\n';
   }

@@ -164,6 +164,7 @@ export class ModelServer {
         server.close();
         await repository.close();
         await ms.parsers.close();
+        metrics.close();
         throw new CdlError(`cannot listen for gRPC on ${host}:${o.grpcPort}: ${messageOf(e)}`, { cause: e });
       }
     }
@@ -485,7 +486,7 @@ export class ModelServer {
       if (raw.length < LARGE_BODY_BYTES) parsed = parseInferBody(job());
       else {
         const key = signatureKey(mv);
-        parsed = await this.parsers.parse(job());
+        parsed = await this.parsers.parse(job(), { ownsBuffer: true });
         release?.();
         // Parsing took a while: the version that takes the request is chosen now, and must take it as parsed.
         mv = this.repository.resolve(name, version);
@@ -558,6 +559,7 @@ export class ModelServer {
     await closed;
     await grpcClosed;
     await this.parsers.close();
+    this.metrics.close();
     await this.repository.close();
     this.log.info('stopped', { ms: Math.round(performance.now() - t0) });
   }
