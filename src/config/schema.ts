@@ -464,18 +464,32 @@ export const compressSection = z.strictObject({
     .describe(
       'Largest accepted drop of test accuracy against the parent, in percentage points (0.5: 91.0% → 90.5%); regression: largest RMSE increase in percent',
     ),
+  objective: z
+    .enum(['latency', 'throughput', 'size'])
+    .default('latency')
+    .describe(
+      'What a variant must improve on the machine that runs the step: batch-1 latency, batch-64 throughput, or file size; a variant is kept only when it beats the parent on it by min_gain',
+    ),
+  min_gain: z
+    .number()
+    .min(0)
+    .default(0.05)
+    .describe('Smallest improvement over the parent on the objective (0.05: 5% faster or smaller), measured interleaved'),
   select: z
     .enum(['smallest', 'fastest', 'accurate'])
-    .default('smallest')
+    .optional()
     .describe(
-      'Which accepted model becomes the output: the smallest file, the highest batch-64 throughput, or the most accurate',
+      'Which qualifying model becomes the output: the smallest file, the highest batch-64 throughput, or the most accurate; unset: the largest gain on the objective',
     ),
   benchmark: z
     .strictObject({
       latency_runs: nonNegativeInt.default(100).describe('batch-1 runs for the latency percentiles'),
       throughput_batches: nonNegativeInt.default(20).describe('batch-64 runs for the throughput'),
+      rounds: positiveInt
+        .default(15)
+        .describe('Interleaved rounds (parent and variant alternately) the objective is measured in; the median counts'),
     })
-    .default({ latency_runs: 100, throughput_batches: 20 }),
+    .default({ latency_runs: 100, throughput_batches: 20, rounds: 15 }),
   int8: z
     .strictObject({
       calibration: z
@@ -639,6 +653,20 @@ export const deploySection = z.strictObject({
         .describe('Fewer canary requests in the window: rolled back, nothing shows it works'),
     })
     .default({ percent: 0, window_s: 300, interval_s: 10, max_error_rate: 0.01, min_requests: 20 }),
+  shadow: z
+    .strictObject({
+      fraction: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0)
+        .describe(
+          'Server target: start the new version in shadow, copying this share of production requests to it; it answers no client and production stays (0: no shadow)',
+        ),
+      window_s: z.number().positive().default(300).describe('How long the shadow comparison is watched before it is reported'),
+      interval_s: z.number().positive().default(10).describe("How often the server's comparison is read, in seconds"),
+    })
+    .default({ fraction: 0, window_s: 300, interval_s: 10 }),
 });
 
 export type DeploySection = z.infer<typeof deploySection>;
