@@ -9,12 +9,11 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isRegistryForge, type Forge } from '../forge/types.js';
-import { MODEL_FILES } from '../model-dir/index.js';
+import { MODEL_FILES, type BaselineIdentity } from '../model-dir/index.js';
 import { resolveProduction } from '../registry/production.js';
 import { Registry } from '../registry/registry.js';
 import { isSemver } from '../registry/tags.js';
 import { CdlError, messageOf, UsageError } from '../util/errors.js';
-import type { BaselineIdentity } from './gate.js';
 
 /** A baseline that exists but could not be fetched, verified or evaluated (exit code 1). */
 export class BaselineError extends CdlError {}

@@ -11,11 +11,18 @@ import type { Forge, PublishResult } from '../forge/types.js';
 import { buildReport, type HistoryPoint } from '../report/model.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderHtml } from '../report/html.js';
-import { addToModelDir } from '../model-dir/index.js';
+import {
+  addToModelDir,
+  BLESSING_FILE,
+  EVALUATION_FILE,
+  type BaselineIdentity,
+  type Blessing,
+  type Evaluation,
+} from '../model-dir/index.js';
 import { messageOf } from '../util/errors.js';
 import { BaselineError, resolveBaseline } from './baseline.js';
-import { BLESSING_FILE, decide, fmtValue, type BaselineIdentity, type Blessing } from './gate.js';
-import { EVALUATION_FILE, evaluateModel, type EvaluatedModel, type Evaluation } from './run.js';
+import { decide, fmtValue } from './gate.js';
+import { evaluateModel, type EvaluatedModel } from './run.js';
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });

@@ -23,8 +23,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReferenceStats } from '../data/stats.js';
-import type { Blessing } from '../evaluate/gate.js';
-import type { Evaluation } from '../evaluate/run.js';
 import { CdlError } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import {
@@ -37,8 +35,10 @@ import {
   writeChecksumsFile,
 } from './checksums.js';
 import { MODEL_FILES, SCHEMA_VERSIONS } from './files.js';
+import type { Blessing, Evaluation } from './records.js';
 
 export { MODEL_FILES, SCHEMA_VERSIONS } from './files.js';
+export * from './records.js';
 export const METRICS_SCHEMA_VERSION = SCHEMA_VERSIONS.metrics;
 export const LINEAGE_SCHEMA_VERSION = SCHEMA_VERSIONS.lineage;
 
@@ -194,16 +194,7 @@ export async function readModelDir(dir: string): Promise<ModelDir> {
   if (!existsSync(onnxPath)) {
     throw new ModelDirError(`${dir}: no ${MODEL_FILES.onnx}; expected a model directory holding at least model.onnx`);
   }
-  const readJson = async <T>(name: string): Promise<T | undefined> => {
-    const p = path.join(dir, name);
-    if (!existsSync(p)) return undefined;
-    try {
-      return JSON.parse(await readFile(p, 'utf8')) as T;
-    } catch (e) {
-      throw new ModelDirError(`${p}: invalid JSON (${(e as Error).message}); expected the ${name} that cdl writes`);
-    }
-  };
-  const metrics = await readJson<Metrics>(MODEL_FILES.metrics);
+  const metrics = await readJsonFile<Metrics>(dir, MODEL_FILES.metrics);
   if (metrics && metrics.schema_version !== METRICS_SCHEMA_VERSION) {
     throw new ModelDirError(
       `${path.join(dir, MODEL_FILES.metrics)}: schema_version ${String(metrics.schema_version)} is not supported; expected ${METRICS_SCHEMA_VERSION}`,
@@ -213,7 +204,7 @@ export async function readModelDir(dir: string): Promise<ModelDir> {
     dir,
     onnxPath,
     metrics,
-    lineage: await readJson<Lineage>(MODEL_FILES.lineage),
+    lineage: await readJsonFile<Lineage>(dir, MODEL_FILES.lineage),
     hasTfjs: existsSync(path.join(dir, MODEL_FILES.tfjs, 'model.json')),
   };
 }

@@ -10,15 +10,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BLESSING_FILE, type Blessing } from '../evaluate/gate.js';
 import type { DeploymentRecord, RegistryForge, ReleaseDetails } from '../forge/types.js';
 import { compareVersions } from '../forge/types.js';
 import { CHECKSUMS_FILE, ChecksumError, parseChecksums, verifyChecksums } from '../model-dir/checksums.js';
 import {
   adoptModelDir,
+  BLESSING_FILE,
   checkBlessing,
   MODEL_FILES,
   openModelDir,
+  type Blessing,
   type BlessingCheck,
   type Lineage,
   type OpenedModelDir,
