@@ -430,6 +430,7 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
       };
       const final = await writeModelDir(dir, {
         onnx: cand.onnx,
+        onnxSha256: written.sha256,
         metrics,
         lineage,
         card: renderModelCard(metrics, lineage),

@@ -18,6 +18,7 @@ import {
   type BaselineIdentity,
   type Blessing,
   type Evaluation,
+  type OpenedModelDir,
 } from '../model-dir/index.js';
 import { messageOf } from '../util/errors.js';
 import { BaselineError, resolveBaseline } from './baseline.js';
@@ -43,7 +44,8 @@ export async function loadTestData(loaded: LoadedConfig): Promise<Dataset> {
 
 export interface EvaluateWithBaselineOptions {
   loaded: LoadedConfig;
-  candidate: string;
+  /** The candidate's directory, or the directory as opened or written earlier in this process. */
+  candidate: string | OpenedModelDir;
   /** A baseline spec (production, none, a directory, artifact:<name>, a tag); default gate.baseline. */
   baseline?: string;
   forge: Forge;
@@ -86,7 +88,7 @@ export async function evaluateWithBaseline(opts: EvaluateWithBaselineOptions): P
       return { dataset, gate, candidate, baselineNote: found.note };
     }
     try {
-      const baseline = await evaluateModel(found.dir, dataset, evalOpts);
+      const baseline = await evaluateModel(found.model ?? found.dir, dataset, evalOpts);
       return { dataset, gate, candidate, baseline, baselineIdentity: found.identity };
     } catch (e) {
       // A baseline that exists but cannot be evaluated is not a reason to gate on less.

@@ -9,7 +9,15 @@ import type { CdlConfig, LoadedConfig } from '../config/index.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import { REFERENCE_FILE, referenceStats } from '../data/stats.js';
 import { renderModelCard } from '../model-dir/card.js';
-import { MODEL_FILES, newLineage, newMetrics, writeModelDir, type Lineage, type Metrics } from '../model-dir/index.js';
+import {
+  MODEL_FILES,
+  newLineage,
+  newMetrics,
+  writeModelDir,
+  type Lineage,
+  type Metrics,
+  type OpenedModelDir,
+} from '../model-dir/index.js';
 import { assertReplaceableModelDir, projectPaths } from '../model-dir/out-dir.js';
 import { ciInfo, gitInfo, hardwareInfo } from '../model-dir/lineage.js';
 import { exportOnnx } from '../onnx/export.js';
@@ -44,6 +52,10 @@ export interface TrainOutcome {
   outDir: string;
   metrics: Metrics;
   lineage: Lineage;
+  /** The model directory as written (bytes and hashes), for a next stage in this process. */
+  model: OpenedModelDir;
+  /** The dataset trained on (built-in trainer), for a next stage in this process. */
+  dataset?: Dataset;
 }
 
 function mainMetric(cfg: CdlConfig): { name: string; higherIsBetter: boolean } {
@@ -238,10 +250,16 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     if (rel === MODEL_FILES.onnx || rel === MODEL_FILES.metrics) continue;
     extra[rel] = new Uint8Array(await readFile(path.join(work, rel)));
   }
-  await writeModelDir(opts.outDir, { onnx: out.onnx, metrics, lineage, card: renderModelCard(metrics, lineage), extra });
+  const model = await writeModelDir(opts.outDir, {
+    onnx: out.onnx,
+    metrics,
+    lineage,
+    card: renderModelCard(metrics, lineage),
+    extra,
+  });
   await rm(work, { recursive: true, force: true });
   log(`model directory written to ${opts.outDir}`);
-  return { outDir: opts.outDir, metrics, lineage };
+  return { outDir: opts.outDir, metrics, lineage, model };
 }
 
 export async function train(opts: TrainOptions): Promise<TrainOutcome> {
@@ -361,7 +379,7 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
       export_seconds: (tExport - tTrain) / 1000,
     },
   });
-  await writeModelDir(opts.outDir, {
+  const written = await writeModelDir(opts.outDir, {
     onnx,
     metrics,
     lineage,
@@ -375,5 +393,5 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     `test ${main.name} ${metrics.main_metric_value?.toFixed(4)}; model directory written to ${opts.outDir} ` +
       `(${MODEL_FILES.onnx}, ${MODEL_FILES.tfjs}/, ${MODEL_FILES.metrics}, ${MODEL_FILES.lineage}, ${MODEL_FILES.card})`,
   );
-  return { outDir: opts.outDir, metrics, lineage };
+  return { outDir: opts.outDir, metrics, lineage, model: written, dataset };
 }
