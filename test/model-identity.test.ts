@@ -4,15 +4,17 @@
  * hash on from there; staging, publishing and listing hash nothing again. Counted through the one
  * hashing helper (src/util/sha256.ts) with the real registry, local forge and deploy.
  */
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { datasetParses, loadDataset } from '../src/data/index.js';
 import { deploy } from '../src/deploy/run.js';
 import { DEFAULT_CANARY, type DeploySettings } from '../src/deploy/types.js';
+import { loadTestData } from '../src/evaluate/pipeline.js';
 import { LocalForge } from '../src/forge/local.js';
 import { Registry } from '../src/registry/registry.js';
 import { observeHashing } from '../src/util/sha256.js';
-import { removeTempDirs, tempDir } from './helpers/example.js';
+import { EXAMPLE_DIR, exampleConfig, QUICK, removeTempDirs, tempDir } from './helpers/example.js';
 import { candidate, project, sha256 } from './helpers/registry-models.js';
 
 afterAll(removeTempDirs);
@@ -75,5 +77,31 @@ describe('the model is hashed once per process per trust boundary', () => {
     const release = await forge.releaseDetails('lin@v1.0.0');
     const asset = release!.assets.find((a) => a.name === 'model.onnx')!;
     expect(asset.digest).toBe(`sha256:${sha256(readFileSync(path.join(dir, 'model.onnx')))}`);
+  });
+});
+
+describe('the dataset is parsed once per process', () => {
+  it('the gate and compress of one process share one parse; a changed file is parsed again', async () => {
+    const data = path.join(tempDir('cdl-identity-data-'), 'data');
+    cpSync(path.join(EXAMPLE_DIR, 'data'), data, { recursive: true });
+    const loaded = await exampleConfig([...QUICK, `data.path=${data}`]);
+    const before = datasetParses();
+    // The gate's loader (test split only), then compress's (the configured validation split).
+    const gate = await loadTestData(loaded);
+    const compress = await loadDataset(loaded.config.data, { baseDir: loaded.dir, task: loaded.config.model.task });
+    expect(datasetParses() - before).toBe(1);
+    expect(compress.test).toBe(gate.test);
+    expect(compress.version).toBe(gate.version);
+    expect(gate.validation.n).toBe(0);
+    expect(compress.validation.n).toBeGreaterThan(0);
+    expect(compress.train.n + compress.validation.n).toBe(gate.train.n);
+
+    // A file changed since (its content, not its size): parsed again, never served stale.
+    const labels = path.join(data, 't10k-labels-idx1-ubyte.gz');
+    const bytes = readFileSync(labels);
+    bytes[bytes.length - 9] ^= 1; // the gzip trailer's CRC: same size, other content
+    writeFileSync(labels, bytes);
+    await expect(loadTestData(loaded)).rejects.toThrow(/t10k-labels/);
+    expect(datasetParses() - before).toBe(2);
   });
 });
