@@ -390,6 +390,13 @@ export class LocalForge implements RegistryForge {
 
   /** Delete a draft: ours, or one whose promotion died; never one another live process is writing. */
   async deleteDraft(release: ReleaseDetails): Promise<void> {
+    // Published by its owner since it was read: that promotion won.
+    if (
+      release.draft &&
+      !existsSync(path.join(this.draftsDir, release.tag)) &&
+      existsSync(path.join(this.releasesDir, release.tag))
+    )
+      throw new PromotionConflictError(`${release.tag} is already promoted`);
     const dir = this.assertDraft(release, 'delete');
     await this.assertOwn(dir, release.tag);
     // Out of the way first, so that a new claim on the tag never meets a half-deleted folder.
