@@ -12,7 +12,8 @@ import { deploy } from '../src/deploy/run.js';
 import { DEFAULT_CANARY, type DeploySettings } from '../src/deploy/types.js';
 import { loadTestData } from '../src/evaluate/pipeline.js';
 import { LocalForge } from '../src/forge/local.js';
-import { Registry } from '../src/registry/registry.js';
+import { releaseModel } from '../src/registry/release-model.js';
+import { NotBlessedError, Registry } from '../src/registry/registry.js';
 import { observeHashing } from '../src/util/sha256.js';
 import { EXAMPLE_DIR, exampleConfig, QUICK, removeTempDirs, tempDir } from './helpers/example.js';
 import { candidate, project, sha256 } from './helpers/registry-models.js';
@@ -103,5 +104,25 @@ describe('the dataset is parsed once per process', () => {
     writeFileSync(labels, bytes);
     await expect(loadTestData(loaded)).rejects.toThrow(/t10k-labels/);
     expect(datasetParses() - before).toBe(2);
+  });
+});
+
+describe('a release that retrains, in one process', () => {
+  it('train writes and hashes the model once; the gate and the blessing check reuse it, and the data is parsed once', async () => {
+    const p = project();
+    const commit = p.commit('tagged, never trained');
+    const loaded = await exampleConfig([...QUICK, 'release.on_missing_model=retrain']);
+    const forge = new LocalForge({ root: p.dir });
+    const dest = path.join(tempDir('cdl-identity-retrain-'), 'model');
+    const parses = datasetParses();
+    const hashed = modelHashes();
+    // Blessed or rejected by the example's gate, the model is hashed once (as train writes it).
+    const r = await releaseModel({ forge, loaded, commit, dest, log: () => {} }).catch((e: unknown) => e);
+    if (!(r instanceof NotBlessedError)) expect(r).toMatchObject({ source: 'retrained', dir: dest });
+    expect(hashed).toHaveLength(1);
+    expect(hashed[0]).toMatch(/model\.partial-\d+[\\/]model\.onnx$/);
+    expect(datasetParses() - parses).toBe(1);
+    const lineage = JSON.parse(readFileSync(path.join(dest, 'lineage.json'), 'utf8')) as { release?: unknown };
+    expect(lineage.release).toMatchObject({ retrained_at_release: true, commit });
   });
 });
