@@ -16,6 +16,10 @@ import { METRIC_INFO } from './metrics.js';
 import type { EvaluatedModel } from './run.js';
 import { isResamplable, mcnemar, pairedBootstrap } from './significance.js';
 
+// Defined by the model directory (src/model-dir/records.ts); re-exported for existing importers.
+export { BLESSING_FILE, BLESSING_SCHEMA_VERSION } from '../model-dir/records.js';
+export type { BaselineIdentity, Blessing, MetricComparison, Significance, Verdict } from '../model-dir/records.js';
+
 export const DEFAULT_GATE: GateSection = gateSection.parse({});
 
 /** The metric a gate without thresholds guards: accuracy for classification, rmse for regression. */

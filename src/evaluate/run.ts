@@ -11,6 +11,10 @@ import { CdlError, messageOf } from '../util/errors.js';
 import { formatDims, planLayout, toNchw, ShapeMismatchError, type Layout } from './layout.js';
 import { ClassificationAccumulator, looksLikeProbabilities, percentile, regressionScores, softmaxRows } from './metrics.js';
 
+// Defined by the model directory (src/model-dir/records.ts); re-exported for existing importers.
+export { EVALUATION_FILE, EVALUATION_SCHEMA_VERSION } from '../model-dir/records.js';
+export type { Evaluation, Task } from '../model-dir/records.js';
+
 /** Per-example results kept for the significance tests (not written to JSON). */
 export interface PerExample {
   labels: Int32Array | Float32Array;

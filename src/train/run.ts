@@ -56,6 +56,8 @@ export interface TrainOutcome {
   model: OpenedModelDir;
   /** The dataset trained on (built-in trainer), for a next stage in this process. */
   dataset?: Dataset;
+  /** SHA-256 of the model.onnx written. */
+  sha256?: string;
 }
 
 function mainMetric(cfg: CdlConfig): { name: string; higherIsBetter: boolean } {
@@ -70,7 +72,7 @@ function splitRecord(m: SplitMetrics): Record<string, number> {
   return out;
 }
 
-function hyperparameters(cfg: CdlConfig): Record<string, unknown> {
+export function hyperparameters(cfg: CdlConfig): Record<string, unknown> {
   const t = cfg.train;
   return {
     epochs: t.epochs,
@@ -259,7 +261,7 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
   });
   await rm(work, { recursive: true, force: true });
   log(`model directory written to ${opts.outDir}`);
-  return { outDir: opts.outDir, metrics, lineage, model };
+  return { outDir: opts.outDir, metrics, lineage, model, sha256: model.sha256 };
 }
 
 export async function train(opts: TrainOptions): Promise<TrainOutcome> {
@@ -393,5 +395,5 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     `test ${main.name} ${metrics.main_metric_value?.toFixed(4)}; model directory written to ${opts.outDir} ` +
       `(${MODEL_FILES.onnx}, ${MODEL_FILES.tfjs}/, ${MODEL_FILES.metrics}, ${MODEL_FILES.lineage}, ${MODEL_FILES.card})`,
   );
-  return { outDir: opts.outDir, metrics, lineage, model: written, dataset };
+  return { outDir: opts.outDir, metrics, lineage, model: written, dataset, sha256: written.sha256 };
 }
