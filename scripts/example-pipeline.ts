@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/index.js';
 import { loadDataset } from '../src/data/index.js';
+import { MODEL_FILES } from '../src/model-dir/files.js';
 import { runWorkflow, type RunSummary } from '../runner/engine/run.js';
 
 export const CDL_REPO = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -188,7 +189,7 @@ export async function predict(p: Project, serveUrl: string, index = 0): Promise<
   const probs = json.outputs[0]!.data;
   const predicted = probs.indexOf(Math.max(...probs));
   const label = Number(data.test.y[index]);
-  const releaseFile = path.join(p.serveRepository, MODEL, json.model_version, 'cdl-release.json');
+  const releaseFile = path.join(p.serveRepository, MODEL, json.model_version, MODEL_FILES.release);
   const tag = existsSync(releaseFile) ? ((JSON.parse(readFileSync(releaseFile, 'utf8')) as { tag?: string }).tag ?? null) : null;
   return {
     model_version: json.model_version,

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startResultsServer, type ResultsServer } from '../runner/results-server/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { LocalForge } from '../src/forge/index.js';
+import { openModelDir } from '../src/model-dir/index.js';
 import { stageAssets } from '../src/registry/assets.js';
 import { perturbModel, trainExample } from './evaluate-models.js';
 import { startFakeGitHub, validateRequest, type FakeGitHub } from './forge-fake-github.js';
@@ -44,7 +45,7 @@ async function releaseAssets(dir: string, dest: string): Promise<Record<string, 
     reportDir: path.join(dest, 'report'),
   });
   expect(gated.blessing.decision).toBe('blessed');
-  const staged = await stageAssets(dir, path.join(dest, 'assets'));
+  const staged = await stageAssets(await openModelDir(dir), path.join(dest, 'assets'));
   return Object.fromEntries(readdirSync(staged.dir).map((f) => [f, readFileSync(path.join(staged.dir, f))]));
 }
 

@@ -98,6 +98,7 @@ describe('registry on GitHub', () => {
   });
 
   it('deploys a release with a deployment and its statuses; a corrupted asset fails it and the alias stays', async () => {
+    const before = gh.requests.length;
     const ok = await deploy({
       forge,
       model: 'lin',
@@ -106,6 +107,11 @@ describe('registry on GitHub', () => {
       runUrl: 'https://github.com/octo/models/actions/runs/1',
     });
     expect(ok).toMatchObject({ state: 'success', outcome: 'attached', source: 'release' });
+    // The release's metadata is fetched once per deploy and handed to the verified fetch.
+    const byTag = gh.requests
+      .slice(before)
+      .filter((q) => q.method === 'GET' && decodeURIComponent(q.path).endsWith('/releases/tags/lin@v1.0.0'));
+    expect(byTag).toHaveLength(1);
     const d = gh.deployments.at(-1)!;
     expect(d).toMatchObject({ ref: 'lin@v1.0.0', task: 'deploy:lin', environment: 'production' });
     expect(d.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);

@@ -1,9 +1,9 @@
 /** `cdl evaluate` and `cdl gate`: thin handlers over src/evaluate. */
 import os from 'node:os';
 import { loadConfig } from '../config/index.js';
-import { compareEvaluations, describeSignificance, fmtDelta, fmtValue, type MetricComparison } from '../evaluate/gate.js';
+import { compareEvaluations, describeSignificance, fmtDelta, fmtValue } from '../evaluate/gate.js';
 import { METRIC_INFO } from '../evaluate/metrics.js';
-import { EVALUATION_FILE } from '../evaluate/run.js';
+import { EVALUATION_FILE, type MetricComparison } from '../model-dir/records.js';
 import { changesOf, evaluateWithBaseline, evaluationRecord, runGate } from '../evaluate/pipeline.js';
 import { recordGate } from '../runs/record.js';
 import { addToModelDir } from '../model-dir/index.js';

@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import type { LoadedConfig } from '../config/index.js';
 import { compressSection, type CompressMethod, type CompressSection } from '../config/schema.js';
 import { loadDataset, type Dataset } from '../data/index.js';
-import { evaluateModel, type EvaluatedModel, type Evaluation } from '../evaluate/run.js';
+import { evaluateModel, type EvaluatedModel } from '../evaluate/run.js';
 import { renderModelCard } from '../model-dir/card.js';
 import {
   addToModelDir,
@@ -26,6 +26,7 @@ import {
   SCHEMA_VERSIONS,
   writeModelDir,
   type Lineage,
+  type Evaluation,
   type Metrics,
   type ModelDir,
   type OpenedModelDir,
@@ -488,6 +489,7 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
       };
       const final = await writeModelDir(dir, {
         onnx: cand.onnx,
+        onnxSha256: written.sha256,
         metrics,
         lineage,
         card: renderModelCard(metrics, lineage),

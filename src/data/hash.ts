@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError } from '../util/errors.js';
+import { sha256File } from '../util/sha256.js';
 import { displayPath } from './util.js';
 
 /** One file of a dataset. */
@@ -12,16 +12,6 @@ export interface DataFile {
   /** Hex SHA-256 of the file's bytes. */
   sha256: string;
   size: number;
-}
-
-function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    const s = createReadStream(file);
-    s.on('data', (chunk) => h.update(chunk));
-    s.on('error', reject);
-    s.on('end', () => resolve(h.digest('hex')));
-  });
 }
 
 function toPosix(rel: string): string {

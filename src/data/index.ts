@@ -153,16 +153,84 @@ export async function loadDataset(data: DataSection, opts: LoadOptions): Promise
     return file;
   };
 
+  // One parse per process: a train and a gate, or a gate and a compress, in one process share it,
+  // as long as the files still hash to the version that was parsed (hashing is far cheaper than parsing).
+  const key = JSON.stringify([root, opts.task, { ...data, validation: null, checks: null }]);
+  let parsed =
+    lastParsed?.key === key && (await currentVersion(root, lastParsed.files)) === lastParsed.version ? lastParsed : undefined;
+  if (!parsed) {
+    parsed = await parse(data, opts.task, root, localFile, key);
+    lastParsed = parsed;
+  }
+  const { shape, classes, all, test, files, version } = parsed;
+  const rowSize = product(shape);
+  const strata = all.y instanceof Int32Array ? all.y : new Int32Array(all.n);
+  const { fraction, seed } = data.validation;
+  let train: Split;
+  let validation: Split;
+  if (fraction > 0) {
+    const idx = stratifiedSplit(strata, fraction, seed);
+    train = takeRows(all, idx.train, rowSize);
+    validation = takeRows(all, idx.validation, rowSize);
+  } else {
+    train = all;
+    validation = firstRows(all, 0, rowSize);
+  }
+  return { shape, classes, train, validation, test, version, files, source };
+}
+
+/** A dataset as parsed and scaled, before its validation split; its splits are shared and read-only. */
+interface Parsed {
+  key: string;
+  shape: number[];
+  classes: string[];
+  all: Split;
+  test: Split;
+  files: DataFile[];
+  version: string;
+}
+
+/** The dataset this process parsed last (one, so a long process keeps at most one in memory). */
+let lastParsed: Parsed | undefined;
+
+/** How many datasets this process has parsed (not served from the last parse): for tests. */
+export function datasetParses(): number {
+  return parses;
+}
+let parses = 0;
+
+/** The version the files of a parsed dataset have now; undefined when one is gone. */
+async function currentVersion(root: string, files: readonly DataFile[]): Promise<string | undefined> {
+  try {
+    return datasetVersion(
+      await hashFiles(
+        root,
+        files.map((f) => f.path),
+      ),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+async function parse(
+  data: DataSection,
+  task: LoadOptions['task'],
+  root: string,
+  localFile: LocalFile,
+  key: string,
+): Promise<Parsed> {
+  parses++;
   let raw: Raw;
   switch (data.format) {
     case 'idx':
-      raw = await loadIdx(data, opts.task, localFile);
+      raw = await loadIdx(data, task, localFile);
       break;
     case 'csv':
-      raw = await loadCsv(data, opts.task, localFile);
+      raw = await loadCsv(data, task, localFile);
       break;
     case 'image-folder':
-      raw = await loadImages(data, opts.task, root);
+      raw = await loadImages(data, task, root);
       break;
   }
 
@@ -194,20 +262,8 @@ export async function loadDataset(data: DataSection, opts: LoadOptions): Promise
   };
   const all = toSplit(raw.train, data.limit?.train);
   const test = toSplit(raw.test, data.limit?.test);
-  const strata = all.y instanceof Int32Array ? all.y : new Int32Array(all.n);
-  const { fraction, seed } = data.validation;
-  let train: Split;
-  let validation: Split;
-  if (fraction > 0) {
-    const idx = stratifiedSplit(strata, fraction, seed);
-    train = takeRows(all, idx.train, rowSize);
-    validation = takeRows(all, idx.validation, rowSize);
-  } else {
-    train = all;
-    validation = firstRows(all, 0, rowSize);
-  }
   const files = await hashFiles(root, raw.files);
-  return { shape, classes: raw.classes, train, validation, test, version: datasetVersion(files), files, source };
+  return { key, shape, classes: raw.classes, all, test, files, version: datasetVersion(files) };
 }
 
 /** A '/'-separated path inside the dataset root, or an error naming the field. */

@@ -74,7 +74,8 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
   try {
     await mkdir(work, { recursive: true });
     if (!release) throw new CdlError(`no release ${tag} (${o.forge.describe()})`);
-    const fetched = await registry.fetch(tag, path.join(work, 'model'));
+    // The release's details, fetched once above, serve the verified fetch too.
+    const fetched = await registry.fetch(tag, path.join(work, 'model'), { release });
     notes.push(...fetched.notes);
     log(`${tag}: ${fetched.verified.length} files verified against SHA256SUMS (${fetched.source}); ${fetched.blessing.reason}`);
     const base = { tag, version, environment: s.environment, target: s.target, previous, source: fetched.source, notes };

@@ -9,18 +9,19 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isRegistryForge, type Forge } from '../forge/types.js';
-import { MODEL_FILES } from '../model-dir/index.js';
+import { MODEL_FILES, type BaselineIdentity, type OpenedModelDir } from '../model-dir/index.js';
 import { resolveProduction } from '../registry/production.js';
 import { Registry } from '../registry/registry.js';
 import { isSemver } from '../registry/tags.js';
 import { CdlError, messageOf, UsageError } from '../util/errors.js';
-import type { BaselineIdentity } from './gate.js';
 
 /** A baseline that exists but could not be fetched, verified or evaluated (exit code 1). */
 export class BaselineError extends CdlError {}
 
 export interface ResolvedBaseline {
   dir?: string;
+  /** The same, opened when it was fetched and verified (so evaluation does not read and hash it again). */
+  model?: OpenedModelDir;
   identity?: BaselineIdentity;
   /** Why there is no baseline (when `dir` is undefined): none requested, or nothing in production yet. */
   note?: string;
@@ -65,6 +66,7 @@ export async function resolveBaseline(spec: string, ctx: BaselineContext): Promi
     log(`baseline: production = ${prod.description}`);
     return {
       dir: got.dir,
+      model: got.model,
       identity: { kind: 'release', ref: 'production', tag: prod.tag, commit: got.commit, production: prod.source },
     };
   }
@@ -89,5 +91,5 @@ export async function resolveBaseline(spec: string, ctx: BaselineContext): Promi
     (isSemver(s.replace(/^v/, '')) ? await ctx.forge.getRelease(registry().tag(s)) : undefined);
   if (!release) throw new UsageError(`baseline ${s}: no such directory or release (${ctx.forge.describe()}); ${expected}`);
   const got = await fetchRelease(release.tag, 'baseline release');
-  return { dir: got.dir, identity: { kind: 'tag', ref: s, tag: release.tag, commit: got.commit } };
+  return { dir: got.dir, model: got.model, identity: { kind: 'tag', ref: s, tag: release.tag, commit: got.commit } };
 }

@@ -3,71 +3,22 @@
  * more than noise, and decide. Pure functions over evaluations; reading models is elsewhere.
  */
 import { gateSection, type GateSection, type MetricGate } from '../config/schema.js';
-import { MODEL_FILES, SCHEMA_VERSIONS } from '../model-dir/files.js';
+import {
+  BLESSING_SCHEMA_VERSION,
+  type BaselineIdentity,
+  type Blessing,
+  type Evaluation,
+  type MetricComparison,
+  type Significance,
+  type Verdict,
+} from '../model-dir/records.js';
 import { METRIC_INFO } from './metrics.js';
-import type { EvaluatedModel, Evaluation } from './run.js';
+import type { EvaluatedModel } from './run.js';
 import { isResamplable, mcnemar, pairedBootstrap } from './significance.js';
 
-export const BLESSING_SCHEMA_VERSION = SCHEMA_VERSIONS.blessing;
-export const BLESSING_FILE = MODEL_FILES.blessing;
-
-export interface Significance {
-  method: 'bootstrap' | 'mcnemar';
-  confidence: number;
-  /** Confidence interval of candidate − baseline (bootstrap). */
-  ci?: [number, number];
-  p_value?: number;
-  /** Whether the change differs from zero at the confidence level. */
-  significant: boolean;
-}
-
-export interface MetricComparison {
-  metric: string;
-  candidate: number | null;
-  baseline: number | null;
-  /** candidate − baseline. */
-  delta: number | null;
-  higher_is_better: boolean;
-  significance?: Significance;
-}
-
-export interface Verdict extends MetricComparison {
-  /** The thresholds in words, e.g. ">= 0.8; at most 0.01 below the baseline". */
-  threshold: string;
-  verdict: 'pass' | 'fail';
-  reasons: string[];
-}
-
-export interface BaselineIdentity {
-  /** How it was found: the latest release, a path, an artifact, or a release tag. */
-  kind: 'release' | 'path' | 'artifact' | 'tag';
-  ref: string;
-  tag?: string;
-  /** The model directory, for a baseline given as a path (downloads are temporary). */
-  dir?: string;
-  sha256?: string;
-  commit?: string | null;
-  /** For production: deployed to the production environment, or the latest release (nothing deployed yet). */
-  production?: 'deployed' | 'latest-release';
-}
-
-export interface Blessing {
-  schema_version: number;
-  decision: 'blessed' | 'rejected';
-  reason: string;
-  model: string;
-  candidate: { dir: string; sha256: string; commit: string | null };
-  baseline: BaselineIdentity | null;
-  /** Why there is no baseline, when there is none. */
-  baseline_note?: string;
-  forced?: { reason: string; by: string | null; decision_without_override: 'rejected' };
-  thresholds: GateSection['metrics'];
-  significance: GateSection['significance'];
-  verdicts: Verdict[];
-  /** Every metric side by side (including those without thresholds). */
-  comparison: MetricComparison[];
-  time: string;
-}
+// Defined by the model directory (src/model-dir/records.ts); re-exported for existing importers.
+export { BLESSING_FILE, BLESSING_SCHEMA_VERSION } from '../model-dir/records.js';
+export type { BaselineIdentity, Blessing, MetricComparison, Significance, Verdict } from '../model-dir/records.js';
 
 export const DEFAULT_GATE: GateSection = gateSection.parse({});
 

@@ -7,3 +7,5 @@ export * from './prediction-changes.js';
 export * from './gate.js';
 export * from './baseline.js';
 export * from './pipeline.js';
+// The records the gate writes into a model directory (blessing.json, evaluation.json).
+export * from '../model-dir/records.js';

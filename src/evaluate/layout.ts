@@ -5,7 +5,7 @@
  */
 import { CdlError } from '../util/errors.js';
 
-export type LayoutKind = 'as-is' | 'nchw' | 'reshape';
+import type { LayoutKind } from '../model-dir/records.js';
 
 export interface Layout {
   kind: LayoutKind;

@@ -3,14 +3,7 @@
  * candidate and the baseline, and the significance tests re-score resampled examples with it.
  */
 
-export interface ClassMetrics {
-  class: string;
-  precision: number;
-  recall: number;
-  f1: number;
-  /** Test examples of this class. */
-  support: number;
-}
+import type { ClassMetrics } from '../model-dir/records.js';
 
 export interface ClassificationScores {
   accuracy: number;

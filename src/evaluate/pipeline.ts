@@ -12,12 +12,20 @@ import { buildReport, type HistoryPoint } from '../report/model.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderHtml } from '../report/html.js';
 import { thumbnailUris } from '../report/thumbnails.js';
-import { addToModelDir } from '../model-dir/index.js';
+import {
+  addToModelDir,
+  BLESSING_FILE,
+  EVALUATION_FILE,
+  type BaselineIdentity,
+  type Blessing,
+  type Evaluation,
+  type OpenedModelDir,
+} from '../model-dir/index.js';
 import { messageOf } from '../util/errors.js';
 import { BaselineError, resolveBaseline } from './baseline.js';
-import { BLESSING_FILE, decide, fmtValue, type BaselineIdentity, type Blessing } from './gate.js';
+import { decide, fmtValue } from './gate.js';
 import { predictionChanges, type PredictionChanges } from './prediction-changes.js';
-import { EVALUATION_FILE, evaluateModel, type EvaluatedModel, type Evaluation } from './run.js';
+import { evaluateModel, type EvaluatedModel } from './run.js';
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
@@ -38,7 +46,8 @@ export async function loadTestData(loaded: LoadedConfig): Promise<Dataset> {
 
 export interface EvaluateWithBaselineOptions {
   loaded: LoadedConfig;
-  candidate: string;
+  /** The candidate's directory, or the directory as opened or written earlier in this process. */
+  candidate: string | OpenedModelDir;
   /** A baseline spec (production, none, a directory, artifact:<name>, a tag); default gate.baseline. */
   baseline?: string;
   forge: Forge;
@@ -81,7 +90,7 @@ export async function evaluateWithBaseline(opts: EvaluateWithBaselineOptions): P
       return { dataset, gate, candidate, baselineNote: found.note };
     }
     try {
-      const baseline = await evaluateModel(found.dir, dataset, evalOpts);
+      const baseline = await evaluateModel(found.model ?? found.dir, dataset, evalOpts);
       return { dataset, gate, candidate, baseline, baselineIdentity: found.identity };
     } catch (e) {
       // A baseline that exists but cannot be evaluated is not a reason to gate on less.

@@ -3,24 +3,17 @@
  * baseline go through this same function, on the same examples.
  */
 import type { Dataset } from '../data/index.js';
-import { MODEL_FILES, openModelDir, SCHEMA_VERSIONS, type OpenedModelDir } from '../model-dir/index.js';
+import { openModelDir, type OpenedModelDir } from '../model-dir/index.js';
+import { EVALUATION_SCHEMA_VERSION, type Evaluation, type Task } from '../model-dir/records.js';
 import { loadOrt, type Ort } from '../runtime/onnxruntime.js';
 import { summarizeOnnx } from '../onnx/read.js';
 import { CdlError, messageOf } from '../util/errors.js';
 import { formatDims, planLayout, toNchw, ShapeMismatchError, type Layout } from './layout.js';
-import {
-  ClassificationAccumulator,
-  looksLikeProbabilities,
-  percentile,
-  regressionScores,
-  softmaxRows,
-  type ClassMetrics,
-} from './metrics.js';
+import { ClassificationAccumulator, looksLikeProbabilities, percentile, regressionScores, softmaxRows } from './metrics.js';
 
-export const EVALUATION_SCHEMA_VERSION = SCHEMA_VERSIONS.evaluation;
-export const EVALUATION_FILE = MODEL_FILES.evaluation;
-
-export type Task = 'classification' | 'regression';
+// Defined by the model directory (src/model-dir/records.ts); re-exported for existing importers.
+export { EVALUATION_FILE, EVALUATION_SCHEMA_VERSION } from '../model-dir/records.js';
+export type { Evaluation, Task } from '../model-dir/records.js';
 
 /** Per-example results kept for the significance tests (not written to JSON). */
 export interface PerExample {
@@ -34,29 +27,6 @@ export interface PerExample {
   /** Number of classes scored above the label (0: top-1). */
   rank?: Int32Array;
   classes: number;
-}
-
-export interface Evaluation {
-  schema_version: number;
-  model: {
-    dir: string;
-    name: string | null;
-    sha256: string;
-    size_bytes: number;
-    input: { name: string; shape: Array<number | string>; layout: Layout['kind']; fed: number[] };
-    outputs: 'probabilities' | 'logits' | 'values';
-    producer: string;
-    commit: string | null;
-  };
-  task: Task;
-  data: { split: 'test'; examples: number; version: string; source: string };
-  /** Flat metric values: accuracy, macro_f1, log_loss, ece, top_3, top_5 or mae, rmse, r2; latency_*, throughput, size_bytes. */
-  metrics: Record<string, number>;
-  classes?: string[];
-  per_class?: ClassMetrics[];
-  confusion?: number[][];
-  timing: { predict_seconds: number; examples_per_second: number; latency_runs: number; throughput_batches: number };
-  created_at: string;
 }
 
 export interface EvaluatedModel {

@@ -45,6 +45,8 @@ interface LocalRelease extends ReleaseInfo {
   body?: string;
   created_at?: string;
   owner?: DraftOwner;
+  /** `sha256:<hex>` of each asset, taken once at upload (as GitHub reports an asset's digest). */
+  digests?: Record<string, string>;
 }
 
 class DraftMovedError extends Error {}
@@ -252,7 +254,8 @@ export class LocalForge implements RegistryForge {
         continue;
       const file = path.join(dir, e.name);
       try {
-        assets.push({ name: e.name, size: (await stat(file)).size, digest: `sha256:${await sha256File(file)}`, id: file });
+        const digest = info.digests?.[e.name] ?? `sha256:${await sha256File(file)}`;
+        assets.push({ name: e.name, size: (await stat(file)).size, digest, id: file });
       } catch (err) {
         // The promotion that owns a draft may publish (move) it while we read it.
         if (!draft || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -334,7 +337,12 @@ export class LocalForge implements RegistryForge {
     if (existsSync(dest)) throw new CdlError(`release ${release.tag} already has an asset ${name}`);
     await copyFile(file, `${dest}.partial`);
     await rename(`${dest}.partial`, dest);
-    return { name, size: (await stat(dest)).size, digest: `sha256:${await sha256File(dest)}`, id: dest };
+    // The digest is taken once, here, and reported from release.json afterwards (not hashed on every listing).
+    const digest = `sha256:${await sha256File(dest)}`;
+    const meta = path.join(dir, RELEASE_FILE);
+    const info = JSON.parse(await readFile(meta, 'utf8')) as LocalRelease;
+    await writeAtomic(meta, JSON.stringify({ ...info, digests: { ...info.digests, [name]: digest } }, null, 2) + '\n');
+    return { name, size: (await stat(dest)).size, digest, id: dest };
   }
 
   /** A draft another live process holds is not ours to change. */
@@ -382,6 +390,13 @@ export class LocalForge implements RegistryForge {
 
   /** Delete a draft: ours, or one whose promotion died; never one another live process is writing. */
   async deleteDraft(release: ReleaseDetails): Promise<void> {
+    // Published by its owner since it was read: that promotion won.
+    if (
+      release.draft &&
+      !existsSync(path.join(this.draftsDir, release.tag)) &&
+      existsSync(path.join(this.releasesDir, release.tag))
+    )
+      throw new PromotionConflictError(`${release.tag} is already promoted`);
     const dir = this.assertDraft(release, 'delete');
     await this.assertOwn(dir, release.tag);
     // Out of the way first, so that a new claim on the tag never meets a half-deleted folder.

@@ -3,27 +3,18 @@
  * (so `sha256sum -c SHA256SUMS` checks a directory by hand). Every model directory cdl writes
  * carries one covering every file; `openModelDir` (index.ts) is where it is checked.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CdlError } from '../util/errors.js';
+import { sha256File } from '../util/sha256.js';
 import { MODEL_FILES } from './files.js';
+
+export { sha256Bytes, sha256File } from '../util/sha256.js';
 
 export const CHECKSUMS_FILE = MODEL_FILES.checksums;
 
 export class ChecksumError extends CdlError {}
-
-/** SHA-256 of a file, as lowercase hex. */
-export function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('error', reject)
-      .on('data', (d) => hash.update(d))
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}
 
 /**
  * Parse SHA256SUMS text into file → hex. Accepts text (`hex  file`) and binary (`hex *file`)
@@ -102,11 +93,6 @@ export async function assertChecksums(dir: string): Promise<ChecksumReport> {
   const report = await verifyChecksums(dir);
   if (report.mismatches.length) throw new ChecksumError(describeMismatches(dir, report.mismatches));
   return report;
-}
-
-/** SHA-256 of bytes in memory, as lowercase hex. */
-export function sha256Bytes(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Every file under `dir` (relative, `/`-separated), SHA256SUMS itself excluded. */

@@ -18,13 +18,10 @@
  * leaves half a model. Stages hand each other an opened directory (`openModelDir`: bytes, hash,
  * parsed parts) instead of reading and hashing it again.
  */
-import { webcrypto } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReferenceStats } from '../data/stats.js';
-import type { Blessing } from '../evaluate/gate.js';
-import type { Evaluation } from '../evaluate/run.js';
 import { CdlError } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import {
@@ -37,8 +34,10 @@ import {
   writeChecksumsFile,
 } from './checksums.js';
 import { MODEL_FILES, SCHEMA_VERSIONS } from './files.js';
+import type { Blessing, Evaluation } from './records.js';
 
 export { MODEL_FILES, SCHEMA_VERSIONS } from './files.js';
+export * from './records.js';
 export const METRICS_SCHEMA_VERSION = SCHEMA_VERSIONS.metrics;
 export const LINEAGE_SCHEMA_VERSION = SCHEMA_VERSIONS.lineage;
 
@@ -89,6 +88,8 @@ export interface ModelFiles {
   tfjs?: { modelJson: unknown; weights: Uint8Array };
   /** Other files to include, by relative path. */
   extra?: Record<string, Uint8Array | string>;
+  /** The SHA-256 of `onnx` when this process already took it from exactly these bytes (not hashed again). */
+  onnxSha256?: string;
 }
 
 /**
@@ -103,14 +104,14 @@ export async function writeModelDir(dir: string, files: ModelFiles): Promise<Ope
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   const sums = new Map<string, string>();
-  const put = async (rel: string, content: Uint8Array | string) => {
+  const put = async (rel: string, content: Uint8Array | string, known?: string) => {
     const p = path.join(tmp, rel);
     await mkdir(path.dirname(p), { recursive: true });
     await writeFile(p, content);
-    sums.set(rel, sha256Bytes(content));
+    sums.set(rel, known ?? sha256Bytes(content, p));
   };
   try {
-    await put(MODEL_FILES.onnx, files.onnx);
+    await put(MODEL_FILES.onnx, files.onnx, files.onnxSha256);
     await put(MODEL_FILES.metrics, jsonText(files.metrics));
     await put(MODEL_FILES.lineage, jsonText(files.lineage));
     await put(MODEL_FILES.card, files.card);
@@ -194,16 +195,7 @@ export async function readModelDir(dir: string): Promise<ModelDir> {
   if (!existsSync(onnxPath)) {
     throw new ModelDirError(`${dir}: no ${MODEL_FILES.onnx}; expected a model directory holding at least model.onnx`);
   }
-  const readJson = async <T>(name: string): Promise<T | undefined> => {
-    const p = path.join(dir, name);
-    if (!existsSync(p)) return undefined;
-    try {
-      return JSON.parse(await readFile(p, 'utf8')) as T;
-    } catch (e) {
-      throw new ModelDirError(`${p}: invalid JSON (${(e as Error).message}); expected the ${name} that cdl writes`);
-    }
-  };
-  const metrics = await readJson<Metrics>(MODEL_FILES.metrics);
+  const metrics = await readJsonFile<Metrics>(dir, MODEL_FILES.metrics);
   if (metrics && metrics.schema_version !== METRICS_SCHEMA_VERSION) {
     throw new ModelDirError(
       `${path.join(dir, MODEL_FILES.metrics)}: schema_version ${String(metrics.schema_version)} is not supported; expected ${METRICS_SCHEMA_VERSION}`,
@@ -213,7 +205,7 @@ export async function readModelDir(dir: string): Promise<ModelDir> {
     dir,
     onnxPath,
     metrics,
-    lineage: await readJson<Lineage>(MODEL_FILES.lineage),
+    lineage: await readJsonFile<Lineage>(dir, MODEL_FILES.lineage),
     hasTfjs: existsSync(path.join(dir, MODEL_FILES.tfjs, 'model.json')),
   };
 }
@@ -244,7 +236,7 @@ export interface OpenOptions {
 export async function openModelDir(dir: string, o: OpenOptions = {}): Promise<OpenedModelDir> {
   const md = await readModelDir(dir);
   const onnx = new Uint8Array(await readFile(md.onnxPath));
-  const sha256 = Buffer.from(await webcrypto.subtle.digest('SHA-256', onnx)).toString('hex');
+  const sha256 = sha256Bytes(onnx, md.onnxPath);
   const sumsPath = path.join(dir, CHECKSUMS_FILE);
   if (!existsSync(sumsPath)) {
     if (o.requireChecksums)
@@ -294,7 +286,7 @@ export async function addToModelDir(
     const tmp = `${p}.tmp-${process.pid}`;
     await writeFile(tmp, content);
     await rename(tmp, p);
-    sums.set(rel, sha256Bytes(content));
+    sums.set(rel, sha256Bytes(content, p));
   }
   await writeChecksumsFile(dir, sums);
   if (typeof md !== 'string') md.sums = sums;

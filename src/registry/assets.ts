@@ -6,10 +6,11 @@
  * asset name; the provenance statement and promotion.json describe the assets and are not in it.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CHECKSUMS_FILE, sha256File, writeChecksums, writeChecksumsFile } from '../model-dir/checksums.js';
+import { CHECKSUMS_FILE, sha256File, writeChecksumsFile } from '../model-dir/checksums.js';
 import { DESCRIPTIVE_FILES, MODEL_FILES, RELEASED_FILES } from '../model-dir/files.js';
+import { openModelDir, type OpenedModelDir } from '../model-dir/index.js';
 import { CdlError, UsageError } from '../util/errors.js';
 
 export const PROVENANCE_FILE = MODEL_FILES.provenance;
@@ -39,34 +40,51 @@ export function assetPath(name: string): string {
 }
 
 /**
- * Copy a model directory (and compressed variants) into `dest` as flat release assets and write
- * SHA256SUMS over them.
+ * Copy an opened model directory (and compressed variants) into `dest` as flat release assets and
+ * write SHA256SUMS over them. Nothing is hashed again: each file's SHA-256 is the one verified when
+ * its directory was opened, and model.onnx is written from the bytes that were hashed. A variant
+ * given as a path is opened (and verified) here.
  */
-export async function stageAssets(modelDir: string, dest: string, variants: Record<string, string> = {}): Promise<StagedAssets> {
-  if (!existsSync(path.join(modelDir, MODEL_FILES.onnx)))
-    throw new CdlError(`${modelDir}: no ${MODEL_FILES.onnx}; expected a model directory`);
+export async function stageAssets(
+  model: OpenedModelDir,
+  dest: string,
+  variants: Record<string, OpenedModelDir | string> = {},
+): Promise<StagedAssets> {
   await rm(dest, { recursive: true, force: true });
   await mkdir(dest, { recursive: true });
+  const sums = new Map<string, string>();
+  /** Copy `rel` of `md` to the asset `name`, with the hash known from opening `md` (hashed only when it has none). */
+  const put = async (md: OpenedModelDir, rel: string, name: string) => {
+    const to = path.join(dest, name);
+    if (rel === MODEL_FILES.onnx) {
+      await writeFile(to, md.onnx);
+      sums.set(name, md.sha256);
+      return;
+    }
+    await copyFile(path.join(md.dir, rel), to);
+    sums.set(name, md.sums?.get(rel) ?? (await sha256File(to)));
+  };
   const skipped: string[] = [];
-  for (const e of await readdir(modelDir, { withFileTypes: true })) {
-    if (e.isFile() && (TOP_LEVEL.has(e.name) || /^model-[A-Za-z0-9_-]+\.onnx$/.test(e.name)))
-      await copyFile(path.join(modelDir, e.name), path.join(dest, e.name));
+  for (const e of await readdir(model.dir, { withFileTypes: true })) {
+    if (e.isFile() && (TOP_LEVEL.has(e.name) || /^model-[A-Za-z0-9_-]+\.onnx$/.test(e.name))) await put(model, e.name, e.name);
     else if (e.isDirectory() && e.name === MODEL_FILES.tfjs) {
-      for (const f of await readdir(path.join(modelDir, e.name), { withFileTypes: true })) {
-        if (f.isFile()) await copyFile(path.join(modelDir, e.name, f.name), path.join(dest, assetName(`${e.name}/${f.name}`)));
+      for (const f of await readdir(path.join(model.dir, e.name), { withFileTypes: true })) {
+        if (f.isFile()) await put(model, `${e.name}/${f.name}`, assetName(`${e.name}/${f.name}`));
       }
     } else if (e.name !== CHECKSUMS_FILE) skipped.push(e.name);
   }
-  for (const [name, dir] of Object.entries(variants)) {
+  for (const [name, v] of Object.entries(variants)) {
     if (!/^[A-Za-z0-9_-]+$/.test(name))
       throw new UsageError(`variant name ${JSON.stringify(name)}: expected letters, digits, _ and - (e.g. int8)`);
-    if (!existsSync(path.join(dir, MODEL_FILES.onnx))) throw new CdlError(`variant ${name}: ${dir} has no ${MODEL_FILES.onnx}`);
-    await copyFile(path.join(dir, MODEL_FILES.onnx), path.join(dest, `model-${name}.onnx`));
+    if (typeof v === 'string' && !existsSync(path.join(v, MODEL_FILES.onnx)))
+      throw new CdlError(`variant ${name}: ${v} has no ${MODEL_FILES.onnx}`);
+    const md = typeof v === 'string' ? await openModelDir(v, { requireChecksums: true }) : v;
+    await put(md, MODEL_FILES.onnx, `model-${name}.onnx`);
     for (const f of [MODEL_FILES.metrics, MODEL_FILES.lineage]) {
-      if (existsSync(path.join(dir, f))) await copyFile(path.join(dir, f), path.join(dest, f.replace('.json', `-${name}.json`)));
+      if (existsSync(path.join(md.dir, f))) await put(md, f, f.replace('.json', `-${name}.json`));
     }
   }
-  const sums = await writeChecksums(dest);
+  await writeChecksumsFile(dest, sums);
   return { dir: dest, sums, skipped };
 }
 

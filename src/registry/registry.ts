@@ -10,15 +10,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BLESSING_FILE, type Blessing } from '../evaluate/gate.js';
 import type { DeploymentRecord, RegistryForge, ReleaseDetails } from '../forge/types.js';
 import { compareVersions } from '../forge/types.js';
 import { CHECKSUMS_FILE, ChecksumError, parseChecksums, verifyChecksums } from '../model-dir/checksums.js';
 import {
   adoptModelDir,
+  BLESSING_FILE,
   checkBlessing,
   MODEL_FILES,
   openModelDir,
+  type Blessing,
   type BlessingCheck,
   type Lineage,
   type OpenedModelDir,
@@ -162,7 +163,7 @@ export class Registry {
         : await this.forge.createDraftRelease(tag, { commit, name: `${this.model} ${this.versionOf(tag)}`, body });
     const work = path.join(os.tmpdir(), `cdl-promote-${process.pid}-${Date.now()}`);
     try {
-      const staged = await stageAssets(candidate, path.join(work, 'assets'), o.variants);
+      const staged = await stageAssets(opened, path.join(work, 'assets'), o.variants);
       if (staged.skipped.length) this.log(`not released (not part of a model directory): ${staged.skipped.join(', ')}`);
       if (!draft) {
         const released = existing!;
@@ -241,11 +242,13 @@ export class Registry {
   /**
    * The model of a version, verified: every asset against SHA256SUMS (and the forge's digest),
    * and the blessing. A published release without model assets (published by hand where assets
-   * can no longer be added) gives the commit's workflow artifact instead, and says so.
+   * can no longer be added) gives the commit's workflow artifact instead, and says so. A caller
+   * that already holds the release's details passes them (`release`), so they are fetched once.
    */
-  async fetch(ref: string, dest: string): Promise<FetchedVersion> {
+  async fetch(ref: string, dest: string, o: { release?: ReleaseDetails } = {}): Promise<FetchedVersion> {
     const tag = this.resolveTag(ref);
-    const release = await this.forge.releaseDetails(tag);
+    if (o.release && o.release.tag !== tag) throw new CdlError(`release ${o.release.tag} given for ${tag}`);
+    const release = o.release ?? (await this.forge.releaseDetails(tag));
     if (!release) throw new CdlError(`no release ${tag} (${this.forge.describe()})`);
     if (release.draft) throw new CdlError(`release ${tag} is a draft; publish it first`);
     const notes: string[] = [];
@@ -301,7 +304,7 @@ export class Registry {
         const opened = await openModelDir(got, { requireChecksums: true }).catch((e: unknown) => {
           throw new ChecksumError(`artifact ${name} fails verification: ${(e as Error).message}`);
         });
-        const staged = await stageAssets(got, path.join(flat, '.staged'));
+        const staged = await stageAssets(opened, path.join(flat, '.staged'));
         dir = await adoptModelDir(dest, await assembleModelDir(staged.dir, staged.sums, dest));
         verified = [...opened.sums!.keys()];
       }

@@ -91,7 +91,9 @@ export async function releaseModel(o: ReleaseModelOptions): Promise<ReleaseModel
   }
   const reason = `no artifact ${name} in ${where}; release.on_missing_model: retrain`;
   log(`${reason}: training at release`);
-  await train({
+  // One process trains and gates: the gate takes the directory as written and the dataset as
+  // parsed, so neither is read, hashed or parsed again.
+  const trained = await train({
     loaded: o.loaded,
     overrides: o.overrides,
     outDir: o.dest,
@@ -100,13 +102,14 @@ export async function releaseModel(o: ReleaseModelOptions): Promise<ReleaseModel
   });
   const gated = await runGate({
     loaded: o.loaded,
-    candidate: o.dest,
+    candidate: trained.model,
+    dataset: trained.dataset,
     forge: o.forge,
     log,
     publish: false,
     reportDir: path.join(path.dirname(o.dest), `${path.basename(o.dest)}-report`),
   });
-  const blessing = await checkBlessing(await openModelDir(o.dest, { requireChecksums: true }));
+  const blessing = await checkBlessing(gated.candidate.modelDir);
   if (!blessing.ok)
     throw new NotBlessedError(`the model retrained at release for commit ${o.commit} is not blessed: ${blessing.reason}`);
   return { dir: o.dest, source: 'retrained', artifact: name, sha256: gated.blessing.candidate.sha256, blessing };

@@ -8,9 +8,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/index.js';
-import type { Blessing } from '../evaluate/gate.js';
 import { CHECKSUMS_FILE, parseChecksums } from '../model-dir/checksums.js';
-import { MODEL_FILES, readBlessing, readModelDir, type Lineage, type Metrics, type OpenedModelDir } from '../model-dir/index.js';
+import {
+  MODEL_FILES,
+  readBlessing,
+  readModelDir,
+  type Blessing,
+  type Lineage,
+  type Metrics,
+  type OpenedModelDir,
+} from '../model-dir/index.js';
 import { RUN_RECORD_SCHEMA_VERSION, checkRunRecord, type RunKind, type RunRecord } from '../model-dir/run-record.js';
 import type { TrainOutcome } from '../train/run.js';
 import { assignmentOverrides, type SearchSpace } from '../tune/space.js';

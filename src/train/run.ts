@@ -10,7 +10,15 @@ import { trainLauncher } from '../config/schema.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import { REFERENCE_FILE, referenceStats } from '../data/stats.js';
 import { renderModelCard } from '../model-dir/card.js';
-import { MODEL_FILES, newLineage, newMetrics, writeModelDir, type Lineage, type Metrics } from '../model-dir/index.js';
+import {
+  MODEL_FILES,
+  newLineage,
+  newMetrics,
+  writeModelDir,
+  type Lineage,
+  type Metrics,
+  type OpenedModelDir,
+} from '../model-dir/index.js';
 import { assertReplaceableModelDir, projectPaths } from '../model-dir/out-dir.js';
 import { ciInfo, gitInfo, hardwareInfo } from '../model-dir/lineage.js';
 import { exportOnnx } from '../onnx/export.js';
@@ -48,6 +56,10 @@ export interface TrainOutcome {
   outDir: string;
   metrics: Metrics;
   lineage: Lineage;
+  /** The model directory as written (bytes and hashes), for a next stage in this process. */
+  model: OpenedModelDir;
+  /** The dataset trained on (built-in trainer), for a next stage in this process. */
+  dataset?: Dataset;
   /** SHA-256 of the model.onnx written. */
   sha256?: string;
 }
@@ -338,7 +350,7 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     if (rel === MODEL_FILES.onnx || rel === MODEL_FILES.metrics) continue;
     extra[rel] = new Uint8Array(await readFile(path.join(work, rel)));
   }
-  const written = await writeModelDir(opts.outDir, {
+  const model = await writeModelDir(opts.outDir, {
     onnx: out.onnx,
     metrics,
     lineage,
@@ -348,7 +360,7 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
   await cleanUp();
   await rm(checkpointDir, { recursive: true, force: true });
   log(`model directory written to ${opts.outDir}`);
-  return { outDir: opts.outDir, metrics, lineage, sha256: written.sha256 };
+  return { outDir: opts.outDir, metrics, lineage, model, sha256: model.sha256 };
 }
 
 export async function train(opts: TrainOptions): Promise<TrainOutcome> {
@@ -491,5 +503,5 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     `test ${main.name} ${metrics.main_metric_value?.toFixed(4)}; model directory written to ${opts.outDir} ` +
       `(${MODEL_FILES.onnx}, ${MODEL_FILES.tfjs}/, ${MODEL_FILES.metrics}, ${MODEL_FILES.lineage}, ${MODEL_FILES.card})`,
   );
-  return { outDir: opts.outDir, metrics, lineage, sha256: written.sha256 };
+  return { outDir: opts.outDir, metrics, lineage, model: written, dataset, sha256: written.sha256 };
 }
