@@ -3,7 +3,7 @@
  * under `.cdl/`; releases are git tags plus the model files under `.cdl/releases/<tag>/`.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
@@ -11,13 +11,17 @@ import { sha256File } from '../model-dir/checksums.js';
 import { MODEL_FILES } from '../model-dir/files.js';
 import { addToModelDir } from '../model-dir/index.js';
 import { CdlError } from '../util/errors.js';
+import { releasesOfModel, releaseVersion } from './tags.js';
+import { issueBody, issueSlug } from './issues.js';
 import {
   compareVersions,
-  releasesOfModel,
-  releaseVersion,
   reportMarker,
   type AssetInfo,
   type DeploymentRecord,
+  type DispatchRequest,
+  type DispatchResult,
+  type IssueRequest,
+  type IssueResult,
   type DeploymentState,
   type DeploymentStatusUpdate,
   type NewDeployment,
@@ -104,7 +108,6 @@ async function writeAtomic(file: string, content: string): Promise<void> {
 }
 
 export class LocalForge implements RegistryForge {
-  readonly kind = 'local' as const;
   readonly root: string;
   readonly stateDir: string;
 
@@ -485,6 +488,8 @@ export class LocalForge implements RegistryForge {
       path.join(dir, 'status.json'),
       JSON.stringify({ state, context, description: p.description, time: new Date().toISOString() }, null, 2) + '\n',
     );
+    // Inside a `cdl run` job the step summary is the job summary, as on GitHub.
+    if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, `${p.markdown}\n`);
     return {
       comment: { id: commentFile, action: existed ? 'updated' : 'created' },
       status: { state, context },
@@ -492,6 +497,45 @@ export class LocalForge implements RegistryForge {
       files: ['comment.md', 'report.html', 'summary.md', 'status.json'].map((f) => path.join(dir, f)),
       notes: [],
     };
+  }
+
+  async upsertIssue(req: IssueRequest): Promise<IssueResult> {
+    const file = path.join(this.stateDir, 'issues', `${issueSlug(req.marker)}.md`);
+    const exists = existsSync(file) && !/^state: closed$/m.test(await readFile(file, 'utf8'));
+    if (!exists && !req.create) return { action: 'none' };
+    const body = issueBody(req.marker, req.body);
+    await writeAtomic(file, `# ${req.title}\n\nstate: open\nlabels: ${(req.labels ?? []).join(', ')}\n\n${body}\n`);
+    return { action: exists ? 'updated' : 'created', file };
+  }
+
+  async dispatchWorkflow(req: DispatchRequest): Promise<DispatchResult> {
+    const ref = req.ref ?? 'HEAD';
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const file = path.join(this.stateDir, 'dispatches', `${stamp}-${req.workflow.replace(/[^A-Za-z0-9._-]+/g, '-')}.json`);
+    await writeAtomic(
+      file,
+      JSON.stringify(
+        { workflow: req.workflow, ref, inputs: req.inputs ?? {}, run: `cdl run ${req.workflow} -e workflow_dispatch` },
+        null,
+        2,
+      ) + '\n',
+    );
+    return { workflow: req.workflow, ref, file };
+  }
+
+  async commitOfTag(tag: string): Promise<string | null> {
+    return (
+      (
+        await simpleGit(this.root)
+          .revparse([`${tag}^{commit}`])
+          .catch(() => '')
+      ).trim() || null
+    );
+  }
+
+  /** Local releases are not signed: the unsigned statement is their provenance. */
+  async signProvenance(): Promise<undefined> {
+    return undefined;
   }
 }
 
