@@ -1,6 +1,6 @@
 /** The compression report: one row per method tried, and Mermaid charts of size and accuracy. */
 import { cell } from '../report/markdown.js';
-import type { CompressionRecord, MethodResult } from './run.js';
+import type { CompressionRecord, MethodResult } from './compression-record.js';
 
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(2)}%`);
 const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));

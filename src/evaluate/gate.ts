@@ -5,69 +5,15 @@
 import { gateSection, type GateSection, type MetricGate } from '../config/schema.js';
 import { MODEL_FILES, SCHEMA_VERSIONS } from '../model-dir/files.js';
 import { METRIC_INFO } from './metrics.js';
+import { describeSignificance, fmtDelta, fmtValue } from './format.js';
+import type { BaselineIdentity, Blessing, MetricComparison, Significance, Verdict } from './records.js';
 import type { EvaluatedModel, Evaluation } from './run.js';
 import { isResamplable, mcnemar, pairedBootstrap } from './significance.js';
 
 export const BLESSING_SCHEMA_VERSION = SCHEMA_VERSIONS.blessing;
 export const BLESSING_FILE = MODEL_FILES.blessing;
 
-export interface Significance {
-  method: 'bootstrap' | 'mcnemar';
-  confidence: number;
-  /** Confidence interval of candidate − baseline (bootstrap). */
-  ci?: [number, number];
-  p_value?: number;
-  /** Whether the change differs from zero at the confidence level. */
-  significant: boolean;
-}
-
-export interface MetricComparison {
-  metric: string;
-  candidate: number | null;
-  baseline: number | null;
-  /** candidate − baseline. */
-  delta: number | null;
-  higher_is_better: boolean;
-  significance?: Significance;
-}
-
-export interface Verdict extends MetricComparison {
-  /** The thresholds in words, e.g. ">= 0.8; at most 0.01 below the baseline". */
-  threshold: string;
-  verdict: 'pass' | 'fail';
-  reasons: string[];
-}
-
-export interface BaselineIdentity {
-  /** How it was found: the latest release, a path, an artifact, or a release tag. */
-  kind: 'release' | 'path' | 'artifact' | 'tag';
-  ref: string;
-  tag?: string;
-  /** The model directory, for a baseline given as a path (downloads are temporary). */
-  dir?: string;
-  sha256?: string;
-  commit?: string | null;
-  /** For production: deployed to the production environment, or the latest release (nothing deployed yet). */
-  production?: 'deployed' | 'latest-release';
-}
-
-export interface Blessing {
-  schema_version: number;
-  decision: 'blessed' | 'rejected';
-  reason: string;
-  model: string;
-  candidate: { dir: string; sha256: string; commit: string | null };
-  baseline: BaselineIdentity | null;
-  /** Why there is no baseline, when there is none. */
-  baseline_note?: string;
-  forced?: { reason: string; by: string | null; decision_without_override: 'rejected' };
-  thresholds: GateSection['metrics'];
-  significance: GateSection['significance'];
-  verdicts: Verdict[];
-  /** Every metric side by side (including those without thresholds). */
-  comparison: MetricComparison[];
-  time: string;
-}
+export type { BaselineIdentity, Blessing, MetricComparison, Significance, Verdict } from './records.js';
 
 export const DEFAULT_GATE: GateSection = gateSection.parse({});
 
@@ -141,37 +87,6 @@ export function compareEvaluations(
     }
     return row;
   });
-}
-
-export function fmtValue(v: number | null | undefined, metric = ''): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  if (metric === 'size_bytes') return formatBytes(v);
-  if (metric === 'throughput') return v.toFixed(0);
-  if (metric.startsWith('latency')) return v.toFixed(3);
-  if (Number.isInteger(v)) return String(v);
-  return Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4);
-}
-
-export function fmtDelta(v: number | null | undefined, metric = ''): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  const s = fmtValue(Math.abs(v), metric);
-  return v > 0 ? `+${s}` : v < 0 ? `−${s}` : s;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
-}
-
-/** "within noise (95% CI −0.0040…+0.0060)" or "significant (p = 0.003)". */
-export function describeSignificance(s: Significance | undefined, metric = ''): string {
-  if (!s) return '';
-  const pct = `${Math.round(s.confidence * 100)}%`;
-  const detail = s.ci
-    ? `${pct} CI ${fmtDelta(s.ci[0], metric)}…${fmtDelta(s.ci[1], metric)}`
-    : `McNemar p = ${s.p_value! < 0.001 ? s.p_value!.toExponential(1) : s.p_value!.toFixed(3)}`;
-  return `${s.significant ? 'significant' : 'not significant, within noise'} (${detail})`;
 }
 
 function thresholdText(metric: string, g: MetricGate, hib: boolean): string {

@@ -14,7 +14,8 @@ import { renderHtml } from '../report/html.js';
 import { addToModelDir } from '../model-dir/index.js';
 import { messageOf } from '../util/errors.js';
 import { BaselineError, resolveBaseline } from './baseline.js';
-import { BLESSING_FILE, decide, fmtValue, type BaselineIdentity, type Blessing } from './gate.js';
+import { fmtValue } from './format.js';
+import { BLESSING_FILE, decide, type BaselineIdentity, type Blessing } from './gate.js';
 import { EVALUATION_FILE, evaluateModel, type EvaluatedModel, type Evaluation } from './run.js';
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {

@@ -8,56 +8,14 @@ import { loadOrt, type Ort } from '../runtime/onnxruntime.js';
 import { summarizeOnnx } from '../onnx/read.js';
 import { CdlError, messageOf } from '../util/errors.js';
 import { formatDims, planLayout, toNchw, ShapeMismatchError, type Layout } from './layout.js';
-import {
-  ClassificationAccumulator,
-  looksLikeProbabilities,
-  percentile,
-  regressionScores,
-  softmaxRows,
-  type ClassMetrics,
-} from './metrics.js';
+import { ClassificationAccumulator, looksLikeProbabilities, percentile, regressionScores, softmaxRows } from './metrics.js';
 
 export const EVALUATION_SCHEMA_VERSION = SCHEMA_VERSIONS.evaluation;
 export const EVALUATION_FILE = MODEL_FILES.evaluation;
 
-export type Task = 'classification' | 'regression';
+import type { Evaluation, PerExample, Task } from './records.js';
 
-/** Per-example results kept for the significance tests (not written to JSON). */
-export interface PerExample {
-  labels: Int32Array | Float32Array;
-  /** Predicted class (classification) or value (regression). */
-  pred: Int32Array | Float32Array;
-  /** 1 when the predicted class is the label. */
-  correct?: Uint8Array;
-  /** Negative log-likelihood of the label. */
-  logLoss?: Float64Array;
-  /** Number of classes scored above the label (0: top-1). */
-  rank?: Int32Array;
-  classes: number;
-}
-
-export interface Evaluation {
-  schema_version: number;
-  model: {
-    dir: string;
-    name: string | null;
-    sha256: string;
-    size_bytes: number;
-    input: { name: string; shape: Array<number | string>; layout: Layout['kind']; fed: number[] };
-    outputs: 'probabilities' | 'logits' | 'values';
-    producer: string;
-    commit: string | null;
-  };
-  task: Task;
-  data: { split: 'test'; examples: number; version: string; source: string };
-  /** Flat metric values: accuracy, macro_f1, log_loss, ece, top_3, top_5 or mae, rmse, r2; latency_*, throughput, size_bytes. */
-  metrics: Record<string, number>;
-  classes?: string[];
-  per_class?: ClassMetrics[];
-  confusion?: number[][];
-  timing: { predict_seconds: number; examples_per_second: number; latency_runs: number; throughput_batches: number };
-  created_at: string;
-}
+export type { Evaluation, PerExample, Task } from './records.js';
 
 export interface EvaluatedModel {
   evaluation: Evaluation;

@@ -23,8 +23,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReferenceStats } from '../data/stats.js';
-import type { Blessing } from '../evaluate/gate.js';
-import type { Evaluation } from '../evaluate/run.js';
+import type { Blessing, Evaluation } from '../evaluate/records.js';
 import { CdlError } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import {

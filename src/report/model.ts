@@ -2,7 +2,8 @@
  * What a report shows, computed once; the Markdown (pull-request comment, job summary) and the
  * HTML page render the same content.
  */
-import { describeSignificance, fmtDelta, fmtValue, type Blessing, type MetricComparison } from '../evaluate/gate.js';
+import { describeSignificance, fmtDelta, fmtValue } from '../evaluate/format.js';
+import type { Blessing, MetricComparison } from '../evaluate/gate.js';
 import { METRIC_INFO } from '../evaluate/metrics.js';
 import type { Evaluation } from '../evaluate/run.js';
 
