@@ -1,10 +1,8 @@
 // Runs one job (one matrix combination): its steps, the actions they use, post steps, outputs.
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/index';
-import { parse as parseYaml } from 'yaml';
 import type { Masker } from './commands.js';
 import { parseCommand, parseKeyValueFile } from './commands.js';
 import type { Result, RunContext } from './context.js';
@@ -345,7 +343,7 @@ export class JobRunner {
       const env = this.envForContext({});
       const ctx = this.stepContexts(env);
       const label = this.stepLabel(step, ctx, display);
-      if (this.controller.signal.aborted && this.status !== 'cancelled') this.status = this.timedOut ? 'cancelled' : 'cancelled';
+      if (this.controller.signal.aborted && this.status !== 'cancelled') this.status = 'cancelled';
       const run = this.evalCondition(step.if, ctx, step.where);
       if (!run) {
         this.steps[step.id] = { outcome: 'skipped', conclusion: 'skipped', outputs: {} };
@@ -737,9 +735,3 @@ export function shellCommand(shell: string | undefined): { command: string; args
   if (!args.some((a) => a.includes('{0}'))) args.push('{0}');
   return { command: parts[0] as string, args, ext: '' };
 }
-
-export function readActionYaml(file: string): unknown {
-  return parseYaml(readFileSync(file, 'utf8'));
-}
-
-export type { TemplateToken };

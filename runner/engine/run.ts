@@ -2,8 +2,7 @@
 // matrix, reusable workflows), writes the run directory and prints the summary.
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startResultsServer } from '../results-server/index.js';
 import { UsageError } from '../../src/util/errors.js';
@@ -711,7 +710,7 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
     server.endRun(runId);
     await server.close();
   }
-  await collectArtifacts(path.join(stateDir, 'results'), runId, path.join(runDir, 'artifacts'));
+  await server.copyRunArtifacts(runId, path.join(runDir, 'artifacts'));
   const exitCode = ctx.expressionErrors.length ? 2 : result.result === 'success' ? 0 : 1;
   const table = summaryTable(runner.jobs);
   const annotations = ctx.annotations.map(
@@ -738,24 +737,4 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
   );
   await writeFile(path.join(runDir, 'summary.txt'), masker.mask(table) + '\n');
   return summary;
-}
-
-/** Copies this run's artifacts (zip files) into the run directory. */
-async function collectArtifacts(resultsRoot: string, runId: string, dest: string): Promise<void> {
-  const dir = path.join(resultsRoot, 'artifacts', encodeURIComponent(runId));
-  if (!existsSync(dir)) return;
-  await mkdir(dest, { recursive: true });
-  for (const f of await readdir(dir)) {
-    if (!f.endsWith('.json')) continue;
-    try {
-      const record = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as { id: number; name: string; mimeType: string };
-      const ext = record.mimeType === 'application/zip' && !record.name.endsWith('.zip') ? '.zip' : '';
-      await copyFile(
-        path.join(resultsRoot, 'blobs', 'artifacts', String(record.id)),
-        path.join(dest, `${record.name.replace(/[/\\]/g, '_')}${ext}`),
-      );
-    } catch {
-      // an artifact deleted during the run
-    }
-  }
 }
