@@ -1,10 +1,10 @@
 // One `cdl run`: validates the workflow, starts the results server, runs the job graph (needs,
 // matrix, reusable workflows), writes the run directory and prints the summary.
-import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startResultsServer } from '../results-server/index.js';
+import { machineLabels } from './labels.js';
 import { UsageError } from '../../src/util/errors.js';
 import { Masker } from './commands.js';
 import type { Result, RunContext } from './context.js';
@@ -76,23 +76,6 @@ class Semaphore {
       else this.free++;
     }
   }
-}
-
-export function machineLabels(): string[] {
-  const labels = ['self-hosted', 'linux', process.arch === 'arm64' ? 'arm64' : 'x64'];
-  try {
-    if (
-      execFileSync('nvidia-smi', ['-L'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).includes(
-        'GPU',
-      )
-    ) {
-      labels.push('gpu');
-    }
-  } catch {
-    // no GPU (or no driver)
-  }
-  for (const extra of (process.env.CDL_RUNNER_LABELS ?? '').split(',')) if (extra.trim()) labels.push(extra.trim());
-  return labels;
 }
 
 /** Typed input values: defaults, required, boolean/number/choice. */
