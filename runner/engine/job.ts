@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Masker } from './commands.js';
-import { parseCommand } from './commands.js';
 import type { Result, RunContext } from './context.js';
 import {
   ExpressionFailure,
@@ -22,6 +21,7 @@ import { runsOnMismatch } from './labels.js';
 import { execLines } from './process.js';
 import { runnerContext, safeName, stepProcessEnv } from './runner-env.js';
 import { shellCommand } from './shell.js';
+import { WorkflowCommandReader } from './workflow-commands.js';
 import { evalString, evalStringMap, evalToken, type JobDef, type StepDef, type WorkflowDef } from './workflow.js';
 import { resolveAction, type ActionDef } from './actions.js';
 
@@ -358,71 +358,18 @@ export class JobRunner {
   ): Promise<{ ok: boolean; outputs: Record<string, string>; state: Record<string, string> }> {
     const files = await createFileCommandFiles(this.dir, ++this.counter);
     const env = this.processEnv(opts.env, files);
-    const legacyOutputs: Record<string, string> = {};
-    const legacyState: Record<string, string> = {};
-    let stopToken: string | undefined;
+    const commands = new WorkflowCommandReader({
+      log: (line) => this.log(label, line),
+      masker: this.masker,
+      verbose: this.run.verbose,
+      annotate: ({ level, ...rest }) => this.run.annotations.push({ level, job: this.spec.key, ...rest }),
+    });
     const result = await execLines(command, args, {
       cwd: opts.cwd,
       env,
       timeoutMs: opts.timeoutMs,
       signal: this.controller.signal,
-      onLine: (line) => {
-        if (stopToken !== undefined) {
-          if (line.trim() === `::${stopToken}::`) stopToken = undefined;
-          else this.log(label, line);
-          return;
-        }
-        const cmd = parseCommand(line);
-        if (!cmd) {
-          this.log(label, line);
-          return;
-        }
-        switch (cmd.name) {
-          case 'add-mask':
-            this.masker.add(cmd.message);
-            return;
-          case 'group':
-            this.log(label, `▸ ${cmd.message}`);
-            return;
-          case 'endgroup':
-          case 'echo':
-            return;
-          case 'debug':
-            if (this.run.verbose) this.log(label, `debug: ${cmd.message}`);
-            return;
-          case 'error':
-          case 'warning':
-          case 'notice': {
-            const p = cmd.properties;
-            const at = p['file'] ? `${p['file']}${p['line'] ? `:${p['line']}` : ''}${p['col'] ? `:${p['col']}` : ''}: ` : '';
-            this.log(label, `${cmd.name}: ${at}${cmd.message}`);
-            this.run.annotations.push({
-              level: cmd.name,
-              job: this.spec.key,
-              message: this.masker.mask(cmd.message),
-              file: p['file'],
-              line: p['line'],
-              col: p['col'],
-            });
-            return;
-          }
-          case 'set-output':
-            if (cmd.properties['name']) legacyOutputs[cmd.properties['name']] = cmd.message;
-            return;
-          case 'save-state':
-            if (cmd.properties['name']) legacyState[cmd.properties['name']] = cmd.message;
-            return;
-          case 'stop-commands':
-            stopToken = cmd.message;
-            return;
-          case 'set-env':
-          case 'add-path':
-            this.log(label, `error: the ${cmd.name} command is disabled; use the GITHUB_ENV / GITHUB_PATH files`);
-            return;
-          default:
-            this.log(label, line);
-        }
-      },
+      onLine: (line) => commands.read(line),
     });
     let collected: { outputs: Record<string, string>; state: Record<string, string> };
     try {
@@ -437,8 +384,8 @@ export class JobRunner {
     else if (result.code !== 0) this.log(label, `error: process completed with exit code ${result.code}`);
     return {
       ok: result.code === 0 && !result.timedOut && !result.cancelled && !result.error,
-      outputs: { ...legacyOutputs, ...collected.outputs },
-      state: { ...legacyState, ...collected.state },
+      outputs: { ...commands.outputs, ...collected.outputs },
+      state: { ...commands.state, ...collected.state },
     };
   }
 

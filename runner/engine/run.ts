@@ -17,15 +17,7 @@ import { buildEvent, gitInfo } from './event.js';
 import { JobRunner, type JobOutcome } from './job.js';
 import { expandMatrix } from './matrix.js';
 import { localUsesPath, resolveAction } from './actions.js';
-import {
-  WorkflowError,
-  evalToken,
-  readWorkflow,
-  tokenEntries,
-  whereOf,
-  type JobDef,
-  type WorkflowDef,
-} from './workflow.js';
+import { WorkflowError, evalToken, readWorkflow, tokenEntries, whereOf, type JobDef, type WorkflowDef } from './workflow.js';
 
 export const SUPPORTED_EVENTS = ['push', 'pull_request', 'release', 'workflow_dispatch', 'schedule', 'workflow_call'];
 
