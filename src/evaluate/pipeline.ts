@@ -1,7 +1,7 @@
 /**
  * Evaluate → compare → decide → report → publish: what `cdl gate` and actions/evaluate-gate do.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
@@ -17,13 +17,6 @@ import { BaselineError, resolveBaseline } from './baseline.js';
 import { fmtValue } from './format.js';
 import { BLESSING_FILE, decide, type BaselineIdentity, type Blessing } from './gate.js';
 import { EVALUATION_FILE, evaluateModel, type EvaluatedModel, type Evaluation } from './run.js';
-
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-  await rename(tmp, file);
-}
 
 export function gateOf(loaded: LoadedConfig): GateSection {
   return loaded.config.gate ?? gateSection.parse({});

@@ -11,6 +11,7 @@ import { sha256File } from '../model-dir/checksums.js';
 import { MODEL_FILES } from '../model-dir/files.js';
 import { addToModelDir } from '../model-dir/index.js';
 import { CdlError } from '../util/errors.js';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { releasesOfModel, releaseVersion } from './tags.js';
 import { issueBody, issueSlug } from './issues.js';
 import {
@@ -98,13 +99,6 @@ function checkAssetName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || name === RELEASE_FILE) {
     throw new CdlError(`invalid asset name ${JSON.stringify(name)}; expected letters, digits and . _ - (not ${RELEASE_FILE})`);
   }
-}
-
-async function writeAtomic(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
 }
 
 export class LocalForge implements RegistryForge {
@@ -357,7 +351,7 @@ export class LocalForge implements RegistryForge {
     if (existsSync(dest)) throw new PromotionConflictError(`${release.tag} is already promoted`);
     const { owner: _owner, ...info } = JSON.parse(await readFile(path.join(dir, RELEASE_FILE), 'utf8')) as LocalRelease;
     const published: LocalRelease = { ...info, draft: false, published_at: new Date().toISOString() };
-    await writeAtomic(path.join(dir, RELEASE_FILE), JSON.stringify(published, null, 2) + '\n');
+    await writeJsonAtomic(path.join(dir, RELEASE_FILE), published);
     const git = simpleGit(this.root);
     const isRepo = await git.checkIsRepo().catch(() => false);
     let tagged = false;
@@ -409,9 +403,7 @@ export class LocalForge implements RegistryForge {
   }
 
   private async readDeployments(model: string): Promise<LocalDeployment[]> {
-    const file = this.deploymentsFile(model);
-    if (!existsSync(file)) return [];
-    return JSON.parse(await readFile(file, 'utf8')) as LocalDeployment[];
+    return (await readJson<LocalDeployment[]>(this.deploymentsFile(model))) ?? [];
   }
 
   async createDeployment(d: NewDeployment): Promise<DeploymentRecord> {
@@ -431,7 +423,7 @@ export class LocalForge implements RegistryForge {
       statuses: [{ state: 'queued', description: d.description, time: new Date().toISOString() }],
     };
     all.push(rec);
-    await writeAtomic(this.deploymentsFile(d.model), JSON.stringify(all, null, 2) + '\n');
+    await writeJsonAtomic(this.deploymentsFile(d.model), all);
     return strip(rec);
   }
 
@@ -463,7 +455,7 @@ export class LocalForge implements RegistryForge {
         }
       }
     }
-    await writeAtomic(this.deploymentsFile(d.model), JSON.stringify(all, null, 2) + '\n');
+    await writeJsonAtomic(this.deploymentsFile(d.model), all);
     return strip(rec);
   }
 
@@ -479,12 +471,12 @@ export class LocalForge implements RegistryForge {
     const commentFile = path.join(dir, 'comment.md');
     const existed = existsSync(commentFile);
     const body = `${reportMarker(p.model)}\n${p.markdown}`;
-    await writeAtomic(commentFile, body);
-    await writeAtomic(path.join(dir, 'report.html'), p.html);
-    await writeAtomic(path.join(dir, 'summary.md'), p.markdown);
+    await writeFileAtomic(commentFile, body);
+    await writeFileAtomic(path.join(dir, 'report.html'), p.html);
+    await writeFileAtomic(path.join(dir, 'summary.md'), p.markdown);
     const state = p.decision === 'blessed' ? 'success' : 'failure';
     const context = `cdl/evaluate-gate (${p.model})`;
-    await writeAtomic(
+    await writeFileAtomic(
       path.join(dir, 'status.json'),
       JSON.stringify({ state, context, description: p.description, time: new Date().toISOString() }, null, 2) + '\n',
     );
@@ -504,7 +496,7 @@ export class LocalForge implements RegistryForge {
     const exists = existsSync(file) && !/^state: closed$/m.test(await readFile(file, 'utf8'));
     if (!exists && !req.create) return { action: 'none' };
     const body = issueBody(req.marker, req.body);
-    await writeAtomic(file, `# ${req.title}\n\nstate: open\nlabels: ${(req.labels ?? []).join(', ')}\n\n${body}\n`);
+    await writeFileAtomic(file, `# ${req.title}\n\nstate: open\nlabels: ${(req.labels ?? []).join(', ')}\n\n${body}\n`);
     return { action: exists ? 'updated' : 'created', file };
   }
 
@@ -512,7 +504,7 @@ export class LocalForge implements RegistryForge {
     const ref = req.ref ?? 'HEAD';
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const file = path.join(this.stateDir, 'dispatches', `${stamp}-${req.workflow.replace(/[^A-Za-z0-9._-]+/g, '-')}.json`);
-    await writeAtomic(
+    await writeFileAtomic(
       file,
       JSON.stringify(
         { workflow: req.workflow, ref, inputs: req.inputs ?? {}, run: `cdl run ${req.workflow} -e workflow_dispatch` },
