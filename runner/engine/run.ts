@@ -3,7 +3,7 @@
 import { cpus } from 'node:os';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startResultsServer } from '../results-server/index.js';
+import { cacheScopesFor, startResultsServer } from '../results-server/index.js';
 import { resolveInputs } from './inputs.js';
 import { machineLabels } from './labels.js';
 import { formatDuration, summaryTable, type JobSummary } from './run-summary.js';
@@ -554,6 +554,11 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
     root: path.join(stateDir, 'results'),
     runId,
     repository: String(github['repository']),
+    // Caches follow GitHub's rule: this ref's own, then the base branch's, then the default branch's.
+    cacheScopes: cacheScopesFor(String(github['ref']), {
+      baseRef: github['base_ref'] ? String(github['base_ref']) : undefined,
+      defaultBranch: info.defaultBranch,
+    }),
   });
   const masker = new Masker();
   const secrets = { ...(opts.secrets ?? {}) };

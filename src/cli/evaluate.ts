@@ -5,7 +5,8 @@ import { describeSignificance, fmtDelta, fmtValue } from '../evaluate/format.js'
 import { compareEvaluations, type MetricComparison } from '../evaluate/gate.js';
 import { METRIC_INFO } from '../evaluate/metrics.js';
 import { EVALUATION_FILE } from '../evaluate/run.js';
-import { evaluateWithBaseline, evaluationRecord, runGate } from '../evaluate/pipeline.js';
+import { changesOf, evaluateWithBaseline, evaluationRecord, runGate } from '../evaluate/pipeline.js';
+import { recordGate } from '../runs/record.js';
 import { addToModelDir } from '../model-dir/index.js';
 import { selectForge } from '../forge/index.js';
 import { UsageError } from '../util/errors.js';
@@ -69,7 +70,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     log,
   });
   if (pair.baselineNote && values.baseline) log(`baseline: ${pair.baselineNote}`);
-  const record = evaluationRecord(pair);
+  const record = evaluationRecord(pair, changesOf(pair));
   const file = path.join(pair.candidate.modelDir.dir, EVALUATION_FILE);
   // Written through the model directory, so its SHA256SUMS keeps covering every file.
   await addToModelDir(pair.candidate.modelDir, { [EVALUATION_FILE]: JSON.stringify(record, null, 2) + '\n' });
@@ -112,6 +113,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
     reportDir: values['report-dir'] as string | undefined,
     forceBless: reason ? { reason, by: process.env.GITHUB_ACTOR ?? os.userInfo().username } : undefined,
   });
+  await recordGate(result, loaded, { log });
   const b = result.blessing;
   if (values.json) process.stdout.write(JSON.stringify(b, null, 2) + '\n');
   else {

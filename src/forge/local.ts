@@ -15,6 +15,7 @@ import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { releasesOfModel, releaseVersion } from './tags.js';
 import { issueBody, issueSlug } from './issues.js';
 import {
+  PromotionConflictError,
   compareVersions,
   reportMarker,
   type AssetInfo,
@@ -53,8 +54,7 @@ interface LocalRelease extends ReleaseInfo {
 
 class DraftMovedError extends Error {}
 
-/** Another process holds the draft of the tag (exit code 1). */
-export class PromotionConflictError extends CdlError {}
+export { PromotionConflictError } from './types.js';
 
 /** Whether the owner of a draft may still be writing it; an owner on another host counts as alive (fail closed). */
 function ownerAlive(owner: DraftOwner): boolean {
