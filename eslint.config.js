@@ -40,4 +40,46 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
+  {
+    // The toolkit lives in src/github and the actions' entry points; everything else gets it injected.
+    // The runner's workflow and expression parsers are libraries, allowed in runner/engine only.
+    files: ['src/**/*.ts', 'runner/**/*.ts'],
+    ignores: ['src/github/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@actions/*',
+                '!@actions/workflow-parser',
+                '!@actions/workflow-parser/**',
+                '!@actions/expressions',
+                '!@actions/expressions/**',
+              ],
+              message: 'the toolkit (@actions/*) is imported only in src/github and actions/*/src; inject it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/github/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@actions/*'],
+              message: 'the toolkit (@actions/*) is imported only in src/github and actions/*/src; inject it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -2,6 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { GitHubForge } from '../src/forge/github.js';
 import { compareVersions, LocalForge, releasesOfModel, selectForge } from '../src/forge/index.js';
 import { git, removeTempDirs, tempDir } from './helpers/example.js';
 
@@ -65,15 +66,14 @@ describe('LocalForge', () => {
   });
 
   it('is chosen offline; GitHub only inside Actions with a token and a repository', async () => {
-    expect((await selectForge({ env: {} })).kind).toBe('local');
-    expect((await selectForge({ env: { GITHUB_ACTIONS: 'true' } })).kind).toBe('local');
-    expect((await selectForge({ env: { GITHUB_ACTIONS: 'true', GITHUB_TOKEN: 't', GITHUB_REPOSITORY: 'o/r' } })).kind).toBe(
-      'github',
+    expect(await selectForge({ env: {} })).toBeInstanceOf(LocalForge);
+    expect(await selectForge({ env: { GITHUB_ACTIONS: 'true' } })).toBeInstanceOf(LocalForge);
+    expect(await selectForge({ env: { GITHUB_ACTIONS: 'true', GITHUB_TOKEN: 't', GITHUB_REPOSITORY: 'o/r' } })).toBeInstanceOf(
+      GitHubForge,
     );
     expect(
-      (await selectForge({ env: { GITHUB_ACTIONS: 'true', GITHUB_TOKEN: 't', GITHUB_REPOSITORY: 'o/r', CDL_FORGE: 'local' } }))
-        .kind,
-    ).toBe('local');
+      await selectForge({ env: { GITHUB_ACTIONS: 'true', GITHUB_TOKEN: 't', GITHUB_REPOSITORY: 'o/r', CDL_FORGE: 'local' } }),
+    ).toBeInstanceOf(LocalForge);
   });
 
   it('release tags: model-specific first, plain v* in a one-model repository; versions compare numerically', () => {

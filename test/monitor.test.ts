@@ -13,7 +13,7 @@ import { monitorSection } from '../src/config/schema.js';
 import { loadDataset, type Dataset } from '../src/data/index.js';
 import { exampleFeatures, inputLayout, REFERENCE_FILE, type ReferenceStats } from '../src/data/stats.js';
 import { GitHubForge } from '../src/forge/github.js';
-import { dispatchWorkflow, monitorMarker, upsertIssue } from '../src/forge/issues.js';
+import { monitorMarker } from '../src/forge/issues.js';
 import { LocalForge } from '../src/forge/local.js';
 import { compareDrift, ksPValue, ksStatistic, psi } from '../src/monitor/drift.js';
 import { readReferenceFile, runMonitor } from '../src/monitor/run.js';
@@ -268,14 +268,14 @@ describe('monitoring', () => {
         labels: ['cdl-monitor'],
         create: true,
       };
-      expect(await upsertIssue(forge, { ...req, create: false })).toEqual({ action: 'none' });
-      const created = await upsertIssue(forge, req);
+      expect(await forge.upsertIssue({ ...req, create: false })).toEqual({ action: 'none' });
+      const created = await forge.upsertIssue(req);
       expect(created).toMatchObject({ action: 'created', number: 3 });
-      const updated = await upsertIssue(forge, { ...req, body: 'PSI 0.5' });
+      const updated = await forge.upsertIssue({ ...req, body: 'PSI 0.5' });
       expect(updated).toMatchObject({ action: 'updated', number: 3 });
       expect(issues.filter((i) => i.body.includes(req.marker) && !i.pull_request)).toHaveLength(1);
       expect(issues[2]!.body).toBe(`${req.marker}\nPSI 0.5`);
-      expect(await dispatchWorkflow(forge, { workflow: 'train.yml', inputs: { reason: 'drift' } })).toEqual({
+      expect(await forge.dispatchWorkflow({ workflow: 'train.yml', inputs: { reason: 'drift' } })).toEqual({
         workflow: 'train.yml',
         ref: 'trunk',
       });

@@ -41,7 +41,7 @@ beforeAll(async () => {
     eventPath: '/nonexistent',
     sha: COMMIT,
   });
-  registry = new Registry({ forge, model: 'lin', token: 'test-token' });
+  registry = new Registry({ forge, model: 'lin' });
 });
 afterAll(async () => {
   await gh?.close();

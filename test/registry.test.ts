@@ -11,7 +11,7 @@ import { deployToKServe, renderInferenceService } from '../src/deploy/kserve.js'
 import { deploySettings } from '../src/deploy/settings.js';
 import { LocalForge } from '../src/forge/local.js';
 import { ImmutableReleaseError, NotBlessedError, Registry } from '../src/registry/registry.js';
-import { formatTag, parseTag } from '../src/registry/tags.js';
+import { formatTag, parseTag } from '../src/forge/tags.js';
 import { git, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 import { candidate, project, readJson, sha256, writeSums } from './helpers/registry-models.js';
 

@@ -1,12 +1,8 @@
 // Runs one job (one matrix combination): its steps, the actions they use, post steps, outputs.
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/index';
-import { parse as parseYaml } from 'yaml';
 import type { Masker } from './commands.js';
-import { parseCommand, parseKeyValueFile } from './commands.js';
 import type { Result, RunContext } from './context.js';
 import {
   ExpressionFailure,
@@ -20,7 +16,12 @@ import {
   type EvalState,
   type Where,
 } from './expr.js';
+import { createFileCommandFiles, readFileCommands, type FileCommandFiles } from './file-commands.js';
+import { runsOnMismatch } from './labels.js';
 import { execLines } from './process.js';
+import { runnerContext, safeName, stepProcessEnv } from './runner-env.js';
+import { shellCommand } from './shell.js';
+import { WorkflowCommandReader } from './workflow-commands.js';
 import { evalString, evalStringMap, evalToken, type JobDef, type StepDef, type WorkflowDef } from './workflow.js';
 import { resolveAction, type ActionDef } from './actions.js';
 
@@ -57,16 +58,6 @@ interface PostStep {
   label: string;
   condition: string;
   run: () => Promise<boolean>;
-}
-
-const ENV_FILES = ['GITHUB_OUTPUT', 'GITHUB_ENV', 'GITHUB_PATH', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY'] as const;
-
-function safeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100);
-}
-
-function hasCommand(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(path.delimiter).some((d) => d && existsSync(path.join(d, cmd)));
 }
 
 /** One job's state while it runs. */
@@ -123,18 +114,6 @@ export class JobRunner {
     return { status: () => this.status, workspace: this.workspace };
   }
 
-  private runnerContext(): Record<string, unknown> {
-    return {
-      os: 'Linux',
-      arch: process.arch === 'arm64' ? 'ARM64' : 'X64',
-      name: 'cdl-local',
-      temp: this.temp,
-      tool_cache: path.join(this.run.repoRoot, '.cdl', 'tool-cache'),
-      debug: this.run.verbose ? '1' : '',
-      environment: 'self-hosted',
-    };
-  }
-
   private github(extra: Record<string, unknown> = {}): Record<string, unknown> {
     return { ...this.run.github, job: this.spec.jobId, workspace: this.workspace, action_path: '', ...extra };
   }
@@ -150,7 +129,7 @@ export class JobRunner {
       secrets: this.spec.secrets,
       inputs: this.spec.inputs,
       env: { ...this.spec.workflowEnv },
-      runner: this.runnerContext(),
+      runner: runnerContext(this.run, this.temp),
       job: { status: this.status },
     };
   }
@@ -235,21 +214,7 @@ export class JobRunner {
   }
 
   private checkRunsOn(value: unknown): string | undefined {
-    if (this.run.runsOnAny || value === undefined || value === null) return undefined;
-    let wanted: string[] = [];
-    if (typeof value === 'string') wanted = [value];
-    else if (Array.isArray(value)) wanted = value.map(String);
-    else if (typeof value === 'object') {
-      const labels = (value as { labels?: unknown }).labels;
-      wanted = typeof labels === 'string' ? [labels] : Array.isArray(labels) ? labels.map(String) : [];
-    }
-    const have = new Set(this.run.labels.map((l) => l.toLowerCase()));
-    const missing = wanted.filter((l) => !have.has(l.toLowerCase()));
-    if (missing.length === 0) return undefined;
-    return (
-      `job ${this.spec.key} runs on [${wanted.join(', ')}], but this machine has the labels [${this.run.labels.join(', ')}] ` +
-      `(missing: ${missing.join(', ')}); pass --runs-on-any to run it here anyway`
-    );
+    return this.run.runsOnAny ? undefined : runsOnMismatch(value, this.run.labels, this.spec.key);
   }
 
   private jobOutputs(): Record<string, string> {
@@ -278,64 +243,18 @@ export class JobRunner {
 
   /** The environment of a step's process. */
   private processEnv(stepEnv: Record<string, string>, extra: Record<string, string>): Record<string, string> {
-    const base: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (
-        v === undefined ||
-        k.startsWith('INPUT_') ||
-        k.startsWith('STATE_') ||
-        k.startsWith('GITHUB_') ||
-        k.startsWith('ACTIONS_')
-      )
-        continue;
-      if (k.startsWith('RUNNER_') || k === 'CI') continue;
-      base[k] = v;
-    }
-    const g = this.run.github;
-    const server = this.run.server.env({ runId: this.run.runId, jobId: safeName(this.spec.jobId).replace(/^[^A-Za-z0-9]/, 'j') });
-    const env: Record<string, string> = {
-      // Offline there is no GitHub to talk to: cdl's actions report through the local forge
-      // (files and git tags under .cdl/) unless the caller chose otherwise.
-      CDL_FORGE: 'local',
-      ...base,
-      CI: 'true',
-      GITHUB_ACTIONS: 'true',
-      GITHUB_WORKFLOW: this.spec.wf.name,
-      GITHUB_WORKFLOW_REF: `${String(g['repository'])}/${this.spec.wf.display}@${String(g['ref'])}`,
-      GITHUB_RUN_ID: this.run.runId,
-      GITHUB_RUN_NUMBER: this.run.runId,
-      GITHUB_RUN_ATTEMPT: this.run.runAttempt,
-      GITHUB_JOB: this.spec.jobId,
-      GITHUB_ACTOR: String(g['actor']),
-      GITHUB_TRIGGERING_ACTOR: String(g['actor']),
-      GITHUB_REPOSITORY: String(g['repository']),
-      GITHUB_REPOSITORY_OWNER: String(g['repository_owner']),
-      GITHUB_EVENT_NAME: String(g['event_name']),
-      GITHUB_EVENT_PATH: this.run.eventPath,
-      GITHUB_WORKSPACE: this.workspace,
-      GITHUB_SHA: String(g['sha']),
-      GITHUB_REF: String(g['ref']),
-      GITHUB_REF_NAME: String(g['ref_name']),
-      GITHUB_REF_TYPE: String(g['ref_type']),
-      GITHUB_HEAD_REF: String(g['head_ref'] ?? ''),
-      GITHUB_BASE_REF: String(g['base_ref'] ?? ''),
-      GITHUB_RETENTION_DAYS: '90',
-      RUNNER_OS: 'Linux',
-      RUNNER_ARCH: process.arch === 'arm64' ? 'ARM64' : 'X64',
-      RUNNER_NAME: 'cdl-local',
-      RUNNER_ENVIRONMENT: 'self-hosted',
-      RUNNER_TEMP: this.temp,
-      RUNNER_TOOL_CACHE: path.join(this.run.repoRoot, '.cdl', 'tool-cache'),
-      ...server,
-      GITHUB_GRAPHQL_URL: `${server['GITHUB_API_URL']}/graphql`,
-      ...(this.run.verbose ? { RUNNER_DEBUG: '1' } : {}),
-      ...this.jobEnv,
-      ...this.addedEnv,
-      ...stepEnv,
-      ...extra,
-    };
-    if (this.addedPath.length) env['PATH'] = [...[...this.addedPath].reverse(), env['PATH'] ?? ''].join(path.delimiter);
-    return env;
+    const { jobEnv, addedEnv, addedPath, temp } = this;
+    return stepProcessEnv({
+      run: this.run,
+      wf: this.spec.wf,
+      jobId: this.spec.jobId,
+      temp,
+      jobEnv,
+      addedEnv,
+      addedPath,
+      stepEnv,
+      extra,
+    });
   }
 
   // ---- steps -----------------------------------------------------------------
@@ -345,7 +264,7 @@ export class JobRunner {
       const env = this.envForContext({});
       const ctx = this.stepContexts(env);
       const label = this.stepLabel(step, ctx, display);
-      if (this.controller.signal.aborted && this.status !== 'cancelled') this.status = this.timedOut ? 'cancelled' : 'cancelled';
+      if (this.controller.signal.aborted && this.status !== 'cancelled') this.status = 'cancelled';
       const run = this.evalCondition(step.if, ctx, step.where);
       if (!run) {
         this.steps[step.id] = { outcome: 'skipped', conclusion: 'skipped', outputs: {} };
@@ -389,7 +308,7 @@ export class JobRunner {
       const minutes = Number(this.evalOrFail(() => evalToken(step.timeoutMinutes, ctx, this.state(), display)) ?? 0);
       const timeoutMs = minutes > 0 ? minutes * 60_000 : undefined;
       if (step.run) {
-        const result = await this.runScript(step, label, display, ctx, stepEnv, timeoutMs, scope);
+        const result = await this.runScript({ step, label, display, ctx, env: stepEnv, timeoutMs }, scope);
         ok = result.ok;
         outputs = result.outputs;
       } else if (step.uses) {
@@ -399,7 +318,7 @@ export class JobRunner {
           where: step.where,
           fromAction: scope.actionPath,
         });
-        const result = await this.runAction(action, step, label, display, ctx, stepEnv, timeoutMs);
+        const result = await this.runAction(action, { step, label, display, ctx, env: stepEnv, timeoutMs });
         ok = result.ok;
         outputs = result.outputs;
       } else {
@@ -419,37 +338,15 @@ export class JobRunner {
     return { outcome, conclusion, outputs };
   }
 
-  /** Fresh file-command files for one process. */
-  private async envFiles(): Promise<Record<(typeof ENV_FILES)[number], string>> {
-    const n = ++this.counter;
-    const files = {} as Record<(typeof ENV_FILES)[number], string>;
-    for (const name of ENV_FILES) {
-      const file = path.join(this.dir, `${String(n).padStart(3, '0')}-${name.slice(7).toLowerCase()}`);
-      await writeFile(file, '');
-      files[name] = file;
-    }
-    return files;
-  }
-
-  /** Reads back what a process wrote to its file commands. */
-  private async collectFiles(files: Record<(typeof ENV_FILES)[number], string>, label: string) {
-    const read = (f: string) => readFile(f, 'utf8').catch(() => '');
-    const outputs = parseKeyValueFile(await read(files.GITHUB_OUTPUT), 'GITHUB_OUTPUT');
-    const env = parseKeyValueFile(await read(files.GITHUB_ENV), 'GITHUB_ENV');
-    for (const [k, v] of Object.entries(env)) {
-      if (k === 'NODE_OPTIONS' || /^(GITHUB_|RUNNER_)/.test(k)) {
-        if (k !== 'NODE_OPTIONS') {
-          this.log(label, `warning: ignoring GITHUB_ENV ${k}: the runner sets it`);
-          continue;
-        }
-      }
-      this.addedEnv[k] = v;
-    }
-    for (const p of (await read(files.GITHUB_PATH)).split(/\r?\n/)) if (p.trim()) this.addedPath.push(p.trim());
-    const state = parseKeyValueFile(await read(files.GITHUB_STATE), 'GITHUB_STATE');
-    const summary = await read(files.GITHUB_STEP_SUMMARY);
-    if (summary.trim()) await appendFile(this.summaryFile, this.masker.mask(summary.endsWith('\n') ? summary : `${summary}\n`));
-    return { outputs, state };
+  /** Takes on what a process wrote to its file commands. */
+  private async applyFileCommands(files: FileCommandFiles, label: string) {
+    const r = await readFileCommands(files);
+    for (const k of r.refused) this.log(label, `warning: ignoring GITHUB_ENV ${k}: the runner sets it`);
+    Object.assign(this.addedEnv, r.env);
+    this.addedPath.push(...r.path);
+    if (r.summary.trim())
+      await appendFile(this.summaryFile, this.masker.mask(r.summary.endsWith('\n') ? r.summary : `${r.summary}\n`));
+    return { outputs: r.outputs, state: r.state };
   }
 
   /** Runs one process with workflow commands handled; returns its exit and file-command results. */
@@ -459,77 +356,24 @@ export class JobRunner {
     args: string[],
     opts: { cwd: string; env: Record<string, string>; timeoutMs?: number },
   ): Promise<{ ok: boolean; outputs: Record<string, string>; state: Record<string, string> }> {
-    const files = await this.envFiles();
+    const files = await createFileCommandFiles(this.dir, ++this.counter);
     const env = this.processEnv(opts.env, files);
-    const legacyOutputs: Record<string, string> = {};
-    const legacyState: Record<string, string> = {};
-    let stopToken: string | undefined;
+    const commands = new WorkflowCommandReader({
+      log: (line) => this.log(label, line),
+      masker: this.masker,
+      verbose: this.run.verbose,
+      annotate: ({ level, ...rest }) => this.run.annotations.push({ level, job: this.spec.key, ...rest }),
+    });
     const result = await execLines(command, args, {
       cwd: opts.cwd,
       env,
       timeoutMs: opts.timeoutMs,
       signal: this.controller.signal,
-      onLine: (line) => {
-        if (stopToken !== undefined) {
-          if (line.trim() === `::${stopToken}::`) stopToken = undefined;
-          else this.log(label, line);
-          return;
-        }
-        const cmd = parseCommand(line);
-        if (!cmd) {
-          this.log(label, line);
-          return;
-        }
-        switch (cmd.name) {
-          case 'add-mask':
-            this.masker.add(cmd.message);
-            return;
-          case 'group':
-            this.log(label, `▸ ${cmd.message}`);
-            return;
-          case 'endgroup':
-          case 'echo':
-            return;
-          case 'debug':
-            if (this.run.verbose) this.log(label, `debug: ${cmd.message}`);
-            return;
-          case 'error':
-          case 'warning':
-          case 'notice': {
-            const p = cmd.properties;
-            const at = p['file'] ? `${p['file']}${p['line'] ? `:${p['line']}` : ''}${p['col'] ? `:${p['col']}` : ''}: ` : '';
-            this.log(label, `${cmd.name}: ${at}${cmd.message}`);
-            this.run.annotations.push({
-              level: cmd.name,
-              job: this.spec.key,
-              message: this.masker.mask(cmd.message),
-              file: p['file'],
-              line: p['line'],
-              col: p['col'],
-            });
-            return;
-          }
-          case 'set-output':
-            if (cmd.properties['name']) legacyOutputs[cmd.properties['name']] = cmd.message;
-            return;
-          case 'save-state':
-            if (cmd.properties['name']) legacyState[cmd.properties['name']] = cmd.message;
-            return;
-          case 'stop-commands':
-            stopToken = cmd.message;
-            return;
-          case 'set-env':
-          case 'add-path':
-            this.log(label, `error: the ${cmd.name} command is disabled; use the GITHUB_ENV / GITHUB_PATH files`);
-            return;
-          default:
-            this.log(label, line);
-        }
-      },
+      onLine: (line) => commands.read(line),
     });
     let collected: { outputs: Record<string, string>; state: Record<string, string> };
     try {
-      collected = await this.collectFiles(files, label);
+      collected = await this.applyFileCommands(files, label);
     } catch (error) {
       this.log(label, `error: ${(error as Error).message}`);
       return { ok: false, outputs: {}, state: {} };
@@ -540,20 +384,12 @@ export class JobRunner {
     else if (result.code !== 0) this.log(label, `error: process completed with exit code ${result.code}`);
     return {
       ok: result.code === 0 && !result.timedOut && !result.cancelled && !result.error,
-      outputs: { ...legacyOutputs, ...collected.outputs },
-      state: { ...legacyState, ...collected.state },
+      outputs: { ...commands.outputs, ...collected.outputs },
+      state: { ...commands.state, ...collected.state },
     };
   }
 
-  private async runScript(
-    step: StepDef,
-    label: string,
-    display: string,
-    ctx: Contexts,
-    stepEnv: Record<string, string>,
-    timeoutMs: number | undefined,
-    scope: CompositeScope,
-  ) {
+  private async runScript({ step, label, display, ctx, env: stepEnv, timeoutMs }: StepRun, scope: CompositeScope) {
     const script = this.evalOrFail(() => evalString(step.run, ctx, this.state(), display)) ?? '';
     let shell = this.evalOrFail(() => evalString(step.shell, ctx, this.state(), display));
     if (!shell && scope.actionPath) throw new Error(`${formatWhere(step.where)}: a run step in a composite action needs shell:`);
@@ -599,15 +435,8 @@ export class JobRunner {
     return inputs;
   }
 
-  private async runAction(
-    action: ActionDef,
-    step: StepDef,
-    label: string,
-    display: string,
-    ctx: Contexts,
-    stepEnv: Record<string, string>,
-    timeoutMs: number | undefined,
-  ): Promise<{ ok: boolean; outputs: Record<string, string> }> {
+  private async runAction(action: ActionDef, run: StepRun): Promise<{ ok: boolean; outputs: Record<string, string> }> {
+    const { step, label, display, ctx, env: stepEnv, timeoutMs } = run;
     const inputs = this.actionInputs(action, step, ctx, display, label);
     const inputEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(inputs)) inputEnv[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
@@ -618,7 +447,7 @@ export class JobRunner {
       GITHUB_ACTION_REPOSITORY: action.repository ?? '',
     };
 
-    if (action.using === 'composite') return this.runComposite(action, label, ctx, inputs, stepEnv, actionEnv);
+    if (action.using === 'composite') return this.runComposite(action, run, inputs, actionEnv);
 
     // A JavaScript action: pre, main, post; state flows from each phase to the next.
     const state: Record<string, string> = {};
@@ -653,10 +482,8 @@ export class JobRunner {
 
   private async runComposite(
     action: ActionDef,
-    label: string,
-    callerCtx: Contexts,
+    { label, ctx: callerCtx, env: stepEnv }: StepRun,
     inputs: Record<string, string>,
-    stepEnv: Record<string, string>,
     actionEnv: Record<string, string>,
   ): Promise<{ ok: boolean; outputs: Record<string, string> }> {
     const steps = action.steps ?? [];
@@ -705,41 +532,19 @@ export class JobRunner {
   }
 }
 
+/** One step as it runs: its definition, its label, the file it comes from, its contexts, env and time limit. */
+interface StepRun {
+  step: StepDef;
+  label: string;
+  display: string;
+  ctx: Contexts;
+  env: Record<string, string>;
+  timeoutMs?: number;
+}
+
 interface CompositeScope {
   contexts?: Contexts;
   env?: Record<string, string>;
   processEnv?: Record<string, string>;
   actionPath?: string;
 }
-
-/** The command line for a `shell:` value; `{0}` is the script file. */
-export function shellCommand(shell: string | undefined): { command: string; args: string[]; ext: string } {
-  const s = (shell ?? '').trim();
-  if (s === '') {
-    return hasCommand('bash')
-      ? { command: 'bash', args: ['-e', '{0}'], ext: '.sh' }
-      : { command: 'sh', args: ['-e', '{0}'], ext: '.sh' };
-  }
-  switch (s) {
-    case 'bash':
-      return { command: 'bash', args: ['--noprofile', '--norc', '-eo', 'pipefail', '{0}'], ext: '.sh' };
-    case 'sh':
-      return { command: 'sh', args: ['-e', '{0}'], ext: '.sh' };
-    case 'python':
-      return { command: hasCommand('python') ? 'python' : 'python3', args: ['{0}'], ext: '.py' };
-    case 'node':
-      return { command: process.execPath, args: ['{0}'], ext: '.cjs' };
-    case 'pwsh':
-      return { command: 'pwsh', args: ['-command', ". '{0}'"], ext: '.ps1' };
-  }
-  const parts = s.split(/\s+/);
-  const args = parts.slice(1);
-  if (!args.some((a) => a.includes('{0}'))) args.push('{0}');
-  return { command: parts[0] as string, args, ext: '' };
-}
-
-export function readActionYaml(file: string): unknown {
-  return parseYaml(readFileSync(file, 'utf8'));
-}
-
-export type { TemplateToken };

@@ -1,11 +1,14 @@
 // One `cdl run`: validates the workflow, starts the results server, runs the job graph (needs,
 // matrix, reusable workflows), writes the run directory and prints the summary.
-import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheScopesFor, startResultsServer } from '../results-server/index.js';
+import { resolveInputs } from './inputs.js';
+import { machineLabels } from './labels.js';
+import { formatDuration, summaryTable, type JobSummary } from './run-summary.js';
+
+export type { JobSummary } from './run-summary.js';
 import { UsageError } from '../../src/util/errors.js';
 import { Masker } from './commands.js';
 import type { Result, RunContext } from './context.js';
@@ -14,16 +17,7 @@ import { buildEvent, gitInfo } from './event.js';
 import { JobRunner, type JobOutcome } from './job.js';
 import { expandMatrix } from './matrix.js';
 import { localUsesPath, resolveAction } from './actions.js';
-import {
-  WorkflowError,
-  evalToken,
-  readWorkflow,
-  tokenEntries,
-  whereOf,
-  type InputDef,
-  type JobDef,
-  type WorkflowDef,
-} from './workflow.js';
+import { WorkflowError, evalToken, readWorkflow, tokenEntries, whereOf, type JobDef, type WorkflowDef } from './workflow.js';
 
 export const SUPPORTED_EVENTS = ['push', 'pull_request', 'release', 'workflow_dispatch', 'schedule', 'workflow_call'];
 
@@ -44,13 +38,6 @@ export interface RunOptions {
   /** Where runs, artifacts and caches live (default <repo>/.cdl). */
   stateDir?: string;
   write?: (text: string) => void;
-}
-
-export interface JobSummary {
-  key: string;
-  result: Result;
-  durationMs: number;
-  message?: string;
 }
 
 export interface RunSummary {
@@ -77,78 +64,6 @@ class Semaphore {
       else this.free++;
     }
   }
-}
-
-export function machineLabels(): string[] {
-  const labels = ['self-hosted', 'linux', process.arch === 'arm64' ? 'arm64' : 'x64'];
-  try {
-    if (
-      execFileSync('nvidia-smi', ['-L'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).includes(
-        'GPU',
-      )
-    ) {
-      labels.push('gpu');
-    }
-  } catch {
-    // no GPU (or no driver)
-  }
-  for (const extra of (process.env.CDL_RUNNER_LABELS ?? '').split(',')) if (extra.trim()) labels.push(extra.trim());
-  return labels;
-}
-
-/** Typed input values: defaults, required, boolean/number/choice. */
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-export function resolveInputs(
-  defs: Record<string, InputDef>,
-  given: Record<string, unknown>,
-  where: string,
-  /** workflow_dispatch: a required input cannot be empty (GitHub's form refuses it). */
-  requireNonEmpty = false,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(given)) {
-    if (!(k in defs)) {
-      throw new UsageError(
-        `${where}: unknown input '${k}'; the workflow declares ${Object.keys(defs).join(', ') || 'no inputs'}`,
-      );
-    }
-  }
-  for (const [name, def] of Object.entries(defs)) {
-    let value = given[name];
-    if (value === undefined) {
-      if (def.default !== undefined && def.default !== null) value = def.default;
-      else if (def.required) throw new UsageError(`${where}: input '${name}' is required (pass --input ${name}=VALUE)`);
-      else value = def.type === 'boolean' ? false : def.type === 'number' ? 0 : '';
-    } else if (requireNonEmpty && def.required && value === '') {
-      throw new UsageError(`${where}: input '${name}' is required and cannot be empty (pass --input ${name}=VALUE)`);
-    }
-    if (def.type === 'boolean') {
-      if (typeof value === 'string' && /^(true|false)$/i.test(value)) value = value.toLowerCase() === 'true';
-      if (typeof value !== 'boolean') {
-        throw new UsageError(`${where}: input '${name}' must be true or false, got ${JSON.stringify(value)}`);
-      }
-    } else if (def.type === 'number') {
-      // A finite decimal: '1e400' (Infinity), 'NaN', '0x10' or '' would reach the step as something else.
-      const number =
-        typeof value === 'number' ? value : typeof value === 'string' && DECIMAL.test(value.trim()) ? Number(value) : NaN;
-      if (!Number.isFinite(number)) {
-        throw new UsageError(
-          `${where}: input '${name}' must be a finite decimal number such as 3, -2.5 or 1e3, got ${JSON.stringify(value)}`,
-        );
-      }
-      value = number;
-    } else if (def.type === 'choice') {
-      const options = (def.options ?? []).map(String);
-      if (!options.includes(String(value))) {
-        throw new UsageError(
-          `${where}: input '${name}' must be one of ${options.map((o) => JSON.stringify(o)).join(', ') || '(no options declared)'}, got ${JSON.stringify(value)}`,
-        );
-      }
-    }
-    out[name] = value;
-  }
-  return out;
 }
 
 function jobKey(prefix: string, id: string, matrix: Record<string, unknown> | null): string {
@@ -600,23 +515,6 @@ function pickEvent(wf: WorkflowDef, wanted: string | undefined): string {
   return first;
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  return `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`;
-}
-
-export function summaryTable(jobs: JobSummary[]): string {
-  const rows = jobs.map((j) => [j.key, j.result, formatDuration(j.durationMs)]);
-  const head = ['job', 'result', 'duration'];
-  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(width[i] as number))
-      .join('  ')
-      .trimEnd();
-  return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
 /** Runs a workflow; never throws for a failing job, only for input it cannot run at all. */
 export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
   const repoRoot = path.resolve(opts.repoRoot);
@@ -716,7 +614,7 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
     server.endRun(runId);
     await server.close();
   }
-  await collectArtifacts(path.join(stateDir, 'results'), runId, path.join(runDir, 'artifacts'));
+  await server.copyRunArtifacts(runId, path.join(runDir, 'artifacts'));
   const exitCode = ctx.expressionErrors.length ? 2 : result.result === 'success' ? 0 : 1;
   const table = summaryTable(runner.jobs);
   const annotations = ctx.annotations.map(
@@ -743,24 +641,4 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
   );
   await writeFile(path.join(runDir, 'summary.txt'), masker.mask(table) + '\n');
   return summary;
-}
-
-/** Copies this run's artifacts (zip files) into the run directory. */
-async function collectArtifacts(resultsRoot: string, runId: string, dest: string): Promise<void> {
-  const dir = path.join(resultsRoot, 'artifacts', encodeURIComponent(runId));
-  if (!existsSync(dir)) return;
-  await mkdir(dest, { recursive: true });
-  for (const f of await readdir(dir)) {
-    if (!f.endsWith('.json')) continue;
-    try {
-      const record = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as { id: number; name: string; mimeType: string };
-      const ext = record.mimeType === 'application/zip' && !record.name.endsWith('.zip') ? '.zip' : '';
-      await copyFile(
-        path.join(resultsRoot, 'blobs', 'artifacts', String(record.id)),
-        path.join(dest, `${record.name.replace(/[/\\]/g, '_')}${ext}`),
-      );
-    } catch {
-      // an artifact deleted during the run
-    }
-  }
 }

@@ -71,6 +71,8 @@ export interface ResultsServer {
   githubToken(ids?: { runId?: string; repository?: string }): string;
   /** Ends a run: its runtime and API tokens are refused from now on. */
   endRun(runId: string): void;
+  /** Copies the artifacts a run kept to `dest`, one file each (zip files keep their .zip name). */
+  copyRunArtifacts(runId: string, dest: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -585,6 +587,7 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
     githubToken(ids = {}) {
       return mintApiToken(secret, { runId: ids.runId ?? defaultRunId, repository: ids.repository ?? defaultRepository });
     },
+    copyRunArtifacts: (runId, dest) => storage.copyRunArtifacts(runId, dest),
     endRun(runId) {
       endedRuns.add(runId);
     },

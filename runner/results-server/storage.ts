@@ -446,6 +446,31 @@ export class Storage {
     await this.writeJsonAtomic(this.artifactFile(record.runId, record.id), record);
   }
 
+  /** Copies the finalized artifacts of a run to `dest` (zip files named after the artifacts). */
+  async copyRunArtifacts(runId: string, dest: string): Promise<void> {
+    const dir = path.join(this.root, 'artifacts', encodeURIComponent(runId));
+    let files: string[];
+    try {
+      files = await fs.readdir(dir);
+    } catch {
+      return; // the run kept no artifacts
+    }
+    await fs.mkdir(dest, { recursive: true });
+    for (const f of files) {
+      if (!f.endsWith('.json')) continue;
+      try {
+        const record = JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')) as ArtifactRecord;
+        const ext = record.mimeType === 'application/zip' && !record.name.endsWith('.zip') ? '.zip' : '';
+        await fs.copyFile(
+          this.blobPath('artifacts', String(record.id)),
+          path.join(dest, `${record.name.replace(/[/\\]/g, '_')}${ext}`),
+        );
+      } catch {
+        // an artifact deleted during the run
+      }
+    }
+  }
+
   async deleteArtifact(record: ArtifactRecord): Promise<void> {
     await this.removeFile(this.artifactFile(record.runId, record.id));
     await this.deleteBlob('artifacts', String(record.id));

@@ -1,7 +1,8 @@
 /** `cdl evaluate` and `cdl gate`: thin handlers over src/evaluate. */
 import os from 'node:os';
 import { loadConfig } from '../config/index.js';
-import { compareEvaluations, describeSignificance, fmtDelta, fmtValue } from '../evaluate/gate.js';
+import { describeSignificance, fmtDelta, fmtValue } from '../evaluate/format.js';
+import { compareEvaluations } from '../evaluate/gate.js';
 import { METRIC_INFO } from '../evaluate/metrics.js';
 import { EVALUATION_FILE, type MetricComparison } from '../model-dir/records.js';
 import { changesOf, evaluateWithBaseline, evaluationRecord, runGate } from '../evaluate/pipeline.js';

@@ -1,7 +1,7 @@
 /** The compression report: one row per method tried, and Mermaid charts of size and accuracy. */
 import { cell } from '../report/markdown.js';
+import type { CompressionRecord, MethodResult } from './compression-record.js';
 import { objectiveReason } from './measure.js';
-import type { CompressionRecord, MethodResult } from './run.js';
 
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(2)}%`);
 const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));

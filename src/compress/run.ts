@@ -41,13 +41,8 @@ import { loadOrt } from '../runtime/onnxruntime.js';
 import { CdlError, messageOf } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import { examplesFor } from './data.js';
-import {
-  interleavedMeasure,
-  objectiveReason,
-  type CompressObjective,
-  type MeasureObjective,
-  type ObjectiveResult,
-} from './measure.js';
+import { interleavedMeasure, objectiveReason, type MeasureObjective, type ObjectiveResult } from './measure.js';
+import type { CompressionRecord, MethodResult } from './compression-record.js';
 import { renderCompressionReport } from './report.js';
 import { distill, pruneAndFineTune, type TfjsFiles } from './train.js';
 
@@ -72,44 +67,7 @@ export interface CompressOptions {
   measure?: MeasureObjective;
 }
 
-export interface MethodResult {
-  method: CompressMethod;
-  settings: Record<string, unknown>;
-  /** Whether it produced a model (false: the method failed; see error). */
-  ok: boolean;
-  error?: string;
-  /** Kept as a possible output: within the accuracy guard and better than the parent on the objective. */
-  accepted: boolean;
-  reason: string;
-  /** The accuracy guard alone. */
-  guard_passed?: boolean;
-  objective?: ObjectiveResult;
-  metrics?: Record<string, number>;
-  /** Ratios against the parent: size, gzipped size, throughput; drop of accuracy in points. */
-  size_ratio?: number;
-  gzip_size_ratio?: number;
-  throughput_ratio?: number;
-  accuracy_drop_points?: number;
-  rmse_increase_percent?: number;
-  seconds: number;
-  details?: Record<string, unknown>;
-  sha256?: string;
-}
-
-export interface CompressionRecord {
-  schema_version: typeof SCHEMA_VERSIONS.compression;
-  created_at: string;
-  parent: { dir: string; sha256: string; metrics: Record<string, number>; gzip_size_bytes: number };
-  max_accuracy_drop: number;
-  objective: CompressObjective;
-  min_gain: number;
-  /** How the output is picked among the variants kept: compress.select, or the largest gain on the objective. */
-  select: NonNullable<CompressSection['select']> | 'objective';
-  results: MethodResult[];
-  /** The method whose model was written, or null when the parent was kept. */
-  chosen: CompressMethod | null;
-  decision: string;
-}
+export type { CompressionRecord, MethodResult } from './compression-record.js';
 
 export interface CompressOutcome {
   record: CompressionRecord;

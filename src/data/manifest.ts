@@ -9,10 +9,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DataSection } from '../config/schema.js';
 import { DataError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { comparePaths, datasetVersion, hashFiles, type DataFile } from './hash.js';
 import { listDataFiles, readTrainLabels, type RawOptions } from './raw.js';
 import { stratifiedSplit } from './split.js';
@@ -122,10 +123,7 @@ export function manifestText(m: DataManifest): string {
 export async function writeManifest(file: string, m: DataManifest): Promise<boolean> {
   const text = manifestText(m);
   if (existsSync(file) && (await readFile(file, 'utf8')) === text) return false;
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
+  await writeFileAtomic(file, text);
   return true;
 }
 

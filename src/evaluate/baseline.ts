@@ -12,7 +12,7 @@ import { isRegistryForge, type Forge } from '../forge/types.js';
 import { MODEL_FILES, type BaselineIdentity, type OpenedModelDir } from '../model-dir/index.js';
 import { resolveProduction } from '../registry/production.js';
 import { Registry } from '../registry/registry.js';
-import { isSemver } from '../registry/tags.js';
+import { isSemver } from '../forge/tags.js';
 import { CdlError, messageOf, UsageError } from '../util/errors.js';
 
 /** A baseline that exists but could not be fetched, verified or evaluated (exit code 1). */

@@ -19,6 +19,7 @@ import { isResamplable, mcnemar, pairedBootstrap } from './significance.js';
 // Defined by the model directory (src/model-dir/records.ts); re-exported for existing importers.
 export { BLESSING_FILE, BLESSING_SCHEMA_VERSION } from '../model-dir/records.js';
 export type { BaselineIdentity, Blessing, MetricComparison, Significance, Verdict } from '../model-dir/records.js';
+import { describeSignificance, fmtDelta, fmtValue } from './format.js';
 
 export const DEFAULT_GATE: GateSection = gateSection.parse({});
 
@@ -92,37 +93,6 @@ export function compareEvaluations(
     }
     return row;
   });
-}
-
-export function fmtValue(v: number | null | undefined, metric = ''): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  if (metric === 'size_bytes') return formatBytes(v);
-  if (metric === 'throughput') return v.toFixed(0);
-  if (metric.startsWith('latency')) return v.toFixed(3);
-  if (Number.isInteger(v)) return String(v);
-  return Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4);
-}
-
-export function fmtDelta(v: number | null | undefined, metric = ''): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  const s = fmtValue(Math.abs(v), metric);
-  return v > 0 ? `+${s}` : v < 0 ? `−${s}` : s;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
-}
-
-/** "within noise (95% CI −0.0040…+0.0060)" or "significant (p = 0.003)". */
-export function describeSignificance(s: Significance | undefined, metric = ''): string {
-  if (!s) return '';
-  const pct = `${Math.round(s.confidence * 100)}%`;
-  const detail = s.ci
-    ? `${pct} CI ${fmtDelta(s.ci[0], metric)}…${fmtDelta(s.ci[1], metric)}`
-    : `McNemar p = ${s.p_value! < 0.001 ? s.p_value!.toExponential(1) : s.p_value!.toFixed(3)}`;
-  return `${s.significant ? 'significant' : 'not significant, within noise'} (${detail})`;
 }
 
 function thresholdText(metric: string, g: MetricGate, hib: boolean): string {

@@ -1,7 +1,7 @@
 /**
  * Evaluate → compare → decide → report → publish: what `cdl gate` and actions/evaluate-gate do.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
@@ -23,16 +23,10 @@ import {
 } from '../model-dir/index.js';
 import { messageOf } from '../util/errors.js';
 import { BaselineError, resolveBaseline } from './baseline.js';
-import { decide, fmtValue } from './gate.js';
+import { fmtValue } from './format.js';
+import { decide } from './gate.js';
 import { predictionChanges, type PredictionChanges } from './prediction-changes.js';
 import { evaluateModel, type EvaluatedModel } from './run.js';
-
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-  await rename(tmp, file);
-}
 
 export function gateOf(loaded: LoadedConfig): GateSection {
   return loaded.config.gate ?? gateSection.parse({});

@@ -15,19 +15,8 @@ import { ClassificationAccumulator, looksLikeProbabilities, percentile, regressi
 export { EVALUATION_FILE, EVALUATION_SCHEMA_VERSION } from '../model-dir/records.js';
 export type { Evaluation, Task } from '../model-dir/records.js';
 
-/** Per-example results kept for the significance tests (not written to JSON). */
-export interface PerExample {
-  labels: Int32Array | Float32Array;
-  /** Predicted class (classification) or value (regression). */
-  pred: Int32Array | Float32Array;
-  /** 1 when the predicted class is the label. */
-  correct?: Uint8Array;
-  /** Negative log-likelihood of the label. */
-  logLoss?: Float64Array;
-  /** Number of classes scored above the label (0: top-1). */
-  rank?: Int32Array;
-  classes: number;
-}
+import type { PerExample } from './records.js';
+export type { PerExample } from './records.js';
 
 export interface EvaluatedModel {
   evaluation: Evaluation;

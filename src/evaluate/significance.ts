@@ -6,7 +6,7 @@
  */
 import { mulberry32 } from '../data/prng.js';
 import { macroF1, regressionScores } from './metrics.js';
-import type { PerExample } from './run.js';
+import type { PerExample } from './records.js';
 
 /** Metrics that can be recomputed on a subset of examples. */
 export const RESAMPLABLE = ['accuracy', 'macro_f1', 'log_loss', 'top_3', 'top_5', 'mae', 'rmse', 'r2'] as const;

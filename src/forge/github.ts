@@ -7,17 +7,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as core from '@actions/core';
-import * as github from '@actions/github';
 import { downloadModelDir, findRepoArtifact } from '../github/artifact.js';
+import { toolkit as defaultToolkit, type GitHubToolkit, type Octokit } from '../github/toolkit.js';
 import { MODEL_FILES, RELEASED_FILES } from '../model-dir/files.js';
 import { CdlError, UsageError } from '../util/errors.js';
+import { releasesOfModel } from './tags.js';
+import { issueBody } from './issues.js';
 import {
   PromotionConflictError,
-  releasesOfModel,
   reportMarker,
   type AssetInfo,
   type DeploymentRecord,
+  type DispatchRequest,
+  type DispatchResult,
+  type IssueRequest,
+  type IssueResult,
+  type ProvenanceSubject,
   type DeploymentState,
   type DeploymentStatusUpdate,
   type NewDeployment,
@@ -44,6 +49,8 @@ export interface GitHubForgeOptions {
   eventPath?: string;
   sha?: string;
   log?: (line: string) => void;
+  /** The official toolkit's pieces; default the real one from src/github. */
+  toolkit?: GitHubToolkit;
   /** How long a promotion's claim on a tag lasts without renewal (default one hour). */
   claimTtlMs?: number;
 }
@@ -53,8 +60,6 @@ interface EventPayload {
   issue?: { number: number; pull_request?: unknown };
   number?: number;
 }
-
-type Octokit = ReturnType<typeof github.getOctokit>;
 
 interface ApiRelease {
   id: number;
@@ -153,7 +158,6 @@ function beingPromoted(tag: string, c: PromotionClaim, id: number | string | und
 }
 
 export class GitHubForge implements RegistryForge {
-  readonly kind = 'github' as const;
   readonly owner: string;
   readonly repo: string;
   readonly octokit: Octokit;
@@ -163,6 +167,7 @@ export class GitHubForge implements RegistryForge {
   readonly sha?: string;
   private readonly log: (line: string) => void;
   private readonly token: string;
+  private readonly toolkit: GitHubToolkit;
   private readonly assetCache = new Map<number, Array<{ id: number; name: string }>>();
   private readonly claimTtlMs: number;
   /** This process's drafts: the release notes without the claim, the claim and when it was last renewed. */
@@ -179,9 +184,10 @@ export class GitHubForge implements RegistryForge {
     this.repo = repo;
     this.log = opts.log ?? (() => {});
     this.token = opts.token;
+    this.toolkit = opts.toolkit ?? defaultToolkit;
     this.claimTtlMs = opts.claimTtlMs ?? DEFAULT_CLAIM_TTL_MS;
     const baseUrl = (opts.apiUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
-    this.octokit = github.getOctokit(opts.token, { baseUrl });
+    this.octokit = this.toolkit.octokit(opts.token, baseUrl);
     let payload: EventPayload = {};
     const eventPath = opts.eventPath ?? process.env.GITHUB_EVENT_PATH;
     if (eventPath && existsSync(eventPath)) {
@@ -619,7 +625,7 @@ export class GitHubForge implements RegistryForge {
     const warn = (what: string, e: unknown) => {
       const msg = `${what}: ${(e as Error).message}${status(e) === 403 ? ' (the token lacks the permission; see the action README)' : ''}`;
       out.notes.push(msg);
-      core.warning(msg);
+      this.toolkit.warning(msg);
     };
     if (p.comment && this.pullRequest) {
       try {
@@ -649,9 +655,58 @@ export class GitHubForge implements RegistryForge {
       }
     }
     if (process.env.GITHUB_STEP_SUMMARY) {
-      await core.summary.addRaw(p.markdown, true).write();
+      await this.toolkit.appendSummary(p.markdown);
       out.summary = true;
     }
     return out;
+  }
+
+  async upsertIssue(req: IssueRequest): Promise<IssueResult> {
+    const body = issueBody(req.marker, req.body);
+    const { owner, repo, octokit } = this;
+    const open = await octokit.paginate(octokit.rest.issues.listForRepo, { owner, repo, state: 'open', per_page: 100 });
+    const mine = open.find((i) => !i.pull_request && i.body?.includes(req.marker));
+    if (mine) {
+      const { data } = await octokit.rest.issues.update({ owner, repo, issue_number: mine.number, title: req.title, body });
+      return { action: 'updated', number: data.number, url: data.html_url };
+    }
+    if (!req.create) return { action: 'none' };
+    const { data } = await octokit.rest.issues.create({
+      owner,
+      repo,
+      title: req.title,
+      body,
+      ...(req.labels?.length ? { labels: req.labels } : {}),
+    });
+    return { action: 'created', number: data.number, url: data.html_url };
+  }
+
+  async dispatchWorkflow(req: DispatchRequest): Promise<DispatchResult> {
+    const { owner, repo, octokit } = this;
+    const ref = req.ref ?? (await octokit.rest.repos.get({ owner, repo })).data.default_branch;
+    const workflow_id = /^\d+$/.test(req.workflow) ? Number(req.workflow) : req.workflow;
+    await octokit.rest.actions.createWorkflowDispatch({
+      owner,
+      repo,
+      workflow_id,
+      ref,
+      ...(req.inputs && Object.keys(req.inputs).length ? { inputs: req.inputs } : {}),
+    });
+    return { workflow: req.workflow, ref };
+  }
+
+  /** A release names its commit itself; the tag alone is not looked up. */
+  async commitOfTag(_tag: string): Promise<string | null> {
+    return null;
+  }
+
+  async signProvenance(subjects: ProvenanceSubject[]): Promise<string> {
+    try {
+      return (await this.toolkit.attest(subjects, this.token)).message;
+    } catch (e) {
+      // Signing needs `id-token: write` and `attestations: write`; without them the release still
+      // carries the unsigned statement.
+      return `provenance not signed (${(e as Error).message.split('\n')[0]}); the unsigned statement is attached as provenance.intoto.json`;
+    }
   }
 }

@@ -2,6 +2,7 @@
 import { LocalForge } from './local.js';
 import type { Forge } from './types.js';
 
+export * from './tags.js';
 export * from './types.js';
 export { LocalForge, RELEASE_FILE } from './local.js';
 

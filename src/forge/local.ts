@@ -3,7 +3,7 @@
  * under `.cdl/`; releases are git tags plus the model files under `.cdl/releases/<tag>/`.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
@@ -11,14 +11,19 @@ import { sha256File } from '../model-dir/checksums.js';
 import { MODEL_FILES } from '../model-dir/files.js';
 import { addToModelDir } from '../model-dir/index.js';
 import { CdlError } from '../util/errors.js';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { releasesOfModel, releaseVersion } from './tags.js';
+import { issueBody, issueSlug } from './issues.js';
 import {
   PromotionConflictError,
   compareVersions,
-  releasesOfModel,
-  releaseVersion,
   reportMarker,
   type AssetInfo,
   type DeploymentRecord,
+  type DispatchRequest,
+  type DispatchResult,
+  type IssueRequest,
+  type IssueResult,
   type DeploymentState,
   type DeploymentStatusUpdate,
   type NewDeployment,
@@ -98,15 +103,7 @@ function checkAssetName(name: string): void {
   }
 }
 
-async function writeAtomic(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
-}
-
 export class LocalForge implements RegistryForge {
-  readonly kind = 'local' as const;
   readonly root: string;
   readonly stateDir: string;
 
@@ -341,7 +338,7 @@ export class LocalForge implements RegistryForge {
     const digest = `sha256:${await sha256File(dest)}`;
     const meta = path.join(dir, RELEASE_FILE);
     const info = JSON.parse(await readFile(meta, 'utf8')) as LocalRelease;
-    await writeAtomic(meta, JSON.stringify({ ...info, digests: { ...info.digests, [name]: digest } }, null, 2) + '\n');
+    await writeJsonAtomic(meta, { ...info, digests: { ...info.digests, [name]: digest } });
     return { name, size: (await stat(dest)).size, digest, id: dest };
   }
 
@@ -362,7 +359,7 @@ export class LocalForge implements RegistryForge {
     if (existsSync(dest)) throw new PromotionConflictError(`${release.tag} is already promoted`);
     const { owner: _owner, ...info } = JSON.parse(await readFile(path.join(dir, RELEASE_FILE), 'utf8')) as LocalRelease;
     const published: LocalRelease = { ...info, draft: false, published_at: new Date().toISOString() };
-    await writeAtomic(path.join(dir, RELEASE_FILE), JSON.stringify(published, null, 2) + '\n');
+    await writeJsonAtomic(path.join(dir, RELEASE_FILE), published);
     const git = simpleGit(this.root);
     const isRepo = await git.checkIsRepo().catch(() => false);
     let tagged = false;
@@ -421,9 +418,7 @@ export class LocalForge implements RegistryForge {
   }
 
   private async readDeployments(model: string): Promise<LocalDeployment[]> {
-    const file = this.deploymentsFile(model);
-    if (!existsSync(file)) return [];
-    return JSON.parse(await readFile(file, 'utf8')) as LocalDeployment[];
+    return (await readJson<LocalDeployment[]>(this.deploymentsFile(model))) ?? [];
   }
 
   async createDeployment(d: NewDeployment): Promise<DeploymentRecord> {
@@ -443,7 +438,7 @@ export class LocalForge implements RegistryForge {
       statuses: [{ state: 'queued', description: d.description, time: new Date().toISOString() }],
     };
     all.push(rec);
-    await writeAtomic(this.deploymentsFile(d.model), JSON.stringify(all, null, 2) + '\n');
+    await writeJsonAtomic(this.deploymentsFile(d.model), all);
     return strip(rec);
   }
 
@@ -475,7 +470,7 @@ export class LocalForge implements RegistryForge {
         }
       }
     }
-    await writeAtomic(this.deploymentsFile(d.model), JSON.stringify(all, null, 2) + '\n');
+    await writeJsonAtomic(this.deploymentsFile(d.model), all);
     return strip(rec);
   }
 
@@ -491,15 +486,17 @@ export class LocalForge implements RegistryForge {
     const commentFile = path.join(dir, 'comment.md');
     const existed = existsSync(commentFile);
     const body = `${reportMarker(p.model)}\n${p.markdown}`;
-    await writeAtomic(commentFile, body);
-    await writeAtomic(path.join(dir, 'report.html'), p.html);
-    await writeAtomic(path.join(dir, 'summary.md'), p.markdown);
+    await writeFileAtomic(commentFile, body);
+    await writeFileAtomic(path.join(dir, 'report.html'), p.html);
+    await writeFileAtomic(path.join(dir, 'summary.md'), p.markdown);
     const state = p.decision === 'blessed' ? 'success' : 'failure';
     const context = `cdl/evaluate-gate (${p.model})`;
-    await writeAtomic(
+    await writeFileAtomic(
       path.join(dir, 'status.json'),
       JSON.stringify({ state, context, description: p.description, time: new Date().toISOString() }, null, 2) + '\n',
     );
+    // Inside a `cdl run` job the step summary is the job summary, as on GitHub.
+    if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, `${p.markdown}\n`);
     return {
       comment: { id: commentFile, action: existed ? 'updated' : 'created' },
       status: { state, context },
@@ -507,6 +504,45 @@ export class LocalForge implements RegistryForge {
       files: ['comment.md', 'report.html', 'summary.md', 'status.json'].map((f) => path.join(dir, f)),
       notes: [],
     };
+  }
+
+  async upsertIssue(req: IssueRequest): Promise<IssueResult> {
+    const file = path.join(this.stateDir, 'issues', `${issueSlug(req.marker)}.md`);
+    const exists = existsSync(file) && !/^state: closed$/m.test(await readFile(file, 'utf8'));
+    if (!exists && !req.create) return { action: 'none' };
+    const body = issueBody(req.marker, req.body);
+    await writeFileAtomic(file, `# ${req.title}\n\nstate: open\nlabels: ${(req.labels ?? []).join(', ')}\n\n${body}\n`);
+    return { action: exists ? 'updated' : 'created', file };
+  }
+
+  async dispatchWorkflow(req: DispatchRequest): Promise<DispatchResult> {
+    const ref = req.ref ?? 'HEAD';
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const file = path.join(this.stateDir, 'dispatches', `${stamp}-${req.workflow.replace(/[^A-Za-z0-9._-]+/g, '-')}.json`);
+    await writeFileAtomic(
+      file,
+      JSON.stringify(
+        { workflow: req.workflow, ref, inputs: req.inputs ?? {}, run: `cdl run ${req.workflow} -e workflow_dispatch` },
+        null,
+        2,
+      ) + '\n',
+    );
+    return { workflow: req.workflow, ref, file };
+  }
+
+  async commitOfTag(tag: string): Promise<string | null> {
+    return (
+      (
+        await simpleGit(this.root)
+          .revparse([`${tag}^{commit}`])
+          .catch(() => '')
+      ).trim() || null
+    );
+  }
+
+  /** Local releases are not signed: the unsigned statement is their provenance. */
+  async signProvenance(): Promise<undefined> {
+    return undefined;
   }
 }
 

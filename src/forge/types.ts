@@ -39,8 +39,11 @@ export interface PublishResult {
   notes: string[];
 }
 
+/**
+ * A driver: GitHub and local implement the same methods, and callers never ask which one they
+ * hold (a caller that needs to know is missing a method here).
+ */
 export interface Forge {
-  readonly kind: 'github' | 'local';
   /** Where this forge keeps things, for messages: "octo/models on GitHub", ".cdl/ in /repo". */
   describe(): string;
   /** Published releases of `model`, newest first. */
@@ -61,6 +64,52 @@ export interface Forge {
   findArtifact(name: string, dest: string): Promise<KeptArtifact | undefined>;
   /** The pull-request comment (one per model, updated), the commit status and the job summary. */
   publish(p: Publication): Promise<PublishResult>;
+  /** Open the issue carrying `req.marker`, or update the open one that does. */
+  upsertIssue(req: IssueRequest): Promise<IssueResult>;
+  /** Start a workflow_dispatch run of `req.workflow` (locally: record the request to run with `cdl run`). */
+  dispatchWorkflow(req: DispatchRequest): Promise<DispatchResult>;
+  /** The commit a tag points at, when the forge can tell without the release (local: git); else null. */
+  commitOfTag(tag: string): Promise<string | null>;
+  /**
+   * Sign build provenance of release assets where the forge can (GitHub: a Sigstore attestation);
+   * returns a line for the log, or undefined where the forge does not sign (the unsigned statement
+   * stays a release asset either way). Never throws for a missing permission: says so instead.
+   */
+  signProvenance(subjects: ProvenanceSubject[]): Promise<string | undefined>;
+}
+
+export interface IssueRequest {
+  /** Hidden line that identifies the issue, e.g. `<!-- cdl-monitor: model=fashion-mnist -->`. */
+  marker: string;
+  title: string;
+  /** Markdown; the marker is put in front. */
+  body: string;
+  labels?: string[];
+  /** Open a new issue when none carries the marker (false: only update an open one). */
+  create: boolean;
+}
+
+export interface IssueResult {
+  action: 'created' | 'updated' | 'none';
+  number?: number;
+  url?: string;
+  /** Local forge: the file written. */
+  file?: string;
+}
+
+export interface DispatchRequest {
+  /** Workflow file name (train.yml) or numeric id. */
+  workflow: string;
+  /** Branch or tag; default the repository's default branch (GitHub) or the current branch (local). */
+  ref?: string;
+  inputs?: Record<string, string>;
+}
+
+export interface DispatchResult {
+  workflow: string;
+  ref: string;
+  /** Local forge: the recorded request. */
+  file?: string;
 }
 
 /** An artifact a workflow run kept, fetched by `findArtifact`. */
@@ -75,21 +124,6 @@ export interface KeptArtifact {
 /** The hidden line that identifies the one report comment of a model on a pull request. */
 export function reportMarker(model: string): string {
   return `<!-- cdl-report: model=${model} -->`;
-}
-
-/** Release tags of `model`: `<model>-v1.2.0`, `<model>@1.2.0`, or plain `v1.2.0` in a one-model repository. */
-export function releaseVersion(tag: string, model: string): string | undefined {
-  for (const prefix of [`${model}-v`, `${model}@v`, `${model}@`, `${model}/v`]) {
-    if (tag.startsWith(prefix) && /^\d/.test(tag.slice(prefix.length))) return tag.slice(prefix.length);
-  }
-  return undefined;
-}
-
-/** Releases that belong to `model`: tagged with its name, else (no such tag at all) plain `v*` tags. */
-export function releasesOfModel<T extends ReleaseInfo>(releases: T[], model: string): T[] {
-  const own = releases.filter((r) => releaseVersion(r.tag, model) !== undefined);
-  if (own.length) return own;
-  return releases.filter((r) => /^v?\d+(\.\d+)*([-+].*)?$/.test(r.tag));
 }
 
 /** Compares version strings numerically part by part (1.10.0 > 1.9.2); pre-releases sort lower. */

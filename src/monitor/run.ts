@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { monitorSection, type MonitorSection } from '../config/schema.js';
 import { REFERENCE_FILE, type ReferenceStats } from '../data/stats.js';
-import { dispatchWorkflow, monitorMarker, upsertIssue, type DispatchResult, type IssueResult } from '../forge/issues.js';
-import { isRegistryForge, type Forge } from '../forge/types.js';
+import { monitorMarker } from '../forge/issues.js';
+import { isRegistryForge, type DispatchResult, type Forge, type IssueResult } from '../forge/types.js';
 import { resolveProduction } from '../registry/production.js';
 import { Registry } from '../registry/registry.js';
 import type { ProductionStats } from '../serve/input-stats.js';
@@ -138,7 +138,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorOutcome> 
 
   const drift = report.status === 'warn' || report.status === 'alert';
   if (opts.forge && (opts.issue ?? m.issue.enabled)) {
-    out.issue = await upsertIssue(opts.forge, {
+    out.issue = await opts.forge.upsertIssue({
       marker: monitorMarker(report.model),
       title: m.issue.title ?? `Drift detected: ${report.model}`,
       body: out.markdown,
@@ -149,7 +149,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorOutcome> 
   }
   const trigger = m.retrain && (report.status === 'alert' || (m.retrain.on === 'warn' && report.status === 'warn'));
   if (opts.forge && m.retrain && trigger && opts.retrain !== false) {
-    out.dispatch = await dispatchWorkflow(opts.forge, {
+    out.dispatch = await opts.forge.dispatchWorkflow({
       workflow: m.retrain.workflow,
       ref: m.retrain.ref,
       inputs: m.retrain.inputs,

@@ -57,4 +57,3 @@ export function provenanceStatement(subjects: ProvenanceSubject[], ctx: Provenan
   };
 }
 
-export { attestProvenance } from '../github/attest.js';

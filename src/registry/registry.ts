@@ -26,8 +26,8 @@ import {
 } from '../model-dir/index.js';
 import { CdlError, UsageError } from '../util/errors.js';
 import { assembleModelDir, DESCRIPTIVE_ASSETS, PROMOTION_FILE, PROVENANCE_FILE, stageAssets } from './assets.js';
-import { attestProvenance, provenanceStatement, provenanceSubjects } from './provenance.js';
-import { DEFAULT_TAG_TEMPLATE, formatTag, parseTag } from './tags.js';
+import { provenanceStatement, provenanceSubjects } from './provenance.js';
+import { DEFAULT_TAG_TEMPLATE, formatTag, parseTag } from '../forge/tags.js';
 
 /** A promotion refused: the candidate is not blessed (exit code 1). */
 export class NotBlessedError extends CdlError {}
@@ -39,8 +39,6 @@ export interface RegistryOptions {
   model: string;
   tagTemplate?: string;
   log?: (line: string) => void;
-  /** Token for signing provenance on GitHub. */
-  token?: string;
 }
 
 export { checkBlessing, type BlessingCheck } from '../model-dir/index.js';
@@ -103,14 +101,12 @@ export class Registry {
   readonly model: string;
   readonly tagTemplate: string;
   private readonly log: (line: string) => void;
-  private readonly token: string;
 
   constructor(o: RegistryOptions) {
     this.forge = o.forge;
     this.model = o.model;
     this.tagTemplate = o.tagTemplate ?? DEFAULT_TAG_TEMPLATE;
     this.log = o.log ?? (() => {});
-    this.token = o.token ?? process.env.GITHUB_TOKEN ?? '';
   }
 
   tag(version: string): string {
@@ -204,15 +200,9 @@ export class Registry {
       };
       await writeFile(path.join(staged.dir, PROMOTION_FILE), JSON.stringify(promotion, null, 2) + '\n');
       let provenance = 'unsigned statement attached as provenance.intoto.json';
-      if (this.forge.kind === 'github') {
-        try {
-          const r = await attestProvenance(subjects, this.token);
-          provenance = r.message;
-        } catch (e) {
-          // Signing needs `id-token: write` and `attestations: write`; without them the release still
-          // carries the unsigned statement.
-          provenance = `provenance not signed (${(e as Error).message.split('\n')[0]}); the unsigned statement is attached as provenance.intoto.json`;
-        }
+      const signed = await this.forge.signProvenance(subjects);
+      if (signed) {
+        provenance = signed;
         this.log(provenance);
       }
       const names = [...staged.sums.keys(), CHECKSUMS_FILE, PROVENANCE_FILE, PROMOTION_FILE];
@@ -290,7 +280,8 @@ export class Registry {
         forced = (await readJson<{ forced?: FetchedVersion['forced'] }>(path.join(dest, PROMOTION_FILE)))?.forced;
       } else {
         source = 'artifact';
-        const commit = release.commit && /^[0-9a-f]{40}$/.test(release.commit) ? release.commit : await this.commitOfTag(tag);
+        const commit =
+          release.commit && /^[0-9a-f]{40}$/.test(release.commit) ? release.commit : await this.forge.commitOfTag(tag);
         if (!commit)
           throw new CdlError(
             `release ${tag} has no model assets and its commit is unknown, so there is no artifact model-<sha> to take the model from`,
@@ -326,18 +317,6 @@ export class Registry {
     } finally {
       await rm(flat, { recursive: true, force: true });
     }
-  }
-
-  private async commitOfTag(tag: string): Promise<string | null> {
-    if (this.forge.kind !== 'local') return null;
-    const { simpleGit } = await import('simple-git');
-    return (
-      (
-        await simpleGit((this.forge as unknown as { root: string }).root)
-          .revparse([`${tag}^{commit}`])
-          .catch(() => '')
-      ).trim() || null
-    );
   }
 
   /** Published versions of the model, newest first, with the aliases pointing at each. */

@@ -2,7 +2,7 @@
  * What a report shows, computed once; the Markdown (pull-request comment, job summary) and the
  * HTML page render the same content.
  */
-import { describeSignificance, fmtDelta, fmtValue } from '../evaluate/gate.js';
+import { describeSignificance, fmtDelta, fmtValue } from '../evaluate/format.js';
 import type { Blessing, Evaluation, MetricComparison } from '../model-dir/records.js';
 import { METRIC_INFO } from '../evaluate/metrics.js';
 import type { PredictionChanges } from '../evaluate/prediction-changes.js';

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CdlError, messageOf } from '../util/errors.js';
 import { HttpError, parseInferRequest, type InferRequest, type OutputTensor, type TensorData } from './protocol.js';
-import type { ModelServer } from './server.js';
+import type { InferenceBackend } from './backend.js';
 
 export const PROTO_FILE = 'open_inference_grpc.proto';
 
@@ -179,14 +179,14 @@ export function grpcResponse(model: string, version: string, id: string | undefi
 
 type Handler = (call: { request: unknown }) => Promise<unknown>;
 
-/** The gRPC endpoint of a ModelServer. */
+/** The gRPC endpoint of a model server (src/serve/server.ts). */
 export class GrpcEndpoint {
   private constructor(
     readonly server: grpc.Server,
     readonly port: number,
   ) {}
 
-  static async start(ms: ModelServer, host: string, port: number, maxMessageBytes: number): Promise<GrpcEndpoint> {
+  static async start(ms: InferenceBackend, host: string, port: number, maxMessageBytes: number): Promise<GrpcEndpoint> {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': maxMessageBytes,
       'grpc.max_send_message_length': -1,

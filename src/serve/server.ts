@@ -14,6 +14,7 @@ import { jsonLogger, type Logger } from './log.js';
 import { ServeMetrics } from './metrics.js';
 import { BodyReader, closeAfterResponse, LARGE_BODY_BYTES } from './body.js';
 import { HttpError, inferResponse, tensorMetadata, type InferRequest } from './protocol.js';
+import type { InferenceBackend, ModelMetadata } from './backend.js';
 import { GrpcEndpoint } from './grpc.js';
 import type { ModelVersion } from './model.js';
 import type { OutputTensor } from './protocol.js';
@@ -89,7 +90,7 @@ function decodeSegment(s: string, pathname: string): string {
   }
 }
 
-export class ModelServer {
+export class ModelServer implements InferenceBackend {
   private inflight = 0;
   private draining = false;
   private closing: Promise<void> | undefined;
@@ -368,17 +369,7 @@ export class ModelServer {
     throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
   }
 
-  modelMetadata(
-    name: string,
-    version: string | undefined,
-  ): {
-    name: string;
-    versions: string[];
-    platform: string;
-    inputs: ReturnType<typeof tensorMetadata>;
-    outputs: ReturnType<typeof tensorMetadata>;
-    parameters: Record<string, unknown>;
-  } {
+  modelMetadata(name: string, version: string | undefined): ModelMetadata {
     const mv = this.repository.resolveForMetadata(name, version);
     const versions = (this.repository.versions(name) ?? []).map((v) => String(v.version));
     return {

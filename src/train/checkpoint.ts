@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { LayersModel, Tf } from './tf.js';
 import type { Optimizer } from './optimizer.js';
-import type { EpochRecord } from './trainer.js';
+import type { EpochRecord } from './epoch-record.js';
 import { TrainError } from '../util/errors.js';
 
 export interface NamedArray {

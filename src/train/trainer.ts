@@ -21,20 +21,10 @@ import {
 } from './checkpoint.js';
 import { createOptimizer, learningRateAt } from './optimizer.js';
 import { Progress } from './progress.js';
+import type { EpochRecord } from './epoch-record.js';
 import type { LayersModel, Tensor, Tf } from './tf.js';
 
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  accuracy?: number;
-  mae?: number;
-  val_loss?: number;
-  val_accuracy?: number;
-  val_mae?: number;
-  learning_rate: number;
-  seconds: number;
-  samples_per_second: number;
-}
+export type { EpochRecord } from './epoch-record.js';
 
 export interface SplitMetrics {
   loss: number;

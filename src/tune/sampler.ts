@@ -5,17 +5,18 @@
  */
 import type { TuneSection } from '../config/index.js';
 import { mulberry32, shuffleInPlace } from '../data/prng.js';
-import { cardinality, snapInt, type Assignment, type ParamValue, type ResolvedParam, type SearchSpace } from './space.js';
+import {
+  cardinality,
+  snapInt,
+  type Assignment,
+  type Observation,
+  type ParamValue,
+  type ResolvedParam,
+  type SearchSpace,
+} from './space.js';
 import { suggestTpe } from './tpe.js';
 
-/** What a sampler learns from one trial. `loss` is the objective turned so that lower is better. */
-export interface Observation {
-  trial: number;
-  params: Assignment;
-  loss: number;
-  /** Epochs the trial reached: with a scheduler, trials that went further rank first. */
-  budget: number;
-}
+export type { Observation } from './space.js';
 
 export interface Sampler {
   readonly name: string;

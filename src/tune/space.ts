@@ -150,3 +150,12 @@ export function inSpace(spec: SearchParam, value: ParamValue): boolean {
   if (value < spec.low || value > spec.high) return false;
   return spec.type !== 'int' || snapInt(spec, value) === value;
 }
+
+/** What a sampler learns from one trial. `loss` is the objective turned so that lower is better. */
+export interface Observation {
+  trial: number;
+  params: Assignment;
+  loss: number;
+  /** Epochs the trial reached: with a scheduler, trials that went further rank first. */
+  budget: number;
+}

@@ -3,10 +3,10 @@
  * change (written to a temporary file and renamed), so a killed tuning job resumes where it stopped.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { canonicalJson, type CdlConfig, type TuneSection } from '../config/index.js';
 import { ConfigError } from '../util/errors.js';
+import { writeJsonAtomic } from '../util/fs.js';
 import type { Observation } from './sampler.js';
 import type { SchedulerSettings, TrialView } from './scheduler.js';
 import type { Assignment } from './space.js';
@@ -128,10 +128,7 @@ export function totalEpochs(study: Study): number {
 
 export async function saveStudy(file: string, study: Study): Promise<void> {
   study.updated_at = new Date().toISOString();
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(study, null, 2) + '\n');
-  await rename(tmp, file);
+  await writeJsonAtomic(file, study);
 }
 
 export async function readStudy(file: string): Promise<Study | undefined> {

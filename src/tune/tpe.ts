@@ -10,8 +10,7 @@
  * there are more than 25.
  */
 import type { SearchParam } from '../config/index.js';
-import type { Observation } from './sampler.js';
-import { snapInt, type Assignment, type ParamValue, type ResolvedParam, type SearchSpace } from './space.js';
+import { snapInt, type Assignment, type Observation, type ParamValue, type ResolvedParam, type SearchSpace } from './space.js';
 
 export interface TpeOptions {
   candidates: number;

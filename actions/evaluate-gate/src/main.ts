@@ -63,7 +63,6 @@ export async function run(): Promise<void> {
     core.setOutput('report', path.join(result.reportDir, 'report.md'));
     core.setOutput('blessing', result.blessingPath);
     core.setOutput('model-dir', candidate);
-    if (forge.kind === 'local' && process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(result.markdown, true).write();
     if (b.forced) core.warning(`force-blessed: ${b.forced.reason}`);
     if (b.decision === 'rejected') {
       const message = `${model} rejected: ${b.reason}`;
