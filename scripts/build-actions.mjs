@@ -70,6 +70,8 @@ for (const name of todo) {
     failed.push(name);
   }
 }
+// Ends esbuild's service process (and lets this process account for its CPU time).
+await esbuild.stop();
 if (failed.length) {
   console.error(`build-actions: failed to bundle ${failed.join(', ')}`);
   process.exit(1);
