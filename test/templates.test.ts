@@ -212,6 +212,18 @@ describe('workflow templates', () => {
     expect(wf.jobs.package!.permissions).toMatchObject({ actions: 'read' });
   });
 
+  it('runs-dashboard.yml: the page is built with read access only; only the Pages deployment may write, and only Pages', () => {
+    const wf = read(path.join(TEMPLATES, 'runs-dashboard.yml'));
+    expect(wf.jobs.build!.permissions).toEqual({ contents: 'read' });
+    expect(wf.jobs.deploy!.permissions).toEqual({ pages: 'write', 'id-token': 'write' });
+    expect(wf.jobs.build!.steps!.map((s) => s.uses ?? s.run)).toEqual([
+      'actions/checkout@v4',
+      expect.stringMatching(/^cdl runs report --repo cdl-runs --no-fetch --out /),
+      'actions/upload-pages-artifact@v3',
+    ]);
+    expect(Object.keys(read(path.join(TEMPLATES, 'cdl-runs-dashboard.yml')).on)).toEqual(['push', 'workflow_dispatch']);
+  });
+
   it("the example's workflows are the templates as a user copies them", () => {
     const files = readdirSync(EXAMPLE_WORKFLOWS).sort();
     expect(files).toEqual(expect.arrayContaining(['cdl.yml', 'cdl-model-ci.yml', 'cdl-release.yml']));
