@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadWorkflowParser } from './load.js';
 import { formatWhere, type Where } from './expr.js';
+import { selfReference } from './self.js';
 import { WorkflowError, formatProblem, literal, stepsFromToken, tokenEntries, type StepDef } from './workflow.js';
 
 export interface ActionDef {
@@ -93,6 +94,14 @@ async function resolveUncached(uses: string, opts: ResolveOptions): Promise<Acti
     }
     return readAction(dir, meta, path.relative(opts.workspace, meta));
   }
+  const self = selfReference(uses, opts.where);
+  if (self?.kind === 'workflow')
+    throw new WorkflowError(`${at}: ${uses} is a workflow: call it from a job's uses:, not a step's`);
+  if (self)
+    return {
+      ...(await readAction(self.path, metadataPath(self.path)!, `${uses} (${self.path})`)),
+      repository: uses.split('/', 2).join('/'),
+    };
   const m = /^([^/@\s]+)\/([^/@\s]+)((?:\/[^@\s]+)?)@(\S+)$/.exec(uses);
   if (!m)
     throw new WorkflowError(`${at}: ${JSON.stringify(uses)} is not an action reference (expected ./path or owner/repo@ref)`);

@@ -14,6 +14,7 @@ import { buildEvent, gitInfo } from './event.js';
 import { JobRunner, type JobOutcome } from './job.js';
 import { expandMatrix } from './matrix.js';
 import { localUsesPath, resolveAction } from './actions.js';
+import { isSelfWorkflow, selfReference } from './self.js';
 import {
   WorkflowError,
   evalToken,
@@ -521,9 +522,9 @@ export async function preflight(
   const problems: string[] = [];
   for (const job of wf.jobs) {
     if (job.uses) {
-      if (!job.uses.startsWith('./')) {
+      if (!job.uses.startsWith('./') && !isSelfWorkflow(job.uses)) {
         problems.push(
-          `${job.where.file}:${job.where.line}:${job.where.column}: ${job.uses}: only local reusable workflows (./.github/workflows/x.yml) run offline`,
+          `${job.where.file}:${job.where.line}:${job.where.column}: ${job.uses}: only local reusable workflows (./.github/workflows/x.yml) and cdl's own run offline`,
         );
         continue;
       }
@@ -562,6 +563,8 @@ export async function preflight(
 /** A local reusable workflow, as GitHub allows it: ./.github/workflows/<file>.yml inside the repository. */
 function reusableWorkflowPath(job: JobDef, repoRoot: string): string {
   const uses = job.uses as string;
+  const self = selfReference(uses, job.where);
+  if (self?.kind === 'workflow') return self.path;
   const file = localUsesPath(uses, repoRoot, job.where, 'reusable workflow');
   if (path.dirname(file) !== path.join(path.resolve(repoRoot), '.github', 'workflows') || !/\.ya?ml$/.test(file)) {
     throw new WorkflowError(
