@@ -94,14 +94,6 @@ async function resolveUncached(uses: string, opts: ResolveOptions): Promise<Acti
     }
     return readAction(dir, meta, path.relative(opts.workspace, meta));
   }
-  const self = selfReference(uses, opts.where);
-  if (self?.kind === 'workflow')
-    throw new WorkflowError(`${at}: ${uses} is a workflow: call it from a job's uses:, not a step's`);
-  if (self)
-    return {
-      ...(await readAction(self.path, metadataPath(self.path)!, `${uses} (${self.path})`)),
-      repository: uses.split('/', 2).join('/'),
-    };
   const m = /^([^/@\s]+)\/([^/@\s]+)((?:\/[^@\s]+)?)@(\S+)$/.exec(uses);
   if (!m)
     throw new WorkflowError(`${at}: ${JSON.stringify(uses)} is not an action reference (expected ./path or owner/repo@ref)`);
@@ -114,6 +106,15 @@ async function resolveUncached(uses: string, opts: ResolveOptions): Promise<Acti
       if (meta) return { ...(await readAction(dir, meta, meta)), repository: `${owner}/${repo}` };
     }
   }
+  // cdl's own actions (after --actions-dir, which may hold another copy of cdl).
+  const self = selfReference(uses, opts.where);
+  if (self?.kind === 'workflow')
+    throw new WorkflowError(`${at}: ${uses} is a workflow: call it from a job's uses:, not a step's`);
+  if (self)
+    return {
+      ...(await readAction(self.path, metadataPath(self.path)!, `${uses} (${self.path})`)),
+      repository: uses.split('/', 2).join('/'),
+    };
   const builtin = BUILTIN_ACTIONS[name];
   if (builtin) {
     const dir = path.join(BUILTIN_DIR, builtin);

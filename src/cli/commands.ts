@@ -10,6 +10,24 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: Record<string, CommandEntry> = {
+  init: {
+    summary: 'write cdl.yaml and the starter workflow for the data of this repository',
+    help: `Usage: cdl init [--data PATH] [--name NAME] [--yes] [--force]
+
+Look at the data (IDX files; train.csv and test.csv; train/ and test/ folders with one subfolder of
+images per class), read it as training will, and write cdl.yaml (format, input shape, classes, a
+model for the data, the example's gate, a comment per section) and .github/workflows/cdl.yml, the
+starter workflow that calls cdl's workflows by version. Prints the next steps.
+
+Options:
+  -d, --data PATH     the data: a folder, or a CSV file with its test file beside it (default ./data, else .)
+      --name NAME     model name (default: the repository folder's name)
+  -y, --yes           do not ask before writing (required when not on a terminal)
+  -f, --force         overwrite cdl.yaml and .github/workflows/cdl.yml when they exist
+
+Exit codes: 0 written, 1 refused (a file exists, the data cannot be read), 2 usage error.`,
+    load: async () => (await import('./init.js')).initCommand,
+  },
   train: {
     summary: 'train the model of a cdl.yaml and write a model directory',
     help: `Usage: cdl train [--config FILE] [--out DIR] [--set key=value ...] [--resume] [--quiet]
