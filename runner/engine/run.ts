@@ -384,11 +384,13 @@ export class WorkflowRun {
             'max-parallel': maxParallel,
           };
           const comboCtx = { ...baseCtx, matrix: matrix ?? {}, strategy: strategyCtx, secrets: scope.secrets };
+          // A job that calls a workflow occupies no runner (as on GitHub): holding a slot while its
+          // jobs wait for one would deadlock nested calls.
           const outcome = await this.withConcurrency(wf, job, comboCtx, () =>
-            this.sem.use(() =>
-              job.uses
-                ? this.runReusable(wf, job, comboKey, comboCtx, { ...scope, order: [...scope.order, jobIndex, index] })
-                : new JobRunner(this.ctx, {
+            job.uses
+              ? this.runReusable(wf, job, comboKey, comboCtx, { ...scope, order: [...scope.order, jobIndex, index] })
+              : this.sem.use(() =>
+                  new JobRunner(this.ctx, {
                     key: comboKey,
                     jobId: job.id,
                     def: job,
@@ -401,7 +403,7 @@ export class WorkflowRun {
                     workflowEnv,
                     signal: abort.signal,
                   }).execute(),
-            ),
+                ),
           );
           let tolerated = false;
           try {
