@@ -43,6 +43,8 @@ export async function initCommand(argv: string[]): Promise<number> {
     },
     'init',
   );
+  if (!values.yes && !process.stdin.isTTY)
+    throw new UsageError('init: not a terminal; pass --yes to write cdl.yaml and .github/workflows/cdl.yml');
   const root = repositoryRoot(process.cwd());
   const dataPath = (values.data as string | undefined) ?? findData(root);
   const config = path.join(root, 'cdl.yaml');
@@ -63,8 +65,6 @@ export async function initCommand(argv: string[]): Promise<number> {
     `${inf.data.path}: ${inf.format}, ${inf.examples.train} training and ${inf.examples.test} test examples of shape [${inf.shape.join(', ')}], ${inf.classes.length} classes (${inf.classes.slice(0, 10).join(', ')}${inf.classes.length > 10 ? ', …' : ''})`,
   );
   if (!values.yes) {
-    if (!process.stdin.isTTY)
-      throw new UsageError('init: not a terminal; pass --yes to write cdl.yaml and .github/workflows/cdl.yml');
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     const answer = (await rl.question('Write cdl.yaml and .github/workflows/cdl.yml? [Y/n] ')).trim().toLowerCase();
     rl.close();

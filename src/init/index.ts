@@ -177,6 +177,7 @@ function flowed(v: unknown): string {
 /** cdl.yaml for the inferred data, with a comment per section. */
 export function renderConfig(inf: Inferred, name: string): string {
   const layers = modelLayers(inf.shape, inf.classes.length);
+  const small = inf.examples.train < 1000;
   const data = { ...inf.data, classes: inf.classes, validation: { fraction: 0.1, seed: 42 } };
   const lines = [
     `# yaml-language-server: $schema=https://raw.githubusercontent.com/${CDL_REPOSITORY}/v${CDL_VERSION}/schema/cdl.schema.json`,
@@ -194,11 +195,11 @@ export function renderConfig(inf: Inferred, name: string): string {
       'data',
       data,
     ),
-    section('Training: the built-in trainer, seeded so a run can be repeated.', 'train', {
-      epochs: 8,
-      batch_size: 128,
+    section('Training: the built-in trainer, seeded so a run can be repeated; batches and epochs suit the data size.', 'train', {
+      epochs: small ? 30 : 8,
+      batch_size: inf.examples.train >= 10_000 ? 128 : small ? 16 : 64,
       optimizer: { name: 'adam', learning_rate: 0.001 },
-      early_stopping: { metric: 'val_accuracy', patience: 3 },
+      early_stopping: { metric: 'val_accuracy', patience: small ? 5 : 3 },
       seed: 42,
     }),
     section(
