@@ -218,6 +218,8 @@ describe('evaluateModel on models trained by cdl', () => {
     const written = JSON.parse(readFileSync(path.join(cand, 'evaluation.json'), 'utf8'));
     expect(written.metrics.accuracy).toBe(ev.evaluation.metrics.accuracy);
     expect(written.baseline.model.sha256).toBe(written.model.sha256);
+    // Against a baseline it records what changed example by example: nothing, for the same model.
+    expect(written.changes).toMatchObject({ fixed: 0, broken: 0, changed: 0, examples: { fixed: [], broken: [] } });
     const missing = await runCli(['evaluate', '--config', EXAMPLE_CONFIG]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--model DIR is required');

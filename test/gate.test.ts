@@ -6,7 +6,7 @@
  * closed: no thresholds still rejects a significant regression, and a production it cannot fetch or
  * a baseline name that is nothing is an error.
  */
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../src/config/index.js';
@@ -15,10 +15,12 @@ import { evaluateModel, loadTestData, runGate, type Blessing, type GateRun } fro
 import { rollback, deploy } from '../src/deploy/run.js';
 import { deploySettings } from '../src/deploy/settings.js';
 import { LocalForge } from '../src/forge/index.js';
+import { SCHEMA_VERSIONS } from '../src/model-dir/index.js';
+import { onnx } from '../src/onnx/index.js';
 import { Registry } from '../src/registry/registry.js';
 import { resolveProduction } from '../src/registry/production.js';
 import { channelsFirstExport, perturbModel, trainExample } from './evaluate-models.js';
-import { exampleRepo, git, removeTempDirs, runCli, tempDir } from './helpers/example.js';
+import { EXAMPLE_CONFIG, exampleRepo, git, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 
 afterAll(removeTempDirs);
 
@@ -297,4 +299,128 @@ describe('the gate with real models', () => {
     const listed = await registry.list();
     expect(listed.find((v) => v.version === '1.0.0')?.aliases).toEqual(['production']);
   });
+});
+
+describe('the gate report lists the examples whose prediction changed', () => {
+  // 30 test "images" of 2×2 pixels, label i % 3, one lit pixel. Both models map pixel k to
+  // class k for k < 3; for pixel 3 production says class 0 and the candidate class 2. The lit
+  // pixel is 3 on the rows below, so the flips are known: label 2 there is fixed, label 0 broken,
+  // label 1 changes from one wrong class to another.
+  const odd = [4, 5, 11, 12, 17, 21];
+  const classes = ['circle', 'square', 'star'];
+  const tiles = (pixel3: number) => {
+    const w = new Float32Array(12);
+    for (let k = 0; k < 3; k++) w[k * 3 + k] = 4;
+    w[3 * 3 + pixel3] = 4;
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      producerName: 'hand',
+      graph: {
+        name: 'tiles',
+        input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 4 }] } } } }],
+        output: [{ name: 'logits', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 3 }] } } } }],
+        initializer: [{ name: 'w', dims: [4, 3], dataType: 1, rawData: new Uint8Array(w.buffer) }],
+        node: [{ opType: 'MatMul', input: ['x', 'w'], output: ['logits'] }],
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  };
+  const metricsJson = (accuracy: number[]) =>
+    JSON.stringify({
+      schema_version: SCHEMA_VERSIONS.metrics,
+      model: 'fashion-mnist',
+      task: 'classification',
+      main_metric: 'accuracy',
+      main_metric_value: accuracy.at(-1),
+      higher_is_better: true,
+      outputs: 'logits',
+      splits: {},
+      history: accuracy.map((a, i) => ({ epoch: i + 1, loss: 1 - a, accuracy: a, val_loss: 1.1 - a, val_accuracy: a - 0.05 })),
+    });
+
+  it('fixed and broken rows with true label and both predictions, in evaluation.json, the comment and the HTML thumbnails', async () => {
+    const dir = tempDir('cdl-gate-flips-');
+    const x = new Float32Array(30 * 4);
+    const y = Int32Array.from({ length: 30 }, (_, i) => i % 3);
+    // Brighter pixels give more confident answers, so later odd rows are the more confident mistakes.
+    for (let i = 0; i < 30; i++) x[i * 4 + (odd.includes(i) ? 3 : y[i]!)] = 0.5 + i / 60;
+    const empty = { x: new Float32Array(0), y: new Int32Array(0), n: 0 };
+    const dataset: Dataset = {
+      shape: [2, 2, 1],
+      classes,
+      train: empty,
+      validation: empty,
+      test: { x, y, n: 30 },
+      version: 'sha256:' + '0'.repeat(64),
+      files: [],
+      source: 'tiles',
+    };
+    const [production, candidate] = ['production', 'candidate'].map((name, m) => {
+      const d = path.join(dir, name);
+      mkdirSync(d);
+      writeFileSync(path.join(d, 'model.onnx'), tiles(m === 0 ? 0 : 2));
+      writeFileSync(path.join(d, 'metrics.json'), metricsJson(m === 0 ? [0.6, 0.75, 0.8] : [0.5, 0.7, 0.8, 0.83]));
+      return d;
+    });
+    const loaded = await loadConfig(EXAMPLE_CONFIG, ['gate.benchmark.latency_runs=2', 'gate.benchmark.throughput_batches=1']);
+    const r = await runGate({
+      loaded,
+      candidate: candidate!,
+      baseline: production!,
+      dataset,
+      forge: new LocalForge({ root: dir }),
+      reportDir: path.join(dir, 'report'),
+      publish: false,
+    });
+    expect(r.changes).toMatchObject({ fixed: 3, broken: 2, changed: 6 });
+    expect(r.changes!.examples).toEqual({
+      fixed: [
+        { index: 17, label: 2, candidate: 2, baseline: 0 },
+        { index: 11, label: 2, candidate: 2, baseline: 0 },
+        { index: 5, label: 2, candidate: 2, baseline: 0 },
+      ],
+      broken: [
+        { index: 21, label: 0, candidate: 2, baseline: 0 },
+        { index: 12, label: 0, candidate: 2, baseline: 0 },
+      ],
+    });
+    expect(r.changes!.per_class.map((c) => [c.class, c.fixed, c.broken, c.significant])).toEqual([
+      ['circle', 0, 2, false],
+      ['square', 0, 0, false],
+      ['star', 3, 0, false],
+    ]);
+    // Recorded beside the model, bounded, with both evaluations.
+    const ev = JSON.parse(readFileSync(path.join(candidate!, 'evaluation.json'), 'utf8'));
+    expect(ev.changes).toEqual(JSON.parse(JSON.stringify(r.changes)));
+    expect(ev.baseline.model.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The comment: totals and a compact table each way; the per-class change worst first.
+    expect(r.markdown).toContain(
+      '6 of 30 test predictions changed: **3 fixed** (baseline wrong, candidate right), **2 broken** (baseline right, candidate wrong), 1 from one wrong class to another.',
+    );
+    expect(r.markdown).toContain(
+      '| test example | true | baseline | candidate |\n|---:|---|---|---|\n| 21 | circle | circle | star |\n| 12 | circle | circle | star |\n',
+    );
+    expect(r.markdown).toContain('| 17 | star | circle | star |\n| 11 | star | circle | star |\n| 5 | star | circle | star |\n');
+    expect(r.markdown).toMatch(
+      /### Per-class change against baseline, worst first\n\n\| class [^\n]*\n[^\n]*\n\| circle \| 0\.800 \| 1\.000 \| −0\.200 \| 0 \| 2 \|/,
+    );
+    // Both models' training curves, from their metrics.json.
+    expect(r.markdown).toContain('title "validation accuracy per epoch: candidate"');
+    expect(r.markdown).toContain('| baseline | 3 | 0.2000 | 0.8000 | 0.3000 | 0.7500 |');
+    // The HTML page: a thumbnail per listed example, broken first, and the curves charts.
+    const alts = [...r.html.matchAll(/<img src="data:image\/png;base64,[^"]+" alt="test example (\d+), a (\w+)"/g)].map((m) => [
+      Number(m[1]),
+      m[2],
+    ]);
+    expect(alts).toEqual([
+      [21, 'circle'],
+      [12, 'circle'],
+      [17, 'star'],
+      [11, 'star'],
+      [5, 'star'],
+    ]);
+    expect(r.html).toContain('aria-label="Loss per epoch"');
+    expect(readFileSync(path.join(dir, 'report', 'report.html'), 'utf8')).toBe(r.html);
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 /**
  * The HTML report in a real browser (Debian's Chromium through playwright-core): it renders, its
  * charts draw (every SVG chart has a size and its bars, lines and points have area on the page),
- * and the console stays free of errors. Two reports: one of a trained model gated by `cdl gate`
+ * the thumbnails of the changed examples load and show, and the console stays free of errors. Two reports: one of a trained model gated by `cdl gate`
  * without a baseline, and one against a production baseline with a release history.
  * Skipped when no Chromium is installed (CHROMIUM_PATH, else /usr/bin/chromium).
  */
@@ -11,8 +11,8 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gateSection } from '../src/config/schema.js';
-import { decide, type EvaluatedModel, type Evaluation } from '../src/evaluate/index.js';
-import { htmlReport } from '../src/report/index.js';
+import { decide, predictionChanges, type EvaluatedModel, type Evaluation } from '../src/evaluate/index.js';
+import { htmlReport, thumbnailUris } from '../src/report/index.js';
 import { EXAMPLE_CONFIG, QUICK, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 
 const executable = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((f) => f && existsSync(f));
@@ -20,7 +20,10 @@ const executable = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/ch
 interface PageCheck {
   title: string;
   errors: string[];
+  /** Every SVG: its size, its data marks (Vega's role-mark groups; every shape in a hand-made SVG) and how many are painted. */
   charts: Array<{ label: string; width: number; height: number; shapes: number; drawn: number }>;
+  /** Thumbnails of the changed examples: loaded, decoded and with area on the page. */
+  thumbnails: Array<{ alt: string; visible: boolean }>;
   tables: number;
   /** Size of a full-page PNG screenshot: a blank page compresses to almost nothing. */
   screenshotBytes: number;
@@ -55,7 +58,12 @@ async function open(file: string): Promise<PageCheck> {
     const result = await page.evaluate(() => {
       const charts = [...document.querySelectorAll('svg')].map((svg) => {
         const box = svg.getBoundingClientRect();
-        const shapes = [...svg.querySelectorAll('rect, path, circle, line, polyline')] as SVGGraphicsElement[];
+        const all = 'rect, path, circle, line, polyline';
+        const marks = all
+          .split(', ')
+          .map((t) => `g.role-mark > ${t}`)
+          .join(', ');
+        const shapes = [...svg.querySelectorAll(svg.querySelector('g.role-mark') ? marks : all)] as SVGGraphicsElement[];
         // Drawn: the shape has area on the page and is painted (a fill or a stroke).
         const drawn = shapes.filter((s) => {
           const r = s.getBoundingClientRect();
@@ -71,9 +79,15 @@ async function open(file: string): Promise<PageCheck> {
           drawn,
         };
       });
+      const thumbnails = [...document.querySelectorAll('#changed-examples img')].map((el) => {
+        const img = el as HTMLImageElement;
+        const r = img.getBoundingClientRect();
+        return { alt: img.alt, visible: img.complete && img.naturalWidth > 0 && r.width > 20 && r.height > 20 };
+      });
       return {
         title: document.querySelector('h1')?.textContent ?? '',
         charts,
+        thumbnails,
         tables: document.querySelectorAll('table').length,
       };
     });
@@ -98,9 +112,10 @@ function expectCharts(check: PageCheck, labels: RegExp[]): void {
 
 const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-function evaluated(accuracy: number, sha: string): EvaluatedModel {
+/** 200 test examples, label i % 10; the model is right where ((i + shift) mod 200) / 200 < accuracy. */
+function evaluated(accuracy: number, sha: string, shift = 0): EvaluatedModel {
   const n = 200;
-  const correct = Array.from({ length: n }, (_, i) => (i / n < accuracy ? 1 : 0));
+  const correct = Array.from({ length: n }, (_, i) => (((i + shift) % n) / n < accuracy ? 1 : 0));
   const confusion = CLASSES.map((_, t) =>
     CLASSES.map((__, p) => (p === t ? Math.round(20 * accuracy) : p === (t + 1) % 10 ? 20 - Math.round(20 * accuracy) : 0)),
   );
@@ -131,17 +146,22 @@ function evaluated(accuracy: number, sha: string): EvaluatedModel {
     timing: { predict_seconds: 0.01, examples_per_second: 20_000, latency_runs: 10, throughput_batches: 0 },
     created_at: '2026-01-01T00:00:00.000Z',
   };
-  const labels = new Int32Array(n);
+  const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
   return {
     evaluation,
-    perExample: { labels, pred: Int32Array.from(correct, (c) => (c ? 0 : 1)), correct: Uint8Array.from(correct), classes: 10 },
+    perExample: {
+      labels,
+      pred: Int32Array.from(correct, (c, i) => (c ? labels[i]! : (labels[i]! + 1) % 10)),
+      correct: Uint8Array.from(correct),
+      classes: 10,
+    },
     modelDir: { dir: `/m/${sha}`, onnxPath: '', hasTfjs: false, onnx: new Uint8Array(0), sha256: sha },
   };
 }
 
 describe.skipIf(!executable)('the HTML report in Chromium', () => {
-  it('against production with a release history: per-class F1 and the metric across releases draw', async () => {
-    const cand = evaluated(0.82, 'c');
+  it('against production: per-class F1 and its change, the changed examples as thumbnails, both training curves and the releases draw', async () => {
+    const cand = evaluated(0.82, 'c', 30);
     const base = evaluated(0.86, 'b');
     const gate = gateSection.parse({ metrics: { accuracy: { min: 0.7, max_regression: 0.01 } } });
     const blessing = decide(cand, {
@@ -154,13 +174,51 @@ describe.skipIf(!executable)('the HTML report in Chromium', () => {
       { label: 'fashion-mnist@v1.0.0', value: 0.84 },
       { label: 'fashion-mnist@v1.1.0', value: 0.86 },
     ];
-    writeFileSync(file, htmlReport({ blessing, candidate: cand.evaluation, baseline: base.evaluation, history }));
+    // Production is wrong on examples 172–199, the candidate on 134–169: 28 fixed, 36 broken.
+    const changes = predictionChanges(cand.perExample, base.perExample, CLASSES)!;
+    expect([changes.fixed, changes.broken]).toEqual([28, 36]);
+    // 28×28 test images: a bright square whose size and place depend on the example.
+    const x = new Float32Array(200 * 784);
+    for (let i = 0; i < 200; i++)
+      for (let r = 4; r < 10 + (i % 14); r++) for (let c = 2 + (i % 7); c < 20; c++) x[i * 784 + r * 28 + c] = 0.9;
+    const listed = [...changes.examples.fixed, ...changes.examples.broken].map((e) => e.index);
+    const epochs = (acc: number[]) =>
+      acc.map((a, i) => ({ epoch: i + 1, loss: 1.2 - a, accuracy: a, val_loss: 1.3 - a, val_accuracy: a - 0.01 }));
+    const html = await htmlReport({
+      blessing,
+      candidate: cand.evaluation,
+      baseline: base.evaluation,
+      history,
+      changes,
+      thumbnails: thumbnailUris(x, [28, 28, 1], listed),
+      curves: { candidate: epochs([0.7, 0.78, 0.82]), baseline: epochs([0.72, 0.8, 0.84, 0.86]) },
+    });
+    writeFileSync(file, html);
     const check = await open(file);
-    expect(check.title).toMatch(/fashion-mnist — rejected/);
-    expect(check.tables).toBeGreaterThanOrEqual(3);
-    expectCharts(check, [/^Per-class F1$/, /^accuracy across releases$/]);
+    // 28 fixed against 36 broken is within noise: the gate lets it through.
+    expect(check.title).toMatch(/fashion-mnist — blessed/);
+    expect(check.tables).toBeGreaterThanOrEqual(4);
+    expectCharts(check, [
+      /^Per-class F1$/,
+      /^Per-class change of recall against production$/,
+      /^Loss per epoch$/,
+      /^accuracy per epoch$/,
+      /^accuracy across releases$/,
+    ]);
+    // Bars: one per class and model; one per class for the change.
+    expect(check.charts[0]!.shapes).toBe(20);
+    expect(check.charts[1]!.shapes).toBe(10);
+    // Curves: a line per model and split (4) and a point per epoch (2 × (3 + 4)).
+    expect(check.charts[2]!.shapes).toBe(4 + 14);
     // The line across releases passes through one point per release and one for the candidate.
-    expect(check.charts[1]!.shapes).toBe(4);
+    expect(check.charts[4]!.shapes).toBe(4);
+    // Every changed example is shown as a thumbnail that loaded: the 36 broken first, then the 28 fixed.
+    expect(check.thumbnails).toHaveLength(64);
+    expect(check.thumbnails.every((t) => t.visible)).toBe(true);
+    expect(check.thumbnails.map((t) => Number(/test example (\d+)/.exec(t.alt)![1]))).toEqual([
+      ...changes.examples.broken.map((e) => e.index),
+      ...changes.examples.fixed.map((e) => e.index),
+    ]);
   });
 
   it('the checks are live: a script error and a chart that draws nothing are caught', async () => {
@@ -206,6 +264,8 @@ describe.skipIf(!executable)('the HTML report in Chromium', () => {
     expect(gated.code, gated.stderr).toBe(0);
     const check = await open(path.join(reportDir, 'report.html'));
     expect(check.title).toMatch(/fashion-mnist — blessed/);
-    expectCharts(check, [/^Per-class F1$/]);
+    // No baseline: no changes to show, but the candidate's own training curves.
+    expectCharts(check, [/^Per-class F1$/, /^Loss per epoch$/, /^accuracy per epoch$/]);
+    expect(check.thumbnails).toEqual([]);
   });
 });

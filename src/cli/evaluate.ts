@@ -4,7 +4,7 @@ import { loadConfig } from '../config/index.js';
 import { compareEvaluations, describeSignificance, fmtDelta, fmtValue, type MetricComparison } from '../evaluate/gate.js';
 import { METRIC_INFO } from '../evaluate/metrics.js';
 import { EVALUATION_FILE } from '../evaluate/run.js';
-import { evaluateWithBaseline, evaluationRecord, runGate } from '../evaluate/pipeline.js';
+import { changesOf, evaluateWithBaseline, evaluationRecord, runGate } from '../evaluate/pipeline.js';
 import { addToModelDir } from '../model-dir/index.js';
 import { selectForge } from '../forge/index.js';
 import { UsageError } from '../util/errors.js';
@@ -68,7 +68,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     log,
   });
   if (pair.baselineNote && values.baseline) log(`baseline: ${pair.baselineNote}`);
-  const record = evaluationRecord(pair);
+  const record = evaluationRecord(pair, changesOf(pair));
   const file = path.join(pair.candidate.modelDir.dir, EVALUATION_FILE);
   // Written through the model directory, so its SHA256SUMS keeps covering every file.
   await addToModelDir(pair.candidate.modelDir, { [EVALUATION_FILE]: JSON.stringify(record, null, 2) + '\n' });

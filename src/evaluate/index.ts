@@ -3,6 +3,7 @@ export * from './metrics.js';
 export * from './layout.js';
 export * from './run.js';
 export * from './significance.js';
+export * from './prediction-changes.js';
 export * from './gate.js';
 export * from './baseline.js';
 export * from './pipeline.js';

@@ -11,10 +11,12 @@ import type { Forge, PublishResult } from '../forge/types.js';
 import { buildReport, type HistoryPoint } from '../report/model.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderHtml } from '../report/html.js';
+import { thumbnailUris } from '../report/thumbnails.js';
 import { addToModelDir } from '../model-dir/index.js';
 import { messageOf } from '../util/errors.js';
 import { BaselineError, resolveBaseline } from './baseline.js';
 import { BLESSING_FILE, decide, fmtValue, type BaselineIdentity, type Blessing } from './gate.js';
+import { predictionChanges, type PredictionChanges } from './prediction-changes.js';
 import { EVALUATION_FILE, evaluateModel, type EvaluatedModel, type Evaluation } from './run.js';
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
@@ -104,6 +106,8 @@ export interface GateRunOptions extends EvaluateWithBaselineOptions {
 
 export interface GateRun extends EvaluatedPair {
   blessing: Blessing;
+  /** What changed example by example against the baseline (recorded in evaluation.json). */
+  changes?: PredictionChanges;
   markdown: string;
   html: string;
   reportDir: string;
@@ -130,11 +134,25 @@ async function releaseHistory(forge: Forge, model: string, metric: string, log: 
   }
 }
 
-/** The evaluation record written beside the model: the candidate's, with the baseline's for comparison. */
+/**
+ * The evaluation record written beside the model: the candidate's, with the baseline's for
+ * comparison and, against a baseline, what changed example by example (a bounded list).
+ */
 export function evaluationRecord(
   pair: Pick<EvaluatedPair, 'candidate' | 'baseline'>,
-): Evaluation & { baseline: Evaluation | null } {
-  return { ...pair.candidate.evaluation, baseline: pair.baseline?.evaluation ?? null };
+  changes?: PredictionChanges,
+): Evaluation & { baseline: Evaluation | null; changes?: PredictionChanges } {
+  return { ...pair.candidate.evaluation, baseline: pair.baseline?.evaluation ?? null, ...(changes ? { changes } : {}) };
+}
+
+/** The prediction changes of a pair scored on the same test examples (classification with a baseline). */
+export function changesOf(
+  pair: Pick<EvaluatedPair, 'candidate' | 'baseline' | 'dataset' | 'gate'>,
+): PredictionChanges | undefined {
+  if (!pair.baseline) return undefined;
+  return predictionChanges(pair.candidate.perExample, pair.baseline.perExample, pair.dataset.classes, {
+    confidence: pair.gate.significance.confidence,
+  });
 }
 
 export async function runGate(opts: GateRunOptions): Promise<GateRun> {
@@ -149,6 +167,8 @@ export async function runGate(opts: GateRunOptions): Promise<GateRun> {
   });
   const mainMetric = opts.loaded.config.model.task === 'classification' ? 'accuracy' : 'rmse';
   const history = await releaseHistory(opts.forge, model, mainMetric, log);
+  const changes = changesOf(pair);
+  const listed = changes ? [...changes.examples.broken, ...changes.examples.fixed].map((e) => e.index) : [];
   const content = buildReport({
     blessing,
     candidate: pair.candidate.evaluation,
@@ -156,9 +176,12 @@ export async function runGate(opts: GateRunOptions): Promise<GateRun> {
     history,
     mainMetric,
     runUrl: opts.runUrl,
+    changes,
+    thumbnails: thumbnailUris(pair.dataset.test.x, pair.dataset.shape, listed),
+    curves: { candidate: pair.candidate.modelDir.metrics?.history, baseline: pair.baseline?.modelDir.metrics?.history },
   });
   const markdown = renderMarkdown(content);
-  const html = renderHtml(content);
+  const html = await renderHtml(content);
   const reportDir = path.resolve(opts.reportDir ?? path.join('.cdl', 'reports', model));
   await mkdir(reportDir, { recursive: true });
   await writeFile(path.join(reportDir, 'report.md'), markdown);
@@ -167,7 +190,7 @@ export async function runGate(opts: GateRunOptions): Promise<GateRun> {
   const blessingPath = path.join(pair.candidate.modelDir.dir, BLESSING_FILE);
   // Written through the model directory, so its SHA256SUMS keeps covering every file.
   await addToModelDir(pair.candidate.modelDir, {
-    [EVALUATION_FILE]: JSON.stringify(evaluationRecord(pair), null, 2) + '\n',
+    [EVALUATION_FILE]: JSON.stringify(evaluationRecord(pair, changes), null, 2) + '\n',
     [BLESSING_FILE]: JSON.stringify(blessing, null, 2) + '\n',
   });
   const main = blessing.comparison.find((r) => r.metric === mainMetric);
@@ -189,5 +212,5 @@ export async function runGate(opts: GateRunOptions): Promise<GateRun> {
     if (published.comment) log(`report comment ${published.comment.action}: ${published.comment.url ?? published.comment.id}`);
   }
   log(`${blessing.decision}: ${blessing.reason}`);
-  return { ...pair, blessing, markdown, html, reportDir, blessingPath, evaluationPath, published };
+  return { ...pair, blessing, changes, markdown, html, reportDir, blessingPath, evaluationPath, published };
 }

@@ -1,8 +1,20 @@
 /**
- * The report as one self-contained HTML page for local runs: the same tables, and the charts as
- * inline SVG (no script, no network).
+ * The report as one self-contained HTML page for local runs: the same tables, the charts as
+ * Vega-Lite rendered to inline SVG, and the changed test examples as inline PNG thumbnails
+ * (no script, no network).
  */
-import { buildReport, type ClassRow, type HistoryPoint, type ReportContent, type ReportInput } from './model.js';
+import { renderChart, type ChartSpec } from './charts.js';
+import {
+  buildReport,
+  type ChangedRow,
+  type ClassChangeRow,
+  type ClassRow,
+  type Curves,
+  type HistoryPoint,
+  type ReportContent,
+  type ReportInput,
+} from './model.js';
+import { f3, pValue, signed3 } from './format.js';
 
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -15,70 +27,163 @@ function inline(s: string): string {
     .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
 }
 
-const f3 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));
+/** Per-class F1 of the candidate, beside the baseline's when there is one (grouped bars). */
+export function perClassSpec(classes: ClassRow[], baselineName = 'baseline'): ChartSpec {
+  const values = classes.flatMap((c, i) => [
+    { class: c.name, order: i, model: 'candidate', f1: c.f1 },
+    ...(c.baselineF1 !== undefined ? [{ class: c.name, order: i, model: baselineName, f1: c.baselineF1 }] : []),
+  ]);
+  return {
+    width: 640,
+    height: 220,
+    data: { values },
+    mark: { type: 'bar', tooltip: true },
+    encoding: {
+      x: { field: 'class', type: 'nominal', sort: { field: 'order' }, title: null, axis: { labelAngle: -35 } },
+      xOffset: { field: 'model', type: 'nominal', sort: ['candidate', baselineName] },
+      y: { field: 'f1', type: 'quantitative', title: 'F1', scale: { domain: [0, 1] } },
+      color: { field: 'model', type: 'nominal', sort: ['candidate', baselineName], title: null, legend: { orient: 'top' } },
+    },
+  };
+}
 
-export function perClassSvg(classes: ClassRow[]): string {
-  const w = 640;
-  const h = 260;
-  const left = 40;
-  const bottom = 70;
-  const plotH = h - bottom - 20;
-  const slot = (w - left - 10) / Math.max(1, classes.length);
-  const hasBase = classes.some((c) => c.baselineF1 !== undefined);
-  const bw = hasBase ? slot * 0.38 : slot * 0.6;
-  const y = (v: number) => 20 + plotH * (1 - Math.max(0, Math.min(1, v)));
-  const parts: string[] = [];
-  for (const t of [0, 0.25, 0.5, 0.75, 1]) {
-    parts.push(
-      `<line x1="${left}" x2="${w - 10}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${left - 4}" y="${y(t) + 4}" text-anchor="end" font-size="10">${t}</text>`,
-    );
+/** The main metric across releases, ending with the candidate. */
+export function historySpec(metric: string, points: HistoryPoint[]): ChartSpec {
+  return {
+    width: 640,
+    height: 200,
+    data: { values: points.map((p, i) => ({ release: p.label, order: i, value: p.value, candidate: p.label === 'candidate' })) },
+    layer: [
+      { mark: { type: 'line', color: '#4c78a8' } },
+      {
+        mark: { type: 'point', filled: true, size: 70, tooltip: true },
+        encoding: {
+          color: {
+            field: 'candidate',
+            type: 'nominal',
+            scale: { domain: [false, true], range: ['#4c78a8', '#e45756'] },
+            legend: null,
+          },
+        },
+      },
+    ],
+    encoding: {
+      x: { field: 'release', type: 'ordinal', sort: { field: 'order' }, title: null, axis: { labelAngle: 0 } },
+      y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false, padding: 12 } },
+    },
+  };
+}
+
+/** One per-epoch series (loss or the metric) of every model: colour by model, dashes for validation. */
+export function curvesSpec(curves: Curves, field: 'loss' | 'metric'): ChartSpec {
+  const title = field === 'loss' ? 'loss' : curves.metric;
+  const values = curves.points
+    .filter((p) => p[field] !== undefined)
+    .map((p) => ({ model: p.model, split: p.split, epoch: p.epoch, value: p[field] }));
+  return {
+    width: 300,
+    height: 200,
+    data: { values },
+    mark: { type: 'line', point: true, tooltip: true },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1, format: 'd' } },
+      y: { field: 'value', type: 'quantitative', title, scale: { zero: false, padding: 8 } },
+      color: { field: 'model', type: 'nominal', sort: curves.models, title: null, legend: { orient: 'top' } },
+      // Solid training, dashed validation: said in the text above the charts, no second legend.
+      strokeDash: { field: 'split', type: 'nominal', sort: ['train', 'validation'], legend: null },
+      detail: [{ field: 'model' }, { field: 'split' }],
+    },
+  };
+}
+
+/** Each class's change of recall against the baseline, worst first; significant changes coloured. */
+export function classChangeSpec(rows: ClassChangeRow[]): ChartSpec {
+  return {
+    width: 560,
+    height: { step: 18 },
+    data: {
+      values: rows.map((r, i) => ({
+        class: r.name,
+        order: i,
+        delta: r.delta,
+        change: r.significant ? (r.delta < 0 ? 'significantly worse' : 'significantly better') : 'within noise',
+      })),
+    },
+    mark: { type: 'bar', tooltip: true },
+    encoding: {
+      y: { field: 'class', type: 'nominal', sort: { field: 'order' }, title: null },
+      x: { field: 'delta', type: 'quantitative', title: 'change of recall' },
+      color: {
+        field: 'change',
+        type: 'nominal',
+        title: null,
+        scale: {
+          domain: ['significantly worse', 'within noise', 'significantly better'],
+          range: ['#e45756', '#bab0ac', '#54a24b'],
+        },
+        legend: { orient: 'top', labelLimit: 200 },
+      },
+    },
+  };
+}
+
+function gallery(rows: ChangedRow[], baselineName: string): string {
+  if (rows.some((r) => r.thumbnail)) {
+    return `<div class="gallery">${rows
+      .map(
+        (r) =>
+          `<figure class="example">${r.thumbnail ? `<img src="${esc(r.thumbnail)}" alt="test example ${r.index}, a ${esc(r.label)}">` : ''}<figcaption>#${r.index} · <strong>${esc(r.label)}</strong><br>${esc(baselineName)}: ${esc(r.baseline)}<br>candidate: ${esc(r.candidate)}</figcaption></figure>`,
+      )
+      .join('')}</div>`;
   }
-  classes.forEach((c, i) => {
-    const x0 = left + i * slot + (slot - (hasBase ? 2 * bw : bw)) / 2;
-    parts.push(
-      `<rect x="${x0.toFixed(1)}" y="${y(c.f1).toFixed(1)}" width="${bw.toFixed(1)}" height="${(y(0) - y(c.f1)).toFixed(1)}" fill="#4c78a8"><title>${esc(c.name)} candidate F1 ${c.f1.toFixed(3)}</title></rect>`,
-    );
-    if (hasBase && c.baselineF1 !== undefined) {
-      parts.push(
-        `<rect x="${(x0 + bw).toFixed(1)}" y="${y(c.baselineF1).toFixed(1)}" width="${bw.toFixed(1)}" height="${(y(0) - y(c.baselineF1)).toFixed(1)}" fill="#bab0ac"><title>${esc(c.name)} baseline F1 ${c.baselineF1.toFixed(3)}</title></rect>`,
-      );
-    }
-    const cx = left + i * slot + slot / 2;
-    parts.push(
-      `<text x="${cx.toFixed(1)}" y="${h - bottom + 14}" font-size="10" text-anchor="end" transform="rotate(-35 ${cx.toFixed(1)} ${h - bottom + 14})">${esc(c.name)}</text>`,
-    );
-  });
-  const legend = hasBase
-    ? `<rect x="${w - 190}" y="2" width="10" height="10" fill="#4c78a8"/><text x="${w - 176}" y="11" font-size="11">candidate</text><rect x="${w - 110}" y="2" width="10" height="10" fill="#bab0ac"/><text x="${w - 96}" y="11" font-size="11">baseline</text>`
-    : '';
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="Per-class F1">${legend}${parts.join('')}</svg>`;
-}
-
-export function historySvg(metric: string, points: HistoryPoint[]): string {
-  const w = 640;
-  const h = 220;
-  const left = 56;
-  const values = points.map((p) => p.value);
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
-  const pad = (hi - lo) * 0.2 || Math.abs(hi) * 0.05 || 0.05;
-  const [a, b] = [lo - pad, hi + pad];
-  const y = (v: number) => 20 + (h - 60) * (1 - (v - a) / (b - a));
-  const x = (i: number) => left + (points.length > 1 ? (i * (w - left - 30)) / (points.length - 1) : (w - left) / 2);
-  const path = points.map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ');
-  const dots = points
+  return `<table class="examples"><tr><th>test example</th><th>true</th><th>${esc(baselineName)}</th><th>candidate</th></tr>${rows
     .map(
-      (p, i) =>
-        `<circle cx="${x(i).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="4" fill="${p.label === 'candidate' ? '#e45756' : '#4c78a8'}"><title>${esc(p.label)}: ${p.value.toFixed(4)}</title></circle><text x="${x(i).toFixed(1)}" y="${h - 20}" font-size="10" text-anchor="middle">${esc(p.label)}</text>`,
+      (r) =>
+        `<tr><td class="n">${r.index}</td><td>${esc(r.label)}</td><td>${esc(r.baseline)}</td><td>${esc(r.candidate)}</td></tr>`,
     )
-    .join('');
-  const ticks = [a, (a + b) / 2, b]
-    .map((v) => `<text x="${left - 6}" y="${y(v) + 4}" font-size="10" text-anchor="end">${v.toFixed(3)}</text>`)
-    .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(metric)} across releases">${ticks}<path d="${path}" fill="none" stroke="#4c78a8" stroke-width="2"/>${dots}</svg>`;
+    .join('')}</table>`;
 }
 
-export function renderHtml(c: ReportContent): string {
+function changesSection(c: ReportContent): string {
+  const ch = c.changes;
+  if (!ch) return '';
+  const b = c.baselineName;
+  const other = ch.changedTotal - ch.fixedTotal - ch.brokenTotal;
+  const part = (what: 'broken' | 'fixed', rows: ChangedRow[], total: number) =>
+    `<h3>${what === 'broken' ? `Broken: ${esc(b)} right, candidate wrong` : `Fixed: ${esc(b)} wrong, candidate right`} (${total})</h3>
+${rows.length ? `<p>${rows.length < total ? `The ${rows.length} most confident of ${total}` : `All ${total}`}:</p>\n${gallery(rows, b)}` : '<p>None.</p>'}`;
+  return `<section id="changed-examples"><h2>Examples that changed against ${esc(b)}</h2>
+<p>${ch.changedTotal.toLocaleString('en-US')} of ${ch.examples.toLocaleString('en-US')} test predictions changed: <strong>${ch.fixedTotal} fixed</strong>, <strong>${ch.brokenTotal} broken</strong>${other > 0 ? `, ${other} from one wrong class to another` : ''}.</p>
+${part('broken', ch.broken, ch.brokenTotal)}
+${part('fixed', ch.fixed, ch.fixedTotal)}
+</section>`;
+}
+
+async function classChangeSection(c: ReportContent): Promise<string> {
+  if (!c.classChanges.length) return '';
+  const b = esc(c.baselineName);
+  const rows = c.classChanges
+    .map(
+      (r) =>
+        `<tr${r.significant ? ` class="${r.delta < 0 ? 'fail' : 'better'}"` : ''}><td>${esc(r.name)}</td><td class="n">${f3(r.candidateRecall)}</td><td class="n">${f3(r.baselineRecall)}</td><td class="n">${signed3(r.delta)}</td><td class="n">${r.fixed}</td><td class="n">${r.broken}</td><td class="n">${pValue(r.pAdjusted)}${r.significant ? ' (significant)' : ''}</td><td class="n">${signed3(r.f1Delta)}</td></tr>`,
+    )
+    .join('\n');
+  return `<h2>Per-class change against ${b}, worst first</h2>
+<table><tr><th>class</th><th>candidate recall</th><th>${b} recall</th><th>Δ recall</th><th>fixed</th><th>broken</th><th>p (Holm)</th><th>ΔF1</th></tr>
+${rows}</table>
+<p><small>McNemar's exact test on each class's examples, Holm-adjusted across classes; significant below ${(1 - (c.classChangeConfidence ?? 0.95)).toFixed(2)}.</small></p>
+${await renderChart(classChangeSpec(c.classChanges), `Per-class change of recall against ${c.baselineName}`)}`;
+}
+
+async function curvesSection(c: ReportContent): Promise<string> {
+  if (!c.curves) return '';
+  const models = c.curves.models.map(esc).join(' and ');
+  return `<h2>Training curves</h2>
+<p>Per epoch, from each model's metrics.json: ${models}; solid lines training, dashed validation.</p>
+<div class="charts">${await renderChart(curvesSpec(c.curves, 'loss'), 'Loss per epoch')}${await renderChart(curvesSpec(c.curves, 'metric'), `${c.curves.metric} per epoch`)}</div>`;
+}
+
+export async function renderHtml(c: ReportContent): Promise<string> {
   const rows = c.rows
     .map((r) => {
       const cls = r.verdict === '❌' ? ' class="fail"' : r.verdict === '✅' ? ' class="pass"' : '';
@@ -117,7 +222,9 @@ ${body}</table>`;
 body{font:14px/1.45 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:4px 8px}th{background:#f6f6f6;text-align:left}
 .n{text-align:right;font-variant-numeric:tabular-nums}.c{text-align:center}tr.fail{background:#fdecea}tr.pass td:last-child{color:#1a7f37}
-.decision{font-size:1.2em}.warn{background:#fff8c5;border-left:4px solid #d4a72c;padding:.5em 1em}.cm td{min-width:2.5em}.diag{font-weight:bold;background:#e6f2e6}
+.decision{font-size:1.2em}tr.better{background:#e6f4ea}.charts{display:flex;flex-wrap:wrap;gap:1em}
+.gallery{display:flex;flex-wrap:wrap;gap:8px}.example{margin:0;width:112px;font-size:12px;line-height:1.3}
+.example img{width:84px;height:84px;image-rendering:pixelated;border:1px solid #ddd;display:block}.warn{background:#fff8c5;border-left:4px solid #d4a72c;padding:.5em 1em}.cm td{min-width:2.5em}.diag{font-weight:bold;background:#e6f2e6}
 </style></head><body>
 <h1>${c.icon} ${esc(c.title)} — ${c.decision}</h1>
 <p class="decision"><strong>Decision: ${c.decision}.</strong> ${inline(c.reason)}</p>
@@ -131,17 +238,20 @@ ${
     ? `<h2>Per class</h2>
 <table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>${base ? '<th>baseline F1</th>' : ''}<th>support</th></tr>
 ${classRows}</table>
-${perClassSvg(c.classes)}`
+${await renderChart(perClassSpec(c.classes, c.baselineName), 'Per-class F1')}`
     : ''
 }
+${await classChangeSection(c)}
+${changesSection(c)}
 ${confusion}
+${await curvesSection(c)}
 <h2>${esc(c.mainMetric)} across releases</h2>
-${c.history.length > 1 ? historySvg(c.mainMetric, c.history) : '<p>No earlier release to compare with yet.</p>'}
+${c.history.length > 1 ? await renderChart(historySpec(c.mainMetric, c.history), `${c.mainMetric} across releases`) : '<p>No earlier release to compare with yet.</p>'}
 <p><small>cdl evaluate-gate · ${esc(c.time)}</small></p>
 </body></html>
 `;
 }
 
-export function htmlReport(input: ReportInput): string {
+export function htmlReport(input: ReportInput): Promise<string> {
   return renderHtml(buildReport(input));
 }

@@ -7,6 +7,25 @@ export {
   type HistoryPoint,
   type MetricRow,
   type ClassRow,
+  type ChangedRow,
+  type ClassChangeRow,
+  type ExampleChanges,
+  type Curves,
+  type CurvePoint,
+  trainingCurves,
 } from './model.js';
-export { renderMarkdown, markdownReport, perClassChart, historyChart, confusionTable, cell } from './markdown.js';
-export { renderHtml, htmlReport, perClassSvg, historySvg, esc } from './html.js';
+export {
+  renderMarkdown,
+  markdownReport,
+  perClassChart,
+  historyChart,
+  confusionTable,
+  classChangeTable,
+  changedExamplesTable,
+  curvesChart,
+  curvesTable,
+  cell,
+} from './markdown.js';
+export { renderHtml, htmlReport, perClassSpec, historySpec, curvesSpec, classChangeSpec, esc } from './html.js';
+export { renderChart, type ChartSpec } from './charts.js';
+export { thumbnailPng, thumbnailUris, isImageShape } from './thumbnails.js';

@@ -4,6 +4,7 @@
  */
 import { describeSignificance, fmtDelta, fmtValue, type Blessing, type MetricComparison } from '../evaluate/gate.js';
 import { METRIC_INFO } from '../evaluate/metrics.js';
+import type { PredictionChanges } from '../evaluate/prediction-changes.js';
 import type { Evaluation } from '../evaluate/run.js';
 
 export interface HistoryPoint {
@@ -20,6 +21,12 @@ export interface ReportInput {
   mainMetric?: string;
   /** A link to the run, shown under the heading. */
   runUrl?: string;
+  /** What changed example by example against the baseline (evaluation.json's `changes`). */
+  changes?: PredictionChanges;
+  /** Thumbnails (data: URIs) of the listed changed examples, by test index; image data only. */
+  thumbnails?: Record<number, string>;
+  /** Per-epoch training history (metrics.json `history`) of each model. */
+  curves?: { candidate?: Array<Record<string, number>>; baseline?: Array<Record<string, number>> };
 }
 
 export interface MetricRow {
@@ -54,6 +61,53 @@ export interface Confusion {
   rate: number;
 }
 
+export interface ChangedRow {
+  index: number;
+  label: string;
+  candidate: string;
+  baseline: string;
+  thumbnail?: string;
+}
+
+export interface ExampleChanges {
+  fixed: ChangedRow[];
+  broken: ChangedRow[];
+  fixedTotal: number;
+  brokenTotal: number;
+  /** Predictions that changed, including from one wrong class to another. */
+  changedTotal: number;
+  examples: number;
+}
+
+export interface ClassChangeRow {
+  name: string;
+  candidateRecall: number;
+  baselineRecall: number;
+  delta: number;
+  f1Delta?: number;
+  fixed: number;
+  broken: number;
+  pAdjusted: number;
+  significant: boolean;
+  support: number;
+}
+
+export interface CurvePoint {
+  model: string;
+  split: 'train' | 'validation';
+  epoch: number;
+  loss?: number;
+  metric?: number;
+}
+
+export interface Curves {
+  /** The per-epoch metric beside the loss: accuracy (classification) or mae (regression). */
+  metric: string;
+  points: CurvePoint[];
+  /** The models that have a history, in legend order. */
+  models: string[];
+}
+
 export interface ReportContent {
   title: string;
   model: string;
@@ -68,6 +122,13 @@ export interface ReportContent {
   confusion?: { classes: string[]; matrix: number[][]; largest: Confusion[] };
   history: HistoryPoint[];
   mainMetric: string;
+  /** What the baseline is called in the report: production, or baseline. */
+  baselineName: string;
+  changes?: ExampleChanges;
+  /** Each class's change of recall against the baseline, worst first. */
+  classChanges: ClassChangeRow[];
+  classChangeConfidence?: number;
+  curves?: Curves;
   runUrl?: string;
   time: string;
 }
@@ -104,6 +165,72 @@ export function largestConfusions(classes: readonly string[], m: number[][], cou
   return out.sort((a, b) => b.count - a.count).slice(0, count);
 }
 
+/** Examples that changed, with class names and thumbnails. */
+function exampleChanges(input: ReportInput, classes: readonly string[]): ExampleChanges | undefined {
+  const ch = input.changes;
+  if (!ch) return undefined;
+  const name = (k: number) => classes[k] ?? String(k);
+  const row = (e: PredictionChanges['examples']['fixed'][number]): ChangedRow => ({
+    index: e.index,
+    label: name(e.label),
+    candidate: name(e.candidate),
+    baseline: name(e.baseline),
+    thumbnail: input.thumbnails?.[e.index],
+  });
+  return {
+    fixed: ch.examples.fixed.map(row),
+    broken: ch.examples.broken.map(row),
+    fixedTotal: ch.fixed,
+    brokenTotal: ch.broken,
+    changedTotal: ch.changed,
+    examples: input.candidate.data.examples,
+  };
+}
+
+/** Per-class recall change, worst first (then by F1 change, then by name). */
+function classChanges(input: ReportInput): ClassChangeRow[] {
+  const f1 = (e: Evaluation | undefined, name: string) => e?.per_class?.find((c) => c.class === name)?.f1;
+  return (input.changes?.per_class ?? [])
+    .map((c) => {
+      const [cf, bf] = [f1(input.candidate, c.class), f1(input.baseline, c.class)];
+      return {
+        name: c.class,
+        candidateRecall: c.candidate_recall,
+        baselineRecall: c.baseline_recall,
+        delta: c.delta,
+        f1Delta: cf !== undefined && bf !== undefined ? cf - bf : undefined,
+        fixed: c.fixed,
+        broken: c.broken,
+        pAdjusted: c.p_adjusted,
+        significant: c.significant,
+        support: c.examples,
+      };
+    })
+    .sort((a, b) => a.delta - b.delta || (a.f1Delta ?? 0) - (b.f1Delta ?? 0) || a.name.localeCompare(b.name));
+}
+
+/** Both models' loss and per-epoch metric, training and validation, from metrics.json history. */
+export function trainingCurves(
+  histories: Array<[model: string, history: Array<Record<string, number>> | undefined]>,
+  task: string,
+): Curves | undefined {
+  const metric = task === 'regression' ? 'mae' : 'accuracy';
+  const points: CurvePoint[] = [];
+  const models: string[] = [];
+  for (const [model, history] of histories) {
+    if (!Array.isArray(history) || !history.length) continue;
+    models.push(model);
+    history.forEach((h, i) => {
+      const epoch = typeof h.epoch === 'number' && Number.isFinite(h.epoch) ? h.epoch : i + 1;
+      const v = (k: string) => (typeof h[k] === 'number' && Number.isFinite(h[k]) ? h[k] : undefined);
+      points.push({ model, split: 'train', epoch, loss: v('loss'), metric: v(metric) });
+      if (v('val_loss') !== undefined || v(`val_${metric}`) !== undefined)
+        points.push({ model, split: 'validation', epoch, loss: v('val_loss'), metric: v(`val_${metric}`) });
+    });
+  }
+  return points.length ? { metric, points, models } : undefined;
+}
+
 export function buildReport(input: ReportInput): ReportContent {
   const { blessing, candidate, baseline } = input;
   const b = blessing.baseline;
@@ -130,6 +257,14 @@ export function buildReport(input: ReportInput): ReportContent {
   const history = [...(input.history ?? [])];
   const mainValue = candidate.metrics[mainMetric];
   if (mainValue !== undefined) history.push({ label: 'candidate', value: mainValue });
+  const baselineName = b?.ref === 'production' ? 'production' : 'baseline';
+  const curves = trainingCurves(
+    [
+      ['candidate', input.curves?.candidate],
+      [baselineName, input.curves?.baseline],
+    ],
+    candidate.task,
+  );
   return {
     title: `cdl evaluate-gate: ${blessing.model}`,
     model: blessing.model,
@@ -151,6 +286,11 @@ export function buildReport(input: ReportInput): ReportContent {
         : undefined,
     history,
     mainMetric,
+    baselineName,
+    changes: exampleChanges(input, candidate.classes ?? []),
+    classChanges: classChanges(input),
+    classChangeConfidence: input.changes?.confidence,
+    curves,
     runUrl: input.runUrl,
     time: blessing.time,
   };
