@@ -39,20 +39,23 @@ describe('documented cdl run command lines', () => {
   });
 
   const dir = path.join(tempDir('cdl-docs-commands-'), 'shop-images');
-  it.each(commands)('$file: $line', async ({ line }) => {
-    if (!existsSync(path.join(dir, 'cdl.yaml'))) {
-      mkdirSync(dir);
-      git(dir, 'init', '-q', '-b', 'main');
-      imageFolder(dir);
-      const init = await runCli(['init', '--yes'], { cwd: dir });
-      expect(init.code, init.stderr).toBe(0);
-      git(dir, 'add', '.');
-      git(dir, 'commit', '-q', '-m', 'cdl init');
-    }
-    if (/version=/.test(line) && !promoteBuilt) return; // Runs once actions/promote/dist exists.
-    // As written: split on spaces (the documented lines quote nothing), started in a subdirectory.
-    const args = line.split(/\s+/).slice(1);
-    const r = await runCli(args, { cwd: path.join(dir, 'data'), env: { CDL_FORGE: 'local' }, timeoutMs: 600_000 });
-    expect(r.code, `${line}\n${r.stdout.slice(-3000)}${r.stderr}`).toBe(0);
-  });
+  for (const { file, line } of commands) {
+    // A release runs actions/promote: skipped, and reported as skipped, until its bundle is built.
+    const test = /version=/.test(line) && !promoteBuilt ? it.skip : it;
+    test(`${file}: ${line}`, async () => {
+      if (!existsSync(path.join(dir, 'cdl.yaml'))) {
+        mkdirSync(dir);
+        git(dir, 'init', '-q', '-b', 'main');
+        imageFolder(dir);
+        const init = await runCli(['init', '--yes'], { cwd: dir });
+        expect(init.code, init.stderr).toBe(0);
+        git(dir, 'add', '.');
+        git(dir, 'commit', '-q', '-m', 'cdl init');
+      }
+      // As written: split on spaces (the documented lines quote nothing), started in a subdirectory.
+      const args = line.split(/\s+/).slice(1);
+      const r = await runCli(args, { cwd: path.join(dir, 'data'), env: { CDL_FORGE: 'local' }, timeoutMs: 600_000 });
+      expect(r.code, `${line}\n${r.stdout.slice(-3000)}${r.stderr}`).toBe(0);
+    });
+  }
 });
