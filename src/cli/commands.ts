@@ -79,10 +79,11 @@ Exit codes: 0 success, 1 failure (or no trial finished), 2 usage or configuratio
     summary: 'run a GitHub workflow of this repository on this machine, offline',
     help: `Usage: cdl run WORKFLOW [options]
 
-Run a workflow file (.github/workflows/NAME.yml, or just NAME) on this machine: the steps run on the
-host, actions/upload-artifact, download-artifact, cache, checkout and setup-node have built-in
-offline equivalents, and a results server on 127.0.0.1 serves the unmodified @actions/artifact and
-@actions/cache. Logs, step summaries and artifacts go to .cdl/runs/<id>/.
+Run a workflow file (a path, or NAME.yml or NAME in the repository's .github/workflows/, from any
+directory of the repository) on this machine: the steps run on the host, actions/upload-artifact,
+download-artifact, cache, checkout and setup-node have built-in offline equivalents, cdl's own
+workflows and actions (cdl/cdl/...@vX) run from this cdl, and a results server on 127.0.0.1 serves
+the unmodified @actions/artifact and @actions/cache. Logs and step summaries go to .cdl/runs/<id>/.
 
 Options:
   -e, --event NAME        push, pull_request, release, workflow_dispatch, schedule or workflow_call
