@@ -532,3 +532,58 @@ describe('models from outside: declared input shapes, and onnxruntime leaving fi
     expect(r.leftLog).toBe(false);
   });
 });
+
+describe('errors a user can cause name what was wrong and what was expected', () => {
+  let project: string;
+  beforeAll(() => {
+    project = tempDir('cdl-errors-');
+    copyExample(project);
+  });
+
+  it.each([
+    [['train', '--epochs', '3'], 2, /^cdl: train: Unknown option '--epochs' \(cdl train --help\)\n\nUsage: cdl train/],
+    [['train', '--set'], 2, /^cdl: train: Option '-s, --set <value>' argument missing \(cdl train --help\)\n\nUsage: cdl train/],
+    [['run', '--input'], 2, /^cdl: run: Option '-i, --input <value>' argument missing \(cdl run --help\)\n\nUsage: cdl run/],
+    [
+      ['validate', 'nope.yaml'],
+      2,
+      /^cdl: validate: unexpected argument "nope\.yaml": cdl validate takes flags only; to use nope\.yaml as the configuration, pass --config nope\.yaml \(cdl validate --help\)\n\nUsage: cdl validate/,
+    ],
+    [
+      ['evaluate', '--model', '.', 'extra'],
+      2,
+      /^cdl: evaluate: unexpected argument "extra": cdl evaluate takes flags only \(cdl evaluate --help\)/,
+    ],
+    [
+      ['train', '--set', 'model.nope=1'],
+      2,
+      /^cdl: cdl\.yaml:\d+:\d+: model: unknown key\(s\) "nope"; expected one of "name", "task", "input_shape", "layers"/,
+    ],
+    [
+      ['train', '--set', 'train.nope=1'],
+      2,
+      /^cdl: cdl\.yaml:\d+:\d+: train: unknown key\(s\) "nope"; expected one of "backend", .*"epochs", "batch_size"/,
+    ],
+    [
+      ['models', 'show', '1', '2'],
+      2,
+      /^cdl: models show: expected one VERSION or TAG, e\.g\. cdl models show 1\.2\.0; got "1" "2"\n$/,
+    ],
+    [
+      ['run', 'nope.yml'],
+      2,
+      /^cdl: nope\.yml: no such workflow file; expected a workflow file in the repository, e\.g\. \.github\/workflows\/ci\.yml \(or its name, ci\)\n$/,
+    ],
+    [
+      ['data', 'validate', '--set', 'data.path=nope'],
+      1,
+      /no such file nope\/t10k-labels-idx1-ubyte\.gz \(data\.test\.labels\); expected the file there, or data\.path and data\.test\.labels changed to where it is/,
+    ],
+  ] as const)('cdl %j exits %i with a clear error', async (args, code, message) => {
+    const r = await runCli([...args], { cwd: project, env: { CDL_FORGE: 'local' } });
+    expect(r.stderr + r.stdout).toMatch(message);
+    // The message, before the usage that follows it for flag errors: no stack trace.
+    noStack(r.stderr.split('\n\n')[0]!);
+    expect(r.code).toBe(code);
+  });
+});

@@ -94,7 +94,7 @@ train:
     const text = `${MINIMAL.replace('units: 10,', 'units: 10, unit: 3,')}trian:\n  epochs: 3\n`;
     const r = parseConfig(text);
     expect(r.errors.map((e) => `${e.path}: ${e.message}`).sort()).toEqual([
-      '(root): unknown key(s) "trian"',
+      '(root): unknown key(s) "trian"; expected one of "version", "model", "data", "train", "tune", "gate", "compress", "deploy", "release", "monitor"',
       'model.layers[1]: unknown key(s) "unit"',
     ]);
     expect(r.errors.find((e) => e.path === 'model.layers[1]')!.line).toBe(5);

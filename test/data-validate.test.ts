@@ -127,7 +127,9 @@ describe('data validation', () => {
       checks: { value_range: [0, 0.9], min_class_fraction: 0.02 },
     });
     let v = await validateData(data, { baseDir: root, task: 'classification' });
-    expect(v.errors.map((e) => e.message)).toEqual(['te-y.idx: no such file']);
+    expect(v.errors.map((e) => e.message)).toEqual([
+      `te-y.idx: no such file ${path.join(root, 'te-y.idx')} (data.test.labels); expected the file there, or data.path and data.test.labels changed to where it is`,
+    ]);
     writeFileSync(
       path.join(root, 'te-y.idx'),
       encodeIdx(

@@ -11,8 +11,10 @@ import { cpSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { serveCommand } from '../src/cli/serve.js';
+import { BodyReader } from '../src/serve/body.js';
+import { RequestParsers } from '../src/serve/request-parser.js';
 import { validateModelConfig } from '../src/serve/config.js';
 import { parseJsonBytes, NumberArray } from '../src/serve/json.js';
 import { jsonLogger } from '../src/serve/log.js';
@@ -303,6 +305,64 @@ process.stdout.write(JSON.stringify(answers));`,
       await attack.shutdown('test end');
     }
   }, 240_000);
+});
+
+describe('large bodies never occupy the main thread', () => {
+  it('a chunked body is read into one buffer of its own (no concatenation), moved to the parser thread without a copy, and comes back as typed tensor data', async () => {
+    const rows = 1000;
+    const body = Buffer.from(
+      `{"inputs":[{"name":"input","shape":[${rows},784],"datatype":"FP32","data":[${'0.123456789,'.repeat(rows * 784 - 1)}0.5]}]}`,
+    );
+    expect(body.length).toBeGreaterThan(8 * 2 ** 20);
+    const reader = new BodyReader({ maxBytes: 16 * 2 ** 20, timeoutMs: 60_000 });
+    const concat = vi.spyOn(Buffer, 'concat');
+    let raw: Buffer | undefined;
+    const srv = http.createServer((req, res) => {
+      reader.read(req).then(
+        (b) => {
+          raw = b;
+          res.end('ok');
+        },
+        (e: Error) => res.end(e.message),
+      );
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const parsers = new RequestParsers(1);
+    try {
+      const port = (srv.address() as net.AddressInfo).port;
+      // Chunked (no Content-Length), in 64 KiB writes.
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/' }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        });
+        req.on('error', reject);
+        for (let i = 0; i < body.length; i += 65_536) req.write(body.subarray(i, i + 65_536));
+        req.end();
+      });
+      const bigConcat = concat.mock.calls.filter(([list]) => list.reduce((a, b) => a + b.length, 0) > 2 ** 20);
+      expect(bigConcat).toEqual([]);
+      expect(raw!.equals(body)).toBe(true);
+      const spec = tensorSpec({ name: 'input', type: 'FLOAT', shape: [-1, 784] });
+      const parsed = await parsers.parse(
+        { bytes: raw!, signature: { inputs: [spec], outputs: [], batched: true }, maxRows: 10_000 },
+        { ownsBuffer: true },
+      );
+      // Moved, not copied: the main thread's buffer is detached.
+      expect(raw!.buffer.byteLength).toBe(0);
+      // Back as binary tensor data (moved too), not an array of 784,000 numbers to convert here.
+      const input = parsed.inputs.get('input')!;
+      expect(input.values).toBeUndefined();
+      expect(input.bytes!.byteLength).toBe(rows * 784 * 4);
+      const values = new Float32Array(input.bytes!.buffer, input.bytes!.byteOffset, rows * 784);
+      expect(values[0]).toBeCloseTo(0.123456789, 6);
+      expect(values.at(-1)).toBe(0.5);
+    } finally {
+      concat.mockRestore();
+      await parsers.close();
+      await new Promise((r) => srv.close(r));
+    }
+  }, 120_000);
 });
 
 describe('tensor values and shapes', () => {

@@ -123,7 +123,7 @@ function selfHosted(job: Job, wf: Workflow): boolean {
 describe('workflow templates', () => {
   it('cdl has callable workflows for the pipeline, model CI, release, tuning and monitoring, and starters calling them', () => {
     expect(reusable).toEqual(expect.arrayContaining(['pipeline.yml', 'model-ci.yml', 'release.yml', 'tune.yml', 'monitor.yml']));
-    expect(starters).toEqual(['cdl-monitor.yml', 'cdl-tune.yml', 'cdl.yml']);
+    expect(starters).toEqual(['cdl-monitor.yml', 'cdl-runs-dashboard.yml', 'cdl-tune.yml', 'cdl.yml']);
     const called = [...starters.map((f) => path.join(TEMPLATES, f)), ...reusable.map((f) => path.join(CALLABLE, f))]
       .flatMap((f) => Object.values(read(f).jobs).map((j) => j.uses))
       .filter(Boolean)
@@ -272,6 +272,18 @@ describe('workflow templates', () => {
     expect(promote.map((s) => s.with?.mode)).toEqual(['blessed', 'promote']);
     // Reading the push run's artifact, and signing the provenance statement.
     expect(wf.jobs.package!.permissions).toMatchObject({ actions: 'read', 'id-token': 'write', attestations: 'write' });
+  });
+
+  it('runs-dashboard.yml: the page is built with read access only; only the Pages deployment may write, and only Pages', () => {
+    const wf = read(path.join(CALLABLE, 'runs-dashboard.yml'));
+    expect(wf.jobs.build!.permissions).toEqual({ contents: 'read' });
+    expect(wf.jobs.deploy!.permissions).toEqual({ pages: 'write', 'id-token': 'write' });
+    expect(wf.jobs.build!.steps!.map((s) => s.uses ?? s.run)).toEqual([
+      'actions/checkout@v4',
+      expect.stringMatching(/^cdl runs report --repo cdl-runs --no-fetch --out /),
+      'actions/upload-pages-artifact@v3',
+    ]);
+    expect(Object.keys(read(path.join(TEMPLATES, 'cdl-runs-dashboard.yml')).on)).toEqual(['push', 'workflow_dispatch']);
   });
 
   it("the example's workflow is the starter a user copies, with no local actions", () => {

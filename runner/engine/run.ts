@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startResultsServer } from '../results-server/index.js';
+import { cacheScopesFor, startResultsServer } from '../results-server/index.js';
 import { UsageError } from '../../src/util/errors.js';
 import { Masker } from './commands.js';
 import type { Result, RunContext } from './context.js';
@@ -661,6 +661,11 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
     root: path.join(stateDir, 'results'),
     runId,
     repository: String(github['repository']),
+    // Caches follow GitHub's rule: this ref's own, then the base branch's, then the default branch's.
+    cacheScopes: cacheScopesFor(String(github['ref']), {
+      baseRef: github['base_ref'] ? String(github['base_ref']) : undefined,
+      defaultBranch: info.defaultBranch,
+    }),
   });
   const masker = new Masker();
   const secrets = { ...(opts.secrets ?? {}) };

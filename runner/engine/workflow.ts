@@ -188,7 +188,9 @@ export async function readWorkflow(file: string, repoRoot: string): Promise<Work
     content = await readFile(abs, 'utf8');
   } catch (error) {
     if (error instanceof RefusedWorkflowError) throw error;
-    throw new WorkflowError(`${display}: no such workflow file`);
+    throw new WorkflowError(
+      `${display}: no such workflow file; expected a workflow file in the repository, e.g. .github/workflows/ci.yml (or its name, ci)`,
+    );
   }
   return parseWorkflowText(content, abs, display);
 }

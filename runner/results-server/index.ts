@@ -18,6 +18,7 @@ import {
   REPOSITORY_PATTERN,
   verifyApiToken,
   verifyRuntimeToken,
+  type CacheScope,
   type TokenClaims,
 } from './token.js';
 
@@ -34,6 +35,12 @@ export interface ResultsServerOptions {
   jobId?: string;
   /** Default repository (owner/repo) put into the API token by githubToken(). */
   repository?: string;
+  /**
+   * Cache scopes put into runtime tokens by env()/token(), in restore order: the run's own ref
+   * (saved to) first, then the refs it may restore from (a pull request's base branch, the
+   * default branch). Unset: one scope, refs/heads/main.
+   */
+  cacheScopes?: CacheScope[];
   /** Request log: true writes to stderr, or pass a function that gets each line. */
   log?: boolean | ((line: string) => void);
   /** Largest blob (artifact, cache entry) accepted, in bytes; 10 GiB unless told. */
@@ -55,8 +62,8 @@ export interface ResultsServer {
    * talk to this server. `runId`/`jobId` default to the server's options.
    */
   env(ids?: { runId?: string; jobId?: string }): Record<string, string>;
-  /** A runtime token (the ACTIONS_RUNTIME_TOKEN value) for a run and job. */
-  token(ids?: { runId?: string; jobId?: string }): string;
+  /** A runtime token (the ACTIONS_RUNTIME_TOKEN value) for a run and job; `scopes` default to the server's cacheScopes. */
+  token(ids?: { runId?: string; jobId?: string; scopes?: CacheScope[] }): string;
   /**
    * An API token (the run's GITHUB_TOKEN) for the /repos/{owner}/{repo}/actions routes: it reads
    * the artifacts of its repository and deletes only those of its own run.
@@ -87,6 +94,13 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
   const defaultRepository = opts.repository ?? 'local/repository';
   if (!REPOSITORY_PATTERN.test(defaultRepository)) {
     throw new Error(`startResultsServer: repository must be owner/repo (got ${JSON.stringify(defaultRepository)})`);
+  }
+  for (const s of opts.cacheScopes ?? []) {
+    if (!/^refs\/(heads|tags|pull)\/[^\s\0]{1,250}$/.test(s.scope)) {
+      throw new Error(
+        `startResultsServer: cache scope must be a git ref such as refs/heads/main (got ${JSON.stringify(s.scope)})`,
+      );
+    }
   }
   const storage = new Storage(opts.root, opts.maxUploadBytes);
   const secret = await storage.init();
@@ -417,13 +431,13 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
             ? 401
             : error.status;
     try {
-      await runtimeClaims(req);
+      const claims = await runtimeClaims(req);
       const resource = url.pathname.slice(CACHE_V1_PREFIX.length);
       const method = req.method ?? 'GET';
       if (method === 'GET' && resource === 'cache') {
         req.resume();
         const keys = (url.searchParams.get('keys') ?? '').split(',').filter(Boolean);
-        const found = service.lookupCacheV1(keys, url.searchParams.get('version') ?? '');
+        const found = service.lookupCacheV1(claims, keys, url.searchParams.get('version') ?? '');
         if (found) sendJson(res, 200, found);
         else {
           res.writeHead(204);
@@ -433,11 +447,11 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
       }
       if (method === 'GET' && resource === 'caches') {
         req.resume();
-        sendJson(res, 200, service.listCacheV1(url.searchParams.get('key') ?? ''));
+        sendJson(res, 200, service.listCacheV1(claims, url.searchParams.get('key') ?? ''));
         return;
       }
       if (method === 'POST' && resource === 'caches') {
-        sendJson(res, 201, await service.reserveCacheV1(parseJsonObject(await readSmallBody(req, MAX_JSON_BODY))));
+        sendJson(res, 201, await service.reserveCacheV1(claims, parseJsonObject(await readSmallBody(req, MAX_JSON_BODY))));
         return;
       }
       const idMatch = /^caches\/(\d+)$/.exec(resource);
@@ -461,7 +475,7 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
             `is ${declared} but Content-Range bytes ${start}-${end} is ${end - start + 1} bytes`,
           );
         }
-        const claim = service.claimRangeV1(Number(idMatch[1]), start, end);
+        const claim = service.claimRangeV1(claims, Number(idMatch[1]), start, end);
         try {
           await storage.writeRange('cache', claim.blob, start, req, end - start + 1);
         } catch (error) {
@@ -473,7 +487,7 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
         return;
       }
       if (idMatch && method === 'POST') {
-        await service.commitCacheV1(Number(idMatch[1]), parseJsonObject(await readSmallBody(req, MAX_JSON_BODY)));
+        await service.commitCacheV1(claims, Number(idMatch[1]), parseJsonObject(await readSmallBody(req, MAX_JSON_BODY)));
         res.writeHead(204);
         res.end();
         return;
@@ -552,8 +566,14 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   baseUrl = `http://${urlHost}:${port}/`;
 
-  const token = (ids: { runId?: string; jobId?: string } = {}) =>
-    mintRuntimeToken(secret, { runId: ids.runId ?? defaultRunId, jobId: ids.jobId ?? defaultJobId });
+  const token = (ids: { runId?: string; jobId?: string; scopes?: CacheScope[] } = {}) => {
+    const scopes = ids.scopes ?? opts.cacheScopes;
+    return mintRuntimeToken(secret, {
+      runId: ids.runId ?? defaultRunId,
+      jobId: ids.jobId ?? defaultJobId,
+      ...(scopes ? { scopes } : {}),
+    });
+  };
 
   let closed: Promise<void> | undefined;
   return {
@@ -626,4 +646,4 @@ export function parseBlockList(xml: string): string[] {
   return ids;
 }
 
-export type { TokenClaims } from './token.js';
+export { cacheScopesFor, type CacheScope, type TokenClaims } from './token.js';

@@ -9,7 +9,7 @@ import {
   optionalTimestamp,
   requiredString,
 } from './http.js';
-import { Storage, type ArtifactRecord, type CacheRecord, type Container } from './storage.js';
+import { DEFAULT_CACHE_SCOPE, Storage, type ArtifactRecord, type CacheRecord, type Container } from './storage.js';
 import { signBlobUrl, type TokenClaims } from './token.js';
 import { Readable } from 'node:stream';
 
@@ -21,6 +21,24 @@ const DOWNLOAD_URL_LIFETIME_MS = 3600 * 1000;
 const STALE_PENDING_MS = 10 * 60 * 1000;
 const MAX_KEY_LENGTH = 512;
 const MAX_CACHE_KEYS = 10;
+
+/** The scopes a runtime token restores from, in order. */
+function readScopes(claims: TokenClaims): string[] {
+  return claims.scopes ? claims.scopes.map((s) => s.scope) : [DEFAULT_CACHE_SCOPE];
+}
+
+/** The scope a runtime token saves to: its first writable one; refused when it has none. */
+function writeScope(claims: TokenClaims): string {
+  if (!claims.scopes) return DEFAULT_CACHE_SCOPE;
+  const w = claims.scopes.find((s) => s.write);
+  if (!w) {
+    throw new TwirpError(
+      'permission_denied',
+      `this run may only restore caches (scopes ${claims.scopes.map((s) => s.scope).join(', ')}), not save them`,
+    );
+  }
+  return w.scope;
+}
 
 /** Characters GitHub refuses in artifact names (same list as the toolkit checks). */
 const INVALID_NAME_CHARS = ['"', ':', '<', '>', '|', '*', '?', '\r', '\n', '\\', '/', '\0'];
@@ -34,6 +52,7 @@ interface PendingCache {
   id: number;
   key: string;
   version: string;
+  scope: string;
   blob: string;
   touched: number;
   /** Cache v1 only: the byte ranges PATCHed so far, [start, end] inclusive. */
@@ -302,10 +321,11 @@ export class ResultsService {
     return value;
   }
 
-  async createCacheEntry(_claims: TokenClaims, body: Json): Promise<Json> {
+  async createCacheEntry(claims: TokenClaims, body: Json): Promise<Json> {
     const key = this.cacheKey(requiredString(body, 'key'), 'key');
     const version = requiredString(body, 'version');
-    const blob = Storage.cacheBlobName(key, version);
+    const scope = writeScope(claims);
+    const blob = Storage.cacheBlobName(key, version, scope);
     if (this.cacheEntries.has(blob)) {
       throw new TwirpError('already_exists', 'cache entry with the same key, version, and scope already exists');
     }
@@ -314,15 +334,16 @@ export class ResultsService {
       throw new TwirpError('already_exists', 'another job is already uploading a cache entry with this key and version');
     }
     if (pending) await this.storage.deleteBlob('cache', blob);
-    this.pendingCache.set(blob, { id: this.nextCacheId++, key, version, blob, touched: Date.now() });
+    this.pendingCache.set(blob, { id: this.nextCacheId++, key, version, scope, blob, touched: Date.now() });
     return { ok: true, signed_upload_url: this.uploadUrl('cache', blob) };
   }
 
-  async finalizeCacheEntryUpload(_claims: TokenClaims, body: Json): Promise<Json> {
+  async finalizeCacheEntryUpload(claims: TokenClaims, body: Json): Promise<Json> {
     const key = this.cacheKey(requiredString(body, 'key'), 'key');
     const version = requiredString(body, 'version');
     const size = optionalInt64(body, 'size_bytes') ?? 0;
-    const blob = Storage.cacheBlobName(key, version);
+    const scope = writeScope(claims);
+    const blob = Storage.cacheBlobName(key, version, scope);
     const pending = this.pendingCache.get(blob);
     if (!pending) {
       throw new TwirpError(
@@ -336,7 +357,7 @@ export class ResultsService {
     if (this.pendingCache.get(blob) !== pending) {
       throw new TwirpError('aborted', `the upload for cache key ${JSON.stringify(key)} was taken over by another job`);
     }
-    const record: CacheRecord = { id: pending.id, key, version, size, blob, createdAt: new Date().toISOString() };
+    const record: CacheRecord = { id: pending.id, key, version, size, blob, scope, createdAt: new Date().toISOString() };
     await this.storage.saveCacheEntry(record);
     this.pendingCache.delete(blob);
     this.cacheEntries.set(blob, record);
@@ -344,23 +365,28 @@ export class ResultsService {
   }
 
   /**
-   * GitHub's matching: an exact match of `key`, then the newest entry whose key
-   * starts with `key`, then for each restore key in order an exact match and then
-   * the newest prefix match. Only entries with the same `version` count.
+   * GitHub's matching: in the run's own scope first, then each further scope it may restore
+   * from (the pull request's base branch, the default branch), an exact match of `key`, then the
+   * newest entry whose key starts with `key`, then for each restore key in order an exact match
+   * and then the newest prefix match. Only entries with the same `version` count; entries of
+   * other branches are never seen.
    */
-  findCacheEntry(key: string, restoreKeys: string[], version: string): CacheRecord | undefined {
+  findCacheEntry(key: string, restoreKeys: string[], version: string, scopes: string[]): CacheRecord | undefined {
     const candidates = [...this.cacheEntries.values()].filter((e) => e.version === version);
     const newestFirst = candidates.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id - a.id);
-    for (const wanted of [key, ...restoreKeys]) {
-      const exact = newestFirst.find((e) => e.key === wanted);
-      if (exact) return exact;
-      const prefix = newestFirst.find((e) => e.key.startsWith(wanted));
-      if (prefix) return prefix;
+    for (const scope of scopes) {
+      const inScope = newestFirst.filter((e) => (e.scope ?? DEFAULT_CACHE_SCOPE) === scope);
+      for (const wanted of [key, ...restoreKeys]) {
+        const exact = inScope.find((e) => e.key === wanted);
+        if (exact) return exact;
+        const prefix = inScope.find((e) => e.key.startsWith(wanted));
+        if (prefix) return prefix;
+      }
     }
     return undefined;
   }
 
-  async getCacheEntryDownloadUrl(_claims: TokenClaims, body: Json): Promise<Json> {
+  async getCacheEntryDownloadUrl(claims: TokenClaims, body: Json): Promise<Json> {
     const key = this.cacheKey(requiredString(body, 'key'), 'key');
     const restoreKeys = optionalStringArray(body, 'restore_keys').map((k, i) => {
       if (k === '') throw invalidArgument(`restore_keys[${i}]`, 'is empty');
@@ -370,7 +396,7 @@ export class ResultsService {
       throw invalidArgument('restore_keys', `has too many keys (at most ${MAX_CACHE_KEYS} keys in all)`);
     }
     const version = requiredString(body, 'version');
-    const entry = this.findCacheEntry(key, restoreKeys, version);
+    const entry = this.findCacheEntry(key, restoreKeys, version, readScopes(claims));
     if (!entry) return { ok: false, signed_download_url: '', matched_key: '' };
     return { ok: true, signed_download_url: this.downloadUrl('cache', entry.blob), matched_key: entry.key };
   }
@@ -380,14 +406,14 @@ export class ResultsService {
   private readonly pendingCacheById = new Map<number, PendingCache>();
 
   /** GET _apis/artifactcache/cache?keys=k1,k2&version=v: the entry and a download URL, or undefined (204). */
-  lookupCacheV1(keys: string[], version: string): Json | undefined {
+  lookupCacheV1(claims: TokenClaims, keys: string[], version: string): Json | undefined {
     const [key, ...restoreKeys] = keys;
     if (!key) throw invalidArgument('keys', 'is required');
-    const entry = this.findCacheEntry(key, restoreKeys, version);
+    const entry = this.findCacheEntry(key, restoreKeys, version, readScopes(claims));
     if (!entry) return undefined;
     return {
       cacheKey: entry.key,
-      scope: 'refs/heads/main',
+      scope: entry.scope ?? DEFAULT_CACHE_SCOPE,
       cacheVersion: entry.version,
       creationTime: entry.createdAt,
       archiveLocation: this.downloadUrl('cache', entry.blob),
@@ -395,26 +421,28 @@ export class ResultsService {
   }
 
   /** GET _apis/artifactcache/caches?key=k: entries with this key, any version. */
-  listCacheV1(key: string): Json {
-    const items = [...this.cacheEntries.values()].filter((e) => e.key === key);
+  listCacheV1(claims: TokenClaims, key: string): Json {
+    const scopes = readScopes(claims);
+    const items = [...this.cacheEntries.values()].filter((e) => e.key === key && scopes.includes(e.scope ?? DEFAULT_CACHE_SCOPE));
     return {
       totalCount: items.length,
       artifactCaches: items.map((e) => ({
         cacheKey: e.key,
         cacheVersion: e.version,
-        scope: 'refs/heads/main',
+        scope: e.scope ?? DEFAULT_CACHE_SCOPE,
         creationTime: e.createdAt,
       })),
     };
   }
 
   /** POST _apis/artifactcache/caches {key, version}: reserves an id to upload to. */
-  async reserveCacheV1(body: Json): Promise<Json> {
+  async reserveCacheV1(claims: TokenClaims, body: Json): Promise<Json> {
     const key = this.cacheKey(requiredString(body, 'key'), 'key');
     const version = requiredString(body, 'version');
-    const blob = Storage.cacheBlobName(key, version);
+    const scope = writeScope(claims);
+    const blob = Storage.cacheBlobName(key, version, scope);
     if (this.cacheEntries.has(blob)) {
-      throw new TwirpError('already_exists', `Cache already exists. Scope: refs/heads/main, Key: ${key}, Version: ${version}`);
+      throw new TwirpError('already_exists', `Cache already exists. Scope: ${scope}, Key: ${key}, Version: ${version}`);
     }
     const pending = this.pendingCache.get(blob);
     if (pending && Date.now() - pending.touched < STALE_PENDING_MS) {
@@ -424,7 +452,7 @@ export class ResultsService {
       this.pendingCacheById.delete(pending.id);
       await this.storage.deleteBlob('cache', blob);
     }
-    const entry: PendingCache = { id: this.nextCacheId++, key, version, blob, touched: Date.now(), ranges: [] };
+    const entry: PendingCache = { id: this.nextCacheId++, key, version, scope, blob, touched: Date.now(), ranges: [] };
     this.pendingCache.set(blob, entry);
     this.pendingCacheById.set(entry.id, entry);
     return { cacheId: entry.id };
@@ -435,9 +463,8 @@ export class ResultsService {
    * a function that gives the claim back when the write fails. Ranges may arrive in any
    * order (the toolkit uploads chunks in parallel) but never overlap.
    */
-  claimRangeV1(id: number, start: number, end: number): { blob: string; release: () => void } {
-    const pending = this.pendingCacheById.get(id);
-    if (!pending) throw new TwirpError('not_found', `no cache upload is open for id ${id}`);
+  claimRangeV1(claims: TokenClaims, id: number, start: number, end: number): { blob: string; release: () => void } {
+    const pending = this.pendingV1(claims, id);
     const ranges = (pending.ranges ??= []);
     const clash = ranges.find(([s, e]) => start <= e && s <= end);
     if (clash) {
@@ -459,9 +486,17 @@ export class ResultsService {
   }
 
   /** POST _apis/artifactcache/caches/{id} {size}: commits the uploaded ranges. */
-  async commitCacheV1(id: number, body: Json): Promise<Json> {
+  /** An open v1 upload the token may write: one reserved in the scope it saves to. */
+  private pendingV1(claims: TokenClaims, id: number): PendingCache {
     const pending = this.pendingCacheById.get(id);
-    if (!pending) throw new TwirpError('not_found', `no cache upload is open for id ${id}`);
+    if (!pending || pending.scope !== writeScope(claims)) {
+      throw new TwirpError('not_found', `no cache upload is open for id ${id} in scope ${writeScope(claims)}`);
+    }
+    return pending;
+  }
+
+  async commitCacheV1(claims: TokenClaims, id: number, body: Json): Promise<Json> {
+    const pending = this.pendingV1(claims, id);
     const size = optionalInt64(body, 'size') ?? 0;
     // The ranges must tile [0, size) with no gap: a hole would commit bytes nobody sent.
     let next = 0;
@@ -485,6 +520,7 @@ export class ResultsService {
       version: pending.version,
       size,
       blob: pending.blob,
+      scope: pending.scope,
       createdAt: new Date().toISOString(),
     };
     await this.storage.saveCacheEntry(record);

@@ -47,6 +47,9 @@ export interface ArtifactRecord {
   expiresAt?: string;
 }
 
+/** The scope of cache entries saved with a token that names none. */
+export const DEFAULT_CACHE_SCOPE = 'refs/heads/main';
+
 export interface CacheRecord {
   id: number;
   key: string;
@@ -55,6 +58,8 @@ export interface CacheRecord {
   createdAt: string;
   /** Blob name in the cache container. */
   blob: string;
+  /** The git ref the entry was saved from; entries written before scopes existed are refs/heads/main's. */
+  scope?: string;
 }
 
 export class BlobError extends Error {
@@ -449,8 +454,11 @@ export class Storage {
   // ---- cache ---------------------------------------------------------------
 
   /** Entries are stored by key + version: one file per pair. */
-  static cacheBlobName(key: string, version: string): string {
-    return createHash('sha256').update(version).update('\0').update(key).digest('hex');
+  /** Blob of a cache entry: one per key, version and scope (refs/heads/main keeps the name it had before scopes). */
+  static cacheBlobName(key: string, version: string, scope = DEFAULT_CACHE_SCOPE): string {
+    const h = createHash('sha256');
+    if (scope !== DEFAULT_CACHE_SCOPE) h.update(scope).update('\0');
+    return h.update(version).update('\0').update(key).digest('hex');
   }
 
   private cacheFile(blob: string): string {

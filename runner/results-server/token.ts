@@ -17,9 +17,35 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** owner/repo as GitHub spells repository names. */
 export const REPOSITORY_PATTERN = /^[^/]{1,100}\/[^/]{1,100}$/;
 
+/**
+ * A cache scope a runtime token reaches: a git ref, and whether entries may be saved there. As on
+ * GitHub, a run saves to its own ref and restores from it, then from the pull request's base
+ * branch, then from the default branch (the `ac` claim of GitHub's runtime token).
+ */
+export interface CacheScope {
+  scope: string;
+  write: boolean;
+}
+
+/**
+ * GitHub's cache scoping for a run on `ref`: it saves to `ref` and restores from `ref`, then from
+ * a pull request's base branch, then from the default branch; never from any other branch.
+ */
+export function cacheScopesFor(ref: string, o: { baseRef?: string; defaultBranch?: string } = {}): CacheScope[] {
+  const scopes: CacheScope[] = [{ scope: ref, write: true }];
+  for (const branch of [o.baseRef, o.defaultBranch]) {
+    if (!branch) continue;
+    const scope = branch.startsWith('refs/') ? branch : `refs/heads/${branch}`;
+    if (!scopes.some((s) => s.scope === scope)) scopes.push({ scope, write: false });
+  }
+  return scopes;
+}
+
 export interface TokenClaims {
   runId: string;
   jobId: string;
+  /** Cache scopes, in restore order; absent in tokens minted without them (one scope, refs/heads/main). */
+  scopes?: CacheScope[];
 }
 
 export interface ApiTokenClaims {
@@ -71,6 +97,7 @@ export function mintRuntimeToken(secret: Buffer, claims: TokenClaims, lifetimeSe
     scp: `Actions.GenericRead:${claims.runId} Actions.Results:${claims.runId}:${claims.jobId}`,
     run_id: claims.runId,
     job_id: claims.jobId,
+    ...(claims.scopes ? { ac: JSON.stringify(claims.scopes.map((s) => ({ Scope: s.scope, Permission: s.write ? 3 : 1 }))) } : {}),
   });
 }
 
@@ -110,6 +137,24 @@ async function verify(secret: Buffer, token: string, audience: string): Promise<
   }
 }
 
+function parseScopes(ac: unknown): CacheScope[] | string {
+  let list: unknown;
+  try {
+    list = typeof ac === 'string' ? JSON.parse(ac) : undefined;
+  } catch {
+    list = undefined;
+  }
+  if (!Array.isArray(list)) return 'the token\'s ac claim is not a JSON list of {"Scope","Permission"}';
+  const out: CacheScope[] = [];
+  for (const x of list as Array<{ Scope?: unknown; Permission?: unknown }>) {
+    if (typeof x?.Scope !== 'string' || !Number.isInteger(x.Permission)) {
+      return "the token's ac claim has an entry without a string Scope and an integer Permission";
+    }
+    out.push({ scope: x.Scope, write: ((x.Permission as number) & 2) !== 0 });
+  }
+  return out;
+}
+
 /** Verifies a runtime token; returns its run/job claims, or a reason it is refused. */
 export async function verifyRuntimeToken(secret: Buffer, token: string): Promise<TokenClaims | string> {
   const payload = await verify(secret, token, RUNTIME_AUDIENCE);
@@ -118,7 +163,13 @@ export async function verifyRuntimeToken(secret: Buffer, token: string): Promise
   for (const scope of scp.split(' ')) {
     const bits = scope.split(':');
     if (bits[0] === 'Actions.Results' && bits.length === 3) {
-      return { runId: bits[1] as string, jobId: bits[2] as string };
+      const claims: TokenClaims = { runId: bits[1] as string, jobId: bits[2] as string };
+      if (payload['ac'] !== undefined) {
+        const scopes = parseScopes(payload['ac']);
+        if (typeof scopes === 'string') return scopes;
+        claims.scopes = scopes;
+      }
+      return claims;
     }
   }
   return 'the token has no Actions.Results scope';

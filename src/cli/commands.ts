@@ -265,6 +265,42 @@ Options:
 Exit codes: 0 success, 1 failure (refused, rolled back), 2 usage or configuration error.`,
     load: async () => (await import('./models.js')).modelsCommand,
   },
+  runs: {
+    summary: 'every training run, recorded on the cdl-runs branch: list, show, compare, best, export, dashboard',
+    help: `Usage: cdl runs list|show|compare|best|export|report [args] [options]
+
+Every training run (cdl train, the train action on push and pull request, tuning trials, releases)
+leaves a record on the cdl-runs branch of the repository: configuration, hyperparameters, per-epoch
+history, metrics per split, the gate's decision, lineage, hardware, durations, the artifact and
+release it went to (docs/runs.md). The branch is read with git, fetched from origin when there is one.
+
+  list                  runs, newest first
+  show RUN              one run: lineage, hyperparameters, metrics, history
+  compare A B           configuration diff, metric deltas (B − A) and curves side by side
+  best [--per-branch]   the best run by its main metric (per model, or per branch)
+  export [--format csv|json] [--out FILE]
+  report --out DIR      the dashboard: DIR/index.html, one self-contained page
+
+RUN: a run id (or a unique prefix), latest, release (the latest release), a release tag, pr:N,
+branch:NAME or commit:SHA.
+
+Options:
+  -m, --model NAME      only this model's runs
+  -b, --branch NAME     only runs on this branch
+      --pr N            only runs of pull request N
+      --kind KIND       local, push, pull_request, tune_trial, release or other
+      --since DATE      from this date (2026-01-31, an ISO time, or an age: 30d, 12h, 2w)
+      --until DATE      up to this date
+  -w, --where EXPR      a metric bound, e.g. accuracy>=0.9, validation.loss<0.4 (repeatable)
+      --sort KEY        time (default) or a metric; --asc for ascending
+  -n, --limit N         at most N runs
+  -C, --repo DIR        the repository (default: the current directory)
+      --no-fetch        do not fetch origin's cdl-runs first
+      --json            print JSON
+
+Exit codes: 0 success, 1 failure (an unreadable record), 2 usage error.`,
+    load: async () => (await import('./runs.js')).runsCommand,
+  },
   deploy: {
     summary: 'deploy a released version: verify checksums and blessing, roll out, record the deployment',
     help: `Usage: cdl deploy --version X.Y.Z|TAG [--target server|kserve|release] [options]

@@ -5,6 +5,7 @@ import { compareEvaluations, describeSignificance, fmtDelta, fmtValue, type Metr
 import { METRIC_INFO } from '../evaluate/metrics.js';
 import { EVALUATION_FILE } from '../evaluate/run.js';
 import { changesOf, evaluateWithBaseline, evaluationRecord, runGate } from '../evaluate/pipeline.js';
+import { recordGate } from '../runs/record.js';
 import { addToModelDir } from '../model-dir/index.js';
 import { selectForge } from '../forge/index.js';
 import { UsageError } from '../util/errors.js';
@@ -111,6 +112,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
     reportDir: values['report-dir'] as string | undefined,
     forceBless: reason ? { reason, by: process.env.GITHUB_ACTOR ?? os.userInfo().username } : undefined,
   });
+  await recordGate(result, loaded, { log });
   const b = result.blessing;
   if (values.json) process.stdout.write(JSON.stringify(b, null, 2) + '\n');
   else {

@@ -1,6 +1,7 @@
 /** The `cdl` command. Each subcommand is a plain function loaded lazily; errors map to exit codes here. */
 import { UsageError, exitCodeOf, messageOf } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
+import { FlagError } from './args.js';
 import { COMMANDS, mainHelp } from './commands.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -29,6 +30,9 @@ export async function main(argv: string[]): Promise<number> {
     return (await run(rest)) ?? 0;
   } catch (e) {
     process.stderr.write(`cdl: ${messageOf(e)}\n`);
+    // A flag cdl does not know, or one without its value: the usage follows.
+    const cmd = name ? COMMANDS[name] : undefined;
+    if (e instanceof FlagError && cmd) process.stderr.write(`\n${cmd.help}\n`);
     if (process.env.CDL_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
     return exitCodeOf(e);
   }

@@ -146,7 +146,10 @@ export async function modelsCommand(argv: string[]): Promise<number> {
     }
     case 'show': {
       const { values } = parse(rest, COMMON, 'models show');
-      if (words.length !== 1) throw new UsageError('models show: expected one VERSION or TAG');
+      if (words.length !== 1)
+        throw new UsageError(
+          `models show: expected one VERSION or TAG, e.g. cdl models show 1.2.0; got ${words.length ? words.map((w) => JSON.stringify(w)).join(' ') : 'none'}`,
+        );
       const c = await context(values, 'models show');
       const lineage = await c.registry.lineage(words[0]!, path.join(os.tmpdir(), `cdl-show-${process.pid}`));
       const aliases = Object.entries(await c.registry.aliases())
@@ -198,6 +201,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
         variants,
         commit: (values.commit as string | undefined) ?? undefined,
       });
+      if (r.status === 'released') await (await import('../runs/record.js')).recordRelease(values.model as string, r.tag);
       if (values.alias && r.status === 'released') await c.registry.moveAlias(values.alias as string, r.tag, `promoted ${r.tag}`);
       if (values.json)
         out(

@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 import { UsageError } from '../util/errors.js';
+import { FlagError } from './args.js';
 
 function pairs(list: string[], flag: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -73,7 +74,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError(`run: ${(e as Error).message} (cdl run --help)`);
+    throw new FlagError(`run: ${(e as Error).message} (cdl run --help)`);
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1)

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
+import { recordTrainRun } from '../runs/record.js';
 import { train } from '../train/run.js';
 import { parse } from './args.js';
 
@@ -28,6 +29,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     log,
     progress: !values.quiet && Boolean(process.stderr.isTTY),
   });
+  await recordTrainRun(loaded, result, { log });
   if (values.json) process.stdout.write(JSON.stringify(result.metrics, null, 2) + '\n');
   return 0;
 }

@@ -105,6 +105,21 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   }
 }
 
+/** The keys the schema allows at a path of the configuration (undefined where it cannot tell). */
+function knownKeys(segs: ReadonlyArray<PropertyKey>): string[] | undefined {
+  type Node = { shape?: Record<string, unknown>; _zod?: { def?: { innerType?: unknown; element?: unknown } } } | undefined;
+  const unwrap = (n: Node): Node => {
+    while (n?._zod?.def?.innerType) n = n._zod.def.innerType as Node;
+    return n;
+  };
+  let node = unwrap(configSchema as unknown as Node);
+  for (const seg of segs) {
+    node = unwrap((typeof seg === 'number' ? node?._zod?.def?.element : node?.shape?.[String(seg)]) as Node);
+    if (!node) return undefined;
+  }
+  return node?.shape ? Object.keys(node.shape) : undefined;
+}
+
 /** Extra wording for common mistakes that the generic message explains badly. */
 function refineMessage(issue: z.core.$ZodIssue, message: string): string {
   const last = issue.path[issue.path.length - 1];
@@ -112,6 +127,10 @@ function refineMessage(issue: z.core.$ZodIssue, message: string): string {
   if (issue.code === 'invalid_union' && issue.path.includes('layers') && last === 'type') {
     const t = input && typeof input === 'object' && 'type' in input ? (input as { type: unknown }).type : input;
     return `unknown layer type ${describeValue(t)}; expected one of ${LAYER_TYPES.join(', ')}`;
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeys(issue.path);
+    if (known?.length) return `${message}; expected one of ${known.map((k) => JSON.stringify(k)).join(', ')}`;
   }
   if (issue.code === 'invalid_format' && issue.format === 'regex') {
     return `expected ${issue.message}${input !== undefined ? `, got ${describeValue(input)}` : ''}`;

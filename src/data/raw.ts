@@ -97,7 +97,10 @@ async function locate(
     if (isUrl(data.path)) return await ensureDownloaded(data.path, rel, root, field);
     const file = path.join(root, ...rel.split('/'));
     if (await isFile(file)) return file;
-    problems.push({ file: rel, message: 'no such file' });
+    problems.push({
+      file: rel,
+      message: `no such file ${displayPath(file)}${field ? ` (${field})` : ''}; expected the file there, or data.path and ${field ?? 'the file names'} changed to where it is`,
+    });
   } catch (e) {
     problems.push({ file: rel, message: messageOf(e) });
   }

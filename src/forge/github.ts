@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
@@ -12,6 +13,7 @@ import { downloadModelDir, findRepoArtifact } from '../github/artifact.js';
 import { MODEL_FILES, RELEASED_FILES } from '../model-dir/files.js';
 import { CdlError, UsageError } from '../util/errors.js';
 import {
+  PromotionConflictError,
   releasesOfModel,
   reportMarker,
   type AssetInfo,
@@ -42,6 +44,8 @@ export interface GitHubForgeOptions {
   eventPath?: string;
   sha?: string;
   log?: (line: string) => void;
+  /** How long a promotion's claim on a tag lasts without renewal (default one hour). */
+  claimTtlMs?: number;
 }
 
 interface EventPayload {
@@ -62,6 +66,7 @@ interface ApiRelease {
   upload_url?: string;
   draft?: boolean;
   immutable?: boolean;
+  body?: string | null;
   assets?: Array<{ id: number; name: string; size: number; digest?: string | null }>;
 }
 
@@ -92,7 +97,59 @@ function status(e: unknown): number | undefined {
 }
 
 function alreadyPromoted(tag: string, e: unknown): CdlError {
-  return new CdlError(`${tag} is already promoted (GitHub refused the release: HTTP 422 ${(e as Error).message.split('\n')[0]})`);
+  return new PromotionConflictError(
+    `${tag} is already promoted (GitHub refused the release: HTTP 422 ${(e as Error).message.split('\n')[0]})`,
+  );
+}
+
+/**
+ * A promotion's claim on a tag, kept in its draft's body: who holds it and until when. A draft has
+ * no git tag and only people with push access see it, so an interrupted promotion stays invisible;
+ * its claim runs out (or its process is gone, on this host) and the next promotion replaces it.
+ */
+export interface PromotionClaim {
+  pid: number;
+  host: string;
+  since: string;
+  until: string;
+}
+
+const CLAIM_LINE = /\n*<!-- cdl-promotion-claim (\{[^\n]*?\}) -->\n*$/;
+const DEFAULT_CLAIM_TTL_MS = 60 * 60_000;
+
+export function claimOf(body: string | null | undefined): PromotionClaim | undefined {
+  const m = CLAIM_LINE.exec(body ?? '');
+  if (!m) return undefined;
+  const c = safeJson(m[1]!) as Partial<PromotionClaim> | null;
+  if (!c || !Number.isInteger(c.pid) || typeof c.host !== 'string' || typeof c.since !== 'string' || typeof c.until !== 'string')
+    return undefined;
+  return c as PromotionClaim;
+}
+
+export function withClaim(body: string, claim: PromotionClaim): string {
+  return `${body.replace(CLAIM_LINE, '')}${body ? '\n\n' : ''}<!-- cdl-promotion-claim ${JSON.stringify(claim)} -->`;
+}
+
+/** Whether the promotion holding a claim may still be at work: not expired, and (on this host) its process alive. */
+function claimLive(c: PromotionClaim | undefined, now = Date.now()): c is PromotionClaim {
+  if (!c) return false;
+  const until = Date.parse(c.until);
+  if (!Number.isFinite(until) || until <= now) return false;
+  if (c.host !== os.hostname() || c.pid === process.pid) return true;
+  try {
+    process.kill(c.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function beingPromoted(tag: string, c: PromotionClaim, id: number | string | undefined, repo: string): PromotionConflictError {
+  const here = c.host === os.hostname();
+  return new PromotionConflictError(
+    `${tag} is already being promoted (by pid ${c.pid}${here ? '' : ` on ${c.host}`} since ${c.since}; its claim lasts until ${c.until}); ` +
+      `wait for it to finish, or, if that promotion is gone, delete its draft release ${id} of ${repo} (or wait until the claim runs out) and promote again`,
+  );
 }
 
 export class GitHubForge implements RegistryForge {
@@ -107,6 +164,11 @@ export class GitHubForge implements RegistryForge {
   private readonly log: (line: string) => void;
   private readonly token: string;
   private readonly assetCache = new Map<number, Array<{ id: number; name: string }>>();
+  private readonly claimTtlMs: number;
+  /** This process's drafts: the release notes without the claim, the claim and when it was last renewed. */
+  private readonly claims = new Map<number, { body: string; claim: PromotionClaim; renewed: number }>();
+  /** The drafts as createDraftRelease handed them out: only the promotion holding one may delete it. */
+  private readonly own = new WeakSet<ReleaseDetails>();
 
   constructor(opts: GitHubForgeOptions) {
     const repository = opts.repository ?? process.env.GITHUB_REPOSITORY ?? '';
@@ -117,6 +179,7 @@ export class GitHubForge implements RegistryForge {
     this.repo = repo;
     this.log = opts.log ?? (() => {});
     this.token = opts.token;
+    this.claimTtlMs = opts.claimTtlMs ?? DEFAULT_CLAIM_TTL_MS;
     const baseUrl = (opts.apiUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
     this.octokit = github.getOctokit(opts.token, { baseUrl });
     let payload: EventPayload = {};
@@ -272,7 +335,43 @@ export class GitHubForge implements RegistryForge {
       immutable: Boolean(r.immutable),
       assets: (r.assets ?? []).map((a) => ({ name: a.name, size: a.size, digest: a.digest ?? null, id: a.id })),
       ...(r.upload_url ? { uploadUrl: r.upload_url } : {}),
+      ...(r.draft ? { claim: claimOf(r.body) } : {}),
     };
+  }
+
+  /** Drafts of `tag` among the newest releases (drafts are not found by tag). */
+  private async drafts(tag: string): Promise<ApiRelease[]> {
+    const { data } = await this.octokit.rest.repos.listReleases({ owner: this.owner, repo: this.repo, per_page: 100 });
+    return (data as ApiRelease[]).filter((r) => r.draft && r.tag_name === tag);
+  }
+
+  private newClaim(): PromotionClaim {
+    const now = Date.now();
+    return {
+      pid: process.pid,
+      host: os.hostname(),
+      since: new Date(now).toISOString(),
+      until: new Date(now + this.claimTtlMs).toISOString(),
+    };
+  }
+
+  /** Keep our claim from running out while a long upload goes on. */
+  private async renewClaim(release: ReleaseDetails): Promise<void> {
+    const mine = this.claims.get(Number(release.id));
+    if (!mine || Date.now() - mine.renewed < this.claimTtlMs / 4) return;
+    const claim = { ...mine.claim, until: new Date(Date.now() + this.claimTtlMs).toISOString() };
+    await this.octokit.rest.repos
+      .updateRelease({ owner: this.owner, repo: this.repo, release_id: Number(release.id), body: withClaim(mine.body, claim) })
+      .catch((e: unknown) => {
+        throw status(e) === 404 ? this.draftGone(release) : e;
+      });
+    this.claims.set(Number(release.id), { ...mine, claim, renewed: Date.now() });
+  }
+
+  private draftGone(release: ReleaseDetails): PromotionConflictError {
+    return new PromotionConflictError(
+      `the draft of ${release.tag} (release ${release.id}) was deleted while this promotion wrote it: another promotion took the tag over; nothing was published by this one`,
+    );
   }
 
   async releaseDetails(tag: string): Promise<ReleaseDetails | undefined> {
@@ -282,14 +381,22 @@ export class GitHubForge implements RegistryForge {
     } catch (e) {
       if (status(e) !== 404) throw e;
     }
-    // Drafts are not found by tag: look through the newest releases.
-    const { data } = await this.octokit.rest.repos.listReleases({ owner: this.owner, repo: this.repo, per_page: 100 });
-    const draft = (data as ApiRelease[]).find((r) => r.draft && r.tag_name === tag);
+    // Drafts are not found by tag: look through the newest releases, the oldest draft (the claim holder) first.
+    const draft = (await this.drafts(tag)).sort((a, b) => a.id - b.id)[0];
     return draft ? this.details(draft) : undefined;
   }
 
-  /** A draft has no git tag on GitHub: the tag is made when the release is published. */
+  /**
+   * A draft has no git tag on GitHub: the tag is made when the release is published. The draft is
+   * the promotion's claim on the tag. GitHub lets several drafts share a tag, so after creating
+   * ours we look at all of them: of the drafts whose claim is live, the oldest (lowest id) holds
+   * the tag; any other promotion deletes its own draft and stops with "already being promoted".
+   * The holder deletes drafts whose claim ran out (interrupted promotions).
+   */
   async createDraftRelease(tag: string, opts: { commit: string | null; name?: string; body?: string }): Promise<ReleaseDetails> {
+    const body = opts.body ?? '';
+    const claim = this.newClaim();
+    let mine: ReleaseDetails;
     try {
       const { data } = await this.octokit.rest.repos.createRelease({
         owner: this.owner,
@@ -297,31 +404,57 @@ export class GitHubForge implements RegistryForge {
         tag_name: tag,
         ...(opts.commit ? { target_commitish: opts.commit } : {}),
         name: opts.name ?? tag,
-        ...(opts.body ? { body: opts.body } : {}),
+        body: withClaim(body, claim),
         draft: true,
       });
-      return this.details(data as ApiRelease);
+      mine = this.details(data as ApiRelease);
     } catch (e) {
       if (status(e) === 422) throw alreadyPromoted(tag, e);
       throw e;
     }
+    const id = Number(mine.id);
+    this.claims.set(id, { body, claim, renewed: Date.now() });
+    const others = (await this.drafts(tag)).filter((d) => d.id !== id);
+    const holder = others.filter((d) => d.id < id && claimLive(claimOf(d.body))).sort((a, b) => a.id - b.id)[0];
+    if (holder) {
+      this.claims.delete(id);
+      await this.octokit.rest.repos.deleteRelease({ owner: this.owner, repo: this.repo, release_id: id }).catch(() => {});
+      throw beingPromoted(tag, claimOf(holder.body)!, holder.id, `${this.owner}/${this.repo}`);
+    }
+    for (const stale of others.filter((d) => !claimLive(claimOf(d.body)))) {
+      this.log(
+        `deleting draft ${stale.id} of ${tag}: left by an interrupted promotion (its claim ran out or its process is gone)`,
+      );
+      await this.octokit.rest.repos
+        .deleteRelease({ owner: this.owner, repo: this.repo, release_id: stale.id })
+        .catch((e: unknown) => {
+          if (status(e) !== 404) throw e;
+        });
+    }
+    this.own.add(mine);
+    return mine;
   }
 
   async uploadAsset(release: ReleaseDetails, name: string, file: string): Promise<AssetInfo> {
     if (!release.draft)
       throw new CdlError(`upload ${name} to ${release.tag}: the release is published; assets are only added to a draft`);
     const uploadUrl = (release as ReleaseDetails & { uploadUrl?: string }).uploadUrl;
+    await this.renewClaim(release);
     const data = await readFile(file);
-    const { data: a } = await this.octokit.rest.repos.uploadReleaseAsset({
-      owner: this.owner,
-      repo: this.repo,
-      release_id: Number(release.id),
-      name,
-      // Octokit sends the bytes as they are; its types only know strings.
-      data: data as unknown as string,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': data.length },
-      ...(uploadUrl ? { baseUrl: uploadUrl.replace(/\/repos\/.*$/, '') } : {}),
-    });
+    const { data: a } = await this.octokit.rest.repos
+      .uploadReleaseAsset({
+        owner: this.owner,
+        repo: this.repo,
+        release_id: Number(release.id),
+        name,
+        // Octokit sends the bytes as they are; its types only know strings.
+        data: data as unknown as string,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': data.length },
+        ...(uploadUrl ? { baseUrl: uploadUrl.replace(/\/repos\/.*$/, '') } : {}),
+      })
+      .catch((e: unknown) => {
+        throw status(e) === 404 && this.claims.has(Number(release.id)) ? this.draftGone(release) : e;
+      });
     this.assetCache.delete(Number(release.id));
     return { name: a.name, size: a.size, digest: (a as { digest?: string | null }).digest ?? null, id: a.id };
   }
@@ -331,23 +464,36 @@ export class GitHubForge implements RegistryForge {
    * the first and refuses the second with 422, which the registry reports and cleans up after.
    */
   async publishRelease(release: ReleaseDetails): Promise<ReleaseDetails> {
+    const id = Number(release.id);
+    const mine = this.claims.get(id);
     try {
       const { data } = await this.octokit.rest.repos.updateRelease({
         owner: this.owner,
         repo: this.repo,
-        release_id: Number(release.id),
+        release_id: id,
         draft: false,
+        // The published notes without the claim.
+        ...(mine ? { body: mine.body } : {}),
       });
+      this.claims.delete(id);
       return this.details(data as ApiRelease);
     } catch (e) {
       if (status(e) === 422) throw alreadyPromoted(release.tag, e);
+      if (status(e) === 404 && mine) throw this.draftGone(release);
       throw e;
     }
   }
 
+  /** Delete a draft: ours, or one whose promotion is gone; never one another live promotion holds. */
   async deleteDraft(release: ReleaseDetails): Promise<void> {
     if (!release.draft) throw new CdlError(`delete ${release.tag}: the release is published; only drafts are deleted`);
-    await this.octokit.rest.repos.deleteRelease({ owner: this.owner, repo: this.repo, release_id: Number(release.id) });
+    const id = Number(release.id);
+    const claim = (release as ReleaseDetails & { claim?: PromotionClaim }).claim;
+    if (!this.own.has(release) && claimLive(claim)) throw beingPromoted(release.tag, claim, id, `${this.owner}/${this.repo}`);
+    this.claims.delete(id);
+    await this.octokit.rest.repos.deleteRelease({ owner: this.owner, repo: this.repo, release_id: id }).catch((e: unknown) => {
+      if (status(e) !== 404) throw e;
+    });
   }
 
   async downloadAsset(_release: ReleaseDetails, asset: AssetInfo, file: string): Promise<void> {

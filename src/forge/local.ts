@@ -12,6 +12,7 @@ import { MODEL_FILES } from '../model-dir/files.js';
 import { addToModelDir } from '../model-dir/index.js';
 import { CdlError } from '../util/errors.js';
 import {
+  PromotionConflictError,
   compareVersions,
   releasesOfModel,
   releaseVersion,
@@ -48,8 +49,7 @@ interface LocalRelease extends ReleaseInfo {
 
 class DraftMovedError extends Error {}
 
-/** Another process holds the draft of the tag (exit code 1). */
-export class PromotionConflictError extends CdlError {}
+export { PromotionConflictError } from './types.js';
 
 /** Whether the owner of a draft may still be writing it; an owner on another host counts as alive (fail closed). */
 function ownerAlive(owner: DraftOwner): boolean {

@@ -2,6 +2,10 @@
  * The forge: where releases live and where reports go. One interface, two homes: GitHub (through
  * the official toolkit) and local (files under .cdl/ and git tags), chosen from the environment.
  */
+import { CdlError } from '../util/errors.js';
+
+/** Another promotion holds the tag, or has published it (exit code 1). */
+export class PromotionConflictError extends CdlError {}
 
 export interface ReleaseInfo {
   tag: string;

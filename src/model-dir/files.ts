@@ -38,7 +38,13 @@ export const SCHEMA_VERSIONS = {
   evaluation: 1,
   compression: 1,
   reference: 1,
+  /** A run record on the runs branch (src/model-dir/run-record.ts reads 1 and 2). */
+  runRecord: 2,
 } as const;
+
+/** Where run records live: a branch of the repository, one JSON file per run under `runs/`. */
+export const RUNS_BRANCH = 'cdl-runs';
+export const RUNS_DIR = 'runs';
 
 /**
  * The top-level files of a model directory that a release carries as assets (with tfjs/ as

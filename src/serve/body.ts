@@ -124,14 +124,17 @@ export class BodyReader {
     return n;
   }
 
-  /** The whole body, or an HttpError: 413 (too large), 408 (too slow), 503 (abortAll), 400 (client gone). */
+  /**
+   * The whole body, in a buffer of its own (`ownsBuffer` holds for it), or an HttpError: 413 (too large), 408 (too slow), 503 (abortAll), 400 (client gone). */
   read(req: http.IncomingMessage, maxBytes = this.limits.maxBytes): Promise<Buffer> {
     const declared = this.declaredSize(req, maxBytes);
     const { timeoutMs } = this.limits;
     return new Promise<Buffer>((resolve, reject) => {
-      // One buffer of the declared size: no list of chunks to concatenate (half the memory).
-      const whole = declared !== null ? Buffer.allocUnsafe(declared) : undefined;
-      const chunks: Buffer[] = [];
+      // One buffer of its own (never the shared pool's, so it can be moved to a parser thread
+      // without a copy): the declared size, or for a chunked body the limit, which the system
+      // commits only as bytes arrive. Chunks are copied in as they come (64 KiB at a time); the
+      // main thread never concatenates or copies the whole body.
+      const whole = Buffer.allocUnsafeSlow(declared ?? maxBytes);
       let size = 0;
       let done = false;
       const finish = (e?: HttpError) => {
@@ -147,7 +150,7 @@ export class BodyReader {
           // What still arrives is dropped (closeAfterResponse), never kept.
           req.on('data', () => {});
           reject(e);
-        } else resolve(whole ? whole.subarray(0, size) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+        } else resolve(whole.subarray(0, size));
       };
       const abort = (e: HttpError) => finish(e);
       const onData = (c: Buffer) => {
@@ -157,8 +160,7 @@ export class BodyReader {
             new HttpError(413, `request body over the limit of ${mib(maxBytes)}; send smaller batches or raise --max-body-bytes`),
           );
         }
-        if (whole) c.copy(whole, size);
-        else chunks.push(c);
+        c.copy(whole, size);
         size += c.length;
       };
       const onEnd = () => finish();

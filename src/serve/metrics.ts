@@ -109,6 +109,7 @@ export class Histogram implements Metric {
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+const LAG_TICK_MS = 20;
 
 /** Every metric the model server exposes on /metrics. */
 export class ServeMetrics {
@@ -152,8 +153,21 @@ export class ServeMetrics {
     'Inference workers that died while serving, by model and version (the version is then unavailable).',
   );
   readonly memory = new Gauge('cdl_process_memory_bytes', 'Memory of the server process by kind (rss, heap_used, external).');
+  readonly loopLag = new Histogram(
+    'cdl_process_event_loop_lag_seconds',
+    'How late the main thread ran a 20 ms timer: time it was busy (or not scheduled) and could answer nothing, health checks included.',
+    LATENCY_BUCKETS,
+  );
+  private readonly lagTimer: NodeJS.Timeout;
 
   constructor() {
+    let last = performance.now();
+    this.lagTimer = setInterval(() => {
+      const now = performance.now();
+      this.loopLag.observe({}, Math.max(0, now - last - LAG_TICK_MS) / 1000);
+      last = now;
+    }, LAG_TICK_MS);
+    this.lagTimer.unref();
     this.memory.collect(() => {
       const m = process.memoryUsage();
       return [
@@ -163,6 +177,11 @@ export class ServeMetrics {
         [{ kind: 'array_buffers' }, m.arrayBuffers],
       ];
     });
+  }
+
+  /** Stop sampling (at shutdown). */
+  close(): void {
+    clearInterval(this.lagTimer);
   }
 
   render(): string {
@@ -180,6 +199,7 @@ export class ServeMetrics {
       this.loadFailures,
       this.workerCrashes,
       this.memory,
+      this.loopLag,
     ];
     return all.map((m) => m.render().join('\n')).join('\n') + '\n';
   }

@@ -4,12 +4,12 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { HttpError } from './protocol.js';
-import { parseInferBody, requestBuffers, type ParseJob, type ParseReply } from './request-parser.js';
+import { packValues, parseInferBody, requestBuffers, type ParseJob, type ParseReply } from './request-parser.js';
 
 const port = parentPort!;
 port.on('message', ({ id, job }: { id: number; job: ParseJob }) => {
   try {
-    const request = parseInferBody(job);
+    const request = packValues(parseInferBody(job), job.signature);
     port.postMessage({ id, request } satisfies ParseReply, requestBuffers(request));
   } catch (e) {
     const status = e instanceof HttpError ? e.status : 500;

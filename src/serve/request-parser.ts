@@ -8,7 +8,7 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { JsonSyntaxError, parseJsonBytes } from './json.js';
 import { startWorker } from './pool.js';
-import { HttpError, parseInferRequest, type InferRequest, type Signature } from './protocol.js';
+import { fillTensor, HttpError, parseInferRequest, type InferRequest, type Signature } from './protocol.js';
 
 export interface ParseJob {
   /** The body: JSON, or a JSON header of `headerLength` bytes and binary tensor data. */
@@ -34,6 +34,22 @@ export function parseInferBody(job: ParseJob): InferRequest {
     maxRows: job.maxRows,
     binary: job.headerLength === undefined ? undefined : job.bytes.subarray(job.headerLength),
   });
+}
+
+/**
+ * JSON values as binary tensor data, in the input's type: done on the parser thread, so that the
+ * main thread receives typed buffers (moved, not copied) instead of arrays of millions of numbers
+ * to deserialize and convert.
+ */
+export function packValues(r: InferRequest, signature: Signature): InferRequest {
+  for (const spec of signature.inputs) {
+    const input = r.inputs.get(spec.name);
+    if (!input?.values || !spec.ort) continue;
+    const t = fillTensor(spec.ort, [input]);
+    input.bytes = new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
+    delete input.values;
+  }
+  return r;
 }
 
 /** The buffers a parsed request holds (to transfer rather than copy). */
@@ -62,10 +78,14 @@ export class RequestParsers {
 
   constructor(private readonly size = Math.max(1, Math.min(2, Math.floor(os.availableParallelism() / 4)))) {}
 
-  parse(job: ParseJob): Promise<InferRequest> {
-    // The buffer moves to the worker; a view into a larger (shared) buffer is copied first.
+  /**
+   * Parse on a parser thread. The body's buffer moves there: with `ownsBuffer` (a buffer from
+   * BodyReader.read, which holds nothing else) as it is, without a copy; otherwise a view into a
+   * larger, possibly shared buffer is copied first.
+   */
+  parse(job: ParseJob, o: { ownsBuffer?: boolean } = {}): Promise<InferRequest> {
     let bytes = job.bytes;
-    if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = new Uint8Array(bytes);
+    if (!o.ownsBuffer && (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength)) bytes = new Uint8Array(bytes);
     const slot = this.pick();
     const id = this.nextId++;
     slot.busy++;

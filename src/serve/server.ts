@@ -372,7 +372,7 @@ export class ModelServer {
       if (raw.length < LARGE_BODY_BYTES) parsed = parseInferBody(job());
       else {
         const key = signatureKey(mv);
-        parsed = await this.parsers.parse(job());
+        parsed = await this.parsers.parse(job(), { ownsBuffer: true });
         release?.();
         // Parsing took a while: the version that takes the request is chosen now, and must take it as parsed.
         mv = this.repository.resolve(name, version);
@@ -440,6 +440,7 @@ export class ModelServer {
     cancelRefusal();
     await closed;
     await this.parsers.close();
+    this.metrics.close();
     await this.repository.close();
     this.log.info('stopped', { ms: Math.round(performance.now() - t0) });
   }

@@ -44,6 +44,8 @@ export interface TrainOutcome {
   outDir: string;
   metrics: Metrics;
   lineage: Lineage;
+  /** SHA-256 of the model.onnx written. */
+  sha256?: string;
 }
 
 function mainMetric(cfg: CdlConfig): { name: string; higherIsBetter: boolean } {
@@ -58,7 +60,7 @@ function splitRecord(m: SplitMetrics): Record<string, number> {
   return out;
 }
 
-function hyperparameters(cfg: CdlConfig): Record<string, unknown> {
+export function hyperparameters(cfg: CdlConfig): Record<string, unknown> {
   const t = cfg.train;
   return {
     epochs: t.epochs,
@@ -238,10 +240,16 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     if (rel === MODEL_FILES.onnx || rel === MODEL_FILES.metrics) continue;
     extra[rel] = new Uint8Array(await readFile(path.join(work, rel)));
   }
-  await writeModelDir(opts.outDir, { onnx: out.onnx, metrics, lineage, card: renderModelCard(metrics, lineage), extra });
+  const written = await writeModelDir(opts.outDir, {
+    onnx: out.onnx,
+    metrics,
+    lineage,
+    card: renderModelCard(metrics, lineage),
+    extra,
+  });
   await rm(work, { recursive: true, force: true });
   log(`model directory written to ${opts.outDir}`);
-  return { outDir: opts.outDir, metrics, lineage };
+  return { outDir: opts.outDir, metrics, lineage, sha256: written.sha256 };
 }
 
 export async function train(opts: TrainOptions): Promise<TrainOutcome> {
@@ -361,7 +369,7 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
       export_seconds: (tExport - tTrain) / 1000,
     },
   });
-  await writeModelDir(opts.outDir, {
+  const written = await writeModelDir(opts.outDir, {
     onnx,
     metrics,
     lineage,
@@ -375,5 +383,5 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     `test ${main.name} ${metrics.main_metric_value?.toFixed(4)}; model directory written to ${opts.outDir} ` +
       `(${MODEL_FILES.onnx}, ${MODEL_FILES.tfjs}/, ${MODEL_FILES.metrics}, ${MODEL_FILES.lineage}, ${MODEL_FILES.card})`,
   );
-  return { outDir: opts.outDir, metrics, lineage };
+  return { outDir: opts.outDir, metrics, lineage, sha256: written.sha256 };
 }

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
+import { recordTuneTrials } from '../runs/record.js';
 import { ConfigError, UsageError } from '../util/errors.js';
 import { writeOutputs, type TuneOutputs } from './output.js';
 import { createSampler } from './sampler.js';
@@ -175,5 +176,6 @@ export async function select(
     finalModel: o.finalModel ?? o.loaded.config.tune!.final_model,
     log,
   });
+  await recordTuneTrials(study, space, o.loaded, o.overrides ?? [], { log });
   return { study, matrix: { include }, done: true, outputs };
 }

@@ -16,6 +16,7 @@ import { Scheduler, schedulerSettings } from './scheduler.js';
 import { assignmentOverrides, resolveSpace, type SearchSpace } from './space.js';
 import { newStudy, observations, readStudy, resumeStudy, saveStudy, views, type Study, type TrialRecord } from './study.js';
 import { runSegment, type SegmentJob, type SegmentResult } from './trial.js';
+import { recordTuneTrials } from '../runs/record.js';
 
 /** How to start a worker process: a module run with node and its arguments. */
 export interface WorkerEntry {
@@ -308,5 +309,6 @@ export async function tune(opts: TuneOptions): Promise<TuneOutcome> {
     finalModel: opts.finalModel ?? cfg.tune.final_model,
     log,
   });
+  await recordTuneTrials(study, space, loaded, opts.overrides ?? [], { log });
   return { ...outputs, study, studyFile };
 }

@@ -161,6 +161,7 @@ export async function startFakeRegistryGitHub(
       const r = rel(m[1]!);
       if (!r) return send(404, { message: 'Not Found' });
       if (r.immutable) return send(422, { message: 'Cannot modify an immutable release' });
+      if (typeof body.body === 'string') r.body = body.body;
       if (body.draft === false && r.draft) {
         // As GitHub: publishing a second release of a tag that a published release holds is refused.
         if (state.releases.some((x) => x !== r && x.tag_name === r.tag_name && !x.draft))

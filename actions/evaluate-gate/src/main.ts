@@ -6,6 +6,7 @@ import * as core from '@actions/core';
 import { forceBlessReason } from '../../../src/cli/evaluate.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { evaluationRecord, runGate } from '../../../src/evaluate/pipeline.js';
+import { recordGate } from '../../../src/runs/record.js';
 import { selectForge } from '../../../src/forge/index.js';
 import { downloadModelDir } from '../../../src/github/artifact.js';
 import { getInput, getInputAsBool, getInputAsList } from '../../../src/github/inputs.js';
@@ -54,6 +55,7 @@ export async function run(): Promise<void> {
       forceBless: reason ? { reason, by: process.env.GITHUB_ACTOR ?? null } : undefined,
       runUrl,
     });
+    await recordGate(result, loaded, { log: (l) => core.info(l), token });
     const b = result.blessing;
     core.setOutput('blessed', String(b.decision === 'blessed'));
     core.setOutput('decision', b.decision);

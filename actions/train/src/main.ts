@@ -5,11 +5,15 @@ import { loadConfig } from '../../../src/config/index.js';
 import { uploadModelDir } from '../../../src/github/artifact.js';
 import { getInput, getInputAsBool, getInputAsInt, getInputAsList } from '../../../src/github/inputs.js';
 import { writeTrainSummary } from '../../../src/github/summary.js';
+import { recordTrainRun } from '../../../src/runs/record.js';
 import { train } from '../../../src/train/run.js';
 import { messageOf } from '../../../src/util/errors.js';
 
 export async function run(): Promise<void> {
   try {
+    // The token pushes the run record; the training code (a PR's train.command or model module) never sees it.
+    const token = getInput('token', '');
+    delete process.env.INPUT_TOKEN;
     const configFile = getInput('config', 'cdl.yaml');
     const overrides = getInputAsList('set');
     const upload = getInputAsBool('upload', true);
@@ -32,6 +36,11 @@ export async function run(): Promise<void> {
       const up = await uploadModelDir(outDir, artifactName, retentionDays || undefined);
       core.info(`uploaded artifact ${artifactName} (${up.size ?? 0} bytes)`);
     }
+    await recordTrainRun(loaded, result, {
+      log: (l) => core.info(l),
+      artifact: upload ? artifactName : null,
+      token,
+    });
     core.setOutput('model-dir', outDir);
     core.setOutput('artifact-name', artifactName);
     core.setOutput('metrics', JSON.stringify(m));
