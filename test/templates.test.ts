@@ -280,7 +280,7 @@ describe('workflow templates', () => {
     expect(wf.jobs.deploy!.permissions).toEqual({ pages: 'write', 'id-token': 'write' });
     expect(wf.jobs.build!.steps!.map((s) => s.uses ?? s.run)).toEqual([
       'actions/checkout@v4',
-      expect.stringMatching(/^cdl runs report --repo cdl-runs --no-fetch --out /),
+      `${CDL_REPOSITORY}/actions/runs-report@v${CDL_VERSION}`,
       'actions/upload-pages-artifact@v3',
     ]);
     expect(Object.keys(read(path.join(TEMPLATES, 'cdl-runs-dashboard.yml')).on)).toEqual(['push', 'workflow_dispatch']);
