@@ -158,6 +158,12 @@ describe('workflow templates', () => {
       expect(u, `${f}: ${u}`).not.toMatch(/^\.\//);
       if (u.startsWith(`${CDL_REPOSITORY}/`)) expect(u, f).toMatch(new RegExp(`@v${CDL_VERSION.replaceAll('.', '\\.')}$`));
     }
+    // No step needs the cdl command line on the runner: everything cdl does is an action.
+    const scripts = Object.values(wf.jobs).flatMap((j) => (j.steps ?? []).map((st) => st.run ?? ''));
+    expect(
+      scripts.filter((r) => /(^|[\s;|&(])cdl\s/m.test(r)),
+      f,
+    ).toEqual([]);
     expect(wf.permissions).toEqual({ contents: 'read' });
     for (const [id, job] of Object.entries(wf.jobs))
       expect(job.permissions ?? wf.permissions, `${f}: job ${id}`).toBeTypeOf('object');
