@@ -42,7 +42,14 @@ const overrides = [
   'compress.distill.epochs=4',
   `compress.distill.layers=${JSON.stringify(student)}`,
 ];
-const methods = ['int8-static', 'int8-dynamic', 'fp16', 'prune', 'distill'] as const;
+const ALL_METHODS = ['int8-static', 'int8-dynamic', 'fp16', 'prune', 'distill'] as const;
+// CDL_BENCH_METHODS=int8-static,int8-dynamic: a subset (a shorter run on a busy machine);
+// CDL_BENCH_EPOCHS=N: train the parent for N epochs instead of the config's.
+const methods = (process.env.CDL_BENCH_METHODS?.split(',') ?? [...ALL_METHODS]) as Array<(typeof ALL_METHODS)[number]>;
+const parentOverrides = [
+  `data.path=${FULL}`,
+  ...(process.env.CDL_BENCH_EPOCHS ? [`train.epochs=${process.env.CDL_BENCH_EPOCHS}`] : []),
+];
 
 /** Targets of the issue: size ratio (gzip for prune), accuracy drop in points, throughput ratio. */
 const TARGETS: Record<string, { size?: number; gzip?: number; drop: number; throughput?: number }> = {
@@ -60,8 +67,8 @@ if (!existsSync(FULL)) {
 }
 if (!existsSync(path.join(parentDir, 'model.onnx'))) {
   log('training the parent CNN on the full Fashion-MNIST (cached afterwards)');
-  const loaded = await loadConfig(config, [`data.path=${FULL}`]);
-  await train({ loaded, overrides: [`data.path=${FULL}`], outDir: parentDir, log });
+  const loaded = await loadConfig(config, parentOverrides);
+  await train({ loaded, overrides: parentOverrides, outDir: parentDir, log });
 }
 const loaded = await loadConfig(config, overrides);
 const loadBefore = os.loadavg();
@@ -179,6 +186,10 @@ const result = {
     latency_p95_ms: p.latency_p95_ms,
   },
   overrides,
+  parent_overrides: parentOverrides,
+  objective: r.record.objective,
+  chosen: r.record.chosen,
+  decision: r.record.decision,
   rows,
   seconds: (performance.now() - t0) / 1000,
 };
@@ -186,7 +197,7 @@ const f = (v: number, d = 3) => v.toFixed(d);
 const md = [
   '# Compression of the example CNN (full Fashion-MNIST)',
   '',
-  `\`npx tsx bench/compress.ts\` on ${result.machine.cpu} (${result.machine.cores} cores shared with other work), ${result.date.slice(0, 10)}; load average (1, 5, 15 min) ${loadBefore.map((v) => v.toFixed(2)).join(', ')} before, ${result.machine.loadavg_after.map((v) => v.toFixed(2)).join(', ')} after.`,
+  `\`${process.env.CDL_BENCH_METHODS ? `CDL_BENCH_METHODS=${process.env.CDL_BENCH_METHODS} ` : ''}${process.env.CDL_BENCH_EPOCHS ? `CDL_BENCH_EPOCHS=${process.env.CDL_BENCH_EPOCHS} ` : ''}npx tsx bench/compress.ts\` on ${result.machine.cpu} (${result.machine.cores} cores shared with other work), ${result.date.slice(0, 10)}; load average (1, 5, 15 min) ${loadBefore.map((v) => v.toFixed(2)).join(', ')} before, ${result.machine.loadavg_after.map((v) => v.toFixed(2)).join(', ')} after.`,
   `Parent: accuracy ${f(p.accuracy! * 100, 2)}%, ${p.size_bytes} bytes, ${f(p.throughput!, 0)} examples/s at batch 64, p50 ${f(p.latency_p50_ms!)} ms at batch 1.`,
   'Throughput: onnxruntime-node on CPU (default threads), batch 64. "throughput ratio" comes from the guard\'s evaluation (parent and candidates measured one after another, 60 batches each);',
   '"interleaved" alternates parent and candidate in rounds of 20 batches and keeps the median of 15 rounds (the target is checked on it: load from other work on the shared machine drifts between sequential measurements).',

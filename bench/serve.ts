@@ -27,6 +27,14 @@
  * then while it sends 60 MiB bodies (refused with 413 before they are read). Records the health
  * latencies (target: under 100 ms throughout), the answers and the server's peak memory in
  * bench/results/serve-attack.json and serve-attack.md.
+ *
+ *   npx tsx bench/serve.ts --grpc [--seconds 10]
+ *
+ * gRPC mode instead: the example MLP served by one `cdl serve --grpc-port 0` (dynamic batching
+ * on); at concurrency 1, 16 and 64, gRPC ModelInfer with typed contents (fp32_contents) and with
+ * raw_input_contents (a @grpc/grpc-js client from proto/open_inference_grpc.proto, one HTTP/2
+ * connection, `concurrency` calls outstanding), then REST JSON and binary against the same
+ * server (autocannon). Writes bench/results/serve-grpc.json and serve-grpc.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,6 +74,7 @@ const { values } = parseArgs({
     attack: { type: 'boolean', default: false },
     bodies: { type: 'string', default: '4' },
     'body-mib': { type: 'string', default: '30' },
+    grpc: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -94,7 +103,7 @@ interface Server {
   child: ChildProcess;
 }
 
-async function startServer(repo: string, bin = cdl, args?: string[]): Promise<Server> {
+async function startServer(repo: string, bin = cdl, args?: string[]): Promise<Server & { grpc?: string }> {
   const child = spawn(process.execPath, args ?? [bin, 'serve', '--repository', repo, '--port', '0', '--poll-ms', '0'], {
     cwd: path.dirname(path.dirname(bin)),
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -102,8 +111,8 @@ async function startServer(repo: string, bin = cdl, args?: string[]): Promise<Se
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   for (let i = 0; i < 600; i++) {
-    const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
-    if (m) return { url: m[1]!, child };
+    const m = /"msg":"listening","url":"([^"]+)"(?:,"grpc":"([^"]+)")?/.exec(err);
+    if (m) return { url: m[1]!, child, ...(m[2] ? { grpc: m[2] } : {}) };
     if (child.exitCode !== null) throw new Error(`cdl serve exited: ${err}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -819,6 +828,146 @@ async function attack(): Promise<void> {
   ];
   writeFileSync(path.join(resultsDir, 'serve-attack.md'), md.join('\n'));
   process.stdout.write(md.join('\n'));
+}
+
+/** `concurrency` ModelInfer calls kept outstanding on one gRPC channel for `duration` seconds. */
+async function grpcLoad(
+  server: Server & { grpc?: string },
+  concurrency: number,
+  duration: number,
+  encoding: 'typed' | 'raw',
+): Promise<Omit<LoadResult, 'encoding' | 'non_2xx'> & { encoding: string }> {
+  const grpc = await import('@grpc/grpc-js');
+  const protoLoader = await import('@grpc/proto-loader');
+  const { protoPath } = await import('../src/serve/grpc.js');
+  const def = protoLoader.loadSync(protoPath(), { keepCase: true, longs: Number, defaults: true, oneofs: true });
+  const Service = (grpc.loadPackageDefinition(def) as any).inference.GRPCInferenceService;
+  const client = new Service(server.grpc, grpc.credentials.createInsecure());
+  const req =
+    encoding === 'typed'
+      ? {
+          model_name: 'fm',
+          inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 28, 28, 1], contents: { fp32_contents: [...image] } }],
+        }
+      : {
+          model_name: 'fm',
+          inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 28, 28, 1] }],
+          raw_input_contents: [Buffer.from(image.buffer, image.byteOffset, image.byteLength)],
+        };
+  const call = () =>
+    new Promise<void>((resolve, reject) => client.ModelInfer(req, (e: Error | null) => (e ? reject(e) : resolve())));
+  await Promise.all(Array.from({ length: 16 }, call)); // warm-up, and the connection
+  const loadBefore = os.loadavg()[0]!;
+  const cpu0 = cpuSeconds(server.child.pid!);
+  const self0 = process.cpuUsage();
+  const lat: number[] = [];
+  let errors = 0;
+  const end = performance.now() + duration * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        try {
+          await call();
+          lat.push(performance.now() - t);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const self = process.cpuUsage(self0);
+  const cpu = cpuSeconds(server.child.pid!) - cpu0;
+  client.close();
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => +(lat[Math.min(lat.length - 1, Math.floor((lat.length * p) / 100))] ?? 0).toFixed(2);
+  const n = Math.max(1, lat.length);
+  return {
+    concurrency,
+    encoding,
+    rows_per_request: 1,
+    requests_per_s: Math.round(lat.length / duration),
+    p50_ms: q(50),
+    p99_ms: q(99),
+    requests: lat.length,
+    errors,
+    server_cpu_us_per_request: Math.round((cpu * 1e6) / n),
+    loadgen_cpu_us_per_request: Math.round((self.user + self.system) / n),
+    load_average: +Math.max(loadBefore, os.loadavg()[0]!).toFixed(1),
+  };
+}
+
+async function grpcBench(): Promise<void> {
+  const model = await trainModel('mlp');
+  const repo = path.join(work, 'grpc');
+  mkdirSync(path.join(repo, 'fm'), { recursive: true });
+  cpSync(model, path.join(repo, 'fm', '1'), { recursive: true });
+  writeFileSync(path.join(repo, 'fm', 'config.yaml'), 'max_batch_size: 64\nmax_queue_size: 4096\n');
+  const server = await startServer(repo, cdl, [
+    cdl,
+    'serve',
+    '--repository',
+    repo,
+    '--port',
+    '0',
+    '--grpc-port',
+    '0',
+    '--poll-ms',
+    '0',
+  ]);
+  const rows: Array<{ protocol: string; encoding: string } & Record<string, unknown>> = [];
+  try {
+    await load(server, 16, 2); // warm-up
+    for (const c of [1, 16, 64]) {
+      for (const e of ['typed', 'raw'] as const) {
+        log(`grpc ${e}, concurrency ${c}`);
+        rows.push({ protocol: 'grpc', ...(await grpcLoad(server, c, seconds, e)) });
+      }
+      for (const e of ['json', 'binary'] as const) {
+        log(`rest ${e}, concurrency ${c}`);
+        rows.push({ protocol: 'rest', ...(await load(server, c, seconds, e)) });
+      }
+    }
+  } finally {
+    await stopServer(server);
+  }
+  const out = {
+    date: new Date().toISOString(),
+    cdl_version: CDL_VERSION,
+    command: `npx tsx bench/serve.ts --grpc --seconds ${seconds}`,
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? '?', node: process.version },
+    rows,
+  };
+  const resultsDir = path.join(root, 'bench', 'results');
+  writeFileSync(path.join(resultsDir, 'serve-grpc.json'), JSON.stringify(out, null, 2) + '\n');
+  const md = [
+    '# Model server under load: gRPC beside REST',
+    '',
+    `\`${out.command}\` — ${out.date.slice(0, 10)}, cdl ${CDL_VERSION}, ${out.machine.cpus} × ${out.machine.cpu}, Node ${out.machine.node}.`,
+    'The example MLP (1 epoch, 2,000 images), one `cdl serve --grpc-port 0` with dynamic batching on (max_batch_size 64), one 28×28 image a request.',
+    'gRPC: a @grpc/grpc-js client from proto/open_inference_grpc.proto in the bench process, one HTTP/2 connection with `concurrency` calls outstanding;',
+    'typed = fp32_contents in and out, raw = raw_input_contents in, raw_output_contents out. REST: autocannon, `concurrency` connections, JSON or binary tensor data.',
+    'Both load generators run on the same cores as the server; the load average column shows what else ran (the machine is shared).',
+    '',
+    '| protocol | tensors | concurrency | requests/s | p50 ms | p99 ms | errors | server CPU µs/req | client CPU µs/req | load average |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r: any) =>
+        `| ${r.protocol} | ${r.encoding} | ${r.concurrency} | ${r.requests_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors + (r.non_2xx ?? 0)} | ${r.server_cpu_us_per_request} | ${r.loadgen_cpu_us_per_request} | ${r.load_average} |`,
+    ),
+    '',
+  ];
+  writeFileSync(path.join(resultsDir, 'serve-grpc.md'), md.join('\n'));
+  process.stdout.write(md.join('\n'));
+}
+
+if (values.grpc) {
+  try {
+    await grpcBench();
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  process.exit(0);
 }
 
 if (values.attack) {

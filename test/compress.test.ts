@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMethods } from '../src/cli/compress.js';
 import { cosineSimilarity, examplesFor, runOnnx } from '../src/compress/data.js';
+import type { MeasureObjective } from '../src/compress/measure.js';
 import { compressModel, COMPRESSION_FILE, COMPRESSION_REPORT } from '../src/compress/run.js';
 import { loadConfig, type LoadedConfig } from '../src/config/index.js';
 import { loadDataset, type Dataset } from '../src/data/index.js';
@@ -226,6 +227,8 @@ describe('compressModel', () => {
       ...OVERRIDES,
       'compress.benchmark.latency_runs=20',
       'compress.benchmark.throughput_batches=3',
+      // Size is measured in bytes: the choice does not depend on the load of the machine.
+      'compress.objective=size',
       'compress.int8.calibration.samples=200',
       'compress.prune.fine_tune_epochs=1',
       'compress.distill.epochs=1',
@@ -286,6 +289,52 @@ describe('compressModel', () => {
     expect(await checkBlessing(child)).toMatchObject({ ok: true, reason: expect.stringMatching(/^compressed \(/) });
     expect(existsSync(path.join(cands, 'int8-static', 'model.onnx'))).toBe(true);
     expect(existsSync(path.join(cands, 'prune', 'tfjs', 'model.json'))).toBe(true);
+  });
+
+  it('by objective: int8-dynamic slower than the parent is refused under the default (latency) and kept under size', async () => {
+    // Recorded figures stand in for the interleaved measurement: int8-dynamic ran at 0.6× the
+    // parent's speed on the shared CPU; its size is measured in bytes either way.
+    const asked: string[] = [];
+    const measure: MeasureObjective = async ({ objective, method, parent: p, candidate }) => {
+      asked.push(`${method}:${objective}`);
+      return objective === 'size'
+        ? { ratio: p.length / candidate.length, how: 'bytes' }
+        : { ratio: 1 / 1.65, how: 'recorded: 15 interleaved rounds', rounds: [0.58, 0.6, 0.61, 0.62, 0.66] };
+    };
+    const base = [...OVERRIDES, 'compress.benchmark.latency_runs=5', 'compress.benchmark.throughput_batches=1'];
+    const run = async (extra: string[]) =>
+      compressModel({
+        loaded: await loadConfig(CNN, [...base, ...extra]),
+        model: parentDir,
+        outDir: path.join(tempDir(), 'out'),
+        methods: ['int8-dynamic'],
+        maxAccuracyDrop: 100,
+        dataset,
+        measure,
+      });
+    const byDefault = await run([]);
+    expect(byDefault.record.objective).toBe('latency');
+    expect(byDefault.record.min_gain).toBe(0.05);
+    const r0 = byDefault.record.results[0]!;
+    expect(r0.guard_passed).toBe(true);
+    expect(r0.accepted).toBe(false);
+    expect(r0.objective).toMatchObject({ name: 'latency', passed: false });
+    expect(r0.reason).toMatch(/refused: batch-1 latency ×1\.65 slower than the parent, needs 5% better/);
+    expect(byDefault.record.chosen).toBeNull();
+    expect(byDefault.record.decision).toMatch(/parent kept: .*latency/);
+    expect(byDefault.markdown).toMatch(/\| int8-dynamic \|.*⛔ refused: batch-1 latency ×1\.65 slower/);
+    const written = JSON.parse(readFileSync(path.join(byDefault.outDir, COMPRESSION_FILE), 'utf8'));
+    expect(written.results[0].objective.passed).toBe(false);
+    expect(Buffer.from(readFileSync(path.join(byDefault.outDir, 'model.onnx'))).equals(Buffer.from(parent))).toBe(true);
+
+    const bySize = await run(['compress.objective=size']);
+    const r1 = bySize.record.results[0]!;
+    expect(r1.accepted).toBe(true);
+    expect(r1.objective!.ratio).toBeGreaterThan(3);
+    expect(r1.reason).toMatch(/size ×\d\.\d\d smaller than the parent/);
+    expect(bySize.record.chosen).toBe('int8-dynamic');
+    expect(bySize.markdown).toContain('✅ kept: size');
+    expect(asked).toEqual(['int8-dynamic:latency', 'int8-dynamic:size']);
   });
 
   it('keeps the parent and says so when every method loses too much accuracy', async () => {

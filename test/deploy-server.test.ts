@@ -237,4 +237,46 @@ describe('deploy to a running cdl serve', () => {
     expect(r.notes.join('\n')).toContain(`taking the model from the workflow artifact model-${commit}`);
     expect(await infer()).toEqual({ version: '5', y: 22 });
   });
+
+  it('deploy starts a version in shadow: clients keep production, the comparison is reported, the alias stays', async () => {
+    const before = (await registry.alias('production'))!.tag;
+    const served = (await infer()).version;
+    await release('2.3.0', 40);
+    let done = false;
+    const answered: string[] = [];
+    const traffic = (async () => {
+      for (let i = 0; i < 2000 && !done; i++) {
+        answered.push((await infer()).version);
+        await new Promise((res) => setTimeout(res, 5));
+      }
+    })();
+    const lines: string[] = [];
+    const shadow = { fraction: 1, window_s: 1.5, interval_s: 0.2 };
+    const r = await deploy({
+      forge,
+      model: 'lin',
+      ref: '2.3.0',
+      settings: { ...settings, shadow },
+      log: (l) => lines.push(l),
+    }).finally(() => (done = true));
+    await traffic;
+    expect(r).toMatchObject({ state: 'success', outcome: 'shadow', server: { outcome: 'shadow' } });
+    const v = String(r.server!.serverVersion);
+    // Every client answer came from production, never from the shadow.
+    expect(answered.length).toBeGreaterThan(0);
+    expect(new Set(answered)).toEqual(new Set([served]));
+    const rep = r.server!.shadow!;
+    expect(rep).toMatchObject({ version: v, fraction: 1, errors: 0 });
+    expect(rep.requests).toBeGreaterThan(0);
+    // A bias of 40 instead of production's: no row agrees.
+    expect(rep.agreement_rate).toBe(0);
+    expect(r.server!.shadowSummary).toMatch(new RegExp(`version ${v} agrees with production on 0\\.00% of \\d+ rows`));
+    expect(lines.join('\n')).toMatch(/shadow: version \d+ gets a copy of 100% of lin's requests/);
+    // The deployment is recorded, production's alias stays.
+    expect((await registry.alias('production'))?.tag).toBe(before);
+    expect((await registry.history('production'))[0]).toMatchObject({ tag: 'lin@v2.3.0', state: 'inactive' });
+    expect((await registry.history('production'))[0]!.description).toMatch(/in shadow beside/);
+    const stats = (await (await fetch(`${server.url}/v2/models/lin/stats`)).json()) as any;
+    expect(stats.shadow_version).toBe(v);
+  });
 });

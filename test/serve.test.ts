@@ -443,7 +443,7 @@ describe('serving configuration and checksums', () => {
       'm/config.yaml',
     );
     expect(errors).toEqual([
-      'm/config.yaml: batch: unknown field; expected one of max_batch_size, max_queue_delay_ms, max_queue_size, timeout_ms, dynamic_batching, workers, threads, version_policy, canary',
+      'm/config.yaml: batch: unknown field; expected one of max_batch_size, max_queue_delay_ms, max_queue_size, timeout_ms, dynamic_batching, workers, threads, version_policy, canary, shadow',
       'm/config.yaml: max_batch_size: expected an integer from 1 to 4096, got 0',
       'm/config.yaml: timeout_ms: expected an integer from 1 to 3600000 (milliseconds), got "x"',
       'm/config.yaml: canary.weight: expected a percentage from 0 to 100, got 120',

@@ -3,12 +3,15 @@
  * request, the health check, and the shape of the systemd units and the ARC values. A fake
  * nvidia-smi on PATH stands in for the driver.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { REPO, removeTempDirs, tempDir } from './helpers/example.js';
+import { writeFakeNvidiaSmi } from './helpers/fake-nvidia-smi.js';
 
 afterAll(() => removeTempDirs());
 
@@ -23,8 +26,8 @@ function fakeDriver(gpus: string[], cuda = '12.4'): string {
     [
       '#!/bin/sh',
       'case "$1" in',
-      `  --query-gpu=name,memory.total) printf '${rows((g) => `NVIDIA ${g[0]}, ${g[1]}`)}\\n' ;;`,
-      `  --query-gpu=compute_cap) printf '${rows((g) => g[3]!)}\\n' ;;`,
+      `  --query-gpu=index,name,memory.total) printf '${rows((g, i) => `${i}, NVIDIA ${g[0]}, ${g[1]}`)}\\n' ;;`,
+      `  --query-gpu=index,compute_cap) printf '${rows((g, i) => `${i}, ${g[3]!}`)}\\n' ;;`,
       `  --query-gpu=index,name,ecc.errors.uncorrected.volatile.total,pstate) printf '${rows((g, i) => `${i}, NVIDIA ${g[0]}, ${g[2]}, P0`)}\\n' ;;`,
       `  *) echo '| NVIDIA-SMI 550.54.15   Driver Version: 550.54.15   CUDA Version: ${cuda}     |' ;;`,
       'esac',
@@ -55,6 +58,10 @@ function bareBin(): string {
     'dirname',
     'df',
     'node',
+    'curl',
+    'jq',
+    'mkdir',
+    'cut',
   ]) {
     const found = ['/usr/bin', '/bin', path.dirname(process.execPath)].map((d) => path.join(d, tool)).find((f) => existsSync(f));
     if (found) symlinkSync(found, path.join(bin, tool));
@@ -62,14 +69,35 @@ function bareBin(): string {
   return bin;
 }
 
-function sh(script: string, args: string[], pathDirs: string[]) {
+function sh(script: string, args: string[], pathDirs: string[], env: Record<string, string> = {}) {
   const r = spawnSync('bash', [path.join(GPU_DIR, script), ...args], {
     encoding: 'utf8',
-    env: { PATH: [...pathDirs, bareBin()].join(':'), HOME: process.env.HOME ?? '/tmp' },
+    env: { PATH: [...pathDirs, bareBin()].join(':'), HOME: process.env.HOME ?? '/tmp', ...env },
     timeout: 300_000,
   });
   return { code: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }
+
+/** As sh, without blocking this process (an HTTP server in the test answers the script). */
+function shAsync(script: string, args: string[], pathDirs: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('bash', [path.join(GPU_DIR, script), ...args], {
+      env: { PATH: [...pathDirs, bareBin()].join(':'), HOME: process.env.HOME ?? '/tmp', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout: stdout.trim(), stderr: stderr.trim() }));
+  });
+}
+
+const FOUR_GPUS = [
+  { name: 'A100-SXM4-80GB', memory: 81920 },
+  { name: 'A100-SXM4-80GB', memory: 81920 },
+  { name: 'A10', memory: 23028, cc: '8.6' },
+  { name: 'A10', memory: 23028, cc: '8.6', ecc: 2 },
+];
 
 describe('runner/gpu', () => {
   it('labels.sh derives the labels from the GPUs nvidia-smi reports', () => {
@@ -132,7 +160,7 @@ describe('runner/gpu', () => {
 
   it('every script is valid bash, executable, and the units start what exists', () => {
     const scripts = readdirSync(GPU_DIR).filter((f) => f.endsWith('.sh'));
-    expect(scripts.sort()).toEqual(['health-check.sh', 'labels.sh', 'prepare.sh', 'register.sh']);
+    expect(scripts.sort()).toEqual(['health-check.sh', 'labels.sh', 'prepare.sh', 'register.sh', 'slots.sh']);
     for (const s of scripts) {
       const r = spawnSync('bash', ['-n', path.join(GPU_DIR, s)], { encoding: 'utf8' });
       expect(r.status, `${s}: ${r.stderr}`).toBe(0);
@@ -147,6 +175,116 @@ describe('runner/gpu', () => {
     for (const [, exe] of unit.matchAll(/^Exec\w+=(\/opt\/cdl-runner\/[\w.-]+)/gm))
       expect(scripts).toContain(path.basename(exe!));
     expect(readFileSync(path.join(GPU_DIR, 'cdl-runner-health.timer'), 'utf8')).toMatch(/^Unit=cdl-runner-health\.service$/m);
+
+    // One runner per GPU slot: the template units pin instance N to slot N and check its GPUs first.
+    const perGpu = readFileSync(path.join(GPU_DIR, 'cdl-runner@.service'), 'utf8');
+    expect(perGpu).toMatch(
+      /^ExecStartPre=\/opt\/cdl-runner\/health-check\.sh .*--slot %i .*--runner-dir \/opt\/actions-runner\/%i$/m,
+    );
+    expect(perGpu).toMatch(
+      /^ExecStart=\/opt\/cdl-runner\/register\.sh .*--jit --slot %i --runner-dir \/opt\/actions-runner\/%i /m,
+    );
+    expect(perGpu).toMatch(/^Restart=always$/m);
+    expect(perGpu).toMatch(/^NoNewPrivileges=true$/m);
+    for (const [, exe] of perGpu.matchAll(/^Exec\w+=(\/opt\/cdl-runner\/[\w.-]+)/gm))
+      expect(scripts).toContain(path.basename(exe!));
+    const perGpuHealth = readFileSync(path.join(GPU_DIR, 'cdl-runner-health@.service'), 'utf8');
+    expect(perGpuHealth).toMatch(/health-check\.sh --quiet --slot %i .*systemctl --no-block stop cdl-runner@%i\.service/);
+    expect(readFileSync(path.join(GPU_DIR, 'cdl-runner-health@.timer'), 'utf8')).toMatch(/^Unit=cdl-runner-health@%i\.service$/m);
+  });
+
+  it('a host with 4 GPUs gets 4 runners, each registered with and pinned to its own GPU', async () => {
+    const driver = writeFakeNvidiaSmi(tempDir('cdl-smi4-'), FOUR_GPUS);
+    const plan = sh('register.sh', ['--plan'], [driver]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout.split('\n')).toEqual([
+      'cdl-runner@0 CUDA_VISIBLE_DEVICES=0 labels=gpu,gpu-a100-sxm4-80gb,gpu-count-1,gpu-mem-80g,cuda-12,sm-80,gpu-index-0',
+      'cdl-runner@1 CUDA_VISIBLE_DEVICES=1 labels=gpu,gpu-a100-sxm4-80gb,gpu-count-1,gpu-mem-80g,cuda-12,sm-80,gpu-index-1',
+      'cdl-runner@2 CUDA_VISIBLE_DEVICES=2 labels=gpu,gpu-a10,gpu-count-1,gpu-mem-22g,cuda-12,sm-86,gpu-index-2',
+      'cdl-runner@3 CUDA_VISIBLE_DEVICES=3 labels=gpu,gpu-a10,gpu-count-1,gpu-mem-22g,cuda-12,sm-86,gpu-index-3',
+    ]);
+    // Groups of two GPUs: two runners.
+    expect(sh('register.sh', ['--plan'], [driver], { GPUS_PER_RUNNER: '2' }).stdout).toMatch(
+      /^cdl-runner@0 CUDA_VISIBLE_DEVICES=0,1 labels=\S*gpu-count-2\S*,gpu-index-0,gpu-index-1\ncdl-runner@1 CUDA_VISIBLE_DEVICES=2,3 labels=\S*gpu-index-2,gpu-index-3$/,
+    );
+    expect(sh('slots.sh', [], [driver], { GPUS_PER_RUNNER: '3' }).stderr).toMatch(/GPUs 3 get no runner/);
+    expect(sh('slots.sh', [], [driver], { GPUS_PER_RUNNER: 'two' }).code).toBe(2);
+
+    // Register them for real against a stand-in REST API, with a runner folder per slot whose
+    // config.sh and run.sh record what they were given and the GPUs their jobs would see.
+    const requests: string[] = [];
+    const server = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ token: `reg-${requests.length}` }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const seen: Array<{ config: string; run: string; env: string }> = [];
+      for (let slot = 0; slot < 4; slot++) {
+        const dir = tempDir(`cdl-runner-${slot}-`);
+        for (const f of ['config.sh', 'run.sh']) {
+          writeFileSync(
+            path.join(dir, f),
+            `#!/bin/bash\necho "$* CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES" > "$(dirname "$0")/${f}.log"\n`,
+          );
+          chmodSync(path.join(dir, f), 0o755);
+        }
+        const args = ['--repo', 'octo/models', '--ephemeral', '--slot', String(slot), '--runner-dir', dir, '--api', api];
+        const r = await shAsync('register.sh', args, [driver], { GITHUB_TOKEN: 'tok', GITHUB_SERVER_URL: 'https://github.com' });
+        expect(r.code, r.stderr).toBe(0);
+        seen.push({
+          config: readFileSync(path.join(dir, 'config.sh.log'), 'utf8'),
+          run: readFileSync(path.join(dir, 'run.sh.log'), 'utf8').trim(),
+          env: readFileSync(path.join(dir, '.env'), 'utf8'),
+        });
+      }
+      expect(requests).toEqual(Array(4).fill('POST /repos/octo/models/actions/runners/registration-token Bearer tok'));
+      const names = new Set<string>();
+      seen.forEach((s, gpu) => {
+        expect(s.config).toContain(`--url https://github.com/octo/models --token reg-${gpu + 1}`);
+        const labels = /--labels (\S+)/.exec(s.config)![1]!.split(',');
+        expect(labels).toContain(`gpu-index-${gpu}`);
+        expect(labels.filter((l) => l.startsWith('gpu-index-'))).toHaveLength(1);
+        expect(labels).toContain('gpu-count-1');
+        expect(labels).toContain(gpu < 2 ? 'gpu-mem-80g' : 'gpu-mem-22g');
+        expect(s.config).toMatch(new RegExp(` CUDA_VISIBLE_DEVICES=${gpu}\n$`));
+        expect(s.run).toBe(`CUDA_VISIBLE_DEVICES=${gpu}`);
+        expect(s.env).toContain(`CUDA_VISIBLE_DEVICES=${gpu}\n`);
+        names.add(/--name (\S+)/.exec(s.config)![1]!);
+      });
+      expect([...names].every((n) => /-gpu[0-3]-[0-9a-f]{6}$/.test(n))).toBe(true);
+      expect(names.size).toBe(4);
+    } finally {
+      server.close();
+    }
+    expect(sh('register.sh', ['--repo', 'octo/models', '--slot', '4', '--dry-run'], [driver]).stderr).toMatch(
+      /no slot 4: this host has 4/,
+    );
+    expect(sh('register.sh', ['--repo', 'octo/models', '--gpus', '0;id', '--dry-run'], [driver]).code).toBe(2);
+  });
+
+  it('a GPU that fails its health check stops only its own runner', () => {
+    const driver = writeFakeNvidiaSmi(tempDir('cdl-smi4-'), FOUR_GPUS);
+    const dir = tempDir('cdl-runner-');
+    const check = (slot: number, env: Record<string, string> = {}) =>
+      sh(
+        'health-check.sh',
+        ['--slot', String(slot), '--runtime-dir', dir, '--runner-dir', dir, '--min-disk-gb', '0'],
+        [driver],
+        env,
+      );
+    expect([0, 1, 2, 3].map((s) => check(s).code)).toEqual([0, 0, 0, 1]);
+    expect(check(3).stdout).toMatch(/FAIL {2}GPU 3 \(.*A10\): 2 uncorrectable ECC errors/);
+    expect(check(2).stdout).not.toMatch(/GPU 3/);
+    // In pairs, GPU 3's partner goes with it.
+    expect([0, 1].map((s) => check(s, { GPUS_PER_RUNNER: '2' }).code)).toEqual([0, 1]);
+    // A slot the host no longer has (a GPU fell off the bus) fails too.
+    const three = writeFakeNvidiaSmi(tempDir('cdl-smi3-'), FOUR_GPUS.slice(0, 3));
+    const lost = sh('health-check.sh', ['--slot', '3', '--runtime-dir', dir, '--runner-dir', dir, '--min-disk-gb', '0'], [three]);
+    expect(lost.code).toBe(1);
+    expect(lost.stdout).toMatch(/FAIL {2}slot 3: .*no slot 3: this host has 3/);
   });
 
   it('the ARC values put one GPU in each runner pod, scaling from zero', () => {
@@ -171,6 +309,9 @@ describe('runner/gpu', () => {
     expect(v.template.spec.nodeSelector).toEqual({ 'nvidia.com/gpu.present': 'true' });
     const runner = v.template.spec.containers.find((c) => c.name === 'runner')!;
     expect(runner.resources.limits['nvidia.com/gpu']).toBe(1);
+    expect((runner.resources as unknown as { requests: Record<string, unknown> }).requests['nvidia.com/gpu']).toBe(1);
+    // The device plugin decides which GPU a pod sees; "all" would hand it every GPU of the node.
+    expect(JSON.stringify(runner)).not.toMatch(/NVIDIA_VISIBLE_DEVICES/);
     expect(runner.securityContext.allowPrivilegeEscalation).toBe(false);
   });
 });

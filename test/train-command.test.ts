@@ -286,7 +286,7 @@ describe('the PyTorch example (examples/fashion-mnist/pytorch)', () => {
       const out = path.join(tempDir('cdl-out-'), 'pt');
       const cap = captureLog();
       const r = await train({ loaded, overrides, outDir: out, log: cap.log });
-      expect(readdirSync(out).sort()).toEqual(['history.json', 'lineage.json', 'metrics.json', 'model-card.md', 'model.onnx']);
+      expect(readdirSync(out).sort()).toEqual(['SHA256SUMS', 'history.json', 'lineage.json', 'metrics.json', 'model-card.md', 'model.onnx']);
       expect(r.lineage.trainer).toEqual({ kind: 'command', command: '/usr/bin/python3 train.py' });
       const reported = r.metrics.training!.reported as { device: string; framework: string };
       expect(['cpu', 'cuda']).toContain(reported.device);

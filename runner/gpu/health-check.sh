@@ -8,7 +8,9 @@
 #   - at least --min-disk-gb GiB free where jobs run, and the runner service is running.
 # cdl-runner-health.timer runs it every 5 minutes and stops the runner while it fails, so a sick
 # machine takes no jobs; run it by hand after driver updates.
-# Usage: health-check.sh [--runtime-dir DIR] [--runner-dir DIR] [--min-disk-gb N] [--allow-cpu] [--quiet]
+# A runner pinned to some GPUs (--slot N or --gpus LIST, as register.sh) checks only those: one
+# sick GPU stops only its own runner (cdl-runner-health@.service), the others keep taking jobs.
+# Usage: health-check.sh [--slot N | --gpus LIST] [--runtime-dir DIR] [--runner-dir DIR] [--min-disk-gb N] [--allow-cpu] [--quiet]
 set -uo pipefail
 
 runtime_dir="${CDL_RUNTIME_DIR:-/opt/cdl-runtime}"
@@ -16,6 +18,8 @@ runner_dir=/opt/actions-runner
 min_disk=20
 allow_cpu=false
 quiet=false
+pin=''
+slot=''
 while [ $# -gt 0 ]; do
   case "$1" in
     --runtime-dir) runtime_dir="$2"; shift 2 ;;
@@ -23,7 +27,9 @@ while [ $# -gt 0 ]; do
     --min-disk-gb) min_disk="$2"; shift 2 ;;
     --allow-cpu) allow_cpu=true; shift ;;
     --quiet) quiet=true; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --gpus) pin="${2:-}"; shift 2 ;;
+    --slot) slot="${2:-}"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "health-check.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -33,9 +39,18 @@ say() { $quiet || echo "$@"; }
 ok() { say "ok    $*"; }
 bad() { problems+=("$*"); say "FAIL  $*"; }
 
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if [ -n "$slot" ] && command -v nvidia-smi >/dev/null 2>&1; then
+  pin="$("$here/slots.sh" --slot "$slot" 2>&1)" || { bad "slot $slot: $pin"; pin=''; slot=lost; }
+fi
+if [ -n "$pin" ] && ! [[ "$pin" =~ ^[0-9]+(,[0-9]+)*$ ]]; then echo "health-check.sh: --gpus: expected indices such as 0 or 0,1, got $pin" >&2; exit 2; fi
+[ -z "$pin" ] || export CUDA_VISIBLE_DEVICES="$pin" CUDA_DEVICE_ORDER=PCI_BUS_ID
+
 if ! command -v nvidia-smi >/dev/null 2>&1; then
   bad "nvidia-smi not found"
-elif ! gpus="$(nvidia-smi --query-gpu=index,name,ecc.errors.uncorrected.volatile.total,pstate --format=csv,noheader 2>&1)"; then
+elif [ "$slot" = lost ]; then
+  :
+elif ! gpus="$(nvidia-smi ${pin:+-i "$pin"} --query-gpu=index,name,ecc.errors.uncorrected.volatile.total,pstate --format=csv,noheader 2>&1)"; then
   bad "nvidia-smi fails: $(printf '%s' "$gpus" | head -n1)"
 else
   n=0

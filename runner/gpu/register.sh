@@ -8,7 +8,12 @@
 # Under systemd (cdl-runner.service, Restart=always) each exit registers a fresh runner.
 #
 # Labels: self-hosted, linux, x64 (or arm64), then those of labels.sh (gpu, gpu-<model>,
-# gpu-count-<n>, gpu-mem-<n>g, cuda-<major>, sm-<cc>) and --labels.
+# gpu-count-<n>, gpu-mem-<n>g, cuda-<major>, sm-<cc>, and gpu-index-<i> when pinned) and --labels.
+#
+# Several runners on one host: each is pinned to one GPU (or one group of GPUS_PER_RUNNER GPUs)
+# by --slot N (slots.sh says which GPUs slot N has) or --gpus LIST. Its jobs see only those GPUs:
+# CUDA_VISIBLE_DEVICES goes into the runner's .env and environment, and its labels count only
+# them. cdl-runner@.service runs one such runner per slot, each in its own --runner-dir.
 #
 # Usage: register.sh --repo OWNER/REPO | --org ORG [--jit | --ephemeral] [options]
 #   --runner-dir DIR     where the runner is (downloaded when missing; default /opt/actions-runner)
@@ -18,6 +23,9 @@
 #   --group ID           runner group id (JIT, default 1: Default)
 #   --runtime-dir DIR    CDL_RUNTIME_DIR for the jobs (default /opt/cdl-runtime, see prepare.sh)
 #   --api URL            REST API (default $GITHUB_API_URL or https://api.github.com)
+#   --slot N             pin to the GPUs of slot N (slots.sh; GPUS_PER_RUNNER per slot, default 1)
+#   --gpus LIST          pin to these GPU indices (0 or 0,1)
+#   --plan               print the runners this host would have, one per slot, change nothing
 #   --dry-run            print the labels and the request, change nothing
 # The token (a fine-grained token with "Administration: write" on the repository, or "Self-hosted
 # runners: write" on the organization) comes from $GITHUB_TOKEN, or from the systemd credential
@@ -30,11 +38,15 @@ scope=''
 runner_dir=/opt/actions-runner
 runner_version=2.329.0
 name="$(hostname -s 2>/dev/null || hostname)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+name_given=false
 extra=''
 group=1
 runtime_dir=/opt/cdl-runtime
 api="${GITHUB_API_URL:-https://api.github.com}"
 dry_run=false
+plan=false
+slot=''
+pin=''
 
 die() { echo "register.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -45,16 +57,26 @@ while [ $# -gt 0 ]; do
     --ephemeral) mode=ephemeral; shift ;;
     --runner-dir) runner_dir="$2"; shift 2 ;;
     --runner-version) runner_version="$2"; shift 2 ;;
-    --name) name="$2"; shift 2 ;;
+    --name) name="$2"; name_given=true; shift 2 ;;
     --labels) extra="$2"; shift 2 ;;
     --group) group="$2"; shift 2 ;;
     --runtime-dir) runtime_dir="$2"; shift 2 ;;
     --api) api="$2"; shift 2 ;;
     --dry-run) dry_run=true; shift ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --plan) plan=true; shift ;;
+    --slot) slot="${2:-}"; shift 2 ;;
+    --gpus) pin="${2:-}"; shift 2 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (--help)" ;;
   esac
 done
+if $plan; then
+  slots="$("$here/slots.sh")" || die "no GPU slots on this host (slots.sh)"
+  while read -r s gpus; do
+    echo "cdl-runner@$s CUDA_VISIBLE_DEVICES=$gpus labels=$("$here/labels.sh" --gpus "$gpus")"
+  done <<<"$slots"
+  exit 0
+fi
 [ -n "$scope" ] || die "name the repository (--repo OWNER/REPO) or the organization (--org ORG)"
 [[ "$url_path" =~ ^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?$ ]] || die "invalid repository or organization: $url_path"
 [[ "$group" =~ ^[0-9]+$ ]] || die "--group: expected a number, got $group"
@@ -64,7 +86,13 @@ case "$(uname -m)" in
   aarch64|arm64) arch=arm64 ;;
   *) die "unsupported machine $(uname -m)" ;;
 esac
-gpu_labels="$("$here/labels.sh")" || die "no GPU found (labels.sh); run prepare.sh first, or use a CPU runner"
+[ -z "$slot" ] || [ -z "$pin" ] || die "--slot and --gpus: name one"
+if [ -n "$slot" ]; then
+  pin="$("$here/slots.sh" --slot "$slot")" || die "--slot $slot: no such GPU slot on this host (slots.sh)"
+fi
+[ -z "$pin" ] || [[ "$pin" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--gpus: expected GPU indices such as 0 or 0,1, got $pin"
+gpu_labels="$("$here/labels.sh" ${pin:+--gpus "$pin"})" || die "no GPU found (labels.sh${pin:+ --gpus $pin}); run prepare.sh first, or use a CPU runner"
+if [ -n "$pin" ] && ! $name_given; then name="${name%-*}-gpu${pin//,/-}-${name##*-}"; fi
 labels="self-hosted,linux,$arch,$gpu_labels${extra:+,$extra}"
 
 json_list() { printf '%s' "$1" | awk -F, '{ for (i = 1; i <= NF; i++) printf "%s\"%s\"", (i > 1 ? "," : ""), $i }'; }
@@ -72,6 +100,7 @@ body="{\"name\":\"$name\",\"runner_group_id\":$group,\"labels\":[$(json_list "$l
 
 if $dry_run; then
   echo "labels: $labels"
+  [ -z "$pin" ] || echo "CUDA_VISIBLE_DEVICES: $pin"
   if [ "$mode" = jit ]; then echo "POST $api/$scope/actions/runners/generate-jitconfig $body"; else echo "POST $api/$scope/actions/runners/registration-token"; fi
   exit 0
 fi
@@ -99,7 +128,10 @@ fi
 {
   echo "CDL_RUNTIME_DIR=$runtime_dir"
   echo "PATH=$runtime_dir/bin:/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+  # Jobs of a pinned runner see only its GPUs (CUDA orders them by PCI bus, like nvidia-smi).
+  [ -z "$pin" ] || printf 'CUDA_VISIBLE_DEVICES=%s\nCUDA_DEVICE_ORDER=PCI_BUS_ID\n' "$pin"
 } >"$runner_dir/.env"
+if [ -n "$pin" ]; then export CUDA_VISIBLE_DEVICES="$pin" CUDA_DEVICE_ORDER=PCI_BUS_ID; fi
 
 cd "$runner_dir"
 if [ "$mode" = jit ]; then

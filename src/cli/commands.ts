@@ -154,7 +154,7 @@ Exit codes: 0 blessed, 1 rejected or failure, 2 usage or configuration error.`,
   },
   serve: {
     summary: 'serve the models of a repository over the Open Inference Protocol (KServe/Triton v2 REST)',
-    help: `Usage: cdl serve --repository DIR [--port N] [--host ADDR] [--poll-ms N] [--log-level LEVEL] [limits]
+    help: `Usage: cdl serve --repository DIR [--port N] [--grpc-port N] [--host ADDR] [--poll-ms N] [--log-level LEVEL] [limits]
 
 Serve every model of a model repository, DIR/<model>/<version>/ (each version a model directory
 holding model.onnx, checked against its SHA256SUMS when present), with onnxruntime-node over the
@@ -167,6 +167,8 @@ leaves the old one serving. SIGTERM or SIGINT: stop accepting, drain, exit.
 Options:
   -r, --repository DIR      the model repository
   -p, --port N              port (default 8000; 0 picks a free one)
+      --grpc-port N         also answer the protocol over gRPC on port N (off by default; 8001 is usual;
+                            proto/open_inference_grpc.proto)
       --host ADDR           address to listen on (default 127.0.0.1; 0.0.0.0 in a container)
       --poll-ms N           look for new versions every N ms (default 2000; 0: only through the load API)
       --drain-timeout-ms N  how long shutdown waits for requests in flight (default 30000)
@@ -189,9 +191,12 @@ Apply each method of compress.methods (or --method) to the model directory's mod
   prune         magnitude pruning to compress.prune.sparsity, fine-tuned when tfjs/ is there
   distill       a smaller student (compress.distill.layers) trained on the model's soft targets
 Each result is evaluated on the test split against the parent (accuracy, latency p50/p95 at batch 1,
-throughput at batch 64, size); one that loses more than max_accuracy_drop points is refused. The
-chosen model (compress.select) is written as a model directory whose lineage names the parent's
-hash and the method; with none accepted, the parent is kept and the report says so. The directory
+throughput at batch 64, size); one that loses more than max_accuracy_drop points is refused, and so
+is one that does not beat the parent by compress.min_gain (5%) on compress.objective: latency
+(default: batch-1 time on this machine), throughput (batch 64) or size, measured with parent and
+variant alternating. The chosen model (the largest gain, or compress.select) is written as a model
+directory whose lineage names the parent's hash and the method; with none kept, the parent is
+kept and the report says why each variant was refused. The directory
 also holds compression.json and compression.md (a table and Mermaid charts).
 
 Options:
@@ -323,6 +328,9 @@ Options:
       --repository DIR     its model repository (default deploy.server.repository)
       --canary-percent P   share of traffic for the canary (0: none)
       --canary-window S    seconds the canary is watched
+      --shadow-fraction F  start the version in shadow instead: a copy of share F of production requests,
+                           compared with production's answers and reported; the alias stays
+      --shadow-window S    seconds the shadow comparison is watched before it is reported
   -o, --out DIR            where the kserve manifest is written (default .cdl/deploy/<tag>)
       --reason TEXT        recorded with the deployment
   -c, --config FILE        configuration file (default: cdl.yaml); --name MODEL instead of one

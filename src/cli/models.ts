@@ -32,6 +32,8 @@ const DEPLOY_FLAGS = {
   repository: str,
   'canary-percent': str,
   'canary-window': str,
+  'shadow-fraction': str,
+  'shadow-window': str,
   out: { type: 'string' as const, short: 'o' },
   reason: str,
 };
@@ -95,6 +97,7 @@ function printDeploy(r: DeployResult, json: boolean): number {
       `${r.tag} → ${r.environment} (${r.target}): ${r.state}, ${r.outcome}${r.environment_url ? ` at ${r.environment_url}` : ''}`,
     );
     if (r.server?.canary) out(`canary ${r.server.canary.percent}%: ${r.server.canary.decision}: ${r.server.canary.reason}`);
+    if (r.server?.shadow) out(`shadow: ${r.server.shadowSummary}`);
     for (const n of r.notes) out(`note: ${n}`);
   }
   return r.state === 'success' ? 0 : 1;
@@ -116,6 +119,8 @@ function overrides(values: Record<string, unknown>): DeployOverrides {
     repository: (values.repository as string | undefined) ?? env('CDL_SERVE_REPOSITORY'),
     canaryPercent: values['canary-percent'] as string | undefined,
     canaryWindow: values['canary-window'] as string | undefined,
+    shadowFraction: values['shadow-fraction'] as string | undefined,
+    shadowWindow: values['shadow-window'] as string | undefined,
   };
 }
 

@@ -18,6 +18,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     {
       repository: { type: 'string', short: 'r' },
       port: { type: 'string', short: 'p' },
+      'grpc-port': { type: 'string' },
       host: { type: 'string' },
       'poll-ms': { type: 'string' },
       'drain-timeout-ms': { type: 'string' },
@@ -42,6 +43,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     repository: values.repository,
     host,
     port: int(values.port, '--port', 0, 65535) ?? 8000,
+    grpcPort: int(values['grpc-port'], '--grpc-port', 0, 65535),
     pollMs: int(values['poll-ms'], '--poll-ms', 0, 86_400_000) ?? 2000,
     drainTimeoutMs: limit('drain-timeout-ms', 'drainTimeoutMs'),
     maxBodyBytes: limit('max-body-bytes', 'maxBodyBytes'),

@@ -1,5 +1,6 @@
 /** The compression report: one row per method tried, and Mermaid charts of size and accuracy. */
 import { cell } from '../report/markdown.js';
+import { objectiveReason } from './measure.js';
 import type { CompressionRecord, MethodResult } from './run.js';
 
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(2)}%`);
@@ -19,7 +20,15 @@ function row(label: string, m: Record<string, number> | undefined, r: MethodResu
           ? `${r.rmse_increase_percent >= 0 ? '+' : '−'}${Math.abs(r.rmse_increase_percent).toFixed(2)}%`
           : '—';
   const verdict =
-    r === undefined ? 'parent' : !r.ok ? `❌ ${r.error ?? 'failed'}` : r.accepted ? '✅ accepted' : `⛔ ${r.reason}`;
+    r === undefined
+      ? 'parent'
+      : !r.ok
+        ? `❌ ${r.error ?? 'failed'}`
+        : r.accepted
+          ? `✅ kept: ${r.objective ? objectiveReason(r.objective) : r.reason}`
+          : r.guard_passed && r.objective
+            ? `⛔ ${objectiveReason(r.objective)}`
+            : `⛔ ${r.reason}`;
   return `| ${cell(label)} | ${main} | ${change} | ${kib(m?.size_bytes)} | ${r ? ratio(r.size_ratio) : '×1'} | ${r ? ratio(r.gzip_size_ratio) : '×1'} | ${ms(m?.latency_p50_ms)} | ${ms(m?.latency_p95_ms)} | ${m?.throughput ? m.throughput.toFixed(0) : '—'} | ${r ? ratio(r.throughput_ratio) : '×1'} | ${cell(verdict)} |`;
 }
 
@@ -29,11 +38,11 @@ export function renderCompressionReport(rec: CompressionRecord, task: 'classific
   out.push(`## Compression — ${rec.chosen ? `${rec.chosen} kept` : 'parent kept'}`, '');
   out.push(rec.decision, '');
   out.push(
-    `Parent \`${rec.parent.sha256.slice(0, 12)}\`; guard: ${task === 'classification' ? `accuracy may drop at most ${rec.max_accuracy_drop} points` : `RMSE may rise at most ${rec.max_accuracy_drop}%`}.`,
+    `Parent \`${rec.parent.sha256.slice(0, 12)}\`; guard: ${task === 'classification' ? `accuracy may drop at most ${rec.max_accuracy_drop} points` : `RMSE may rise at most ${rec.max_accuracy_drop}%`}; objective: ${rec.objective ?? 'size'}, a variant is kept only when it beats the parent by at least ${+((rec.min_gain ?? 0) * 100).toFixed(2)}% (measured interleaved, parent and variant alternately).`,
     '',
   );
   out.push(
-    `| model | ${metricName} | change | size | size ratio | gzip ratio | p50 ms (batch 1) | p95 ms | throughput /s (batch 64) | throughput ratio | guard |`,
+    `| model | ${metricName} | change | size | size ratio | gzip ratio | p50 ms (batch 1) | p95 ms | throughput /s (batch 64) | throughput ratio | verdict |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   );
   out.push(row('parent (fp32)', rec.parent.metrics, undefined, task));

@@ -40,6 +40,13 @@ import { loadOrt } from '../runtime/onnxruntime.js';
 import { CdlError, messageOf } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import { examplesFor } from './data.js';
+import {
+  interleavedMeasure,
+  objectiveReason,
+  type CompressObjective,
+  type MeasureObjective,
+  type ObjectiveResult,
+} from './measure.js';
 import { renderCompressionReport } from './report.js';
 import { distill, pruneAndFineTune, type TfjsFiles } from './train.js';
 
@@ -60,6 +67,8 @@ export interface CompressOptions {
   candidatesDir?: string;
   dataset?: Dataset;
   log?: (line: string) => void;
+  /** How a variant is measured against the parent on the objective (default: interleaved onnxruntime runs). */
+  measure?: MeasureObjective;
 }
 
 export interface MethodResult {
@@ -68,8 +77,12 @@ export interface MethodResult {
   /** Whether it produced a model (false: the method failed; see error). */
   ok: boolean;
   error?: string;
+  /** Kept as a possible output: within the accuracy guard and better than the parent on the objective. */
   accepted: boolean;
   reason: string;
+  /** The accuracy guard alone. */
+  guard_passed?: boolean;
+  objective?: ObjectiveResult;
   metrics?: Record<string, number>;
   /** Ratios against the parent: size, gzipped size, throughput; drop of accuracy in points. */
   size_ratio?: number;
@@ -87,7 +100,10 @@ export interface CompressionRecord {
   created_at: string;
   parent: { dir: string; sha256: string; metrics: Record<string, number>; gzip_size_bytes: number };
   max_accuracy_drop: number;
-  select: CompressSection['select'];
+  objective: CompressObjective;
+  min_gain: number;
+  /** How the output is picked among the variants kept: compress.select, or the largest gain on the objective. */
+  select: NonNullable<CompressSection['select']> | 'objective';
   results: MethodResult[];
   /** The method whose model was written, or null when the parent was kept. */
   chosen: CompressMethod | null;
@@ -235,14 +251,16 @@ function guard(
   };
 }
 
-function pick(results: MethodResult[], select: CompressSection['select']): MethodResult | undefined {
+function pick(results: MethodResult[], select: CompressionRecord['select']): MethodResult | undefined {
   const ok = results.filter((r) => r.accepted && r.metrics);
   const key = (r: MethodResult): number =>
-    select === 'smallest'
-      ? r.metrics!.size_bytes!
-      : select === 'fastest'
-        ? -(r.metrics!.throughput ?? 0)
-        : -(r.metrics!.accuracy ?? -(r.metrics!.rmse ?? 0));
+    select === 'objective'
+      ? -(r.objective?.ratio ?? 0)
+      : select === 'smallest'
+        ? r.metrics!.size_bytes!
+        : select === 'fastest'
+          ? -(r.metrics!.throughput ?? 0)
+          : -(r.metrics!.accuracy ?? -(r.metrics!.rmse ?? 0));
   return ok.sort((a, b) => key(a) - key(b))[0];
 }
 
@@ -344,6 +362,25 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
   OnnxGraph.fromBytes(bytes, { source: parent.onnxPath });
   const parentSha = parent.sha256;
   const dataset = opts.dataset ?? (await loadDataset(cfg.data, { baseDir: loaded.dir, task: cfg.model.task }));
+  const objective = c.objective;
+  const minGain = c.min_gain;
+  let measure = opts.measure;
+  const measureObjective: MeasureObjective = async (req) => {
+    if (!measure) {
+      const { ort } = await loadOrt({ log });
+      const examples = dataset.test.n > 0 ? dataset.test : dataset.train;
+      if (examples.n === 0)
+        throw new CdlError('compress: the test and training splits are empty; expected examples to measure on');
+      measure = interleavedMeasure({
+        ort,
+        x: examples.x,
+        available: examples.n,
+        dataShape: dataset.shape,
+        rounds: c.benchmark.rounds,
+      });
+    }
+    return measure(req);
+  };
   const task = cfg.model.task;
   const evalOpts = { task, log, latencyRuns: c.benchmark.latency_runs, throughputBatches: c.benchmark.throughput_batches };
   const work = await mkdtemp(path.join(os.tmpdir(), 'cdl-compress-'));
@@ -394,11 +431,33 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
       }
       const m = ev.evaluation.metrics;
       const g = guard(parentEval, ev.evaluation, maxDrop, task);
+      // Within the guard, the variant must also beat the parent on the objective by min_gain.
+      let obj: ObjectiveResult | undefined;
+      let accepted = g.accepted;
+      let reason = g.reason;
+      if (g.accepted) {
+        const meas = await measureObjective({ objective, method, parent: bytes, candidate: cand.onnx });
+        const passed = meas.ratio >= 1 + minGain - 1e-9;
+        obj = {
+          name: objective,
+          ratio: meas.ratio,
+          min_gain: minGain,
+          passed,
+          how: meas.how,
+          ...(meas.rounds ? { rounds: meas.rounds } : {}),
+        };
+        accepted = passed;
+        reason = `${g.reason}; ${objectiveReason(obj)}`;
+      }
       const result: MethodResult = {
         method,
         settings,
         ok: true,
         ...g,
+        accepted,
+        reason,
+        guard_passed: g.accepted,
+        ...(obj ? { objective: obj } : {}),
         metrics: m,
         size_ratio: m.size_bytes! / pMetrics.size_bytes!,
         gzip_size_ratio: gzipSync(cand.onnx).length / parentGzip,
@@ -409,7 +468,7 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
       };
       results.push(result);
       log(
-        `${method}: ${g.accepted ? 'accepted' : 'refused'}: ${g.reason}; size ×${result.size_ratio!.toFixed(3)}, throughput ×${(result.throughput_ratio ?? 0).toFixed(2)}`,
+        `${method}: ${accepted ? 'kept' : 'refused'}: ${reason}; size ×${result.size_ratio!.toFixed(3)}, throughput ×${(result.throughput_ratio ?? 0).toFixed(2)}`,
       );
       // Finish the candidate's files with its own evaluation.
       metrics.main_metric_value = m[metrics.main_metric] ?? null;
@@ -438,16 +497,20 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
       dirs.set(method, final);
     }
 
-    const chosen = pick(results, c.select);
+    const select = c.select ?? 'objective';
+    const chosen = pick(results, select);
+    const kept = results.filter((r) => r.accepted).length;
     const decision = chosen
-      ? `${chosen.method} kept (${chosen.reason}; ${c.select} of ${results.filter((r) => r.accepted).length} accepted)`
-      : `parent kept: no method stayed within max_accuracy_drop ${maxDrop}${results.some((r) => !r.ok) ? ' or some failed' : ''}`;
+      ? `${chosen.method} kept (${chosen.reason}; ${select === 'objective' ? `largest ${objective} gain` : select} of ${kept} qualifying)`
+      : `parent kept: no method stayed within max_accuracy_drop ${maxDrop} and beat the parent's ${objective} by ${+(minGain * 100).toFixed(2)}%${results.some((r) => !r.ok) ? ' (some failed)' : ''}`;
     const record: CompressionRecord = {
       schema_version: SCHEMA_VERSIONS.compression,
       created_at: new Date().toISOString(),
       parent: { dir: parent.dir, sha256: parentSha, metrics: pMetrics, gzip_size_bytes: parentGzip },
       max_accuracy_drop: maxDrop,
-      select: c.select,
+      objective,
+      min_gain: minGain,
+      select,
       results,
       chosen: chosen?.method ?? null,
       decision,
@@ -458,11 +521,11 @@ export async function compressModel(opts: CompressOptions): Promise<CompressOutc
     const staging = `${target}.partial-${process.pid}`;
     await rm(staging, { recursive: true, force: true });
     await mkdir(path.dirname(target), { recursive: true });
-    const kept = chosen ? dirs.get(chosen.method)! : parent;
-    await cp(kept.dir, staging, { recursive: true });
+    const keptDir = chosen ? dirs.get(chosen.method)! : parent;
+    await cp(keptDir.dir, staging, { recursive: true });
     // SHA256SUMS keeps covering every file: the copy's sums are known (the parent's were verified
     // when it was opened), only the new files are hashed.
-    await addToModelDir({ ...kept, dir: staging }, extra);
+    await addToModelDir({ ...keptDir, dir: staging }, extra);
     await replaceDir(staging, target);
     if (opts.candidatesDir) {
       for (const [method, { dir }] of dirs) {

@@ -211,6 +211,50 @@ export const augmentSection = z.strictObject({
     .describe('Probability of erasing (zeroing) a random rectangle of 2-25% of the image'),
 });
 
+export const torchrunLauncher = z.strictObject({
+  type: z.literal('torchrun'),
+  nproc_per_node: z
+    .union([z.literal('auto'), positiveInt])
+    .default('auto')
+    .describe('Processes on this machine: auto = one per visible GPU (CUDA_VISIBLE_DEVICES, else nvidia-smi), 1 without a GPU'),
+  torchrun: z
+    .string()
+    .min(1)
+    .default('torchrun')
+    .describe('How to start torchrun, e.g. "/usr/bin/python3 -m torch.distributed.run"'),
+});
+
+export const kubernetesLauncher = z.strictObject({
+  type: z.literal('kubernetes'),
+  image: z.string().min(1).describe('Container image with the training code, torch and python3'),
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: 'expected a Kubernetes namespace name' })
+    .default('default'),
+  context: z.string().optional().describe('kubectl context; default the current one'),
+  nodes: positiveInt.default(2).describe('Pods: one master and nodes - 1 workers'),
+  nproc_per_node: positiveInt.default(1).describe('Processes (and GPUs) per pod'),
+  gpus_per_node: nonNegativeInt.optional().describe('nvidia.com/gpu per pod; default nproc_per_node'),
+  storage: z
+    .strictObject({
+      claim: z.string().min(1).describe('A ReadWriteMany PersistentVolumeClaim every pod mounts'),
+      mount_path: z
+        .string()
+        .regex(/^\/[^\0]*$/, { error: 'expected an absolute path' })
+        .default('/cdl'),
+      local_path: z
+        .string()
+        .optional()
+        .describe('Where the same volume is mounted on the machine running cdl, to collect the model directory'),
+    })
+    .describe('Shared storage: rank 0 writes the model directory there'),
+  timeout_minutes: positiveInt.default(240),
+});
+
+export const launcherSection = z
+  .union([z.literal('torchrun'), torchrunLauncher, kubernetesLauncher])
+  .describe('How train.command is started: torchrun (several processes on this machine) or a Kubeflow PyTorchJob');
+
 export const trainSection = z.strictObject({
   backend: z.enum(BACKENDS).default('auto'),
   kernels: z
@@ -247,6 +291,7 @@ export const trainSection = z.strictObject({
     .optional()
     .describe('Bring your own trainer: a shell command that writes model.onnx and metrics.json into $CDL_OUTPUT_DIR'),
   timeout_minutes: positiveInt.optional(),
+  launcher: launcherSection.optional(),
 });
 
 /** Metrics a gate can put thresholds on (the names in evaluation.json). */
@@ -419,18 +464,32 @@ export const compressSection = z.strictObject({
     .describe(
       'Largest accepted drop of test accuracy against the parent, in percentage points (0.5: 91.0% → 90.5%); regression: largest RMSE increase in percent',
     ),
+  objective: z
+    .enum(['latency', 'throughput', 'size'])
+    .default('latency')
+    .describe(
+      'What a variant must improve on the machine that runs the step: batch-1 latency, batch-64 throughput, or file size; a variant is kept only when it beats the parent on it by min_gain',
+    ),
+  min_gain: z
+    .number()
+    .min(0)
+    .default(0.05)
+    .describe('Smallest improvement over the parent on the objective (0.05: 5% faster or smaller), measured interleaved'),
   select: z
     .enum(['smallest', 'fastest', 'accurate'])
-    .default('smallest')
+    .optional()
     .describe(
-      'Which accepted model becomes the output: the smallest file, the highest batch-64 throughput, or the most accurate',
+      'Which qualifying model becomes the output: the smallest file, the highest batch-64 throughput, or the most accurate; unset: the largest gain on the objective',
     ),
   benchmark: z
     .strictObject({
       latency_runs: nonNegativeInt.default(100).describe('batch-1 runs for the latency percentiles'),
       throughput_batches: nonNegativeInt.default(20).describe('batch-64 runs for the throughput'),
+      rounds: positiveInt
+        .default(15)
+        .describe('Interleaved rounds (parent and variant alternately) the objective is measured in; the median counts'),
     })
-    .default({ latency_runs: 100, throughput_batches: 20 }),
+    .default({ latency_runs: 100, throughput_batches: 20, rounds: 15 }),
   int8: z
     .strictObject({
       calibration: z
@@ -594,6 +653,20 @@ export const deploySection = z.strictObject({
         .describe('Fewer canary requests in the window: rolled back, nothing shows it works'),
     })
     .default({ percent: 0, window_s: 300, interval_s: 10, max_error_rate: 0.01, min_requests: 20 }),
+  shadow: z
+    .strictObject({
+      fraction: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0)
+        .describe(
+          'Server target: start the new version in shadow, copying this share of production requests to it; it answers no client and production stays (0: no shadow)',
+        ),
+      window_s: z.number().positive().default(300).describe('How long the shadow comparison is watched before it is reported'),
+      interval_s: z.number().positive().default(10).describe("How often the server's comparison is read, in seconds"),
+    })
+    .default({ fraction: 0, window_s: 300, interval_s: 10 }),
 });
 
 export type DeploySection = z.infer<typeof deploySection>;
@@ -633,7 +706,21 @@ export const configSchema = z
       // Checked even when other sections have problems, so every problem is reported at once.
       when: (p) => typeof (p.value as { model?: unknown })?.model === 'object' && (p.value as { model?: unknown }).model !== null,
     },
-  );
+  )
+  .refine((c) => c.train?.launcher === undefined || typeof c.train?.command === 'string', {
+    message: 'a launcher starts train.command: expected train.command too',
+    path: ['train', 'launcher'],
+  });
+
+export type TorchrunLauncher = z.output<typeof torchrunLauncher>;
+export type KubernetesLauncher = z.output<typeof kubernetesLauncher>;
+
+/** train.launcher with its shorthand spelled out; undefined: the command runs as one process. */
+export function trainLauncher(t: {
+  launcher?: z.output<typeof launcherSection>;
+}): TorchrunLauncher | KubernetesLauncher | undefined {
+  return t.launcher === 'torchrun' ? torchrunLauncher.parse({ type: 'torchrun' }) : t.launcher;
+}
 
 export type CdlConfig = z.output<typeof configSchema>;
 export type CdlConfigInput = z.input<typeof configSchema>;

@@ -88,8 +88,17 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
         commit: fetched.commit,
         target: s.server,
         canary: s.canary,
+        shadow: s.shadow,
         log,
       });
+      if (r.outcome === 'shadow') {
+        // Production did not change: the record says what runs in shadow, the alias stays.
+        const d = await o.forge.setDeploymentStatus(dep, 'inactive', {
+          description: `in shadow beside ${previous ?? 'production'}: ${r.shadowSummary}`.slice(0, 140),
+          ...(o.runUrl ? { logUrl: o.runUrl } : {}),
+        });
+        return { ...base, state: 'success', outcome: r.outcome, deployment: d, server: r, environment_url: r.url };
+      }
       if (r.outcome === 'rolled_back') {
         const msg = `canary rolled back: ${r.canary!.reason}`;
         const d = await fail(msg);
@@ -159,6 +168,10 @@ export async function rollback(o: Omit<DeployOptions, 'ref'> & { to?: string }):
     ref = prev.tag;
   }
   // A rollback restores what served before: no canary in front of it.
-  const settings = { ...o.settings, canary: { ...o.settings.canary, percent: 0 } };
+  const settings = {
+    ...o.settings,
+    canary: { ...o.settings.canary, percent: 0 },
+    ...(o.settings.shadow ? { shadow: { ...o.settings.shadow, fraction: 0 } } : {}),
+  };
   return deploy({ ...o, settings, ref, reason: o.reason ?? `rollback of ${o.settings.environment} to ${ref}` });
 }

@@ -12,7 +12,8 @@ import YAML from 'yaml';
 import { addToModelDir, MODEL_FILES, type OpenedModelDir } from '../model-dir/index.js';
 import { CdlError, messageOf } from '../util/errors.js';
 import { histogramQuantile, parsePrometheus, trafficDelta, versionTraffic, type VersionTraffic } from './prometheus.js';
-import type { CanarySettings, ServerTarget } from './types.js';
+import type { ShadowReport } from '../serve/shadow.js';
+import type { CanarySettings, ServerTarget, ShadowSettings } from './types.js';
 
 export const VERSION_RELEASE_FILE = MODEL_FILES.release;
 
@@ -24,6 +25,8 @@ export interface ServerDeployInput {
   commit: string | null;
   target: ServerTarget;
   canary?: CanarySettings;
+  /** Start the version in shadow (fraction > 0): production stays, the comparison is reported. */
+  shadow?: ShadowSettings;
   log?: (line: string) => void;
   /** Stop waiting early (tests). */
   signal?: AbortSignal;
@@ -45,8 +48,11 @@ export interface ServerDeployResult {
   serverVersion: number;
   previous: number | null;
   url: string;
-  outcome: 'deployed' | 'promoted' | 'rolled_back' | 'unchanged';
+  outcome: 'deployed' | 'promoted' | 'rolled_back' | 'unchanged' | 'shadow';
   canary?: CanaryReport;
+  /** The shadow's comparison with production after the window (outcome shadow). */
+  shadow?: ShadowReport;
+  shadowSummary?: string;
   smoke: { model_version: string; outputs: string[] };
 }
 
@@ -125,7 +131,11 @@ export class ServerClient {
     if (r.status !== 200) return { primary: null, canary: null, versions: [] };
     const versions = ((r.json?.versions ?? []) as Array<{ version: string }>).map((v) => Number(v.version));
     const canary = r.json?.canary ? Number(r.json.canary.version) : null;
-    const primary = r.json?.canary ? Number(r.json.canary.primary) : (versions.sort((a, b) => b - a)[0] ?? null);
+    // A shadow version answers no client: production is the highest other one.
+    const shadow = r.json?.shadow_version ? Number(r.json.shadow_version) : null;
+    const primary = r.json?.canary
+      ? Number(r.json.canary.primary)
+      : (versions.filter((v) => v !== shadow).sort((a, b) => b - a)[0] ?? null);
     return { primary, canary, versions };
   }
 
@@ -189,6 +199,13 @@ export class ServerClient {
       model_version: String(r.json.model_version),
       outputs: (r.json.outputs as Array<{ name: string }>).map((o) => o.name),
     };
+  }
+
+  /** The server's comparison of `version` in shadow with production, or null before it has one. */
+  async shadow(version: number): Promise<ShadowReport | null> {
+    const r = await http(`${this.url}/v2/models/${encodeURIComponent(this.name)}/stats`);
+    if (r.status !== 200) throw new CdlError(`statistics of ${this.name}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+    return ((r.json?.shadow ?? []) as ShadowReport[]).find((s) => s.version === String(version)) ?? null;
   }
 
   async traffic(version: number): Promise<VersionTraffic> {
@@ -256,10 +273,16 @@ export async function deployToServer(i: ServerDeployInput): Promise<ServerDeploy
   }
 
   const { file, value: config } = await readServeConfig(modelDir);
-  const apply = async (versionsServed: number[], canary?: { version: number; weight: number }) => {
+  const apply = async (
+    versionsServed: number[],
+    canary?: { version: number; weight: number },
+    shadow?: { version: number; fraction: number },
+  ) => {
     const next: Record<string, unknown> = { ...config, version_policy: { specific: versionsServed } };
     if (canary) next.canary = canary;
     else delete next.canary;
+    if (shadow) next.shadow = shadow;
+    else delete next.shadow;
     await writeServeConfig(file, next);
     await client.load();
   };
@@ -282,6 +305,8 @@ export async function deployToServer(i: ServerDeployInput): Promise<ServerDeploy
       `${i.tag} was not deployed to ${url}: ${messageOf(e)}${previous !== null ? `; version ${previous} keeps serving` : ''}`,
     );
   }
+  if (i.shadow && i.shadow.fraction > 0 && previous !== null)
+    return shadowRollout(i, client, apply, { version, previous, envUrl, smoke });
   const c = i.canary;
   if (!c || c.percent <= 0 || previous === null || c.percent >= 100) {
     await apply([version]);
@@ -326,4 +351,48 @@ export async function deployToServer(i: ServerDeployInput): Promise<ServerDeploy
   await apply([version]);
   log(`canary promoted to 100%: ${verdict.ok}`);
   return { serverVersion: version, previous, url: envUrl, outcome: 'promoted', canary: report, smoke };
+}
+
+/**
+ * Shadow: the new version gets a copy of `fraction` of production requests while `previous`
+ * keeps answering every client; after the window the server's comparison (agreement, latency)
+ * is reported and the version stays in shadow. Promoting it is a later deploy.
+ */
+async function shadowRollout(
+  i: ServerDeployInput,
+  client: ServerClient,
+  apply: (v: number[], c?: { version: number; weight: number }, s?: { version: number; fraction: number }) => Promise<void>,
+  o: { version: number; previous: number; envUrl: string; smoke: ServerDeployResult['smoke'] },
+): Promise<ServerDeployResult> {
+  const log = i.log ?? (() => {});
+  const sh = i.shadow!;
+  await apply(
+    [o.previous, o.version].sort((a, b) => a - b),
+    undefined,
+    { version: o.version, fraction: sh.fraction },
+  );
+  log(
+    `shadow: version ${o.version} gets a copy of ${+(sh.fraction * 100).toFixed(2)}% of ${client.name}'s requests for ${sh.window_s}s; version ${o.previous} answers them`,
+  );
+  const t0 = Date.now();
+  let report = await client.shadow(o.version);
+  while (!i.signal?.aborted && Date.now() - t0 < sh.window_s * 1000) {
+    await sleep(Math.max(0, Math.min(sh.interval_s * 1000, t0 + sh.window_s * 1000 - Date.now())));
+    report = await client.shadow(o.version);
+  }
+  if (!report) throw new CdlError(`${client.url} reports no shadow comparison for version ${o.version} of ${client.name}`);
+  const summary =
+    report.agreement_rate === null
+      ? `no production request was copied to version ${o.version} in ${sh.window_s}s`
+      : `version ${o.version} agrees with production on ${(report.agreement_rate * 100).toFixed(2)}% of ${report.rows} rows (${report.requests} requests, ${report.errors} errors); mean inference ${report.latency_ms.shadow} ms vs production's ${report.latency_ms.production} ms`;
+  log(`shadow: ${summary}`);
+  return {
+    serverVersion: o.version,
+    previous: o.previous,
+    url: o.envUrl,
+    outcome: 'shadow',
+    shadow: report,
+    shadowSummary: summary,
+    smoke: o.smoke,
+  };
 }

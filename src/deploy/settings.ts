@@ -12,6 +12,8 @@ export interface DeployOverrides {
   repository?: string;
   canaryPercent?: string;
   canaryWindow?: string;
+  shadowFraction?: string;
+  shadowWindow?: string;
 }
 
 function num(flag: string, v: string | undefined, min: number, max = Infinity): number | undefined {
@@ -52,5 +54,14 @@ export function deploySettings(section: DeploySection | undefined, baseDir: stri
   if (pct !== undefined) canary.percent = pct;
   const win = num('--canary-window', o.canaryWindow, 0.1);
   if (win !== undefined) canary.window_s = win;
-  return { tag: d.tag, environment: o.environment ?? d.environment, target, server, kserve: d.kserve, canary };
+  const shadow = { ...d.shadow };
+  const frac = num('--shadow-fraction', o.shadowFraction, 0, 1);
+  if (frac !== undefined) shadow.fraction = frac;
+  const swin = num('--shadow-window', o.shadowWindow, 0.1);
+  if (swin !== undefined) shadow.window_s = swin;
+  if (shadow.fraction > 0 && canary.percent > 0)
+    throw new UsageError(
+      'a deploy starts the version either as a canary or in shadow; set one of --canary-percent, --shadow-fraction',
+    );
+  return { tag: d.tag, environment: o.environment ?? d.environment, target, server, kserve: d.kserve, canary, shadow };
 }

@@ -15,6 +15,15 @@ export interface CanarySettings {
   min_requests: number;
 }
 
+export interface ShadowSettings {
+  /** Share of production requests copied to the new version; 0: no shadow. */
+  fraction: number;
+  /** How long the comparison is watched before deploy reports it, in seconds. */
+  window_s: number;
+  /** How often the server's comparison is read, in seconds. */
+  interval_s: number;
+}
+
 export interface ServerTarget {
   /** Base URL of the running `cdl serve`. */
   url: string;
@@ -43,7 +52,11 @@ export interface DeploySettings {
   server?: ServerTarget;
   kserve: KServeTarget;
   canary: CanarySettings;
+  /** Start the version in shadow instead (server target): it answers no client, production stays. */
+  shadow?: ShadowSettings;
 }
+
+export const DEFAULT_SHADOW: ShadowSettings = { fraction: 0, window_s: 300, interval_s: 10 };
 
 export const DEFAULT_CANARY: CanarySettings = {
   percent: 0,

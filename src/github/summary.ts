@@ -1,4 +1,6 @@
 /** Job summary and outputs for a trained model. */
+import { telemetryCardLines } from '../model-dir/card.js';
+import type { GpuTelemetry } from '../train/gpu-telemetry.js';
 import * as core from '@actions/core';
 import type { Metrics } from '../model-dir/index.js';
 
@@ -18,7 +20,7 @@ export function metricsTable(m: Metrics): string {
 
 export async function writeTrainSummary(
   m: Metrics,
-  extra: { artifact?: string; backend?: string; seconds?: number },
+  extra: { artifact?: string; backend?: string; seconds?: number; gpuTelemetry?: unknown },
 ): Promise<void> {
   const s = core.summary.addHeading(`cdl train: ${m.model}`, 2);
   s.addRaw(`**${m.main_metric}** on the test split: **${fmt(m.main_metric_value ?? undefined)}**\n\n`, true);
@@ -29,5 +31,7 @@ export async function writeTrainSummary(
     extra.seconds !== undefined && `${extra.seconds.toFixed(0)} s`,
   ].filter(Boolean);
   if (facts.length) s.addRaw(facts.join(' · ') + '\n', true);
+  const gpu = telemetryCardLines(extra.gpuTelemetry as GpuTelemetry | null | undefined);
+  if (gpu.length) s.addRaw('\n' + gpu.join('\n') + '\n', true);
   await s.write();
 }

@@ -1,10 +1,23 @@
 /** model-card.md: what the model is, what it was trained on, how well it does. */
+import type { GpuTelemetry } from '../train/gpu-telemetry.js';
 import type { Lineage, Metrics } from './index.js';
 
 function fmt(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(4);
   if (v === null || v === undefined) return '—';
   return String(v);
+}
+
+/** The GPU telemetry line (lineage hardware.gpu_telemetry); none for models from before it. */
+export function telemetryCardLines(t: GpuTelemetry | null | undefined): string[] {
+  if (t === undefined) return [];
+  if (t === null) return ['- GPU telemetry: none (no GPU was visible while training)'];
+  const f = (v: number | null, unit: string, digits = 1) => (v === null ? 'not reported' : `${v.toFixed(digits)} ${unit}`);
+  return [
+    `- GPU telemetry: ${t.gpus} × ${[...new Set(t.names)].join(', ')}, ${t.samples} samples: ` +
+      `peak memory ${f(t.peak_memory_mib, 'MiB', 0)}, mean utilisation ${f(t.mean_utilization_percent, '%')}, ` +
+      `${t.gpu_hours.toFixed(4)} GPU-hours, energy ${f(t.energy_wh, 'Wh', 2)}`,
+  ];
 }
 
 export function renderModelCard(metrics: Metrics, lineage: Lineage, extra: { architecture?: string } = {}): string {
@@ -23,6 +36,7 @@ export function renderModelCard(metrics: Metrics, lineage: Lineage, extra: { arc
   lines.push(
     `- Trainer: ${t.kind ?? 'unknown'}${t.backend?.kind ? ` (backend ${t.backend.kind}${t.kernels?.name ? `, kernels ${t.kernels.name}` : ''})` : ''}${t.command ? ` — \`${t.command}\`` : ''}`,
   );
+  lines.push(...telemetryCardLines(lineage.hardware.gpu_telemetry as GpuTelemetry | null | undefined));
   lines.push(`- Created: ${lineage.created_at} with cdl ${lineage.cdl_version}`, '');
 
   const splits = Object.entries(metrics.splits).filter(([, v]) => v && Object.keys(v).length);

@@ -67,6 +67,7 @@ export class Batcher<T, R> {
         new HttpError(
           503,
           `${this.describe}: the queue is full (${this.opts.maxQueueSize} requests waiting, max_queue_size); retry later`,
+          'queue_full',
         ),
       );
     }

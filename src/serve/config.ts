@@ -10,6 +10,8 @@
  *   threads: 0                  onnxruntime intra-op threads per session (0: cores / workers)
  *   version_policy: { latest: 1 } | { specific: [1, 3] } | { all: true }
  *   canary: { version: 3, weight: 10 }   percent of unversioned requests sent to that version
+ *   shadow: { version: 4, fraction: 0.1 }  a copy of that fraction of production requests goes to the
+ *                               version; its answers are compared with production's, never returned
  *
  * Validation is a pure function returning every problem, each naming the file and field.
  */
@@ -32,6 +34,8 @@ export interface ServeModelConfig {
   threads: number;
   version_policy: VersionPolicy;
   canary?: { version: number; weight: number };
+  /** A version that gets a copy of `fraction` of production requests, answered only to the comparison. */
+  shadow?: { version: number; fraction: number };
 }
 
 export const CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'] as const;
@@ -84,6 +88,7 @@ const KEYS = new Set([
   'threads',
   'version_policy',
   'canary',
+  'shadow',
 ]);
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -194,6 +199,38 @@ export function validateModelConfig(raw: unknown, source: string): { value: Serv
       }
       if (ok) value.canary = { version: c.version as number, weight: c.weight as number };
     }
+  }
+  if (r.shadow !== undefined && r.shadow !== null) {
+    const c = r.shadow as Record<string, unknown>;
+    if (typeof c !== 'object' || Array.isArray(c)) err('shadow', 'expected {version: N, fraction: 0..1}', c);
+    else {
+      let ok = true;
+      if (!isInt(c.version) || c.version < 1 || c.version > Number.MAX_SAFE_INTEGER) {
+        ok = false;
+        err('shadow.version', 'expected a version number >= 1', c.version);
+      }
+      const fraction = c.fraction ?? 1;
+      if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) {
+        ok = false;
+        err('shadow.fraction', 'expected the share of production requests copied, above 0 and at most 1', c.fraction);
+      }
+      for (const k of Object.keys(c)) {
+        if (k === 'version' || k === 'fraction') continue;
+        ok = false;
+        errors.push(`${source}: shadow.${k}: unknown field; expected version, fraction`);
+      }
+      if (ok) value.shadow = { version: c.version as number, fraction: fraction as number };
+    }
+  }
+  if (value.shadow && value.canary && value.shadow.version === value.canary.version) {
+    errors.push(
+      `${source}: shadow.version: version ${value.shadow.version} is also the canary; a shadow version never answers clients`,
+    );
+  }
+  if (value.shadow && 'specific' in value.version_policy && !value.version_policy.specific.includes(value.shadow.version)) {
+    errors.push(
+      `${source}: shadow.version: version ${value.shadow.version} is not in version_policy.specific [${value.version_policy.specific.join(', ')}]; the shadow must be served`,
+    );
   }
   if (value.canary && 'specific' in value.version_policy && !value.version_policy.specific.includes(value.canary.version)) {
     errors.push(

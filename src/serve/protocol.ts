@@ -14,6 +14,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Why, where the status alone does not tell (queue_full: the batch queue refused it). */
+    readonly reason?: 'queue_full',
   ) {
     super(message);
     this.name = 'HttpError';

@@ -18,6 +18,7 @@ import type { Logger } from './log.js';
 import type { ServeMetrics } from './metrics.js';
 import { ModelVersion } from './model.js';
 import { HttpError } from './protocol.js';
+import { ShadowComparison, type ShadowReport } from './shadow.js';
 
 export type VersionState = 'READY' | 'LOADING' | 'UNAVAILABLE';
 
@@ -55,6 +56,9 @@ interface ModelState {
   /** Smooth weighted round robin between the primary and the canary. */
   wrr: { primary: number; canary: number };
   routed: Map<number, number>;
+  /** Shadow traffic: the share of production requests still owed a copy, and the comparison per shadow version. */
+  shadowCredit: number;
+  shadows: Map<number, ShadowComparison>;
 }
 
 export interface RepositoryOptions {
@@ -147,6 +151,8 @@ export class ModelRepository {
         unloaded: false,
         chain: Promise.resolve(),
         wrr: { primary: 0, canary: 0 },
+        shadowCredit: 0,
+        shadows: new Map(),
         routed: new Map(),
       };
       this.models.set(name, s);
@@ -309,11 +315,54 @@ export class ModelRepository {
     if (changed) this.o.log.info('serving', { model: s.name, versions: [...s.served.keys()], canary: canary ?? null });
   }
 
+  /** The shadow version when the config names one and it is served. */
+  private shadowVersion(s: ModelState): number | undefined {
+    const v = s.config?.shadow?.version;
+    return v !== undefined && s.served.has(v) ? v : undefined;
+  }
+
+  /**
+   * The shadow that gets a copy of this production answer, when the model has one served, `mv`
+   * is not it, and the copy is due (every 1/fraction-th production request, exactly).
+   */
+  shadowFor(name: string, mv: ModelVersion): { mv: ModelVersion; comparison: ShadowComparison } | undefined {
+    const s = this.models.get(name);
+    const cfg = s?.config?.shadow;
+    if (!s || !cfg || mv.version === cfg.version) return undefined;
+    const shadow = s.served.get(cfg.version);
+    if (!shadow) return undefined;
+    s.shadowCredit += cfg.fraction;
+    if (s.shadowCredit < 1 - 1e-9) return undefined;
+    s.shadowCredit -= 1;
+    return { mv: shadow, comparison: this.comparisonOf(s, name)! };
+  }
+
+  /** The comparison of the configured, served shadow (made on first use; a new fraction starts afresh). */
+  private comparisonOf(s: ModelState, name: string): ShadowComparison | undefined {
+    const cfg = s.config?.shadow;
+    if (!cfg || !s.served.has(cfg.version)) return undefined;
+    let comparison = s.shadows.get(cfg.version);
+    if (!comparison || comparison.fraction !== cfg.fraction) {
+      comparison = new ShadowComparison(name, cfg.version, cfg.fraction, this.o.metrics);
+      s.shadows.set(cfg.version, comparison);
+    }
+    return comparison;
+  }
+
+  /** The comparison of the model's shadow version(s) with production so far (empty: none). */
+  shadowReports(name: string): ShadowReport[] {
+    const s = this.models.get(name);
+    if (!s) return [];
+    this.comparisonOf(s, name);
+    return [...s.shadows.values()].map((c) => c.report());
+  }
+
   /** The canary and its primary, when the config names one and both are served. */
   private canaryOf(s: ModelState): { version: number; weight: number; primary: number } | null {
     const c = s.config?.canary;
     if (!c || !s.served.has(c.version)) return null;
-    const primary = [...s.served.keys()].filter((v) => v !== c.version).sort((a, b) => b - a)[0];
+    const shadowV = this.shadowVersion(s);
+    const primary = [...s.served.keys()].filter((v) => v !== c.version && v !== shadowV).sort((a, b) => b - a)[0];
     if (primary === undefined) return null;
     return { version: c.version, weight: c.weight, primary };
   }
@@ -332,12 +381,22 @@ export class ModelRepository {
           `model "${name}" has no version "${version}" being served; serving: ${[...s.served.keys()].join(', ') || 'none'}`,
         );
       }
+      if (mv.version === this.shadowVersion(s))
+        throw new HttpError(
+          404,
+          `model "${name}" version ${version} is its shadow: it gets copies of production requests and answers none; omit the version`,
+        );
       return mv;
     }
     if (!s.served.size) {
       throw new HttpError(404, `model "${name}" has no version being served${this.reasonSuffix(s)}`);
     }
-    let v = [...s.served.keys()][0]!;
+    // A shadow version never answers a request that does not name it.
+    const shadowV = this.shadowVersion(s);
+    const production = [...s.served.keys()].filter((k) => k !== shadowV);
+    if (!production.length)
+      throw new HttpError(404, `model "${name}" serves only its shadow version ${shadowV}, which does not answer clients`);
+    let v = production[0]!;
     const canary = this.canaryOf(s);
     if (canary) {
       // Smooth weighted round robin: exact proportions over any window of 100 requests.
@@ -358,7 +417,11 @@ export class ModelRepository {
   /** The version metadata describes: the one named, else the latest served (no routing counted). */
   resolveForMetadata(name: string, version?: string): ModelVersion {
     const s = this.models.get(name);
-    if (s && version === undefined && s.served.size) return [...s.served.values()][0]!;
+    if (s && version === undefined && s.served.size) {
+      const shadowV = this.shadowVersion(s);
+      const production = [...s.served.values()].find((mv) => mv.version !== shadowV);
+      if (production) return production;
+    }
     if (s && version !== undefined && /^[0-9]+$/.test(version) && s.served.has(Number(version)))
       return s.served.get(Number(version))!;
     return this.resolve(name, version);
@@ -425,6 +488,8 @@ export class ModelRepository {
     return {
       name,
       canary: canary ? { version: String(canary.version), weight: canary.weight, primary: String(canary.primary) } : null,
+      shadow_version: this.shadowVersion(s) === undefined ? null : String(this.shadowVersion(s)),
+      shadow: this.shadowReports(name),
       versions: [...s.served.values()].map((mv) => ({
         version: String(mv.version),
         routed_requests: s.routed.get(mv.version) ?? 0,

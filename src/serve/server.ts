@@ -14,7 +14,11 @@ import { jsonLogger, type Logger } from './log.js';
 import { ServeMetrics } from './metrics.js';
 import { BodyReader, closeAfterResponse, LARGE_BODY_BYTES } from './body.js';
 import { HttpError, inferResponse, tensorMetadata, type InferRequest } from './protocol.js';
+import { GrpcEndpoint } from './grpc.js';
+import type { ModelVersion } from './model.js';
+import type { OutputTensor } from './protocol.js';
 import { ModelRepository } from './repository.js';
+import { compareOutputs } from './shadow.js';
 import { parseInferBody, RequestParsers } from './request-parser.js';
 
 export interface ServeOptions {
@@ -22,6 +26,8 @@ export interface ServeOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
+  /** Also answer the Open Inference Protocol over gRPC on this port (0: a free one; absent: no gRPC). */
+  grpcPort?: number;
   /** Poll the repository for new versions every this many ms (0: only at start and on the load API). */
   pollMs?: number;
   log?: Logger;
@@ -89,6 +95,7 @@ export class ModelServer {
   private closing: Promise<void> | undefined;
   private drainWaiters: Array<() => void> = [];
   private listeningUrl = '';
+  private grpc: GrpcEndpoint | undefined;
   private readonly body: BodyReader;
   private readonly parsers = new RequestParsers();
 
@@ -150,11 +157,23 @@ export class ModelServer {
               : messageOf(e);
       throw new CdlError(`cannot listen on ${host}:${port}: ${why}`, { cause: e });
     }
+    if (o.grpcPort !== undefined) {
+      try {
+        ms.grpc = await GrpcEndpoint.start(ms, host, o.grpcPort, ms.opts.maxBodyBytes);
+      } catch (e) {
+        server.close();
+        await repository.close();
+        await ms.parsers.close();
+        metrics.close();
+        throw new CdlError(`cannot listen for gRPC on ${host}:${o.grpcPort}: ${messageOf(e)}`, { cause: e });
+      }
+    }
     const a = server.address() as AddressInfo;
     ms.listeningUrl = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
     repository.startPolling();
     log.info('listening', {
       url: ms.url,
+      ...(ms.grpc ? { grpc: `${host}:${ms.grpc.port}` } : {}),
       repository: root,
       onnxruntime: info.version,
       models: repository.index().map((e) => `${e.name}${e.version ? '/' + e.version : ''}:${e.state}`),
@@ -169,6 +188,99 @@ export class ModelServer {
 
   get port(): number {
     return Number(new URL(this.listeningUrl).port);
+  }
+
+  /** The gRPC port, when gRPC is on. */
+  get grpcPort(): number | undefined {
+    return this.grpc?.port;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Count a request in flight while `fn` runs (shutdown waits for it). */
+  async track<T>(fn: () => Promise<T>): Promise<T> {
+    this.inflight++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.inflight === 0) for (const w of this.drainWaiters.splice(0)) w();
+    }
+  }
+
+  serverMetadata(): { name: string; version: string; extensions: string[] } {
+    return { name: SERVER_NAME, version: CDL_VERSION, extensions: EXTENSIONS };
+  }
+
+  /** Whether the model (version) can take requests; an unknown model is an error (404). */
+  modelReady(name: string, version: string | undefined): boolean {
+    try {
+      this.repository.resolveForMetadata(name, version);
+      return !this.draining;
+    } catch (e) {
+      if (e instanceof HttpError && !this.repository.isKnown(name)) throw e;
+      return false;
+    }
+  }
+
+  /** The repository extension's load and unload. */
+  async loadModel(name: string, action: 'load' | 'unload'): Promise<void> {
+    if (this.draining) throw new HttpError(503, 'the server is shutting down');
+    if (action === 'load') await this.repository.load(name);
+    else await this.repository.unload(name);
+  }
+
+  /**
+   * One inference for a protocol other than REST's: choose the version, check the request
+   * against it, queue it, and answer; counted in the same metrics as REST.
+   */
+  async inferOnce<T>(
+    name: string,
+    version: string | undefined,
+    parse: (mv: ModelVersion) => InferRequest,
+    answer: (mv: ModelVersion, parsed: InferRequest, outputs: OutputTensor[]) => T,
+  ): Promise<T> {
+    const t0 = performance.now();
+    if (this.draining) {
+      this.metrics.rejected.inc({ model: name, version: version ?? '', reason: 'shutting_down' });
+      throw new HttpError(503, 'the server is shutting down; retry on another replica');
+    }
+    const mv = this.repository.resolve(name, version);
+    let status = 200;
+    try {
+      const parsed = parse(mv);
+      const ti = performance.now();
+      const outputs = await mv.infer(parsed);
+      this.mirror(name, mv, parsed, outputs, performance.now() - ti);
+      return answer(mv, parsed, outputs);
+    } catch (e) {
+      status = e instanceof HttpError ? e.status : 500;
+      throw e;
+    } finally {
+      this.metrics.requests.inc({ ...mv.labels, code: String(status) });
+      this.metrics.latency.observe(mv.labels, (performance.now() - t0) / 1000);
+    }
+  }
+
+  /**
+   * Shadow traffic: when the model's shadow version is due a copy of this request, run it there
+   * in the background and compare its answer with production's. Nothing of it reaches the client.
+   */
+  private mirror(name: string, mv: ModelVersion, parsed: InferRequest, outputs: OutputTensor[], productionMs: number): void {
+    const shadow = this.repository.shadowFor(name, mv);
+    if (!shadow) return;
+    const { comparison } = shadow;
+    comparison.started();
+    if (signatureKey(shadow.mv) !== signatureKey(mv)) {
+      comparison.failed(`version ${shadow.mv.version} takes other inputs than version ${mv.version}`);
+      return;
+    }
+    const t = performance.now();
+    shadow.mv.infer(parsed).then(
+      (out) => comparison.answered(compareOutputs(outputs, out), productionMs, performance.now() - t),
+      (e: unknown) => comparison.failed(messageOf(e)),
+    );
   }
 
   get isReady(): boolean {
@@ -205,12 +317,12 @@ export class ModelServer {
     };
     if (url.pathname === '/metrics') {
       want('GET');
-      return send(res, 200, this.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+      return send(res, 200, await this.metrics.exposition(), 'text/plain; version=0.0.4; charset=utf-8');
     }
     if (parts[0] !== 'v2') throw new HttpError(404, `no such endpoint: ${url.pathname}; the API is under /v2 (and /metrics)`);
     if (parts.length === 1) {
       want('GET');
-      return sendJson(res, 200, { name: SERVER_NAME, version: CDL_VERSION, extensions: EXTENSIONS });
+      return sendJson(res, 200, this.serverMetadata());
     }
     if (parts[1] === 'health' && parts.length === 3) {
       want('GET');
@@ -237,32 +349,36 @@ export class ModelServer {
       if (action === undefined || action === 'ready' || action === 'stats' || action === 'monitor') want('GET');
       if (action === undefined) return sendJson(res, 200, this.modelMetadata(name, version));
       if (action === 'ready') {
-        let ready = false;
-        try {
-          this.repository.resolveForMetadata(name, version);
-          ready = !this.draining;
-        } catch (e) {
-          if (e instanceof HttpError && !this.repository.isKnown(name)) throw e;
-        }
+        const ready = this.modelReady(name, version);
         return sendJson(res, ready ? 200 : 503, { name, ...(version ? { version } : {}), ready });
       }
       if (action === 'stats') return sendJson(res, 200, this.repository.stats(name));
       if (action === 'monitor') {
         const mv = this.repository.resolveForMetadata(name, version);
         const stats = mv.monitorStats();
-        if (!stats) {
-          throw new HttpError(
-            404,
-            `model "${name}" version ${mv.version} has no reference.json, so no production statistics are kept; retrain it with cdl train`,
-          );
-        }
-        return sendJson(res, 200, stats);
+        const shadow = this.repository.shadowReports(name);
+        if (stats) return sendJson(res, 200, shadow.length ? { ...stats, shadow } : stats);
+        if (shadow.length) return sendJson(res, 200, { shadow });
+        throw new HttpError(
+          404,
+          `model "${name}" version ${mv.version} has no reference.json, so no production statistics are kept; retrain it with cdl train`,
+        );
       }
     }
     throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
   }
 
-  private modelMetadata(name: string, version: string | undefined): unknown {
+  modelMetadata(
+    name: string,
+    version: string | undefined,
+  ): {
+    name: string;
+    versions: string[];
+    platform: string;
+    inputs: ReturnType<typeof tensorMetadata>;
+    outputs: ReturnType<typeof tensorMetadata>;
+    parameters: Record<string, unknown>;
+  } {
     const mv = this.repository.resolveForMetadata(name, version);
     const versions = (this.repository.versions(name) ?? []).map((v) => String(v.version));
     return {
@@ -296,9 +412,7 @@ export class ModelServer {
     if (parts.length === 5 && parts[2] === 'models' && (parts[4] === 'load' || parts[4] === 'unload')) {
       if (this.draining) throw new HttpError(503, 'the server is shutting down');
       await this.jsonBody(req, true);
-      const name = parts[3]!;
-      if (parts[4] === 'load') await this.repository.load(name);
-      else await this.repository.unload(name);
+      await this.loadModel(parts[3]!, parts[4] as 'load' | 'unload');
       return sendJson(res, 200, {});
     }
     throw new HttpError(
@@ -379,7 +493,9 @@ export class ModelServer {
         if (signatureKey(mv) !== key)
           throw new HttpError(503, `model "${name}" changed its inputs while the request was parsed; retry`);
       }
+      const ti = performance.now();
       const outputs = await mv.infer(parsed);
+      this.mirror(name, mv, parsed, outputs, performance.now() - ti);
       const answer = inferResponse(name, String(mv.version), parsed.id, outputs, parsed.binary);
       const headers: http.OutgoingHttpHeaders = { 'content-length': answer.length };
       if (answer.headerLength === undefined) headers['content-type'] = JSON_TYPE;
@@ -424,6 +540,8 @@ export class ModelServer {
     const t0 = performance.now();
     this.log.info('draining', { reason, inflight: this.inflight });
     const closed = new Promise<void>((r) => this.server.close(() => r()));
+    // gRPC stops taking calls now too; the calls in flight are counted in `inflight`.
+    const grpcClosed = this.grpc?.close(this.opts.drainTimeoutMs + BODY_GRACE_MS);
     await this.repository.stopPolling();
     for (const mv of this.repository.allServed()) mv.batcher.flush();
     if (this.inflight > 0) {
@@ -439,6 +557,7 @@ export class ModelServer {
     this.server.closeAllConnections();
     cancelRefusal();
     await closed;
+    await grpcClosed;
     await this.parsers.close();
     this.metrics.close();
     await this.repository.close();

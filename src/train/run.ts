@@ -3,9 +3,10 @@
  * ONNX export checked against onnxruntime → model directory (written atomically).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { CdlConfig, LoadedConfig } from '../config/index.js';
+import { trainLauncher } from '../config/schema.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import { REFERENCE_FILE, referenceStats } from '../data/stats.js';
 import { renderModelCard } from '../model-dir/card.js';
@@ -18,6 +19,9 @@ import { ConfigError, DataError, TrainError } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
 import { loadBackend, type BackendInfo } from './backend.js';
 import { collectCommandOutputs, commandEnv, runCommand } from './command.js';
+import { jobName, onSharedVolume, runPyTorchJob } from './kubernetes.js';
+import { startGpuTelemetry, type GpuTelemetry } from './gpu-telemetry.js';
+import { assertRanksSucceeded, collectRanks, torchrunPlan, type RankRecord } from './torchrun.js';
 import { installKernels, kernelChoices, type KernelLayerInfo } from './kernels/index.js';
 import { buildModel, describeModel, loadModelModule } from './model.js';
 import { weightDecay } from './optimizer.js';
@@ -197,23 +201,115 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
   const { loaded } = opts;
   const cfg = loaded.config;
   const command = cfg.train.command!;
+  const launcher = trainLauncher(cfg.train);
   const t0 = performance.now();
   const work = `${path.resolve(opts.outDir)}.partial-${process.pid}`;
-  await rm(work, { recursive: true, force: true });
+  const ranksDir = `${work}.ranks`;
+  // The script's own checkpoints: kept when it fails (the train action caches them for the
+  // retried job), passed on to it with CDL_RESUME=1, removed once the model directory is written.
+  const checkpointDir = opts.checkpointDir ?? `${path.resolve(opts.outDir)}.checkpoint`;
+  const cleanUp = async () => {
+    await Promise.all([work, ranksDir].map((d) => rm(d, { recursive: true, force: true })));
+    // An empty checkpoint folder (the script saved nothing) is not worth keeping.
+    if (existsSync(checkpointDir) && (await readdir(checkpointDir)).length === 0) await rm(checkpointDir, { recursive: true });
+  };
+  await cleanUp();
   await mkdir(work, { recursive: true });
-  log(`running train.command: ${command}`);
-  const code = await runCommand(command, {
-    cwd: loaded.dir,
-    env: commandEnv(cfg, loaded.dir, work, loaded.file),
-    log: (l) => log(`  | ${l}`),
-    timeoutMinutes: cfg.train.timeout_minutes,
-  });
-  if (code !== 0) {
-    await rm(work, { recursive: true, force: true });
-    throw new TrainError(`train.command "${command}" exited with code ${code}`);
+  if (!opts.resume) await rm(checkpointDir, { recursive: true, force: true });
+  await mkdir(checkpointDir, { recursive: true });
+  const env = {
+    ...commandEnv(cfg, loaded.dir, work, loaded.file),
+    CDL_CONFIG_HASH: loaded.hash,
+    CDL_CHECKPOINT_DIR: checkpointDir,
+    CDL_RESUME: opts.resume ? '1' : '0',
+  };
+  let ranks: RankRecord[] | undefined;
+  let launched: Record<string, unknown> | undefined;
+  const runLauncher = async (): Promise<void> => {
+    if (launcher?.type === 'torchrun') {
+      await mkdir(ranksDir, { recursive: true });
+      const plan = torchrunPlan(launcher, command, ranksDir);
+      launched = { type: 'torchrun', nproc_per_node: plan.nproc };
+      log(`running train.command under torchrun, ${plan.nproc} process${plan.nproc === 1 ? '' : 'es'}: ${command}`);
+      const code = await runCommand(plan.command, {
+        cwd: loaded.dir,
+        env: { ...env, ...plan.env },
+        log: (l) => log(`  | ${l}`),
+        timeoutMinutes: cfg.train.timeout_minutes,
+      });
+      ranks = await collectRanks(ranksDir, plan.nproc);
+      try {
+        assertRanksSucceeded(command, code, ranks);
+      } catch (e) {
+        await cleanUp();
+        throw e;
+      }
+    } else if (launcher?.type === 'kubernetes') {
+      // The project and its data must be on the shared volume; rank 0 writes the model there.
+      const name = jobName(cfg.model.name, (await gitInfo(loaded.dir))?.commit ?? null);
+      const shared = path.join(launcher.storage.local_path ?? '', '.cdl-jobs', name);
+      const pod = (p: string, what: string) => onSharedVolume(launcher, p, what);
+      const podDir = pod(loaded.dir, 'the project folder (the directory of cdl.yaml)');
+      const podEnv = {
+        ...commandEnv(cfg, podDir, pod(path.join(shared, 'model'), 'the job folder'), pod(loaded.file, 'cdl.yaml')),
+        CDL_CONFIG_HASH: loaded.hash,
+        CDL_CHECKPOINT_DIR: pod(path.join(shared, 'checkpoint'), 'the job folder'),
+        CDL_RESUME: opts.resume ? '1' : '0',
+        CDL_WORKDIR: podDir,
+      };
+      if (!/^https?:\/\//.test(cfg.data.path)) pod(path.resolve(loaded.dir, cfg.data.path), 'data.path');
+      await rm(shared, { recursive: true, force: true });
+      await mkdir(path.join(shared, 'model'), { recursive: true });
+      await mkdir(path.join(shared, 'checkpoint'), { recursive: true });
+      launched = {
+        type: 'kubernetes',
+        job: name,
+        namespace: launcher.namespace,
+        nodes: launcher.nodes,
+        nproc_per_node: launcher.nproc_per_node,
+      };
+      log(
+        `running train.command as PyTorchJob ${launcher.namespace}/${name}, ${launcher.nodes} pods × ${launcher.nproc_per_node}: ${command}`,
+      );
+      try {
+        await runPyTorchJob({
+          name,
+          launcher,
+          command,
+          env: podEnv,
+          manifestFile: `${path.resolve(opts.outDir)}.pytorchjob.yaml`,
+          log: (l) => log(`  | ${l}`),
+        });
+      } catch (e) {
+        await cleanUp();
+        throw e;
+      }
+      await cp(path.join(shared, 'model'), work, { recursive: true });
+      await rm(shared, { recursive: true, force: true });
+    } else {
+      log(`running train.command: ${command}`);
+      const code = await runCommand(command, {
+        cwd: loaded.dir,
+        env,
+        log: (l) => log(`  | ${l}`),
+        timeoutMinutes: cfg.train.timeout_minutes,
+      });
+      if (code !== 0) {
+        await cleanUp();
+        throw new TrainError(`train.command "${command}" exited with code ${code}`);
+      }
+    }
+  };
+  // GPU use while the command runs (null without a GPU).
+  const sampler = startGpuTelemetry();
+  let gpuTelemetry: GpuTelemetry | null;
+  try {
+    await runLauncher();
+  } finally {
+    gpuTelemetry = await sampler.stop();
   }
   const out = await collectCommandOutputs(work, command).catch(async (e) => {
-    await rm(work, { recursive: true, force: true });
+    await cleanUp();
     throw e;
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -226,12 +322,14 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     higher_is_better: main.higherIsBetter,
     classes: cfg.data.classes,
     splits: out.splits,
-    training: { seconds, reported: out.raw },
+    training: { seconds, reported: out.raw, ...(ranks ? { ranks } : {}), gpu_telemetry: gpuTelemetry },
   });
+  const base = await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease);
   const lineage = newLineage({
-    ...(await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease)),
+    ...base,
+    hardware: { ...base.hardware, gpu_telemetry: gpuTelemetry },
     data: { source: cfg.data.path, format: cfg.data.format, version: null },
-    trainer: { kind: 'command', command },
+    trainer: { kind: 'command', command, ...(launched ? { launcher: launched } : {}) },
     durations: { total_seconds: seconds, train_seconds: seconds },
   });
   // The script's other files (plots, logs, framework checkpoints) stay in the model directory.
@@ -247,7 +345,8 @@ async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): P
     card: renderModelCard(metrics, lineage),
     extra,
   });
-  await rm(work, { recursive: true, force: true });
+  await cleanUp();
+  await rm(checkpointDir, { recursive: true, force: true });
   log(`model directory written to ${opts.outDir}`);
   return { outDir: opts.outDir, metrics, lineage, sha256: written.sha256 };
 }
@@ -281,6 +380,8 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
   const model = await buildFromConfig(tf, loaded, dataset);
   log(describeModel(model));
   const checkpointDir = opts.checkpointDir ?? `${path.resolve(opts.outDir)}.checkpoint`;
+  // GPU use while training (null without a GPU: the wasm and CPU backends, or no driver).
+  const sampler = startGpuTelemetry();
   const loop = await trainLoop({
     tf,
     model,
@@ -293,7 +394,11 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
     log,
     progress: opts.progress,
     stopAfterEpochs: opts.stopAfterEpochs,
+  }).catch(async (e: unknown) => {
+    await sampler.stop();
+    throw e;
   });
+  const gpuTelemetry = await sampler.stop();
   const tTrain = performance.now();
 
   const numClasses = dataset.classes.length;
@@ -350,11 +455,14 @@ export async function train(opts: TrainOptions): Promise<TrainOutcome> {
       resumed_from_epoch: loop.resumedFrom ?? null,
       seconds: loop.trainSeconds,
       samples_per_second: loop.samplesPerSecond,
+      gpu_telemetry: gpuTelemetry,
     },
     onnx: { opset: 13, parity },
   });
+  const base = await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease);
   const lineage = newLineage({
-    ...(await lineageBase(loaded, opts.overrides ?? [], opts.retrainedAtRelease)),
+    ...base,
+    hardware: { ...base.hardware, gpu_telemetry: gpuTelemetry },
     data: dataLineage(dataset, cfg),
     trainer: {
       kind: 'tfjs',

@@ -1,3 +1,3 @@
-import { run } from './main.js';
+import { entry } from './main.js';
 
-void run();
+void entry();

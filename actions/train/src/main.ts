@@ -3,11 +3,37 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { loadConfig } from '../../../src/config/index.js';
 import { uploadModelDir } from '../../../src/github/artifact.js';
+import { checkpointKeyPrefix, restoreCheckpoint, saveCheckpoint } from '../../../src/github/checkpoint-cache.js';
 import { getInput, getInputAsBool, getInputAsInt, getInputAsList } from '../../../src/github/inputs.js';
 import { writeTrainSummary } from '../../../src/github/summary.js';
 import { recordTrainRun } from '../../../src/runs/record.js';
 import { train } from '../../../src/train/run.js';
 import { messageOf } from '../../../src/util/errors.js';
+
+const STATE = { post: 'cdl-post', checkpointDir: 'cdl-checkpoint-dir', checkpointPrefix: 'cdl-checkpoint-prefix' } as const;
+
+/** Main or post: the post step runs the same bundle, after main saved some state. */
+export async function entry(): Promise<void> {
+  if (core.getState(STATE.post) === 'true') return post();
+  core.saveState(STATE.post, 'true');
+  return run();
+}
+
+/**
+ * Post (action.yml: post-if failure() || cancelled()): keep the checkpoint of the interrupted
+ * training in the cache for the retried run. Never fails the job for that.
+ */
+export async function post(): Promise<void> {
+  const dir = core.getState(STATE.checkpointDir);
+  const prefix = core.getState(STATE.checkpointPrefix);
+  if (!dir || !prefix || !getInputAsBool('cache-checkpoint', true)) return;
+  try {
+    const key = await saveCheckpoint(dir, prefix, process.env.GITHUB_RUN_ATTEMPT ?? '1');
+    core.info(key ? `saved the checkpoint ${dir} to the cache as ${key}` : `no checkpoint in ${dir} to save`);
+  } catch (e) {
+    core.warning(`could not save the checkpoint ${dir} to the cache: ${messageOf(e)}`);
+  }
+}
 
 export async function run(): Promise<void> {
   try {
@@ -18,15 +44,32 @@ export async function run(): Promise<void> {
     const overrides = getInputAsList('set');
     const upload = getInputAsBool('upload', true);
     const retentionDays = getInputAsInt('retention-days', 0);
-    const resume = getInputAsBool('resume', false);
+    let resume = getInputAsBool('resume', false);
     const loaded = await loadConfig(configFile, overrides);
     const sha = process.env.GITHUB_SHA ?? 'local';
     const artifactName = getInput('artifact-name', `model-${sha}`);
     const outDir = path.resolve(getInput('out', path.join('.cdl', 'models', loaded.config.model.name)));
+    // A failed or cancelled run of this commit and configuration left its checkpoint in the
+    // cache (the post step below): continue from it.
+    const checkpointDir = `${outDir}.checkpoint`;
+    const prefix = checkpointKeyPrefix(sha, loaded.hash);
+    core.saveState(STATE.checkpointDir, checkpointDir);
+    core.saveState(STATE.checkpointPrefix, prefix);
+    if (getInputAsBool('cache-checkpoint', true)) {
+      const restored = await restoreCheckpoint(checkpointDir, prefix).catch((e: unknown) => {
+        core.warning(`checkpoint cache: ${messageOf(e)}; training from the start`);
+        return undefined;
+      });
+      if (restored) {
+        core.info(`restored the checkpoint of an interrupted run from the cache (${restored}); resuming`);
+        resume = true;
+      }
+    }
     const result = await train({
       loaded,
       overrides,
       outDir,
+      checkpointDir,
       resume,
       log: (line) => core.info(line),
       progress: false,
@@ -51,6 +94,7 @@ export async function run(): Promise<void> {
       artifact: artifactName,
       backend: trainer.backend?.kind,
       seconds: result.lineage.durations.total_seconds,
+      gpuTelemetry: result.lineage.hardware.gpu_telemetry,
     });
   } catch (error) {
     core.setFailed(messageOf(error));
