@@ -1,7 +1,7 @@
 /**
  * The example pipeline, end to end on this machine, in the order users live it: a temporary git
- * repository holding the Fashion-MNIST example and its workflows (.github/workflows/cdl.yml calling
- * cdl-model-ci.yml and cdl-release.yml, exactly as a user copies them), run with `cdl run`:
+ * repository holding the Fashion-MNIST example and its starter workflow (.github/workflows/cdl.yml
+ * calling cdl's pipeline.yml by version, exactly as a user copies it), run with `cdl run`:
  *   push to main     → train and gate (nothing in production yet: the first model is blessed)
  *   release 1.0.0    → the model blessed on that push (never trained again): compress, promote to
  *                      fashion-mnist@v1.0.0, deploy to a local cdl serve: production is v1.0.0
@@ -16,7 +16,7 @@
  * The functions are shared with the end-to-end test (test/e2e.test.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,9 +37,9 @@ export interface Project {
 }
 
 /**
- * A git repository (branch main) holding the example as a user has it: cdl.yaml, the data, the
- * workflows; cdl's actions are linked in as ./actions, and `cdl` is on PATH for the release's
- * promote step. `edit` changes cdl.yaml before the first commit.
+ * A git repository (branch main) holding the example as a user has it: cdl.yaml, the data and the
+ * starter workflow, which calls cdl's workflows by version (`cdl run` runs them from this cdl).
+ * `edit` changes cdl.yaml before the first commit.
  */
 export async function createProject(opts: { dir?: string; edit?: (yaml: string) => string } = {}): Promise<Project> {
   const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'cdl-pipeline-'));
@@ -48,16 +48,10 @@ export async function createProject(opts: { dir?: string; edit?: (yaml: string) 
   writeFileSync(path.join(dir, 'cdl.yaml'), opts.edit ? opts.edit(yaml) : yaml);
   cpSync(path.join(EXAMPLE, 'data'), path.join(dir, 'data'), { recursive: true });
   cpSync(path.join(EXAMPLE, '.github'), path.join(dir, '.github'), { recursive: true });
-  symlinkSync(path.join(CDL_REPO, 'actions'), path.join(dir, 'actions'));
-  writeFileSync(path.join(dir, '.gitignore'), '.cdl/\nserve/\nactions\n');
+  writeFileSync(path.join(dir, '.gitignore'), '.cdl/\nserve/\n');
   const serveRepository = path.join(dir, 'serve');
   mkdirSync(serveRepository, { recursive: true });
 
-  const bin = path.join(dir, '.cdl', 'bin');
-  mkdirSync(bin, { recursive: true });
-  writeFileSync(path.join(bin, 'cdl'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(CDL_REPO, 'bin', 'cdl.js')}" "$@"\n`);
-  chmodSync(path.join(bin, 'cdl'), 0o755);
-  process.env.PATH = `${bin}${path.delimiter}${process.env.PATH ?? ''}`;
   // Inside cdl run the forge is the local one: releases, comments and deployments under .cdl/.
   process.env.CDL_FORGE = 'local';
 

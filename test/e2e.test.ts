@@ -1,6 +1,6 @@
 /**
  * The whole pipeline through `cdl run` on a temporary git repository holding the example and its
- * workflows (.github/workflows/cdl.yml → cdl-model-ci.yml, cdl-release.yml), with a local cdl serve:
+ * workflows (the starter .github/workflows/cdl.yml → cdl's pipeline.yml → model-ci.yml, release.yml), with a local cdl serve:
  *   round 1: push → train and gate (the first model is blessed) → release 1.0.0 ships that very
  *            model (same SHA-256; it is not trained again) → compress, promote, deploy → an
  *            inference answers with the new version → pull request → the comment compares the

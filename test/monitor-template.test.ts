@@ -1,13 +1,13 @@
 /**
  * The monitoring starter as a user copies it (workflows-templates/cdl-monitor.yml calling
- * monitor.yml) under `cdl run`, end to end: a model trained, released and deployed to a running
+ * cdl's monitor.yml by version) under `cdl run`, end to end: a model trained, released and deployed to a running
  * `cdl serve` on 127.0.0.1 (the production alias points at it), traffic sent to that server, then
  * the starter's own events. Clean traffic: status ok, no issue, no dispatch. Drifted traffic (half
  * the requests of one class): status alert, one issue in the local forge and the retraining
  * dispatched. Production (reference.json) is fetched and verified from the registry by the action,
  * not given.
  */
-import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset, type Dataset } from '../src/data/index.js';
@@ -20,8 +20,6 @@ import { exampleConfig, exampleRepo, git, REPO, removeTempDirs, runCli, tempDir 
 const TRAIN_LIMIT = 1500;
 const ROW = 28 * 28;
 const ENV = { CDL_FORGE: 'local' };
-/** The actions `cdl run` runs (from their bundles); CDL_TEST_ACTIONS names another copy, e.g. bundles built elsewhere. */
-const ACTIONS = process.env.CDL_TEST_ACTIONS ?? path.join(REPO, 'actions');
 let dir: string;
 let server: Server;
 let serveRepository: string;
@@ -84,9 +82,8 @@ beforeAll(async () => {
   ({ dir } = exampleRepo());
   appendFileSync(path.join(dir, 'cdl.yaml'), `monitor:\n  source: ${server.url}\n  retrain: { workflow: cdl.yml, ref: main }\n`);
   const workflows = path.join(dir, '.github', 'workflows');
-  for (const f of ['cdl-monitor.yml', 'monitor.yml']) cpSync(path.join(REPO, 'workflows-templates', f), path.join(workflows, f));
-  symlinkSync(ACTIONS, path.join(dir, 'actions'));
-  writeFileSync(path.join(dir, '.gitignore'), '.cdl/\nactions\n');
+  for (const f of ['cdl-monitor.yml']) cpSync(path.join(REPO, 'workflows-templates', f), path.join(workflows, f));
+  writeFileSync(path.join(dir, '.gitignore'), '.cdl/\n');
   git(dir, 'add', '.');
   git(dir, 'commit', '-q', '-m', 'monitoring');
 

@@ -4,7 +4,7 @@
  * the model (onnxruntime) and the server's recorder; one issue opened then updated, retraining
  * dispatched — locally and against a fake GitHub REST API checked with GitHub's OpenAPI description.
  */
-import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -170,12 +170,11 @@ describe('monitoring', () => {
     expect(r.status).toBe('insufficient');
   });
 
-  it('workflows-templates/monitor.yml under cdl run: drift opens the issue and dispatches the retraining', async () => {
+  it('the callable monitor.yml under cdl run: drift opens the issue and dispatches the retraining', async () => {
     const { dir } = exampleRepo();
     appendFileSync(path.join(dir, 'cdl.yaml'), 'monitor:\n  retrain: { workflow: cdl.yml, ref: main }\n');
-    cpSync(path.join(REPO, 'workflows-templates', 'monitor.yml'), path.join(dir, '.github', 'workflows', 'monitor.yml'));
-    symlinkSync(path.join(REPO, 'actions'), path.join(dir, 'actions'));
-    writeFileSync(path.join(dir, '.gitignore'), '.cdl/\nactions\n');
+    cpSync(path.join(REPO, '.github', 'workflows', 'monitor.yml'), path.join(dir, '.github', 'workflows', 'monitor.yml'));
+    writeFileSync(path.join(dir, '.gitignore'), '.cdl/\n');
     git(dir, 'add', '.');
     git(dir, 'commit', '-q', '-m', 'monitoring');
     const statsFile = path.join(tempDir('cdl-monitor-stats-'), 'stats.json');

@@ -8,7 +8,7 @@
  * same study run in one job (`cdl tune`) proposes the same trials.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Study } from '../src/tune/study.js';
@@ -55,9 +55,8 @@ beforeAll(() => {
   ({ dir } = exampleRepo());
   writeFileSync(path.join(dir, 'cdl.yaml'), smallTuneConfig());
   const workflows = path.join(dir, '.github', 'workflows');
-  for (const f of ['cdl-tune.yml', 'tune.yml']) cpSync(path.join(REPO, 'workflows-templates', f), path.join(workflows, f));
-  symlinkSync(path.join(REPO, 'actions'), path.join(dir, 'actions'));
-  writeFileSync(path.join(dir, '.gitignore'), '.cdl/\nactions\n');
+  for (const f of ['cdl-tune.yml']) cpSync(path.join(REPO, 'workflows-templates', f), path.join(workflows, f));
+  writeFileSync(path.join(dir, '.gitignore'), '.cdl/\n');
   git(dir, 'add', '.');
   git(dir, 'commit', '-q', '-m', 'tuning workflows');
 });

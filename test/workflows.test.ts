@@ -53,6 +53,16 @@ describe('workflows', () => {
     expect(results.some((r) => /untrusted|potentially/i.test(r.message))).toBe(true);
   });
 
+  it.each(files)('%s: every checkout leaves no credentials behind (persist-credentials: false)', (file) => {
+    const wf = parseYaml(readFileSync(path.join(root, file), 'utf8')) as {
+      jobs: Record<string, { steps?: Array<{ uses?: string; with?: Record<string, unknown> }> }>;
+    };
+    for (const [id, job] of Object.entries(wf.jobs))
+      for (const step of job.steps ?? [])
+        if (step.uses?.startsWith('actions/checkout@'))
+          expect(step.with?.['persist-credentials'], `${file}: job ${id}: ${step.uses}`).toBe(false);
+  });
+
   it.each(files)('%s declares least-privilege permissions and keeps untrusted input out of run:', (file) => {
     const wf = parseYaml(readFileSync(path.join(root, file), 'utf8')) as {
       permissions?: unknown;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadWorkflowParser } from './load.js';
 import { formatWhere, type Where } from './expr.js';
+import { selfReference } from './self.js';
 import { WorkflowError, formatProblem, literal, stepsFromToken, tokenEntries, type StepDef } from './workflow.js';
 
 export interface ActionDef {
@@ -105,6 +106,15 @@ async function resolveUncached(uses: string, opts: ResolveOptions): Promise<Acti
       if (meta) return { ...(await readAction(dir, meta, meta)), repository: `${owner}/${repo}` };
     }
   }
+  // cdl's own actions (after --actions-dir, which may hold another copy of cdl).
+  const self = selfReference(uses, opts.where);
+  if (self?.kind === 'workflow')
+    throw new WorkflowError(`${at}: ${uses} is a workflow: call it from a job's uses:, not a step's`);
+  if (self)
+    return {
+      ...(await readAction(self.path, metadataPath(self.path)!, `${uses} (${self.path})`)),
+      repository: uses.split('/', 2).join('/'),
+    };
   const builtin = BUILTIN_ACTIONS[name];
   if (builtin) {
     const dir = path.join(BUILTIN_DIR, builtin);

@@ -17,6 +17,7 @@ import { buildEvent, gitInfo } from './event.js';
 import { JobRunner, type JobOutcome } from './job.js';
 import { expandMatrix } from './matrix.js';
 import { localUsesPath, resolveAction } from './actions.js';
+import { isSelfWorkflow, selfReference } from './self.js';
 import { WorkflowError, evalToken, readWorkflow, tokenEntries, whereOf, type JobDef, type WorkflowDef } from './workflow.js';
 
 export const SUPPORTED_EVENTS = ['push', 'pull_request', 'release', 'workflow_dispatch', 'schedule', 'workflow_call'];
@@ -298,11 +299,13 @@ export class WorkflowRun {
             'max-parallel': maxParallel,
           };
           const comboCtx = { ...baseCtx, matrix: matrix ?? {}, strategy: strategyCtx, secrets: scope.secrets };
+          // A job that calls a workflow occupies no runner (as on GitHub): holding a slot while its
+          // jobs wait for one would deadlock nested calls.
           const outcome = await this.withConcurrency(wf, job, comboCtx, () =>
-            this.sem.use(() =>
-              job.uses
-                ? this.runReusable(wf, job, comboKey, comboCtx, { ...scope, order: [...scope.order, jobIndex, index] })
-                : new JobRunner(this.ctx, {
+            job.uses
+              ? this.runReusable(wf, job, comboKey, comboCtx, { ...scope, order: [...scope.order, jobIndex, index] })
+              : this.sem.use(() =>
+                  new JobRunner(this.ctx, {
                     key: comboKey,
                     jobId: job.id,
                     def: job,
@@ -315,7 +318,7 @@ export class WorkflowRun {
                     workflowEnv,
                     signal: abort.signal,
                   }).execute(),
-            ),
+                ),
           );
           let tolerated = false;
           try {
@@ -436,9 +439,9 @@ export async function preflight(
   const problems: string[] = [];
   for (const job of wf.jobs) {
     if (job.uses) {
-      if (!job.uses.startsWith('./')) {
+      if (!job.uses.startsWith('./') && !isSelfWorkflow(job.uses)) {
         problems.push(
-          `${job.where.file}:${job.where.line}:${job.where.column}: ${job.uses}: only local reusable workflows (./.github/workflows/x.yml) run offline`,
+          `${job.where.file}:${job.where.line}:${job.where.column}: ${job.uses}: only local reusable workflows (./.github/workflows/x.yml) and cdl's own run offline`,
         );
         continue;
       }
@@ -477,6 +480,8 @@ export async function preflight(
 /** A local reusable workflow, as GitHub allows it: ./.github/workflows/<file>.yml inside the repository. */
 function reusableWorkflowPath(job: JobDef, repoRoot: string): string {
   const uses = job.uses as string;
+  const self = selfReference(uses, job.where);
+  if (self?.kind === 'workflow') return self.path;
   const file = localUsesPath(uses, repoRoot, job.where, 'reusable workflow');
   if (path.dirname(file) !== path.join(path.resolve(repoRoot), '.github', 'workflows') || !/\.ya?ml$/.test(file)) {
     throw new WorkflowError(

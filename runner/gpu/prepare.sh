@@ -6,8 +6,8 @@
 #   3. $CDL_RUNTIME_DIR (default /opt/cdl-runtime) holding @tensorflow/tfjs-node-gpu (its install
 #      downloads libtensorflow with GPU support) and onnxruntime-node with its CUDA execution
 #      provider (ONNXRUNTIME_NODE_INSTALL_CUDA=v12), found by every cdl action through
-#      CDL_RUNTIME_DIR; and the cdl command line in $CDL_RUNTIME_DIR/bin (the release workflow's
-#      promote step), from a checkout of cdl (--cdl DIR) or a git URL (--cdl URL);
+#      CDL_RUNTIME_DIR; and the cdl command line in $CDL_RUNTIME_DIR/bin (for use by hand: no
+#      workflow step needs it), from a checkout of cdl (--cdl DIR) or a git URL (--cdl URL);
 #   4. a system user for the runner (cdl-runner) owning the runner and runtime directories;
 #   5. a check that both runtimes see the GPU (health-check.sh).
 # Run as root. Needs internet access (npm, the libtensorflow download).

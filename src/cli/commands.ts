@@ -10,6 +10,24 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: Record<string, CommandEntry> = {
+  init: {
+    summary: 'write cdl.yaml and the starter workflow for the data of this repository',
+    help: `Usage: cdl init [--data PATH] [--name NAME] [--yes] [--force]
+
+Look at the data (IDX files; train.csv and test.csv; train/ and test/ folders with one subfolder of
+images per class), read it as training will, and write cdl.yaml (format, input shape, classes, a
+model for the data, the example's gate, a comment per section) and .github/workflows/cdl.yml, the
+starter workflow that calls cdl's workflows by version. Prints the next steps.
+
+Options:
+  -d, --data PATH     the data: a folder, or a CSV file with its test file beside it (default ./data, else .)
+      --name NAME     model name (default: the repository folder's name)
+  -y, --yes           do not ask before writing (required when not on a terminal)
+  -f, --force         overwrite cdl.yaml and .github/workflows/cdl.yml when they exist
+
+Exit codes: 0 written, 1 refused (a file exists, the data cannot be read), 2 usage error.`,
+    load: async () => (await import('./init.js')).initCommand,
+  },
   train: {
     summary: 'train the model of a cdl.yaml and write a model directory',
     help: `Usage: cdl train [--config FILE] [--out DIR] [--set key=value ...] [--resume] [--quiet]
@@ -61,10 +79,11 @@ Exit codes: 0 success, 1 failure (or no trial finished), 2 usage or configuratio
     summary: 'run a GitHub workflow of this repository on this machine, offline',
     help: `Usage: cdl run WORKFLOW [options]
 
-Run a workflow file (.github/workflows/NAME.yml, or just NAME) on this machine: the steps run on the
-host, actions/upload-artifact, download-artifact, cache, checkout and setup-node have built-in
-offline equivalents, and a results server on 127.0.0.1 serves the unmodified @actions/artifact and
-@actions/cache. Logs, step summaries and artifacts go to .cdl/runs/<id>/.
+Run a workflow file (a path, or NAME.yml or NAME in the repository's .github/workflows/, from any
+directory of the repository) on this machine: the steps run on the host, actions/upload-artifact,
+download-artifact, cache, checkout and setup-node have built-in offline equivalents, cdl's own
+workflows and actions (cdl/cdl/...@vX) run from this cdl, and a results server on 127.0.0.1 serves
+the unmodified @actions/artifact and @actions/cache. Logs and step summaries go to .cdl/runs/<id>/.
 
 Options:
   -e, --event NAME        push, pull_request, release, workflow_dispatch, schedule or workflow_call

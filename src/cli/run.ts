@@ -1,4 +1,5 @@
 // `cdl run`: run a repository's GitHub workflow on this machine (runner/engine).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -33,6 +34,25 @@ export function parseSecretsFile(text: string, file: string): Record<string, str
   return out;
 }
 
+/** The repository holding `dir`: the nearest directory upward with a .git, else `dir` itself. */
+export function repositoryRoot(dir: string): string {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, '.git'))) return d;
+    if (path.dirname(d) === d) return path.resolve(dir);
+  }
+}
+
+/**
+ * The workflow file a `cdl run` argument names: a path (relative to the current directory), or a
+ * bare name (`release.yml`, `release`) of a file in the repository's .github/workflows/ unless a
+ * file of that name is in the current directory.
+ */
+export function workflowFile(arg: string, repoRoot: string): string {
+  if (arg.includes('/') || arg.includes(path.sep)) return path.resolve(arg);
+  if (/\.ya?ml$/.test(arg) && existsSync(arg)) return path.resolve(arg);
+  return path.join(repoRoot, '.github', 'workflows', /\.ya?ml$/.test(arg) ? arg : `${arg}.yml`);
+}
+
 const OPTIONS = {
   event: { type: 'string', short: 'e' as const },
   ref: { type: 'string' },
@@ -59,11 +79,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (positionals.length !== 1)
     throw new UsageError('run: expected one workflow file (cdl run .github/workflows/ci.yml; cdl run --help)');
-  let workflow = positionals[0] as string;
-  const repoRoot = process.cwd();
-  if (!workflow.includes('/') && !workflow.endsWith('.yml') && !workflow.endsWith('.yaml')) {
-    workflow = path.join('.github', 'workflows', `${workflow}.yml`);
-  }
+  const repoRoot = repositoryRoot(process.cwd());
+  const workflow = workflowFile(positionals[0] as string, repoRoot);
   const secrets: Record<string, string> = {};
   if (values['secrets-file']) {
     const file = values['secrets-file'] as string;

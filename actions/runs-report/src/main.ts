@@ -1,0 +1,25 @@
+/** actions/runs-report: the runs dashboard of a cdl-runs checkout, as `cdl runs report` writes it, with no cdl on the runner. */
+import path from 'node:path';
+import * as core from '@actions/core';
+import { getInput } from '../../../src/github/inputs.js';
+import { writeDashboard } from '../../../src/runs/dashboard.js';
+import { attachGates } from '../../../src/runs/query.js';
+import { readRecords, repoRootOf } from '../../../src/runs/store.js';
+import { CdlError, messageOf } from '../../../src/util/errors.js';
+
+export async function run(): Promise<void> {
+  try {
+    const dir = path.resolve(getInput('repo', 'cdl-runs'));
+    const out = getInput('out');
+    if (!out) throw new CdlError('input out: the folder to write index.html into is required');
+    const repo = await repoRootOf(dir);
+    if (!repo) throw new CdlError(`input repo: ${dir} is not a git checkout; expected a checkout of the cdl-runs branch`);
+    const records = attachGates((await readRecords(repo, { remote: null, log: (l) => core.info(l) })).map((s) => s.record));
+    const file = await writeDashboard(records, path.resolve(out), { title: getInput('title') || undefined });
+    core.info(`dashboard of ${records.length} runs written to ${file}`);
+    core.setOutput('file', file);
+    core.setOutput('runs', String(records.length));
+  } catch (error) {
+    core.setFailed(messageOf(error));
+  }
+}
