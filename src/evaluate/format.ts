@@ -1,4 +1,7 @@
-/** How metric values, their changes and their significance are written in reasons, reports and the CLI. */
+/**
+ * How metric values, their changes and their significance are written: in the gate's reasons, the
+ * reports (Markdown and HTML) and the CLI. One module, so a number reads the same everywhere.
+ */
 import type { Significance } from '../model-dir/records.js';
 
 export function fmtValue(v: number | null | undefined, metric = ''): string {
@@ -28,6 +31,16 @@ export function describeSignificance(s: Significance | undefined, metric = ''): 
   const pct = `${Math.round(s.confidence * 100)}%`;
   const detail = s.ci
     ? `${pct} CI ${fmtDelta(s.ci[0], metric)}…${fmtDelta(s.ci[1], metric)}`
-    : `McNemar p = ${s.p_value! < 0.001 ? s.p_value!.toExponential(1) : s.p_value!.toFixed(3)}`;
+    : `McNemar p = ${pValue(s.p_value!)}`;
   return `${s.significant ? 'significant' : 'not significant, within noise'} (${detail})`;
 }
+
+/** Three decimals, or a dash for a missing value. */
+export const f3 = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(3));
+
+/** A change with its sign (+0.050, −0.250), or a dash. */
+export const signed3 = (v: number | undefined): string =>
+  v === undefined || !Number.isFinite(v) ? '—' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)}`;
+
+/** A p-value: three decimals, or scientific below 0.001. */
+export const pValue = (p: number): string => (p < 0.001 ? p.toExponential(1) : p.toFixed(3));

@@ -14,7 +14,7 @@ import {
   type ReportContent,
   type ReportInput,
 } from './model.js';
-import { f3, pValue, signed3 } from './format.js';
+import { f3, pValue, signed3 } from '../evaluate/format.js';
 
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

@@ -12,7 +12,7 @@ import {
   type ReportContent,
   type ReportInput,
 } from './model.js';
-import { f3, pValue, signed3 } from './format.js';
+import { f3, pValue, signed3 } from '../evaluate/format.js';
 
 /** Changed examples listed each way in the comment; the HTML report shows all that were recorded. */
 export const COMMENT_EXAMPLES = 10;
