@@ -572,7 +572,7 @@ describe('errors a user can cause name what was wrong and what was expected', ()
     [
       ['run', 'nope.yml'],
       2,
-      /^cdl: nope\.yml: no such workflow file; expected a workflow file in the repository, e\.g\. \.github\/workflows\/ci\.yml \(or its name, ci\)\n$/,
+      /^cdl: \.github\/workflows\/nope\.yml: no such workflow file; expected a workflow file in the repository, e\.g\. \.github\/workflows\/ci\.yml \(or its name, ci\)\n$/,
     ],
     [
       ['data', 'validate', '--set', 'data.path=nope'],

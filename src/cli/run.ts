@@ -43,12 +43,17 @@ export function repositoryRoot(dir: string): string {
 }
 
 /**
- * The workflow file a `cdl run` argument names: a path (relative to the current directory), or a
- * bare name (`release.yml`, `release`) of a file in the repository's .github/workflows/ unless a
- * file of that name is in the current directory.
+ * The workflow file a `cdl run` argument names: a path (relative to the current directory, or else
+ * to the repository's root, so `.github/workflows/ci.yml` works from any folder of the repository),
+ * or a bare name (`release.yml`, `release`) of a file in the repository's .github/workflows/ unless
+ * a file of that name is in the current directory.
  */
 export function workflowFile(arg: string, repoRoot: string): string {
-  if (arg.includes('/') || arg.includes(path.sep)) return path.resolve(arg);
+  if (arg.includes('/') || arg.includes(path.sep)) {
+    const here = path.resolve(arg);
+    const fromRoot = path.resolve(repoRoot, arg);
+    return !existsSync(here) && !path.isAbsolute(arg) && existsSync(fromRoot) ? fromRoot : here;
+  }
   if (/\.ya?ml$/.test(arg) && existsSync(arg)) return path.resolve(arg);
   return path.join(repoRoot, '.github', 'workflows', /\.ya?ml$/.test(arg) ? arg : `${arg}.yml`);
 }
