@@ -35,5 +35,5 @@ export async function selectForge(opts: SelectForgeOptions = {}): Promise<Forge>
       log: opts.log,
     });
   }
-  return new LocalForge({ root: opts.root });
+  return new LocalForge({ root: opts.root, token });
 }

@@ -107,7 +107,11 @@ export class LocalForge implements RegistryForge {
   readonly root: string;
   readonly stateDir: string;
 
-  constructor(opts: { root?: string; stateDir?: string } = {}) {
+  /** The run's token under `cdl run` (an action's token input), for the results server's artifacts. */
+  private readonly token: string;
+
+  constructor(opts: { root?: string; stateDir?: string; token?: string } = {}) {
+    this.token = opts.token ?? '';
     this.root = path.resolve(opts.root ?? process.cwd());
     this.stateDir = path.resolve(this.root, opts.stateDir ?? '.cdl');
   }
@@ -187,9 +191,10 @@ export class LocalForge implements RegistryForge {
    */
   async findArtifact(name: string, dest: string): Promise<KeptArtifact | undefined> {
     const e = process.env;
-    if (e.ACTIONS_RESULTS_URL && e.GITHUB_API_URL && e.GITHUB_REPOSITORY && e.GITHUB_TOKEN) {
+    const token = this.token || e.GITHUB_TOKEN;
+    if (e.ACTIONS_RESULTS_URL && e.GITHUB_API_URL && e.GITHUB_REPOSITORY && token) {
       const { findRepoArtifact } = await import('../github/artifact.js');
-      return findRepoArtifact(name, dest, { repository: e.GITHUB_REPOSITORY, token: e.GITHUB_TOKEN, apiUrl: e.GITHUB_API_URL });
+      return findRepoArtifact(name, dest, { repository: e.GITHUB_REPOSITORY, token, apiUrl: e.GITHUB_API_URL });
     }
     const dir = path.join(this.stateDir, 'artifacts', name);
     if (!existsSync(dir)) return undefined;
