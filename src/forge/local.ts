@@ -362,9 +362,11 @@ export class LocalForge implements RegistryForge {
     await this.assertOwn(dir, release.tag);
     const dest = path.join(this.releasesDir, release.tag);
     if (existsSync(dest)) throw new PromotionConflictError(`${release.tag} is already promoted`);
-    const { owner: _owner, ...info } = JSON.parse(await readFile(path.join(dir, RELEASE_FILE), 'utf8')) as LocalRelease;
+    const { owner, ...info } = JSON.parse(await readFile(path.join(dir, RELEASE_FILE), 'utf8')) as LocalRelease;
     const published: LocalRelease = { ...info, draft: false, published_at: new Date().toISOString() };
-    await writeJsonAtomic(path.join(dir, RELEASE_FILE), published);
+    // The owner stays in the draft's release.json until the rename below: a draft without one reads
+    // as left by an interrupted promotion, which another promotion would delete mid-publish.
+    await writeJsonAtomic(path.join(dir, RELEASE_FILE), { ...published, owner });
     const git = simpleGit(this.root);
     const isRepo = await git.checkIsRepo().catch(() => false);
     let tagged = false;
@@ -387,6 +389,7 @@ export class LocalForge implements RegistryForge {
       if (code === 'EEXIST' || code === 'ENOTEMPTY') throw new PromotionConflictError(`${release.tag} is already promoted`);
       throw e;
     }
+    await writeJsonAtomic(path.join(dest, RELEASE_FILE), published);
     return this.details(dest, release.tag, false);
   }
 
