@@ -29,7 +29,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     log,
     progress: !values.quiet && Boolean(process.stderr.isTTY),
   });
-  await recordTrainRun(loaded, result, { log });
+  // The run belongs to the repository of the configuration it trained, wherever cdl was started.
+  await recordTrainRun(loaded, result, { log, dir: loaded.dir });
   if (values.json) process.stdout.write(JSON.stringify(result.metrics, null, 2) + '\n');
   return 0;
 }
