@@ -1,18 +1,7 @@
 /** Synthetic run records for tests and the dashboard benchmark: plausible values, a fixed seed. */
 import { RUN_RECORD_SCHEMA_VERSION, checkRunRecord, type RunKind, type RunRecord } from '../../src/model-dir/run-record.js';
+import { mulberry32 as prng } from '../../src/data/prng.js';
 import { newRunId } from '../../src/runs/store.js';
-
-/** A small deterministic PRNG (mulberry32), so the same seed gives the same runs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface SyntheticOptions {
   kind?: RunKind;
