@@ -72,6 +72,11 @@ describe('GPU telemetry', () => {
     expect(await startGpuTelemetry({ env: fakeEnv(TWO, { CUDA_VISIBLE_DEVICES: '-1' }) }).stop()).toBeNull();
   });
 
+  it('a run that ends before nvidia-smi printed its first sample still gets that sample', async () => {
+    const t = await startGpuTelemetry({ intervalMs: 60_000, env: fakeEnv(TWO) }).stop();
+    expect(t).toMatchObject({ gpus: 2, samples: 2, peak_memory_mib: 3000 });
+  });
+
   it('is null without a GPU, and energy is null when the driver reports no power', async () => {
     expect(await startGpuTelemetry({ env: { PATH: '/nonexistent' } }).stop()).toBeNull();
     const noPower = await sampleUntil(fakeEnv([{ ...TWO[0]!, power: null }]), 2);

@@ -100,6 +100,9 @@ export function startGpuTelemetry(opts: { intervalMs?: number; env?: NodeJS.Proc
   }
   let child: ReturnType<typeof spawn> | undefined;
   let closed: Promise<void> = Promise.resolve();
+  // The first sample, awaited (bounded) at stop: a run shorter than nvidia-smi's start still gets one.
+  let firstSample: () => void = () => {};
+  const sampled = new Promise<void>((resolve) => (firstSample = resolve));
   try {
     child = spawn('nvidia-smi', args, { env, stdio: ['ignore', 'pipe', 'ignore'] });
     let rest = '';
@@ -112,6 +115,7 @@ export function startGpuTelemetry(opts: { intervalMs?: number; env?: NodeJS.Proc
         const s = parseSampleLine(l, t);
         if (s) samples.push(s);
       }
+      if (samples.length) firstSample();
     });
     closed = new Promise<void>((resolve) => {
       child!.on('error', () => resolve());
@@ -123,6 +127,12 @@ export function startGpuTelemetry(opts: { intervalMs?: number; env?: NodeJS.Proc
   return {
     async stop() {
       const t1 = Date.now();
+      if (child && !samples.length) {
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(2000, 2 * intervalMs))));
+        await Promise.race([sampled, closed, bound]);
+        clearTimeout(timer);
+      }
       if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await closed;
       return summarise(samples, t0, t1, intervalMs);

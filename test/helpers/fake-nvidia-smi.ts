@@ -46,9 +46,10 @@ const ids = (get('-i') ?? get('--id'))?.split(',');
 const rows = table.filter((r) => !ids || ids.includes(r.index));
 if (ids && rows.length !== ids.length) { console.error('No devices were found'); process.exit(6); }
 const unit = { 'memory.total': ' MiB', 'memory.used': ' MiB', 'utilization.gpu': ' %', 'power.draw': ' W' };
-const print = () => { for (const r of rows) console.log(fields.map((f) => (r[f] ?? '[N/A]') + (units || r[f] === '[N/A]' ? '' : (unit[f] ?? ''))).join(', ')); };
+// One write per round, as the real tool's buffered output flushes a whole round at once.
+const print = () => { process.stdout.write(rows.map((r) => fields.map((f) => (r[f] ?? '[N/A]') + (units || r[f] === '[N/A]' ? '' : (unit[f] ?? ''))).join(', ') + '\\n').join('')); };
 const loop = get('-lms');
-if (loop) { print(); setInterval(print, Number(loop)); process.on('SIGTERM', () => process.exit(0)); } else print();
+if (loop) { process.on('SIGTERM', () => process.exit(0)); print(); setInterval(print, Number(loop)); } else print();
 `;
   const file = path.join(dir, 'nvidia-smi');
   writeFileSync(file, script);
