@@ -12,6 +12,7 @@ import { isRegistryForge } from '../../../src/forge/types.js';
 import { getInput, getInputAsList } from '../../../src/github/inputs.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { releaseModel } from '../../../src/registry/release-model.js';
+import { recordRelease } from '../../../src/runs/record.js';
 import { CdlError, messageOf } from '../../../src/util/errors.js';
 
 export async function run(): Promise<void> {
@@ -48,6 +49,9 @@ export async function run(): Promise<void> {
     const registry = new Registry({ forge, model: loaded.config.model.name, tagTemplate: loaded.config.deploy?.tag, log });
     const r = await registry.promote(path.resolve(model), { version, variants });
     core.info(`${r.tag}: ${r.status} (${r.assets.length} assets; ${r.blessing.reason})`);
+    if (r.status === 'released') {
+      await recordRelease(path.resolve(model), r.tag, { log, token: getInput('token', process.env.GITHUB_TOKEN ?? '') || null });
+    }
     core.setOutput('tag', r.tag);
     core.setOutput('status', r.status);
   } catch (error) {
