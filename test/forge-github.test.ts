@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitHubForge } from '../src/forge/github.js';
 import { reportMarker, type Publication } from '../src/forge/types.js';
 import { removeTempDirs, tempDir } from './helpers/example.js';
-import { startFakeGitHub, validateRequest, type FakeGitHub } from './forge-fake-github.js';
+import { startFakeGitHub, validateRequest, type FakeGitHub, type RecordedRequest } from './helpers/fake-github.js';
 
 const HEAD_SHA = 'feedfacefeedfacefeedfacefeedfacefeedface';
 let gh: FakeGitHub;
@@ -143,23 +143,36 @@ describe('GitHubForge', () => {
     ]);
   });
 
-  it('the request check catches wrong methods, parameters and bodies', () => {
-    const base = { query: {}, headers: {} };
-    expect(
-      validateRequest({ ...base, method: 'PUT', path: '/repos/o/r/issues/comments/5', body: { body: 'x' } }).errors[0],
-    ).toMatch(/no such operation/);
-    expect(
-      validateRequest({ ...base, method: 'PATCH', path: '/repos/o/r/issues/comments/abc', body: { body: 'x' } }).errors,
-    ).toEqual(['path.comment_id: expected integer, got string']);
-    expect(
-      validateRequest({ ...base, method: 'POST', path: '/repos/o/r/statuses/abc', body: { state: 'ok' } }).errors[0],
-    ).toMatch(/"ok" is not one of/);
-    expect(
-      validateRequest({ ...base, method: 'POST', path: '/repos/o/r/issues/3/comments', body: { text: 'x' } }).errors,
-    ).toEqual(['body: missing required property "body"', 'body: property "text" is not in the schema']);
-    expect(
-      validateRequest({ ...base, method: 'GET', path: '/repos/o/r/releases', query: { perpage: '5' }, body: undefined })
-        .errors[0],
-    ).toMatch(/"perpage" is not declared/);
+  // A pattern is what the first problem says; a list is every problem, in order.
+  it.each<[string, Pick<RecordedRequest, 'method' | 'path' | 'body'> & { query?: Record<string, string> }, RegExp | string[]]>([
+    [
+      'a method the path does not have',
+      { method: 'PUT', path: '/repos/o/r/issues/comments/5', body: { body: 'x' } },
+      /no such operation/,
+    ],
+    [
+      'a path parameter of the wrong type',
+      { method: 'PATCH', path: '/repos/o/r/issues/comments/abc', body: { body: 'x' } },
+      ['path.comment_id: expected integer, got string'],
+    ],
+    [
+      'a body value outside its enum',
+      { method: 'POST', path: '/repos/o/r/statuses/abc', body: { state: 'ok' } },
+      /"ok" is not one of/,
+    ],
+    [
+      'a body without a required property and with one the schema lacks',
+      { method: 'POST', path: '/repos/o/r/issues/3/comments', body: { text: 'x' } },
+      ['body: missing required property "body"', 'body: property "text" is not in the schema'],
+    ],
+    [
+      'an undeclared query parameter',
+      { method: 'GET', path: '/repos/o/r/releases', query: { perpage: '5' }, body: undefined },
+      /"perpage" is not declared/,
+    ],
+  ])('the request check catches %s', (_, req, problems) => {
+    const { errors } = validateRequest({ query: {}, headers: {}, ...req });
+    if (Array.isArray(problems)) expect(errors).toEqual(problems);
+    else expect(errors[0]).toMatch(problems);
   });
 });

@@ -16,7 +16,7 @@ import { LocalForge } from '../src/forge/index.js';
 import { openModelDir } from '../src/model-dir/index.js';
 import { stageAssets } from '../src/registry/assets.js';
 import { perturbModel, trainExample } from './evaluate-models.js';
-import { startFakeGitHub, validateRequest, type FakeGitHub } from './forge-fake-github.js';
+import { startFakeGitHub, validateRequest, type FakeGitHub } from './helpers/fake-github.js';
 import { REPO, removeTempDirs, tempDir } from './helpers/example.js';
 
 const BUNDLE = path.join(REPO, 'actions', 'evaluate-gate', 'dist', 'index.js');

@@ -5,8 +5,6 @@
  * dispatched — locally and against a fake GitHub REST API checked with GitHub's OpenAPI description.
  */
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { monitorSection } from '../src/config/schema.js';
@@ -21,7 +19,7 @@ import { sampleTraffic, simulateDrift, type Scenario } from '../src/monitor/simu
 import { InputStatsRecorder } from '../src/serve/input-stats.js';
 import { train } from '../src/train/run.js';
 import { exampleConfig, exampleRepo, git, REPO, removeTempDirs, runCli, tempDir } from './helpers/example.js';
-import { validateRequest, type RecordedRequest } from './forge-fake-github.js';
+import { startFakeGitHub, validateRequest, type FakeGitHub } from './helpers/fake-github.js';
 
 const TRAIN_LIMIT = 1500;
 let modelDir: string;
@@ -201,100 +199,60 @@ describe('monitoring', () => {
       ref: 'main',
     });
   }, 300_000);
+});
 
-  it('GitHub: the issue is found by its marker among open issues and updated; the dispatch names the workflow and ref', async () => {
-    const requests: RecordedRequest[] = [];
-    const issues: Array<{ number: number; title: string; body: string; pull_request?: unknown }> = [
+describe('monitoring on GitHub', () => {
+  let gh: FakeGitHub;
+  let forge: GitHubForge;
+  const req = {
+    marker: monitorMarker('fashion-mnist'),
+    title: 'Drift detected: fashion-mnist',
+    body: 'PSI 0.4',
+    labels: ['cdl-monitor'],
+    create: true,
+  };
+  beforeAll(async () => {
+    gh = await startFakeGitHub({ defaultBranch: 'trunk' });
+    gh.issues.push(
       { number: 1, title: 'someone else', body: 'unrelated' },
       { number: 2, title: 'a pull request', body: monitorMarker('fashion-mnist'), pull_request: { url: 'x' } },
-    ];
-    const issueJson = (i: (typeof issues)[number]) => ({
-      id: i.number,
-      number: i.number,
-      title: i.title,
-      body: i.body,
-      html_url: `https://github.com/octo/models/issues/${i.number}`,
-      state: 'open',
-      ...(i.pull_request ? { pull_request: i.pull_request } : {}),
+    );
+    forge = new GitHubForge({ token: 't', repository: 'octo/models', apiUrl: gh.url, eventPath: '/nonexistent' });
+  });
+  afterAll(() => gh?.close());
+
+  it('the issue is found by its marker among open issues (not pull requests) and updated', async () => {
+    expect(await forge.upsertIssue({ ...req, create: false })).toEqual({ action: 'none' });
+    const created = await forge.upsertIssue(req);
+    expect(created).toMatchObject({ action: 'created', number: 3 });
+    const updated = await forge.upsertIssue({ ...req, body: 'PSI 0.5' });
+    expect(updated).toMatchObject({ action: 'updated', number: 3 });
+    expect(gh.issues.filter((i) => i.body.includes(req.marker) && !i.pull_request)).toHaveLength(1);
+    expect(gh.issues[2]!.body).toBe(`${req.marker}\nPSI 0.5`);
+  });
+
+  it('the dispatch names the workflow and the default branch', async () => {
+    expect(await forge.dispatchWorkflow({ workflow: 'train.yml', inputs: { reason: 'drift' } })).toEqual({
+      workflow: 'train.yml',
+      ref: 'trunk',
     });
-    const server: Server = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (c) => (raw += c));
-      req.on('end', () => {
-        const url = new URL(req.url!, 'http://x');
-        const body = raw ? JSON.parse(raw) : undefined;
-        requests.push({
-          method: req.method!,
-          path: url.pathname,
-          query: Object.fromEntries(url.searchParams),
-          headers: req.headers,
-          body,
-        });
-        const send = (status: number, data?: unknown) => {
-          res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(data === undefined ? '' : JSON.stringify(data));
-        };
-        const m = /^\/repos\/octo\/models\/issues\/(\d+)$/.exec(url.pathname);
-        if (req.method === 'GET' && url.pathname === '/repos/octo/models/issues') return send(200, issues.map(issueJson));
-        if (req.method === 'POST' && url.pathname === '/repos/octo/models/issues') {
-          const i = { number: issues.length + 1, title: body.title, body: body.body };
-          issues.push(i);
-          return send(201, issueJson(i));
-        }
-        if (req.method === 'PATCH' && m) {
-          const i = issues.find((x) => x.number === Number(m[1]))!;
-          Object.assign(i, { title: body.title, body: body.body });
-          return send(200, issueJson(i));
-        }
-        if (req.method === 'GET' && url.pathname === '/repos/octo/models')
-          return send(200, { id: 1, name: 'models', default_branch: 'trunk' });
-        if (req.method === 'POST' && /\/actions\/workflows\/[^/]+\/dispatches$/.test(url.pathname)) return send(204);
-        send(404, { message: 'Not Found' });
-      });
+    const dispatch = gh.requests.find((r) => r.path.endsWith('/dispatches'))!;
+    expect(dispatch).toMatchObject({
+      path: '/repos/octo/models/actions/workflows/train.yml/dispatches',
+      body: { ref: 'trunk', inputs: { reason: 'drift' } },
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    try {
-      const forge = new GitHubForge({
-        token: 't',
-        repository: 'octo/models',
-        apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        eventPath: '/nonexistent',
-      });
-      const req = {
-        marker: monitorMarker('fashion-mnist'),
-        title: 'Drift detected: fashion-mnist',
-        body: 'PSI 0.4',
-        labels: ['cdl-monitor'],
-        create: true,
-      };
-      expect(await forge.upsertIssue({ ...req, create: false })).toEqual({ action: 'none' });
-      const created = await forge.upsertIssue(req);
-      expect(created).toMatchObject({ action: 'created', number: 3 });
-      const updated = await forge.upsertIssue({ ...req, body: 'PSI 0.5' });
-      expect(updated).toMatchObject({ action: 'updated', number: 3 });
-      expect(issues.filter((i) => i.body.includes(req.marker) && !i.pull_request)).toHaveLength(1);
-      expect(issues[2]!.body).toBe(`${req.marker}\nPSI 0.5`);
-      expect(await forge.dispatchWorkflow({ workflow: 'train.yml', inputs: { reason: 'drift' } })).toEqual({
-        workflow: 'train.yml',
-        ref: 'trunk',
-      });
-      const dispatch = requests.find((r) => r.path.endsWith('/dispatches'))!;
-      expect(dispatch).toMatchObject({
-        path: '/repos/octo/models/actions/workflows/train.yml/dispatches',
-        body: { ref: 'trunk', inputs: { reason: 'drift' } },
-      });
-      for (const r of requests) expect(validateRequest(r).errors, `${r.method} ${r.path}`).toEqual([]);
-      expect(requests.map((r) => validateRequest(r).operationId)).toEqual(
-        expect.arrayContaining([
-          'issues/list-for-repo',
-          'issues/create',
-          'issues/update',
-          'repos/get',
-          'actions/create-workflow-dispatch',
-        ]),
-      );
-    } finally {
-      await new Promise((r) => server.close(r));
-    }
+  });
+
+  it('made only requests that GitHub’s OpenAPI description allows', () => {
+    for (const r of gh.requests) expect(validateRequest(r).errors, `${r.method} ${r.path}`).toEqual([]);
+    expect(gh.requests.map((r) => validateRequest(r).operationId)).toEqual(
+      expect.arrayContaining([
+        'issues/list-for-repo',
+        'issues/create',
+        'issues/update',
+        'repos/get',
+        'actions/create-workflow-dispatch',
+      ]),
+    );
   });
 });

@@ -15,12 +15,11 @@ import { PromotionConflictError } from '../src/forge/types.js';
 import { ChecksumError } from '../src/model-dir/checksums.js';
 import { ImmutableReleaseError, Registry } from '../src/registry/registry.js';
 import { removeTempDirs, tempDir } from './helpers/example.js';
-import { startFakeRegistryGitHub, type FakeRegistryGitHub } from './helpers/fake-github-registry.js';
+import { startFakeGitHub, validateRequest, type FakeGitHub } from './helpers/fake-github.js';
 import { candidate } from './helpers/registry-models.js';
-import { validateRequest } from './forge-fake-github.js';
 
 const COMMIT = 'c0ffee'.padEnd(40, '0');
-let gh: FakeRegistryGitHub;
+let gh: FakeGitHub;
 let forge: GitHubForge;
 let registry: Registry;
 let first: string;
@@ -33,7 +32,7 @@ const settings: DeploySettings = {
 };
 
 beforeAll(async () => {
-  gh = await startFakeRegistryGitHub({ sha: COMMIT });
+  gh = await startFakeGitHub({ sha: COMMIT });
   forge = new GitHubForge({
     token: 'test-token',
     repository: 'octo/models',

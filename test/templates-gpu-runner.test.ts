@@ -4,13 +4,12 @@
  * nvidia-smi on PATH stands in for the driver.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { REPO, removeTempDirs, tempDir } from './helpers/example.js';
+import { startFakeGitHub, validateRequest } from './helpers/fake-github.js';
 import { writeFakeNvidiaSmi } from './helpers/fake-nvidia-smi.js';
 
 afterAll(() => removeTempDirs());
@@ -212,14 +211,8 @@ describe('runner/gpu', () => {
 
     // Register them for real against a stand-in REST API, with a runner folder per slot whose
     // config.sh and run.sh record what they were given and the GPUs their jobs would see.
-    const requests: string[] = [];
-    const server = createServer((req, res) => {
-      requests.push(`${req.method} ${req.url} ${req.headers.authorization}`);
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ token: `reg-${requests.length}` }));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const gh = await startFakeGitHub();
+    const api = gh.url;
     try {
       const seen: Array<{ config: string; run: string; env: string }> = [];
       for (let slot = 0; slot < 4; slot++) {
@@ -240,7 +233,10 @@ describe('runner/gpu', () => {
           env: readFileSync(path.join(dir, '.env'), 'utf8'),
         });
       }
-      expect(requests).toEqual(Array(4).fill('POST /repos/octo/models/actions/runners/registration-token Bearer tok'));
+      expect(gh.requests.map((r) => `${r.method} ${r.path} ${r.headers.authorization}`)).toEqual(
+        Array(4).fill('POST /repos/octo/models/actions/runners/registration-token Bearer tok'),
+      );
+      for (const r of gh.requests) expect(validateRequest(r).errors, `${r.method} ${r.path}`).toEqual([]);
       const names = new Set<string>();
       seen.forEach((s, gpu) => {
         expect(s.config).toContain(`--url https://github.com/octo/models --token reg-${gpu + 1}`);
@@ -257,7 +253,7 @@ describe('runner/gpu', () => {
       expect([...names].every((n) => /-gpu[0-3]-[0-9a-f]{6}$/.test(n))).toBe(true);
       expect(names.size).toBe(4);
     } finally {
-      server.close();
+      await gh.close();
     }
     expect(sh('register.sh', ['--repo', 'octo/models', '--slot', '4', '--dry-run'], [driver]).stderr).toMatch(
       /no slot 4: this host has 4/,
