@@ -10,6 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { loadOrt } from '../runtime/onnxruntime.js';
 import { CdlError, messageOf } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
+import { JSON_TYPE, JsonBodyError, parseJsonText, sendJson, sendText } from '../util/http.js';
 import { jsonLogger, type Logger } from './log.js';
 import { ServeMetrics } from './metrics.js';
 import { BodyReader, closeAfterResponse, LARGE_BODY_BYTES } from './body.js';
@@ -59,21 +60,14 @@ const MAX_API_BODY_BYTES = 64 * 1024;
 export const SERVER_NAME = 'cdl';
 export const EXTENSIONS = ['model_repository', 'statistics', 'metrics', 'binary_tensor_data'];
 
-const JSON_TYPE = 'application/json';
-
-function send(res: http.ServerResponse, status: number, body: string, type = JSON_TYPE): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-const sendJson = (res: http.ServerResponse, status: number, value: unknown) => send(res, status, JSON.stringify(value));
 const sendError = (res: http.ServerResponse, status: number, message: string) => sendJson(res, status, { error: message });
 
 function parseJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJsonText(text);
   } catch (e) {
-    throw new HttpError(400, `malformed JSON in the request body: ${(e as Error).message}`);
+    if (e instanceof JsonBodyError) throw new HttpError(400, `malformed JSON in the request body: ${e.message}`);
+    throw e;
   }
 }
 
@@ -318,7 +312,7 @@ export class ModelServer implements InferenceBackend {
     };
     if (url.pathname === '/metrics') {
       want('GET');
-      return send(res, 200, await this.metrics.exposition(), 'text/plain; version=0.0.4; charset=utf-8');
+      return sendText(res, 200, await this.metrics.exposition(), 'text/plain; version=0.0.4; charset=utf-8');
     }
     if (parts[0] !== 'v2') throw new HttpError(404, `no such endpoint: ${url.pathname}; the API is under /v2 (and /metrics)`);
     if (parts.length === 1) {
