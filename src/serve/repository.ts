@@ -14,6 +14,7 @@ import { MODEL_FILES } from '../model-dir/index.js';
 import type { Ort } from '../runtime/onnxruntime.js';
 import { messageOf } from '../util/errors.js';
 import { readModelConfig, type ServeModelConfig } from './config.js';
+import { versionDirs } from './repository-layout.js';
 import type { Logger } from './log.js';
 import type { ServeMetrics } from './metrics.js';
 import { ModelVersion } from './model.js';
@@ -69,8 +70,6 @@ export interface RepositoryOptions {
   /** Poll interval in ms for new versions; 0 turns polling off. */
   pollMs?: number;
 }
-
-const isVersionDir = (n: string) => /^[1-9][0-9]*$/.test(n);
 
 async function fingerprint(dir: string): Promise<string> {
   const parts: string[] = [];
@@ -178,11 +177,7 @@ export class ModelRepository {
       this.swap(s, new Map());
       return;
     }
-    const entries = await readdir(dir, { withFileTypes: true });
-    const onDisk = entries
-      .filter((e) => e.isDirectory() && isVersionDir(e.name))
-      .map((e) => Number(e.name))
-      .sort((a, b) => b - a);
+    const onDisk = await versionDirs(dir);
     let config: ServeModelConfig;
     try {
       config = (await readModelConfig(dir)).config;
