@@ -14,6 +14,7 @@ import { JSON_TYPE, JsonBodyError, parseJsonText, sendJson, sendText } from '../
 import { jsonLogger, type Logger } from './log.js';
 import { ServeMetrics } from './metrics.js';
 import { BodyReader, closeAfterResponse, LARGE_BODY_BYTES } from './body.js';
+import { ModelNotFoundError, httpStatus } from './errors.js';
 import { HttpError, inferResponse, tensorMetadata, type InferRequest } from './protocol.js';
 import type { InferenceBackend, ModelMetadata } from './backend.js';
 import { GrpcEndpoint } from './grpc.js';
@@ -214,7 +215,7 @@ export class ModelServer implements InferenceBackend {
       this.repository.resolveForMetadata(name, version);
       return !this.draining;
     } catch (e) {
-      if (e instanceof HttpError && !this.repository.isKnown(name)) throw e;
+      if (e instanceof ModelNotFoundError && !this.repository.isKnown(name)) throw e;
       return false;
     }
   }
@@ -250,7 +251,7 @@ export class ModelServer implements InferenceBackend {
       this.mirror(name, mv, parsed, outputs, performance.now() - ti);
       return answer(mv, parsed, outputs);
     } catch (e) {
-      status = e instanceof HttpError ? e.status : 500;
+      status = httpStatus(e) ?? 500;
       throw e;
     } finally {
       this.metrics.requests.inc({ ...mv.labels, code: String(status) });
@@ -290,7 +291,8 @@ export class ModelServer implements InferenceBackend {
     } catch (e) {
       // A body still arriving is refused without reading it: the answer goes out, then the connection closes.
       if (!req.complete && !res.headersSent) closeAfterResponse(req, res, this.opts.bodyTimeoutMs);
-      if (e instanceof HttpError) sendError(res, e.status, e.message);
+      const status = httpStatus(e);
+      if (status !== undefined) sendError(res, status, messageOf(e));
       else {
         this.log.error('request failed', { method: req.method, url: req.url, error: messageOf(e) });
         if (!res.headersSent) sendError(res, 500, `internal error: ${messageOf(e)}`);
@@ -495,7 +497,7 @@ export class ModelServer implements InferenceBackend {
         res.end(answer.chunks.at(-1));
       }
     } catch (e) {
-      status = e instanceof HttpError ? e.status : 500;
+      status = httpStatus(e) ?? 500;
       throw e;
     } finally {
       this.metrics.requests.inc({ ...mv.labels, code: String(status) });
