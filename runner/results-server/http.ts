@@ -1,5 +1,7 @@
-// Small HTTP helpers shared by the Twirp, blob and REST handlers.
+// The Twirp side of the results server: its errors and the protobuf-JSON request fields. The
+// generic HTTP pieces (sendJson, readSmallBody, bearerToken) are src/util/http.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyTooLargeError, JsonBodyError, parseJsonText, readSmallBody, sendJson } from '../../src/util/http.js';
 
 /** Twirp error codes and the HTTP status each one maps to (twirp spec v7). */
 export const TWIRP_STATUS = {
@@ -46,48 +48,34 @@ export function invalidArgument(field: string, problem: string): TwirpError {
   return new TwirpError('invalid_argument', `${field} ${problem}`, { argument: field });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
-  res.end(text);
-}
-
 export function sendTwirpError(res: ServerResponse, err: TwirpError): void {
   const body: Record<string, unknown> = { code: err.code, msg: err.message };
   if (err.meta) body['meta'] = err.meta;
   sendJson(res, err.status, body);
 }
 
-/** Reads a small request body fully (JSON requests); refuses more than `limit` bytes. */
-export async function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    req.resume();
-    throw new TwirpError('malformed', `request body is larger than ${limit} bytes`);
+/** A JSON object request body of at most `limit` bytes; anything else is a malformed request. */
+export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  let raw: Buffer;
+  try {
+    raw = await readSmallBody(req, limit);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new TwirpError('malformed', error.message);
+    throw error;
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) throw new TwirpError('malformed', `request body is larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  return parseJsonObject(raw);
 }
 
 /** Parses a JSON object body; anything else is a malformed request. */
-export function parseJsonObject(raw: Buffer): Record<string, unknown> {
+function parseJsonObject(raw: Buffer): Record<string, unknown> {
   const text = raw.toString('utf8').trim();
   if (text === '') return {};
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonText(text);
   } catch (error) {
-    throw new TwirpError('malformed', `request body is not valid JSON: ${(error as Error).message}`);
+    if (error instanceof JsonBodyError) throw new TwirpError('malformed', `request body is not valid JSON: ${error.message}`);
+    throw error;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TwirpError('malformed', 'request body must be a JSON object');

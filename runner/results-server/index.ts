@@ -7,7 +7,8 @@ import { createReadStream } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { TwirpError, invalidArgument, parseJsonObject, readSmallBody, sendJson, sendTwirpError } from './http.js';
+import { bearerToken, readSmallBody, sendJson } from '../../src/util/http.js';
+import { TwirpError, invalidArgument, readJsonObject, sendTwirpError } from './http.js';
 import { ResultsService } from './service.js';
 import { BlobError, Storage, isBlobName, isContainer, type BlobProperties, type Container } from './storage.js';
 import {
@@ -142,9 +143,9 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
 
   /** The claims of a valid runtime token of a live run; a TwirpError (401) otherwise. */
   async function runtimeClaims(req: IncomingMessage): Promise<TokenClaims> {
-    const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    if (!match) throw new TwirpError('unauthenticated', 'missing Authorization: Bearer <ACTIONS_RUNTIME_TOKEN>');
-    const claims = await verifyRuntimeToken(secret, match[1] as string);
+    const presented = bearerToken(req);
+    if (!presented) throw new TwirpError('unauthenticated', 'missing Authorization: Bearer <ACTIONS_RUNTIME_TOKEN>');
+    const claims = await verifyRuntimeToken(secret, presented);
     if (typeof claims === 'string') throw new TwirpError('unauthenticated', `invalid runtime token: ${claims}`);
     const ended = runEnded(claims.runId);
     if (ended) throw new TwirpError('unauthenticated', `invalid runtime token: ${ended}`);
@@ -165,7 +166,7 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
         );
       }
       const claims = await runtimeClaims(req);
-      const body = parseJsonObject(await readSmallBody(req, MAX_JSON_BODY));
+      const body = await readJsonObject(req, MAX_JSON_BODY);
       sendJson(res, 200, await fn(claims, body));
     } catch (error) {
       if (error instanceof TwirpError) {
@@ -338,9 +339,9 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
       sendJson(res, status, { message, documentation_url: 'https://docs.github.com/rest/authentication' });
       return undefined;
     };
-    const match = /^(?:Bearer|token)\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    if (!match) return refuse(401, 'Requires authentication: send Authorization: token <GITHUB_TOKEN of the run>');
-    const claims = await verifyApiToken(secret, match[1] as string);
+    const presented = bearerToken(req, ['Bearer', 'token']);
+    if (!presented) return refuse(401, 'Requires authentication: send Authorization: token <GITHUB_TOKEN of the run>');
+    const claims = await verifyApiToken(secret, presented);
     if (typeof claims === 'string') return refuse(401, `Bad credentials: ${claims}`);
     const ended = runEnded(claims.runId);
     if (ended) return refuse(401, `Bad credentials: ${ended}`);
@@ -453,7 +454,7 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
         return;
       }
       if (method === 'POST' && resource === 'caches') {
-        sendJson(res, 201, await service.reserveCacheV1(claims, parseJsonObject(await readSmallBody(req, MAX_JSON_BODY))));
+        sendJson(res, 201, await service.reserveCacheV1(claims, await readJsonObject(req, MAX_JSON_BODY)));
         return;
       }
       const idMatch = /^caches\/(\d+)$/.exec(resource);
@@ -489,7 +490,7 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
         return;
       }
       if (idMatch && method === 'POST') {
-        await service.commitCacheV1(claims, Number(idMatch[1]), parseJsonObject(await readSmallBody(req, MAX_JSON_BODY)));
+        await service.commitCacheV1(claims, Number(idMatch[1]), await readJsonObject(req, MAX_JSON_BODY));
         res.writeHead(204);
         res.end();
         return;

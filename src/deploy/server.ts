@@ -6,12 +6,12 @@
  * traffic while the server's metrics are watched; it is promoted to 100% or rolled back.
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import YAML from 'yaml';
 import { addToModelDir, MODEL_FILES, type OpenedModelDir } from '../model-dir/index.js';
 import { CdlError, messageOf } from '../util/errors.js';
 import { histogramQuantile, parsePrometheus, trafficDelta, versionTraffic, type VersionTraffic } from './prometheus.js';
+import { configFileOf, readConfigFile, versionDirs, writeConfigFile } from '../serve/repository-layout.js';
 import type { ShadowReport } from '../serve/shadow.js';
 import type { CanarySettings, ServerTarget, ShadowSettings } from './types.js';
 
@@ -74,41 +74,22 @@ async function http(url: string, init: RequestInit = {}): Promise<{ status: numb
   return { status: res.status, json, text };
 }
 
-/** The config file of a model in the repository and its content (config.yaml unless config.json exists). */
-async function readServeConfig(modelDir: string): Promise<{ file: string; value: Record<string, unknown> }> {
-  for (const name of ['config.yaml', 'config.yml', 'config.json']) {
-    const file = path.join(modelDir, name);
-    if (!existsSync(file)) continue;
-    const text = await readFile(file, 'utf8');
-    const value = (name.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) as Record<string, unknown> | null;
-    return { file, value: value ?? {} };
-  }
-  return { file: path.join(modelDir, 'config.yaml'), value: {} };
-}
-
-async function writeServeConfig(file: string, value: Record<string, unknown>): Promise<void> {
-  const text = file.endsWith('.json') ? JSON.stringify(value, null, 2) + '\n' : YAML.stringify(value);
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
-}
-
 /** Versions in the repository and the tag each holds. */
 export async function repositoryVersions(modelDir: string): Promise<Array<{ version: number; tag: string | null }>> {
   if (!existsSync(modelDir)) return [];
   const out: Array<{ version: number; tag: string | null }> = [];
-  for (const e of await readdir(modelDir, { withFileTypes: true })) {
-    if (!e.isDirectory() || !/^[1-9][0-9]*$/.test(e.name)) continue;
+  for (const version of (await versionDirs(modelDir)).reverse()) {
     let tag: string | null = null;
     try {
       tag =
-        (JSON.parse(await readFile(path.join(modelDir, e.name, VERSION_RELEASE_FILE), 'utf8')) as { tag?: string }).tag ?? null;
+        (JSON.parse(await readFile(path.join(modelDir, String(version), VERSION_RELEASE_FILE), 'utf8')) as { tag?: string })
+          .tag ?? null;
     } catch {
       tag = null;
     }
-    out.push({ version: Number(e.name), tag });
+    out.push({ version, tag });
   }
-  return out.sort((a, b) => a.version - b.version);
+  return out;
 }
 
 export class ServerClient {
@@ -272,7 +253,9 @@ export async function deployToServer(i: ServerDeployInput): Promise<ServerDeploy
     return { serverVersion: version, previous, url: envUrl, outcome: 'unchanged', smoke };
   }
 
-  const { file, value: config } = await readServeConfig(modelDir);
+  const found = await readConfigFile(modelDir);
+  const file = configFileOf(modelDir, found.file);
+  const config = (found.raw ?? {}) as Record<string, unknown>;
   const apply = async (
     versionsServed: number[],
     canary?: { version: number; weight: number },
@@ -283,7 +266,7 @@ export async function deployToServer(i: ServerDeployInput): Promise<ServerDeploy
     else delete next.canary;
     if (shadow) next.shadow = shadow;
     else delete next.shadow;
-    await writeServeConfig(file, next);
+    await writeConfigFile(file, next);
     await client.load();
   };
   const keep = previous !== null ? [previous] : [];

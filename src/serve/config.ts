@@ -1,5 +1,5 @@
 /**
- * Per-model serving configuration: `<repository>/<model>/config.yaml` (or config.json).
+ * Per-model serving configuration: `<repository>/<model>/config.yaml` (or config.json; which file: repository-layout.ts).
  *
  *   max_batch_size: 64          rows the dynamic batcher puts in one run
  *   max_queue_delay_ms: 0       how long the oldest request may wait for a fuller batch (0: a free worker takes what is queued)
@@ -15,12 +15,9 @@
  *
  * Validation is a pure function returning every problem, each naming the file and field.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import YAML from 'yaml';
 import { ConfigError } from '../util/errors.js';
+import { readConfigFile } from './repository-layout.js';
 
 export type VersionPolicy = { latest: number } | { specific: number[] } | { all: true };
 
@@ -37,8 +34,6 @@ export interface ServeModelConfig {
   /** A version that gets a copy of `fraction` of production requests, answered only to the comparison. */
   shadow?: { version: number; fraction: number };
 }
-
-export const CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'] as const;
 
 export function defaultModelConfig(): ServeModelConfig {
   return {
@@ -242,19 +237,9 @@ export function validateModelConfig(raw: unknown, source: string): { value: Serv
 
 /** Read and validate a model's config file; defaults when there is none. Throws ConfigError listing every problem. */
 export async function readModelConfig(modelDir: string): Promise<{ config: ServeModelConfig; file: string | null }> {
-  for (const name of CONFIG_FILES) {
-    const file = path.join(modelDir, name);
-    if (!existsSync(file)) continue;
-    const text = await readFile(file, 'utf8');
-    let raw: unknown;
-    try {
-      raw = name.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
-    } catch (e) {
-      throw new ConfigError(`${file}: cannot parse: ${(e as Error).message.split('\n')[0]}`);
-    }
-    const { value, errors } = validateModelConfig(raw, file);
-    if (errors.length) throw new ConfigError(errors.join('\n'));
-    return { config: value, file };
-  }
-  return { config: defaultModelConfig(), file: null };
+  const { file, raw } = await readConfigFile(modelDir);
+  if (file === null) return { config: defaultModelConfig(), file: null };
+  const { value, errors } = validateModelConfig(raw, file);
+  if (errors.length) throw new ConfigError(errors.join('\n'));
+  return { config: value, file };
 }

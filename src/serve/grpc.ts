@@ -2,7 +2,7 @@
  * The Open Inference Protocol v2 over gRPC (proto/open_inference_grpc.proto), beside the REST
  * endpoints of the same server: the same model versions, batch queues, canary split, limits and
  * metrics. Requests are turned into the REST request's form and checked by the same code
- * (parseInferRequest); domain errors (HttpError) become gRPC status codes here, at the edge.
+ * (parseInferRequest); domain errors (errors.ts, HttpError) become gRPC status codes here, at the edge.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CdlError, messageOf } from '../util/errors.js';
+import { httpStatus } from './errors.js';
 import { HttpError, parseInferRequest, type InferRequest, type OutputTensor, type TensorData } from './protocol.js';
 import type { InferenceBackend } from './backend.js';
 
@@ -45,9 +46,10 @@ export function loadInferenceService(): grpc.ServiceDefinition {
 
 /** A domain error's HTTP status as a gRPC status code. */
 export function grpcCode(e: unknown): grpc.status {
-  if (!(e instanceof HttpError)) return grpc.status.INTERNAL;
-  if (e.reason === 'queue_full') return grpc.status.RESOURCE_EXHAUSTED;
-  switch (e.status) {
+  const status = httpStatus(e);
+  if (status === undefined) return grpc.status.INTERNAL;
+  if (e instanceof HttpError && e.reason === 'queue_full') return grpc.status.RESOURCE_EXHAUSTED;
+  switch (status) {
     case 400:
       return grpc.status.INVALID_ARGUMENT;
     case 404:

@@ -14,10 +14,11 @@ import { MODEL_FILES } from '../model-dir/index.js';
 import type { Ort } from '../runtime/onnxruntime.js';
 import { messageOf } from '../util/errors.js';
 import { readModelConfig, type ServeModelConfig } from './config.js';
+import { versionDirs } from './repository-layout.js';
 import type { Logger } from './log.js';
 import type { ServeMetrics } from './metrics.js';
 import { ModelVersion } from './model.js';
-import { HttpError } from './protocol.js';
+import { ModelLoadError, ModelNotFoundError } from './errors.js';
 import { ShadowComparison, type ShadowReport } from './shadow.js';
 
 export type VersionState = 'READY' | 'LOADING' | 'UNAVAILABLE';
@@ -69,8 +70,6 @@ export interface RepositoryOptions {
   /** Poll interval in ms for new versions; 0 turns polling off. */
   pollMs?: number;
 }
-
-const isVersionDir = (n: string) => /^[1-9][0-9]*$/.test(n);
 
 async function fingerprint(dir: string): Promise<string> {
   const parts: string[] = [];
@@ -178,11 +177,7 @@ export class ModelRepository {
       this.swap(s, new Map());
       return;
     }
-    const entries = await readdir(dir, { withFileTypes: true });
-    const onDisk = entries
-      .filter((e) => e.isDirectory() && isVersionDir(e.name))
-      .map((e) => Number(e.name))
-      .sort((a, b) => b - a);
+    const onDisk = await versionDirs(dir);
     let config: ServeModelConfig;
     try {
       config = (await readModelConfig(dir)).config;
@@ -371,31 +366,29 @@ export class ModelRepository {
   resolve(name: string, version?: string): ModelVersion {
     const s = this.models.get(name);
     if (!s || (!s.served.size && !s.onDisk.length && !s.failures.size && s.error === null)) {
-      throw new HttpError(404, `unknown model "${name}"; models: ${[...this.models.keys()].sort().join(', ') || '(none)'}`);
+      throw new ModelNotFoundError(`unknown model "${name}"; models: ${[...this.models.keys()].sort().join(', ') || '(none)'}`);
     }
     if (version !== undefined) {
       const mv = /^[0-9]+$/.test(version) ? s.served.get(Number(version)) : undefined;
       if (!mv) {
-        throw new HttpError(
-          404,
+        throw new ModelNotFoundError(
           `model "${name}" has no version "${version}" being served; serving: ${[...s.served.keys()].join(', ') || 'none'}`,
         );
       }
       if (mv.version === this.shadowVersion(s))
-        throw new HttpError(
-          404,
+        throw new ModelNotFoundError(
           `model "${name}" version ${version} is its shadow: it gets copies of production requests and answers none; omit the version`,
         );
       return mv;
     }
     if (!s.served.size) {
-      throw new HttpError(404, `model "${name}" has no version being served${this.reasonSuffix(s)}`);
+      throw new ModelNotFoundError(`model "${name}" has no version being served${this.reasonSuffix(s)}`);
     }
     // A shadow version never answers a request that does not name it.
     const shadowV = this.shadowVersion(s);
     const production = [...s.served.keys()].filter((k) => k !== shadowV);
     if (!production.length)
-      throw new HttpError(404, `model "${name}" serves only its shadow version ${shadowV}, which does not answer clients`);
+      throw new ModelNotFoundError(`model "${name}" serves only its shadow version ${shadowV}, which does not answer clients`);
     let v = production[0]!;
     const canary = this.canaryOf(s);
     if (canary) {
@@ -483,7 +476,7 @@ export class ModelRepository {
   /** Per-version statistics: requests routed, predicted classes, queue depth, canary weight. */
   stats(name: string): Record<string, unknown> {
     const s = this.models.get(name);
-    if (!s) throw new HttpError(404, `unknown model "${name}"`);
+    if (!s) throw new ModelNotFoundError(`unknown model "${name}"`);
     const canary = this.canaryOf(s);
     return {
       name,
@@ -506,21 +499,21 @@ export class ModelRepository {
   async load(name: string): Promise<void> {
     const dir = path.join(this.o.root, name);
     if (!/^[^/\\.][^/\\]*$/.test(name) || !existsSync(dir)) {
-      throw new HttpError(404, `no model "${name}" in the repository ${this.o.root}`);
+      throw new ModelNotFoundError(`no model "${name}" in the repository ${this.o.root}`);
     }
     const s = this.state(name);
     s.unloaded = false;
     await this.reconcile(name, true);
     if (!s.served.size) {
-      throw new HttpError(400, `model "${name}" failed to load${this.reasonSuffix(s) || ': no version directories'}`);
+      throw new ModelLoadError(`model "${name}" failed to load${this.reasonSuffix(s) || ': no version directories'}`);
     }
-    if (s.error) throw new HttpError(400, `model "${name}": ${s.error}`);
+    if (s.error) throw new ModelLoadError(`model "${name}": ${s.error}`);
   }
 
   /** Explicit unload: in-flight requests finish, then the sessions are freed. */
   async unload(name: string): Promise<void> {
     const s = this.models.get(name);
-    if (!s) throw new HttpError(404, `unknown model "${name}"`);
+    if (!s) throw new ModelNotFoundError(`unknown model "${name}"`);
     const next = s.chain.then(() => {
       s.unloaded = true;
       this.swap(s, new Map());

@@ -10,9 +10,11 @@ import { existsSync, statSync } from 'node:fs';
 import { loadOrt } from '../runtime/onnxruntime.js';
 import { CdlError, messageOf } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';
+import { JSON_TYPE, JsonBodyError, parseJsonText, sendJson, sendText } from '../util/http.js';
 import { jsonLogger, type Logger } from './log.js';
 import { ServeMetrics } from './metrics.js';
 import { BodyReader, closeAfterResponse, LARGE_BODY_BYTES } from './body.js';
+import { ModelNotFoundError, httpStatus } from './errors.js';
 import { HttpError, inferResponse, tensorMetadata, type InferRequest } from './protocol.js';
 import type { InferenceBackend, ModelMetadata } from './backend.js';
 import { GrpcEndpoint } from './grpc.js';
@@ -59,21 +61,14 @@ const MAX_API_BODY_BYTES = 64 * 1024;
 export const SERVER_NAME = 'cdl';
 export const EXTENSIONS = ['model_repository', 'statistics', 'metrics', 'binary_tensor_data'];
 
-const JSON_TYPE = 'application/json';
-
-function send(res: http.ServerResponse, status: number, body: string, type = JSON_TYPE): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-const sendJson = (res: http.ServerResponse, status: number, value: unknown) => send(res, status, JSON.stringify(value));
 const sendError = (res: http.ServerResponse, status: number, message: string) => sendJson(res, status, { error: message });
 
 function parseJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJsonText(text);
   } catch (e) {
-    throw new HttpError(400, `malformed JSON in the request body: ${(e as Error).message}`);
+    if (e instanceof JsonBodyError) throw new HttpError(400, `malformed JSON in the request body: ${e.message}`);
+    throw e;
   }
 }
 
@@ -220,7 +215,7 @@ export class ModelServer implements InferenceBackend {
       this.repository.resolveForMetadata(name, version);
       return !this.draining;
     } catch (e) {
-      if (e instanceof HttpError && !this.repository.isKnown(name)) throw e;
+      if (e instanceof ModelNotFoundError && !this.repository.isKnown(name)) throw e;
       return false;
     }
   }
@@ -256,7 +251,7 @@ export class ModelServer implements InferenceBackend {
       this.mirror(name, mv, parsed, outputs, performance.now() - ti);
       return answer(mv, parsed, outputs);
     } catch (e) {
-      status = e instanceof HttpError ? e.status : 500;
+      status = httpStatus(e) ?? 500;
       throw e;
     } finally {
       this.metrics.requests.inc({ ...mv.labels, code: String(status) });
@@ -296,7 +291,8 @@ export class ModelServer implements InferenceBackend {
     } catch (e) {
       // A body still arriving is refused without reading it: the answer goes out, then the connection closes.
       if (!req.complete && !res.headersSent) closeAfterResponse(req, res, this.opts.bodyTimeoutMs);
-      if (e instanceof HttpError) sendError(res, e.status, e.message);
+      const status = httpStatus(e);
+      if (status !== undefined) sendError(res, status, messageOf(e));
       else {
         this.log.error('request failed', { method: req.method, url: req.url, error: messageOf(e) });
         if (!res.headersSent) sendError(res, 500, `internal error: ${messageOf(e)}`);
@@ -318,7 +314,7 @@ export class ModelServer implements InferenceBackend {
     };
     if (url.pathname === '/metrics') {
       want('GET');
-      return send(res, 200, await this.metrics.exposition(), 'text/plain; version=0.0.4; charset=utf-8');
+      return sendText(res, 200, await this.metrics.exposition(), 'text/plain; version=0.0.4; charset=utf-8');
     }
     if (parts[0] !== 'v2') throw new HttpError(404, `no such endpoint: ${url.pathname}; the API is under /v2 (and /metrics)`);
     if (parts.length === 1) {
@@ -501,7 +497,7 @@ export class ModelServer implements InferenceBackend {
         res.end(answer.chunks.at(-1));
       }
     } catch (e) {
-      status = e instanceof HttpError ? e.status : 500;
+      status = httpStatus(e) ?? 500;
       throw e;
     } finally {
       this.metrics.requests.inc({ ...mv.labels, code: String(status) });
