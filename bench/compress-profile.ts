@@ -17,6 +17,9 @@ import { gunzipSync } from 'node:zlib';
 import { quantizeStatic } from '../src/onnx/quantize-static.js';
 import { loadOrt } from '../src/runtime/onnxruntime.js';
 
+// A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
+process.env.CDL_RUNS ??= 'off';
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const FULL = '/usr/share/datasets/fashion-mnist';
 const { values } = parseArgs({

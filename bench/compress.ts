@@ -17,6 +17,9 @@ import { loadConfig } from '../src/config/index.js';
 import { loadOrt } from '../src/runtime/onnxruntime.js';
 import { train } from '../src/train/run.js';
 
+// A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
+process.env.CDL_RUNS ??= 'off';
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const FULL = '/usr/share/datasets/fashion-mnist';
 const work = path.join(root, '.cdl', 'bench', 'compress');

@@ -16,6 +16,9 @@ import { DEFAULT_THRESHOLDS } from '../src/monitor/drift.js';
 import { readReferenceFile } from '../src/monitor/run.js';
 import { simulateDrift, simulationMarkdown, type Scenario } from '../src/monitor/simulate.js';
 
+// A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
+process.env.CDL_RUNS ??= 'off';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TRAIN = 6000;
 const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);

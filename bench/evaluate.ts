@@ -14,6 +14,9 @@ import { evaluateModel, loadTestData } from '../src/evaluate/index.js';
 import { loadOrt } from '../src/runtime/onnxruntime.js';
 import { train } from '../src/train/run.js';
 
+// A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
+process.env.CDL_RUNS ??= 'off';
+
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },

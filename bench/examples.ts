@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/index.js';
 import { train } from '../src/train/run.js';
 
+// A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
+process.env.CDL_RUNS ??= 'off';
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const FULL = '/usr/share/datasets/fashion-mnist';
 

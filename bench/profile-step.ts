@@ -22,6 +22,9 @@ import {
 import '@tensorflow/tfjs-backend-wasm';
 import { installKernels } from '../src/train/kernels/index.js';
 
+// A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
+process.env.CDL_RUNS ??= 'off';
+
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;

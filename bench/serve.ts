@@ -46,6 +46,9 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { CDL_VERSION } from '../src/version.js';
 
+// A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
+process.env.CDL_RUNS ??= 'off';
+
 interface AutocannonResult {
   requests: { total: number };
   latency: { p50: number; p99: number };

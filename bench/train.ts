@@ -41,6 +41,9 @@ import { installKernels, kernelChoices, type KernelLayerInfo } from '../src/trai
 import { forceChoice } from '../src/train/kernels/ort-kernels.js';
 import { verifyKernels, type KernelCheck } from '../src/train/kernels/verify.js';
 
+// A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
+process.env.CDL_RUNS ??= 'off';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const resultsDir = path.join(here, 'results');
 const DATA_DIR = '/usr/share/datasets/fashion-mnist';

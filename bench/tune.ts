@@ -24,6 +24,9 @@ import { loadConfig } from '../src/config/index.js';
 import { tune } from '../src/tune/run.js';
 import { bestTrial, totalEpochs, type Study } from '../src/tune/study.js';
 
+// A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
+process.env.CDL_RUNS ??= 'off';
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CONFIG = path.join(root, 'examples', 'fashion-mnist', 'cdl.tune.yaml');
 

@@ -99,6 +99,8 @@ describe('actions/evaluate-gate bundle', () => {
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       HOME: os.homedir(),
+      // The step runs in this checkout: it must never record runs here, let alone push them to its origin.
+      CDL_RUNS: 'off',
       ...results.env(),
       GITHUB_API_URL: gh.url,
       GITHUB_ACTIONS: 'true',
