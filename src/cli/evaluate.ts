@@ -12,10 +12,11 @@ import { selectForge } from '../forge/index.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
 import path from 'node:path';
+import { table } from './table.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 
-function table(rows: MetricComparison[], withBaseline: boolean): string {
+function metricTable(rows: MetricComparison[], withBaseline: boolean): string {
   const lines = rows.map((r) => {
     const cells = [METRIC_INFO[r.metric]?.label ?? r.metric, fmtValue(r.candidate, r.metric)];
     if (withBaseline)
@@ -23,16 +24,7 @@ function table(rows: MetricComparison[], withBaseline: boolean): string {
     return cells;
   });
   const head = withBaseline ? ['metric', 'candidate', 'baseline', 'delta', 'significance'] : ['metric', 'value'];
-  const all = [head, ...lines];
-  const widths = head.map((_, i) => Math.max(...all.map((l) => (l[i] ?? '').length)));
-  return all
-    .map((l) =>
-      l
-        .map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return table([head, ...lines]);
 }
 
 /** The reason given with --force-bless; a bare yes/true is not a reason. */
@@ -77,7 +69,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(JSON.stringify(record, null, 2) + '\n');
   else {
     const rows = compareEvaluations(pair.candidate, pair.baseline, pair.gate);
-    process.stdout.write(table(rows, Boolean(pair.baseline)) + '\n');
+    process.stdout.write(metricTable(rows, Boolean(pair.baseline)) + '\n');
     log(`written to ${file}`);
   }
   return 0;
@@ -117,7 +109,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
   const b = result.blessing;
   if (values.json) process.stdout.write(JSON.stringify(b, null, 2) + '\n');
   else {
-    process.stdout.write(table(b.comparison, Boolean(result.baseline)) + '\n\n');
+    process.stdout.write(metricTable(b.comparison, Boolean(result.baseline)) + '\n\n');
     for (const v of b.verdicts)
       process.stdout.write(`${v.verdict === 'pass' ? 'pass' : 'FAIL'}  ${v.metric}: ${v.reasons.join('; ')}\n`);
     process.stdout.write(`${b.decision}: ${b.reason}\n`);

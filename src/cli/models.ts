@@ -12,6 +12,7 @@ import { Registry } from '../registry/registry.js';
 import { releaseModel } from '../registry/release-model.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
+import { table } from './table.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');
@@ -68,18 +69,6 @@ async function context(values: { config?: unknown; set?: unknown; name?: unknown
 function positionals(argv: string[]): { words: string[]; rest: string[] } {
   const i = argv.findIndex((a) => a.startsWith('-'));
   return i < 0 ? { words: argv, rest: [] } : { words: argv.slice(0, i), rest: argv.slice(i) };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 function historyTable(h: DeploymentRecord[]): string {

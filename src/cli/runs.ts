@@ -18,6 +18,7 @@ import {
 import { readRecords, repoRootOf } from '../runs/store.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
+import { table } from './table.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');
@@ -46,19 +47,6 @@ type Values = ReturnType<typeof parse<typeof FLAGS>>['values'];
 
 const f4 = (v: number | null | undefined) => (v === undefined || v === null ? '—' : v.toFixed(4));
 const signed = (v: number | undefined) => (v === undefined ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(4)}`);
-
-/** Columns padded to their widest cell. */
-export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
 
 function positiveInt(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
