@@ -5,17 +5,18 @@
  * without a baseline, and one against a production baseline with a release history.
  * Skipped when no Chromium is installed (CHROMIUM_PATH, else /usr/bin/chromium).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gateSection } from '../src/config/schema.js';
 import { decide, predictionChanges, type EvaluatedModel, type Evaluation } from '../src/evaluate/index.js';
 import { htmlReport, thumbnailUris } from '../src/report/index.js';
 import { EXAMPLE_CONFIG, QUICK, removeTempDirs, runCli, tempDir } from './helpers/example.js';
+import { CHROMIUM, launchChromium } from './helpers/browser.js';
 
-const executable = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((f) => f && existsSync(f));
+const executable = CHROMIUM;
 
 interface PageCheck {
   title: string;
@@ -33,10 +34,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (!executable) return;
-  browser = await chromium.launch({
-    executablePath: executable,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

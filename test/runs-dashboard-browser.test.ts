@@ -4,24 +4,21 @@
  * fill or a stroke), the runs table has a row per run, and the console stays free of errors.
  * Skipped when no Chromium is installed (CHROMIUM_PATH, else /usr/bin/chromium).
  */
-import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeDashboard } from '../src/runs/dashboard.js';
 import { removeTempDirs, tempDir } from './helpers/example.js';
 import { syntheticRuns } from './helpers/run-records.js';
+import { CHROMIUM, launchChromium } from './helpers/browser.js';
 
-const executable = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((f) => f && existsSync(f));
+const executable = CHROMIUM;
 
 let browser: Browser;
 
 beforeAll(async () => {
   if (!executable) return;
-  browser = await chromium.launch({
-    executablePath: executable,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
