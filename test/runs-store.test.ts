@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RUN_RECORD_SCHEMA_VERSION, RunRecordError, parseRunRecord } from '../src/model-dir/run-record.js';
-import { appendRecord, readRecords, recordPath } from '../src/runs/store.js';
+import { appendRecord, isPermissionError, readRecords, recordPath } from '../src/runs/store.js';
 import { writeRuns } from '../src/runs/record.js';
 import { removeTempDirs, tempDir } from './helpers/example.js';
 import { syntheticRecord } from './helpers/run-records.js';
@@ -124,6 +124,15 @@ describe('the runs branch', () => {
     const reader = tempDir('cdl-runs-reader-');
     git(reader, 'clone', '-q', origin, '.');
     expect((await readRecords(reader)).map((x) => x.record.id).sort()).toEqual(records.map((r) => r.id).sort());
+  });
+
+  it.each([
+    [' ! [remote rejected] 5e403ab9c1 -> cdl-runs (cannot lock ref)', false],
+    ["error: failed to push some refs to '/tmp/cdl-runs-origin-403abc'", false],
+    ["fatal: unable to access 'https://github.com/o/r/': The requested URL returned error: 403", true],
+    ['remote: Permission to o/r.git denied to github-actions[bot].', true],
+  ])('a push failing with %j is a refused permission: %s', (stderr, refused) => {
+    expect(isPermissionError(stderr)).toBe(refused);
   });
 
   it('on GitHub, a pull request from a fork does not record and says so', async () => {

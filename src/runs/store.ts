@@ -184,8 +184,11 @@ export async function appendRecord(repo: string, record: RunRecord, o: AppendOpt
 /** The token may not write (a read-only GITHUB_TOKEN, a fork): the run is simply not recorded. */
 export class RunPermissionError extends RunStoreError {}
 
-function isPermissionError(s: string): boolean {
-  return /403|permission .*denied|write access .*not granted|Authentication failed|could not read Username/i.test(s);
+export function isPermissionError(s: string): boolean {
+  // Only git's own wording: a bare "403" also occurs inside object ids and temporary paths.
+  return /returned error: 403\b|\bHTTP 403\b|permission .*denied|write access .*not granted|Authentication failed|could not read Username/i.test(
+    s,
+  );
 }
 
 function lastLine(s: string): string {
