@@ -2,7 +2,6 @@
  * Bring your own trainer: train.command runs a script with CDL_* variables and cdl turns what it
  * writes into a model directory.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -16,6 +15,7 @@ import { buildModel } from '../src/train/model.js';
 import { train } from '../src/train/run.js';
 import { TrainError } from '../src/util/errors.js';
 import { captureLog, EXAMPLE_DIR, removeTempDirs, siblings, tempDir } from './helpers/example.js';
+import { torchAvailable } from './helpers/torch.js';
 
 afterAll(removeTempDirs);
 
@@ -257,18 +257,6 @@ train:
   });
 });
 
-function torchAvailable(): boolean {
-  try {
-    // Find the modules without importing them: importing torch can take a minute on a busy machine,
-    // and a timeout here would skip the PyTorch tests quietly.
-    const find = 'import importlib.util, sys; sys.exit(0 if all(importlib.util.find_spec(m) for m in ("torch", "numpy")) else 1)';
-    execFileSync('/usr/bin/python3', ['-c', find], { stdio: 'ignore', timeout: 300_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const TORCH = torchAvailable();
 
 describe('the PyTorch example (examples/fashion-mnist/pytorch)', () => {
@@ -286,7 +274,14 @@ describe('the PyTorch example (examples/fashion-mnist/pytorch)', () => {
       const out = path.join(tempDir('cdl-out-'), 'pt');
       const cap = captureLog();
       const r = await train({ loaded, overrides, outDir: out, log: cap.log });
-      expect(readdirSync(out).sort()).toEqual(['SHA256SUMS', 'history.json', 'lineage.json', 'metrics.json', 'model-card.md', 'model.onnx']);
+      expect(readdirSync(out).sort()).toEqual([
+        'SHA256SUMS',
+        'history.json',
+        'lineage.json',
+        'metrics.json',
+        'model-card.md',
+        'model.onnx',
+      ]);
       expect(r.lineage.trainer).toEqual({ kind: 'command', command: '/usr/bin/python3 train.py' });
       const reported = r.metrics.training!.reported as { device: string; framework: string };
       expect(['cpu', 'cuda']).toContain(reported.device);
