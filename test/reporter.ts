@@ -1,4 +1,4 @@
-/** Prints one closing line that CI systems read: "tests: N passed, N failed, N skipped". */
+/** Prints one closing line that CI systems read, alone on the last line: "N passed, N failed, N skipped". */
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryLine implements Reporter {
@@ -18,6 +18,6 @@ export default class SummaryLine implements Reporter {
       if (m.state() === 'failed' && failedHere === 0) failedHere = 1;
       failed += failedHere;
     }
-    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }
