@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LocalForge, PromotionConflictError } from '../src/forge/local.js';
+import { LocalForge } from '../src/forge/local.js';
+import { PromotionConflictError } from '../src/forge/types.js';
 import { CDL_BIN, git, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 import { candidate, project, sha256, writeSums } from './helpers/registry-models.js';
 

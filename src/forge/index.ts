@@ -4,7 +4,7 @@ import type { Forge } from './types.js';
 
 export * from './tags.js';
 export * from './types.js';
-export { LocalForge, RELEASE_FILE } from './local.js';
+export { LocalForge } from './local.js';
 
 export interface SelectForgeOptions {
   /** GitHub token; default $GITHUB_TOKEN. */

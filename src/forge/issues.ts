@@ -2,8 +2,8 @@
  * Issues and workflow dispatches for monitoring: one issue per finding kind, found by a hidden
  * marker and updated instead of opening another, and a workflow_dispatch of the retraining
  * workflow (the feedback loop): `Forge.upsertIssue` and `Forge.dispatchWorkflow`. On GitHub through
- * the forge's Octokit; locally as files under .cdl/issues and .cdl/dispatches (run a recorded
- * dispatch with `cdl run <workflow> -e workflow_dispatch`). This file holds what both share.
+ * github-issues.ts; locally as files under .cdl/issues and .cdl/dispatches (local-issues.ts). This
+ * file holds what both share: the marker of monitoring's issue and the issue body.
  */
 
 /** GitHub refuses issue bodies longer than this. */
@@ -17,15 +17,4 @@ export function monitorMarker(model: string): string {
 export function issueBody(marker: string, body: string): string {
   const text = `${marker}\n${body}`;
   return text.length > MAX_BODY ? `${text.slice(0, MAX_BODY - 60)}\n\n… (cut at GitHub's size limit)` : text;
-}
-
-/** A file name for the issue a marker identifies (local forge). */
-export function issueSlug(marker: string): string {
-  return (
-    marker
-      .replace(/<!--|-->/g, '')
-      .trim()
-      .replace(/[^A-Za-z0-9._-]+/g, '-')
-      .replace(/^-+|-+$/g, '') || 'issue'
-  );
 }
