@@ -3,6 +3,7 @@
  * Keys are snake_case as users write them in YAML.
  */
 import { z } from 'zod';
+import { DEFAULT_TAG_TEMPLATE } from '../forge/tags.js';
 
 const posIntMsg = { error: 'expected a positive integer' };
 const nonNegIntMsg = { error: 'expected an integer >= 0' };
@@ -595,7 +596,7 @@ export const deploySection = z.strictObject({
   tag: z
     .string()
     .refine((t) => t.includes('{version}'), { error: 'expected a {version} placeholder, e.g. {model}@v{version}' })
-    .default('{model}@v{version}')
+    .default(DEFAULT_TAG_TEMPLATE)
     .describe('Release tag convention of model versions: {model} and {version} (semantic versioning) are filled in'),
   environment: z
     .string()
