@@ -3,7 +3,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GitHubForge } from '../src/forge/github.js';
-import { compareVersions, LocalForge, releasesOfModel, selectForge } from '../src/forge/index.js';
+import { selectForge } from '../src/forge/index.js';
+import { LocalForge } from '../src/forge/local.js';
+import { compareVersions, releasesOfModel } from '../src/forge/tags.js';
 import { git, removeTempDirs, tempDir } from './helpers/example.js';
 
 afterAll(removeTempDirs);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startResultsServer, type ResultsServer } from '../runner/results-server/index.js';
 import { loadConfig } from '../src/config/index.js';
-import { LocalForge } from '../src/forge/index.js';
+import { LocalForge } from '../src/forge/local.js';
 import { openModelDir } from '../src/model-dir/index.js';
 import { stageAssets } from '../src/registry/assets.js';
 import { perturbModel, trainExample } from './evaluate-models.js';

@@ -14,7 +14,7 @@ import type { Dataset } from '../src/data/index.js';
 import { evaluateModel, loadTestData, runGate, type Blessing, type GateRun } from '../src/evaluate/index.js';
 import { rollback, deploy } from '../src/deploy/run.js';
 import { deploySettings } from '../src/deploy/settings.js';
-import { LocalForge } from '../src/forge/index.js';
+import { LocalForge } from '../src/forge/local.js';
 import { SCHEMA_VERSIONS } from '../src/model-dir/index.js';
 import { onnx } from '../src/onnx/index.js';
 import { Registry } from '../src/registry/registry.js';

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
-import { LocalForge } from '../src/forge/index.js';
+import { LocalForge } from '../src/forge/local.js';
 import { trainExample } from './evaluate-models.js';
 import { copyExample, git, QUICK, REPO, removeTempDirs, tempDir } from './helpers/example.js';
 

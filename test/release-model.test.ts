@@ -7,7 +7,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
-import { LocalForge } from '../src/forge/index.js';
+import { LocalForge } from '../src/forge/local.js';
 import { writeChecksums } from '../src/model-dir/checksums.js';
 import { MissingModelError, releaseModel } from '../src/registry/release-model.js';
 import { NotBlessedError } from '../src/registry/registry.js';

@@ -2,10 +2,6 @@
 import { LocalForge } from './local.js';
 import type { Forge } from './types.js';
 
-export * from './tags.js';
-export * from './types.js';
-export { LocalForge } from './local.js';
-
 export interface SelectForgeOptions {
   /** GitHub token; default $GITHUB_TOKEN. */
   token?: string;

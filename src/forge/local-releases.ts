@@ -10,8 +10,8 @@ import { MODEL_FILES } from '../model-dir/files.js';
 import { addToModelDir } from '../model-dir/index.js';
 import { CdlError } from '../util/errors.js';
 import { RELEASE_FILE, type LocalDirs, type LocalRelease } from './local-layout.js';
-import { releasesOfModel, releaseVersion } from './tags.js';
-import { compareVersions, type ReleaseInfo } from './types.js';
+import { compareVersions, releasesOfModel, releaseVersion } from './tags.js';
+import type { ReleaseInfo } from './types.js';
 
 async function allReleases({ releasesDir }: LocalDirs): Promise<LocalRelease[]> {
   if (!existsSync(releasesDir)) return [];

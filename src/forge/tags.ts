@@ -2,7 +2,7 @@
  * Release tags of model versions, the one convention forge and registry share: a template with
  * `{model}` and `{version}` placeholders (default `{model}@v{version}`, versions in semantic-versioning
  * form). Listing releases, a forge also recognises the other spellings in RECOGNISED_TAG_TEMPLATES,
- * and plain `v1.2.0` tags in a repository with one model.
+ * and plain `v1.2.0` tags in a repository with one model. Versions are ordered by compareVersions.
  */
 import { UsageError } from '../util/errors.js';
 
@@ -63,4 +63,27 @@ export function releasesOfModel<T extends { tag: string }>(releases: T[], model:
   const own = releases.filter((r) => releaseVersion(r.tag, model) !== undefined);
   if (own.length) return own;
   return releases.filter((r) => /^v?\d+(\.\d+)*([-+].*)?$/.test(r.tag));
+}
+
+/** Compares version strings numerically part by part (1.10.0 > 1.9.2); pre-releases sort lower. */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const [core, pre] = v.replace(/^v/, '').split(/-(.*)/s, 2) as [string, string | undefined];
+    return {
+      nums: core
+        .split('+')[0]!
+        .split('.')
+        .map((x) => Number.parseInt(x, 10) || 0),
+      pre,
+    };
+  };
+  const x = parse(a);
+  const y = parse(b);
+  for (let i = 0; i < Math.max(x.nums.length, y.nums.length); i++) {
+    const d = (x.nums[i] ?? 0) - (y.nums[i] ?? 0);
+    if (d) return d;
+  }
+  if (x.pre && !y.pre) return -1;
+  if (!x.pre && y.pre) return 1;
+  return (x.pre ?? '').localeCompare(y.pre ?? '');
 }

@@ -126,29 +126,6 @@ export function reportMarker(model: string): string {
   return `<!-- cdl-report: model=${model} -->`;
 }
 
-/** Compares version strings numerically part by part (1.10.0 > 1.9.2); pre-releases sort lower. */
-export function compareVersions(a: string, b: string): number {
-  const parse = (v: string) => {
-    const [core, pre] = v.replace(/^v/, '').split(/-(.*)/s, 2) as [string, string | undefined];
-    return {
-      nums: core
-        .split('+')[0]!
-        .split('.')
-        .map((x) => Number.parseInt(x, 10) || 0),
-      pre,
-    };
-  };
-  const x = parse(a);
-  const y = parse(b);
-  for (let i = 0; i < Math.max(x.nums.length, y.nums.length); i++) {
-    const d = (x.nums[i] ?? 0) - (y.nums[i] ?? 0);
-    if (d) return d;
-  }
-  if (x.pre && !y.pre) return -1;
-  if (!x.pre && y.pre) return 1;
-  return (x.pre ?? '').localeCompare(y.pre ?? '');
-}
-
 /** A file attached to a release. */
 export interface AssetInfo {
   name: string;

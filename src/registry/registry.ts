@@ -11,7 +11,6 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { DeploymentRecord, RegistryForge, ReleaseDetails } from '../forge/types.js';
-import { compareVersions } from '../forge/types.js';
 import { CHECKSUMS_FILE, ChecksumError, parseChecksums, verifyChecksums } from '../model-dir/checksums.js';
 import {
   adoptModelDir,
@@ -27,7 +26,7 @@ import {
 import { CdlError, UsageError } from '../util/errors.js';
 import { assembleModelDir, DESCRIPTIVE_ASSETS, PROMOTION_FILE, PROVENANCE_FILE, stageAssets } from './assets.js';
 import { provenanceStatement, provenanceSubjects } from './provenance.js';
-import { DEFAULT_TAG_TEMPLATE, formatTag, parseTag } from '../forge/tags.js';
+import { compareVersions, DEFAULT_TAG_TEMPLATE, formatTag, parseTag } from '../forge/tags.js';
 
 /** A promotion refused: the candidate is not blessed (exit code 1). */
 export class NotBlessedError extends CdlError {}
