@@ -5,7 +5,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheScopesFor, startResultsServer, type CacheScope, type ResultsServer } from '../runner/results-server/index.js';
+import { startResultsServer, type ResultsServer } from '../runner/results-server/index.js';
+import { cacheScopesFor, type CacheScope } from '../runner/results-server/token.js';
 
 let tmp: string;
 let server: ResultsServer;

@@ -3,7 +3,8 @@
 import { cpus } from 'node:os';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cacheScopesFor, startResultsServer } from '../results-server/index.js';
+import { startResultsServer } from '../results-server/index.js';
+import { cacheScopesFor } from '../results-server/token.js';
 import { resolveInputs } from './inputs.js';
 import { machineLabels } from './labels.js';
 import { formatDuration, summaryTable, type JobSummary } from './run-summary.js';

@@ -9,7 +9,7 @@
 // Tokens are minted here (a synchronous HMAC, so env() stays synchronous) and
 // verified with jose, which checks the algorithm, signature, issuer, audience and
 // lifetime.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 
 /** Run and job ids travel inside `scp`, split on ' ' and ':' by the toolkit. */
@@ -65,10 +65,6 @@ function b64url(data: Buffer | string): string {
 
 function hmac(secret: Buffer, data: string): Buffer {
   return createHmac('sha256', secret).update(data).digest();
-}
-
-function safeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export function assertId(kind: string, value: string): void {
@@ -183,58 +179,4 @@ export async function verifyApiToken(secret: Buffer, token: string): Promise<Api
   const repository = payload['repository'];
   if (typeof runId !== 'string' || typeof repository !== 'string') return 'the token names no run and repository';
   return { runId, repository };
-}
-
-export type BlobPermission = 'r' | 'w';
-
-export interface BlobSignature {
-  permission: BlobPermission;
-  container: string;
-  blob: string;
-  /** Expiry, ms since epoch. */
-  expires: number;
-  /** Content-Disposition the download answers with (SAS `rscd`). */
-  contentDisposition?: string;
-}
-
-function signingString(sig: BlobSignature, expiresIso: string): string {
-  return [sig.permission, sig.container, sig.blob, expiresIso, sig.contentDisposition ?? ''].join('\n');
-}
-
-/** Builds a SAS-like signed URL for a blob: /blob/<container>/<blob>?sv&sr&sp&se[&rscd]&sig. */
-export function signBlobUrl(secret: Buffer, baseUrl: string, sig: BlobSignature): string {
-  const se = new Date(sig.expires).toISOString();
-  const url = new URL(`blob/${sig.container}/${sig.blob}`, baseUrl);
-  url.searchParams.set('sv', '2025-01-05');
-  url.searchParams.set('sr', 'b');
-  url.searchParams.set('sp', sig.permission);
-  url.searchParams.set('se', se);
-  if (sig.contentDisposition !== undefined) url.searchParams.set('rscd', sig.contentDisposition);
-  url.searchParams.set('sig', b64url(hmac(secret, signingString(sig, se))));
-  return url.href;
-}
-
-/**
- * Checks the signature on a blob request. Returns the content disposition to
- * answer with (if any), or an error string.
- */
-export function checkBlobSignature(
-  secret: Buffer,
-  container: string,
-  blob: string,
-  query: URLSearchParams,
-  needed: BlobPermission,
-): { contentDisposition?: string } | string {
-  const sp = query.get('sp');
-  const se = query.get('se');
-  const sig = query.get('sig');
-  if (!sp || !se || !sig) return 'the URL is not signed (sp, se and sig are required)';
-  if (sp !== needed) return `the URL grants permission '${sp}', this request needs '${needed}'`;
-  const expires = Date.parse(se);
-  if (Number.isNaN(expires)) return 'se is not a valid time';
-  const rscd = query.get('rscd') ?? undefined;
-  const expected = hmac(secret, signingString({ permission: sp, container, blob, expires, contentDisposition: rscd }, se));
-  if (!safeEqual(Buffer.from(sig, 'base64url'), expected)) return 'the signature does not match';
-  if (expires < Date.now()) return 'the signed URL has expired';
-  return rscd === undefined ? {} : { contentDisposition: rscd };
 }

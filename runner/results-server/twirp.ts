@@ -54,6 +54,9 @@ export function sendTwirpError(res: ServerResponse, err: TwirpError): void {
   sendJson(res, err.status, body);
 }
 
+/** The largest JSON request body the results server reads. */
+export const MAX_JSON_BODY = 1024 * 1024;
+
 /** A JSON object request body of at most `limit` bytes; anything else is a malformed request. */
 export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   let raw: Buffer;
