@@ -6,7 +6,7 @@ import { TwirpError } from './twirp.js';
 import { verifyApiToken, verifyRuntimeToken, type ApiTokenClaims, type TokenClaims } from './token.js';
 
 /** An API request refused: the status and message the REST routes answer with. */
-export interface ApiRefusal {
+interface ApiRefusal {
   status: 401 | 403;
   message: string;
 }

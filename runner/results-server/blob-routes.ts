@@ -15,7 +15,7 @@ const MAX_BLOCK_LIST_BODY = 16 * 1024 * 1024;
 const MAX_BLOCK_ID_BYTES = 64;
 const STORAGE_VERSION = '2025-01-05';
 
-export interface BlobServices {
+interface BlobServices {
   storage: Storage;
   artifacts: ArtifactService;
   cache: CacheService;

@@ -75,10 +75,10 @@ class Digest extends Transform {
 }
 
 /** The default bound on one blob (an artifact or a cache entry): GitHub's 10 GB cache limit. */
-export const DEFAULT_MAX_BLOB_BYTES = 10 * 1024 ** 3;
+const DEFAULT_MAX_BLOB_BYTES = 10 * 1024 ** 3;
 
 /** Headers a blob keeps and answers with. */
-export interface BlobHeaders {
+interface BlobHeaders {
   contentType?: string;
   contentEncoding?: string;
   contentDisposition?: string;

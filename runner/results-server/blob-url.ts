@@ -15,7 +15,7 @@ function safeEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export type BlobPermission = 'r' | 'w';
+type BlobPermission = 'r' | 'w';
 
 interface BlobSignature {
   permission: BlobPermission;

@@ -11,7 +11,7 @@ import { MAX_JSON_BODY, TwirpError, invalidArgument, readJsonObject } from './tw
 
 export const CACHE_V1_PREFIX = '/_apis/artifactcache/';
 
-export interface CacheV1Services {
+interface CacheV1Services {
   auth: RunAuth;
   storage: Storage;
   cache: CacheService;

@@ -5,7 +5,7 @@ import { sendJson } from '../../src/util/http.js';
 import type { ArtifactService } from './artifact-service.js';
 import type { RunAuth } from './auth.js';
 
-export interface RestServices {
+interface RestServices {
   auth: RunAuth;
   artifacts: ArtifactService;
 }

@@ -13,7 +13,7 @@ import { createHmac } from 'node:crypto';
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 
 /** Run and job ids travel inside `scp`, split on ' ' and ':' by the toolkit. */
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** owner/repo as GitHub spells repository names. */
 export const REPOSITORY_PATTERN = /^[^/]{1,100}\/[^/]{1,100}$/;
 

@@ -12,7 +12,7 @@ export const TWIRP_PREFIX = '/twirp/github.actions.results.api.v1.';
 
 type TwirpMethod = (claims: TokenClaims, body: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
-export interface TwirpServices {
+interface TwirpServices {
   auth: RunAuth;
   artifacts: ArtifactService;
   cache: CacheService;
