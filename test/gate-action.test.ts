@@ -101,7 +101,7 @@ describe('actions/evaluate-gate bundle', () => {
       HOME: os.homedir(),
       // The step runs in this checkout: it must never record runs here, let alone push them to its origin.
       CDL_RUNS: 'off',
-      ...results.env(),
+      ...(await results.env()),
       GITHUB_API_URL: gh.url,
       GITHUB_ACTIONS: 'true',
       GITHUB_REPOSITORY: 'octo/models',

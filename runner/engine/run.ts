@@ -569,9 +569,9 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
   const masker = new Masker();
   const secrets = { ...(opts.secrets ?? {}) };
   // The run's GITHUB_TOKEN works against the results server's REST routes, for this run only.
-  secrets['GITHUB_TOKEN'] ??= server.githubToken({ runId });
+  secrets['GITHUB_TOKEN'] ??= await server.githubToken({ runId });
   for (const v of Object.values(secrets)) masker.add(v);
-  const serverEnv = server.env({ runId });
+  const serverEnv = await server.env({ runId });
   Object.assign(github, {
     workflow: wf.name,
     workflow_ref: `${String(github['repository'])}/${wf.display}@${String(github['ref'])}`,

@@ -57,14 +57,14 @@ export interface ResultsServer {
    * Environment a step needs so that @actions/artifact and @actions/cache
    * talk to this server. `runId`/`jobId` default to the server's options.
    */
-  env(ids?: { runId?: string; jobId?: string }): Record<string, string>;
+  env(ids?: { runId?: string; jobId?: string }): Promise<Record<string, string>>;
   /** A runtime token (the ACTIONS_RUNTIME_TOKEN value) for a run and job; `scopes` default to the server's cacheScopes. */
-  token(ids?: { runId?: string; jobId?: string; scopes?: CacheScope[] }): string;
+  token(ids?: { runId?: string; jobId?: string; scopes?: CacheScope[] }): Promise<string>;
   /**
    * An API token (the run's GITHUB_TOKEN) for the /repos/{owner}/{repo}/actions routes: it reads
    * the artifacts of its repository and deletes only those of its own run.
    */
-  githubToken(ids?: { runId?: string; repository?: string }): string;
+  githubToken(ids?: { runId?: string; repository?: string }): Promise<string>;
   /** Ends a run: its runtime and API tokens are refused from now on. */
   endRun(runId: string): void;
   /** Copies the artifacts a run kept to `dest`, one file each (zip files keep their .zip name). */
@@ -203,9 +203,9 @@ export async function startResultsServer(opts: ResultsServerOptions): Promise<Re
     endRun(runId) {
       auth.endRun(runId);
     },
-    env(ids = {}) {
+    async env(ids = {}) {
       return {
-        ACTIONS_RUNTIME_TOKEN: token(ids),
+        ACTIONS_RUNTIME_TOKEN: await token(ids),
         ACTIONS_RESULTS_URL: baseUrl,
         ACTIONS_CACHE_URL: baseUrl,
         ACTIONS_CACHE_SERVICE_V2: 'True',
