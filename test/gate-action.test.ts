@@ -130,7 +130,7 @@ describe('actions/evaluate-gate bundle', () => {
   it('blesses a better candidate fetched as an artifact, comments on the pull request and sets the status', async () => {
     // actions/train uploads the model directory as model-<sha>; the gate downloads it by that name.
     const { DefaultArtifactClient } = await import('@actions/artifact');
-    Object.assign(process.env, results.env());
+    Object.assign(process.env, await results.env());
     const files = readdirSync(good, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
       .map((e) => path.join(e.parentPath, e.name));
