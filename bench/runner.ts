@@ -66,7 +66,7 @@ try {
 
   // artifact throughput
   const server = await startResultsServer({ root: path.join(repo, 'results'), runId: '1', jobId: 'bench' });
-  Object.assign(process.env, server.env());
+  Object.assign(process.env, await server.env());
   const { DefaultArtifactClient } = await import('@actions/artifact');
   const client = new DefaultArtifactClient();
   const dataDir = path.join(repo, 'data');

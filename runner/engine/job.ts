@@ -242,7 +242,7 @@ export class JobRunner {
   }
 
   /** The environment of a step's process. */
-  private processEnv(stepEnv: Record<string, string>, extra: Record<string, string>): Record<string, string> {
+  private processEnv(stepEnv: Record<string, string>, extra: Record<string, string>): Promise<Record<string, string>> {
     const { jobEnv, addedEnv, addedPath, temp } = this;
     return stepProcessEnv({
       run: this.run,
@@ -357,7 +357,7 @@ export class JobRunner {
     opts: { cwd: string; env: Record<string, string>; timeoutMs?: number },
   ): Promise<{ ok: boolean; outputs: Record<string, string>; state: Record<string, string> }> {
     const files = await createFileCommandFiles(this.dir, ++this.counter);
-    const env = this.processEnv(opts.env, files);
+    const env = await this.processEnv(opts.env, files);
     const commands = new WorkflowCommandReader({
       log: (line) => this.log(label, line),
       masker: this.masker,

@@ -3,7 +3,8 @@
 import { cpus } from 'node:os';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cacheScopesFor, startResultsServer } from '../results-server/index.js';
+import { startResultsServer } from '../results-server/index.js';
+import { cacheScopesFor } from '../results-server/token.js';
 import { resolveInputs } from './inputs.js';
 import { machineLabels } from './labels.js';
 import { formatDuration, summaryTable, type JobSummary } from './run-summary.js';
@@ -568,9 +569,9 @@ export async function runWorkflow(opts: RunOptions): Promise<RunSummary> {
   const masker = new Masker();
   const secrets = { ...(opts.secrets ?? {}) };
   // The run's GITHUB_TOKEN works against the results server's REST routes, for this run only.
-  secrets['GITHUB_TOKEN'] ??= server.githubToken({ runId });
+  secrets['GITHUB_TOKEN'] ??= await server.githubToken({ runId });
   for (const v of Object.values(secrets)) masker.add(v);
-  const serverEnv = server.env({ runId });
+  const serverEnv = await server.env({ runId });
   Object.assign(github, {
     workflow: wf.name,
     workflow_ref: `${String(github['repository'])}/${wf.display}@${String(github['ref'])}`,
