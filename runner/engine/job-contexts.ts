@@ -30,13 +30,12 @@ export function jobContexts({ run, spec, temp, status }: ContextSource): Context
   };
 }
 
-/** Contexts of a step: the job's, with the step's env, the steps so far, and what `extra` adds. */
-export function stepContexts(source: ContextSource, env: Record<string, string>, extra: Contexts = {}): Contexts {
+/** Contexts of a step: the job's, with the step's env and the steps so far. */
+export function stepContexts(source: ContextSource, env: Record<string, string>): Contexts {
   return {
     ...jobContexts(source),
     env,
     steps: source.steps,
     job: { status: source.status },
-    ...extra,
   };
 }

@@ -81,8 +81,8 @@ export class JobState {
     return jobContexts(this);
   }
 
-  stepContexts(env: Record<string, string>, extra: Contexts = {}): Contexts {
-    return stepContexts(this, env, extra);
+  stepContexts(env: Record<string, string>): Contexts {
+    return stepContexts(this, env);
   }
 
   evalOrFail<T>(fn: () => T): T {
