@@ -42,6 +42,17 @@ interface JobNode {
   jobIndex: number;
 }
 
+/** A job (one matrix combination) that calls a reusable workflow. */
+interface WorkflowCaller {
+  wf: WorkflowDef;
+  job: JobDef;
+  /** Its display name. */
+  key: string;
+  /** Its contexts (needs, matrix, strategy, secrets...). */
+  ctx: Contexts;
+  scope: CallScope;
+}
+
 export class JobGraph {
   readonly summaries = new JobSummaries();
   private readonly sem: Semaphore;
@@ -239,7 +250,13 @@ export class JobGraph {
           // jobs wait for one would deadlock nested calls.
           const outcome = await this.withConcurrency(wf, job, comboCtx, () =>
             job.uses
-              ? this.callWorkflow(wf, job, comboKey, comboCtx, { ...scope, order: [...scope.order, jobIndex, index] })
+              ? this.callWorkflow({
+                  wf,
+                  job,
+                  key: comboKey,
+                  ctx: comboCtx,
+                  scope: { ...scope, order: [...scope.order, jobIndex, index] },
+                })
               : this.sem.use(() =>
                   runJob(this.ctx, {
                     key: comboKey,
@@ -287,7 +304,8 @@ export class JobGraph {
     return group ? this.groups.run(group, fn) : fn();
   }
 
-  private async callWorkflow(wf: WorkflowDef, job: JobDef, key: string, ctx: Contexts, scope: CallScope): Promise<JobOutcome> {
+  /** A job that calls a reusable workflow: `scope` is the call's (the caller's inputs, secrets and sort key). */
+  private async callWorkflow({ wf, job, key, ctx, scope }: WorkflowCaller): Promise<JobOutcome> {
     const started = Date.now();
     try {
       const call = await prepareCall({
