@@ -231,9 +231,8 @@ export class JobGraph {
     await Promise.all(
       combos.map((matrix, index) =>
         local.use(async () => {
-          const comboKey = combinationKey(scope.prefix, job.id, matrix);
           const entry = slots[index] as JobSummary;
-          entry.key = comboKey;
+          const comboKey = entry.key;
           if (abort.signal.aborted) {
             Object.assign(entry, { result: 'cancelled', durationMs: 0, message: 'fail-fast' });
             outcomes.push({ result: 'cancelled', outputs: {}, tolerated: false });
