@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { RunContext } from './context.js';
 import type { WorkflowDef } from './workflow.js';
 
-export interface StepEnvOptions {
+interface StepEnvOptions {
   run: RunContext;
   wf: WorkflowDef;
   jobId: string;
