@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { compressModel, type MethodResult } from '../src/compress/run.js';
+import { compressModel, type MethodResult } from '../src/compress/compress-model.js';
 import { loadConfig } from '../src/config/index.js';
 import { loadOrt } from '../src/runtime/onnxruntime.js';
 import { train } from '../src/train/run.js';

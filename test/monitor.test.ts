@@ -14,7 +14,7 @@ import { GitHubForge } from '../src/forge/github.js';
 import { monitorMarker } from '../src/forge/issues.js';
 import { LocalForge } from '../src/forge/local.js';
 import { compareDrift, ksPValue, ksStatistic, psi } from '../src/monitor/drift.js';
-import { readReferenceFile, runMonitor } from '../src/monitor/run.js';
+import { readReferenceFile, runMonitor } from '../src/monitor/monitor-model.js';
 import { sampleTraffic, simulateDrift, type Scenario } from '../src/monitor/simulate.js';
 import { InputStatsRecorder } from '../src/serve/input-stats.js';
 import { train } from '../src/train/run.js';

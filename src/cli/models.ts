@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import type { DeploySection } from '../config/schema.js';
-import { deploy, rollback, type DeployResult } from '../deploy/run.js';
+import { deploy, rollback, type DeployResult } from '../deploy/deploy-release.js';
 import { checkAliasName, deploySettings, type DeployOverrides } from '../deploy/settings.js';
 import { selectForge } from '../forge/index.js';
 import { isRegistryForge, type DeploymentRecord, type RegistryForge } from '../forge/types.js';

@@ -13,7 +13,7 @@ import {
   type Verdict,
 } from '../model-dir/records.js';
 import { METRIC_INFO } from './metrics.js';
-import type { EvaluatedModel } from './run.js';
+import type { EvaluatedModel } from './evaluate-model.js';
 import { isResamplable, mcnemar, pairedBootstrap } from './significance.js';
 
 // Defined by the model directory (src/model-dir/records.ts); re-exported for existing importers.

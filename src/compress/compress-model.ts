@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import type { LoadedConfig } from '../config/index.js';
 import { compressSection, type CompressMethod, type CompressSection } from '../config/schema.js';
 import { loadDataset, type Dataset } from '../data/index.js';
-import { evaluateModel, type EvaluatedModel } from '../evaluate/run.js';
+import { evaluateModel, type EvaluatedModel } from '../evaluate/evaluate-model.js';
 import { renderModelCard } from '../model-dir/card.js';
 import {
   addToModelDir,
