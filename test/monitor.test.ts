@@ -7,7 +7,7 @@
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { monitorSection } from '../src/config/schema.js';
+import { monitorSection } from '../src/config/schema/monitor.js';
 import { loadDataset, type Dataset } from '../src/data/index.js';
 import { exampleFeatures, inputLayout, REFERENCE_FILE, type ReferenceStats } from '../src/data/stats.js';
 import { GitHubForge } from '../src/forge/github.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-cpu';
 import { z } from 'zod';
-import { layerSpec } from '../src/config/schema.js';
+import { layerSpec } from '../src/config/schema/model.js';
 import { exportOnnx } from '../src/onnx/export.js';
 import {
   DT,

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
-import type { DeploySection } from '../config/schema.js';
+import type { DeploySection } from '../config/schema/deploy.js';
 import { deploy, rollback, type DeployResult } from '../deploy/deploy-release.js';
 import { checkAliasName, deploySettings, type DeployOverrides } from '../deploy/settings.js';
 import { selectForge } from '../forge/index.js';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { LoadedConfig } from '../config/index.js';
-import { compressSection, type CompressMethod, type CompressSection } from '../config/schema.js';
+import { compressSection, type CompressMethod, type CompressSection } from '../config/schema/compress.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import { evaluateModel, type EvaluatedModel } from '../evaluate/evaluate-model.js';
 import { renderModelCard } from '../model-dir/card.js';

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { inputScale, type DataSection } from '../config/schema.js';
+import { inputScale, type DataSection } from '../config/schema/data.js';
 import { DataError } from '../util/errors.js';
 import { readCsv } from './csv.js';
 import { cacheDirFor, defaultCacheDir, ensureDownloaded, isUrl } from './download.js';

@@ -2,7 +2,7 @@
  * The gate: compare the candidate with the baseline metric by metric, test whether each change is
  * more than noise, and decide. Pure functions over evaluations; reading models is elsewhere.
  */
-import { gateSection, type GateSection, type MetricGate } from '../config/schema.js';
+import { gateSection, type GateSection, type MetricGate } from '../config/schema/gate.js';
 import {
   BLESSING_SCHEMA_VERSION,
   type BaselineIdentity,

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
-import { gateSection, type GateSection } from '../config/schema.js';
+import { gateSection, type GateSection } from '../config/schema/gate.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import type { Forge, PublishResult } from '../forge/types.js';
 import { buildReport, type HistoryPoint } from '../report/report-content.js';
