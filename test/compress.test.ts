@@ -12,7 +12,8 @@ import { addToModelDir, checkBlessing, openModelDir, readModelDir } from '../src
 import { evaluateModel } from '../src/evaluate/evaluate-model.js';
 import { sha256Bytes as sha256 } from '../src/model-dir/checksums.js';
 import { convertFp16 } from '../src/onnx/fp16.js';
-import { DT, OnnxGraph, tensorValues } from '../src/onnx/graph.js';
+import { DT, tensorValues } from '../src/onnx/tensor.js';
+import { OnnxGraph } from '../src/onnx/graph.js';
 import { magnitudeMasks, pruneOnnx, sparsityOf } from '../src/onnx/prune.js';
 import { quantizeDynamic } from '../src/onnx/quantize.js';
 import { entropyThreshold } from '../src/onnx/quantize-calibrate.js';
