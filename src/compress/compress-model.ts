@@ -16,7 +16,6 @@ import { evaluateModel, type EvaluatedModel } from '../evaluate/evaluate-model.j
 import { renderModelCard } from '../model-dir/card.js';
 import {
   addToModelDir,
-  inheritedFiles,
   MODEL_FILES,
   newLineage,
   newMetrics,
@@ -31,6 +30,7 @@ import {
   type ModelDir,
   type OpenedModelDir,
 } from '../model-dir/index.js';
+import { inheritedFiles } from '../model-dir/blessing.js';
 import { assertReplaceableModelDir, projectPaths } from '../model-dir/out-dir.js';
 import { OnnxGraph } from '../onnx/graph.js';
 import { loadOrt } from '../runtime/onnxruntime.js';

@@ -14,14 +14,13 @@ import { compareVersions } from '../forge/types.js';
 import { CHECKSUMS_FILE, parseChecksums } from '../model-dir/checksums.js';
 import {
   BLESSING_FILE,
-  checkBlessing,
   MODEL_FILES,
   openModelDir,
   type Blessing,
-  type BlessingCheck,
   type Lineage,
   type OpenedModelDir,
 } from '../model-dir/index.js';
+import { checkBlessing, type BlessingCheck } from '../model-dir/blessing.js';
 import { CdlError, UsageError } from '../util/errors.js';
 import { PROMOTION_FILE, PROVENANCE_FILE, stageAssets } from './assets.js';
 import { provenanceStatement, provenanceSubjects } from './provenance.js';
