@@ -1,3 +1,4 @@
+/** deploy: release tags, deployment environments and aliases, the target and the canary rollout (cdl.yaml). */
 import { z } from 'zod';
 import { nonNegativeInt } from './primitives.js';
 

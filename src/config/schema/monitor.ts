@@ -1,3 +1,4 @@
+/** monitor: where production statistics come from, the drift thresholds, and the feedback loop (cdl.yaml). */
 import { z } from 'zod';
 import { positiveInt } from './primitives.js';
 

@@ -1,3 +1,4 @@
+/** release: what a release does when the tagged commit has no blessed model (cdl.yaml). */
 import { z } from 'zod';
 
 /** release: what a release does when the tagged commit has no blessed model (docs/pipeline.md). */
