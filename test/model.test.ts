@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-cpu';
 import { z } from 'zod';
-import { layerSpec, type LayerSpec } from '../src/config/schema.js';
+import { layerSpec, type LayerSpec } from '../src/config/schema/model.js';
 import { bundledTf } from '../src/train/tf.js';
 import { buildModel, describeModel, inferShapes, layerSeed, loadModelModule, modelSummary } from '../src/train/model.js';
 import { ConfigError, TrainError } from '../src/util/errors.js';

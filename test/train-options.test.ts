@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compressModel } from '../src/compress/run.js';
+import { compressModel } from '../src/compress/compress-model.js';
 import { loadConfig } from '../src/config/index.js';
-import { trainSection, type LayerSpec, type TrainSection } from '../src/config/schema.js';
+import { trainSection, type TrainSection } from '../src/config/schema/train.js';
+import type { LayerSpec } from '../src/config/schema/model.js';
 import { mulberry32, type Dataset, type Split } from '../src/data/index.js';
 import { OnnxGraph } from '../src/onnx/graph.js';
 import { Augmenter, mixSeed } from '../src/train/augment.js';

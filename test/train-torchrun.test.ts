@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
-import { torchrunLauncher } from '../src/config/schema.js';
+import { torchrunLauncher } from '../src/config/schema/train.js';
 import { train } from '../src/train/run.js';
 import { torchrunPlan, visibleGpuCount } from '../src/train/torchrun.js';
 import { TrainError } from '../src/util/errors.js';

@@ -3,7 +3,7 @@
  * (the claim is a rate over seeds, not one lucky run); grid and random on every kind of parameter.
  */
 import { describe, expect, it } from 'vitest';
-import type { SearchParam } from '../src/config/index.js';
+import type { SearchParam } from '../src/config/schema/tune.js';
 import { mulberry32 } from '../src/data/prng.js';
 import { createSampler, gridSampler, randomSampler, type Observation, type SamplerOptions } from '../src/tune/sampler.js';
 import { inSpace, type Assignment, type SearchSpace } from '../src/tune/space.js';

@@ -1,7 +1,7 @@
 /** `cdl compress`: a thin handler over src/compress. */
 import { loadConfig } from '../config/index.js';
-import { COMPRESS_METHODS, type CompressMethod } from '../config/schema.js';
-import { compressModel } from '../compress/run.js';
+import { COMPRESS_METHODS, type CompressMethod } from '../config/schema/compress.js';
+import { compressModel } from '../compress/compress-model.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
 import path from 'node:path';

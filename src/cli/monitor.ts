@@ -6,7 +6,7 @@ import { loadConfig } from '../config/index.js';
 import { selectForge } from '../forge/index.js';
 import type { DriftStatus } from '../monitor/drift.js';
 import { driftText } from '../monitor/report.js';
-import { monitoredModelDir, runMonitor } from '../monitor/run.js';
+import { monitoredModelDir, runMonitor } from '../monitor/monitor-model.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
 

@@ -6,7 +6,8 @@
 import { tfjsArtifacts } from '../train/run.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CompressSection, TrainSection } from '../config/schema.js';
+import type { CompressSection } from '../config/schema/compress.js';
+import type { TrainSection } from '../config/schema/train.js';
 import type { Dataset } from '../data/index.js';
 import { mulberry32 } from '../data/index.js';
 import { MODEL_FILES } from '../model-dir/index.js';

@@ -4,7 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { LayerSpec } from '../config/schema.js';
+import type { LayerSpec } from '../config/schema/model.js';
 import { ConfigError, TrainError } from '../util/errors.js';
 import type { LayersModel, Tf } from './tf.js';
 

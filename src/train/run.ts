@@ -5,8 +5,9 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { CdlConfig, LoadedConfig } from '../config/index.js';
-import { trainLauncher } from '../config/schema.js';
+import type { CdlConfig } from '../config/schema/cdl-config.js';
+import type { LoadedConfig } from '../config/index.js';
+import { trainLauncher } from '../config/schema/train.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import { REFERENCE_FILE, referenceStats } from '../data/stats.js';
 import { renderModelCard } from '../model-dir/card.js';

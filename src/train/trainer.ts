@@ -4,7 +4,7 @@
  * learning-rate schedules, early stopping and a checkpoint per epoch so `--resume` continues a
  * killed run.
  */
-import type { TrainSection } from '../config/schema.js';
+import type { TrainSection } from '../config/schema/train.js';
 import type { Dataset, Split } from '../data/index.js';
 import { mulberry32 } from '../data/index.js';
 import { TrainError } from '../util/errors.js';

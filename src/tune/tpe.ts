@@ -9,7 +9,7 @@
  * observations clipped to [range / min(100, n + 1), range], older observations down-weighted once
  * there are more than 25.
  */
-import type { SearchParam } from '../config/index.js';
+import type { SearchParam } from '../config/schema/tune.js';
 import { snapInt, type Assignment, type Observation, type ParamValue, type ResolvedParam, type SearchSpace } from './space.js';
 
 export interface TpeOptions {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { parseMethods } from '../../../src/cli/compress.js';
-import { compressModel } from '../../../src/compress/run.js';
+import { compressModel } from '../../../src/compress/compress-model.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { downloadModelDir, uploadModelDir } from '../../../src/github/artifact.js';
 import { getInput, getInputAsBool, getInputAsInt, getInputAsList } from '../../../src/github/inputs.js';

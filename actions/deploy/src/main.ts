@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { loadConfig } from '../../../src/config/index.js';
-import { deploy } from '../../../src/deploy/run.js';
+import { deploy } from '../../../src/deploy/deploy-release.js';
 import { deploySettings } from '../../../src/deploy/settings.js';
 import { selectForge } from '../../../src/forge/index.js';
 import { isRegistryForge } from '../../../src/forge/types.js';

@@ -6,7 +6,7 @@ import { failsOn } from '../../../src/cli/monitor.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { selectForge } from '../../../src/forge/index.js';
 import { getInput, getInputAsBool, getInputAsList } from '../../../src/github/inputs.js';
-import { monitoredModelDir, runMonitor } from '../../../src/monitor/run.js';
+import { monitoredModelDir, runMonitor } from '../../../src/monitor/monitor-model.js';
 import { messageOf } from '../../../src/util/errors.js';
 
 export async function run(): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { monitorSection, type MonitorSection } from '../config/schema.js';
+import { monitorSection, type MonitorSection } from '../config/schema/monitor.js';
 import { REFERENCE_FILE, type ReferenceStats } from '../data/stats.js';
 import { monitorMarker } from '../forge/issues.js';
 import { isRegistryForge, type DispatchResult, type Forge, type IssueResult } from '../forge/types.js';
