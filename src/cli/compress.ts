@@ -4,6 +4,7 @@ import { COMPRESS_METHODS, type CompressMethod } from '../config/schema.js';
 import { compressModel } from '../compress/run.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 import path from 'node:path';
 
 const log = (line: string) => process.stderr.write(line + '\n');
@@ -24,20 +25,7 @@ export function parseMethods(values: string[]): CompressMethod[] | undefined {
 }
 
 export async function compressCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      model: { type: 'string', short: 'm' },
-      out: { type: 'string', short: 'o' },
-      method: { type: 'string', multiple: true, default: [] },
-      'max-accuracy-drop': { type: 'string' },
-      'keep-candidates': { type: 'string' },
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      json: { type: 'boolean', default: false },
-    },
-    'compress',
-  );
+  const { values } = parse(argv, COMMANDS.compress, 'compress');
   if (!values.model) throw new UsageError('compress: --model DIR is required (the parent model directory)');
   const methods = parseMethods(values.method as string[]);
   const dropText = values['max-accuracy-drop'] as string | undefined;

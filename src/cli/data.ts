@@ -16,6 +16,7 @@ import { dataRoot } from '../data/raw.js';
 import { validateData, validationText } from '../data/validate.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 
 const SUBCOMMANDS = ['validate', 'version', 'status', 'push', 'pull'] as const;
 const log = (line: string) => process.stderr.write(line + '\n');
@@ -42,18 +43,7 @@ export async function dataCommand(argv: string[]): Promise<number> {
       `data: expected a subcommand, one of ${SUBCOMMANDS.join(', ')}${sub ? `, got "${sub}"` : ''} (cdl data --help)`,
     );
   }
-  const { values } = parse(
-    rest,
-    {
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      manifest: { type: 'string', short: 'm' },
-      store: { type: 'string' },
-      check: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-    `data ${sub}`,
-  );
+  const { values } = parse(rest, COMMANDS.data, `data ${sub}`);
   const loaded = await loadConfig(values.config as string, values.set as string[]);
   const cfg = loaded.config;
   const opts = { baseDir: loaded.dir, task: cfg.model.task };

@@ -11,6 +11,7 @@ import { addToModelDir } from '../model-dir/index.js';
 import { selectForge } from '../forge/index.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 import path from 'node:path';
 import { table } from './table.js';
 
@@ -40,17 +41,7 @@ export function forceBlessReason(value: string | undefined): string | undefined 
 }
 
 export async function evaluateCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      model: { type: 'string', short: 'm' },
-      baseline: { type: 'string', short: 'b' },
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      json: { type: 'boolean', default: false },
-    },
-    'evaluate',
-  );
+  const { values } = parse(argv, COMMANDS.evaluate, 'evaluate');
   if (!values.model) throw new UsageError('evaluate: --model DIR is required (a model directory holding model.onnx)');
   const loaded = await loadConfig(values.config as string, values.set as string[]);
   const forge = await selectForge({ log });
@@ -76,21 +67,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
 }
 
 export async function gateCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      model: { type: 'string', short: 'm' },
-      baseline: { type: 'string', short: 'b' },
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      'force-bless': { type: 'string' },
-      'no-fail': { type: 'boolean', default: false },
-      'no-comment': { type: 'boolean', default: false },
-      'report-dir': { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-    'gate',
-  );
+  const { values } = parse(argv, COMMANDS.gate, 'gate');
   if (!values.model) throw new UsageError('gate: --model DIR is required (the candidate model directory)');
   const reason = forceBlessReason(values['force-bless'] as string | undefined);
   const loaded = await loadConfig(values.config as string, values.set as string[]);

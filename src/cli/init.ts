@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { findData, inferData, modelName, renderConfig, renderStarter } from '../init/index.js';
 import { CdlError, UsageError } from '../util/errors.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 import { repositoryRoot } from './run.js';
 
 const TEMPLATES = fileURLToPath(new URL('../../workflows-templates/', import.meta.url));
@@ -33,16 +34,7 @@ function writeAtomic(file: string, text: string): void {
 }
 
 export async function initCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      data: { type: 'string', short: 'd' },
-      name: { type: 'string' },
-      yes: { type: 'boolean', short: 'y', default: false },
-      force: { type: 'boolean', short: 'f', default: false },
-    },
-    'init',
-  );
+  const { values } = parse(argv, COMMANDS.init, 'init');
   if (!values.yes && !process.stdin.isTTY)
     throw new UsageError('init: not a terminal; pass --yes to write cdl.yaml and .github/workflows/cdl.yml');
   const root = repositoryRoot(process.cwd());

@@ -9,6 +9,7 @@ import { driftText } from '../monitor/report.js';
 import { monitoredModelDir, runMonitor } from '../monitor/run.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 
@@ -20,21 +21,7 @@ export function failsOn(status: DriftStatus, failOn: string): boolean {
 }
 
 export async function monitorCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      model: { type: 'string', short: 'm' },
-      source: { type: 'string' },
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      'no-issue': { type: 'boolean', default: false },
-      'no-retrain': { type: 'boolean', default: false },
-      'fail-on': { type: 'string', default: 'never' },
-      report: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-    'monitor',
-  );
+  const { values } = parse(argv, COMMANDS.monitor, 'monitor');
   const loaded = await loadConfig(values.config as string, values.set as string[]);
   const forge = await selectForge({ log, root: loaded.dir });
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'cdl-monitor-'));

@@ -3,29 +3,10 @@ import { loadConfig } from '../config/index.js';
 import { UsageError } from '../util/errors.js';
 import type { DistributedOptions } from '../tune/distributed.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 
 export async function tuneCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      out: { type: 'string', short: 'o' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      parallel: { type: 'string', short: 'p' },
-      trials: { type: 'string', short: 'n' },
-      fresh: { type: 'boolean', default: false },
-      'final-model': { type: 'boolean', default: false },
-      verbose: { type: 'boolean', short: 'v', default: false },
-      json: { type: 'boolean', default: false },
-      worker: { type: 'boolean', default: false },
-      mode: { type: 'string', default: 'tune' },
-      trial: { type: 'string' },
-      rung: { type: 'string' },
-      results: { type: 'string' },
-      checkpoint: { type: 'string' },
-    },
-    'tune',
-  );
+  const { values } = parse(argv, COMMANDS.tune, 'tune');
   if (values.worker) {
     const { workerMain } = await import('../tune/run.js');
     await workerMain();
