@@ -1,28 +1,13 @@
 /** `cdl compress`: a thin handler over src/compress. */
 import { loadConfig } from '../config/index.js';
-import { COMPRESS_METHODS, type CompressMethod } from '../config/schema.js';
+import { parseMethods } from '../compress/methods.js';
 import { compressModel } from '../compress/run.js';
 import { UsageError } from '../util/errors.js';
+import { defaultPaths } from '../util/state-paths.js';
 import { parse } from './args.js';
 import { COMMANDS } from './commands.js';
-import path from 'node:path';
 
 const log = (line: string) => process.stderr.write(line + '\n');
-
-/** Methods from repeated or comma-separated --method values. */
-export function parseMethods(values: string[]): CompressMethod[] | undefined {
-  const list = values
-    .flatMap((v) => v.split(','))
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!list.length) return undefined;
-  for (const m of list) {
-    if (!(COMPRESS_METHODS as readonly string[]).includes(m)) {
-      throw new UsageError(`compress: unknown method "${m}"; expected one of ${COMPRESS_METHODS.join(', ')}`);
-    }
-  }
-  return [...new Set(list)] as CompressMethod[];
-}
 
 export async function compressCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, COMMANDS.compress, 'compress');
@@ -34,7 +19,7 @@ export async function compressCommand(argv: string[]): Promise<number> {
     throw new UsageError(`compress: --max-accuracy-drop expects a number of percentage points >= 0, got "${dropText}"`);
   }
   const loaded = await loadConfig(values.config as string, values.set as string[]);
-  const outDir = (values.out as string | undefined) ?? path.join('.cdl', 'models', `${loaded.config.model.name}-compressed`);
+  const outDir = (values.out as string | undefined) ?? defaultPaths.compressedModel(loaded.config.model.name);
   const result = await compressModel({
     loaded,
     model: values.model as string,

@@ -1,17 +1,8 @@
 /** `cdl data validate|version|status|push|pull`: thin handlers over src/data. */
 import path from 'node:path';
-import { loadConfig, type LoadedConfig } from '../config/index.js';
-import {
-  buildManifest,
-  dataStatus,
-  MANIFEST_FILE,
-  manifestText,
-  pullData,
-  pushData,
-  readManifest,
-  writeManifest,
-  type DataStatus,
-} from '../data/manifest.js';
+import { loadConfig } from '../config/index.js';
+import { buildManifest, dataStatus, manifestText, pullData, pushData, readManifest, writeManifest } from '../data/manifest.js';
+import { manifestPath, statusText } from '../data/manifest-status.js';
 import { dataRoot } from '../data/raw.js';
 import { validateData, validationText } from '../data/validate.js';
 import { UsageError } from '../util/errors.js';
@@ -20,21 +11,6 @@ import { COMMANDS } from './commands.js';
 
 const SUBCOMMANDS = ['validate', 'version', 'status', 'push', 'pull'] as const;
 const log = (line: string) => process.stderr.write(line + '\n');
-
-export function manifestPath(loaded: LoadedConfig, option: string | undefined): string {
-  return option ? path.resolve(option) : path.join(loaded.dir, MANIFEST_FILE);
-}
-
-export function statusText(s: DataStatus, manifest: string): string {
-  if (s.clean) return `data matches ${manifest} (${s.version})`;
-  const lines = [`data differs from ${manifest}: ${s.manifestVersion} recorded, ${s.version} now`];
-  for (const f of s.added) lines.push(`  added:    ${f}`);
-  for (const f of s.removed) lines.push(`  removed:  ${f}`);
-  for (const f of s.modified) lines.push(`  modified: ${f}`);
-  if (s.splitChanged) lines.push('  split:    data.validation or data.limit changed the validation split');
-  lines.push('record the new data with: cdl data version');
-  return lines.join('\n');
-}
 
 export async function dataCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;

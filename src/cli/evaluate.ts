@@ -1,7 +1,7 @@
 /** `cdl evaluate` and `cdl gate`: thin handlers over src/evaluate. */
-import os from 'node:os';
 import { loadConfig } from '../config/index.js';
 import { describeSignificance, fmtDelta, fmtValue } from '../evaluate/format.js';
+import { forceBless } from '../evaluate/force-bless.js';
 import { compareEvaluations } from '../evaluate/gate.js';
 import { METRIC_INFO } from '../evaluate/metrics.js';
 import { EVALUATION_FILE, type MetricComparison } from '../model-dir/records.js';
@@ -26,18 +26,6 @@ function metricTable(rows: MetricComparison[], withBaseline: boolean): string {
   });
   const head = withBaseline ? ['metric', 'candidate', 'baseline', 'delta', 'significance'] : ['metric', 'value'];
   return table([head, ...lines]);
-}
-
-/** The reason given with --force-bless; a bare yes/true is not a reason. */
-export function forceBlessReason(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim();
-  if (!v || /^(true|yes|1|on)$/i.test(v)) {
-    throw new UsageError(
-      'force-bless needs a reason, e.g. --force-bless "accuracy drop accepted: new class added" (it is recorded in blessing.json)',
-    );
-  }
-  return v;
 }
 
 export async function evaluateCommand(argv: string[]): Promise<number> {
@@ -69,7 +57,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
 export async function gateCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, COMMANDS.gate, 'gate');
   if (!values.model) throw new UsageError('gate: --model DIR is required (the candidate model directory)');
-  const reason = forceBlessReason(values['force-bless'] as string | undefined);
+  const forced = forceBless(values['force-bless'] as string | undefined);
   const loaded = await loadConfig(values.config as string, values.set as string[]);
   const forge = await selectForge({ log });
   const result = await runGate({
@@ -80,7 +68,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
     log,
     comment: !values['no-comment'],
     reportDir: values['report-dir'] as string | undefined,
-    forceBless: reason ? { reason, by: process.env.GITHUB_ACTOR ?? os.userInfo().username } : undefined,
+    forceBless: forced,
   });
   await recordGate(result, loaded, { log });
   const b = result.blessing;

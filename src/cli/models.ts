@@ -11,6 +11,7 @@ import { isRegistryForge, type DeploymentRecord, type RegistryForge } from '../f
 import { Registry } from '../registry/registry.js';
 import { releaseModel } from '../registry/release-model.js';
 import { UsageError } from '../util/errors.js';
+import { actor } from '../util/run-env.js';
 import { parse } from './args.js';
 import { COMMANDS } from './commands.js';
 import { table } from './table.js';
@@ -155,9 +156,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       const c = await context(values, 'models promote');
       const r = await c.registry.promote(path.resolve(values.model as string), {
         version: values.version as string,
-        force: values.force
-          ? { reason: values.reason as string, by: process.env.GITHUB_ACTOR ?? os.userInfo().username }
-          : undefined,
+        force: values.force ? { reason: values.reason as string, by: actor() } : undefined,
         variants,
         commit: (values.commit as string | undefined) ?? undefined,
       });

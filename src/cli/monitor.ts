@@ -4,21 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { selectForge } from '../forge/index.js';
-import type { DriftStatus } from '../monitor/drift.js';
+import { failsOn } from '../monitor/fail-on.js';
 import { driftText } from '../monitor/report.js';
 import { monitoredModelDir, runMonitor } from '../monitor/run.js';
-import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
 import { COMMANDS } from './commands.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
-
-/** Whether `status` fails the job under --fail-on / the fail-on input. */
-export function failsOn(status: DriftStatus, failOn: string): boolean {
-  if (!['never', 'warn', 'alert'].includes(failOn))
-    throw new UsageError(`fail-on: expected never, warn or alert, got "${failOn}"`);
-  return (failOn === 'alert' && status === 'alert') || (failOn === 'warn' && (status === 'warn' || status === 'alert'));
-}
 
 export async function monitorCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, COMMANDS.monitor, 'monitor');

@@ -1,7 +1,7 @@
-import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { recordTrainRun } from '../runs/record.js';
 import { train } from '../train/run.js';
+import { defaultPaths } from '../util/state-paths.js';
 import { parse } from './args.js';
 import { COMMANDS } from './commands.js';
 
@@ -9,7 +9,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, COMMANDS.train, 'train');
   const overrides = values.set as string[];
   const loaded = await loadConfig(values.config as string, overrides);
-  const outDir = (values.out as string | undefined) ?? path.join('.cdl', 'models', loaded.config.model.name);
+  const outDir = (values.out as string | undefined) ?? defaultPaths.model(loaded.config.model.name);
   const log = (line: string) => process.stderr.write(line + '\n');
   const result = await train({
     loaded,

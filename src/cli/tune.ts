@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { UsageError } from '../util/errors.js';
+import { defaultPaths } from '../util/state-paths.js';
 import type { DistributedOptions } from '../tune/distributed.js';
 import { parse } from './args.js';
 import { COMMANDS } from './commands.js';
@@ -27,7 +28,7 @@ export async function tuneCommand(argv: string[]): Promise<number> {
   const trials = count('trials');
   if (trials !== undefined) overrides.push(`tune.trials=${trials}`);
   const loaded = await loadConfig(values.config as string, overrides);
-  const outDir = (values.out as string | undefined) ?? path.join('.cdl', 'tune', loaded.config.model.name);
+  const outDir = (values.out as string | undefined) ?? defaultPaths.study(loaded.config.model.name);
   const log = (line: string) => process.stderr.write(line + '\n');
   const mode = values.mode as string;
   if (mode !== 'tune') return distributed(mode, { loaded, overrides, outDir, log }, values, count);
