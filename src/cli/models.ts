@@ -11,6 +11,7 @@ import { isRegistryForge, type DeploymentRecord, type RegistryForge } from '../f
 import { Registry } from '../registry/registry.js';
 import { releaseModel } from '../registry/release-model.js';
 import { UsageError } from '../util/errors.js';
+import { withTempDir } from '../util/fs.js';
 import { actor } from '../util/run-env.js';
 import { parse } from './args.js';
 import { COMMANDS } from './commands.js';
@@ -125,7 +126,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
           `models show: expected one VERSION or TAG, e.g. cdl models show 1.2.0; got ${words.length ? words.map((w) => JSON.stringify(w)).join(' ') : 'none'}`,
         );
       const c = await context(values, 'models show');
-      const lineage = await c.registry.lineage(words[0]!, path.join(os.tmpdir(), `cdl-show-${process.pid}`));
+      const lineage = await withTempDir('cdl-show-', (work) => c.registry.lineage(words[0]!, work));
       const aliases = Object.entries(await c.registry.aliases())
         .filter(([, d]) => d.tag === lineage.tag)
         .map(([a]) => a);
@@ -222,8 +223,10 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       if (words.length !== 2)
         throw new UsageError('models diff: expected two versions or tags, e.g. cdl models diff 1.0.0 1.1.0');
       const c = await context(values, 'models diff');
-      const work = path.join(os.tmpdir(), `cdl-diff-${process.pid}`);
-      const [a, b] = [await c.registry.lineage(words[0]!, work), await c.registry.lineage(words[1]!, work)];
+      const [a, b] = await withTempDir('cdl-diff-', async (work) => [
+        await c.registry.lineage(words[0]!, work),
+        await c.registry.lineage(words[1]!, work),
+      ]);
       const rows: string[][] = [['field', String(a.tag), String(b.tag)]];
       const flat = (o: unknown, prefix = ''): Record<string, string> => {
         const r: Record<string, string> = {};

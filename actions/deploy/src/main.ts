@@ -1,5 +1,4 @@
 /** actions/deploy: deploy the release of the triggering event (or the version named), set outputs. */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { loadConfig } from '../../../src/config/index.js';
@@ -8,28 +7,13 @@ import { deploySettings } from '../../../src/deploy/settings.js';
 import { selectForge } from '../../../src/forge/index.js';
 import { isRegistryForge } from '../../../src/forge/types.js';
 import { runnerTemp, uploadModelDir } from '../../../src/github/artifact.js';
+import { eventTag } from '../../../src/github/event.js';
 import { getInput, getInputAsList } from '../../../src/github/inputs.js';
 import { CdlError, messageOf } from '../../../src/util/errors.js';
 import { runUrl } from '../../../src/util/run-env.js';
 import { DEPLOY } from '../../../src/github/action-names.js';
 
 const { inputs: I, outputs: O } = DEPLOY;
-
-/** The tag of a `release: published` event, else of a tag push. */
-function eventTag(): string | undefined {
-  const file = process.env.GITHUB_EVENT_PATH;
-  if (file && existsSync(file)) {
-    try {
-      const tag = (JSON.parse(readFileSync(file, 'utf8')) as { release?: { tag_name?: string } }).release?.tag_name;
-      if (tag) return tag;
-    } catch {
-      // Not JSON: fall through to the ref.
-    }
-  }
-  if (process.env.GITHUB_REF_TYPE === 'tag' || process.env.GITHUB_REF?.startsWith('refs/tags/'))
-    return process.env.GITHUB_REF_NAME || process.env.GITHUB_REF?.slice('refs/tags/'.length);
-  return undefined;
-}
 
 export async function run(): Promise<void> {
   try {
