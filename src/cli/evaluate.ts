@@ -13,7 +13,7 @@ import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
 import { COMMANDS } from './commands.js';
 import path from 'node:path';
-import { table } from './table.js';
+import { table } from '../util/table.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 

@@ -1,6 +1,5 @@
 /** `cdl models list|show|history|promote|rollback|diff` and `cdl deploy`: thin handlers over src/registry and src/deploy. */
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import type { DeploySection } from '../config/schema.js';
@@ -15,7 +14,7 @@ import { withTempDir } from '../util/fs.js';
 import { actor } from '../util/run-env.js';
 import { parse } from './args.js';
 import { COMMANDS } from './commands.js';
-import { table } from './table.js';
+import { table } from '../util/table.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');

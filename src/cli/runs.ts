@@ -1,5 +1,4 @@
 /** `cdl runs list|show|compare|best|export|report`: thin handlers over src/runs. */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunRecord } from '../model-dir/run-record.js';
 import {
@@ -17,9 +16,10 @@ import {
 } from '../runs/query.js';
 import { readRecords, repoRootOf } from '../runs/store.js';
 import { UsageError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { parse } from './args.js';
 import { COMMANDS } from './commands.js';
-import { table } from './table.js';
+import { table } from '../util/table.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');
@@ -133,13 +133,6 @@ function compareText(c: Comparison): string {
   return lines.join('\n');
 }
 
-async function writeAtomic(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
-}
-
 export async function runsCommand(argv: string[]): Promise<number> {
   const [sub, ...after] = argv;
   const i = after.findIndex((a) => a.startsWith('-'));
@@ -184,7 +177,7 @@ export async function runsCommand(argv: string[]): Promise<number> {
       const records = sortRuns(await load(values), (values.sort as string | undefined) ?? 'time', !values.asc);
       const text = format === 'csv' ? toCsv(records) : JSON.stringify(records, null, 2) + '\n';
       if (values.out) {
-        await writeAtomic(values.out as string, text);
+        await writeFileAtomic(values.out as string, text);
         log(`${records.length} runs written to ${values.out as string}`);
       } else out(text);
       return 0;

@@ -1,11 +1,11 @@
 /** Model directories as workflow artifacts, through the unmodified @actions/artifact client. */
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultArtifactClient } from '@actions/artifact';
 import * as github from '@actions/github';
 import type { Forge, KeptArtifact } from '../forge/types.js';
+import { listFiles } from '../util/fs.js';
 
 /** The runner's temporary folder (RUNNER_TEMP), else the system's. */
 export function runnerTemp(): string {
@@ -31,14 +31,9 @@ export async function modelDirOrArtifact(
     : await downloadModelDir(input, dest);
 }
 
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
-}
-
 export async function uploadModelDir(dir: string, name: string, retentionDays?: number): Promise<{ id?: number; size?: number }> {
   const root = path.resolve(dir);
-  const files = await filesUnder(root);
+  const files = (await listFiles(root)).map((f) => path.join(root, f));
   const client = new DefaultArtifactClient();
   const res = await client.uploadArtifact(name, files, root, retentionDays ? { retentionDays } : undefined);
   return { id: res.id, size: res.size };

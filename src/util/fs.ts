@@ -4,7 +4,7 @@
  * renamed over it; a reader never sees half a file.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -40,4 +40,13 @@ export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promis
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Every file under `dir`, recursively: paths relative to it, `/`-separated, sorted. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .sort();
 }
