@@ -115,7 +115,7 @@ describe('actions/train bundle', () => {
     await writeFile(output, '');
     await writeFile(summary, '');
     const env: Record<string, string> = {
-      ...server.env(),
+      ...(await server.env()),
       GITHUB_ACTIONS: 'true',
       GITHUB_OUTPUT: output,
       GITHUB_STEP_SUMMARY: summary,
@@ -152,7 +152,7 @@ describe('actions/train bundle', () => {
 
     // The artifact is really there: download it with the unmodified toolkit and compare bytes.
     const { DefaultArtifactClient } = await import('@actions/artifact');
-    Object.assign(process.env, server.env());
+    Object.assign(process.env, await server.env());
     const client = new DefaultArtifactClient();
     const { artifact } = await client.getArtifact('model-0123456789abcdef0123456789abcdef01234567');
     const dl = path.join(work, 'downloaded');
