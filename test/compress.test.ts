@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, cpSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMethods } from '../src/cli/compress.js';
+import { parseMethods } from '../src/compress/method-names.js';
 import { cosineSimilarity, examplesFor, runOnnx } from '../src/compress/data.js';
 import type { MeasureObjective } from '../src/compress/measure.js';
 import { compressModel, COMPRESSION_FILE, COMPRESSION_REPORT } from '../src/compress/compress-model.js';

@@ -27,6 +27,7 @@ import { fmtValue } from './format.js';
 import { decide } from './gate.js';
 import { predictionChanges, type PredictionChanges } from './prediction-changes.js';
 import { evaluateModel, type EvaluatedModel } from './evaluate-model.js';
+import { defaultPaths } from '../util/state-paths.js';
 
 export function gateOf(loaded: LoadedConfig): GateSection {
   return loaded.config.gate ?? gateSection.parse({});
@@ -185,7 +186,7 @@ export async function runGate(opts: GateRunOptions): Promise<GateRun> {
   });
   const markdown = renderMarkdown(content);
   const html = await renderHtml(content);
-  const reportDir = path.resolve(opts.reportDir ?? path.join('.cdl', 'reports', model));
+  const reportDir = path.resolve(opts.reportDir ?? defaultPaths.reports(model));
   await mkdir(reportDir, { recursive: true });
   await writeFile(path.join(reportDir, 'report.md'), markdown);
   await writeFile(path.join(reportDir, 'report.html'), html);
