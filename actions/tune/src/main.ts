@@ -7,7 +7,8 @@ import { loadConfig } from '../../../src/config/index.js';
 import { getInput, getInputAsBool, getInputAsInt, getInputAsList } from '../../../src/github/inputs.js';
 import { plan, resultArtifact, runTrial, select } from '../../../src/tune/distributed.js';
 import type { BestResult } from '../../../src/tune/output.js';
-import { tune, workerMain } from '../../../src/tune/run.js';
+import { workerMain } from '../../../src/tune/trial-worker.js';
+import { tune } from '../../../src/tune/tuning.js';
 import { UsageError, messageOf } from '../../../src/util/errors.js';
 
 function setBest(best: BestResult | undefined): void {
