@@ -6,7 +6,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import { z } from 'zod';
 import { layerSpec, type LayerSpec } from '../src/config/schema.js';
 import { bundledTf } from '../src/train/tf.js';
-import { buildModel, describeModel, inferShapes, layerSeed, loadModelModule, modelSummary } from '../src/train/model.js';
+import { buildModel, inferShapes, layerSeed } from '../src/train/model-layers.js';
+import { loadModelModule } from '../src/train/model-module.js';
+import { describeModel, modelSummary } from '../src/train/model-summary.js';
 import { ConfigError, TrainError } from '../src/util/errors.js';
 
 const tf = bundledTf();

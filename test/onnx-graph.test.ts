@@ -14,7 +14,7 @@ import {
   valueInfo,
 } from '../src/onnx/graph.js';
 import { onnx } from '../src/onnx/proto.js';
-import { buildModel } from '../src/train/model.js';
+import { buildModel } from '../src/train/model-layers.js';
 import { bundledTf } from '../src/train/tf.js';
 
 const tf = bundledTf();

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { recordTrainRun } from '../runs/record.js';
-import { train } from '../train/run.js';
+import { train } from '../train/training.js';
 import { parse } from './args.js';
 
 export async function trainCommand(argv: string[]): Promise<number> {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { applyOverride, pathSegments, type LoadedConfig } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
-import { train } from '../train/run.js';
+import { train } from '../train/training.js';
 import { htmlReport, markdownReport } from './report.js';
 import { assignmentOverrides, type Assignment, type SearchSpace } from './space.js';
 import { bestTrial, totalEpochs, type Study } from './study.js';

@@ -7,7 +7,7 @@ import { checkpointKeyPrefix, restoreCheckpoint, saveCheckpoint } from '../../..
 import { getInput, getInputAsBool, getInputAsInt, getInputAsList } from '../../../src/github/inputs.js';
 import { writeTrainSummary } from '../../../src/github/summary.js';
 import { recordTrainRun } from '../../../src/runs/record.js';
-import { train } from '../../../src/train/run.js';
+import { train } from '../../../src/train/training.js';
 import { messageOf } from '../../../src/util/errors.js';
 
 const STATE = { post: 'cdl-post', checkpointDir: 'cdl-checkpoint-dir', checkpointPrefix: 'cdl-checkpoint-prefix' } as const;
