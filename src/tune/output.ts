@@ -115,7 +115,7 @@ export async function writeOutputs(o: {
   };
   await writeFile(files.csv, trialsCsv(study, space));
   await writeFile(files.markdown, markdownReport(study, space));
-  await writeFile(files.html, htmlReport(study, space));
+  await writeFile(files.html, await htmlReport(study, space));
   if (best) {
     files.best = path.join(outDir, 'best.json');
     files.overlay = path.join(outDir, 'best.yaml');
