@@ -158,8 +158,14 @@ function parallelCoordinates(study: Study, space: SearchSpace): Promise<string> 
       { axis: name, position: 1, text: high },
     ];
   });
-  const x = { field: 'axis', type: 'nominal', sort: names, title: null, axis: { labelAngle: 0, orient: 'bottom' } } as const;
-  const y = { field: 'position', type: 'quantitative', scale: { domain: [0, 1] }, axis: null } as const;
+  const x = {
+    field: 'axis',
+    type: 'nominal' as const,
+    sort: names,
+    title: null,
+    axis: { labelAngle: 0, orient: 'bottom' as const },
+  };
+  const y = { field: 'position', type: 'quantitative' as const, scale: { domain: [0, 1] }, axis: null };
   const spec: ChartSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: Math.max(360, 140 * names.length),
