@@ -3,8 +3,10 @@
  *
  * The wasm backend runs its fast XNNPACK code only for non-transposed matrix
  * products and forward convolutions; the other kernels a training step needs
- * are plain loops. Each replacement here reduces its kernel to those fast
- * paths, or is a cache-friendly JS loop over the heap:
+ * are plain loops. Each replacement (products in wasm-matmul.ts, the input
+ * gradient in wasm-conv.ts, MaxPoolGrad in wasm-pool-grad.ts, the small ones
+ * here) reduces its kernel to those fast paths, or is a cache-friendly JS
+ * loop over the heap; this file puts the set together:
  *
  * - BatchMatMul with a transposed operand: transpose first, then the fast product.
  * - Conv2DBackpropInput: a forward convolution of the (stride-dilated) output
