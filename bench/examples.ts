@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/index.js';
 import { loadTestData } from '../src/evaluate/pipeline.js';
 import { evaluateModel } from '../src/evaluate/evaluate-model.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 
 // A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
 process.env.CDL_RUNS ??= 'off';

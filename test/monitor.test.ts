@@ -17,7 +17,7 @@ import { compareDrift, ksPValue, ksStatistic, psi } from '../src/monitor/drift.j
 import { readReferenceFile, runMonitor } from '../src/monitor/monitor-model.js';
 import { sampleTraffic, simulateDrift, type Scenario } from '../src/monitor/simulate.js';
 import { InputStatsRecorder } from '../src/serve/input-stats.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 import { exampleConfig, exampleRepo, git, REPO, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 import { startFakeGitHub, validateRequest, type FakeGitHub } from './helpers/fake-github.js';
 

@@ -6,7 +6,7 @@ import { exportOnnx } from '../src/onnx/export.js';
 import { DT, OnnxModelError, fromHalfBits, makeTensor, tensorValues, toHalfBits } from '../src/onnx/tensor.js';
 import { OnnxGraph, valueInfo } from '../src/onnx/graph.js';
 import { onnx } from '../src/onnx/proto.js';
-import { buildModel } from '../src/train/model.js';
+import { buildModel } from '../src/train/model-layers.js';
 import { bundledTf } from '../src/train/tf.js';
 
 const tf = bundledTf();

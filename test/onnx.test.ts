@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { layerSpec, type LayerSpec } from '../src/config/schema/model.js';
 import { bundledTf, type LayersModel, type Tensor } from '../src/train/tf.js';
-import { buildModel } from '../src/train/model.js';
+import { buildModel } from '../src/train/model-layers.js';
 import {
   exportOnnx,
   OnnxExportError,

@@ -14,7 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../src/config/index.js';
 import { kubernetesLauncher } from '../src/config/schema/train.js';
 import { jobName, renderPyTorchJob } from '../src/train/kubernetes.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 import { TrainError } from '../src/util/errors.js';
 import { removeTempDirs, siblings, tempDir } from './helpers/example.js';
 

@@ -16,10 +16,11 @@ import { OnnxGraph } from '../src/onnx/graph.js';
 import { Augmenter, mixSeed } from '../src/train/augment.js';
 import { loadBackend } from '../src/train/backend.js';
 import { installKernels } from '../src/train/kernels/index.js';
-import { buildModel } from '../src/train/model.js';
-import { train } from '../src/train/run.js';
+import { buildModel } from '../src/train/model-layers.js';
+import { train } from '../src/train/training.js';
 import type { LayersModel, Tf } from '../src/train/tf.js';
-import { predictSplit, trainLoop } from '../src/train/trainer.js';
+import { predictSplit } from '../src/train/split-evaluation.js';
+import { trainLoop } from '../src/train/trainer.js';
 import { TrainError } from '../src/util/errors.js';
 import { EXAMPLE_CONFIG, removeTempDirs, tempDir } from './helpers/example.js';
 

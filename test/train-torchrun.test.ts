@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { torchrunLauncher } from '../src/config/schema/train.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 import { torchrunPlan, visibleGpuCount } from '../src/train/torchrun.js';
 import { TrainError } from '../src/util/errors.js';
 import { captureLog, EXAMPLE_DIR, removeTempDirs, siblings, tempDir } from './helpers/example.js';

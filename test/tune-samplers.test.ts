@@ -7,7 +7,7 @@ import type { SearchParam } from '../src/config/schema/tune.js';
 import { mulberry32 } from '../src/data/prng.js';
 import { createSampler, gridSampler, randomSampler, type Observation, type SamplerOptions } from '../src/tune/sampler.js';
 import { inSpace, type Assignment, type SearchSpace } from '../src/tune/space.js';
-import { erfc, gammaCount, normalMass, observationWeights } from '../src/tune/tpe.js';
+import { erfc, gammaCount, normalMass, observationWeights } from '../src/tune/parzen-estimator.js';
 
 const param = (key: string, spec: SearchParam) => ({ key, path: key, spec });
 const u = (key: string, low: number, high: number) => param(key, { type: 'uniform', low, high });

@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/index.js';
 import { recordTrainRun } from '../runs/record.js';
-import { train } from '../train/run.js';
+import { train } from '../train/training.js';
 import { defaultPaths } from '../util/state-paths.js';
 import { parse } from './args.js';
 import { COMMANDS } from './commands.js';

@@ -9,11 +9,11 @@ import { COMMANDS } from './commands.js';
 export async function tuneCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, COMMANDS.tune, 'tune');
   if (values.worker) {
-    const { workerMain } = await import('../tune/run.js');
+    const { workerMain } = await import('../tune/trial-worker.js');
     await workerMain();
     process.exit(0);
   }
-  const { tune } = await import('../tune/run.js');
+  const { tune } = await import('../tune/tuning.js');
   const overrides = [...(values.set as string[])];
   const count = (name: 'parallel' | 'trials' | 'trial' | 'rung', min = 1): number | undefined => {
     const v = values[name] as string | undefined;

@@ -7,7 +7,7 @@ import { checkpointKeyPrefix, restoreCheckpoint, saveCheckpoint } from '../../..
 import { getInput, getInputAsBool, getInputAsInt, getInputAsList } from '../../../src/github/inputs.js';
 import { writeTrainSummary } from '../../../src/github/summary.js';
 import { recordTrainRun } from '../../../src/runs/record.js';
-import { train } from '../../../src/train/run.js';
+import { train } from '../../../src/train/training.js';
 import { messageOf } from '../../../src/util/errors.js';
 import { defaultPaths } from '../../../src/util/state-paths.js';
 import { TRAIN } from '../../../src/github/action-names.js';
