@@ -992,6 +992,9 @@ async function answerSizes(url: string): Promise<[number, number]> {
   return [out[0]!, out[1]!];
 }
 
+/** Fewer requests than this in a measurement (a starved bench) leave the round out of the ratios. */
+const MIN_REQUESTS = 300;
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -1027,19 +1030,27 @@ async function ratioBench(): Promise<void> {
       .filter((s) => s.who !== 'null server')
       .flatMap(({ who }) =>
         (['json', 'binary'] as const).map((encoding) => {
-          const per = (w: string) => rows.filter((r) => r.who === w && r.encoding === encoding);
-          const ratios = per(who).map(
-            (r) => r.requests_per_s / per('null server').find((n) => n.round === r.round)!.requests_per_s,
-          );
+          // A round counts only where both servers answered enough requests for the figures to mean
+          // anything: on a machine loaded far past its cores a niced bench can get almost no CPU.
+          const used = (r: LoadResult) => r.requests >= MIN_REQUESTS && r.errors + r.non_2xx === 0;
+          const pairs = rows
+            .filter((r) => r.who === who && r.encoding === encoding)
+            .map(
+              (r) => [r, rows.find((n) => n.who === 'null server' && n.encoding === encoding && n.round === r.round)!] as const,
+            )
+            .filter(([r, n]) => used(r) && used(n));
+          const m = (f: (p: (typeof pairs)[number]) => number) => (pairs.length ? +median(pairs.map(f)).toFixed(3) : null);
           return {
             server: who,
             encoding,
-            requests_per_s: median(per(who).map((r) => r.requests_per_s)),
-            null_requests_per_s: median(per('null server').map((r) => r.requests_per_s)),
-            ratio_to_null: +median(ratios).toFixed(3),
-            ratios: ratios.map((x) => +x.toFixed(3)),
-            server_cpu_us_per_request: median(per(who).map((r) => r.server_cpu_us_per_request)),
-            null_cpu_us_per_request: median(per('null server').map((r) => r.server_cpu_us_per_request)),
+            rounds_used: pairs.map(([r]) => r.round),
+            requests_per_s: m(([r]) => r.requests_per_s),
+            null_requests_per_s: m(([, n]) => n.requests_per_s),
+            ratio_to_null: m(([r, n]) => r.requests_per_s / n.requests_per_s),
+            ratios: pairs.map(([r, n]) => +(r.requests_per_s / n.requests_per_s).toFixed(3)),
+            server_cpu_us_per_request: m(([r]) => r.server_cpu_us_per_request),
+            null_cpu_us_per_request: m(([, n]) => n.server_cpu_us_per_request),
+            cpu_ratio_to_null: m(([r, n]) => n.server_cpu_us_per_request / r.server_cpu_us_per_request),
           };
         }),
       );
@@ -1064,11 +1075,14 @@ async function ratioBench(): Promise<void> {
       "The null server reads each body and answers a fixed body of the real answer's size (no parsing, no inference): the ceiling of any Node server on this machine.",
       ...(out.note ? ['', `Load: ${out.note}`] : []),
       '',
-      '| server | tensors | requests/s (median) | null server requests/s | server ÷ null | per round | server CPU µs/req | null CPU µs/req |',
-      '|---|---|---|---|---|---|---|---|',
+      `Rounds where either server answered fewer than ${MIN_REQUESTS} requests, or any with errors, are left out (the bench got too little CPU to measure anything).`,
+      "CPU ratio: the null server's CPU per request ÷ the server's, which depends less on what else runs than requests/s does.",
+      '',
+      '| server | tensors | rounds used | requests/s (median) | null server requests/s | server ÷ null | per round | server CPU µs/req | null CPU µs/req | CPU ratio |',
+      '|---|---|---|---|---|---|---|---|---|---|',
       ...summary.map(
         (r) =>
-          `| ${r.server} | ${r.encoding} | ${r.requests_per_s} | ${r.null_requests_per_s} | **${r.ratio_to_null}** | ${r.ratios.join(', ')} | ${r.server_cpu_us_per_request} | ${r.null_cpu_us_per_request} |`,
+          `| ${r.server} | ${r.encoding} | ${r.rounds_used.join(', ') || 'none'} | ${r.requests_per_s ?? '—'} | ${r.null_requests_per_s ?? '—'} | **${r.ratio_to_null ?? '—'}** | ${r.ratios.join(', ')} | ${r.server_cpu_us_per_request ?? '—'} | ${r.null_cpu_us_per_request ?? '—'} | ${r.cpu_ratio_to_null ?? '—'} |`,
       ),
       '',
       '| round | server | tensors | requests/s | p50 ms | p99 ms | errors | server CPU µs/req | autocannon CPU µs/req | load average |',
