@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { runWorkflow } from '../runner/engine/run.js';
+import { runWorkflow } from '../runner/engine/workflow-run.js';
 import { startResultsServer } from '../runner/results-server/index.js';
 
 const { values } = parseArgs({
@@ -66,7 +66,7 @@ try {
 
   // artifact throughput
   const server = await startResultsServer({ root: path.join(repo, 'results'), runId: '1', jobId: 'bench' });
-  Object.assign(process.env, server.env());
+  Object.assign(process.env, await server.env());
   const { DefaultArtifactClient } = await import('@actions/artifact');
   const client = new DefaultArtifactClient();
   const dataDir = path.join(repo, 'data');

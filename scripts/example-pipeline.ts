@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { MODEL_FILES } from '../src/model-dir/files.js';
-import { runWorkflow, type RunSummary } from '../runner/engine/run.js';
+import { runWorkflow, type RunSummary } from '../runner/engine/workflow-run.js';
 
 export const CDL_REPO = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const EXAMPLE = path.join(CDL_REPO, 'examples', 'fashion-mnist');

@@ -25,7 +25,10 @@ function runNode(
   cwd = root,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: os.homedir(), CDL_RUNS: 'off', ...env } });
+    const child = spawn(process.execPath, args, {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: os.homedir(), CDL_RUNS: 'off', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -119,7 +122,7 @@ describe('actions/train bundle', () => {
     await writeFile(output, '');
     await writeFile(summary, '');
     const env: Record<string, string> = {
-      ...server.env(),
+      ...(await server.env()),
       GITHUB_ACTIONS: 'true',
       GITHUB_OUTPUT: output,
       GITHUB_STEP_SUMMARY: summary,
@@ -156,7 +159,7 @@ describe('actions/train bundle', () => {
 
     // The artifact is really there: download it with the unmodified toolkit and compare bytes.
     const { DefaultArtifactClient } = await import('@actions/artifact');
-    Object.assign(process.env, server.env());
+    Object.assign(process.env, await server.env());
     const client = new DefaultArtifactClient();
     const { artifact } = await client.getArtifact('model-0123456789abcdef0123456789abcdef01234567');
     const dl = path.join(work, 'downloaded');

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -303,77 +304,11 @@ model:
   });
 });
 
-/** A small JSON Schema checker for what configJsonSchema() uses, so the example can be checked without a validator package. */
-type JsonSchema = Record<string, unknown>;
-function check(schema: JsonSchema, value: unknown, at: string, root: JsonSchema, errors: string[]): void {
-  if (typeof schema.$ref === 'string') {
-    const target = schema.$ref
-      .replace(/^#\//, '')
-      .split('/')
-      .reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], root);
-    return check(target as JsonSchema, value, at, root, errors);
-  }
-  const before = errors.length;
-  const sub = (s: JsonSchema, v: unknown) => {
-    const e: string[] = [];
-    check(s, v, at, root, e);
-    return e;
-  };
-  if (Array.isArray(schema.oneOf)) {
-    const ok = (schema.oneOf as JsonSchema[]).filter((s) => sub(s, value).length === 0).length;
-    if (ok !== 1) errors.push(`${at}: matches ${ok} of oneOf`);
-  }
-  if (Array.isArray(schema.anyOf) && !(schema.anyOf as JsonSchema[]).some((s) => sub(s, value).length === 0)) {
-    errors.push(`${at}: matches none of anyOf`);
-  }
-  if ('const' in schema && value !== schema.const) errors.push(`${at}: expected ${JSON.stringify(schema.const)}`);
-  if (Array.isArray(schema.enum) && !schema.enum.includes(value)) errors.push(`${at}: not in enum`);
-  const type = schema.type as string | undefined;
-  const is: Record<string, (v: unknown) => boolean> = {
-    object: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-    array: Array.isArray,
-    string: (v) => typeof v === 'string',
-    number: (v) => typeof v === 'number',
-    integer: (v) => Number.isInteger(v),
-    boolean: (v) => typeof v === 'boolean',
-  };
-  if (type && !is[type]!(value)) {
-    errors.push(`${at}: expected ${type}`);
-    return;
-  }
-  if (typeof value === 'number') {
-    if (typeof schema.exclusiveMinimum === 'number' && !(value > schema.exclusiveMinimum)) errors.push(`${at}: too small`);
-    if (typeof schema.minimum === 'number' && !(value >= schema.minimum)) errors.push(`${at}: too small`);
-    if (typeof schema.maximum === 'number' && !(value <= schema.maximum)) errors.push(`${at}: too big`);
-  }
-  if (typeof value === 'string' && typeof schema.pattern === 'string' && !new RegExp(schema.pattern).test(value))
-    errors.push(`${at}: pattern`);
-  if (Array.isArray(value)) {
-    if (typeof schema.minItems === 'number' && value.length < schema.minItems) errors.push(`${at}: too few items`);
-    if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) errors.push(`${at}: too many items`);
-    const prefix = (schema.prefixItems as JsonSchema[] | undefined) ?? [];
-    value.forEach((v, i) => {
-      const s = prefix[i] ?? (schema.items as JsonSchema | undefined);
-      if (s) check(s, v, `${at}[${i}]`, root, errors);
-    });
-  }
-  if (is.object!(value) && errors.length === before) {
-    const obj = value as Record<string, unknown>;
-    const props = (schema.properties as Record<string, JsonSchema> | undefined) ?? {};
-    for (const r of (schema.required as string[] | undefined) ?? []) if (!(r in obj)) errors.push(`${at}.${r}: required`);
-    for (const [k, v] of Object.entries(obj)) {
-      if (props[k]) check(props[k], v, `${at}.${k}`, root, errors);
-      else if (schema.additionalProperties === false) errors.push(`${at}.${k}: not allowed`);
-      else if (typeof schema.additionalProperties === 'object')
-        check(schema.additionalProperties as JsonSchema, v, `${at}.${k}`, root, errors);
-    }
-  }
-}
+/** The JSON Schema checked by a real draft 2020-12 validator, as editors check cdl.yaml against it. */
+const validateConfig = new Ajv2020({ allErrors: true, strict: false }).compile(configJsonSchema());
 function schemaErrors(value: unknown): string[] {
-  const schema = configJsonSchema();
-  const errors: string[] = [];
-  check(schema, value, '$', schema, errors);
-  return errors;
+  validateConfig(value);
+  return (validateConfig.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.keyword}`);
 }
 
 describe('JSON Schema', () => {
@@ -406,10 +341,10 @@ describe('JSON Schema', () => {
     }
     const base = parseYaml(MINIMAL) as Record<string, unknown>;
     expect(schemaErrors(base)).toEqual([]);
-    expect(schemaErrors(applyOverride(base, 'train.epochs=five'))).toEqual(['$.train.epochs: expected integer']);
-    expect(schemaErrors(applyOverride(base, 'train.epochs=0'))).toEqual(['$.train.epochs: too small']);
-    expect(schemaErrors(applyOverride(base, 'trian=1'))).toEqual(['$.trian: not allowed']);
-    expect(schemaErrors(applyOverride(base, 'model.layers[0].type=dense2'))).toEqual(['$.model.layers[0]: matches 0 of oneOf']);
-    expect(schemaErrors(applyOverride(base, 'data.format=parquet'))).toEqual(['$.data.format: not in enum']);
+    expect(schemaErrors(applyOverride(base, 'train.epochs=five'))).toEqual(['/train/epochs type']);
+    expect(schemaErrors(applyOverride(base, 'train.epochs=0'))).toEqual(['/train/epochs exclusiveMinimum']);
+    expect(schemaErrors(applyOverride(base, 'trian=1'))).toEqual(['/ additionalProperties']);
+    expect(schemaErrors(applyOverride(base, 'model.layers[0].type=dense2'))).toContain('/model/layers/0 oneOf');
+    expect(schemaErrors(applyOverride(base, 'data.format=parquet'))).toEqual(['/data/format enum']);
   });
 });

@@ -101,7 +101,7 @@ describe('actions/evaluate-gate bundle', () => {
       HOME: os.homedir(),
       // The step runs in this checkout: it must never record runs here, let alone push them to its origin.
       CDL_RUNS: 'off',
-      ...results.env(),
+      ...(await results.env()),
       GITHUB_API_URL: gh.url,
       GITHUB_ACTIONS: 'true',
       GITHUB_REPOSITORY: 'octo/models',
@@ -130,7 +130,7 @@ describe('actions/evaluate-gate bundle', () => {
   it('blesses a better candidate fetched as an artifact, comments on the pull request and sets the status', async () => {
     // actions/train uploads the model directory as model-<sha>; the gate downloads it by that name.
     const { DefaultArtifactClient } = await import('@actions/artifact');
-    Object.assign(process.env, results.env());
+    Object.assign(process.env, await results.env());
     const files = readdirSync(good, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile())
       .map((e) => path.join(e.parentPath, e.name));

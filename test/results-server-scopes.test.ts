@@ -5,7 +5,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheScopesFor, startResultsServer, type CacheScope, type ResultsServer } from '../runner/results-server/index.js';
+import { startResultsServer, type ResultsServer } from '../runner/results-server/index.js';
+import { cacheScopesFor, type CacheScope } from '../runner/results-server/token.js';
 
 let tmp: string;
 let server: ResultsServer;
@@ -17,12 +18,12 @@ const PR = cacheScopesFor('refs/pull/7/merge', { baseRef: 'release', defaultBran
 const RELEASE = cacheScopesFor('refs/heads/release', { defaultBranch: 'main' });
 
 const api = (p: string) => new URL(`_apis/artifactcache/${p}`, server.url).href;
-const auth = (scopes: CacheScope[]) => ({ authorization: `Bearer ${server.token({ runId: '1', scopes })}` });
+const auth = async (scopes: CacheScope[]) => ({ authorization: `Bearer ${await server.token({ runId: '1', scopes })}` });
 
 async function save(scopes: CacheScope[], key: string, text: string): Promise<Response> {
   const reserve = await fetch(api('caches'), {
     method: 'POST',
-    headers: { ...auth(scopes), 'content-type': 'application/json' },
+    headers: { ...(await auth(scopes)), 'content-type': 'application/json' },
     body: JSON.stringify({ key, version: 'v' }),
   });
   if (reserve.status !== 201) return reserve;
@@ -30,13 +31,17 @@ async function save(scopes: CacheScope[], key: string, text: string): Promise<Re
   const body = Buffer.from(text);
   const patch = await fetch(api(`caches/${cacheId}`), {
     method: 'PATCH',
-    headers: { ...auth(scopes), 'content-range': `bytes 0-${body.length - 1}/*`, 'content-type': 'application/octet-stream' },
+    headers: {
+      ...(await auth(scopes)),
+      'content-range': `bytes 0-${body.length - 1}/*`,
+      'content-type': 'application/octet-stream',
+    },
     body,
   });
   expect(patch.status).toBe(204);
   return fetch(api(`caches/${cacheId}`), {
     method: 'POST',
-    headers: { ...auth(scopes), 'content-type': 'application/json' },
+    headers: { ...(await auth(scopes)), 'content-type': 'application/json' },
     body: JSON.stringify({ size: body.length }),
   });
 }
@@ -46,7 +51,7 @@ async function restore(
   scopes: CacheScope[],
   ...keys: string[]
 ): Promise<{ key: string; scope: string; text: string } | undefined> {
-  const res = await fetch(api(`cache?keys=${encodeURIComponent(keys.join(','))}&version=v`), { headers: auth(scopes) });
+  const res = await fetch(api(`cache?keys=${encodeURIComponent(keys.join(','))}&version=v`), { headers: await auth(scopes) });
   if (res.status === 204) return undefined;
   const hit = (await res.json()) as { cacheKey: string; scope: string; archiveLocation: string };
   return { key: hit.cacheKey, scope: hit.scope, text: await (await fetch(hit.archiveLocation)).text() };
@@ -116,7 +121,7 @@ describe('cache scopes under cdl run', () => {
   });
 
   it('lists only the entries of scopes the run may read', async () => {
-    const res = await fetch(api('caches?key=deps-1'), { headers: auth(OTHER) });
+    const res = await fetch(api('caches?key=deps-1'), { headers: await auth(OTHER) });
     const list = (await res.json()) as { artifactCaches: { scope: string }[] };
     expect(list.artifactCaches.map((c) => c.scope)).toEqual(['refs/heads/main']);
   });
@@ -132,13 +137,13 @@ describe('cache scopes under cdl run', () => {
   it('a cache upload reserved on one branch cannot be written or committed from another', async () => {
     const reserve = await fetch(api('caches'), {
       method: 'POST',
-      headers: { ...auth(FEATURE), 'content-type': 'application/json' },
+      headers: { ...(await auth(FEATURE)), 'content-type': 'application/json' },
       body: JSON.stringify({ key: 'deps-5', version: 'v' }),
     });
     const { cacheId } = (await reserve.json()) as { cacheId: number };
     const patch = await fetch(api(`caches/${cacheId}`), {
       method: 'PATCH',
-      headers: { ...auth(OTHER), 'content-range': 'bytes 0-0/*' },
+      headers: { ...(await auth(OTHER)), 'content-range': 'bytes 0-0/*' },
       body: 'x',
     });
     expect(patch.status).toBe(404);

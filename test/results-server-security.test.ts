@@ -19,12 +19,12 @@ let server: ResultsServer;
 let artifact: typeof import('@actions/artifact');
 const savedEnv = { ...process.env };
 
-function useRun(runId: string): void {
-  Object.assign(process.env, server.env({ runId, jobId: 'build' }));
+async function useRun(runId: string): Promise<void> {
+  Object.assign(process.env, await server.env({ runId, jobId: 'build' }));
 }
 
 async function upload(runId: string, name: string, text: string): Promise<number> {
-  useRun(runId);
+  await useRun(runId);
   const dir = path.join(tmp, `src-${runId}-${name}`);
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, 'a.txt'), text);
@@ -62,7 +62,7 @@ beforeAll(async () => {
   server = await startResultsServer({ root, runId: '1', repository: REPO, maxUploadBytes: LIMIT, idleTimeoutMs: 500 });
   process.env['RUNNER_TEMP'] = path.join(tmp, 'runner-temp');
   process.env['GITHUB_WORKSPACE'] = tmp;
-  useRun('1');
+  await useRun('1');
   artifact = await import('@actions/artifact');
 });
 
@@ -84,9 +84,9 @@ describe('results server REST routes', () => {
 
   it('refuse every route without a token, or with a token this server did not sign: 401 JSON, nothing deleted', async () => {
     const foreign = await startResultsServer({ root: path.join(tmp, 'other-root'), repository: REPO });
-    const forged = foreign.githubToken({ runId: '1' });
+    const forged = await foreign.githubToken({ runId: '1' });
     await foreign.close();
-    for (const token of [undefined, forged, 'ghs_0000', server.token({ runId: '1' })]) {
+    for (const token of [undefined, forged, 'ghs_0000', await server.token({ runId: '1' })]) {
       for (const [route, method] of [
         ['artifacts', 'GET'],
         ['runs/2/artifacts', 'GET'],
@@ -99,13 +99,13 @@ describe('results server REST routes', () => {
         expect(((await res.json()) as { message: string }).message).toMatch(/authentication|Bad credentials/);
       }
     }
-    useRun('2');
+    await useRun('2');
     const { artifacts } = await new artifact.DefaultArtifactClient().listArtifacts();
     expect(artifacts.map((a) => a.id)).toEqual([theirs]);
   });
 
   it("a run's GITHUB_TOKEN reads its repository's artifacts, deletes only its own run's, and no other repository's", async () => {
-    const token = server.githubToken({ runId: '1' });
+    const token = await server.githubToken({ runId: '1' });
     const listed = (await (await rest('artifacts', { token })).json()) as { artifacts: { id: number }[] };
     expect(listed.artifacts.map((a) => a.id).sort()).toEqual([mine, theirs].sort());
     expect((await rest(`artifacts/${theirs}/zip`, { token })).status).toBe(302);
@@ -123,8 +123,8 @@ describe('results server REST routes', () => {
   });
 
   it("a run's tokens stop working when the run ends, and every token dies with the server", async () => {
-    const runtime = server.token({ runId: '2', jobId: 'build' });
-    const api = server.githubToken({ runId: '2' });
+    const runtime = await server.token({ runId: '2', jobId: 'build' });
+    const api = await server.githubToken({ runId: '2' });
     const list = { workflow_run_backend_id: '2', workflow_job_run_backend_id: 'build' };
     expect((await twirp('ListArtifacts', list, runtime)).status).toBe(200);
     expect((await rest('runs/2/artifacts', { token: api })).status).toBe(200);
@@ -133,12 +133,12 @@ describe('results server REST routes', () => {
     expect(after.status).toBe(401);
     expect(((await after.json()) as { msg: string }).msg).toMatch(/run "2" has ended/);
     expect((await rest('runs/2/artifacts', { token: api })).status).toBe(401);
-    const rest3 = server.githubToken({ runId: '3' });
+    const rest3 = await server.githubToken({ runId: '3' });
     // A restart on the same root draws a new key: no token from before is accepted.
     await server.close();
     server = await startResultsServer({ root, runId: '1', repository: REPO, maxUploadBytes: LIMIT, idleTimeoutMs: 500 });
     expect((await rest('artifacts', { token: rest3 })).status).toBe(401);
-    expect((await rest('artifacts', { token: server.githubToken({ runId: '3' }) })).status).toBe(200);
+    expect((await rest('artifacts', { token: await server.githubToken({ runId: '3' }) })).status).toBe(200);
   });
 
   it('keeps the signing key off the disk (the root may sit in the workspace of the steps it signs for)', async () => {
@@ -149,7 +149,7 @@ describe('results server REST routes', () => {
     const files = (await fs.readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
     expect(files.map((e) => e.name)).not.toContain('secret');
     // no file under the root holds anything that verifies the server's tokens
-    const [h, p, sig] = server.githubToken().split('.') as [string, string, string];
+    const [h, p, sig] = (await server.githubToken()).split('.') as [string, string, string];
     const { createHmac } = await import('node:crypto');
     for (const e of files) {
       const data = await fs.readFile(path.join(e.parentPath, e.name));
@@ -162,22 +162,22 @@ describe('results server REST routes', () => {
 
 describe('results server bounds', () => {
   const cacheApi = () => new URL('_apis/artifactcache/', server.url).href;
-  const headers = () => ({ authorization: `Bearer ${server.token()}`, 'content-type': 'application/json' });
+  const headers = async () => ({ authorization: `Bearer ${await server.token()}`, 'content-type': 'application/json' });
 
   async function reserve(key: string): Promise<number> {
     const res = await fetch(`${cacheApi()}caches`, {
       method: 'POST',
-      headers: headers(),
+      headers: await headers(),
       body: JSON.stringify({ key, version: 'v' }),
     });
     expect(res.status).toBe(201);
     return ((await res.json()) as { cacheId: number }).cacheId;
   }
 
-  const patch = (id: number, range: string, body: string) =>
+  const patch = async (id: number, range: string, body: string) =>
     fetch(`${cacheApi()}caches/${id}`, {
       method: 'PATCH',
-      headers: { ...headers(), 'content-type': 'application/octet-stream', 'content-range': range },
+      headers: { ...(await headers()), 'content-type': 'application/octet-stream', 'content-range': range },
       body,
     });
 
@@ -191,7 +191,7 @@ describe('results server bounds', () => {
     expect(await apparentBytes(root)).toBeLessThan(LIMIT);
     const commit = await fetch(`${cacheApi()}caches/${id}`, {
       method: 'POST',
-      headers: headers(),
+      headers: await headers(),
       body: JSON.stringify({ size: 2 ** 40 + 1 }),
     });
     expect(commit.status).toBe(400);
@@ -212,7 +212,7 @@ describe('results server bounds', () => {
     );
     const gap = await fetch(`${cacheApi()}caches/${id}`, {
       method: 'POST',
-      headers: headers(),
+      headers: await headers(),
       body: JSON.stringify({ size: 15 }),
     });
     expect(gap.status).toBe(400);
@@ -221,18 +221,18 @@ describe('results server bounds', () => {
     expect((await patch(id, 'bytes 5-9/*', ' big ')).status).toBe(204);
     const short = await fetch(`${cacheApi()}caches/${id}`, {
       method: 'POST',
-      headers: headers(),
+      headers: await headers(),
       body: JSON.stringify({ size: 12 }),
     });
     expect(short.status).toBe(400);
     expect(await short.json()).toMatchObject({ argument: 'size' });
     const ok = await fetch(`${cacheApi()}caches/${id}`, {
       method: 'POST',
-      headers: headers(),
+      headers: await headers(),
       body: JSON.stringify({ size: 15 }),
     });
     expect(ok.status).toBe(204);
-    const hit = (await (await fetch(`${cacheApi()}cache?keys=gappy&version=v`, { headers: headers() })).json()) as {
+    const hit = (await (await fetch(`${cacheApi()}cache?keys=gappy&version=v`, { headers: await headers() })).json()) as {
       archiveLocation: string;
     };
     expect(await (await fetch(hit.archiveLocation)).text()).toBe('hello big world');
@@ -241,7 +241,7 @@ describe('results server bounds', () => {
   it('refuses artifact names ".", "..", with NUL or a path separator: 400 naming the field', async () => {
     const ids = { workflow_run_backend_id: '1', workflow_job_run_backend_id: 'build' };
     for (const name of ['.', '..', ' .. ', 'a\0b', 'a/b', '..\\x']) {
-      const res = await twirp('CreateArtifact', { ...ids, name, version: 4 }, server.token());
+      const res = await twirp('CreateArtifact', { ...ids, name, version: 4 }, await server.token());
       expect(res.status, JSON.stringify(name)).toBe(400);
       expect(await res.json()).toMatchObject({ code: 'invalid_argument', meta: { argument: 'name' } });
     }
@@ -249,7 +249,7 @@ describe('results server bounds', () => {
 
   it('bounds uploads: a declared or streamed body over the limit is 413, and a block list cannot repeat past it', async () => {
     const ids = { workflow_run_backend_id: '1', workflow_job_run_backend_id: 'build', name: 'big', version: 4 };
-    const { signed_upload_url } = (await (await twirp('CreateArtifact', ids, server.token())).json()) as {
+    const { signed_upload_url } = (await (await twirp('CreateArtifact', ids, await server.token())).json()) as {
       signed_upload_url: string;
     };
     const declared = await fetch(signed_upload_url, {
@@ -285,10 +285,10 @@ describe('results server bounds', () => {
 
   it('bounds JSON bodies: 2 MiB to a Twirp or cache v1 route is refused naming the limit', async () => {
     const big = JSON.stringify({ key: 'k', version: 'v', pad: 'x'.repeat(2 * 1024 * 1024) });
-    const res = await twirp('CreateArtifact', JSON.parse(big) as object, server.token());
+    const res = await twirp('CreateArtifact', JSON.parse(big) as object, await server.token());
     expect(res.status).toBe(400);
     expect(((await res.json()) as { msg: string }).msg).toMatch(/request body is larger than 1048576 bytes/);
-    const v1 = await fetch(`${cacheApi()}caches`, { method: 'POST', headers: headers(), body: big });
+    const v1 = await fetch(`${cacheApi()}caches`, { method: 'POST', headers: await headers(), body: big });
     expect(v1.status).toBe(400);
     expect(((await v1.json()) as { message: string }).message).toMatch(/larger than 1048576 bytes/);
     expect((await fetch(server.url)).status).toBe(200);
@@ -296,7 +296,7 @@ describe('results server bounds', () => {
 
   it('closes an upload that goes quiet mid-body, keeps nothing of it, and answers others meanwhile', async () => {
     const ids = { workflow_run_backend_id: '1', workflow_job_run_backend_id: 'build', name: 'stalled', version: 4 };
-    const { signed_upload_url } = (await (await twirp('CreateArtifact', ids, server.token())).json()) as {
+    const { signed_upload_url } = (await (await twirp('CreateArtifact', ids, await server.token())).json()) as {
       signed_upload_url: string;
     };
     const url = new URL(signed_upload_url);

@@ -41,8 +41,8 @@ async function expectSameTree(a: string, b: string): Promise<void> {
   }
 }
 
-function useServerEnv(ids?: { runId?: string; jobId?: string }): void {
-  Object.assign(process.env, server.env(ids));
+async function useServerEnv(ids?: { runId?: string; jobId?: string }): Promise<void> {
+  Object.assign(process.env, await server.env(ids));
 }
 
 async function twirp(service: string, method: string, body: unknown, token?: string): Promise<Response> {
@@ -62,7 +62,7 @@ beforeAll(async () => {
   await fs.mkdir(workspace, { recursive: true });
   await fs.mkdir(path.join(tmp, 'runner-temp'), { recursive: true });
   server = await startResultsServer({ root, runId: '1001', jobId: 'build', log: (l) => requests.push(l) });
-  useServerEnv();
+  await useServerEnv();
   process.env['RUNNER_TEMP'] = path.join(tmp, 'runner-temp');
   process.env['GITHUB_WORKSPACE'] = workspace;
   // a 2-core machine: keep parallel block uploads modest
@@ -80,10 +80,10 @@ afterAll(async () => {
 });
 
 describe('results server', () => {
-  it('binds to 127.0.0.1 by default and hands out an env the toolkit accepts', () => {
+  it('binds to 127.0.0.1 by default and hands out an env the toolkit accepts', async () => {
     expect(server.host).toBe('127.0.0.1');
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    const env = server.env();
+    const env = await server.env();
     expect(env['ACTIONS_RESULTS_URL']).toBe(server.url);
     expect(env['ACTIONS_CACHE_SERVICE_V2']).toBeTruthy();
     expect(new URL(env['GITHUB_SERVER_URL'] as string).hostname.endsWith('.localhost')).toBe(true);
@@ -177,14 +177,14 @@ describe('results server', () => {
 
     it('finds artifacts of another run through the REST API (findBy)', async () => {
       // another run uploads
-      useServerEnv({ runId: '2002', jobId: 'train' });
+      await useServerEnv({ runId: '2002', jobId: 'train' });
       const other = new artifact.DefaultArtifactClient();
       const up = await other.uploadArtifact('other-run', [path.join(src, 'notes.txt')], src);
       // back in the first run: invisible through the run-scoped service
-      useServerEnv();
+      await useServerEnv();
       const client = new artifact.DefaultArtifactClient();
       expect((await client.listArtifacts()).artifacts.map((a) => a.name)).not.toContain('other-run');
-      const token = server.githubToken({ runId: '1001', repository: 'acme/models' });
+      const token = await server.githubToken({ runId: '1001', repository: 'acme/models' });
       const findBy = { token, workflowRunId: 2002, repositoryOwner: 'acme', repositoryName: 'models' };
       const listed = await client.listArtifacts({ findBy });
       expect(listed.artifacts.map((a) => [a.name, a.id])).toEqual([['other-run', up.id]]);
@@ -198,7 +198,7 @@ describe('results server', () => {
     it('keeps artifacts across a restart on the same root', async () => {
       await server.close();
       server = await startResultsServer({ root, runId: '1001', jobId: 'build', log: (l) => requests.push(l) });
-      useServerEnv();
+      await useServerEnv();
       const client = new artifact.DefaultArtifactClient();
       const { artifacts } = await client.listArtifacts();
       expect(artifacts.map((a) => a.id)).toEqual([uploadedId]);
@@ -300,7 +300,7 @@ describe('results server', () => {
         'ArtifactService',
         'CreateArtifact',
         { workflow_run_backend_id: '1001', workflow_job_run_backend_id: 'build' },
-        server.token(),
+        await server.token(),
       );
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ code: 'invalid_argument', msg: 'name is required', meta: { argument: 'name' } });
@@ -308,7 +308,7 @@ describe('results server', () => {
         'CacheService',
         'FinalizeCacheEntryUpload',
         { key: 'k', version: 'v', size_bytes: 'lots' },
-        server.token(),
+        await server.token(),
       );
       expect(bad.status).toBe(400);
       expect((await bad.json()).msg).toMatch(/^size_bytes /);
@@ -321,10 +321,10 @@ describe('results server', () => {
         'ArtifactService',
         'ListArtifacts',
         { workflow_run_backend_id: '2002', workflow_job_run_backend_id: 'x' },
-        server.token(),
+        await server.token(),
       );
       expect(res.status).toBe(403);
-      expect((await twirp('ArtifactService', 'NoSuchMethod', {}, server.token())).status).toBe(404);
+      expect((await twirp('ArtifactService', 'NoSuchMethod', {}, await server.token())).status).toBe(404);
     });
 
     it('refuses blob requests with a bad or missing signature', async () => {
@@ -332,7 +332,7 @@ describe('results server', () => {
         'ArtifactService',
         'GetSignedArtifactURL',
         { workflow_run_backend_id: '1001', workflow_job_run_backend_id: 'build', name: 'model-output' },
-        server.token(),
+        await server.token(),
       );
       const { signed_url } = (await res.json()) as { signed_url: string };
       const ok = await fetch(signed_url, { headers: { Range: 'bytes=0-3' } });

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runWorkflow, type RunOptions } from '../runner/engine/run.js';
+import { runWorkflow, type RunOptions } from '../runner/engine/workflow-run.js';
 
 const WORKFLOW = `name: events
 on:

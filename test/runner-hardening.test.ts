@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runWorkflow, type RunOptions } from '../runner/engine/run.js';
+import { runWorkflow, type RunOptions } from '../runner/engine/workflow-run.js';
 import { hashFilesSync } from '../runner/engine/glob.js';
 import { exitCodeOf } from '../src/util/errors.js';
 

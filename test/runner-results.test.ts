@@ -12,7 +12,7 @@ let token: string;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'cdl-results-'));
   server = await startResultsServer({ root: dir, runId: '7', jobId: 'j' });
-  token = server.token();
+  token = await server.token();
 });
 afterAll(async () => {
   await server.close();

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { runWorkflow } from '../runner/engine/run.js';
+import { runWorkflow } from '../runner/engine/workflow-run.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runWorkflow, type RunOptions, type RunSummary } from '../runner/engine/run.js';
+import { runWorkflow, type RunOptions, type RunSummary } from '../runner/engine/workflow-run.js';
 import { expandMatrix } from '../runner/engine/matrix.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

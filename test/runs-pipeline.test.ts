@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunRecord } from '../src/model-dir/run-record.js';
-import { runWorkflow } from '../runner/engine/run.js';
+import { runWorkflow } from '../runner/engine/workflow-run.js';
 import { CDL_BIN, copyExample, git, REPO, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 
 const saved = { PATH: process.env.PATH, CDL_RUNS: process.env.CDL_RUNS };

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { evaluate, ifCondition } from '../runner/engine/expr.js';
-import { runWorkflow } from '../runner/engine/run.js';
+import { runWorkflow } from '../runner/engine/workflow-run.js';
 import { CDL_REPOSITORY, CDL_VERSION } from '../src/version.js';
 import { exampleRepo, git, REPO, removeTempDirs, tempDir } from './helpers/example.js';
 

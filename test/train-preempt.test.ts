@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { runWorkflow } from '../runner/engine/run.js';
+import { runWorkflow } from '../runner/engine/workflow-run.js';
 import { loadConfig } from '../src/config/index.js';
 import type { Metrics } from '../src/model-dir/index.js';
 import { train } from '../src/train/run.js';

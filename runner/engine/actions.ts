@@ -27,7 +27,7 @@ export interface ActionDef {
 }
 
 /** Remote actions cdl runs offline with its own implementation (runner/actions/<name>). */
-export const BUILTIN_ACTIONS: Record<string, string> = {
+const BUILTIN_ACTIONS: Record<string, string> = {
   'actions/checkout': 'checkout',
   'actions/upload-artifact': 'upload-artifact',
   'actions/download-artifact': 'download-artifact',
@@ -37,9 +37,9 @@ export const BUILTIN_ACTIONS: Record<string, string> = {
   'actions/setup-node': 'setup-node',
 };
 
-export const BUILTIN_DIR = fileURLToPath(new URL('../actions/', import.meta.url));
+const BUILTIN_DIR = fileURLToPath(new URL('../actions/', import.meta.url));
 
-export interface ResolveOptions {
+interface ResolveOptions {
   workspace: string;
   actionsDir?: string;
   where: Where;

@@ -28,7 +28,7 @@ export class Masker {
   }
 }
 
-export interface WorkflowCommand {
+interface WorkflowCommand {
   name: string;
   properties: Record<string, string>;
   message: string;

@@ -1,6 +1,7 @@
 // What one `cdl run` shares between its jobs: the results server, paths, secrets, logging.
 import type { ResultsServer } from '../results-server/index.js';
 import type { Masker } from './commands.js';
+import { ExpressionFailure } from './expr.js';
 
 export type Result = 'success' | 'failure' | 'cancelled' | 'skipped';
 
@@ -36,4 +37,14 @@ export interface RunContext {
   /** Set when an expression could not be evaluated (the run then exits with 2). */
   expressionErrors: string[];
   signal: AbortSignal;
+}
+
+/** Runs an evaluation; an expression that fails is also recorded in the run's expression errors. */
+export function recordingExpressionErrors<T>(run: RunContext, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof ExpressionFailure) run.expressionErrors.push(error.message);
+    throw error;
+  }
 }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../../src/util/errors.js';
 
-export interface GitInfo {
+interface GitInfo {
   sha: string;
   branch: string;
   defaultBranch: string;
@@ -62,7 +62,7 @@ export function gitInfo(repoRoot: string): GitInfo {
   };
 }
 
-export interface EventOptions {
+interface EventOptions {
   event: string;
   ref?: string;
   inputs: Record<string, unknown>;

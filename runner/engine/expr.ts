@@ -38,12 +38,12 @@ export type Contexts = Record<string, unknown>;
 
 const STRING_TOKEN = 18; // TokenType.STRING of @actions/expressions
 
-export function toData(value: unknown): ExpressionData {
+function toData(value: unknown): ExpressionData {
   if (value === undefined) return new data.Null();
   return JSON.parse(JSON.stringify(value), data.reviver) as ExpressionData;
 }
 
-export function fromData(value: ExpressionData): unknown {
+function fromData(value: ExpressionData): unknown {
   return JSON.parse(JSON.stringify(value, data.replacer) ?? 'null');
 }
 

@@ -4,11 +4,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseKeyValueFile } from './commands.js';
 
-export const ENV_FILES = ['GITHUB_OUTPUT', 'GITHUB_ENV', 'GITHUB_PATH', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY'] as const;
+const ENV_FILES = ['GITHUB_OUTPUT', 'GITHUB_ENV', 'GITHUB_PATH', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY'] as const;
 
 export type FileCommandFiles = Record<(typeof ENV_FILES)[number], string>;
 
-export interface FileCommandResults {
+interface FileCommandResults {
   outputs: Record<string, string>;
   /** GITHUB_ENV entries the job takes on. */
   env: Record<string, string>;

@@ -33,7 +33,7 @@ function globToRegExp(pattern: string): RegExp {
 }
 
 /** Files under `root` (relative paths, '/' separated) that the patterns select, sorted. */
-export function globSync(patterns: string[], root: string): string[] {
+function globSync(patterns: string[], root: string): string[] {
   const include: RegExp[] = [];
   const exclude: RegExp[] = [];
   const bases = new Set<string>();

@@ -1,10 +1,11 @@
 // A job's strategy.matrix, evaluated: checked against GitHub's rules (vectors are non-empty lists,
-// include and exclude are lists of mappings, at most 256 jobs) and expanded into its combinations.
+// include and exclude are lists of mappings, at most 256 jobs) and expanded into its combinations,
+// each named after its values.
 import { formatWhere, type Where } from './expr.js';
 import { WorkflowError } from './workflow.js';
 
 /** GitHub's limit: "a matrix can generate a maximum of 256 jobs per workflow run". */
-export const MAX_MATRIX_JOBS = 256;
+const MAX_MATRIX_JOBS = 256;
 
 type Combination = Record<string, unknown>;
 
@@ -92,4 +93,13 @@ export function expandMatrix(matrix: unknown, where: Where): Combination[] {
   const all = [...combos, ...added];
   if (all.length > MAX_MATRIX_JOBS) throw tooMany(`${all.length} jobs`);
   return all;
+}
+
+/** A job's display name with its combination's values: `build (1, a)`; the job's own id without a matrix. */
+export function combinationKey(prefix: string, id: string, matrix: Record<string, unknown> | null): string {
+  const base = `${prefix}${id}`;
+  if (!matrix || Object.keys(matrix).length === 0) return base;
+  return `${base} (${Object.values(matrix)
+    .map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v)))
+    .join(', ')})`;
 }

@@ -2,7 +2,7 @@
 // split into lines as it comes.
 import { spawn } from 'node:child_process';
 
-export interface ExecOptions {
+interface ExecOptions {
   cwd: string;
   env: Record<string, string>;
   timeoutMs?: number;
@@ -10,7 +10,7 @@ export interface ExecOptions {
   onLine: (line: string, stream: 'stdout' | 'stderr') => void;
 }
 
-export interface ExecResult {
+interface ExecResult {
   code: number;
   timedOut: boolean;
   cancelled: boolean;

@@ -1,4 +1,5 @@
-// The table `cdl run` prints at the end: one row per job with its result and duration.
+// The table `cdl run` prints at the end: one row per job with its result and duration, in the
+// order the workflow defines its jobs.
 import type { Result } from './context.js';
 
 export interface JobSummary {
@@ -23,4 +24,26 @@ export function summaryTable(jobs: JobSummary[]): string {
       .join('  ')
       .trimEnd();
   return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/**
+ * The summary's rows, kept in definition order whatever order the jobs finish in: each row has a
+ * sort key (the job's index, then its matrix combination's, under the key of the job that calls it).
+ */
+export class JobSummaries {
+  private readonly rows: { entry: JobSummary; order: number[] }[] = [];
+
+  /** Adds a row; the caller may fill it in later (a matrix combination that has not finished). */
+  add(entry: JobSummary, order: number[]): void {
+    this.rows.push({ entry, order });
+  }
+
+  /** Copies of the rows, in definition order. */
+  sorted(): JobSummary[] {
+    const cmp = (a: number[], b: number[]) => {
+      for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+      return a.length - b.length;
+    };
+    return [...this.rows].sort((a, b) => cmp(a.order, b.order)).map((r) => ({ ...r.entry }));
+  }
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { RunContext } from './context.js';
 import type { WorkflowDef } from './workflow.js';
 
-export interface StepEnvOptions {
+interface StepEnvOptions {
   run: RunContext;
   wf: WorkflowDef;
   jobId: string;
@@ -37,7 +37,7 @@ export function runnerContext(run: RunContext, temp: string): Record<string, unk
 }
 
 /** The environment of a step's process: the machine's, less what the runner owns, then the runner's, the job's and the step's. */
-export function stepProcessEnv(o: StepEnvOptions): Record<string, string> {
+export async function stepProcessEnv(o: StepEnvOptions): Promise<Record<string, string>> {
   const { run, wf, jobId, temp, stepEnv, extra } = o;
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -53,7 +53,7 @@ export function stepProcessEnv(o: StepEnvOptions): Record<string, string> {
     base[k] = v;
   }
   const g = run.github;
-  const server = run.server.env({ runId: run.runId, jobId: safeName(jobId).replace(/^[^A-Za-z0-9]/, 'j') });
+  const server = await run.server.env({ runId: run.runId, jobId: safeName(jobId).replace(/^[^A-Za-z0-9]/, 'j') });
   const env: Record<string, string> = {
     // Offline there is no GitHub to talk to: cdl's actions report through the local forge
     // (files and git tags under .cdl/) unless the caller chose otherwise.

@@ -13,7 +13,7 @@ import { WorkflowError } from './workflow.js';
 /** The root of the cdl checkout (or installed package) this runner is part of. */
 export const CDL_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export interface SelfReference {
+interface SelfReference {
   kind: 'action' | 'workflow';
   /** Absolute path: the action's directory, or the workflow file. */
   path: string;

@@ -3,7 +3,7 @@
 import { parseCommand, type Masker } from './commands.js';
 import type { Annotation } from './context.js';
 
-export interface WorkflowCommandSink {
+interface WorkflowCommandSink {
   /** A line for the step's log. */
   log(line: string): void;
   masker: Masker;

@@ -27,7 +27,7 @@ export const T = {
 /** A workflow that cannot run as written (exit code 2); the message lists every problem. */
 export class WorkflowError extends ConfigError {}
 /** A workflow cdl run will not read at all (too large, aliases that expand too far): exit 1. */
-export class RefusedWorkflowError extends CdlError {}
+class RefusedWorkflowError extends CdlError {}
 
 export interface StepDef {
   /** The id steps.<id> uses (generated for steps without one). */
@@ -231,7 +231,7 @@ function checkWorkflowSize(content: string, display: string): void {
   }
 }
 
-export async function parseWorkflowText(content: string, abs: string, display: string): Promise<WorkflowDef> {
+async function parseWorkflowText(content: string, abs: string, display: string): Promise<WorkflowDef> {
   checkWorkflowSize(content, display);
   const wp = await loadWorkflowParser();
   const parsed = wp.parseWorkflow({ name: display, content }, new wp.NoOperationTraceWriter());

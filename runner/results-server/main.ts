@@ -61,8 +61,8 @@ async function main(): Promise<void> {
     repository: values.repository,
     log: values.log,
   });
-  const env = server.env();
-  const githubToken = server.githubToken();
+  const env = await server.env();
+  const githubToken = await server.githubToken();
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ url: server.url, env, githubToken }, null, 2)}\n`);
   } else {

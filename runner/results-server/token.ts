@@ -1,4 +1,4 @@
-// Runtime tokens and API tokens (HS256 JWTs) and signed blob URLs.
+// Runtime tokens and API tokens: HS256 JWTs, minted and verified with jose.
 //
 // The toolkit never verifies the runtime token; it only decodes its claims
 // to find the workflow run and job backend ids, from the `scp` claim:
@@ -6,14 +6,12 @@
 // The server signs the token so that it can check it on every request.
 // An API token is the run's GITHUB_TOKEN for the api.github.com routes: it names
 // the run and the repository it was issued for.
-// Tokens are minted here (a synchronous HMAC, so env() stays synchronous) and
-// verified with jose, which checks the algorithm, signature, issuer, audience and
-// lifetime.
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { errors, jwtVerify, type JWTPayload } from 'jose';
+// Verifying checks the algorithm, signature, issuer, audience and lifetime.
+// (Signed blob URLs are not JWTs; they are blob-url.ts.)
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 
 /** Run and job ids travel inside `scp`, split on ' ' and ':' by the toolkit. */
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** owner/repo as GitHub spells repository names. */
 export const REPOSITORY_PATTERN = /^[^/]{1,100}\/[^/]{1,100}$/;
 
@@ -59,60 +57,57 @@ const RUNTIME_AUDIENCE = 'actions.results';
 const API_AUDIENCE = 'api.github.com';
 const DEFAULT_LIFETIME_S = 7 * 24 * 3600;
 
-function b64url(data: Buffer | string): string {
-  return Buffer.from(data).toString('base64url');
-}
-
-function hmac(secret: Buffer, data: string): Buffer {
-  return createHmac('sha256', secret).update(data).digest();
-}
-
-function safeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 export function assertId(kind: string, value: string): void {
   if (!ID_PATTERN.test(value)) {
     throw new Error(`${kind} must match ${ID_PATTERN} (got ${JSON.stringify(value)})`);
   }
 }
 
-function signJwt(secret: Buffer, payload: Record<string, unknown>): string {
-  const unsigned = `${b64url(JSON.stringify({ typ: 'JWT', alg: 'HS256' }))}.${b64url(JSON.stringify(payload))}`;
-  return `${unsigned}.${b64url(hmac(secret, unsigned))}`;
-}
-
-function lifetime(lifetimeSeconds: number): { nbf: number; iat: number; exp: number } {
+/** An HS256 JWT of `claims` for `audience`, valid from a minute ago (clock skew) for `lifetimeSeconds`. */
+async function signJwt(secret: Buffer, audience: string, claims: JWTPayload, lifetimeSeconds: number): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return { nbf: now - 60, iat: now, exp: now + lifetimeSeconds };
+  return new SignJWT(claims)
+    .setProtectedHeader({ typ: 'JWT', alg: 'HS256' })
+    .setIssuer(ISSUER)
+    .setAudience(audience)
+    .setNotBefore(now - 60)
+    .setIssuedAt(now)
+    .setExpirationTime(now + lifetimeSeconds)
+    .sign(secret);
 }
 
-export function mintRuntimeToken(secret: Buffer, claims: TokenClaims, lifetimeSeconds = DEFAULT_LIFETIME_S): string {
+export async function mintRuntimeToken(
+  secret: Buffer,
+  claims: TokenClaims,
+  lifetimeSeconds = DEFAULT_LIFETIME_S,
+): Promise<string> {
   assertId('runId', claims.runId);
   assertId('jobId', claims.jobId);
-  return signJwt(secret, {
-    iss: ISSUER,
-    aud: RUNTIME_AUDIENCE,
-    ...lifetime(lifetimeSeconds),
-    scp: `Actions.GenericRead:${claims.runId} Actions.Results:${claims.runId}:${claims.jobId}`,
-    run_id: claims.runId,
-    job_id: claims.jobId,
-    ...(claims.scopes ? { ac: JSON.stringify(claims.scopes.map((s) => ({ Scope: s.scope, Permission: s.write ? 3 : 1 }))) } : {}),
-  });
+  return signJwt(
+    secret,
+    RUNTIME_AUDIENCE,
+    {
+      scp: `Actions.GenericRead:${claims.runId} Actions.Results:${claims.runId}:${claims.jobId}`,
+      run_id: claims.runId,
+      job_id: claims.jobId,
+      ...(claims.scopes
+        ? { ac: JSON.stringify(claims.scopes.map((s) => ({ Scope: s.scope, Permission: s.write ? 3 : 1 }))) }
+        : {}),
+    },
+    lifetimeSeconds,
+  );
 }
 
-export function mintApiToken(secret: Buffer, claims: ApiTokenClaims, lifetimeSeconds = DEFAULT_LIFETIME_S): string {
+export async function mintApiToken(
+  secret: Buffer,
+  claims: ApiTokenClaims,
+  lifetimeSeconds = DEFAULT_LIFETIME_S,
+): Promise<string> {
   assertId('runId', claims.runId);
   if (!REPOSITORY_PATTERN.test(claims.repository)) {
     throw new Error(`repository must be owner/repo (got ${JSON.stringify(claims.repository)})`);
   }
-  return signJwt(secret, {
-    iss: ISSUER,
-    aud: API_AUDIENCE,
-    ...lifetime(lifetimeSeconds),
-    run_id: claims.runId,
-    repository: claims.repository,
-  });
+  return signJwt(secret, API_AUDIENCE, { run_id: claims.runId, repository: claims.repository }, lifetimeSeconds);
 }
 
 async function verify(secret: Buffer, token: string, audience: string): Promise<JWTPayload | string> {
@@ -183,58 +178,4 @@ export async function verifyApiToken(secret: Buffer, token: string): Promise<Api
   const repository = payload['repository'];
   if (typeof runId !== 'string' || typeof repository !== 'string') return 'the token names no run and repository';
   return { runId, repository };
-}
-
-export type BlobPermission = 'r' | 'w';
-
-export interface BlobSignature {
-  permission: BlobPermission;
-  container: string;
-  blob: string;
-  /** Expiry, ms since epoch. */
-  expires: number;
-  /** Content-Disposition the download answers with (SAS `rscd`). */
-  contentDisposition?: string;
-}
-
-function signingString(sig: BlobSignature, expiresIso: string): string {
-  return [sig.permission, sig.container, sig.blob, expiresIso, sig.contentDisposition ?? ''].join('\n');
-}
-
-/** Builds a SAS-like signed URL for a blob: /blob/<container>/<blob>?sv&sr&sp&se[&rscd]&sig. */
-export function signBlobUrl(secret: Buffer, baseUrl: string, sig: BlobSignature): string {
-  const se = new Date(sig.expires).toISOString();
-  const url = new URL(`blob/${sig.container}/${sig.blob}`, baseUrl);
-  url.searchParams.set('sv', '2025-01-05');
-  url.searchParams.set('sr', 'b');
-  url.searchParams.set('sp', sig.permission);
-  url.searchParams.set('se', se);
-  if (sig.contentDisposition !== undefined) url.searchParams.set('rscd', sig.contentDisposition);
-  url.searchParams.set('sig', b64url(hmac(secret, signingString(sig, se))));
-  return url.href;
-}
-
-/**
- * Checks the signature on a blob request. Returns the content disposition to
- * answer with (if any), or an error string.
- */
-export function checkBlobSignature(
-  secret: Buffer,
-  container: string,
-  blob: string,
-  query: URLSearchParams,
-  needed: BlobPermission,
-): { contentDisposition?: string } | string {
-  const sp = query.get('sp');
-  const se = query.get('se');
-  const sig = query.get('sig');
-  if (!sp || !se || !sig) return 'the URL is not signed (sp, se and sig are required)';
-  if (sp !== needed) return `the URL grants permission '${sp}', this request needs '${needed}'`;
-  const expires = Date.parse(se);
-  if (Number.isNaN(expires)) return 'se is not a valid time';
-  const rscd = query.get('rscd') ?? undefined;
-  const expected = hmac(secret, signingString({ permission: sp, container, blob, expires, contentDisposition: rscd }, se));
-  if (!safeEqual(Buffer.from(sig, 'base64url'), expected)) return 'the signature does not match';
-  if (expires < Date.now()) return 'the signed URL has expired';
-  return rscd === undefined ? {} : { contentDisposition: rscd };
 }

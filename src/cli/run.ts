@@ -103,7 +103,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     maxParallel = Number(values['max-parallel']);
     if (!Number.isInteger(maxParallel) || maxParallel < 1) throw new UsageError('run: --max-parallel expects a positive integer');
   }
-  const { runWorkflow } = await import('../../runner/engine/run.js');
+  const { runWorkflow } = await import('../../runner/engine/workflow-run.js');
   const summary = await runWorkflow({
     workflow,
     repoRoot,

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyTooLargeError, JsonBodyError, parseJsonText, readSmallBody, sendJson } from '../../src/util/http.js';
 
 /** Twirp error codes and the HTTP status each one maps to (twirp spec v7). */
-export const TWIRP_STATUS = {
+const TWIRP_STATUS = {
   canceled: 408,
   unknown: 500,
   invalid_argument: 400,
@@ -25,7 +25,7 @@ export const TWIRP_STATUS = {
   dataloss: 500,
 } as const;
 
-export type TwirpCode = keyof typeof TWIRP_STATUS;
+type TwirpCode = keyof typeof TWIRP_STATUS;
 
 /** An error a Twirp handler throws to answer with a Twirp error body. */
 export class TwirpError extends Error {
@@ -53,6 +53,9 @@ export function sendTwirpError(res: ServerResponse, err: TwirpError): void {
   if (err.meta) body['meta'] = err.meta;
   sendJson(res, err.status, body);
 }
+
+/** The largest JSON request body the results server reads. */
+export const MAX_JSON_BODY = 1024 * 1024;
 
 /** A JSON object request body of at most `limit` bytes; anything else is a malformed request. */
 export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
