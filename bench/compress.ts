@@ -12,10 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { compressModel, type MethodResult } from '../src/compress/run.js';
+import { compressModel } from '../src/compress/compress-model.js';
+import type { MethodResult } from '../src/compress/compression-record.js';
 import { loadConfig } from '../src/config/index.js';
 import { loadOrt } from '../src/runtime/onnxruntime.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 
 // A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
 process.env.CDL_RUNS ??= 'off';

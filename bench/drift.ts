@@ -11,9 +11,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/index.js';
 import { loadDataset } from '../src/data/index.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 import { DEFAULT_THRESHOLDS } from '../src/monitor/drift.js';
-import { readReferenceFile } from '../src/monitor/run.js';
+import { readReferenceFile } from '../src/monitor/monitor-model.js';
 import { simulateDrift, simulationMarkdown, type Scenario } from '../src/monitor/simulate.js';
 
 // A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/index.js';
 import { evaluateModel, loadTestData } from '../src/evaluate/index.js';
 import { loadOrt } from '../src/runtime/onnxruntime.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 
 // A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
 process.env.CDL_RUNS ??= 'off';

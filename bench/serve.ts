@@ -35,6 +35,14 @@
  * raw_input_contents (a @grpc/grpc-js client from proto/open_inference_grpc.proto, one HTTP/2
  * connection, `concurrency` calls outstanding), then REST JSON and binary against the same
  * server (autocannon). Writes bench/results/serve-grpc.json and serve-grpc.md.
+ *
+ *   npx tsx bench/serve.ts --ratio [--seconds 5] [--rounds 3] [--baseline DIR] [--model DIR] [--note TEXT]
+ *
+ * Ratio mode instead: the REST server ÷ null-server ceiling at concurrency 64 for the example MLP,
+ * JSON and binary bodies side by side: this checkout's `cdl serve`, the baseline checkout's (with
+ * --baseline) and the null server all start at once and are loaded in turn, round after round, so
+ * that every figure of one round shares the machine's load. --model reuses a trained model
+ * directory instead of training one. Writes bench/results/serve-ratio.json and serve-ratio.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,6 +86,10 @@ const { values } = parseArgs({
     bodies: { type: 'string', default: '4' },
     'body-mib': { type: 'string', default: '30' },
     grpc: { type: 'boolean', default: false },
+    ratio: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' },
+    model: { type: 'string' },
+    note: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -370,6 +382,7 @@ async function bare(onnx: string, sizes: number[], sessions: number, threads: nu
 
 /** The example model of `kind`, trained here (one epoch on 2,000 images); its directory. */
 async function trainModel(kind: string): Promise<string> {
+  if (values.model) return path.resolve(values.model);
   const model = path.join(work, kind);
   log(`training the example ${kind} (1 epoch, 2,000 images)`);
   await run(process.execPath, [
@@ -962,6 +975,138 @@ async function grpcBench(): Promise<void> {
   ];
   writeFileSync(path.join(resultsDir, 'serve-grpc.md'), md.join('\n'));
   process.stdout.write(md.join('\n'));
+}
+
+/** The answer's size in bytes for each encoding, from one real request. */
+async function answerSizes(url: string): Promise<[number, number]> {
+  const out: number[] = [];
+  for (const e of ['json', 'binary'] as const) {
+    const { body, headers } = request(e);
+    const res = await fetch(`${url}/v2/models/fm/infer`, {
+      method: 'POST',
+      body: typeof body === 'string' ? body : new Uint8Array(body),
+      headers,
+    });
+    out.push((await res.arrayBuffer()).byteLength);
+  }
+  return [out[0]!, out[1]!];
+}
+
+/** Fewer requests than this in a measurement (a starved bench) leave the round out of the ratios. */
+const MIN_REQUESTS = 300;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function ratioBench(): Promise<void> {
+  const rounds = Number(values.rounds);
+  const model = await trainModel('mlp');
+  const repo = path.join(work, 'ratio');
+  mkdirSync(path.join(repo, 'fm'), { recursive: true });
+  cpSync(model, path.join(repo, 'fm', '1'), { recursive: true });
+  writeFileSync(path.join(repo, 'fm', 'config.yaml'), 'max_batch_size: 64\nmax_queue_size: 4096\n');
+  const servers: Array<{ who: string; server: Server }> = [];
+  try {
+    servers.push({ who: 'this', server: await startServer(repo) });
+    if (baselineCdl) servers.push({ who: 'baseline', server: await startServer(repo, baselineCdl) });
+    const [jsonBytes, binaryBytes] = await answerSizes(servers[0]!.server.url);
+    servers.push({
+      who: 'null server',
+      server: await startServer('', process.execPath, ['-e', NULL_SERVER, String(jsonBytes), String(binaryBytes)]),
+    });
+    for (const { server } of servers) await load(server, 16, 2); // warm-up
+    const rows: Array<{ round: number; who: string } & LoadResult> = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const encoding of ['json', 'binary'] as const) {
+        for (const { who, server } of servers) {
+          log(`round ${round}/${rounds}: ${who}, ${encoding}, concurrency 64`);
+          rows.push({ round, who, ...(await load(server, 64, seconds, encoding)) });
+        }
+      }
+    }
+    const summary = servers
+      .filter((s) => s.who !== 'null server')
+      .flatMap(({ who }) =>
+        (['json', 'binary'] as const).map((encoding) => {
+          // A round counts only where both servers answered enough requests for the figures to mean
+          // anything: on a machine loaded far past its cores a niced bench can get almost no CPU.
+          const used = (r: LoadResult) => r.requests >= MIN_REQUESTS && r.errors + r.non_2xx === 0;
+          const pairs = rows
+            .filter((r) => r.who === who && r.encoding === encoding)
+            .map(
+              (r) => [r, rows.find((n) => n.who === 'null server' && n.encoding === encoding && n.round === r.round)!] as const,
+            )
+            .filter(([r, n]) => used(r) && used(n));
+          const m = (f: (p: (typeof pairs)[number]) => number) => (pairs.length ? +median(pairs.map(f)).toFixed(3) : null);
+          return {
+            server: who,
+            encoding,
+            rounds_used: pairs.map(([r]) => r.round),
+            requests_per_s: m(([r]) => r.requests_per_s),
+            null_requests_per_s: m(([, n]) => n.requests_per_s),
+            ratio_to_null: m(([r, n]) => r.requests_per_s / n.requests_per_s),
+            ratios: pairs.map(([r, n]) => +(r.requests_per_s / n.requests_per_s).toFixed(3)),
+            server_cpu_us_per_request: m(([r]) => r.server_cpu_us_per_request),
+            null_cpu_us_per_request: m(([, n]) => n.server_cpu_us_per_request),
+            cpu_ratio_to_null: m(([r, n]) => n.server_cpu_us_per_request / r.server_cpu_us_per_request),
+          };
+        }),
+      );
+    const out = {
+      date: new Date().toISOString(),
+      cdl_version: CDL_VERSION,
+      command: `npx tsx bench/serve.ts --ratio --seconds ${seconds} --rounds ${rounds}${values.baseline ? ` --baseline ${values.baseline}` : ''}${values.model ? ' --model DIR' : ''}`,
+      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? '?', node: process.version },
+      load_average_start_end: [rows[0]?.load_average, rows.at(-1)?.load_average],
+      note: values.note ?? '',
+      summary,
+      rows,
+    };
+    const resultsDir = path.join(root, 'bench', 'results');
+    writeFileSync(path.join(resultsDir, 'serve-ratio.json'), JSON.stringify(out, null, 2) + '\n');
+    const md = [
+      '# REST server ÷ null server at concurrency 64 (example MLP)',
+      '',
+      `\`${out.command}\` — ${out.date.slice(0, 16).replace('T', ' ')} UTC, cdl ${CDL_VERSION}, ${out.machine.cpus} × ${out.machine.cpu}, Node ${out.machine.node}.`,
+      'One 28×28 image a request, dynamic batching on (max_batch_size 64); autocannon in the bench process, 64 connections.',
+      `The servers run side by side and are loaded in turn, ${rounds} round(s) of ${seconds} s each per server and encoding; the ratio is the median over rounds of server ÷ null server within a round.`,
+      "The null server reads each body and answers a fixed body of the real answer's size (no parsing, no inference): the ceiling of any Node server on this machine.",
+      ...(out.note ? ['', `Load: ${out.note}`] : []),
+      '',
+      `Rounds where either server answered fewer than ${MIN_REQUESTS} requests, or any with errors, are left out (the bench got too little CPU to measure anything).`,
+      "CPU ratio: the null server's CPU per request ÷ the server's, which depends less on what else runs than requests/s does.",
+      '',
+      '| server | tensors | rounds used | requests/s (median) | null server requests/s | server ÷ null | per round | server CPU µs/req | null CPU µs/req | CPU ratio |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      ...summary.map(
+        (r) =>
+          `| ${r.server} | ${r.encoding} | ${r.rounds_used.join(', ') || 'none'} | ${r.requests_per_s ?? '—'} | ${r.null_requests_per_s ?? '—'} | **${r.ratio_to_null ?? '—'}** | ${r.ratios.join(', ')} | ${r.server_cpu_us_per_request ?? '—'} | ${r.null_cpu_us_per_request ?? '—'} | ${r.cpu_ratio_to_null ?? '—'} |`,
+      ),
+      '',
+      '| round | server | tensors | requests/s | p50 ms | p99 ms | errors | server CPU µs/req | autocannon CPU µs/req | load average |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      ...rows.map(
+        (r) =>
+          `| ${r.round} | ${r.who} | ${r.encoding} | ${r.requests_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors + r.non_2xx} | ${r.server_cpu_us_per_request} | ${r.loadgen_cpu_us_per_request} | ${r.load_average} |`,
+      ),
+      '',
+    ];
+    writeFileSync(path.join(resultsDir, 'serve-ratio.md'), md.join('\n'));
+    process.stdout.write(md.join('\n'));
+  } finally {
+    for (const { server } of servers) await stopServer(server);
+  }
+}
+
+if (values.ratio) {
+  try {
+    await ratioBench();
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  process.exit(0);
 }
 
 if (values.grpc) {

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/index.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 
 // A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.
 process.env.CDL_RUNS ??= 'off';

@@ -38,7 +38,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { installKernels, kernelChoices, type KernelLayerInfo } from '../src/train/kernels/index.js';
-import { forceChoice } from '../src/train/kernels/ort-kernels.js';
+import { forceChoice } from '../src/train/kernels/kernel-choice.js';
 import { verifyKernels, type KernelCheck } from '../src/train/kernels/verify.js';
 
 // A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.

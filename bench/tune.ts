@@ -21,7 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/index.js';
-import { tune } from '../src/tune/run.js';
+import { tune } from '../src/tune/tuning.js';
 import { bestTrial, totalEpochs, type Study } from '../src/tune/study.js';
 
 // A benchmark trains the example's configuration, which lives in this checkout: never record those runs here.

@@ -56,20 +56,13 @@ function parseOutputs(text: string): Record<string, string> {
 }
 
 describe('action metadata', () => {
-  it.each(actionNames)('%s: action.yml runs its committed bundle on node24 and declares every input it reads', (name) => {
+  // The inputs and outputs each entry point may use are checked against action.yml in test/action-names.test.ts.
+  it.each(actionNames)('%s: action.yml runs its committed bundle on node24', (name) => {
     const meta = parseYaml(readFileSync(path.join(actionsDir, name, 'action.yml'), 'utf8')) as {
       runs: { using: string; main: string };
-      inputs: Record<string, unknown>;
-      outputs: Record<string, unknown>;
     };
     expect(meta.runs.using).toBe('node24');
     expect(existsSync(path.join(actionsDir, name, meta.runs.main))).toBe(true);
-    const src = readFileSync(path.join(actionsDir, name, 'src', 'main.ts'), 'utf8');
-    const read = [...src.matchAll(/getInput(?:AsBool|AsInt|AsList)?\('([^']+)'/g)].map((m) => m[1]!);
-    expect(read.length).toBeGreaterThan(0);
-    for (const input of read) expect(Object.keys(meta.inputs), `input ${input}`).toContain(input);
-    const set = [...src.matchAll(/setOutput\('([^']+)'/g)].map((m) => m[1]!);
-    for (const output of set) expect(Object.keys(meta.outputs), `output ${output}`).toContain(output);
   });
 });
 

@@ -9,11 +9,11 @@ import {
   configHash,
   configJsonSchema,
   formatProblems,
-  LAYER_TYPES,
   loadConfig,
   parseConfig,
-  type CdlConfig,
 } from '../src/config/index.js';
+import { LAYER_TYPES } from '../src/config/schema/model.js';
+import type { CdlConfig } from '../src/config/schema/cdl-config.js';
 import { ConfigError, exitCodeOf } from '../src/util/errors.js';
 import { EXAMPLE_CONFIG, removeTempDirs, tempDir } from './helpers/example.js';
 

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dataChecks, dataSection, type DataSection } from '../src/config/schema.js';
+import { dataChecks, dataSection, type DataSection } from '../src/config/schema/data.js';
 import { encodeIdx } from '../src/data/idx.js';
 import { mulberry32 } from '../src/data/prng.js';
 import { validateData, validationMarkdown, validationText } from '../src/data/validate.js';

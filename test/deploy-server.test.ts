@@ -7,7 +7,7 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CANARY, type DeploySettings } from '../src/deploy/types.js';
-import { deploy, rollback } from '../src/deploy/run.js';
+import { deploy, rollback } from '../src/deploy/deploy-release.js';
 import { LocalForge } from '../src/forge/local.js';
 import { ChecksumError } from '../src/model-dir/checksums.js';
 import { Registry } from '../src/registry/registry.js';

@@ -27,7 +27,7 @@ import {
   type Project,
   type Server,
 } from '../scripts/example-pipeline.js';
-import { runCli } from './helpers/example.js';
+import { runCli, tempDir } from './helpers/example.js';
 
 const QUICK = (yaml: string) =>
   yaml
@@ -47,7 +47,8 @@ let p: Project;
 let server: Server;
 
 beforeAll(async () => {
-  p = await createProject({ edit: QUICK });
+  // A folder of the shared helper, so it goes even when the project is never finished.
+  p = await createProject({ dir: tempDir('cdl-pipeline-'), edit: QUICK });
   server = await startServe(p.serveRepository);
 });
 

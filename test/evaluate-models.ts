@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config/index.js';
 import { mulberry32 } from '../src/data/prng.js';
 import { onnx, readOnnxModel } from '../src/onnx/index.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 import { EXAMPLE_CONFIG } from './helpers/example.js';
 
 /** Train the example MLP quickly into `outDir`. */

@@ -19,8 +19,8 @@ import {
   ShapeMismatchError,
   toNchw,
   type EvaluatedModel,
-  type PerExample,
 } from '../src/evaluate/index.js';
+import type { PerExample } from '../src/evaluate/records.js';
 import { onnx } from '../src/onnx/index.js';
 import { DataError } from '../src/util/errors.js';
 import { channelsFirstExport, copyModel, trainExample } from './evaluate-models.js';

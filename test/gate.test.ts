@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../src/config/index.js';
 import type { Dataset } from '../src/data/index.js';
 import { evaluateModel, loadTestData, runGate, type Blessing, type GateRun } from '../src/evaluate/index.js';
-import { rollback, deploy } from '../src/deploy/run.js';
+import { rollback, deploy } from '../src/deploy/deploy-release.js';
 import { deploySettings } from '../src/deploy/settings.js';
 import { LocalForge } from '../src/forge/local.js';
 import { SCHEMA_VERSIONS } from '../src/model-dir/index.js';

@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { writeTrainSummary } from '../src/github/summary.js';
 import { startGpuTelemetry, summarise } from '../src/train/gpu-telemetry.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 import { removeTempDirs, tempDir } from './helpers/example.js';
 import { writeFakeNvidiaSmi, type FakeGpu } from './helpers/fake-nvidia-smi.js';
 

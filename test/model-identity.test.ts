@@ -8,7 +8,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { datasetParses, loadDataset } from '../src/data/index.js';
-import { deploy } from '../src/deploy/run.js';
+import { deploy } from '../src/deploy/deploy-release.js';
 import { DEFAULT_CANARY, type DeploySettings } from '../src/deploy/types.js';
 import { loadTestData } from '../src/evaluate/pipeline.js';
 import { LocalForge } from '../src/forge/local.js';

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset, type Dataset } from '../src/data/index.js';
 import { monitorMarker } from '../src/forge/issues.js';
 import { sampleTraffic, type Scenario } from '../src/monitor/simulate.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 import { startServe, type Server } from '../scripts/example-pipeline.js';
 import { exampleConfig, exampleRepo, git, REPO, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 

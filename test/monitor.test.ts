@@ -7,17 +7,17 @@
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { monitorSection } from '../src/config/schema.js';
+import { monitorSection } from '../src/config/schema/monitor.js';
 import { loadDataset, type Dataset } from '../src/data/index.js';
 import { exampleFeatures, inputLayout, REFERENCE_FILE, type ReferenceStats } from '../src/data/stats.js';
 import { GitHubForge } from '../src/forge/github.js';
 import { monitorMarker } from '../src/forge/issues.js';
 import { LocalForge } from '../src/forge/local.js';
 import { compareDrift, ksPValue, ksStatistic, psi } from '../src/monitor/drift.js';
-import { readReferenceFile, runMonitor } from '../src/monitor/run.js';
+import { readReferenceFile, runMonitor } from '../src/monitor/monitor-model.js';
 import { sampleTraffic, simulateDrift, type Scenario } from '../src/monitor/simulate.js';
 import { InputStatsRecorder } from '../src/serve/input-stats.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 import { exampleConfig, exampleRepo, git, REPO, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 import { startFakeGitHub, validateRequest, type FakeGitHub } from './helpers/fake-github.js';
 

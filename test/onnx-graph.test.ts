@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-cpu';
 import { z } from 'zod';
-import { layerSpec } from '../src/config/schema.js';
+import { layerSpec } from '../src/config/schema/model.js';
 import { exportOnnx } from '../src/onnx/export.js';
-import {
-  DT,
-  OnnxGraph,
-  OnnxModelError,
-  fromHalfBits,
-  makeTensor,
-  tensorValues,
-  toHalfBits,
-  valueInfo,
-} from '../src/onnx/graph.js';
+import { DT, OnnxModelError, fromHalfBits, makeTensor, tensorValues, toHalfBits } from '../src/onnx/tensor.js';
+import { OnnxGraph, valueInfo } from '../src/onnx/graph.js';
 import { onnx } from '../src/onnx/proto.js';
-import { buildModel } from '../src/train/model.js';
+import { buildModel } from '../src/train/model-layers.js';
 import { bundledTf } from '../src/train/tf.js';
 
 const tf = bundledTf();

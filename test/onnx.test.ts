@@ -5,9 +5,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as ort from 'onnxruntime-node';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { layerSpec, type LayerSpec } from '../src/config/schema.js';
+import { layerSpec, type LayerSpec } from '../src/config/schema/model.js';
 import { bundledTf, type LayersModel, type Tensor } from '../src/train/tf.js';
-import { buildModel } from '../src/train/model.js';
+import { buildModel } from '../src/train/model-layers.js';
 import {
   exportOnnx,
   OnnxExportError,

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deploy } from '../src/deploy/run.js';
+import { deploy } from '../src/deploy/deploy-release.js';
 import { DEFAULT_CANARY, type DeploySettings } from '../src/deploy/types.js';
 import { claimOf, withClaim } from '../src/forge/github-claims.js';
 import { GitHubForge } from '../src/forge/github.js';

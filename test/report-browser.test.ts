@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gateSection } from '../src/config/schema.js';
+import { gateSection } from '../src/config/schema/gate.js';
 import { decide, predictionChanges, type EvaluatedModel, type Evaluation } from '../src/evaluate/index.js';
 import { htmlReport, thumbnailUris } from '../src/report/index.js';
 import { EXAMPLE_CONFIG, QUICK, removeTempDirs, runCli, tempDir } from './helpers/example.js';

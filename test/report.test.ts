@@ -1,6 +1,6 @@
 /** The report: Markdown tables and Mermaid charts for GitHub, and the same content as one HTML page. */
 import { describe, expect, it } from 'vitest';
-import { gateSection } from '../src/config/schema.js';
+import { gateSection } from '../src/config/schema/gate.js';
 import { PNG } from 'pngjs';
 import { decide, holmAdjust, predictionChanges, type EvaluatedModel, type Evaluation } from '../src/evaluate/index.js';
 import {

@@ -2,9 +2,8 @@
 // status) and gRPC (that status's code), unexpected errors answered as internal.
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { httpStatus, ModelLoadError, ModelNotFoundError } from '../src/serve/errors.js';
+import { httpStatus, HttpError, ModelLoadError, ModelNotFoundError } from '../src/serve/errors.js';
 import { grpcCode } from '../src/serve/grpc.js';
-import { HttpError } from '../src/serve/protocol.js';
 
 describe('domain errors at the edge', () => {
   it.each([

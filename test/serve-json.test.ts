@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 as rng } from '../src/data/prng.js';
 import { JsonSyntaxError, NumberArray, parseJsonBytes } from '../src/serve/json.js';
-import { HttpError, parseInferRequest, type Signature } from '../src/serve/protocol.js';
+import { HttpError } from '../src/serve/errors.js';
+import type { Signature } from '../src/serve/tensors.js';
+import { parseInferRequest } from '../src/serve/protocol.js';
 
 /** Replace NumberArrays by plain (flat) arrays. */
 function plain(v: unknown): unknown {

@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config/index.js';
 import { loadDataset, type Dataset } from '../src/data/index.js';
 import { writeChecksums } from '../src/model-dir/checksums.js';
 import { compareDrift } from '../src/monitor/drift.js';
-import { readProductionStats, readReferenceFile } from '../src/monitor/run.js';
+import { readProductionStats, readReferenceFile } from '../src/monitor/monitor-model.js';
 import { jsonLogger } from '../src/serve/log.js';
 import { ModelServer } from '../src/serve/server.js';
 import { trainExample } from './evaluate-models.js';

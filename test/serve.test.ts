@@ -296,7 +296,7 @@ describe('serving behaviour', () => {
     // each answer is its own row: equal to the same image sent alone
     const alone = await call('POST', '/v2/models/batch/infer', inferBody(1, 7));
     expect(rs[7]!.json.outputs[0].data).toEqual(alone.json.outputs[0].data);
-    const batches = server.metrics.batchSize.get({ model: 'batch', version: '1' });
+    const batches = await server.metrics.histogramTotals(server.metrics.batchSize, { model: 'batch', version: '1' });
     expect(batches.sum).toBe(17);
     expect(batches.count).toBeLessThanOrEqual(5); // 16 rows in batches of at most 8, plus the one alone
   });

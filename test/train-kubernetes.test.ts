@@ -12,9 +12,9 @@ import { Ajv } from 'ajv';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../src/config/index.js';
-import { kubernetesLauncher } from '../src/config/schema.js';
+import { kubernetesLauncher } from '../src/config/schema/train.js';
 import { jobName, renderPyTorchJob } from '../src/train/kubernetes.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 import { TrainError } from '../src/util/errors.js';
 import { removeTempDirs, siblings, tempDir } from './helpers/example.js';
 

@@ -7,18 +7,20 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compressModel } from '../src/compress/run.js';
+import { compressModel } from '../src/compress/compress-model.js';
 import { loadConfig } from '../src/config/index.js';
-import { trainSection, type LayerSpec, type TrainSection } from '../src/config/schema.js';
+import { trainSection, type TrainSection } from '../src/config/schema/train.js';
+import type { LayerSpec } from '../src/config/schema/model.js';
 import { mulberry32, type Dataset, type Split } from '../src/data/index.js';
 import { OnnxGraph } from '../src/onnx/graph.js';
 import { Augmenter, mixSeed } from '../src/train/augment.js';
 import { loadBackend } from '../src/train/backend.js';
 import { installKernels } from '../src/train/kernels/index.js';
-import { buildModel } from '../src/train/model.js';
-import { train } from '../src/train/run.js';
+import { buildModel } from '../src/train/model-layers.js';
+import { train } from '../src/train/training.js';
 import type { LayersModel, Tf } from '../src/train/tf.js';
-import { predictSplit, trainLoop } from '../src/train/trainer.js';
+import { predictSplit } from '../src/train/split-evaluation.js';
+import { trainLoop } from '../src/train/trainer.js';
 import { TrainError } from '../src/util/errors.js';
 import { EXAMPLE_CONFIG, removeTempDirs, tempDir } from './helpers/example.js';
 

@@ -13,7 +13,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { runWorkflow } from '../runner/engine/workflow-run.js';
 import { loadConfig } from '../src/config/index.js';
 import type { Metrics } from '../src/model-dir/index.js';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 import { EXAMPLE_DIR, REPO, removeTempDirs, tempDir } from './helpers/example.js';
 import { torchAvailable } from './helpers/torch.js';
 

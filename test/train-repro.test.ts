@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { train } from '../src/train/run.js';
+import { train } from '../src/train/training.js';
 import { CDL_BIN, EXAMPLE_CONFIG, exampleConfig, REPO, removeTempDirs, runCli, tempDir } from './helpers/example.js';
 
 afterAll(removeTempDirs);

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../src/config/index.js';
 import type { Metrics } from '../src/model-dir/index.js';
-import { train, type TrainOutcome } from '../src/train/run.js';
+import type { TrainOutcome } from '../src/train/train-options.js';
+import { train } from '../src/train/training.js';
 import { TrainError } from '../src/util/errors.js';
 import { captureLog, EXAMPLE_CONFIG, removeTempDirs, siblings, tempDir } from './helpers/example.js';
 

@@ -3,11 +3,11 @@
  * (the claim is a rate over seeds, not one lucky run); grid and random on every kind of parameter.
  */
 import { describe, expect, it } from 'vitest';
-import type { SearchParam } from '../src/config/index.js';
+import type { SearchParam } from '../src/config/schema/tune.js';
 import { mulberry32 } from '../src/data/prng.js';
 import { createSampler, gridSampler, randomSampler, type Observation, type SamplerOptions } from '../src/tune/sampler.js';
 import { inSpace, type Assignment, type SearchSpace } from '../src/tune/space.js';
-import { erfc, gammaCount, normalMass, observationWeights } from '../src/tune/tpe.js';
+import { erfc, gammaCount, normalMass, observationWeights } from '../src/tune/parzen-estimator.js';
 
 const param = (key: string, spec: SearchParam) => ({ key, path: key, spec });
 const u = (key: string, low: number, high: number) => param(key, { type: 'uniform', low, high });

@@ -1,6 +1,7 @@
 /** ASHA and Hyperband decisions, rung by rung, on hand-made studies (no training). */
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type TuneSection } from '../src/config/index.js';
+import { parseConfig } from '../src/config/index.js';
+import type { TuneSection } from '../src/config/schema/tune.js';
 import { defaultGrace, rungBudgets, Scheduler, schedulerSettings, type TrialView } from '../src/tune/scheduler.js';
 
 /** ASHA's rule alone (Li et al.): no grace. */

@@ -1,6 +1,7 @@
 /** tune.space: a bad search space is a clear error that names the key. */
 import { describe, expect, it } from 'vitest';
-import { applyOverride, parseConfig, validateConfig, type CdlConfig } from '../src/config/index.js';
+import { applyOverride, parseConfig, validateConfig } from '../src/config/index.js';
+import type { CdlConfig } from '../src/config/schema/cdl-config.js';
 import { assignmentOverrides, resolveSpace } from '../src/tune/space.js';
 import { configOverlay } from '../src/tune/output.js';
 

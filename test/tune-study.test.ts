@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { plan, runTrial, select } from '../src/tune/distributed.js';
-import { tune } from '../src/tune/run.js';
+import { tune } from '../src/tune/tuning.js';
 import type { Study } from '../src/tune/study.js';
 import { TrainError } from '../src/util/errors.js';
 import { captureLog, CDL_BIN, EXAMPLE_DIR, removeTempDirs, REPO, runCli, tempDir } from './helpers/example.js';

@@ -1,43 +1,16 @@
 /** `cdl compress`: a thin handler over src/compress. */
 import { loadConfig } from '../config/index.js';
-import { COMPRESS_METHODS, type CompressMethod } from '../config/schema.js';
-import { compressModel } from '../compress/run.js';
+import { parseMethods } from '../compress/method-names.js';
+import { compressModel } from '../compress/compress-model.js';
 import { UsageError } from '../util/errors.js';
+import { defaultPaths } from '../util/state-paths.js';
 import { parse } from './args.js';
-import path from 'node:path';
+import { COMMANDS } from './commands.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 
-/** Methods from repeated or comma-separated --method values. */
-export function parseMethods(values: string[]): CompressMethod[] | undefined {
-  const list = values
-    .flatMap((v) => v.split(','))
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!list.length) return undefined;
-  for (const m of list) {
-    if (!(COMPRESS_METHODS as readonly string[]).includes(m)) {
-      throw new UsageError(`compress: unknown method "${m}"; expected one of ${COMPRESS_METHODS.join(', ')}`);
-    }
-  }
-  return [...new Set(list)] as CompressMethod[];
-}
-
 export async function compressCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      model: { type: 'string', short: 'm' },
-      out: { type: 'string', short: 'o' },
-      method: { type: 'string', multiple: true, default: [] },
-      'max-accuracy-drop': { type: 'string' },
-      'keep-candidates': { type: 'string' },
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      json: { type: 'boolean', default: false },
-    },
-    'compress',
-  );
+  const { values } = parse(argv, COMMANDS.compress, 'compress');
   if (!values.model) throw new UsageError('compress: --model DIR is required (the parent model directory)');
   const methods = parseMethods(values.method as string[]);
   const dropText = values['max-accuracy-drop'] as string | undefined;
@@ -46,7 +19,7 @@ export async function compressCommand(argv: string[]): Promise<number> {
     throw new UsageError(`compress: --max-accuracy-drop expects a number of percentage points >= 0, got "${dropText}"`);
   }
   const loaded = await loadConfig(values.config as string, values.set as string[]);
-  const outDir = (values.out as string | undefined) ?? path.join('.cdl', 'models', `${loaded.config.model.name}-compressed`);
+  const outDir = (values.out as string | undefined) ?? defaultPaths.compressedModel(loaded.config.model.name);
   const result = await compressModel({
     loaded,
     model: values.model as string,

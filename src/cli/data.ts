@@ -1,39 +1,16 @@
 /** `cdl data validate|version|status|push|pull`: thin handlers over src/data. */
 import path from 'node:path';
-import { loadConfig, type LoadedConfig } from '../config/index.js';
-import {
-  buildManifest,
-  dataStatus,
-  MANIFEST_FILE,
-  manifestText,
-  pullData,
-  pushData,
-  readManifest,
-  writeManifest,
-  type DataStatus,
-} from '../data/manifest.js';
+import { loadConfig } from '../config/index.js';
+import { buildManifest, dataStatus, manifestText, pullData, pushData, readManifest, writeManifest } from '../data/manifest.js';
+import { manifestPath, statusText } from '../data/manifest-status.js';
 import { dataRoot } from '../data/raw.js';
 import { validateData, validationText } from '../data/validate.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 
 const SUBCOMMANDS = ['validate', 'version', 'status', 'push', 'pull'] as const;
 const log = (line: string) => process.stderr.write(line + '\n');
-
-export function manifestPath(loaded: LoadedConfig, option: string | undefined): string {
-  return option ? path.resolve(option) : path.join(loaded.dir, MANIFEST_FILE);
-}
-
-export function statusText(s: DataStatus, manifest: string): string {
-  if (s.clean) return `data matches ${manifest} (${s.version})`;
-  const lines = [`data differs from ${manifest}: ${s.manifestVersion} recorded, ${s.version} now`];
-  for (const f of s.added) lines.push(`  added:    ${f}`);
-  for (const f of s.removed) lines.push(`  removed:  ${f}`);
-  for (const f of s.modified) lines.push(`  modified: ${f}`);
-  if (s.splitChanged) lines.push('  split:    data.validation or data.limit changed the validation split');
-  lines.push('record the new data with: cdl data version');
-  return lines.join('\n');
-}
 
 export async function dataCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -42,18 +19,7 @@ export async function dataCommand(argv: string[]): Promise<number> {
       `data: expected a subcommand, one of ${SUBCOMMANDS.join(', ')}${sub ? `, got "${sub}"` : ''} (cdl data --help)`,
     );
   }
-  const { values } = parse(
-    rest,
-    {
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      manifest: { type: 'string', short: 'm' },
-      store: { type: 'string' },
-      check: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-    `data ${sub}`,
-  );
+  const { values } = parse(rest, COMMANDS.data, `data ${sub}`);
   const loaded = await loadConfig(values.config as string, values.set as string[]);
   const cfg = loaded.config;
   const opts = { baseDir: loaded.dir, task: cfg.model.task };

@@ -1,7 +1,7 @@
 /** `cdl evaluate` and `cdl gate`: thin handlers over src/evaluate. */
-import os from 'node:os';
 import { loadConfig } from '../config/index.js';
 import { describeSignificance, fmtDelta, fmtValue } from '../evaluate/format.js';
+import { forceBless } from '../evaluate/force-bless.js';
 import { compareEvaluations } from '../evaluate/gate.js';
 import { METRIC_INFO } from '../evaluate/metrics.js';
 import { EVALUATION_FILE, type MetricComparison } from '../model-dir/records.js';
@@ -11,8 +11,9 @@ import { addToModelDir } from '../model-dir/index.js';
 import { selectForge } from '../forge/index.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 import path from 'node:path';
-import { table } from './table.js';
+import { table } from '../util/table.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 
@@ -27,30 +28,8 @@ function metricTable(rows: MetricComparison[], withBaseline: boolean): string {
   return table([head, ...lines]);
 }
 
-/** The reason given with --force-bless; a bare yes/true is not a reason. */
-export function forceBlessReason(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim();
-  if (!v || /^(true|yes|1|on)$/i.test(v)) {
-    throw new UsageError(
-      'force-bless needs a reason, e.g. --force-bless "accuracy drop accepted: new class added" (it is recorded in blessing.json)',
-    );
-  }
-  return v;
-}
-
 export async function evaluateCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      model: { type: 'string', short: 'm' },
-      baseline: { type: 'string', short: 'b' },
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      json: { type: 'boolean', default: false },
-    },
-    'evaluate',
-  );
+  const { values } = parse(argv, COMMANDS.evaluate, 'evaluate');
   if (!values.model) throw new UsageError('evaluate: --model DIR is required (a model directory holding model.onnx)');
   const loaded = await loadConfig(values.config as string, values.set as string[]);
   const forge = await selectForge({ log });
@@ -76,23 +55,9 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
 }
 
 export async function gateCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      model: { type: 'string', short: 'm' },
-      baseline: { type: 'string', short: 'b' },
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      'force-bless': { type: 'string' },
-      'no-fail': { type: 'boolean', default: false },
-      'no-comment': { type: 'boolean', default: false },
-      'report-dir': { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-    'gate',
-  );
+  const { values } = parse(argv, COMMANDS.gate, 'gate');
   if (!values.model) throw new UsageError('gate: --model DIR is required (the candidate model directory)');
-  const reason = forceBlessReason(values['force-bless'] as string | undefined);
+  const forced = forceBless(values['force-bless'] as string | undefined);
   const loaded = await loadConfig(values.config as string, values.set as string[]);
   const forge = await selectForge({ log });
   const result = await runGate({
@@ -103,7 +68,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
     log,
     comment: !values['no-comment'],
     reportDir: values['report-dir'] as string | undefined,
-    forceBless: reason ? { reason, by: process.env.GITHUB_ACTOR ?? os.userInfo().username } : undefined,
+    forceBless: forced,
   });
   await recordGate(result, loaded, { log });
   const b = result.blessing;

@@ -1,12 +1,14 @@
 /** `cdl init`: write cdl.yaml and the starter workflow for the data of this repository (src/init). */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { findData, inferData, modelName, renderConfig, renderStarter } from '../init/index.js';
 import { CdlError, UsageError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 import { repositoryRoot } from './run.js';
 
 const TEMPLATES = fileURLToPath(new URL('../../workflows-templates/', import.meta.url));
@@ -25,24 +27,8 @@ function currentBranch(root: string): string {
   }
 }
 
-function writeAtomic(file: string, text: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
-
 export async function initCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      data: { type: 'string', short: 'd' },
-      name: { type: 'string' },
-      yes: { type: 'boolean', short: 'y', default: false },
-      force: { type: 'boolean', short: 'f', default: false },
-    },
-    'init',
-  );
+  const { values } = parse(argv, COMMANDS.init, 'init');
   if (!values.yes && !process.stdin.isTTY)
     throw new UsageError('init: not a terminal; pass --yes to write cdl.yaml and .github/workflows/cdl.yml');
   const root = repositoryRoot(process.cwd());
@@ -73,11 +59,12 @@ export async function initCommand(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  writeAtomic(config, yaml);
-  writeAtomic(starter, workflow);
+  await writeFileAtomic(config, yaml);
+  await writeFileAtomic(starter, workflow);
   const ignore = path.join(root, '.gitignore');
   const ignored = existsSync(ignore) ? readFileSync(ignore, 'utf8') : '';
-  if (!/^\/?\.cdl\/?$/m.test(ignored)) writeAtomic(ignore, `${ignored}${ignored && !ignored.endsWith('\n') ? '\n' : ''}.cdl/\n`);
+  if (!/^\/?\.cdl\/?$/m.test(ignored))
+    await writeFileAtomic(ignore, `${ignored}${ignored && !ignored.endsWith('\n') ? '\n' : ''}.cdl/\n`);
   out(`Wrote ${path.relative(process.cwd(), config) || config} and ${path.relative(process.cwd(), starter)}.`);
   out('Next:');
   out('  1. Try it here: cdl run cdl.yml --event push --runs-on-any   (trains and gates on this machine)');

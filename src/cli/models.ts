@@ -1,43 +1,23 @@
 /** `cdl models list|show|history|promote|rollback|diff` and `cdl deploy`: thin handlers over src/registry and src/deploy. */
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
-import type { DeploySection } from '../config/schema.js';
-import { deploy, rollback, type DeployResult } from '../deploy/run.js';
+import type { DeploySection } from '../config/schema/deploy.js';
+import { deploy, rollback, type DeployResult } from '../deploy/deploy-release.js';
 import { checkAliasName, deploySettings, type DeployOverrides } from '../deploy/settings.js';
 import { selectForge } from '../forge/index.js';
 import { isRegistryForge, type DeploymentRecord, type RegistryForge } from '../forge/types.js';
 import { Registry } from '../registry/registry.js';
 import { releaseModel } from '../registry/release-model.js';
 import { UsageError } from '../util/errors.js';
+import { withTempDir } from '../util/fs.js';
+import { actor } from '../util/run-env.js';
 import { parse } from './args.js';
-import { table } from './table.js';
+import { COMMANDS } from './commands.js';
+import { table } from '../util/table.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-
-const COMMON = {
-  config: { type: 'string' as const, short: 'c', default: 'cdl.yaml' },
-  set: { type: 'string' as const, short: 's', multiple: true, default: [] as string[] },
-  name: { type: 'string' as const },
-  json: { type: 'boolean' as const, default: false },
-};
-
-const str = { type: 'string' as const };
-const DEPLOY_FLAGS = {
-  target: str,
-  environment: { type: 'string' as const, short: 'e' },
-  alias: str,
-  'server-url': str,
-  repository: str,
-  'canary-percent': str,
-  'canary-window': str,
-  'shadow-fraction': str,
-  'shadow-window': str,
-  out: { type: 'string' as const, short: 'o' },
-  reason: str,
-};
 
 interface Context {
   forge: RegistryForge;
@@ -118,7 +98,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
   const { words, rest } = positionals(after);
   switch (sub) {
     case 'list': {
-      const { values } = parse(rest, COMMON, 'models list');
+      const { values } = parse(rest, COMMANDS.models, 'models list', 'list');
       const c = await context(values, 'models list');
       const list = await c.registry.list();
       if (values.json) out(JSON.stringify(list, null, 2));
@@ -139,13 +119,13 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'show': {
-      const { values } = parse(rest, COMMON, 'models show');
+      const { values } = parse(rest, COMMANDS.models, 'models show', 'show');
       if (words.length !== 1)
         throw new UsageError(
           `models show: expected one VERSION or TAG, e.g. cdl models show 1.2.0; got ${words.length ? words.map((w) => JSON.stringify(w)).join(' ') : 'none'}`,
         );
       const c = await context(values, 'models show');
-      const lineage = await c.registry.lineage(words[0]!, path.join(os.tmpdir(), `cdl-show-${process.pid}`));
+      const lineage = await withTempDir('cdl-show-', (work) => c.registry.lineage(words[0]!, work));
       const aliases = Object.entries(await c.registry.aliases())
         .filter(([, d]) => d.tag === lineage.tag)
         .map(([a]) => a);
@@ -154,7 +134,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'history': {
-      const { values } = parse(rest, { ...COMMON, alias: { type: 'string' } }, 'models history');
+      const { values } = parse(rest, COMMANDS.models, 'models history', 'history');
       checkAliasName('--alias', values.alias as string | undefined);
       const c = await context(values, 'models history');
       const h = await c.registry.history(values.alias as string | undefined);
@@ -162,20 +142,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'promote': {
-      const { values } = parse(
-        rest,
-        {
-          ...COMMON,
-          model: { type: 'string', short: 'm' },
-          version: { type: 'string' },
-          force: { type: 'boolean', default: false },
-          reason: { type: 'string' },
-          variant: { type: 'string', multiple: true, default: [] },
-          alias: { type: 'string' },
-          commit: { type: 'string' },
-        },
-        'models promote',
-      );
+      const { values } = parse(rest, COMMANDS.models, 'models promote', 'promote');
       if (!values.model) throw new UsageError('models promote: --model DIR is required (the blessed candidate model directory)');
       if (!values.version) throw new UsageError('models promote: --version X.Y.Z is required');
       if (values.force && !(values.reason as string | undefined)?.trim())
@@ -189,9 +156,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       const c = await context(values, 'models promote');
       const r = await c.registry.promote(path.resolve(values.model as string), {
         version: values.version as string,
-        force: values.force
-          ? { reason: values.reason as string, by: process.env.GITHUB_ACTOR ?? os.userInfo().username }
-          : undefined,
+        force: values.force ? { reason: values.reason as string, by: actor() } : undefined,
         variants,
         commit: (values.commit as string | undefined) ?? undefined,
       });
@@ -209,7 +174,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'blessed': {
-      const { values } = parse(rest, { ...COMMON, commit: str, out: { type: 'string', short: 'o' } }, 'models blessed');
+      const { values } = parse(rest, COMMANDS.models, 'models blessed', 'blessed');
       if (!values.commit) throw new UsageError('models blessed: --commit SHA is required (the released commit, 40 hex digits)');
       if (!values.out) throw new UsageError('models blessed: --out DIR is required (where the model directory goes)');
       const loaded = await loadConfig(values.config as string, values.set as string[]);
@@ -238,7 +203,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'rollback': {
-      const { values } = parse(rest, { ...COMMON, ...DEPLOY_FLAGS, to: { type: 'string' } }, 'models rollback');
+      const { values } = parse(rest, COMMANDS.models, 'models rollback', 'rollback');
       const c = await context(values, 'models rollback');
       const settings = deploySettings(c.deploy, c.baseDir, overrides(values));
       const r = await rollback({
@@ -253,12 +218,14 @@ export async function modelsCommand(argv: string[]): Promise<number> {
       return printDeploy(r, values.json as boolean);
     }
     case 'diff': {
-      const { values } = parse(rest, COMMON, 'models diff');
+      const { values } = parse(rest, COMMANDS.models, 'models diff', 'diff');
       if (words.length !== 2)
         throw new UsageError('models diff: expected two versions or tags, e.g. cdl models diff 1.0.0 1.1.0');
       const c = await context(values, 'models diff');
-      const work = path.join(os.tmpdir(), `cdl-diff-${process.pid}`);
-      const [a, b] = [await c.registry.lineage(words[0]!, work), await c.registry.lineage(words[1]!, work)];
+      const [a, b] = await withTempDir('cdl-diff-', async (work) => [
+        await c.registry.lineage(words[0]!, work),
+        await c.registry.lineage(words[1]!, work),
+      ]);
       const rows: string[][] = [['field', String(a.tag), String(b.tag)]];
       const flat = (o: unknown, prefix = ''): Record<string, string> => {
         const r: Record<string, string> = {};
@@ -310,7 +277,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
 }
 
 export async function deployCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { ...COMMON, ...DEPLOY_FLAGS, version: { type: 'string' } }, 'deploy');
+  const { values } = parse(argv, COMMANDS.deploy, 'deploy');
   if (!values.version) throw new UsageError('deploy: --version X.Y.Z (or the release tag) is required');
   const c = await context(values, 'deploy');
   const settings = deploySettings(c.deploy, c.baseDir, overrides(values));

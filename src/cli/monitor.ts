@@ -1,44 +1,20 @@
 /** `cdl monitor`: a thin handler over src/monitor. */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { selectForge } from '../forge/index.js';
-import type { DriftStatus } from '../monitor/drift.js';
+import { failsOn } from '../monitor/fail-on.js';
 import { driftText } from '../monitor/report.js';
-import { monitoredModelDir, runMonitor } from '../monitor/run.js';
-import { UsageError } from '../util/errors.js';
+import { monitoredModelDir, runMonitor } from '../monitor/monitor-model.js';
+import { withTempDir, writeFileAtomic } from '../util/fs.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 
-/** Whether `status` fails the job under --fail-on / the fail-on input. */
-export function failsOn(status: DriftStatus, failOn: string): boolean {
-  if (!['never', 'warn', 'alert'].includes(failOn))
-    throw new UsageError(`fail-on: expected never, warn or alert, got "${failOn}"`);
-  return (failOn === 'alert' && status === 'alert') || (failOn === 'warn' && (status === 'warn' || status === 'alert'));
-}
-
 export async function monitorCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      model: { type: 'string', short: 'm' },
-      source: { type: 'string' },
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      'no-issue': { type: 'boolean', default: false },
-      'no-retrain': { type: 'boolean', default: false },
-      'fail-on': { type: 'string', default: 'never' },
-      report: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-    'monitor',
-  );
+  const { values } = parse(argv, COMMANDS.monitor, 'monitor');
   const loaded = await loadConfig(values.config as string, values.set as string[]);
   const forge = await selectForge({ log, root: loaded.dir });
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'cdl-monitor-'));
-  try {
+  return withTempDir('cdl-monitor-', async (workDir) => {
     const modelDir = await monitoredModelDir({
       given: values.model as string | undefined,
       forge,
@@ -56,10 +32,8 @@ export async function monitorCommand(argv: string[]): Promise<number> {
       retrain: !values['no-retrain'],
       log,
     });
-    if (values.report) await writeFile(values.report as string, out.markdown);
+    if (values.report) await writeFileAtomic(values.report as string, out.markdown);
     process.stdout.write((values.json ? JSON.stringify(out.report, null, 2) : driftText(out.report)) + '\n');
     return failsOn(out.report.status, values['fail-on'] as string) ? 1 : 0;
-  } finally {
-    await rm(workDir, { recursive: true, force: true });
-  }
+  });
 }

@@ -2,11 +2,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-
-type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 import { UsageError } from '../util/errors.js';
-import { FlagError } from './args.js';
+import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 
 function pairs(list: string[], flag: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -58,30 +56,8 @@ export function workflowFile(arg: string, repoRoot: string): string {
   return path.join(repoRoot, '.github', 'workflows', /\.ya?ml$/.test(arg) ? arg : `${arg}.yml`);
 }
 
-const OPTIONS = {
-  event: { type: 'string', short: 'e' as const },
-  ref: { type: 'string' },
-  input: { type: 'string', short: 'i', multiple: true, default: [] as string[] },
-  payload: { type: 'string' },
-  secret: { type: 'string', short: 's', multiple: true, default: [] as string[] },
-  'secrets-file': { type: 'string' },
-  var: { type: 'string', multiple: true, default: [] as string[] },
-  job: { type: 'string', short: 'j' },
-  'runs-on-any': { type: 'boolean' },
-  'actions-dir': { type: 'string' },
-  'max-parallel': { type: 'string' },
-  'state-dir': { type: 'string' },
-  verbose: { type: 'boolean', short: 'v' },
-} satisfies ParseArgsOptionsConfig;
-
 export async function runCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new FlagError(`run: ${(e as Error).message} (cdl run --help)`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parse(argv, COMMANDS.run, 'run');
   if (positionals.length !== 1)
     throw new UsageError('run: expected one workflow file (cdl run .github/workflows/ci.yml; cdl run --help)');
   const repoRoot = repositoryRoot(process.cwd());

@@ -1,5 +1,4 @@
 /** `cdl runs list|show|compare|best|export|report`: thin handlers over src/runs. */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunRecord } from '../model-dir/run-record.js';
 import {
@@ -17,33 +16,15 @@ import {
 } from '../runs/query.js';
 import { readRecords, repoRootOf } from '../runs/store.js';
 import { UsageError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { parse } from './args.js';
-import { table } from './table.js';
+import { COMMANDS } from './commands.js';
+import { table } from '../util/table.js';
 
 const log = (line: string) => process.stderr.write(line + '\n');
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 
-const FLAGS = {
-  repo: { type: 'string' as const, short: 'C' },
-  'no-fetch': { type: 'boolean' as const, default: false },
-  model: { type: 'string' as const, short: 'm' },
-  branch: { type: 'string' as const, short: 'b' },
-  pr: { type: 'string' as const },
-  kind: { type: 'string' as const },
-  since: { type: 'string' as const },
-  until: { type: 'string' as const },
-  where: { type: 'string' as const, short: 'w', multiple: true, default: [] as string[] },
-  sort: { type: 'string' as const },
-  asc: { type: 'boolean' as const, default: false },
-  limit: { type: 'string' as const, short: 'n' },
-  json: { type: 'boolean' as const, default: false },
-  'per-branch': { type: 'boolean' as const, default: false },
-  format: { type: 'string' as const },
-  out: { type: 'string' as const, short: 'o' },
-  title: { type: 'string' as const },
-};
-
-type Values = ReturnType<typeof parse<typeof FLAGS>>['values'];
+type Values = ReturnType<typeof parse<(typeof COMMANDS)['runs']['options']>>['values'];
 
 const f4 = (v: number | null | undefined) => (v === undefined || v === null ? '—' : v.toFixed(4));
 const signed = (v: number | undefined) => (v === undefined ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(4)}`);
@@ -152,19 +133,12 @@ function compareText(c: Comparison): string {
   return lines.join('\n');
 }
 
-async function writeAtomic(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
-}
-
 export async function runsCommand(argv: string[]): Promise<number> {
   const [sub, ...after] = argv;
   const i = after.findIndex((a) => a.startsWith('-'));
   const words = i < 0 ? after : after.slice(0, i);
   const rest = i < 0 ? [] : after.slice(i);
-  const { values } = parse(rest, FLAGS, `runs ${sub ?? ''}`.trim());
+  const { values } = parse(rest, COMMANDS.runs, `runs ${sub ?? ''}`.trim());
   switch (sub) {
     case 'list': {
       if (words.length) throw new UsageError(`runs list: unexpected "${words[0]}"; filters are flags (cdl runs --help)`);
@@ -203,7 +177,7 @@ export async function runsCommand(argv: string[]): Promise<number> {
       const records = sortRuns(await load(values), (values.sort as string | undefined) ?? 'time', !values.asc);
       const text = format === 'csv' ? toCsv(records) : JSON.stringify(records, null, 2) + '\n';
       if (values.out) {
-        await writeAtomic(values.out as string, text);
+        await writeFileAtomic(values.out as string, text);
         log(`${records.length} runs written to ${values.out as string}`);
       } else out(text);
       return 0;

@@ -3,6 +3,7 @@ import { ModelServer, SERVE_LIMITS } from '../serve/server.js';
 import { jsonLogger, LOG_LEVELS, type LogLevel } from '../serve/log.js';
 import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 
 function int(value: string | undefined, flag: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -13,22 +14,7 @@ function int(value: string | undefined, flag: string, min: number, max: number):
 }
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      repository: { type: 'string', short: 'r' },
-      port: { type: 'string', short: 'p' },
-      'grpc-port': { type: 'string' },
-      host: { type: 'string' },
-      'poll-ms': { type: 'string' },
-      'drain-timeout-ms': { type: 'string' },
-      'max-body-bytes': { type: 'string' },
-      'body-timeout-ms': { type: 'string' },
-      'headers-timeout-ms': { type: 'string' },
-      'log-level': { type: 'string' },
-    },
-    'serve',
-  );
+  const { values } = parse(argv, COMMANDS.serve, 'serve');
   if (!values.repository)
     throw new UsageError('serve: --repository DIR is required (a directory of <model>/<version>/model.onnx)');
   const level = (values['log-level'] ?? 'info') as LogLevel;

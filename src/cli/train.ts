@@ -1,25 +1,15 @@
-import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { recordTrainRun } from '../runs/record.js';
-import { train } from '../train/run.js';
+import { train } from '../train/training.js';
+import { defaultPaths } from '../util/state-paths.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      out: { type: 'string', short: 'o' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      resume: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', short: 'q', default: false },
-      json: { type: 'boolean', default: false },
-    },
-    'train',
-  );
+  const { values } = parse(argv, COMMANDS.train, 'train');
   const overrides = values.set as string[];
   const loaded = await loadConfig(values.config as string, overrides);
-  const outDir = (values.out as string | undefined) ?? path.join('.cdl', 'models', loaded.config.model.name);
+  const outDir = (values.out as string | undefined) ?? defaultPaths.model(loaded.config.model.name);
   const log = (line: string) => process.stderr.write(line + '\n');
   const result = await train({
     loaded,

@@ -1,37 +1,19 @@
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { UsageError } from '../util/errors.js';
+import { defaultPaths } from '../util/state-paths.js';
 import type { DistributedOptions } from '../tune/distributed.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 
 export async function tuneCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      out: { type: 'string', short: 'o' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-      parallel: { type: 'string', short: 'p' },
-      trials: { type: 'string', short: 'n' },
-      fresh: { type: 'boolean', default: false },
-      'final-model': { type: 'boolean', default: false },
-      verbose: { type: 'boolean', short: 'v', default: false },
-      json: { type: 'boolean', default: false },
-      worker: { type: 'boolean', default: false },
-      mode: { type: 'string', default: 'tune' },
-      trial: { type: 'string' },
-      rung: { type: 'string' },
-      results: { type: 'string' },
-      checkpoint: { type: 'string' },
-    },
-    'tune',
-  );
+  const { values } = parse(argv, COMMANDS.tune, 'tune');
   if (values.worker) {
-    const { workerMain } = await import('../tune/run.js');
+    const { workerMain } = await import('../tune/trial-worker.js');
     await workerMain();
     process.exit(0);
   }
-  const { tune } = await import('../tune/run.js');
+  const { tune } = await import('../tune/tuning.js');
   const overrides = [...(values.set as string[])];
   const count = (name: 'parallel' | 'trials' | 'trial' | 'rung', min = 1): number | undefined => {
     const v = values[name] as string | undefined;
@@ -46,7 +28,7 @@ export async function tuneCommand(argv: string[]): Promise<number> {
   const trials = count('trials');
   if (trials !== undefined) overrides.push(`tune.trials=${trials}`);
   const loaded = await loadConfig(values.config as string, overrides);
-  const outDir = (values.out as string | undefined) ?? path.join('.cdl', 'tune', loaded.config.model.name);
+  const outDir = (values.out as string | undefined) ?? defaultPaths.study(loaded.config.model.name);
   const log = (line: string) => process.stderr.write(line + '\n');
   const mode = values.mode as string;
   if (mode !== 'tune') return distributed(mode, { loaded, overrides, outDir, log }, values, count);

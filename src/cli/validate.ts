@@ -1,17 +1,12 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { configJsonSchema, formatProblems, parseConfig } from '../config/index.js';
 import { ConfigError, UsageError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { parse } from './args.js';
+import { COMMANDS } from './commands.js';
 
 export async function validateCommand(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      config: { type: 'string', short: 'c', default: 'cdl.yaml' },
-      set: { type: 'string', short: 's', multiple: true, default: [] },
-    },
-    'validate',
-  );
+  const { values } = parse(argv, COMMANDS.validate, 'validate');
   const file = values.config as string;
   let text: string;
   try {
@@ -27,12 +22,9 @@ export async function validateCommand(argv: string[]): Promise<number> {
 }
 
 export async function schemaCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { out: { type: 'string', short: 'o' } }, 'schema');
+  const { values } = parse(argv, COMMANDS.schema, 'schema');
   const text = JSON.stringify(configJsonSchema(), null, 2) + '\n';
-  if (values.out) {
-    const tmp = `${values.out as string}.tmp-${process.pid}`;
-    await writeFile(tmp, text);
-    await rename(tmp, values.out as string);
-  } else process.stdout.write(text);
+  if (values.out) await writeFileAtomic(values.out as string, text);
+  else process.stdout.write(text);
   return 0;
 }

@@ -1,5 +1,5 @@
 /** What `cdl compress` writes to compression.json: each method's result and the choice among them. */
-import type { CompressMethod, CompressSection } from '../config/schema.js';
+import type { CompressMethod, CompressSection } from '../config/schema/compress.js';
 import type { SCHEMA_VERSIONS } from '../model-dir/files.js';
 import type { CompressObjective, ObjectiveResult } from './measure.js';
 

@@ -3,10 +3,11 @@
  * distillation of a smaller student on the teacher's soft targets (the teacher runs in
  * onnxruntime-node). Both end in an ONNX export and the student's/pruned model's tfjs/ files.
  */
-import { tfjsArtifacts } from '../train/run.js';
+import { tfjsArtifacts } from '../train/model-artifacts.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CompressSection, TrainSection } from '../config/schema.js';
+import type { CompressSection } from '../config/schema/compress.js';
+import type { TrainSection } from '../config/schema/train.js';
 import type { Dataset } from '../data/index.js';
 import { mulberry32 } from '../data/index.js';
 import { MODEL_FILES } from '../model-dir/index.js';
@@ -15,8 +16,9 @@ import { applyMask, magnitudeMasks, sparsityOf } from '../onnx/prune.js';
 import type { Ort } from '../runtime/onnxruntime.js';
 import { loadBackend } from '../train/backend.js';
 import { installKernels } from '../train/kernels/index.js';
-import { buildModel } from '../train/model.js';
-import { evaluateSplit, outputsProbabilities, trainLoop } from '../train/trainer.js';
+import { buildModel } from '../train/model-layers.js';
+import { evaluateSplit, outputsProbabilities } from '../train/split-evaluation.js';
+import { trainLoop } from '../train/trainer.js';
 import type { LayersModel, Tensor, Tf } from '../train/tf.js';
 import { CdlError, TrainError } from '../util/errors.js';
 import { CDL_VERSION } from '../version.js';

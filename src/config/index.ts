@@ -7,10 +7,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import { configSchema, LAYER_TYPES, type CdlConfig } from './schema.js';
+import { configSchema, type CdlConfig } from './schema/cdl-config.js';
+import { LAYER_TYPES } from './schema/model.js';
 import { ConfigError } from '../util/errors.js';
-
-export * from './schema.js';
 
 export interface ConfigProblem {
   /** Dotted path such as `train.epochs` or `model.layers[2].units`. */

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { DataSection } from '../config/schema.js';
+import type { DataSection } from '../config/schema/data.js';
 import { DataError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { comparePaths, datasetVersion, hashFiles, type DataFile } from './hash.js';

@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { DataSection } from '../config/schema.js';
+import type { DataSection } from '../config/schema/data.js';
 import { messageOf } from '../util/errors.js';
 import { readCsv } from './csv.js';
 import { cacheDirFor, defaultCacheDir, ensureDownloaded, isUrl } from './download.js';

@@ -5,7 +5,7 @@
  * reading is separate (`readRawData`).
  */
 import { createHash } from 'node:crypto';
-import { inputScale, type DataChecks, type DataSection } from '../config/schema.js';
+import { inputScale, type DataChecks, type DataSection } from '../config/schema/data.js';
 import { readRawData, type RawData, type RawOptions, type RawSplit, type RawSplitName } from './raw.js';
 import { listSome } from './util.js';
 

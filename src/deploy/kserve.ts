@@ -10,6 +10,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { CdlError } from '../util/errors.js';
 import type { KServeTarget } from './types.js';
+import { serverUrl } from '../util/run-env.js';
 
 export interface ManifestInput {
   model: string;
@@ -36,7 +37,7 @@ export function k8sName(s: string): string {
 
 export function renderInferenceService(i: ManifestInput): { manifest: Record<string, unknown>; yaml: string } {
   const repo = i.repository ?? process.env.GITHUB_REPOSITORY ?? null;
-  const server = (i.serverUrl ?? process.env.GITHUB_SERVER_URL ?? 'https://github.com').replace(/\/+$/, '');
+  const server = i.serverUrl?.replace(/\/+$/, '') ?? serverUrl();
   const template = i.target.storage_uri ?? (repo ? `${server}/{repository}/releases/download/{tag}/model.onnx` : undefined);
   if (!template)
     throw new CdlError(

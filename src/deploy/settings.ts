@@ -1,7 +1,7 @@
 /** The deploy section of cdl.yaml as deploy settings, with the command line's overrides. */
 import path from 'node:path';
-import type { DeploySection } from '../config/schema.js';
-import { ALIAS_EXPECTED, ALIAS_NAME, deploySection } from '../config/schema.js';
+import type { DeploySection } from '../config/schema/deploy.js';
+import { ALIAS_EXPECTED, ALIAS_NAME, deploySection } from '../config/schema/deploy.js';
 import { UsageError } from '../util/errors.js';
 import type { DeploySettings } from './types.js';
 

@@ -2,7 +2,7 @@
  * The gate: compare the candidate with the baseline metric by metric, test whether each change is
  * more than noise, and decide. Pure functions over evaluations; reading models is elsewhere.
  */
-import { gateSection, type GateSection, type MetricGate } from '../config/schema.js';
+import { gateSection, type GateSection, type MetricGate } from '../config/schema/gate.js';
 import {
   BLESSING_SCHEMA_VERSION,
   type BaselineIdentity,
@@ -13,7 +13,7 @@ import {
   type Verdict,
 } from '../model-dir/records.js';
 import { METRIC_INFO } from './metrics.js';
-import type { EvaluatedModel } from './run.js';
+import type { EvaluatedModel } from './evaluate-model.js';
 import { isResamplable, mcnemar, pairedBootstrap } from './significance.js';
 
 // Defined by the model directory (src/model-dir/records.ts); re-exported for existing importers.

@@ -1,7 +1,7 @@
 /** Evaluation of model directories on the test split, significance tests, and the gate decision. */
 export * from './metrics.js';
 export * from './layout.js';
-export * from './run.js';
+export * from './evaluate-model.js';
 export * from './significance.js';
 export * from './prediction-changes.js';
 export * from './gate.js';

@@ -5,10 +5,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
-import { gateSection, type GateSection } from '../config/schema.js';
+import { gateSection, type GateSection } from '../config/schema/gate.js';
 import { loadDataset, type Dataset } from '../data/index.js';
 import type { Forge, PublishResult } from '../forge/types.js';
-import { buildReport, type HistoryPoint } from '../report/model.js';
+import { buildReport, type HistoryPoint } from '../report/report-content.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { renderHtml } from '../report/html.js';
 import { thumbnailUris } from '../report/thumbnails.js';
@@ -26,7 +26,8 @@ import { BaselineError, resolveBaseline } from './baseline.js';
 import { fmtValue } from './format.js';
 import { decide } from './gate.js';
 import { predictionChanges, type PredictionChanges } from './prediction-changes.js';
-import { evaluateModel, type EvaluatedModel } from './run.js';
+import { evaluateModel, type EvaluatedModel } from './evaluate-model.js';
+import { defaultPaths } from '../util/state-paths.js';
 
 export function gateOf(loaded: LoadedConfig): GateSection {
   return loaded.config.gate ?? gateSection.parse({});
@@ -185,7 +186,7 @@ export async function runGate(opts: GateRunOptions): Promise<GateRun> {
   });
   const markdown = renderMarkdown(content);
   const html = await renderHtml(content);
-  const reportDir = path.resolve(opts.reportDir ?? path.join('.cdl', 'reports', model));
+  const reportDir = path.resolve(opts.reportDir ?? defaultPaths.reports(model));
   await mkdir(reportDir, { recursive: true });
   await writeFile(path.join(reportDir, 'report.md'), markdown);
   await writeFile(path.join(reportDir, 'report.html'), html);

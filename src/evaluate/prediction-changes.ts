@@ -6,7 +6,7 @@
  * classes). Classification only; a bounded number of examples is kept, so evaluation.json stays small.
  */
 import { mcnemar } from './significance.js';
-import type { PerExample } from './run.js';
+import type { PerExample } from './records.js';
 
 /** Examples listed each way at most (the totals count all of them). */
 export const CHANGED_EXAMPLES_LIMIT = 50;

@@ -1,18 +1,39 @@
 /** Model directories as workflow artifacts, through the unmodified @actions/artifact client. */
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { DefaultArtifactClient } from '@actions/artifact';
 import * as github from '@actions/github';
-import type { KeptArtifact } from '../forge/types.js';
+import type { Forge, KeptArtifact } from '../forge/types.js';
+import { listFiles } from '../util/fs.js';
 
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+/** The runner's temporary folder (RUNNER_TEMP), else the system's. */
+export function runnerTemp(): string {
+  return process.env.RUNNER_TEMP || os.tmpdir();
+}
+
+/**
+ * A model input of an action: a directory when one of that name exists, else the artifact of that
+ * name of this workflow run, downloaded into the runner's temp folder as cdl-<role>-<name>
+ * (through the results service inside Actions, else through the forge).
+ */
+export async function modelDirOrArtifact(
+  input: string,
+  role: string,
+  opts: { forge?: Forge; log?: (line: string) => void } = {},
+): Promise<string> {
+  const dir = path.resolve(input);
+  if (existsSync(dir)) return dir;
+  opts.log?.(`model: no directory ${input}; downloading the artifact ${input}`);
+  const dest = path.join(runnerTemp(), `cdl-${role}-${input}`);
+  return !process.env.ACTIONS_RESULTS_URL && opts.forge
+    ? await opts.forge.downloadArtifact(input, dest)
+    : await downloadModelDir(input, dest);
 }
 
 export async function uploadModelDir(dir: string, name: string, retentionDays?: number): Promise<{ id?: number; size?: number }> {
   const root = path.resolve(dir);
-  const files = await filesUnder(root);
+  const files = (await listFiles(root)).map((f) => path.join(root, f));
   const client = new DefaultArtifactClient();
   const res = await client.uploadArtifact(name, files, root, retentionDays ? { retentionDays } : undefined);
   return { id: res.id, size: res.size };

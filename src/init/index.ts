@@ -7,8 +7,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import type { DataSection } from '../config/schema.js';
-import { dataSection } from '../config/schema.js';
+import type { DataSection } from '../config/schema/data.js';
+import { dataSection } from '../config/schema/data.js';
 import { loadDataset } from '../data/index.js';
 import { displayPath } from '../data/util.js';
 import { DataError } from '../util/errors.js';

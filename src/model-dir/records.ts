@@ -4,7 +4,7 @@
  * them; every stage that reads a model directory (compress, promote, deploy, serve) reads them
  * through these types.
  */
-import type { GateSection } from '../config/schema.js';
+import type { GateSection } from '../config/schema/gate.js';
 import { MODEL_FILES, SCHEMA_VERSIONS } from './files.js';
 
 export const BLESSING_FILE = MODEL_FILES.blessing;

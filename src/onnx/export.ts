@@ -8,11 +8,22 @@
  */
 import { CDL_VERSION } from '../version.js';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { CdlError } from '../util/errors.js';
-import { FLOAT, onnx, type IAttributeProto, type INodeProto, type ITensorProto, type IValueInfoProto } from './proto.js';
+import { FLOAT, onnx, type IValueInfoProto } from './proto.js';
+import { floatAttr, intAttr, intsAttr } from './attributes.js';
+import { GraphBuilder } from './graph-builder.js';
 
-/** The model cannot be written as ONNX (unsupported layer, option or structure). Exit code 1. */
-export class OnnxExportError extends CdlError {}
+import {
+  convKernelToOihw,
+  fail,
+  layerShape,
+  need,
+  OnnxExportError,
+  pair,
+  tfPads,
+  weightsByRole,
+  type Dim,
+  type LayerLike,
+} from './tf-layer.js';
 
 export interface ExportOnnxOptions {
   /** ONNX default-domain opset, 13 to 21. Default 13. */
@@ -67,138 +78,11 @@ export const SUPPORTED_ACTIVATIONS = [
 const SELU_SCALEALPHA = 1.7580993408473766;
 const SELU_SCALE = 1.0507009873554805;
 
-/** Pads [before, after] of one spatial axis, computed as TF.js does for 'same' and 'valid'. */
-export function tfPads(padding: string, inSize: number, kernel: number, stride: number, dilation = 1): [number, number] {
-  if (padding === 'valid') return [0, 0];
-  const eff = (kernel - 1) * dilation + 1;
-  const out = Math.ceil(inSize / stride);
-  const total = Math.max(0, (out - 1) * stride + eff - inSize);
-  const before = Math.floor(total / 2);
-  return [before, total - before];
-}
-
-function attrInt(name: string, i: number): IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INT, i };
-}
-function attrInts(name: string, ints: number[]): IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints };
-}
-function attrFloat(name: string, f: number): IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f };
-}
-
-function floatBytes(data: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(data.length * 4);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
-  return out;
-}
-
-/** Reorders a TF.js conv kernel [kh, kw, cin, cout] into ONNX's [cout, cin, kh, kw]. */
-function convKernelToOihw(k: Float32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
-  const out = new Float32Array(k.length);
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < cin; i++)
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = k[((y * kw + x) * cin + i) * cout + o]!;
-  return out;
-}
-
-type Dim = number | null;
-
 /** The value flowing between layers: its name, its TF.js shape, and whether it is held channels-first. */
 interface Flow {
   name: string;
   shape: Dim[];
   channelsFirst: boolean;
-}
-
-/** The parts of a tfjs-layers Layer used here (kept structural: tfjs-node brings its own classes). */
-interface LayerLike {
-  name: string;
-  getClassName(): string;
-  getConfig(): Record<string, unknown>;
-  getWeights(): Array<{ shape: number[]; dtype: string; dataSync(): ArrayLike<number> }>;
-  weights: Array<{ name: string; originalName?: string }>;
-  outputShape: Dim[] | Dim[][];
-  input: unknown;
-  output: unknown;
-}
-
-class GraphBuilder {
-  readonly nodes: INodeProto[] = [];
-  readonly initializers: ITensorProto[] = [];
-  private readonly used = new Set<string>();
-  private readonly constants = new Map<string, string>();
-
-  constructor(reserved: string[]) {
-    for (const r of reserved) this.used.add(r);
-  }
-
-  unique(base: string): string {
-    let name = base;
-    for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
-    this.used.add(name);
-    return name;
-  }
-
-  tensor(base: string, dims: number[], data: ArrayLike<number>): string {
-    const name = this.unique(base);
-    this.initializers.push({ name, dims, dataType: FLOAT, rawData: floatBytes(data) });
-    return name;
-  }
-
-  /** A float scalar shared by every node that needs the same value. */
-  scalar(value: number): string {
-    const key = String(value);
-    let name = this.constants.get(key);
-    if (name === undefined) {
-      name = this.tensor(`const_${key.replace(/[^0-9a-z]/gi, '_')}`, [], [value]);
-      this.constants.set(key, name);
-    }
-    return name;
-  }
-
-  node(op: string, inputs: string[], attribute: IAttributeProto[], base: string): string {
-    const output = this.unique(`${base}/${op}`);
-    this.nodes.push({ opType: op, name: output, input: inputs, output: [output], attribute, domain: '' });
-    return output;
-  }
-}
-
-function fail(layer: LayerLike, what: string): never {
-  throw new OnnxExportError(`layer "${layer.name}" (${layer.getClassName()}): ${what}`);
-}
-
-function pair(v: unknown, layer: LayerLike, field: string): [number, number] {
-  if (typeof v === 'number') return [v, v];
-  if (Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === 'number')) return [v[0], v[1]];
-  fail(layer, `cannot read ${field} ${JSON.stringify(v)}`);
-}
-
-function layerShape(layer: LayerLike): Dim[] {
-  const s = layer.outputShape;
-  if (Array.isArray(s[0])) fail(layer, 'layers with several outputs are not supported');
-  return s as Dim[];
-}
-
-function weightsByRole(layer: LayerLike): Map<string, Float32Array> {
-  const values = layer.getWeights();
-  const out = new Map<string, Float32Array>();
-  values.forEach((t, i) => {
-    const v = layer.weights[i];
-    const full = v?.originalName ?? v?.name ?? '';
-    const role = full.slice(full.lastIndexOf('/') + 1).replace(/_\d+$/, '');
-    if (t.dtype !== 'float32') fail(layer, `weight ${full} has dtype ${t.dtype}; only float32 is supported`);
-    out.set(role, Float32Array.from(t.dataSync()));
-  });
-  return out;
-}
-
-function need(w: Map<string, Float32Array>, role: string, layer: LayerLike): Float32Array {
-  const v = w.get(role);
-  if (!v) fail(layer, `weight "${role}" not found (has ${[...w.keys()].join(', ') || 'none'})`);
-  return v;
 }
 
 /**
@@ -226,13 +110,13 @@ export function exportOnnx(model: LayersModel, opts: ExportOnnxOptions = {}): Ui
     const r = flow.shape.length;
     if (flow.channelsFirst || r < 3) return;
     const perm = [0, r - 1, ...Array.from({ length: r - 2 }, (_, i) => i + 1)];
-    flow = { ...flow, name: g.node('Transpose', [flow.name], [attrInts('perm', perm)], base), channelsFirst: true };
+    flow = { ...flow, name: g.node('Transpose', [flow.name], [intsAttr('perm', perm)], base), channelsFirst: true };
   };
   const toChannelsLast = (base: string): void => {
     const r = flow.shape.length;
     if (!flow.channelsFirst) return;
     const perm = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2), 1];
-    flow = { ...flow, name: g.node('Transpose', [flow.name], [attrInts('perm', perm)], base), channelsFirst: false };
+    flow = { ...flow, name: g.node('Transpose', [flow.name], [intsAttr('perm', perm)], base), channelsFirst: false };
   };
 
   const activation = (layer: LayerLike, act: unknown): void => {
@@ -257,16 +141,16 @@ export function exportOnnx(model: LayersModel, opts: ExportOnnxOptions = {}): Ui
         y = g.node('Tanh', [x], [], base);
         break;
       case 'softmax':
-        y = g.node('Softmax', [x], [attrInt('axis', lastAxis)], base);
+        y = g.node('Softmax', [x], [intAttr('axis', lastAxis)], base);
         break;
       case 'logSoftmax':
-        y = g.node('LogSoftmax', [x], [attrInt('axis', lastAxis)], base);
+        y = g.node('LogSoftmax', [x], [intAttr('axis', lastAxis)], base);
         break;
       case 'elu':
-        y = g.node('Elu', [x], [attrFloat('alpha', 1)], base);
+        y = g.node('Elu', [x], [floatAttr('alpha', 1)], base);
         break;
       case 'selu':
-        y = g.node('Selu', [x], [attrFloat('alpha', SELU_SCALEALPHA / SELU_SCALE), attrFloat('gamma', SELU_SCALE)], base);
+        y = g.node('Selu', [x], [floatAttr('alpha', SELU_SCALEALPHA / SELU_SCALE), floatAttr('gamma', SELU_SCALE)], base);
         break;
       case 'softplus':
         y = g.node('Softplus', [x], [], base);
@@ -275,7 +159,7 @@ export function exportOnnx(model: LayersModel, opts: ExportOnnxOptions = {}): Ui
         y = g.node('Softsign', [x], [], base);
         break;
       case 'hardSigmoid':
-        y = g.node('HardSigmoid', [x], [attrFloat('alpha', 0.2), attrFloat('beta', 0.5)], base);
+        y = g.node('HardSigmoid', [x], [floatAttr('alpha', 0.2), floatAttr('beta', 0.5)], base);
         break;
       case 'swish':
         y = g.node('Mul', [x, g.node('Sigmoid', [x], [], base)], [], base);
@@ -332,7 +216,7 @@ export function exportOnnx(model: LayersModel, opts: ExportOnnxOptions = {}): Ui
         break;
       case 'Flatten': {
         toChannelsLast(base);
-        if (flow.shape.length > 2) flow = { ...flow, name: g.node('Flatten', [flow.name], [attrInt('axis', 1)], base) };
+        if (flow.shape.length > 2) flow = { ...flow, name: g.node('Flatten', [flow.name], [intAttr('axis', 1)], base) };
         break;
       }
       case 'Dense': {
@@ -368,11 +252,11 @@ export function exportOnnx(model: LayersModel, opts: ExportOnnxOptions = {}): Ui
           'Conv',
           inputs,
           [
-            attrInts('kernel_shape', [kh, kw]),
-            attrInts('strides', [sh, sw]),
-            attrInts('dilations', [dh, dw]),
-            attrInts('pads', [pt, pl, pb, pr]),
-            attrInt('group', 1),
+            intsAttr('kernel_shape', [kh, kw]),
+            intsAttr('strides', [sh, sw]),
+            intsAttr('dilations', [dh, dw]),
+            intsAttr('pads', [pt, pl, pb, pr]),
+            intAttr('group', 1),
           ],
           base,
         );
@@ -391,10 +275,10 @@ export function exportOnnx(model: LayersModel, opts: ExportOnnxOptions = {}): Ui
         const [pt, pb] = tfPads(padding, h, kh, sh);
         const [pl, pr] = tfPads(padding, wd, kw, sw);
         toChannelsFirst(base);
-        const attrs = [attrInts('kernel_shape', [kh, kw]), attrInts('strides', [sh, sw]), attrInts('pads', [pt, pl, pb, pr])];
+        const attrs = [intsAttr('kernel_shape', [kh, kw]), intsAttr('strides', [sh, sw]), intsAttr('pads', [pt, pl, pb, pr])];
         const isMax = cls === 'MaxPooling2D';
         // TF.js averages over the window's in-bounds elements only.
-        if (!isMax) attrs.push(attrInt('count_include_pad', 0));
+        if (!isMax) attrs.push(intAttr('count_include_pad', 0));
         flow = { ...flow, name: g.node(isMax ? 'MaxPool' : 'AveragePool', [flow.name], attrs, base) };
         break;
       }
@@ -404,7 +288,7 @@ export function exportOnnx(model: LayersModel, opts: ExportOnnxOptions = {}): Ui
         requireImage(layer);
         toChannelsFirst(base);
         const pooled = g.node(cls === 'GlobalMaxPooling2D' ? 'GlobalMaxPool' : 'GlobalAveragePool', [flow.name], [], base);
-        flow = { name: g.node('Flatten', [pooled], [attrInt('axis', 1)], base), shape: outShape, channelsFirst: false };
+        flow = { name: g.node('Flatten', [pooled], [intAttr('axis', 1)], base), shape: outShape, channelsFirst: false };
         break;
       }
       case 'BatchNormalization': {
@@ -426,7 +310,7 @@ export function exportOnnx(model: LayersModel, opts: ExportOnnxOptions = {}): Ui
             g.tensor(`${base}/moving_mean`, [c], mean),
             g.tensor(`${base}/moving_variance`, [c], need(w, 'moving_variance', layer)),
           ],
-          [attrFloat('epsilon', Number(cfg.epsilon ?? 1e-3))],
+          [floatAttr('epsilon', Number(cfg.epsilon ?? 1e-3))],
           base,
         );
         flow = { ...flow, name: y };

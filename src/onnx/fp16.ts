@@ -5,7 +5,9 @@
  * model keeps float32 inputs and outputs behind Cast nodes, so callers feed it as before.
  */
 import { CdlError } from '../util/errors.js';
-import { DT, OnnxGraph, floatValues, intAttr, makeNode, makeTensor, tensorDims } from './graph.js';
+import { DT, floatValues, makeTensor, tensorDims } from './tensor.js';
+import { OnnxGraph, makeNode } from './graph.js';
+import { intAttr } from './attributes.js';
 import type { IValueInfoProto } from './proto.js';
 
 export interface Fp16Options {

@@ -4,7 +4,8 @@
  * make the model compress well (a gzipped release asset) and are kept through fine-tuning by
  * re-applying the masks after each training step.
  */
-import { DT, OnnxGraph, floatValues, makeTensor } from './graph.js';
+import { DT, floatValues, makeTensor } from './tensor.js';
+import { OnnxGraph } from './graph.js';
 import { QUANTIZABLE_OPS } from './quantize.js';
 
 export type PruneScope = 'global' | 'layer';

@@ -6,7 +6,8 @@
  */
 import type { Ort } from '../runtime/onnxruntime.js';
 import { CdlError } from '../util/errors.js';
-import { DT, OnnxGraph, valueInfo } from './graph.js';
+import { DT } from './tensor.js';
+import { OnnxGraph, valueInfo } from './graph.js';
 
 export const CALIBRATION_METHODS = ['minmax', 'percentile', 'entropy'] as const;
 export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];

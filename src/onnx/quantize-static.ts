@@ -25,7 +25,9 @@
 import type { Ort } from '../runtime/onnxruntime.js';
 import type { INodeProto } from './proto.js';
 import { calibrate, type CalibrateOptions, type CalibrationData, type Range } from './quantize-calibrate.js';
-import { DT, OnnxGraph, attrFloat, floatValues, intAttr, makeNode, makeTensor, tensorDims } from './graph.js';
+import { DT, floatValues, makeTensor, tensorDims } from './tensor.js';
+import { OnnxGraph, makeNode } from './graph.js';
+import { attrFloat, intAttr } from './attributes.js';
 import { ensureOpset, quantTargets, quantizeWeightsPerChannel, type QuantizeResult, type TargetOptions } from './quantize.js';
 
 /** Operators that only move or select values: they run on uint8 between equal Q/DQ parameters. */

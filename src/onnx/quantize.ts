@@ -10,18 +10,9 @@
  * quantized are left exactly as they were.
  */
 import type { INodeProto } from './proto.js';
-import {
-  DT,
-  OnnxGraph,
-  OnnxModelError,
-  attrFloat,
-  attrInt,
-  floatValues,
-  intAttr,
-  makeNode,
-  makeTensor,
-  tensorDims,
-} from './graph.js';
+import { DT, OnnxModelError, floatValues, makeTensor, tensorDims } from './tensor.js';
+import { OnnxGraph, makeNode } from './graph.js';
+import { attrFloat, attrInt, intAttr } from './attributes.js';
 
 /** Operators whose weights cdl quantizes. */
 export const QUANTIZABLE_OPS = ['Conv', 'MatMul', 'Gemm'] as const;

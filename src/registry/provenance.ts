@@ -56,4 +56,3 @@ export function provenanceStatement(subjects: ProvenanceSubject[], ctx: Provenan
     },
   };
 }
-

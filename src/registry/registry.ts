@@ -6,26 +6,25 @@
  * the newest successful one of an environment is where the alias points, and the list of them is
  * the history of what was there when.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { DeploymentRecord, RegistryForge, ReleaseDetails } from '../forge/types.js';
-import { CHECKSUMS_FILE, ChecksumError, parseChecksums, verifyChecksums } from '../model-dir/checksums.js';
+import { CHECKSUMS_FILE, parseChecksums } from '../model-dir/checksums.js';
 import {
-  adoptModelDir,
   BLESSING_FILE,
-  checkBlessing,
   MODEL_FILES,
   openModelDir,
   type Blessing,
-  type BlessingCheck,
   type Lineage,
   type OpenedModelDir,
 } from '../model-dir/index.js';
+import { checkBlessing, type BlessingCheck } from '../model-dir/blessing.js';
 import { CdlError, UsageError } from '../util/errors.js';
-import { assembleModelDir, DESCRIPTIVE_ASSETS, PROMOTION_FILE, PROVENANCE_FILE, stageAssets } from './assets.js';
+import { PROMOTION_FILE, PROVENANCE_FILE, stageAssets } from './assets.js';
 import { provenanceStatement, provenanceSubjects } from './provenance.js';
+import { modelFromArtifact, modelFromRelease } from './version-download.js';
+import { readJson } from '../util/fs.js';
 import { compareVersions, DEFAULT_TAG_TEMPLATE, formatTag, parseTag } from '../forge/tags.js';
 
 /** A promotion refused: the candidate is not blessed (exit code 1). */
@@ -38,17 +37,6 @@ export interface RegistryOptions {
   model: string;
   tagTemplate?: string;
   log?: (line: string) => void;
-}
-
-export { checkBlessing, type BlessingCheck } from '../model-dir/index.js';
-
-async function readJson<T>(file: string): Promise<T | undefined> {
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
 }
 
 export interface PromoteOptions {
@@ -252,51 +240,15 @@ export class Registry {
       let forced: FetchedVersion['forced'];
       if (hasModel) {
         source = 'release';
-        const sumsAsset = release.assets.find((a) => a.name === CHECKSUMS_FILE)!;
-        await this.forge.downloadAsset(release, sumsAsset, path.join(flat, CHECKSUMS_FILE));
-        const sums = parseChecksums(await readFile(path.join(flat, CHECKSUMS_FILE), 'utf8'), `${tag}/${CHECKSUMS_FILE}`);
-        const bad: string[] = [];
-        for (const [name, hash] of sums) {
-          const asset = release.assets.find((a) => a.name === name);
-          if (!asset) {
-            bad.push(`${name}: listed in SHA256SUMS but not attached to ${tag}`);
-            continue;
-          }
-          if (asset.digest && asset.digest !== `sha256:${hash}`)
-            bad.push(`${name}: the forge reports ${asset.digest}, SHA256SUMS says sha256:${hash}`);
-          await this.forge.downloadAsset(release, asset, path.join(flat, name));
-        }
-        for (const f of DESCRIPTIVE_ASSETS) {
-          const a = release.assets.find((x) => x.name === f);
-          if (a) await this.forge.downloadAsset(release, a, path.join(flat, f));
-        }
-        const report = await verifyChecksums(flat);
-        for (const m of report.mismatches)
-          bad.push(`${m.file}: SHA-256 ${m.actual ?? '(missing)'} does not match ${m.expected} in SHA256SUMS`);
-        if (bad.length) throw new ChecksumError(`release ${tag} fails verification: ${bad.join('; ')}`);
-        verified = report.verified;
-        dir = await adoptModelDir(dest, await assembleModelDir(flat, sums, dest));
-        forced = (await readJson<{ forced?: FetchedVersion['forced'] }>(path.join(dest, PROMOTION_FILE)))?.forced;
+        ({ dir, verified } = await modelFromRelease(this.forge, release, tag, flat, dest));
+        forced = (await readJson<{ forced?: FetchedVersion['forced'] }>(path.join(dest, PROMOTION_FILE)).catch(() => undefined))
+          ?.forced;
       } else {
         source = 'artifact';
-        const commit =
-          release.commit && /^[0-9a-f]{40}$/.test(release.commit) ? release.commit : await this.forge.commitOfTag(tag);
-        if (!commit)
-          throw new CdlError(
-            `release ${tag} has no model assets and its commit is unknown, so there is no artifact model-<sha> to take the model from`,
-          );
-        const name = `model-${commit}`;
-        const note = `release ${tag} has no model assets (published by hand; a published release does not take assets afterwards): taking the model from the workflow artifact ${name}`;
-        notes.push(note);
-        this.log(note);
-        const got = await this.forge.downloadArtifact(name, flat);
-        // A downloaded artifact is a trust boundary: SHA256SUMS must be there and cover every file.
-        const opened = await openModelDir(got, { requireChecksums: true }).catch((e: unknown) => {
-          throw new ChecksumError(`artifact ${name} fails verification: ${(e as Error).message}`);
-        });
-        const staged = await stageAssets(opened, path.join(flat, '.staged'));
-        dir = await adoptModelDir(dest, await assembleModelDir(staged.dir, staged.sums, dest));
-        verified = [...opened.sums!.keys()];
+        ({ dir, verified } = await modelFromArtifact(this.forge, release, tag, flat, dest, (note) => {
+          notes.push(note);
+          this.log(note);
+        }));
       }
       const blessing = await checkBlessing(dir);
       if (!blessing.ok && !forced) throw new NotBlessedError(`refusing ${tag}: ${blessing.reason}`);

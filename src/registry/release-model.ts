@@ -12,9 +12,10 @@ import { runGate } from '../evaluate/pipeline.js';
 import type { Forge } from '../forge/types.js';
 import { openModelDir } from '../model-dir/index.js';
 import { assertReplaceableModelDir, projectPaths } from '../model-dir/out-dir.js';
-import { train } from '../train/run.js';
+import { train } from '../train/training.js';
 import { CdlError } from '../util/errors.js';
-import { checkBlessing, NotBlessedError, type BlessingCheck } from './registry.js';
+import { checkBlessing, type BlessingCheck } from '../model-dir/blessing.js';
+import { NotBlessedError } from './registry.js';
 
 /** The released commit has no blessed model and the configuration does not allow retraining (exit 1). */
 export class MissingModelError extends CdlError {}

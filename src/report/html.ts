@@ -13,7 +13,7 @@ import {
   type HistoryPoint,
   type ReportContent,
   type ReportInput,
-} from './model.js';
+} from './report-content.js';
 import { f3, pValue, signed3 } from '../evaluate/format.js';
 
 export function esc(s: string): string {

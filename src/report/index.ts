@@ -13,7 +13,7 @@ export {
   type Curves,
   type CurvePoint,
   trainingCurves,
-} from './model.js';
+} from './report-content.js';
 export {
   renderMarkdown,
   markdownReport,

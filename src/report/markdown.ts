@@ -11,7 +11,7 @@ import {
   type HistoryPoint,
   type ReportContent,
   type ReportInput,
-} from './model.js';
+} from './report-content.js';
 import { f3, pValue, signed3 } from '../evaluate/format.js';
 
 /** Changed examples listed each way in the comment; the HTML report shows all that were recorded. */

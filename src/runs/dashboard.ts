@@ -3,11 +3,11 @@
  * through `renderChart`): the main metric over commits with releases marked, parallel coordinates
  * of hyperparameters against the metric, per-run training curves, and the runs table.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunRecord } from '../model-dir/run-record.js';
 import { renderChart, type ChartSpec } from '../report/charts.js';
 import { esc } from '../report/html.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { NOT_CURVES, sortRuns } from './query.js';
 
 export interface DashboardOptions {
@@ -220,10 +220,7 @@ ${runsTable(rows)}
 
 /** Write DIR/index.html (temporary file, then rename); returns its path. */
 export async function writeDashboard(records: RunRecord[], dir: string, o: DashboardOptions = {}): Promise<string> {
-  await mkdir(dir, { recursive: true });
   const file = path.join(dir, 'index.html');
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, await dashboardHtml(records, o));
-  await rename(tmp, file);
+  await writeFileAtomic(file, await dashboardHtml(records, o));
   return file;
 }

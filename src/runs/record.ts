@@ -19,7 +19,7 @@ import {
   type OpenedModelDir,
 } from '../model-dir/index.js';
 import { RUN_RECORD_SCHEMA_VERSION, checkRunRecord, type RunKind, type RunRecord } from '../model-dir/run-record.js';
-import type { TrainOutcome } from '../train/run.js';
+import type { TrainOutcome } from '../train/train-options.js';
 import { assignmentOverrides, type SearchSpace } from '../tune/space.js';
 import type { Study } from '../tune/study.js';
 import { messageOf } from '../util/errors.js';
@@ -244,7 +244,7 @@ export async function recordTuneTrials(
     const env = o.env ?? process.env;
     const records: RunRecord[] = [];
     // Loaded here only: the gate and release paths need none of the trainer.
-    const { hyperparameters } = await import('../train/run.js');
+    const { hyperparameters } = await import('../train/train-record.js');
     for (const t of study.trials) {
       const last = t.results[t.results.length - 1];
       if (!last) continue;

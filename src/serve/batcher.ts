@@ -5,7 +5,7 @@
  * next batch forms when one of them is free. The queue is bounded: past max_queue_size a request is refused at once (503)
  * instead of growing memory without end. Every request has a deadline (504 past it).
  */
-import { HttpError } from './protocol.js';
+import { HttpError } from './errors.js';
 
 export interface BatcherOptions {
   maxBatchSize: number;

@@ -6,7 +6,7 @@
  */
 import type http from 'node:http';
 import type { Socket } from 'node:net';
-import { HttpError } from './protocol.js';
+import { HttpError } from './errors.js';
 
 export interface BodyLimits {
   /** Largest body in bytes (413 past it). */

@@ -2,10 +2,22 @@
  * What the model repository refuses, as domain errors, and the one place where a domain error's
  * HTTP status is chosen. The repository says what went wrong (no such model, a load that failed);
  * the edges answer with httpStatus(e): REST (server.ts) as the status, gRPC (grpc.ts) through its
- * mapping of that status. HttpError (protocol.ts) stays for the refusals that are the protocol's
+ * mapping of that status. HttpError stays for the refusals that are the protocol's
  * own (a malformed request, a body too large, a full queue).
  */
-import { HttpError } from './protocol.js';
+
+/** An HTTP error with the status code to answer; the body is `{"error": message}`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** Why, where the status alone does not tell (queue_full: the batch queue refused it). */
+    readonly reason?: 'queue_full',
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
 
 /** No such model or version to answer with: unknown, not being served, or a shadow that answers no client. */
 export class ModelNotFoundError extends Error {

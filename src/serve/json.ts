@@ -5,6 +5,11 @@
  * turned into the model's element type later (numbers() and friends), when the datatype is known.
  * Every other value is what JSON.parse would give. The results are JSON.parse's to the bit: a
  * number whose fast reading could round differently is read again from its text with Number().
+ *
+ * Hand-written, and over 400 lines in one piece, for a measured reason: JSON.parse took about 40%
+ * of the HTTP thread at concurrency 64, and on one 784-number image this parser takes 22 µs of CPU
+ * against JSON.parse plus Float32Array's 33 µs (4-digit numbers; 17-digit ones: 40-50 against
+ * 70-90 µs; 2026-12-07, Node 20, the bench machine under load). It also keeps INT64 exact past 2^53.
  */
 
 export class JsonSyntaxError extends Error {

@@ -3,7 +3,7 @@
  * off the main thread, and sends the tensors back with their buffers transferred.
  */
 import { parentPort } from 'node:worker_threads';
-import { HttpError } from './protocol.js';
+import { HttpError } from './errors.js';
 import { packValues, parseInferBody, requestBuffers, type ParseJob, type ParseReply } from './request-parser.js';
 
 const port = parentPort!;

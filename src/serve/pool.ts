@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { ReferenceStats } from '../data/stats.js';
-import type { TensorSpec, TensorData } from './protocol.js';
+import type { TensorSpec, TensorData } from './tensors.js';
 
 /** A tensor as it crosses between threads. */
 export interface WireTensor {

@@ -17,9 +17,19 @@ import { readModelConfig, type ServeModelConfig } from './config.js';
 import { versionDirs } from './repository-layout.js';
 import type { Logger } from './log.js';
 import type { ServeMetrics } from './metrics.js';
-import { ModelVersion } from './model.js';
+import { ModelVersion } from './model-version.js';
 import { ModelLoadError, ModelNotFoundError } from './errors.js';
-import { ShadowComparison, type ShadowReport } from './shadow.js';
+import type { ShadowComparison, ShadowReport } from './shadow.js';
+import {
+  canaryOf,
+  comparisonOf,
+  newModelState,
+  reasonSuffix,
+  routeRequest,
+  shadowVersion,
+  takeShadow,
+  type ModelState,
+} from './version-routing.js';
 
 export type VersionState = 'READY' | 'LOADING' | 'UNAVAILABLE';
 
@@ -30,36 +40,6 @@ export interface IndexEntry {
   reason: string;
   /** SHA-256 of the model.onnx a READY version serves. */
   sha256?: string;
-}
-
-interface Failure {
-  fingerprint: string;
-  reason: string;
-}
-
-interface ModelState {
-  name: string;
-  config: ServeModelConfig | null;
-  configKey: string;
-  /** A model-level problem (config file invalid, directory gone). */
-  error: string | null;
-  served: Map<number, ModelVersion>;
-  fingerprints: Map<number, string>;
-  failures: Map<number, Failure>;
-  loading: Set<number>;
-  /** Versions the current reconciliation wants served. */
-  pending: Set<number>;
-  onDisk: number[];
-  /** Unloaded through the API: the poller leaves it alone until it is loaded again. */
-  unloaded: boolean;
-  /** Serializes reconciliations of this model. */
-  chain: Promise<unknown>;
-  /** Smooth weighted round robin between the primary and the canary. */
-  wrr: { primary: number; canary: number };
-  routed: Map<number, number>;
-  /** Shadow traffic: the share of production requests still owed a copy, and the comparison per shadow version. */
-  shadowCredit: number;
-  shadows: Map<number, ShadowComparison>;
 }
 
 export interface RepositoryOptions {
@@ -91,7 +71,7 @@ export class ModelRepository {
   private polling: Promise<void> | undefined;
 
   constructor(private readonly o: RepositoryOptions) {
-    o.metrics.queueDepth.collect(() => this.allServed().map((v) => [v.labels, v.batcher.depth]));
+    o.metrics.collectQueueDepth(() => this.allServed().map((v) => [v.labels, v.batcher.depth]));
   }
 
   get root(): string {
@@ -136,24 +116,7 @@ export class ModelRepository {
   private state(name: string): ModelState {
     let s = this.models.get(name);
     if (!s) {
-      s = {
-        name,
-        config: null,
-        configKey: '',
-        error: null,
-        served: new Map(),
-        fingerprints: new Map(),
-        failures: new Map(),
-        loading: new Set(),
-        pending: new Set(),
-        onDisk: [],
-        unloaded: false,
-        chain: Promise.resolve(),
-        wrr: { primary: 0, canary: 0 },
-        shadowCredit: 0,
-        shadows: new Map(),
-        routed: new Map(),
-      };
+      s = newModelState(name);
       this.models.set(name, s);
     }
     return s;
@@ -302,7 +265,7 @@ export class ModelRepository {
       if (!s.served.has(v)) s.fingerprints.delete(v);
     }
     for (const mv of s.served.values()) this.o.metrics.loaded.set(mv.labels, 1);
-    const canary = this.canaryOf(s);
+    const canary = canaryOf(s);
     if (canary) this.o.metrics.canaryWeight.set({ model: s.name, version: String(canary.version) }, canary.weight);
     else for (const v of s.onDisk) this.o.metrics.canaryWeight.remove({ model: s.name, version: String(v) });
     const changed =
@@ -310,119 +273,36 @@ export class ModelRepository {
     if (changed) this.o.log.info('serving', { model: s.name, versions: [...s.served.keys()], canary: canary ?? null });
   }
 
-  /** The shadow version when the config names one and it is served. */
-  private shadowVersion(s: ModelState): number | undefined {
-    const v = s.config?.shadow?.version;
-    return v !== undefined && s.served.has(v) ? v : undefined;
-  }
-
-  /**
-   * The shadow that gets a copy of this production answer, when the model has one served, `mv`
-   * is not it, and the copy is due (every 1/fraction-th production request, exactly).
-   */
+  /** The shadow that gets a copy of this production answer, when one is due (version-routing.ts). */
   shadowFor(name: string, mv: ModelVersion): { mv: ModelVersion; comparison: ShadowComparison } | undefined {
     const s = this.models.get(name);
-    const cfg = s?.config?.shadow;
-    if (!s || !cfg || mv.version === cfg.version) return undefined;
-    const shadow = s.served.get(cfg.version);
-    if (!shadow) return undefined;
-    s.shadowCredit += cfg.fraction;
-    if (s.shadowCredit < 1 - 1e-9) return undefined;
-    s.shadowCredit -= 1;
-    return { mv: shadow, comparison: this.comparisonOf(s, name)! };
-  }
-
-  /** The comparison of the configured, served shadow (made on first use; a new fraction starts afresh). */
-  private comparisonOf(s: ModelState, name: string): ShadowComparison | undefined {
-    const cfg = s.config?.shadow;
-    if (!cfg || !s.served.has(cfg.version)) return undefined;
-    let comparison = s.shadows.get(cfg.version);
-    if (!comparison || comparison.fraction !== cfg.fraction) {
-      comparison = new ShadowComparison(name, cfg.version, cfg.fraction, this.o.metrics);
-      s.shadows.set(cfg.version, comparison);
-    }
-    return comparison;
+    return s && takeShadow(s, mv, this.o.metrics);
   }
 
   /** The comparison of the model's shadow version(s) with production so far (empty: none). */
   shadowReports(name: string): ShadowReport[] {
     const s = this.models.get(name);
     if (!s) return [];
-    this.comparisonOf(s, name);
+    comparisonOf(s, this.o.metrics);
     return [...s.shadows.values()].map((c) => c.report());
-  }
-
-  /** The canary and its primary, when the config names one and both are served. */
-  private canaryOf(s: ModelState): { version: number; weight: number; primary: number } | null {
-    const c = s.config?.canary;
-    if (!c || !s.served.has(c.version)) return null;
-    const shadowV = this.shadowVersion(s);
-    const primary = [...s.served.keys()].filter((v) => v !== c.version && v !== shadowV).sort((a, b) => b - a)[0];
-    if (primary === undefined) return null;
-    return { version: c.version, weight: c.weight, primary };
   }
 
   /** The version that answers a request: the one named, else the canary split, else the latest. */
   resolve(name: string, version?: string): ModelVersion {
-    const s = this.models.get(name);
-    if (!s || (!s.served.size && !s.onDisk.length && !s.failures.size && s.error === null)) {
-      throw new ModelNotFoundError(`unknown model "${name}"; models: ${[...this.models.keys()].sort().join(', ') || '(none)'}`);
-    }
-    if (version !== undefined) {
-      const mv = /^[0-9]+$/.test(version) ? s.served.get(Number(version)) : undefined;
-      if (!mv) {
-        throw new ModelNotFoundError(
-          `model "${name}" has no version "${version}" being served; serving: ${[...s.served.keys()].join(', ') || 'none'}`,
-        );
-      }
-      if (mv.version === this.shadowVersion(s))
-        throw new ModelNotFoundError(
-          `model "${name}" version ${version} is its shadow: it gets copies of production requests and answers none; omit the version`,
-        );
-      return mv;
-    }
-    if (!s.served.size) {
-      throw new ModelNotFoundError(`model "${name}" has no version being served${this.reasonSuffix(s)}`);
-    }
-    // A shadow version never answers a request that does not name it.
-    const shadowV = this.shadowVersion(s);
-    const production = [...s.served.keys()].filter((k) => k !== shadowV);
-    if (!production.length)
-      throw new ModelNotFoundError(`model "${name}" serves only its shadow version ${shadowV}, which does not answer clients`);
-    let v = production[0]!;
-    const canary = this.canaryOf(s);
-    if (canary) {
-      // Smooth weighted round robin: exact proportions over any window of 100 requests.
-      s.wrr.primary += 100 - canary.weight;
-      s.wrr.canary += canary.weight;
-      if (s.wrr.canary >= s.wrr.primary) {
-        v = canary.version;
-        s.wrr.canary -= 100;
-      } else {
-        v = canary.primary;
-        s.wrr.primary -= 100;
-      }
-    }
-    s.routed.set(v, (s.routed.get(v) ?? 0) + 1);
-    return s.served.get(v)!;
+    return routeRequest(this.models.get(name), name, version, () => [...this.models.keys()]);
   }
 
   /** The version metadata describes: the one named, else the latest served (no routing counted). */
   resolveForMetadata(name: string, version?: string): ModelVersion {
     const s = this.models.get(name);
     if (s && version === undefined && s.served.size) {
-      const shadowV = this.shadowVersion(s);
+      const shadowV = shadowVersion(s);
       const production = [...s.served.values()].find((mv) => mv.version !== shadowV);
       if (production) return production;
     }
     if (s && version !== undefined && /^[0-9]+$/.test(version) && s.served.has(Number(version)))
       return s.served.get(Number(version))!;
     return this.resolve(name, version);
-  }
-
-  private reasonSuffix(s: ModelState): string {
-    const reasons = [s.error, ...[...s.failures].map(([v, f]) => `version ${v}: ${f.reason}`)].filter(Boolean);
-    return reasons.length ? ` (${reasons.join('; ')})` : '';
   }
 
   /** Served versions of a model (highest first), or undefined when the model is unknown. */
@@ -477,11 +357,11 @@ export class ModelRepository {
   stats(name: string): Record<string, unknown> {
     const s = this.models.get(name);
     if (!s) throw new ModelNotFoundError(`unknown model "${name}"`);
-    const canary = this.canaryOf(s);
+    const canary = canaryOf(s);
     return {
       name,
       canary: canary ? { version: String(canary.version), weight: canary.weight, primary: String(canary.primary) } : null,
-      shadow_version: this.shadowVersion(s) === undefined ? null : String(this.shadowVersion(s)),
+      shadow_version: shadowVersion(s) === undefined ? null : String(shadowVersion(s)),
       shadow: this.shadowReports(name),
       versions: [...s.served.values()].map((mv) => ({
         version: String(mv.version),
@@ -505,7 +385,7 @@ export class ModelRepository {
     s.unloaded = false;
     await this.reconcile(name, true);
     if (!s.served.size) {
-      throw new ModelLoadError(`model "${name}" failed to load${this.reasonSuffix(s) || ': no version directories'}`);
+      throw new ModelLoadError(`model "${name}" failed to load${reasonSuffix(s) || ': no version directories'}`);
     }
     if (s.error) throw new ModelLoadError(`model "${name}": ${s.error}`);
   }

@@ -8,7 +8,9 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { JsonSyntaxError, parseJsonBytes } from './json.js';
 import { startWorker } from './pool.js';
-import { fillTensor, HttpError, parseInferRequest, type InferRequest, type Signature } from './protocol.js';
+import { HttpError } from './errors.js';
+import { fillTensor, type InferRequest, type Signature } from './tensors.js';
+import { parseInferRequest } from './protocol.js';
 
 export interface ParseJob {
   /** The body: JSON, or a JSON header of `headerLength` bytes and binary tensor data. */

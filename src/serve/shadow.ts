@@ -6,7 +6,7 @@
  * the shadow's answers go nowhere else.
  */
 import type { ServeMetrics } from './metrics.js';
-import type { OutputTensor } from './protocol.js';
+import type { OutputTensor } from './tensors.js';
 
 /** Values closer than this (absolute, plus relative to production's) count as equal. */
 const TOLERANCE = 1e-3;
@@ -98,18 +98,22 @@ export class ShadowComparison {
     this.productionMs += productionMs;
     this.shadowMs += shadowMs;
     const m = this.metrics;
-    m.shadowRequests.inc({ ...this.labels, outcome: r.agreed === r.rows ? 'agree' : 'disagree' });
-    if (r.agreed) m.shadowRows.inc({ ...this.labels, agreement: 'agree' }, r.agreed);
-    if (r.rows > r.agreed) m.shadowRows.inc({ ...this.labels, agreement: 'disagree' }, r.rows - r.agreed);
+    m.shadowRequests.inc({
+      model: this.labels.model,
+      outcome: r.agreed === r.rows ? 'agree' : 'disagree',
+      version: this.labels.version,
+    });
+    if (r.agreed) m.shadowRows.inc({ agreement: 'agree', ...this.labels }, r.agreed);
+    if (r.rows > r.agreed) m.shadowRows.inc({ agreement: 'disagree', ...this.labels }, r.rows - r.agreed);
     m.shadowAgreement.set(this.labels, this.agreed / this.rows);
-    m.shadowLatency.observe({ ...this.labels, role: 'production' }, productionMs / 1000);
-    m.shadowLatency.observe({ ...this.labels, role: 'shadow' }, shadowMs / 1000);
+    m.shadowLatency.observe({ model: this.labels.model, role: 'production', version: this.labels.version }, productionMs / 1000);
+    m.shadowLatency.observe({ model: this.labels.model, role: 'shadow', version: this.labels.version }, shadowMs / 1000);
   }
 
   failed(message: string): void {
     this.errors++;
     this.lastError = message;
-    this.metrics.shadowRequests.inc({ ...this.labels, outcome: 'error' });
+    this.metrics.shadowRequests.inc({ model: this.labels.model, outcome: 'error', version: this.labels.version });
   }
 
   report(): ShadowReport {

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadOrt } from '../runtime/onnxruntime.js';
 import type { WorkerInit, WorkerReply, WorkerRequest, WireTensor } from './pool.js';
-import { makeTensorData, type TensorData } from './protocol.js';
+import { makeTensorData, type TensorData } from './tensors.js';
 import { InputStatsRecorder } from './input-stats.js';
 
 const port = parentPort!;

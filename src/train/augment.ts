@@ -4,7 +4,7 @@
  * array. Every random number comes from a generator seeded by the run's seed, the epoch and the
  * step, so a run repeats itself and a resumed run draws what the uninterrupted one drew.
  */
-import type { AugmentSection } from '../config/schema.js';
+import type { AugmentSection } from '../config/schema/train.js';
 import { mulberry32 } from '../data/index.js';
 import { TrainError } from '../util/errors.js';
 

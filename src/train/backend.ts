@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend } from '../config/schema.js';
+import type { Backend } from '../config/schema/train.js';
 import { bundledTf, type Tf } from './tf.js';
 import { TrainError } from '../util/errors.js';
 

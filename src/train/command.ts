@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { inputScale, type CdlConfig, type DataSection } from '../config/schema.js';
+import { inputScale, type DataSection } from '../config/schema/data.js';
+import type { CdlConfig } from '../config/schema/cdl-config.js';
 import { MODEL_FILES } from '../model-dir/files.js';
 import { TrainError } from '../util/errors.js';
 

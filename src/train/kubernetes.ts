@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
-import type { KubernetesLauncher } from '../config/schema.js';
+import type { KubernetesLauncher } from '../config/schema/train.js';
 import { kubectlReady } from '../deploy/kserve.js';
 import { TrainError } from '../util/errors.js';
 import { torchrunOutputFlags } from './torchrun.js';

@@ -7,7 +7,7 @@
  * for momentum and adam it is not (the decay does not pass through the moments); adam with a
  * weight_decay is adamw.
  */
-import type { OptimizerSection, ScheduleSection } from '../config/schema.js';
+import type { OptimizerSection, ScheduleSection } from '../config/schema/train.js';
 import type { LayersModel, Tf } from './tf.js';
 
 export type Optimizer = ReturnType<Tf['train']['adam']> | ReturnType<Tf['train']['sgd']>;

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { TorchrunLauncher } from '../config/schema.js';
+import type { TorchrunLauncher } from '../config/schema/train.js';
 import { TrainError } from '../util/errors.js';
 
 /** What every rank left behind. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { applyOverride, pathSegments, type LoadedConfig } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
-import { train } from '../train/run.js';
+import { train } from '../train/training.js';
 import { htmlReport, markdownReport } from './report.js';
 import { assignmentOverrides, type Assignment, type SearchSpace } from './space.js';
 import { bestTrial, totalEpochs, type Study } from './study.js';
@@ -115,7 +115,7 @@ export async function writeOutputs(o: {
   };
   await writeFile(files.csv, trialsCsv(study, space));
   await writeFile(files.markdown, markdownReport(study, space));
-  await writeFile(files.html, htmlReport(study, space));
+  await writeFile(files.html, await htmlReport(study, space));
   if (best) {
     files.best = path.join(outDir, 'best.json');
     files.overlay = path.join(outDir, 'best.yaml');

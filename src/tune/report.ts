@@ -1,8 +1,10 @@
 /**
  * What a study looks like to people: the trials table and the objective per trial as Markdown with
  * a Mermaid chart (job summaries, pull-request comments), and an HTML page with a parallel
- * coordinates plot of every trial's hyperparameters and objective.
+ * coordinates plot of every trial's hyperparameters and objective (Vega-Lite, through renderChart).
  */
+import { renderChart, type ChartSpec } from '../report/charts.js';
+import { esc } from '../report/html.js';
 import type { SearchSpace } from './space.js';
 import { bestTrial, totalEpochs, type Study, type TrialRecord } from './study.js';
 
@@ -16,7 +18,7 @@ function lastValue(t: TrialRecord): number | undefined {
   return t.results[t.results.length - 1]?.value;
 }
 
-export function trialsTable(study: Study, space: SearchSpace): string {
+function trialsTable(study: Study, space: SearchSpace): string {
   const keys = space.map((p) => p.key);
   const best = bestTrial(study);
   const head = `| trial | status | epochs | ${study.metric} | ${keys.map((k) => `\`${k}\``).join(' | ')} |`;
@@ -30,7 +32,7 @@ export function trialsTable(study: Study, space: SearchSpace): string {
 }
 
 /** Mermaid xychart: the objective each trial reached (0 where it has none). */
-export function objectiveChart(study: Study): string {
+function objectiveChart(study: Study): string {
   const withValue = study.trials.filter((t) => lastValue(t) !== undefined);
   if (withValue.length === 0) return '';
   const values = withValue.map((t) => lastValue(t)!);
@@ -54,7 +56,7 @@ export function objectiveChart(study: Study): string {
   ].join('\n');
 }
 
-export function summaryFacts(study: Study): string {
+function summaryFacts(study: Study): string {
   const best = bestTrial(study);
   const counts = new Map<string, number>();
   for (const t of study.trials) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
@@ -106,10 +108,6 @@ export function markdownReport(study: Study, space: SearchSpace): string {
   ].join('\n');
 }
 
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
 /** Position of a value on a parameter's axis, in [0, 1]. */
 function axisPosition(space: SearchSpace[number], v: unknown): number {
   const s = space.spec;
@@ -123,51 +121,96 @@ function axisPosition(space: SearchSpace[number], v: unknown): number {
   return log ? (Math.log(x) - Math.log(s.low)) / (Math.log(s.high) - Math.log(s.low)) : (x - s.low) / (s.high - s.low);
 }
 
-/** Parallel coordinates: one axis per hyperparameter plus the objective, one line per trial. */
-export function parallelCoordinatesSvg(study: Study, space: SearchSpace): string {
+/**
+ * Parallel coordinates: one axis per hyperparameter plus the objective, one line per trial
+ * coloured by its objective, the best trial in black; each axis is labelled with its range.
+ */
+function parallelCoordinates(study: Study, space: SearchSpace): Promise<string> {
   const trials = study.trials.filter((t) => lastValue(t) !== undefined);
-  const axes = space.length + 1;
-  const W = Math.max(480, 140 * axes);
-  const H = 320;
-  const top = 30;
-  const bottom = H - 40;
-  const x = (i: number) => 60 + (i * (W - 120)) / Math.max(1, axes - 1);
-  const y = (f: number) => bottom - f * (bottom - top);
+  const names = [...space.map((p) => p.key), study.metric];
   const values = trials.map((t) => lastValue(t)!);
   const lo = Math.min(...values);
   const hi = Math.max(...values);
   const norm = (v: number) => (hi === lo ? 0.5 : (v - lo) / (hi - lo));
   const goodness = (v: number) => (study.direction === 'maximize' ? norm(v) : 1 - norm(v));
+  // Worst first, so the better lines are drawn over the others.
+  trials.sort((a, b) => goodness(lastValue(a)!) - goodness(lastValue(b)!));
   const best = bestTrial(study);
-  const lines = trials
-    .map((t) => ({ t, g: goodness(lastValue(t)!) }))
-    .sort((a, b) => a.g - b.g)
-    .map(({ t, g }) => {
-      const pts = space.map((p, i) => `${x(i).toFixed(1)},${y(axisPosition(p, t.params[p.key])).toFixed(1)}`);
-      pts.push(`${x(axes - 1).toFixed(1)},${y(norm(lastValue(t)!)).toFixed(1)}`);
-      const hue = Math.round(240 * (1 - g));
-      const isBest = t === best;
-      return `<polyline points="${pts.join(' ')}" fill="none" stroke="${isBest ? '#000' : `hsl(${hue},70%,45%)`}" stroke-width="${isBest ? 3 : 1.5}" stroke-opacity="${isBest ? 1 : 0.6}"><title>trial ${t.number}: ${esc(study.metric)} ${lastValue(t)!.toFixed(4)} (${t.status}, ${t.epochs} epochs)</title></polyline>`;
-    });
-  const axisMarks = [...space.map((p) => p.key), study.metric].map((name, i) => {
+  const points = trials.flatMap((t) => [
+    ...space.map((p, i) => ({ trial: t.number, axis: p.key, order: i, position: axisPosition(p, t.params[p.key]) })),
+    { trial: t.number, axis: study.metric, order: space.length, position: norm(lastValue(t)!) },
+  ]);
+  const lines = points.map((pt) => ({
+    ...pt,
+    objective: lastValue(study.trials[pt.trial]!)!,
+    best: study.trials[pt.trial] === best,
+  }));
+  const ends = names.flatMap((name, i) => {
     const p = space[i];
-    const ends =
+    const [low, high] =
       p === undefined
         ? [fmt(lo), fmt(hi)]
         : p.spec.type === 'categorical'
           ? [fmt(p.spec.choices[0]), fmt(p.spec.choices[p.spec.choices.length - 1])]
           : [fmt(p.spec.low), fmt(p.spec.high)];
-    return (
-      `<line x1="${x(i)}" y1="${top}" x2="${x(i)}" y2="${bottom}" stroke="#888"/>` +
-      `<text x="${x(i)}" y="${bottom + 28}" text-anchor="middle" font-size="12">${esc(name)}</text>` +
-      `<text x="${x(i) + 4}" y="${bottom + 12}" font-size="10" fill="#555">${esc(ends[0]!)}</text>` +
-      `<text x="${x(i) + 4}" y="${top - 4}" font-size="10" fill="#555">${esc(ends[1]!)}</text>`
-    );
+    return [
+      { axis: name, position: 0, text: low },
+      { axis: name, position: 1, text: high },
+    ];
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="parallel coordinates of the trials">${axisMarks.join('')}${lines.join('')}</svg>`;
+  const x = {
+    field: 'axis',
+    type: 'nominal' as const,
+    sort: names,
+    title: null,
+    axis: { labelAngle: 0, orient: 'bottom' as const },
+  };
+  const y = { field: 'position', type: 'quantitative' as const, scale: { domain: [0, 1] }, axis: null };
+  const spec: ChartSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: Math.max(360, 140 * names.length),
+    height: 260,
+    layer: [
+      {
+        data: { values: names.map((axis) => ({ axis, position: 0, top: 1 })) },
+        mark: { type: 'rule', aria: false, color: '#888' },
+        encoding: { x, y, y2: { field: 'top' } },
+      },
+      {
+        data: { values: lines.filter((l) => !l.best) },
+        mark: { type: 'line', aria: false, strokeWidth: 1.5, opacity: 0.6 },
+        encoding: {
+          x,
+          y,
+          detail: { field: 'trial', type: 'nominal' },
+          order: { field: 'order', type: 'quantitative' },
+          color: {
+            field: 'objective',
+            type: 'quantitative',
+            title: study.metric,
+            scale: { scheme: { name: 'turbo', extent: study.direction === 'maximize' ? [0.15, 0.95] : [0.95, 0.15] } },
+          },
+        },
+      },
+      {
+        data: { values: lines.filter((l) => l.best) },
+        mark: { type: 'line', aria: false, strokeWidth: 3, color: '#000' },
+        encoding: { x, y, order: { field: 'order', type: 'quantitative' } },
+      },
+      {
+        data: { values: ends },
+        mark: { type: 'text', aria: false, align: 'left', dx: 4, fontSize: 10, color: '#555' },
+        encoding: { x, y, text: { field: 'text' } },
+      },
+    ],
+  };
+  return renderChart(
+    spec,
+    `parallel coordinates of the trials: ${space.length} hyperparameters against ${study.metric}, ${trials.length} trials`,
+  );
 }
 
-export function htmlReport(study: Study, space: SearchSpace): string {
+export async function htmlReport(study: Study, space: SearchSpace): Promise<string> {
   const best = bestTrial(study);
   const rows = study.trials
     .map((t) => {
@@ -184,8 +227,8 @@ export function htmlReport(study: Study, space: SearchSpace): string {
 <h1>cdl tune: ${esc(study.model)}</h1>
 <p>${esc(summaryFacts(study).replace(/\*\*/g, '')).replace(/ {2}\n/g, '<br>')}</p>
 <h2>Parallel coordinates</h2>
-<p>One line per trial; colour from worst (blue) to best (red); the best trial in black.</p>
-${parallelCoordinatesSvg(study, space)}
+<p>One line per trial; colour from worst (blue) to best (red); the best trial in black; each axis spans its search range.</p>
+${await parallelCoordinates(study, space)}
 <h2>Trials</h2>
 <table><thead><tr><th>trial</th><th>status</th><th>epochs</th><th>${esc(study.metric)}</th>${space.map((p) => `<th>${esc(p.key)}</th>`).join('')}</tr></thead>
 <tbody>

@@ -3,7 +3,7 @@
  * pure function of (seed, trial number, observations), so a resumed study proposes the same
  * configurations an uninterrupted one would have.
  */
-import type { TuneSection } from '../config/index.js';
+import type { TuneSection } from '../config/schema/tune.js';
 import { mulberry32, shuffleInPlace } from '../data/prng.js';
 import {
   cardinality,

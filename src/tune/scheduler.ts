@@ -18,7 +18,7 @@
  * results (no trial left to start, none running toward it or below, nothing left to promote into
  * it) promotes by ASHA's rule alone, so a study smaller than `grace` still reaches the top rung.
  */
-import type { TuneSection } from '../config/index.js';
+import type { TuneSection } from '../config/schema/tune.js';
 
 export interface SchedulerSettings {
   type: TuneSection['scheduler']['type'];

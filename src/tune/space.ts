@@ -4,7 +4,9 @@
  * checks every key against the configuration, so a typo is an error naming the key before any
  * trial runs.
  */
-import { applyOverride, validateConfig, type CdlConfig, type SearchParam } from '../config/index.js';
+import { applyOverride, validateConfig } from '../config/index.js';
+import type { CdlConfig } from '../config/schema/cdl-config.js';
+import type { SearchParam } from '../config/schema/tune.js';
 import { ConfigError } from '../util/errors.js';
 
 export type ParamValue = number | string | boolean;

@@ -4,7 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { canonicalJson, type CdlConfig, type TuneSection } from '../config/index.js';
+import { canonicalJson } from '../config/index.js';
+import type { CdlConfig } from '../config/schema/cdl-config.js';
+import type { TuneSection } from '../config/schema/tune.js';
 import { ConfigError } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import type { Observation } from './sampler.js';

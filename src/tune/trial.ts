@@ -11,9 +11,11 @@ import { loadDataset, type Dataset } from '../data/index.js';
 import { loadBackend } from '../train/backend.js';
 import { loadCheckpoint, setModelArrays } from '../train/checkpoint.js';
 import { installKernels } from '../train/kernels/index.js';
-import { buildFromConfig } from '../train/run.js';
+import { buildFromConfig } from '../train/model-module.js';
 import type { Tf } from '../train/tf.js';
-import { evaluateSplit, trainLoop, type EpochRecord } from '../train/trainer.js';
+import type { EpochRecord } from '../train/epoch-record.js';
+import { evaluateSplit } from '../train/split-evaluation.js';
+import { trainLoop } from '../train/trainer.js';
 import { ConfigError, DataError, TrainError } from '../util/errors.js';
 
 export interface SegmentJob {

@@ -4,7 +4,8 @@
  * renamed over it; a reader never sees half a file.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
 /** Writes `content` to `file` atomically, creating its folder. */
@@ -29,4 +30,23 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
 export async function readJson<T>(file: string): Promise<T | undefined> {
   if (!existsSync(file)) return undefined;
   return JSON.parse(await readFile(file, 'utf8')) as T;
+}
+
+/** Runs `fn` with a fresh folder in the system's temp directory (named `prefix`…), removed afterwards whatever happens. */
+export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Every file under `dir`, recursively: paths relative to it, `/`-separated, sorted. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .sort();
 }

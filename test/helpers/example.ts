@@ -4,6 +4,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../../src/config/index.js';
 
 export const REPO = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -16,7 +17,11 @@ export const QUICK = ['train.backend=wasm', 'train.epochs=2', 'data.limit.train=
 
 const made: string[] = [];
 
-/** A fresh temporary directory, removed by `removeTempDirs()`. */
+// Whatever a test file made is removed when the file is done, even when its own hooks leave some
+// out (a describe's afterAll runs before later describes make theirs) or a test fails half-way.
+afterAll(() => removeTempDirs());
+
+/** A fresh temporary directory, removed by `removeTempDirs()` and after the test file in any case. */
 export function tempDir(prefix = 'cdl-test-'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   made.push(dir);

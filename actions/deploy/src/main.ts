@@ -1,70 +1,52 @@
 /** actions/deploy: deploy the release of the triggering event (or the version named), set outputs. */
-import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { loadConfig } from '../../../src/config/index.js';
-import { deploy } from '../../../src/deploy/run.js';
+import { deploy } from '../../../src/deploy/deploy-release.js';
 import { deploySettings } from '../../../src/deploy/settings.js';
 import { selectForge } from '../../../src/forge/index.js';
 import { isRegistryForge } from '../../../src/forge/types.js';
-import { uploadModelDir } from '../../../src/github/artifact.js';
+import { runnerTemp, uploadModelDir } from '../../../src/github/artifact.js';
+import { eventTag } from '../../../src/github/event.js';
 import { getInput, getInputAsList } from '../../../src/github/inputs.js';
 import { CdlError, messageOf } from '../../../src/util/errors.js';
+import { runUrl } from '../../../src/util/run-env.js';
+import { DEPLOY } from '../../../src/github/action-names.js';
 
-/** The tag of a `release: published` event, else of a tag push. */
-function eventTag(): string | undefined {
-  const file = process.env.GITHUB_EVENT_PATH;
-  if (file && existsSync(file)) {
-    try {
-      const tag = (JSON.parse(readFileSync(file, 'utf8')) as { release?: { tag_name?: string } }).release?.tag_name;
-      if (tag) return tag;
-    } catch {
-      // Not JSON: fall through to the ref.
-    }
-  }
-  if (process.env.GITHUB_REF_TYPE === 'tag' || process.env.GITHUB_REF?.startsWith('refs/tags/'))
-    return process.env.GITHUB_REF_NAME || process.env.GITHUB_REF?.slice('refs/tags/'.length);
-  return undefined;
-}
+const { inputs: I, outputs: O } = DEPLOY;
 
 export async function run(): Promise<void> {
   try {
-    const configFile = getInput('config', 'cdl.yaml');
-    const loaded = await loadConfig(configFile, getInputAsList('set'));
+    const configFile = getInput(I.config, 'cdl.yaml');
+    const loaded = await loadConfig(configFile, getInputAsList(I.set));
     const model = loaded.config.model.name;
-    const ref = getInput('version') || eventTag();
+    const ref = getInput(I.version) || eventTag();
     if (!ref) throw new CdlError('no version to deploy: set the version input, or run on a release (published) or a tag push');
     const settings = deploySettings(loaded.config.deploy, path.dirname(path.resolve(configFile)), {
-      target: getInput('target') || undefined,
-      environment: getInput('environment') || undefined,
-      serverUrl: getInput('server-url') || undefined,
-      repository: getInput('repository') || undefined,
-      canaryPercent: getInput('canary-percent') || undefined,
+      target: getInput(I.target) || undefined,
+      environment: getInput(I.environment) || undefined,
+      serverUrl: getInput(I.serverUrl) || undefined,
+      repository: getInput(I.repository) || undefined,
+      canaryPercent: getInput(I.canaryPercent) || undefined,
     });
-    const forge = await selectForge({ token: getInput('token', process.env.GITHUB_TOKEN ?? ''), log: (l) => core.info(l) });
+    const forge = await selectForge({ token: getInput(I.token, process.env.GITHUB_TOKEN ?? ''), log: (l) => core.info(l) });
     if (!isRegistryForge(forge)) throw new CdlError(`${forge.describe()} cannot hold a model registry`);
-    const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
-    const runUrl =
-      process.env.GITHUB_RUN_ID && process.env.GITHUB_REPOSITORY
-        ? `${server}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
-        : undefined;
-    const outDir = path.join(process.env.RUNNER_TEMP ?? os.tmpdir(), `cdl-deploy-${model}`);
-    const r = await deploy({ forge, model, ref, settings, outDir, runUrl, log: (l) => core.info(l) });
+    const outDir = path.join(runnerTemp(), `cdl-deploy-${model}`);
+    const r = await deploy({ forge, model, ref, settings, outDir, runUrl: runUrl(), log: (l) => core.info(l) });
     for (const n of r.notes) core.notice(n);
     if (r.kserve && !r.kserve.applied && process.env.ACTIONS_RESULTS_URL) {
       const name = `kserve-${r.tag.replace(/[^A-Za-z0-9._-]+/g, '-')}`;
       await uploadModelDir(path.dirname(r.kserve.file), name);
       core.info(`manifest published as the artifact ${name}`);
     }
-    core.setOutput('tag', r.tag);
-    core.setOutput('version', r.version);
-    core.setOutput('state', r.state);
-    core.setOutput('outcome', r.outcome);
-    core.setOutput('source', r.source ?? '');
-    core.setOutput('environment-url', r.environment_url ?? '');
-    core.setOutput('deployment-id', String(r.deployment.id));
-    core.setOutput('manifest', r.kserve?.file ?? '');
+    core.setOutput(O.tag, r.tag);
+    core.setOutput(O.version, r.version);
+    core.setOutput(O.state, r.state);
+    core.setOutput(O.outcome, r.outcome);
+    core.setOutput(O.source, r.source ?? '');
+    core.setOutput(O.environmentUrl, r.environment_url ?? '');
+    core.setOutput(O.deploymentId, String(r.deployment.id));
+    core.setOutput(O.manifest, r.kserve?.file ?? '');
     const lines = [`### ${r.tag} → ${r.environment} (${r.target}): ${r.state}, ${r.outcome}`, ''];
     if (r.server?.canary) {
       const c = r.server.canary;

@@ -1,49 +1,36 @@
 /** actions/evaluate-gate: evaluate the candidate against production, decide, report, set outputs. */
-import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { forceBlessReason } from '../../../src/cli/evaluate.js';
+import { forceBless } from '../../../src/evaluate/force-bless.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { evaluationRecord, runGate } from '../../../src/evaluate/pipeline.js';
 import { recordGate } from '../../../src/runs/record.js';
 import { selectForge } from '../../../src/forge/index.js';
-import { downloadModelDir } from '../../../src/github/artifact.js';
+import { modelDirOrArtifact, runnerTemp } from '../../../src/github/artifact.js';
 import { getInput, getInputAsBool, getInputAsList } from '../../../src/github/inputs.js';
 import { messageOf } from '../../../src/util/errors.js';
+import { runUrl } from '../../../src/util/run-env.js';
+import { EVALUATE_GATE } from '../../../src/github/action-names.js';
+
+const { inputs: I, outputs: O } = EVALUATE_GATE;
 
 export async function run(): Promise<void> {
   try {
-    const configFile = getInput('config', 'cdl.yaml');
-    const overrides = getInputAsList('set');
+    const configFile = getInput(I.config, 'cdl.yaml');
+    const overrides = getInputAsList(I.set);
     const sha = process.env.GITHUB_SHA ?? 'local';
-    const modelInput = getInput('model', `model-${sha}`);
-    const baseline = getInput('baseline') || undefined;
-    const failOnReject = getInputAsBool('fail-on-reject', true);
-    const comment = getInputAsBool('comment', true);
-    const force = getInput('force-bless');
-    const reason = force ? forceBlessReason(force) : undefined;
-    const token = getInput('token', process.env.GITHUB_TOKEN ?? '');
+    const modelInput = getInput(I.model, `model-${sha}`);
+    const baseline = getInput(I.baseline) || undefined;
+    const failOnReject = getInputAsBool(I.failOnReject, true);
+    const comment = getInputAsBool(I.comment, true);
+    const forced = forceBless(getInput(I.forceBless) || undefined);
+    const token = getInput(I.token, process.env.GITHUB_TOKEN ?? '');
     const loaded = await loadConfig(configFile, overrides);
     const model = loaded.config.model.name;
-    const temp = process.env.RUNNER_TEMP ?? os.tmpdir();
     const log = (line: string) => core.info(line);
     const forge = await selectForge({ token, log });
 
-    // The candidate: a directory, else an artifact of this workflow run.
-    let candidate = path.resolve(modelInput);
-    if (!existsSync(candidate)) {
-      const dest = path.join(temp, `cdl-candidate-${modelInput}`);
-      core.info(`model: no directory ${modelInput}; downloading the artifact ${modelInput}`);
-      candidate = process.env.ACTIONS_RESULTS_URL
-        ? await downloadModelDir(modelInput, dest)
-        : await forge.downloadArtifact(modelInput, dest);
-    }
-    const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
-    const runUrl =
-      process.env.GITHUB_RUN_ID && process.env.GITHUB_REPOSITORY
-        ? `${server}/${process.env.GITHUB_REPOSITORY}/actions/runs/${process.env.GITHUB_RUN_ID}`
-        : undefined;
+    const candidate = await modelDirOrArtifact(modelInput, 'candidate', { forge, log });
     const result = await runGate({
       loaded,
       candidate,
@@ -51,18 +38,18 @@ export async function run(): Promise<void> {
       forge,
       log,
       comment,
-      reportDir: getInput('report-dir', path.join(temp, `cdl-report-${model}`)),
-      forceBless: reason ? { reason, by: process.env.GITHUB_ACTOR ?? null } : undefined,
-      runUrl,
+      reportDir: getInput(I.reportDir, path.join(runnerTemp(), `cdl-report-${model}`)),
+      forceBless: forced,
+      runUrl: runUrl(),
     });
     await recordGate(result, loaded, { log: (l) => core.info(l), token });
     const b = result.blessing;
-    core.setOutput('blessed', String(b.decision === 'blessed'));
-    core.setOutput('decision', b.decision);
-    core.setOutput('metrics', JSON.stringify(evaluationRecord(result)));
-    core.setOutput('report', path.join(result.reportDir, 'report.md'));
-    core.setOutput('blessing', result.blessingPath);
-    core.setOutput('model-dir', candidate);
+    core.setOutput(O.blessed, String(b.decision === 'blessed'));
+    core.setOutput(O.decision, b.decision);
+    core.setOutput(O.metrics, JSON.stringify(evaluationRecord(result)));
+    core.setOutput(O.report, path.join(result.reportDir, 'report.md'));
+    core.setOutput(O.blessing, result.blessingPath);
+    core.setOutput(O.modelDir, candidate);
     if (b.forced) core.warning(`force-blessed: ${b.forced.reason}`);
     if (b.decision === 'rejected') {
       const message = `${model} rejected: ${b.reason}`;

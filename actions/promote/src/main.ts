@@ -14,32 +14,36 @@ import { Registry } from '../../../src/registry/registry.js';
 import { releaseModel } from '../../../src/registry/release-model.js';
 import { recordRelease } from '../../../src/runs/record.js';
 import { CdlError, messageOf } from '../../../src/util/errors.js';
+import { defaultPaths } from '../../../src/util/state-paths.js';
+import { PROMOTE } from '../../../src/github/action-names.js';
+
+const { inputs: I, outputs: O } = PROMOTE;
 
 export async function run(): Promise<void> {
   try {
-    const mode = getInput('mode');
-    const overrides = getInputAsList('set');
-    const loaded = await loadConfig(getInput('config', 'cdl.yaml'), overrides);
+    const mode = getInput(I.mode);
+    const overrides = getInputAsList(I.set);
+    const loaded = await loadConfig(getInput(I.config, 'cdl.yaml'), overrides);
     const log = (l: string) => core.info(l);
-    const forge = await selectForge({ token: getInput('token', process.env.GITHUB_TOKEN ?? ''), log });
+    const forge = await selectForge({ token: getInput(I.token, process.env.GITHUB_TOKEN ?? ''), log });
     if (mode === 'blessed') {
-      const commit = getInput('commit') || process.env.GITHUB_SHA || '';
-      const dest = path.resolve(getInput('out') || path.join('.cdl', 'release-model'));
+      const commit = getInput(I.commit) || process.env.GITHUB_SHA || '';
+      const dest = path.resolve(getInput(I.out) || defaultPaths.releaseModel());
       const r = await releaseModel({ forge, loaded, commit, dest, overrides, log });
       core.info(
         `${r.dir}: ${r.source === 'artifact' ? `${r.artifact} of run ${r.run}` : 'retrained at release'}, model.onnx ${r.sha256}; ${r.blessing.reason}`,
       );
-      core.setOutput('model-dir', r.dir);
-      core.setOutput('source', r.source);
+      core.setOutput(O.modelDir, r.dir);
+      core.setOutput(O.source, r.source);
       return;
     }
     if (mode !== 'promote') throw new CdlError(`input mode: expected blessed or promote, got ${JSON.stringify(mode)}`);
-    const model = getInput('model');
-    const version = getInput('version');
+    const model = getInput(I.model);
+    const version = getInput(I.version);
     if (!model) throw new CdlError('input model: the blessed model directory to release is required (mode promote)');
     if (!version) throw new CdlError('input version: the version to release (X.Y.Z) is required (mode promote)');
     const variants: Record<string, string> = {};
-    for (const line of getInputAsList('variants')) {
+    for (const line of getInputAsList(I.variants)) {
       const eq = line.indexOf('=');
       if (eq <= 0 || eq === line.length - 1)
         throw new CdlError(`input variants: expected NAME=DIR, one per line, got ${JSON.stringify(line)}`);
@@ -50,10 +54,10 @@ export async function run(): Promise<void> {
     const r = await registry.promote(path.resolve(model), { version, variants });
     core.info(`${r.tag}: ${r.status} (${r.assets.length} assets; ${r.blessing.reason})`);
     if (r.status === 'released') {
-      await recordRelease(path.resolve(model), r.tag, { log, token: getInput('token', process.env.GITHUB_TOKEN ?? '') || null });
+      await recordRelease(path.resolve(model), r.tag, { log, token: getInput(I.token, process.env.GITHUB_TOKEN ?? '') || null });
     }
-    core.setOutput('tag', r.tag);
-    core.setOutput('status', r.status);
+    core.setOutput(O.tag, r.tag);
+    core.setOutput(O.status, r.status);
   } catch (error) {
     core.setFailed(messageOf(error));
   }

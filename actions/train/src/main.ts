@@ -7,8 +7,12 @@ import { checkpointKeyPrefix, restoreCheckpoint, saveCheckpoint } from '../../..
 import { getInput, getInputAsBool, getInputAsInt, getInputAsList } from '../../../src/github/inputs.js';
 import { writeTrainSummary } from '../../../src/github/summary.js';
 import { recordTrainRun } from '../../../src/runs/record.js';
-import { train } from '../../../src/train/run.js';
+import { train } from '../../../src/train/training.js';
 import { messageOf } from '../../../src/util/errors.js';
+import { defaultPaths } from '../../../src/util/state-paths.js';
+import { TRAIN } from '../../../src/github/action-names.js';
+
+const { inputs: I, outputs: O } = TRAIN;
 
 const STATE = { post: 'cdl-post', checkpointDir: 'cdl-checkpoint-dir', checkpointPrefix: 'cdl-checkpoint-prefix' } as const;
 
@@ -26,7 +30,7 @@ export async function entry(): Promise<void> {
 export async function post(): Promise<void> {
   const dir = core.getState(STATE.checkpointDir);
   const prefix = core.getState(STATE.checkpointPrefix);
-  if (!dir || !prefix || !getInputAsBool('cache-checkpoint', true)) return;
+  if (!dir || !prefix || !getInputAsBool(I.cacheCheckpoint, true)) return;
   try {
     const key = await saveCheckpoint(dir, prefix, process.env.GITHUB_RUN_ATTEMPT ?? '1');
     core.info(key ? `saved the checkpoint ${dir} to the cache as ${key}` : `no checkpoint in ${dir} to save`);
@@ -38,24 +42,24 @@ export async function post(): Promise<void> {
 export async function run(): Promise<void> {
   try {
     // The token pushes the run record; the training code (a PR's train.command or model module) never sees it.
-    const token = getInput('token', '');
+    const token = getInput(I.token, '');
     delete process.env.INPUT_TOKEN;
-    const configFile = getInput('config', 'cdl.yaml');
-    const overrides = getInputAsList('set');
-    const upload = getInputAsBool('upload', true);
-    const retentionDays = getInputAsInt('retention-days', 0);
-    let resume = getInputAsBool('resume', false);
+    const configFile = getInput(I.config, 'cdl.yaml');
+    const overrides = getInputAsList(I.set);
+    const upload = getInputAsBool(I.upload, true);
+    const retentionDays = getInputAsInt(I.retentionDays, 0);
+    let resume = getInputAsBool(I.resume, false);
     const loaded = await loadConfig(configFile, overrides);
     const sha = process.env.GITHUB_SHA ?? 'local';
-    const artifactName = getInput('artifact-name', `model-${sha}`);
-    const outDir = path.resolve(getInput('out', path.join('.cdl', 'models', loaded.config.model.name)));
+    const artifactName = getInput(I.artifactName, `model-${sha}`);
+    const outDir = path.resolve(getInput(I.out, defaultPaths.model(loaded.config.model.name)));
     // A failed or cancelled run of this commit and configuration left its checkpoint in the
     // cache (the post step below): continue from it.
     const checkpointDir = `${outDir}.checkpoint`;
     const prefix = checkpointKeyPrefix(sha, loaded.hash);
     core.saveState(STATE.checkpointDir, checkpointDir);
     core.saveState(STATE.checkpointPrefix, prefix);
-    if (getInputAsBool('cache-checkpoint', true)) {
+    if (getInputAsBool(I.cacheCheckpoint, true)) {
       const restored = await restoreCheckpoint(checkpointDir, prefix).catch((e: unknown) => {
         core.warning(`checkpoint cache: ${messageOf(e)}; training from the start`);
         return undefined;
@@ -84,11 +88,11 @@ export async function run(): Promise<void> {
       artifact: upload ? artifactName : null,
       token,
     });
-    core.setOutput('model-dir', outDir);
-    core.setOutput('artifact-name', artifactName);
-    core.setOutput('metrics', JSON.stringify(m));
-    core.setOutput('main-metric', String(m.main_metric_value ?? ''));
-    core.setOutput('main-metric-name', m.main_metric);
+    core.setOutput(O.modelDir, outDir);
+    core.setOutput(O.artifactName, artifactName);
+    core.setOutput(O.metrics, JSON.stringify(m));
+    core.setOutput(O.mainMetric, String(m.main_metric_value ?? ''));
+    core.setOutput(O.mainMetricName, m.main_metric);
     const trainer = result.lineage.trainer as { backend?: { kind?: string } };
     await writeTrainSummary(m, {
       artifact: artifactName,

@@ -15,19 +15,11 @@ import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '
 import '@tensorflow/tfjs-backend-wasm';
 import { makeConv2DBackpropFilter, maxColumnFloats } from './conv-backprop-filter.js';
 import { loadOrt, ORT_PINNED_VERSION } from './ort.js';
-import {
-  choicePolicy,
-  choiceTable,
-  makeOrtBatchMatMul,
-  makeOrtConv2D,
-  makeOrtConv2DBackpropFilter,
-  makeOrtConv2DBackpropInput,
-  makeOrtFusedMatMul,
-  setChoicePolicy,
-  type ChoicePolicy,
-} from './ort-kernels.js';
-import { fastWasmKernels, type WasmOriginals } from './fast-wasm.js';
-import { asKernelFunc, type SyncKernel } from './wasm-util.js';
+import { choicePolicy, choiceTable, setChoicePolicy, type ChoicePolicy } from './kernel-choice.js';
+import { makeOrtConv2D, makeOrtConv2DBackpropFilter, makeOrtConv2DBackpropInput } from './ort-conv.js';
+import { makeOrtBatchMatMul, makeOrtFusedMatMul } from './ort-matmul.js';
+import { fastWasmKernels } from './fast-wasm.js';
+import { asKernelFunc, type SyncKernel, type WasmOriginals } from './wasm-util.js';
 
 export interface KernelLayerInfo {
   /** 'cdl-fast-ort' | 'cdl-fast-wasm' | 'wasm-reference' | 'none' (not on wasm). */

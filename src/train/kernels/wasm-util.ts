@@ -7,7 +7,15 @@
  * must be re-taken after any allocation, because the heap may grow and detach
  * the previous ArrayBuffer.
  */
-import { getKernel, util, type DataId, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  getKernel,
+  util,
+  type backend_util,
+  type DataId,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 
 export interface WasmModuleLike {
   HEAPF32: Float32Array;
@@ -43,12 +51,6 @@ export function offsetOf(backend: WasmBackendLike, t: TensorInfo): number {
   return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
 
-/** A view of the same data with another shape (shares memory, bumps the ref count). */
-export function reshapeShared(backend: WasmBackendLike, t: TensorInfo, shape: number[]): TensorInfo {
-  backend.incRef(t.dataId);
-  return { dataId: t.dataId, shape, dtype: t.dtype };
-}
-
 export function dispose(backend: WasmBackendLike, ...ts: TensorInfo[]): void {
   for (const t of ts) backend.disposeData(t.dataId);
 }
@@ -66,23 +68,19 @@ export function asKernelFunc(f: SyncKernel): KernelFunc {
   return f as unknown as KernelFunc;
 }
 
-interface WasmModuleWithTfjs extends WasmModuleLike {
-  tfjs: { disposeData(id: number): void };
+/** The wasm backend's own kernels that the replacements fall back to or build on. */
+export interface WasmOriginals {
+  BatchMatMul: SyncKernel;
+  Transpose: SyncKernel;
+  Conv2D: SyncKernel;
+  Conv2DBackpropInput: SyncKernel;
+  MaxPoolGrad: SyncKernel;
+  Sum: SyncKernel;
+  Identity: SyncKernel;
+  Cast: SyncKernel;
+  _FusedMatMul: SyncKernel;
+  FusedConv2D: SyncKernel;
 }
 
-/**
- * A tensor that aliases `shape`-many floats at byte `offset` of the heap (for
- * example a slice of another tensor). Must be released with `releaseView`,
- * never disposed: its memory belongs to someone else.
- */
-export function viewAt(backend: WasmBackendLike, offset: number, shape: number[]): TensorInfo {
-  return backend.makeOutput(shape, 'float32', offset);
-}
-
-export function releaseView(backend: WasmBackendLike, t: TensorInfo): void {
-  const map = backend.dataIdMap as unknown as { get(id: DataId): WasmTensorData; delete(id: DataId): void };
-  const d = map.get(t.dataId);
-  if (!d) return;
-  (backend.wasm as WasmModuleWithTfjs).tfjs.disposeData(d.id);
-  map.delete(t.dataId);
-}
+/** A convolution's padding attribute as TF.js passes it. */
+export type Pad = backend_util.ExplicitPadding | 'valid' | 'same' | number;

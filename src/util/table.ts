@@ -1,4 +1,4 @@
-/** The one plain-text table of the CLI: columns padded to their widest cell, two spaces apart. */
+/** The one plain-text table (the CLI, summaries): columns padded to their widest cell, two spaces apart. */
 export function table(rows: string[][]): string {
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows

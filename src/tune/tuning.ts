@@ -3,27 +3,19 @@
  * a time; the sampler proposes configurations, the scheduler decides what each free slot runs, and
  * the study is saved after every change.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LoadedConfig } from '../config/index.js';
-import { CdlError, ConfigError, TrainError } from '../util/errors.js';
+import { ConfigError, TrainError } from '../util/errors.js';
 import { writeOutputs, type TuneOutputs } from './output.js';
 import { createSampler } from './sampler.js';
 import { Scheduler, schedulerSettings } from './scheduler.js';
 import { assignmentOverrides, resolveSpace, type SearchSpace } from './space.js';
 import { newStudy, observations, readStudy, resumeStudy, saveStudy, views, type Study, type TrialRecord } from './study.js';
+import { defaultWorker, TrialWorker, type WorkerEntry } from './trial-worker.js';
 import { runSegment, type SegmentJob, type SegmentResult } from './trial.js';
 import { recordTuneTrials } from '../runs/record.js';
-
-/** How to start a worker process: a module run with node and its arguments. */
-export interface WorkerEntry {
-  modulePath: string;
-  args: string[];
-  env?: Record<string, string>;
-}
 
 export interface TuneOptions {
   loaded: LoadedConfig;
@@ -53,98 +45,11 @@ export interface TuneOutcome extends TuneOutputs {
   studyFile: string;
 }
 
-export function defaultWorker(): WorkerEntry {
-  const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'cdl.js');
-  return { modulePath: bin, args: ['tune', '--worker'] };
-}
-
-type WorkerMessage =
-  | { type: 'result'; result: SegmentResult }
-  | { type: 'error'; message: string; exitCode: number }
-  | { type: 'log'; line: string };
-
-/** One worker process running one segment at a time. */
-class Worker {
-  private child: ChildProcess | undefined;
-  private tail: string[] = [];
-  private pending: { resolve: (r: SegmentResult) => void; reject: (e: Error) => void; log: (s: string) => void } | undefined;
-
-  constructor(private readonly entry: WorkerEntry) {}
-
-  private start(): ChildProcess {
-    const child = fork(this.entry.modulePath, this.entry.args, {
-      env: { ...process.env, ...this.entry.env },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    const keep = (buf: Buffer) => {
-      for (const line of buf.toString().split('\n')) if (line.trim()) this.tail = [...this.tail.slice(-19), line];
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    child.on('message', (m: WorkerMessage) => {
-      const p = this.pending;
-      if (!p) return;
-      if (m.type === 'log') return p.log(m.line);
-      this.pending = undefined;
-      if (m.type === 'result') p.resolve(m.result);
-      else p.reject(m.exitCode === 2 ? new ConfigError(m.message) : new TrainError(m.message));
-    });
-    child.on('exit', (code, signal) => {
-      this.child = undefined;
-      const p = this.pending;
-      this.pending = undefined;
-      p?.reject(
-        new TrainError(
-          `the trial worker exited (${signal ?? `code ${code}`})${this.tail.length ? `:\n${this.tail.join('\n')}` : ''}`,
-        ),
-      );
-    });
-    return child;
-  }
-
-  run(job: SegmentJob, log: (s: string) => void): Promise<SegmentResult> {
-    this.child ??= this.start();
-    const child = this.child;
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject, log };
-      child.send({ type: 'job', job });
-    });
-  }
-
-  close(): void {
-    if (this.child?.connected) this.child.send({ type: 'exit' });
-    this.child = undefined;
-  }
-}
-
-/** The worker side: run segments as the parent sends them. */
-export function workerMain(): Promise<void> {
-  return new Promise((resolve) => {
-    process.on('message', (m: { type: 'job'; job: SegmentJob } | { type: 'exit' }) => {
-      if (m.type === 'exit') {
-        process.disconnect?.();
-        resolve();
-        return;
-      }
-      runSegment(m.job, (line) => process.send?.({ type: 'log', line }))
-        .then((result) => process.send?.({ type: 'result', result }))
-        .catch((e: unknown) =>
-          process.send?.({
-            type: 'error',
-            message: (e as Error).message ?? String(e),
-            exitCode: e instanceof CdlError ? e.exitCode : 1,
-          }),
-        );
-    });
-    process.on('disconnect', () => resolve());
-  });
-}
-
 function fmt(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(4);
 }
 
-export function describeParams(p: Record<string, unknown>): string {
+function describeParams(p: Record<string, unknown>): string {
   return Object.entries(p)
     .map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : String(v)}`)
     .join(' ');
@@ -175,8 +80,8 @@ export async function tune(opts: TuneOptions): Promise<TuneOutcome> {
       `${parallel} at a time; objective ${study.direction} ${study.metric}`,
   );
 
-  const workers: Worker[] = [];
-  const idle: Worker[] = [];
+  const workers: TrialWorker[] = [];
+  const idle: TrialWorker[] = [];
   const inline = opts.worker === 'inline';
   const entry = inline ? undefined : ((opts.worker as WorkerEntry | undefined) ?? defaultWorker());
   const checkpointDir = (n: number) => path.join(outDir, 'trials', String(n), 'checkpoint');
@@ -200,7 +105,7 @@ export async function tune(opts: TuneOptions): Promise<TuneOutcome> {
     let p: Promise<SegmentResult>;
     if (inline) p = runSegment(job, trialLog);
     else {
-      const w = idle.pop() ?? new Worker(entry!);
+      const w = idle.pop() ?? new TrialWorker(entry!);
       if (!workers.includes(w)) workers.push(w);
       p = w.run(job, trialLog).finally(() => idle.push(w));
     }

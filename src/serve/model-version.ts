@@ -4,7 +4,8 @@
  * ONNX signature and runs one warm-up row in every worker, so a corrupt or tampered model fails
  * here, before it takes any traffic.
  */
-import { HttpError } from './protocol.js';
+import { HttpError } from './errors.js';
+import { fillTensor, tensorSpec, type InferRequest, type OutputTensor, type Signature, type TensorData } from './tensors.js';
 import { openModelDir, type Metrics } from '../model-dir/index.js';
 import { summarizeOnnx } from '../onnx/read.js';
 import { Batcher, settle, type Job } from './batcher.js';
@@ -12,7 +13,10 @@ import { poolShape, type ServeModelConfig } from './config.js';
 import type { ServeMetrics } from './metrics.js';
 import { InferencePool, type WireTensor } from './pool.js';
 import { InputStatsRecorder, readReference, type ProductionStats } from './input-stats.js';
-import { fillTensor, tensorSpec, type InferRequest, type OutputTensor, type Signature, type TensorData } from './protocol.js';
+
+/** What a model version's requests are checked against: equal keys parse a body the same way. */
+export const signatureKey = (mv: { signature: unknown; config: { max_batch_size: number } }) =>
+  JSON.stringify([mv.signature, mv.config.max_batch_size]);
 
 export interface LoadVersionOptions {
   name: string;
@@ -61,7 +65,7 @@ export class ModelVersion {
         concurrency: workers,
       },
       (jobs) => this.run(jobs),
-      (reason) => metrics.rejected.inc({ ...this.labels, reason }),
+      (reason) => metrics.rejected.inc({ model: this.labels.model, reason, version: this.labels.version }),
       `model "${name}" version ${version}`,
     );
     const out = signature.outputs[0];
@@ -198,7 +202,7 @@ export class ModelVersion {
     }
     const names = this.modelMetrics?.classes;
     counts.forEach((v, k) => {
-      if (v) this.metrics.predicted.inc({ ...this.labels, class: names?.[k] ?? String(k) }, v);
+      if (v) this.metrics.predicted.inc({ class: names?.[k] ?? String(k), ...this.labels }, v);
       this.classCounts[k] = (this.classCounts[k] ?? 0) + v;
     });
   }

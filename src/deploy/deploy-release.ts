@@ -13,6 +13,7 @@ import { CdlError, messageOf, UsageError } from '../util/errors.js';
 import { deployToKServe, type KServeResult } from './kserve.js';
 import { deployToServer, type ServerDeployResult } from './server.js';
 import type { DeploySettings } from './types.js';
+import { defaultPaths } from '../util/state-paths.js';
 
 export interface DeployOptions {
   forge: RegistryForge;
@@ -123,7 +124,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
         commit: fetched.commit,
         target: s.kserve,
         canaryPercent: s.canary.percent,
-        outDir: o.outDir ?? path.join(process.cwd(), '.cdl', 'deploy', tag),
+        outDir: o.outDir ?? path.resolve(defaultPaths.deployment(tag)),
       });
       notes.push(r.note);
       const d = await o.forge.setDeploymentStatus(dep, 'success', {

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { monitorSection, type MonitorSection } from '../config/schema.js';
+import { monitorSection, type MonitorSection } from '../config/schema/monitor.js';
 import { REFERENCE_FILE, type ReferenceStats } from '../data/stats.js';
 import { monitorMarker } from '../forge/issues.js';
 import { isRegistryForge, type DispatchResult, type Forge, type IssueResult } from '../forge/types.js';
@@ -16,6 +16,7 @@ import { readReference } from '../model-dir/index.js';
 import { CdlError, messageOf, UsageError } from '../util/errors.js';
 import { compareDrift, type DriftReport } from './drift.js';
 import { driftMarkdown } from './report.js';
+import { defaultPaths } from '../util/state-paths.js';
 
 export class MonitorError extends CdlError {}
 
@@ -96,7 +97,7 @@ export async function monitoredModelDir(o: {
       return (await registry.fetch(prod.tag, path.join(o.workDir, 'production'))).dir;
     }
   }
-  const local = path.resolve('.cdl', 'models', o.model);
+  const local = path.resolve(defaultPaths.model(o.model));
   o.log?.(`nothing in production yet (${o.forge.describe()}): monitoring the model in ${local}`);
   return local;
 }

@@ -9,14 +9,8 @@ import { loadOrt, type Ort } from '../runtime/onnxruntime.js';
 import { summarizeOnnx } from '../onnx/read.js';
 import { CdlError, messageOf } from '../util/errors.js';
 import { formatDims, planLayout, toNchw, ShapeMismatchError, type Layout } from './layout.js';
-import { ClassificationAccumulator, looksLikeProbabilities, percentile, regressionScores, softmaxRows } from './metrics.js';
-
-// Defined by the model directory (src/model-dir/records.ts); re-exported for existing importers.
-export { EVALUATION_FILE, EVALUATION_SCHEMA_VERSION } from '../model-dir/records.js';
-export type { Evaluation, Task } from '../model-dir/records.js';
-
 import type { PerExample } from './records.js';
-export type { PerExample } from './records.js';
+import { ClassificationAccumulator, looksLikeProbabilities, percentile, regressionScores, softmaxRows } from './metrics.js';
 
 export interface EvaluatedModel {
   evaluation: Evaluation;
