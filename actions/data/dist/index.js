@@ -3875,15 +3875,15 @@ var require_webidl = __commonJS({
         message: `"${context.value}" is an invalid ${context.type}.`
       });
     };
-    webidl.brandCheck = function(V, I, opts) {
+    webidl.brandCheck = function(V, I2, opts) {
       if (opts?.strict !== false) {
-        if (!(V instanceof I)) {
+        if (!(V instanceof I2)) {
           const err = new TypeError("Illegal invocation");
           err.code = "ERR_INVALID_THIS";
           throw err;
         }
       } else {
-        if (V?.[Symbol.toStringTag] !== I.prototype[Symbol.toStringTag]) {
+        if (V?.[Symbol.toStringTag] !== I2.prototype[Symbol.toStringTag]) {
           const err = new TypeError("Illegal invocation");
           err.code = "ERR_INVALID_THIS";
           throw err;
@@ -4033,29 +4033,29 @@ var require_webidl = __commonJS({
       };
     };
     webidl.recordConverter = function(keyConverter, valueConverter) {
-      return (O, prefix, argument) => {
-        if (webidl.util.Type(O) !== "Object") {
+      return (O2, prefix, argument) => {
+        if (webidl.util.Type(O2) !== "Object") {
           throw webidl.errors.exception({
             header: prefix,
-            message: `${argument} ("${webidl.util.Type(O)}") is not an Object.`
+            message: `${argument} ("${webidl.util.Type(O2)}") is not an Object.`
           });
         }
         const result = {};
-        if (!types.isProxy(O)) {
-          const keys2 = [...Object.getOwnPropertyNames(O), ...Object.getOwnPropertySymbols(O)];
+        if (!types.isProxy(O2)) {
+          const keys2 = [...Object.getOwnPropertyNames(O2), ...Object.getOwnPropertySymbols(O2)];
           for (const key of keys2) {
             const typedKey = keyConverter(key, prefix, argument);
-            const typedValue = valueConverter(O[key], prefix, argument);
+            const typedValue = valueConverter(O2[key], prefix, argument);
             result[typedKey] = typedValue;
           }
           return result;
         }
-        const keys = Reflect.ownKeys(O);
+        const keys = Reflect.ownKeys(O2);
         for (const key of keys) {
-          const desc = Reflect.getOwnPropertyDescriptor(O, key);
+          const desc = Reflect.getOwnPropertyDescriptor(O2, key);
           if (desc?.enumerable) {
             const typedKey = keyConverter(key, prefix, argument);
-            const typedValue = valueConverter(O[key], prefix, argument);
+            const typedValue = valueConverter(O2[key], prefix, argument);
             result[typedKey] = typedValue;
           }
         }
@@ -18952,7 +18952,7 @@ var require_eventsource_stream = __commonJS({
     var COLON = 58;
     var SPACE = 32;
     var defaultMaxEventSize = buffer.kStringMaxLength;
-    var DATA = Buffer.from("data");
+    var DATA2 = Buffer.from("data");
     var EVENT = Buffer.from("event");
     var ID = Buffer.from("id");
     var RETRY = Buffer.from("retry");
@@ -19153,7 +19153,7 @@ var require_eventsource_stream = __commonJS({
             ++valueStart;
           }
         }
-        if (isFieldName(line, fieldLength, DATA)) {
+        if (isFieldName(line, fieldLength, DATA2)) {
           if (this.maxEventSize > 0 && this.dataLineCount >= this.maxDataLines) {
             throw createMaxEventSizeExceededError();
           }
@@ -19794,6 +19794,4321 @@ var require_undici = __commonJS({
     module.exports.mockErrors = mockErrors;
     var { EventSource } = require_eventsource();
     module.exports.EventSource = EventSource;
+  }
+});
+
+// node_modules/jpeg-js/lib/encoder.js
+var require_encoder = __commonJS({
+  "node_modules/jpeg-js/lib/encoder.js"(exports, module) {
+    var btoa2 = btoa2 || function(buf) {
+      return Buffer.from(buf).toString("base64");
+    };
+    function JPEGEncoder(quality) {
+      var self = this;
+      var fround = Math.round;
+      var ffloor = Math.floor;
+      var YTable = new Array(64);
+      var UVTable = new Array(64);
+      var fdtbl_Y = new Array(64);
+      var fdtbl_UV = new Array(64);
+      var YDC_HT;
+      var UVDC_HT;
+      var YAC_HT;
+      var UVAC_HT;
+      var bitcode = new Array(65535);
+      var category = new Array(65535);
+      var outputfDCTQuant = new Array(64);
+      var DU = new Array(64);
+      var byteout = [];
+      var bytenew = 0;
+      var bytepos = 7;
+      var YDU = new Array(64);
+      var UDU = new Array(64);
+      var VDU = new Array(64);
+      var clt = new Array(256);
+      var RGB_YUV_TABLE = new Array(2048);
+      var currentQuality;
+      var ZigZag = [
+        0,
+        1,
+        5,
+        6,
+        14,
+        15,
+        27,
+        28,
+        2,
+        4,
+        7,
+        13,
+        16,
+        26,
+        29,
+        42,
+        3,
+        8,
+        12,
+        17,
+        25,
+        30,
+        41,
+        43,
+        9,
+        11,
+        18,
+        24,
+        31,
+        40,
+        44,
+        53,
+        10,
+        19,
+        23,
+        32,
+        39,
+        45,
+        52,
+        54,
+        20,
+        22,
+        33,
+        38,
+        46,
+        51,
+        55,
+        60,
+        21,
+        34,
+        37,
+        47,
+        50,
+        56,
+        59,
+        61,
+        35,
+        36,
+        48,
+        49,
+        57,
+        58,
+        62,
+        63
+      ];
+      var std_dc_luminance_nrcodes = [0, 0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
+      var std_dc_luminance_values = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+      var std_ac_luminance_nrcodes = [0, 0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 125];
+      var std_ac_luminance_values = [
+        1,
+        2,
+        3,
+        0,
+        4,
+        17,
+        5,
+        18,
+        33,
+        49,
+        65,
+        6,
+        19,
+        81,
+        97,
+        7,
+        34,
+        113,
+        20,
+        50,
+        129,
+        145,
+        161,
+        8,
+        35,
+        66,
+        177,
+        193,
+        21,
+        82,
+        209,
+        240,
+        36,
+        51,
+        98,
+        114,
+        130,
+        9,
+        10,
+        22,
+        23,
+        24,
+        25,
+        26,
+        37,
+        38,
+        39,
+        40,
+        41,
+        42,
+        52,
+        53,
+        54,
+        55,
+        56,
+        57,
+        58,
+        67,
+        68,
+        69,
+        70,
+        71,
+        72,
+        73,
+        74,
+        83,
+        84,
+        85,
+        86,
+        87,
+        88,
+        89,
+        90,
+        99,
+        100,
+        101,
+        102,
+        103,
+        104,
+        105,
+        106,
+        115,
+        116,
+        117,
+        118,
+        119,
+        120,
+        121,
+        122,
+        131,
+        132,
+        133,
+        134,
+        135,
+        136,
+        137,
+        138,
+        146,
+        147,
+        148,
+        149,
+        150,
+        151,
+        152,
+        153,
+        154,
+        162,
+        163,
+        164,
+        165,
+        166,
+        167,
+        168,
+        169,
+        170,
+        178,
+        179,
+        180,
+        181,
+        182,
+        183,
+        184,
+        185,
+        186,
+        194,
+        195,
+        196,
+        197,
+        198,
+        199,
+        200,
+        201,
+        202,
+        210,
+        211,
+        212,
+        213,
+        214,
+        215,
+        216,
+        217,
+        218,
+        225,
+        226,
+        227,
+        228,
+        229,
+        230,
+        231,
+        232,
+        233,
+        234,
+        241,
+        242,
+        243,
+        244,
+        245,
+        246,
+        247,
+        248,
+        249,
+        250
+      ];
+      var std_dc_chrominance_nrcodes = [0, 0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0];
+      var std_dc_chrominance_values = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+      var std_ac_chrominance_nrcodes = [0, 0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 119];
+      var std_ac_chrominance_values = [
+        0,
+        1,
+        2,
+        3,
+        17,
+        4,
+        5,
+        33,
+        49,
+        6,
+        18,
+        65,
+        81,
+        7,
+        97,
+        113,
+        19,
+        34,
+        50,
+        129,
+        8,
+        20,
+        66,
+        145,
+        161,
+        177,
+        193,
+        9,
+        35,
+        51,
+        82,
+        240,
+        21,
+        98,
+        114,
+        209,
+        10,
+        22,
+        36,
+        52,
+        225,
+        37,
+        241,
+        23,
+        24,
+        25,
+        26,
+        38,
+        39,
+        40,
+        41,
+        42,
+        53,
+        54,
+        55,
+        56,
+        57,
+        58,
+        67,
+        68,
+        69,
+        70,
+        71,
+        72,
+        73,
+        74,
+        83,
+        84,
+        85,
+        86,
+        87,
+        88,
+        89,
+        90,
+        99,
+        100,
+        101,
+        102,
+        103,
+        104,
+        105,
+        106,
+        115,
+        116,
+        117,
+        118,
+        119,
+        120,
+        121,
+        122,
+        130,
+        131,
+        132,
+        133,
+        134,
+        135,
+        136,
+        137,
+        138,
+        146,
+        147,
+        148,
+        149,
+        150,
+        151,
+        152,
+        153,
+        154,
+        162,
+        163,
+        164,
+        165,
+        166,
+        167,
+        168,
+        169,
+        170,
+        178,
+        179,
+        180,
+        181,
+        182,
+        183,
+        184,
+        185,
+        186,
+        194,
+        195,
+        196,
+        197,
+        198,
+        199,
+        200,
+        201,
+        202,
+        210,
+        211,
+        212,
+        213,
+        214,
+        215,
+        216,
+        217,
+        218,
+        226,
+        227,
+        228,
+        229,
+        230,
+        231,
+        232,
+        233,
+        234,
+        242,
+        243,
+        244,
+        245,
+        246,
+        247,
+        248,
+        249,
+        250
+      ];
+      function initQuantTables(sf) {
+        var YQT = [
+          16,
+          11,
+          10,
+          16,
+          24,
+          40,
+          51,
+          61,
+          12,
+          12,
+          14,
+          19,
+          26,
+          58,
+          60,
+          55,
+          14,
+          13,
+          16,
+          24,
+          40,
+          57,
+          69,
+          56,
+          14,
+          17,
+          22,
+          29,
+          51,
+          87,
+          80,
+          62,
+          18,
+          22,
+          37,
+          56,
+          68,
+          109,
+          103,
+          77,
+          24,
+          35,
+          55,
+          64,
+          81,
+          104,
+          113,
+          92,
+          49,
+          64,
+          78,
+          87,
+          103,
+          121,
+          120,
+          101,
+          72,
+          92,
+          95,
+          98,
+          112,
+          100,
+          103,
+          99
+        ];
+        for (var i = 0; i < 64; i++) {
+          var t = ffloor((YQT[i] * sf + 50) / 100);
+          if (t < 1) {
+            t = 1;
+          } else if (t > 255) {
+            t = 255;
+          }
+          YTable[ZigZag[i]] = t;
+        }
+        var UVQT = [
+          17,
+          18,
+          24,
+          47,
+          99,
+          99,
+          99,
+          99,
+          18,
+          21,
+          26,
+          66,
+          99,
+          99,
+          99,
+          99,
+          24,
+          26,
+          56,
+          99,
+          99,
+          99,
+          99,
+          99,
+          47,
+          66,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99
+        ];
+        for (var j = 0; j < 64; j++) {
+          var u = ffloor((UVQT[j] * sf + 50) / 100);
+          if (u < 1) {
+            u = 1;
+          } else if (u > 255) {
+            u = 255;
+          }
+          UVTable[ZigZag[j]] = u;
+        }
+        var aasf = [
+          1,
+          1.387039845,
+          1.306562965,
+          1.175875602,
+          1,
+          0.785694958,
+          0.5411961,
+          0.275899379
+        ];
+        var k = 0;
+        for (var row = 0; row < 8; row++) {
+          for (var col = 0; col < 8; col++) {
+            fdtbl_Y[k] = 1 / (YTable[ZigZag[k]] * aasf[row] * aasf[col] * 8);
+            fdtbl_UV[k] = 1 / (UVTable[ZigZag[k]] * aasf[row] * aasf[col] * 8);
+            k++;
+          }
+        }
+      }
+      __name(initQuantTables, "initQuantTables");
+      function computeHuffmanTbl(nrcodes, std_table) {
+        var codevalue = 0;
+        var pos_in_table = 0;
+        var HT = new Array();
+        for (var k = 1; k <= 16; k++) {
+          for (var j = 1; j <= nrcodes[k]; j++) {
+            HT[std_table[pos_in_table]] = [];
+            HT[std_table[pos_in_table]][0] = codevalue;
+            HT[std_table[pos_in_table]][1] = k;
+            pos_in_table++;
+            codevalue++;
+          }
+          codevalue *= 2;
+        }
+        return HT;
+      }
+      __name(computeHuffmanTbl, "computeHuffmanTbl");
+      function initHuffmanTbl() {
+        YDC_HT = computeHuffmanTbl(std_dc_luminance_nrcodes, std_dc_luminance_values);
+        UVDC_HT = computeHuffmanTbl(std_dc_chrominance_nrcodes, std_dc_chrominance_values);
+        YAC_HT = computeHuffmanTbl(std_ac_luminance_nrcodes, std_ac_luminance_values);
+        UVAC_HT = computeHuffmanTbl(std_ac_chrominance_nrcodes, std_ac_chrominance_values);
+      }
+      __name(initHuffmanTbl, "initHuffmanTbl");
+      function initCategoryNumber() {
+        var nrlower = 1;
+        var nrupper = 2;
+        for (var cat = 1; cat <= 15; cat++) {
+          for (var nr = nrlower; nr < nrupper; nr++) {
+            category[32767 + nr] = cat;
+            bitcode[32767 + nr] = [];
+            bitcode[32767 + nr][1] = cat;
+            bitcode[32767 + nr][0] = nr;
+          }
+          for (var nrneg = -(nrupper - 1); nrneg <= -nrlower; nrneg++) {
+            category[32767 + nrneg] = cat;
+            bitcode[32767 + nrneg] = [];
+            bitcode[32767 + nrneg][1] = cat;
+            bitcode[32767 + nrneg][0] = nrupper - 1 + nrneg;
+          }
+          nrlower <<= 1;
+          nrupper <<= 1;
+        }
+      }
+      __name(initCategoryNumber, "initCategoryNumber");
+      function initRGBYUVTable() {
+        for (var i = 0; i < 256; i++) {
+          RGB_YUV_TABLE[i] = 19595 * i;
+          RGB_YUV_TABLE[i + 256 >> 0] = 38470 * i;
+          RGB_YUV_TABLE[i + 512 >> 0] = 7471 * i + 32768;
+          RGB_YUV_TABLE[i + 768 >> 0] = -11059 * i;
+          RGB_YUV_TABLE[i + 1024 >> 0] = -21709 * i;
+          RGB_YUV_TABLE[i + 1280 >> 0] = 32768 * i + 8421375;
+          RGB_YUV_TABLE[i + 1536 >> 0] = -27439 * i;
+          RGB_YUV_TABLE[i + 1792 >> 0] = -5329 * i;
+        }
+      }
+      __name(initRGBYUVTable, "initRGBYUVTable");
+      function writeBits(bs) {
+        var value = bs[0];
+        var posval = bs[1] - 1;
+        while (posval >= 0) {
+          if (value & 1 << posval) {
+            bytenew |= 1 << bytepos;
+          }
+          posval--;
+          bytepos--;
+          if (bytepos < 0) {
+            if (bytenew == 255) {
+              writeByte(255);
+              writeByte(0);
+            } else {
+              writeByte(bytenew);
+            }
+            bytepos = 7;
+            bytenew = 0;
+          }
+        }
+      }
+      __name(writeBits, "writeBits");
+      function writeByte(value) {
+        byteout.push(value);
+      }
+      __name(writeByte, "writeByte");
+      function writeWord(value) {
+        writeByte(value >> 8 & 255);
+        writeByte(value & 255);
+      }
+      __name(writeWord, "writeWord");
+      function fDCTQuant(data, fdtbl) {
+        var d0, d1, d2, d3, d4, d5, d6, d7;
+        var dataOff = 0;
+        var i;
+        var I8 = 8;
+        var I64 = 64;
+        for (i = 0; i < I8; ++i) {
+          d0 = data[dataOff];
+          d1 = data[dataOff + 1];
+          d2 = data[dataOff + 2];
+          d3 = data[dataOff + 3];
+          d4 = data[dataOff + 4];
+          d5 = data[dataOff + 5];
+          d6 = data[dataOff + 6];
+          d7 = data[dataOff + 7];
+          var tmp0 = d0 + d7;
+          var tmp7 = d0 - d7;
+          var tmp1 = d1 + d6;
+          var tmp6 = d1 - d6;
+          var tmp2 = d2 + d5;
+          var tmp5 = d2 - d5;
+          var tmp3 = d3 + d4;
+          var tmp4 = d3 - d4;
+          var tmp10 = tmp0 + tmp3;
+          var tmp13 = tmp0 - tmp3;
+          var tmp11 = tmp1 + tmp2;
+          var tmp12 = tmp1 - tmp2;
+          data[dataOff] = tmp10 + tmp11;
+          data[dataOff + 4] = tmp10 - tmp11;
+          var z1 = (tmp12 + tmp13) * 0.707106781;
+          data[dataOff + 2] = tmp13 + z1;
+          data[dataOff + 6] = tmp13 - z1;
+          tmp10 = tmp4 + tmp5;
+          tmp11 = tmp5 + tmp6;
+          tmp12 = tmp6 + tmp7;
+          var z5 = (tmp10 - tmp12) * 0.382683433;
+          var z2 = 0.5411961 * tmp10 + z5;
+          var z4 = 1.306562965 * tmp12 + z5;
+          var z3 = tmp11 * 0.707106781;
+          var z11 = tmp7 + z3;
+          var z13 = tmp7 - z3;
+          data[dataOff + 5] = z13 + z2;
+          data[dataOff + 3] = z13 - z2;
+          data[dataOff + 1] = z11 + z4;
+          data[dataOff + 7] = z11 - z4;
+          dataOff += 8;
+        }
+        dataOff = 0;
+        for (i = 0; i < I8; ++i) {
+          d0 = data[dataOff];
+          d1 = data[dataOff + 8];
+          d2 = data[dataOff + 16];
+          d3 = data[dataOff + 24];
+          d4 = data[dataOff + 32];
+          d5 = data[dataOff + 40];
+          d6 = data[dataOff + 48];
+          d7 = data[dataOff + 56];
+          var tmp0p2 = d0 + d7;
+          var tmp7p2 = d0 - d7;
+          var tmp1p2 = d1 + d6;
+          var tmp6p2 = d1 - d6;
+          var tmp2p2 = d2 + d5;
+          var tmp5p2 = d2 - d5;
+          var tmp3p2 = d3 + d4;
+          var tmp4p2 = d3 - d4;
+          var tmp10p2 = tmp0p2 + tmp3p2;
+          var tmp13p2 = tmp0p2 - tmp3p2;
+          var tmp11p2 = tmp1p2 + tmp2p2;
+          var tmp12p2 = tmp1p2 - tmp2p2;
+          data[dataOff] = tmp10p2 + tmp11p2;
+          data[dataOff + 32] = tmp10p2 - tmp11p2;
+          var z1p2 = (tmp12p2 + tmp13p2) * 0.707106781;
+          data[dataOff + 16] = tmp13p2 + z1p2;
+          data[dataOff + 48] = tmp13p2 - z1p2;
+          tmp10p2 = tmp4p2 + tmp5p2;
+          tmp11p2 = tmp5p2 + tmp6p2;
+          tmp12p2 = tmp6p2 + tmp7p2;
+          var z5p2 = (tmp10p2 - tmp12p2) * 0.382683433;
+          var z2p2 = 0.5411961 * tmp10p2 + z5p2;
+          var z4p2 = 1.306562965 * tmp12p2 + z5p2;
+          var z3p2 = tmp11p2 * 0.707106781;
+          var z11p2 = tmp7p2 + z3p2;
+          var z13p2 = tmp7p2 - z3p2;
+          data[dataOff + 40] = z13p2 + z2p2;
+          data[dataOff + 24] = z13p2 - z2p2;
+          data[dataOff + 8] = z11p2 + z4p2;
+          data[dataOff + 56] = z11p2 - z4p2;
+          dataOff++;
+        }
+        var fDCTQuant2;
+        for (i = 0; i < I64; ++i) {
+          fDCTQuant2 = data[i] * fdtbl[i];
+          outputfDCTQuant[i] = fDCTQuant2 > 0 ? fDCTQuant2 + 0.5 | 0 : fDCTQuant2 - 0.5 | 0;
+        }
+        return outputfDCTQuant;
+      }
+      __name(fDCTQuant, "fDCTQuant");
+      function writeAPP0() {
+        writeWord(65504);
+        writeWord(16);
+        writeByte(74);
+        writeByte(70);
+        writeByte(73);
+        writeByte(70);
+        writeByte(0);
+        writeByte(1);
+        writeByte(1);
+        writeByte(0);
+        writeWord(1);
+        writeWord(1);
+        writeByte(0);
+        writeByte(0);
+      }
+      __name(writeAPP0, "writeAPP0");
+      function writeAPP1(exifBuffer) {
+        if (!exifBuffer) return;
+        writeWord(65505);
+        if (exifBuffer[0] === 69 && exifBuffer[1] === 120 && exifBuffer[2] === 105 && exifBuffer[3] === 102) {
+          writeWord(exifBuffer.length + 2);
+        } else {
+          writeWord(exifBuffer.length + 5 + 2);
+          writeByte(69);
+          writeByte(120);
+          writeByte(105);
+          writeByte(102);
+          writeByte(0);
+        }
+        for (var i = 0; i < exifBuffer.length; i++) {
+          writeByte(exifBuffer[i]);
+        }
+      }
+      __name(writeAPP1, "writeAPP1");
+      function writeSOF0(width, height) {
+        writeWord(65472);
+        writeWord(17);
+        writeByte(8);
+        writeWord(height);
+        writeWord(width);
+        writeByte(3);
+        writeByte(1);
+        writeByte(17);
+        writeByte(0);
+        writeByte(2);
+        writeByte(17);
+        writeByte(1);
+        writeByte(3);
+        writeByte(17);
+        writeByte(1);
+      }
+      __name(writeSOF0, "writeSOF0");
+      function writeDQT() {
+        writeWord(65499);
+        writeWord(132);
+        writeByte(0);
+        for (var i = 0; i < 64; i++) {
+          writeByte(YTable[i]);
+        }
+        writeByte(1);
+        for (var j = 0; j < 64; j++) {
+          writeByte(UVTable[j]);
+        }
+      }
+      __name(writeDQT, "writeDQT");
+      function writeDHT() {
+        writeWord(65476);
+        writeWord(418);
+        writeByte(0);
+        for (var i = 0; i < 16; i++) {
+          writeByte(std_dc_luminance_nrcodes[i + 1]);
+        }
+        for (var j = 0; j <= 11; j++) {
+          writeByte(std_dc_luminance_values[j]);
+        }
+        writeByte(16);
+        for (var k = 0; k < 16; k++) {
+          writeByte(std_ac_luminance_nrcodes[k + 1]);
+        }
+        for (var l = 0; l <= 161; l++) {
+          writeByte(std_ac_luminance_values[l]);
+        }
+        writeByte(1);
+        for (var m = 0; m < 16; m++) {
+          writeByte(std_dc_chrominance_nrcodes[m + 1]);
+        }
+        for (var n = 0; n <= 11; n++) {
+          writeByte(std_dc_chrominance_values[n]);
+        }
+        writeByte(17);
+        for (var o = 0; o < 16; o++) {
+          writeByte(std_ac_chrominance_nrcodes[o + 1]);
+        }
+        for (var p = 0; p <= 161; p++) {
+          writeByte(std_ac_chrominance_values[p]);
+        }
+      }
+      __name(writeDHT, "writeDHT");
+      function writeCOM(comments) {
+        if (typeof comments === "undefined" || comments.constructor !== Array) return;
+        comments.forEach((e) => {
+          if (typeof e !== "string") return;
+          writeWord(65534);
+          var l = e.length;
+          writeWord(l + 2);
+          var i;
+          for (i = 0; i < l; i++)
+            writeByte(e.charCodeAt(i));
+        });
+      }
+      __name(writeCOM, "writeCOM");
+      function writeSOS() {
+        writeWord(65498);
+        writeWord(12);
+        writeByte(3);
+        writeByte(1);
+        writeByte(0);
+        writeByte(2);
+        writeByte(17);
+        writeByte(3);
+        writeByte(17);
+        writeByte(0);
+        writeByte(63);
+        writeByte(0);
+      }
+      __name(writeSOS, "writeSOS");
+      function processDU(CDU, fdtbl, DC, HTDC, HTAC) {
+        var EOB = HTAC[0];
+        var M16zeroes = HTAC[240];
+        var pos;
+        var I16 = 16;
+        var I63 = 63;
+        var I64 = 64;
+        var DU_DCT = fDCTQuant(CDU, fdtbl);
+        for (var j = 0; j < I64; ++j) {
+          DU[ZigZag[j]] = DU_DCT[j];
+        }
+        var Diff = DU[0] - DC;
+        DC = DU[0];
+        if (Diff == 0) {
+          writeBits(HTDC[0]);
+        } else {
+          pos = 32767 + Diff;
+          writeBits(HTDC[category[pos]]);
+          writeBits(bitcode[pos]);
+        }
+        var end0pos = 63;
+        for (; end0pos > 0 && DU[end0pos] == 0; end0pos--) {
+        }
+        ;
+        if (end0pos == 0) {
+          writeBits(EOB);
+          return DC;
+        }
+        var i = 1;
+        var lng;
+        while (i <= end0pos) {
+          var startpos = i;
+          for (; DU[i] == 0 && i <= end0pos; ++i) {
+          }
+          var nrzeroes = i - startpos;
+          if (nrzeroes >= I16) {
+            lng = nrzeroes >> 4;
+            for (var nrmarker = 1; nrmarker <= lng; ++nrmarker)
+              writeBits(M16zeroes);
+            nrzeroes = nrzeroes & 15;
+          }
+          pos = 32767 + DU[i];
+          writeBits(HTAC[(nrzeroes << 4) + category[pos]]);
+          writeBits(bitcode[pos]);
+          i++;
+        }
+        if (end0pos != I63) {
+          writeBits(EOB);
+        }
+        return DC;
+      }
+      __name(processDU, "processDU");
+      function initCharLookupTable() {
+        var sfcc = String.fromCharCode;
+        for (var i = 0; i < 256; i++) {
+          clt[i] = sfcc(i);
+        }
+      }
+      __name(initCharLookupTable, "initCharLookupTable");
+      this.encode = function(image, quality2) {
+        var time_start = (/* @__PURE__ */ new Date()).getTime();
+        if (quality2) setQuality(quality2);
+        byteout = new Array();
+        bytenew = 0;
+        bytepos = 7;
+        writeWord(65496);
+        writeAPP0();
+        writeCOM(image.comments);
+        writeAPP1(image.exifBuffer);
+        writeDQT();
+        writeSOF0(image.width, image.height);
+        writeDHT();
+        writeSOS();
+        var DCY = 0;
+        var DCU = 0;
+        var DCV = 0;
+        bytenew = 0;
+        bytepos = 7;
+        this.encode.displayName = "_encode_";
+        var imageData = image.data;
+        var width = image.width;
+        var height = image.height;
+        var quadWidth = width * 4;
+        var tripleWidth = width * 3;
+        var x, y = 0;
+        var r, g, b;
+        var start, p, col, row, pos;
+        while (y < height) {
+          x = 0;
+          while (x < quadWidth) {
+            start = quadWidth * y + x;
+            p = start;
+            col = -1;
+            row = 0;
+            for (pos = 0; pos < 64; pos++) {
+              row = pos >> 3;
+              col = (pos & 7) * 4;
+              p = start + row * quadWidth + col;
+              if (y + row >= height) {
+                p -= quadWidth * (y + 1 + row - height);
+              }
+              if (x + col >= quadWidth) {
+                p -= x + col - quadWidth + 4;
+              }
+              r = imageData[p++];
+              g = imageData[p++];
+              b = imageData[p++];
+              YDU[pos] = (RGB_YUV_TABLE[r] + RGB_YUV_TABLE[g + 256 >> 0] + RGB_YUV_TABLE[b + 512 >> 0] >> 16) - 128;
+              UDU[pos] = (RGB_YUV_TABLE[r + 768 >> 0] + RGB_YUV_TABLE[g + 1024 >> 0] + RGB_YUV_TABLE[b + 1280 >> 0] >> 16) - 128;
+              VDU[pos] = (RGB_YUV_TABLE[r + 1280 >> 0] + RGB_YUV_TABLE[g + 1536 >> 0] + RGB_YUV_TABLE[b + 1792 >> 0] >> 16) - 128;
+            }
+            DCY = processDU(YDU, fdtbl_Y, DCY, YDC_HT, YAC_HT);
+            DCU = processDU(UDU, fdtbl_UV, DCU, UVDC_HT, UVAC_HT);
+            DCV = processDU(VDU, fdtbl_UV, DCV, UVDC_HT, UVAC_HT);
+            x += 32;
+          }
+          y += 8;
+        }
+        if (bytepos >= 0) {
+          var fillbits = [];
+          fillbits[1] = bytepos + 1;
+          fillbits[0] = (1 << bytepos + 1) - 1;
+          writeBits(fillbits);
+        }
+        writeWord(65497);
+        if (typeof module === "undefined") return new Uint8Array(byteout);
+        return Buffer.from(byteout);
+        var jpegDataUri = "data:image/jpeg;base64," + btoa2(byteout.join(""));
+        byteout = [];
+        var duration3 = (/* @__PURE__ */ new Date()).getTime() - time_start;
+        return jpegDataUri;
+      };
+      function setQuality(quality2) {
+        if (quality2 <= 0) {
+          quality2 = 1;
+        }
+        if (quality2 > 100) {
+          quality2 = 100;
+        }
+        if (currentQuality == quality2) return;
+        var sf = 0;
+        if (quality2 < 50) {
+          sf = Math.floor(5e3 / quality2);
+        } else {
+          sf = Math.floor(200 - quality2 * 2);
+        }
+        initQuantTables(sf);
+        currentQuality = quality2;
+      }
+      __name(setQuality, "setQuality");
+      function init() {
+        var time_start = (/* @__PURE__ */ new Date()).getTime();
+        if (!quality) quality = 50;
+        initCharLookupTable();
+        initHuffmanTbl();
+        initCategoryNumber();
+        initRGBYUVTable();
+        setQuality(quality);
+        var duration3 = (/* @__PURE__ */ new Date()).getTime() - time_start;
+      }
+      __name(init, "init");
+      init();
+    }
+    __name(JPEGEncoder, "JPEGEncoder");
+    if (typeof module !== "undefined") {
+      module.exports = encode3;
+    } else if (typeof window !== "undefined") {
+      window["jpeg-js"] = window["jpeg-js"] || {};
+      window["jpeg-js"].encode = encode3;
+    }
+    function encode3(imgData, qu) {
+      if (typeof qu === "undefined") qu = 50;
+      var encoder = new JPEGEncoder(qu);
+      var data = encoder.encode(imgData, qu);
+      return {
+        data,
+        width: imgData.width,
+        height: imgData.height
+      };
+    }
+    __name(encode3, "encode");
+  }
+});
+
+// node_modules/jpeg-js/lib/decoder.js
+var require_decoder = __commonJS({
+  "node_modules/jpeg-js/lib/decoder.js"(exports, module) {
+    var JpegImage = (/* @__PURE__ */ __name((function jpegImage() {
+      "use strict";
+      var dctZigZag = new Int32Array([
+        0,
+        1,
+        8,
+        16,
+        9,
+        2,
+        3,
+        10,
+        17,
+        24,
+        32,
+        25,
+        18,
+        11,
+        4,
+        5,
+        12,
+        19,
+        26,
+        33,
+        40,
+        48,
+        41,
+        34,
+        27,
+        20,
+        13,
+        6,
+        7,
+        14,
+        21,
+        28,
+        35,
+        42,
+        49,
+        56,
+        57,
+        50,
+        43,
+        36,
+        29,
+        22,
+        15,
+        23,
+        30,
+        37,
+        44,
+        51,
+        58,
+        59,
+        52,
+        45,
+        38,
+        31,
+        39,
+        46,
+        53,
+        60,
+        61,
+        54,
+        47,
+        55,
+        62,
+        63
+      ]);
+      var dctCos1 = 4017;
+      var dctSin1 = 799;
+      var dctCos3 = 3406;
+      var dctSin3 = 2276;
+      var dctCos6 = 1567;
+      var dctSin6 = 3784;
+      var dctSqrt2 = 5793;
+      var dctSqrt1d2 = 2896;
+      function constructor() {
+      }
+      __name(constructor, "constructor");
+      function buildHuffmanTable(codeLengths, values) {
+        var k = 0, code = [], i, j, length = 16;
+        while (length > 0 && !codeLengths[length - 1])
+          length--;
+        code.push({ children: [], index: 0 });
+        var p = code[0], q;
+        for (i = 0; i < length; i++) {
+          for (j = 0; j < codeLengths[i]; j++) {
+            p = code.pop();
+            p.children[p.index] = values[k];
+            while (p.index > 0) {
+              if (code.length === 0)
+                throw new Error("Could not recreate Huffman Table");
+              p = code.pop();
+            }
+            p.index++;
+            code.push(p);
+            while (code.length <= i) {
+              code.push(q = { children: [], index: 0 });
+              p.children[p.index] = q.children;
+              p = q;
+            }
+            k++;
+          }
+          if (i + 1 < length) {
+            code.push(q = { children: [], index: 0 });
+            p.children[p.index] = q.children;
+            p = q;
+          }
+        }
+        return code[0].children;
+      }
+      __name(buildHuffmanTable, "buildHuffmanTable");
+      function decodeScan(data, offset, frame, components, resetInterval, spectralStart, spectralEnd, successivePrev, successive, opts) {
+        var precision = frame.precision;
+        var samplesPerLine = frame.samplesPerLine;
+        var scanLines = frame.scanLines;
+        var mcusPerLine = frame.mcusPerLine;
+        var progressive = frame.progressive;
+        var maxH = frame.maxH, maxV = frame.maxV;
+        var startOffset = offset, bitsData = 0, bitsCount = 0;
+        function readBit() {
+          if (bitsCount > 0) {
+            bitsCount--;
+            return bitsData >> bitsCount & 1;
+          }
+          bitsData = data[offset++];
+          if (bitsData == 255) {
+            var nextByte = data[offset++];
+            if (nextByte) {
+              throw new Error("unexpected marker: " + (bitsData << 8 | nextByte).toString(16));
+            }
+          }
+          bitsCount = 7;
+          return bitsData >>> 7;
+        }
+        __name(readBit, "readBit");
+        function decodeHuffman(tree) {
+          var node2 = tree, bit;
+          while ((bit = readBit()) !== null) {
+            node2 = node2[bit];
+            if (typeof node2 === "number")
+              return node2;
+            if (typeof node2 !== "object")
+              throw new Error("invalid huffman sequence");
+          }
+          return null;
+        }
+        __name(decodeHuffman, "decodeHuffman");
+        function receive(length) {
+          var n2 = 0;
+          while (length > 0) {
+            var bit = readBit();
+            if (bit === null) return;
+            n2 = n2 << 1 | bit;
+            length--;
+          }
+          return n2;
+        }
+        __name(receive, "receive");
+        function receiveAndExtend(length) {
+          var n2 = receive(length);
+          if (n2 >= 1 << length - 1)
+            return n2;
+          return n2 + (-1 << length) + 1;
+        }
+        __name(receiveAndExtend, "receiveAndExtend");
+        function decodeBaseline(component2, zz) {
+          var t = decodeHuffman(component2.huffmanTableDC);
+          var diff = t === 0 ? 0 : receiveAndExtend(t);
+          zz[0] = component2.pred += diff;
+          var k2 = 1;
+          while (k2 < 64) {
+            var rs = decodeHuffman(component2.huffmanTableAC);
+            var s = rs & 15, r = rs >> 4;
+            if (s === 0) {
+              if (r < 15)
+                break;
+              k2 += 16;
+              continue;
+            }
+            k2 += r;
+            var z2 = dctZigZag[k2];
+            zz[z2] = receiveAndExtend(s);
+            k2++;
+          }
+        }
+        __name(decodeBaseline, "decodeBaseline");
+        function decodeDCFirst(component2, zz) {
+          var t = decodeHuffman(component2.huffmanTableDC);
+          var diff = t === 0 ? 0 : receiveAndExtend(t) << successive;
+          zz[0] = component2.pred += diff;
+        }
+        __name(decodeDCFirst, "decodeDCFirst");
+        function decodeDCSuccessive(component2, zz) {
+          zz[0] |= readBit() << successive;
+        }
+        __name(decodeDCSuccessive, "decodeDCSuccessive");
+        var eobrun = 0;
+        function decodeACFirst(component2, zz) {
+          if (eobrun > 0) {
+            eobrun--;
+            return;
+          }
+          var k2 = spectralStart, e = spectralEnd;
+          while (k2 <= e) {
+            var rs = decodeHuffman(component2.huffmanTableAC);
+            var s = rs & 15, r = rs >> 4;
+            if (s === 0) {
+              if (r < 15) {
+                eobrun = receive(r) + (1 << r) - 1;
+                break;
+              }
+              k2 += 16;
+              continue;
+            }
+            k2 += r;
+            var z2 = dctZigZag[k2];
+            zz[z2] = receiveAndExtend(s) * (1 << successive);
+            k2++;
+          }
+        }
+        __name(decodeACFirst, "decodeACFirst");
+        var successiveACState = 0, successiveACNextValue;
+        function decodeACSuccessive(component2, zz) {
+          var k2 = spectralStart, e = spectralEnd, r = 0;
+          while (k2 <= e) {
+            var z2 = dctZigZag[k2];
+            var direction = zz[z2] < 0 ? -1 : 1;
+            switch (successiveACState) {
+              case 0:
+                var rs = decodeHuffman(component2.huffmanTableAC);
+                var s = rs & 15, r = rs >> 4;
+                if (s === 0) {
+                  if (r < 15) {
+                    eobrun = receive(r) + (1 << r);
+                    successiveACState = 4;
+                  } else {
+                    r = 16;
+                    successiveACState = 1;
+                  }
+                } else {
+                  if (s !== 1)
+                    throw new Error("invalid ACn encoding");
+                  successiveACNextValue = receiveAndExtend(s);
+                  successiveACState = r ? 2 : 3;
+                }
+                continue;
+              case 1:
+              // skipping r zero items
+              case 2:
+                if (zz[z2])
+                  zz[z2] += (readBit() << successive) * direction;
+                else {
+                  r--;
+                  if (r === 0)
+                    successiveACState = successiveACState == 2 ? 3 : 0;
+                }
+                break;
+              case 3:
+                if (zz[z2])
+                  zz[z2] += (readBit() << successive) * direction;
+                else {
+                  zz[z2] = successiveACNextValue << successive;
+                  successiveACState = 0;
+                }
+                break;
+              case 4:
+                if (zz[z2])
+                  zz[z2] += (readBit() << successive) * direction;
+                break;
+            }
+            k2++;
+          }
+          if (successiveACState === 4) {
+            eobrun--;
+            if (eobrun === 0)
+              successiveACState = 0;
+          }
+        }
+        __name(decodeACSuccessive, "decodeACSuccessive");
+        function decodeMcu(component2, decode4, mcu2, row, col) {
+          var mcuRow = mcu2 / mcusPerLine | 0;
+          var mcuCol = mcu2 % mcusPerLine;
+          var blockRow = mcuRow * component2.v + row;
+          var blockCol = mcuCol * component2.h + col;
+          if (component2.blocks[blockRow] === void 0 && opts.tolerantDecoding)
+            return;
+          decode4(component2, component2.blocks[blockRow][blockCol]);
+        }
+        __name(decodeMcu, "decodeMcu");
+        function decodeBlock(component2, decode4, mcu2) {
+          var blockRow = mcu2 / component2.blocksPerLine | 0;
+          var blockCol = mcu2 % component2.blocksPerLine;
+          if (component2.blocks[blockRow] === void 0 && opts.tolerantDecoding)
+            return;
+          decode4(component2, component2.blocks[blockRow][blockCol]);
+        }
+        __name(decodeBlock, "decodeBlock");
+        var componentsLength = components.length;
+        var component, i, j, k, n;
+        var decodeFn;
+        if (progressive) {
+          if (spectralStart === 0)
+            decodeFn = successivePrev === 0 ? decodeDCFirst : decodeDCSuccessive;
+          else
+            decodeFn = successivePrev === 0 ? decodeACFirst : decodeACSuccessive;
+        } else {
+          decodeFn = decodeBaseline;
+        }
+        var mcu = 0, marker;
+        var mcuExpected;
+        if (componentsLength == 1) {
+          mcuExpected = components[0].blocksPerLine * components[0].blocksPerColumn;
+        } else {
+          mcuExpected = mcusPerLine * frame.mcusPerColumn;
+        }
+        if (!resetInterval) resetInterval = mcuExpected;
+        var h, v;
+        while (mcu < mcuExpected) {
+          for (i = 0; i < componentsLength; i++)
+            components[i].pred = 0;
+          eobrun = 0;
+          if (componentsLength == 1) {
+            component = components[0];
+            for (n = 0; n < resetInterval; n++) {
+              decodeBlock(component, decodeFn, mcu);
+              mcu++;
+            }
+          } else {
+            for (n = 0; n < resetInterval; n++) {
+              for (i = 0; i < componentsLength; i++) {
+                component = components[i];
+                h = component.h;
+                v = component.v;
+                for (j = 0; j < v; j++) {
+                  for (k = 0; k < h; k++) {
+                    decodeMcu(component, decodeFn, mcu, j, k);
+                  }
+                }
+              }
+              mcu++;
+              if (mcu === mcuExpected) break;
+            }
+          }
+          if (mcu === mcuExpected) {
+            do {
+              if (data[offset] === 255) {
+                if (data[offset + 1] !== 0) {
+                  break;
+                }
+              }
+              offset += 1;
+            } while (offset < data.length - 2);
+          }
+          bitsCount = 0;
+          marker = data[offset] << 8 | data[offset + 1];
+          if (marker < 65280) {
+            throw new Error("marker was not found");
+          }
+          if (marker >= 65488 && marker <= 65495) {
+            offset += 2;
+          } else
+            break;
+        }
+        return offset - startOffset;
+      }
+      __name(decodeScan, "decodeScan");
+      function buildComponentData(frame, component) {
+        var lines = [];
+        var blocksPerLine = component.blocksPerLine;
+        var blocksPerColumn = component.blocksPerColumn;
+        var samplesPerLine = blocksPerLine << 3;
+        var R = new Int32Array(64), r = new Uint8Array(64);
+        function quantizeAndInverse(zz, dataOut, dataIn) {
+          var qt = component.quantizationTable;
+          var v0, v1, v2, v3, v4, v5, v6, v7, t;
+          var p = dataIn;
+          var i2;
+          for (i2 = 0; i2 < 64; i2++)
+            p[i2] = zz[i2] * qt[i2];
+          for (i2 = 0; i2 < 8; ++i2) {
+            var row = 8 * i2;
+            if (p[1 + row] == 0 && p[2 + row] == 0 && p[3 + row] == 0 && p[4 + row] == 0 && p[5 + row] == 0 && p[6 + row] == 0 && p[7 + row] == 0) {
+              t = dctSqrt2 * p[0 + row] + 512 >> 10;
+              p[0 + row] = t;
+              p[1 + row] = t;
+              p[2 + row] = t;
+              p[3 + row] = t;
+              p[4 + row] = t;
+              p[5 + row] = t;
+              p[6 + row] = t;
+              p[7 + row] = t;
+              continue;
+            }
+            v0 = dctSqrt2 * p[0 + row] + 128 >> 8;
+            v1 = dctSqrt2 * p[4 + row] + 128 >> 8;
+            v2 = p[2 + row];
+            v3 = p[6 + row];
+            v4 = dctSqrt1d2 * (p[1 + row] - p[7 + row]) + 128 >> 8;
+            v7 = dctSqrt1d2 * (p[1 + row] + p[7 + row]) + 128 >> 8;
+            v5 = p[3 + row] << 4;
+            v6 = p[5 + row] << 4;
+            t = v0 - v1 + 1 >> 1;
+            v0 = v0 + v1 + 1 >> 1;
+            v1 = t;
+            t = v2 * dctSin6 + v3 * dctCos6 + 128 >> 8;
+            v2 = v2 * dctCos6 - v3 * dctSin6 + 128 >> 8;
+            v3 = t;
+            t = v4 - v6 + 1 >> 1;
+            v4 = v4 + v6 + 1 >> 1;
+            v6 = t;
+            t = v7 + v5 + 1 >> 1;
+            v5 = v7 - v5 + 1 >> 1;
+            v7 = t;
+            t = v0 - v3 + 1 >> 1;
+            v0 = v0 + v3 + 1 >> 1;
+            v3 = t;
+            t = v1 - v2 + 1 >> 1;
+            v1 = v1 + v2 + 1 >> 1;
+            v2 = t;
+            t = v4 * dctSin3 + v7 * dctCos3 + 2048 >> 12;
+            v4 = v4 * dctCos3 - v7 * dctSin3 + 2048 >> 12;
+            v7 = t;
+            t = v5 * dctSin1 + v6 * dctCos1 + 2048 >> 12;
+            v5 = v5 * dctCos1 - v6 * dctSin1 + 2048 >> 12;
+            v6 = t;
+            p[0 + row] = v0 + v7;
+            p[7 + row] = v0 - v7;
+            p[1 + row] = v1 + v6;
+            p[6 + row] = v1 - v6;
+            p[2 + row] = v2 + v5;
+            p[5 + row] = v2 - v5;
+            p[3 + row] = v3 + v4;
+            p[4 + row] = v3 - v4;
+          }
+          for (i2 = 0; i2 < 8; ++i2) {
+            var col = i2;
+            if (p[1 * 8 + col] == 0 && p[2 * 8 + col] == 0 && p[3 * 8 + col] == 0 && p[4 * 8 + col] == 0 && p[5 * 8 + col] == 0 && p[6 * 8 + col] == 0 && p[7 * 8 + col] == 0) {
+              t = dctSqrt2 * dataIn[i2 + 0] + 8192 >> 14;
+              p[0 * 8 + col] = t;
+              p[1 * 8 + col] = t;
+              p[2 * 8 + col] = t;
+              p[3 * 8 + col] = t;
+              p[4 * 8 + col] = t;
+              p[5 * 8 + col] = t;
+              p[6 * 8 + col] = t;
+              p[7 * 8 + col] = t;
+              continue;
+            }
+            v0 = dctSqrt2 * p[0 * 8 + col] + 2048 >> 12;
+            v1 = dctSqrt2 * p[4 * 8 + col] + 2048 >> 12;
+            v2 = p[2 * 8 + col];
+            v3 = p[6 * 8 + col];
+            v4 = dctSqrt1d2 * (p[1 * 8 + col] - p[7 * 8 + col]) + 2048 >> 12;
+            v7 = dctSqrt1d2 * (p[1 * 8 + col] + p[7 * 8 + col]) + 2048 >> 12;
+            v5 = p[3 * 8 + col];
+            v6 = p[5 * 8 + col];
+            t = v0 - v1 + 1 >> 1;
+            v0 = v0 + v1 + 1 >> 1;
+            v1 = t;
+            t = v2 * dctSin6 + v3 * dctCos6 + 2048 >> 12;
+            v2 = v2 * dctCos6 - v3 * dctSin6 + 2048 >> 12;
+            v3 = t;
+            t = v4 - v6 + 1 >> 1;
+            v4 = v4 + v6 + 1 >> 1;
+            v6 = t;
+            t = v7 + v5 + 1 >> 1;
+            v5 = v7 - v5 + 1 >> 1;
+            v7 = t;
+            t = v0 - v3 + 1 >> 1;
+            v0 = v0 + v3 + 1 >> 1;
+            v3 = t;
+            t = v1 - v2 + 1 >> 1;
+            v1 = v1 + v2 + 1 >> 1;
+            v2 = t;
+            t = v4 * dctSin3 + v7 * dctCos3 + 2048 >> 12;
+            v4 = v4 * dctCos3 - v7 * dctSin3 + 2048 >> 12;
+            v7 = t;
+            t = v5 * dctSin1 + v6 * dctCos1 + 2048 >> 12;
+            v5 = v5 * dctCos1 - v6 * dctSin1 + 2048 >> 12;
+            v6 = t;
+            p[0 * 8 + col] = v0 + v7;
+            p[7 * 8 + col] = v0 - v7;
+            p[1 * 8 + col] = v1 + v6;
+            p[6 * 8 + col] = v1 - v6;
+            p[2 * 8 + col] = v2 + v5;
+            p[5 * 8 + col] = v2 - v5;
+            p[3 * 8 + col] = v3 + v4;
+            p[4 * 8 + col] = v3 - v4;
+          }
+          for (i2 = 0; i2 < 64; ++i2) {
+            var sample2 = 128 + (p[i2] + 8 >> 4);
+            dataOut[i2] = sample2 < 0 ? 0 : sample2 > 255 ? 255 : sample2;
+          }
+        }
+        __name(quantizeAndInverse, "quantizeAndInverse");
+        requestMemoryAllocation(samplesPerLine * blocksPerColumn * 8);
+        var i, j;
+        for (var blockRow = 0; blockRow < blocksPerColumn; blockRow++) {
+          var scanLine = blockRow << 3;
+          for (i = 0; i < 8; i++)
+            lines.push(new Uint8Array(samplesPerLine));
+          for (var blockCol = 0; blockCol < blocksPerLine; blockCol++) {
+            quantizeAndInverse(component.blocks[blockRow][blockCol], r, R);
+            var offset = 0, sample = blockCol << 3;
+            for (j = 0; j < 8; j++) {
+              var line = lines[scanLine + j];
+              for (i = 0; i < 8; i++)
+                line[sample + i] = r[offset++];
+            }
+          }
+        }
+        return lines;
+      }
+      __name(buildComponentData, "buildComponentData");
+      function clampTo8bit(a) {
+        return a < 0 ? 0 : a > 255 ? 255 : a;
+      }
+      __name(clampTo8bit, "clampTo8bit");
+      constructor.prototype = {
+        load: /* @__PURE__ */ __name(function load(path11) {
+          var xhr = new XMLHttpRequest();
+          xhr.open("GET", path11, true);
+          xhr.responseType = "arraybuffer";
+          xhr.onload = (function() {
+            var data = new Uint8Array(xhr.response || xhr.mozResponseArrayBuffer);
+            this.parse(data);
+            if (this.onload)
+              this.onload();
+          }).bind(this);
+          xhr.send(null);
+        }, "load"),
+        parse: /* @__PURE__ */ __name(function parse3(data) {
+          var maxResolutionInPixels = this.opts.maxResolutionInMP * 1e3 * 1e3;
+          var offset = 0, length = data.length;
+          function readUint16() {
+            var value = data[offset] << 8 | data[offset + 1];
+            offset += 2;
+            return value;
+          }
+          __name(readUint16, "readUint16");
+          function readDataBlock() {
+            var length2 = readUint16();
+            var array2 = data.subarray(offset, offset + length2 - 2);
+            offset += array2.length;
+            return array2;
+          }
+          __name(readDataBlock, "readDataBlock");
+          function prepareComponents(frame2) {
+            var maxH2 = 1, maxV2 = 1;
+            var component2, componentId2;
+            for (componentId2 in frame2.components) {
+              if (frame2.components.hasOwnProperty(componentId2)) {
+                component2 = frame2.components[componentId2];
+                if (maxH2 < component2.h) maxH2 = component2.h;
+                if (maxV2 < component2.v) maxV2 = component2.v;
+              }
+            }
+            var mcusPerLine = Math.ceil(frame2.samplesPerLine / 8 / maxH2);
+            var mcusPerColumn = Math.ceil(frame2.scanLines / 8 / maxV2);
+            for (componentId2 in frame2.components) {
+              if (frame2.components.hasOwnProperty(componentId2)) {
+                component2 = frame2.components[componentId2];
+                var blocksPerLine = Math.ceil(Math.ceil(frame2.samplesPerLine / 8) * component2.h / maxH2);
+                var blocksPerColumn = Math.ceil(Math.ceil(frame2.scanLines / 8) * component2.v / maxV2);
+                var blocksPerLineForMcu = mcusPerLine * component2.h;
+                var blocksPerColumnForMcu = mcusPerColumn * component2.v;
+                var blocksToAllocate = blocksPerColumnForMcu * blocksPerLineForMcu;
+                var blocks = [];
+                requestMemoryAllocation(blocksToAllocate * 256);
+                for (var i2 = 0; i2 < blocksPerColumnForMcu; i2++) {
+                  var row = [];
+                  for (var j2 = 0; j2 < blocksPerLineForMcu; j2++)
+                    row.push(new Int32Array(64));
+                  blocks.push(row);
+                }
+                component2.blocksPerLine = blocksPerLine;
+                component2.blocksPerColumn = blocksPerColumn;
+                component2.blocks = blocks;
+              }
+            }
+            frame2.maxH = maxH2;
+            frame2.maxV = maxV2;
+            frame2.mcusPerLine = mcusPerLine;
+            frame2.mcusPerColumn = mcusPerColumn;
+          }
+          __name(prepareComponents, "prepareComponents");
+          var jfif = null;
+          var adobe = null;
+          var pixels = null;
+          var frame, resetInterval;
+          var quantizationTables = [], frames = [];
+          var huffmanTablesAC = [], huffmanTablesDC = [];
+          var fileMarker = readUint16();
+          var malformedDataOffset = -1;
+          this.comments = [];
+          if (fileMarker != 65496) {
+            throw new Error("SOI not found");
+          }
+          fileMarker = readUint16();
+          while (fileMarker != 65497) {
+            var i, j, l;
+            switch (fileMarker) {
+              case 65280:
+                break;
+              case 65504:
+              // APP0 (Application Specific)
+              case 65505:
+              // APP1
+              case 65506:
+              // APP2
+              case 65507:
+              // APP3
+              case 65508:
+              // APP4
+              case 65509:
+              // APP5
+              case 65510:
+              // APP6
+              case 65511:
+              // APP7
+              case 65512:
+              // APP8
+              case 65513:
+              // APP9
+              case 65514:
+              // APP10
+              case 65515:
+              // APP11
+              case 65516:
+              // APP12
+              case 65517:
+              // APP13
+              case 65518:
+              // APP14
+              case 65519:
+              // APP15
+              case 65534:
+                var appData = readDataBlock();
+                if (fileMarker === 65534) {
+                  var comment = String.fromCharCode.apply(null, appData);
+                  this.comments.push(comment);
+                }
+                if (fileMarker === 65504) {
+                  if (appData[0] === 74 && appData[1] === 70 && appData[2] === 73 && appData[3] === 70 && appData[4] === 0) {
+                    jfif = {
+                      version: { major: appData[5], minor: appData[6] },
+                      densityUnits: appData[7],
+                      xDensity: appData[8] << 8 | appData[9],
+                      yDensity: appData[10] << 8 | appData[11],
+                      thumbWidth: appData[12],
+                      thumbHeight: appData[13],
+                      thumbData: appData.subarray(14, 14 + 3 * appData[12] * appData[13])
+                    };
+                  }
+                }
+                if (fileMarker === 65505) {
+                  if (appData[0] === 69 && appData[1] === 120 && appData[2] === 105 && appData[3] === 102 && appData[4] === 0) {
+                    this.exifBuffer = appData.subarray(5, appData.length);
+                  }
+                }
+                if (fileMarker === 65518) {
+                  if (appData[0] === 65 && appData[1] === 100 && appData[2] === 111 && appData[3] === 98 && appData[4] === 101 && appData[5] === 0) {
+                    adobe = {
+                      version: appData[6],
+                      flags0: appData[7] << 8 | appData[8],
+                      flags1: appData[9] << 8 | appData[10],
+                      transformCode: appData[11]
+                    };
+                  }
+                }
+                break;
+              case 65499:
+                var quantizationTablesLength = readUint16();
+                var quantizationTablesEnd = quantizationTablesLength + offset - 2;
+                while (offset < quantizationTablesEnd) {
+                  var quantizationTableSpec = data[offset++];
+                  requestMemoryAllocation(64 * 4);
+                  var tableData = new Int32Array(64);
+                  if (quantizationTableSpec >> 4 === 0) {
+                    for (j = 0; j < 64; j++) {
+                      var z2 = dctZigZag[j];
+                      tableData[z2] = data[offset++];
+                    }
+                  } else if (quantizationTableSpec >> 4 === 1) {
+                    for (j = 0; j < 64; j++) {
+                      var z2 = dctZigZag[j];
+                      tableData[z2] = readUint16();
+                    }
+                  } else
+                    throw new Error("DQT: invalid table spec");
+                  quantizationTables[quantizationTableSpec & 15] = tableData;
+                }
+                break;
+              case 65472:
+              // SOF0 (Start of Frame, Baseline DCT)
+              case 65473:
+              // SOF1 (Start of Frame, Extended DCT)
+              case 65474:
+                readUint16();
+                frame = {};
+                frame.extended = fileMarker === 65473;
+                frame.progressive = fileMarker === 65474;
+                frame.precision = data[offset++];
+                frame.scanLines = readUint16();
+                frame.samplesPerLine = readUint16();
+                frame.components = {};
+                frame.componentsOrder = [];
+                var pixelsInFrame = frame.scanLines * frame.samplesPerLine;
+                if (pixelsInFrame > maxResolutionInPixels) {
+                  var exceededAmount = Math.ceil((pixelsInFrame - maxResolutionInPixels) / 1e6);
+                  throw new Error(`maxResolutionInMP limit exceeded by ${exceededAmount}MP`);
+                }
+                var componentsCount = data[offset++], componentId;
+                var maxH = 0, maxV = 0;
+                for (i = 0; i < componentsCount; i++) {
+                  componentId = data[offset];
+                  var h = data[offset + 1] >> 4;
+                  var v = data[offset + 1] & 15;
+                  var qId = data[offset + 2];
+                  if (h <= 0 || v <= 0) {
+                    throw new Error("Invalid sampling factor, expected values above 0");
+                  }
+                  frame.componentsOrder.push(componentId);
+                  frame.components[componentId] = {
+                    h,
+                    v,
+                    quantizationIdx: qId
+                  };
+                  offset += 3;
+                }
+                prepareComponents(frame);
+                frames.push(frame);
+                break;
+              case 65476:
+                var huffmanLength = readUint16();
+                for (i = 2; i < huffmanLength; ) {
+                  var huffmanTableSpec = data[offset++];
+                  var codeLengths = new Uint8Array(16);
+                  var codeLengthSum = 0;
+                  for (j = 0; j < 16; j++, offset++) {
+                    codeLengthSum += codeLengths[j] = data[offset];
+                  }
+                  requestMemoryAllocation(16 + codeLengthSum);
+                  var huffmanValues = new Uint8Array(codeLengthSum);
+                  for (j = 0; j < codeLengthSum; j++, offset++)
+                    huffmanValues[j] = data[offset];
+                  i += 17 + codeLengthSum;
+                  (huffmanTableSpec >> 4 === 0 ? huffmanTablesDC : huffmanTablesAC)[huffmanTableSpec & 15] = buildHuffmanTable(codeLengths, huffmanValues);
+                }
+                break;
+              case 65501:
+                readUint16();
+                resetInterval = readUint16();
+                break;
+              case 65500:
+                readUint16();
+                readUint16();
+                break;
+              case 65498:
+                var scanLength = readUint16();
+                var selectorsCount = data[offset++];
+                var components = [], component;
+                for (i = 0; i < selectorsCount; i++) {
+                  component = frame.components[data[offset++]];
+                  var tableSpec = data[offset++];
+                  component.huffmanTableDC = huffmanTablesDC[tableSpec >> 4];
+                  component.huffmanTableAC = huffmanTablesAC[tableSpec & 15];
+                  components.push(component);
+                }
+                var spectralStart = data[offset++];
+                var spectralEnd = data[offset++];
+                var successiveApproximation = data[offset++];
+                var processed = decodeScan(
+                  data,
+                  offset,
+                  frame,
+                  components,
+                  resetInterval,
+                  spectralStart,
+                  spectralEnd,
+                  successiveApproximation >> 4,
+                  successiveApproximation & 15,
+                  this.opts
+                );
+                offset += processed;
+                break;
+              case 65535:
+                if (data[offset] !== 255) {
+                  offset--;
+                }
+                break;
+              default:
+                if (data[offset - 3] == 255 && data[offset - 2] >= 192 && data[offset - 2] <= 254) {
+                  offset -= 3;
+                  break;
+                } else if (fileMarker === 224 || fileMarker == 225) {
+                  if (malformedDataOffset !== -1) {
+                    throw new Error(`first unknown JPEG marker at offset ${malformedDataOffset.toString(16)}, second unknown JPEG marker ${fileMarker.toString(16)} at offset ${(offset - 1).toString(16)}`);
+                  }
+                  malformedDataOffset = offset - 1;
+                  const nextOffset = readUint16();
+                  if (data[offset + nextOffset - 2] === 255) {
+                    offset += nextOffset - 2;
+                    break;
+                  }
+                }
+                throw new Error("unknown JPEG marker " + fileMarker.toString(16));
+            }
+            fileMarker = readUint16();
+          }
+          if (frames.length != 1)
+            throw new Error("only single frame JPEGs supported");
+          for (var i = 0; i < frames.length; i++) {
+            var cp = frames[i].components;
+            for (var j in cp) {
+              cp[j].quantizationTable = quantizationTables[cp[j].quantizationIdx];
+              delete cp[j].quantizationIdx;
+            }
+          }
+          this.width = frame.samplesPerLine;
+          this.height = frame.scanLines;
+          this.jfif = jfif;
+          this.adobe = adobe;
+          this.components = [];
+          for (var i = 0; i < frame.componentsOrder.length; i++) {
+            var component = frame.components[frame.componentsOrder[i]];
+            this.components.push({
+              lines: buildComponentData(frame, component),
+              scaleX: component.h / frame.maxH,
+              scaleY: component.v / frame.maxV
+            });
+          }
+        }, "parse"),
+        getData: /* @__PURE__ */ __name(function getData(width, height) {
+          var scaleX = this.width / width, scaleY = this.height / height;
+          var component1, component2, component3, component4;
+          var component1Line, component2Line, component3Line, component4Line;
+          var x, y;
+          var offset = 0;
+          var Y, Cb, Cr, K, C, M, Ye, R, G, B;
+          var colorTransform;
+          var dataLength = width * height * this.components.length;
+          requestMemoryAllocation(dataLength);
+          var data = new Uint8Array(dataLength);
+          switch (this.components.length) {
+            case 1:
+              component1 = this.components[0];
+              for (y = 0; y < height; y++) {
+                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
+                for (x = 0; x < width; x++) {
+                  Y = component1Line[0 | x * component1.scaleX * scaleX];
+                  data[offset++] = Y;
+                }
+              }
+              break;
+            case 2:
+              component1 = this.components[0];
+              component2 = this.components[1];
+              for (y = 0; y < height; y++) {
+                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
+                component2Line = component2.lines[0 | y * component2.scaleY * scaleY];
+                for (x = 0; x < width; x++) {
+                  Y = component1Line[0 | x * component1.scaleX * scaleX];
+                  data[offset++] = Y;
+                  Y = component2Line[0 | x * component2.scaleX * scaleX];
+                  data[offset++] = Y;
+                }
+              }
+              break;
+            case 3:
+              colorTransform = true;
+              if (this.adobe && this.adobe.transformCode)
+                colorTransform = true;
+              else if (typeof this.opts.colorTransform !== "undefined")
+                colorTransform = !!this.opts.colorTransform;
+              component1 = this.components[0];
+              component2 = this.components[1];
+              component3 = this.components[2];
+              for (y = 0; y < height; y++) {
+                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
+                component2Line = component2.lines[0 | y * component2.scaleY * scaleY];
+                component3Line = component3.lines[0 | y * component3.scaleY * scaleY];
+                for (x = 0; x < width; x++) {
+                  if (!colorTransform) {
+                    R = component1Line[0 | x * component1.scaleX * scaleX];
+                    G = component2Line[0 | x * component2.scaleX * scaleX];
+                    B = component3Line[0 | x * component3.scaleX * scaleX];
+                  } else {
+                    Y = component1Line[0 | x * component1.scaleX * scaleX];
+                    Cb = component2Line[0 | x * component2.scaleX * scaleX];
+                    Cr = component3Line[0 | x * component3.scaleX * scaleX];
+                    R = clampTo8bit(Y + 1.402 * (Cr - 128));
+                    G = clampTo8bit(Y - 0.3441363 * (Cb - 128) - 0.71413636 * (Cr - 128));
+                    B = clampTo8bit(Y + 1.772 * (Cb - 128));
+                  }
+                  data[offset++] = R;
+                  data[offset++] = G;
+                  data[offset++] = B;
+                }
+              }
+              break;
+            case 4:
+              if (!this.adobe)
+                throw new Error("Unsupported color mode (4 components)");
+              colorTransform = false;
+              if (this.adobe && this.adobe.transformCode)
+                colorTransform = true;
+              else if (typeof this.opts.colorTransform !== "undefined")
+                colorTransform = !!this.opts.colorTransform;
+              component1 = this.components[0];
+              component2 = this.components[1];
+              component3 = this.components[2];
+              component4 = this.components[3];
+              for (y = 0; y < height; y++) {
+                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
+                component2Line = component2.lines[0 | y * component2.scaleY * scaleY];
+                component3Line = component3.lines[0 | y * component3.scaleY * scaleY];
+                component4Line = component4.lines[0 | y * component4.scaleY * scaleY];
+                for (x = 0; x < width; x++) {
+                  if (!colorTransform) {
+                    C = component1Line[0 | x * component1.scaleX * scaleX];
+                    M = component2Line[0 | x * component2.scaleX * scaleX];
+                    Ye = component3Line[0 | x * component3.scaleX * scaleX];
+                    K = component4Line[0 | x * component4.scaleX * scaleX];
+                  } else {
+                    Y = component1Line[0 | x * component1.scaleX * scaleX];
+                    Cb = component2Line[0 | x * component2.scaleX * scaleX];
+                    Cr = component3Line[0 | x * component3.scaleX * scaleX];
+                    K = component4Line[0 | x * component4.scaleX * scaleX];
+                    C = 255 - clampTo8bit(Y + 1.402 * (Cr - 128));
+                    M = 255 - clampTo8bit(Y - 0.3441363 * (Cb - 128) - 0.71413636 * (Cr - 128));
+                    Ye = 255 - clampTo8bit(Y + 1.772 * (Cb - 128));
+                  }
+                  data[offset++] = 255 - C;
+                  data[offset++] = 255 - M;
+                  data[offset++] = 255 - Ye;
+                  data[offset++] = 255 - K;
+                }
+              }
+              break;
+            default:
+              throw new Error("Unsupported color mode");
+          }
+          return data;
+        }, "getData"),
+        copyToImageData: /* @__PURE__ */ __name(function copyToImageData(imageData, formatAsRGBA) {
+          var width = imageData.width, height = imageData.height;
+          var imageDataArray = imageData.data;
+          var data = this.getData(width, height);
+          var i = 0, j = 0, x, y;
+          var Y, K, C, M, R, G, B;
+          switch (this.components.length) {
+            case 1:
+              for (y = 0; y < height; y++) {
+                for (x = 0; x < width; x++) {
+                  Y = data[i++];
+                  imageDataArray[j++] = Y;
+                  imageDataArray[j++] = Y;
+                  imageDataArray[j++] = Y;
+                  if (formatAsRGBA) {
+                    imageDataArray[j++] = 255;
+                  }
+                }
+              }
+              break;
+            case 3:
+              for (y = 0; y < height; y++) {
+                for (x = 0; x < width; x++) {
+                  R = data[i++];
+                  G = data[i++];
+                  B = data[i++];
+                  imageDataArray[j++] = R;
+                  imageDataArray[j++] = G;
+                  imageDataArray[j++] = B;
+                  if (formatAsRGBA) {
+                    imageDataArray[j++] = 255;
+                  }
+                }
+              }
+              break;
+            case 4:
+              for (y = 0; y < height; y++) {
+                for (x = 0; x < width; x++) {
+                  C = data[i++];
+                  M = data[i++];
+                  Y = data[i++];
+                  K = data[i++];
+                  R = 255 - clampTo8bit(C * (1 - K / 255) + K);
+                  G = 255 - clampTo8bit(M * (1 - K / 255) + K);
+                  B = 255 - clampTo8bit(Y * (1 - K / 255) + K);
+                  imageDataArray[j++] = R;
+                  imageDataArray[j++] = G;
+                  imageDataArray[j++] = B;
+                  if (formatAsRGBA) {
+                    imageDataArray[j++] = 255;
+                  }
+                }
+              }
+              break;
+            default:
+              throw new Error("Unsupported color mode");
+          }
+        }, "copyToImageData")
+      };
+      var totalBytesAllocated = 0;
+      var maxMemoryUsageBytes = 0;
+      function requestMemoryAllocation(increaseAmount = 0) {
+        var totalMemoryImpactBytes = totalBytesAllocated + increaseAmount;
+        if (totalMemoryImpactBytes > maxMemoryUsageBytes) {
+          var exceededAmount = Math.ceil((totalMemoryImpactBytes - maxMemoryUsageBytes) / 1024 / 1024);
+          throw new Error(`maxMemoryUsageInMB limit exceeded by at least ${exceededAmount}MB`);
+        }
+        totalBytesAllocated = totalMemoryImpactBytes;
+      }
+      __name(requestMemoryAllocation, "requestMemoryAllocation");
+      constructor.resetMaxMemoryUsage = function(maxMemoryUsageBytes_) {
+        totalBytesAllocated = 0;
+        maxMemoryUsageBytes = maxMemoryUsageBytes_;
+      };
+      constructor.getBytesAllocated = function() {
+        return totalBytesAllocated;
+      };
+      constructor.requestMemoryAllocation = requestMemoryAllocation;
+      return constructor;
+    }), "jpegImage"))();
+    if (typeof module !== "undefined") {
+      module.exports = decode3;
+    } else if (typeof window !== "undefined") {
+      window["jpeg-js"] = window["jpeg-js"] || {};
+      window["jpeg-js"].decode = decode3;
+    }
+    function decode3(jpegData, userOpts = {}) {
+      var defaultOpts = {
+        // "undefined" means "Choose whether to transform colors based on the image’s color model."
+        colorTransform: void 0,
+        useTArray: false,
+        formatAsRGBA: true,
+        tolerantDecoding: true,
+        maxResolutionInMP: 100,
+        // Don't decode more than 100 megapixels
+        maxMemoryUsageInMB: 512
+        // Don't decode if memory footprint is more than 512MB
+      };
+      var opts = { ...defaultOpts, ...userOpts };
+      var arr = new Uint8Array(jpegData);
+      var decoder = new JpegImage();
+      decoder.opts = opts;
+      JpegImage.resetMaxMemoryUsage(opts.maxMemoryUsageInMB * 1024 * 1024);
+      decoder.parse(arr);
+      var channels = opts.formatAsRGBA ? 4 : 3;
+      var bytesNeeded = decoder.width * decoder.height * channels;
+      try {
+        JpegImage.requestMemoryAllocation(bytesNeeded);
+        var image = {
+          width: decoder.width,
+          height: decoder.height,
+          exifBuffer: decoder.exifBuffer,
+          data: opts.useTArray ? new Uint8Array(bytesNeeded) : Buffer.alloc(bytesNeeded)
+        };
+        if (decoder.comments.length > 0) {
+          image["comments"] = decoder.comments;
+        }
+      } catch (err) {
+        if (err instanceof RangeError) {
+          throw new Error("Could not allocate enough memory for the image. Required: " + bytesNeeded);
+        }
+        if (err instanceof ReferenceError) {
+          if (err.message === "Buffer is not defined") {
+            throw new Error("Buffer is not globally defined in this environment. Consider setting useTArray to true");
+          }
+        }
+        throw err;
+      }
+      decoder.copyToImageData(image, opts.formatAsRGBA);
+      return image;
+    }
+    __name(decode3, "decode");
+  }
+});
+
+// node_modules/jpeg-js/index.js
+var require_jpeg_js = __commonJS({
+  "node_modules/jpeg-js/index.js"(exports, module) {
+    var encode3 = require_encoder();
+    var decode3 = require_decoder();
+    module.exports = {
+      encode: encode3,
+      decode: decode3
+    };
+  }
+});
+
+// node_modules/pngjs/lib/chunkstream.js
+var require_chunkstream = __commonJS({
+  "node_modules/pngjs/lib/chunkstream.js"(exports, module) {
+    "use strict";
+    var util = __require("util");
+    var Stream = __require("stream");
+    var ChunkStream = module.exports = function() {
+      Stream.call(this);
+      this._buffers = [];
+      this._buffered = 0;
+      this._reads = [];
+      this._paused = false;
+      this._encoding = "utf8";
+      this.writable = true;
+    };
+    util.inherits(ChunkStream, Stream);
+    ChunkStream.prototype.read = function(length, callback) {
+      this._reads.push({
+        length: Math.abs(length),
+        // if length < 0 then at most this length
+        allowLess: length < 0,
+        func: callback
+      });
+      process.nextTick(
+        function() {
+          this._process();
+          if (this._paused && this._reads && this._reads.length > 0) {
+            this._paused = false;
+            this.emit("drain");
+          }
+        }.bind(this)
+      );
+    };
+    ChunkStream.prototype.write = function(data, encoding) {
+      if (!this.writable) {
+        this.emit("error", new Error("Stream not writable"));
+        return false;
+      }
+      let dataBuffer;
+      if (Buffer.isBuffer(data)) {
+        dataBuffer = data;
+      } else {
+        dataBuffer = Buffer.from(data, encoding || this._encoding);
+      }
+      this._buffers.push(dataBuffer);
+      this._buffered += dataBuffer.length;
+      this._process();
+      if (this._reads && this._reads.length === 0) {
+        this._paused = true;
+      }
+      return this.writable && !this._paused;
+    };
+    ChunkStream.prototype.end = function(data, encoding) {
+      if (data) {
+        this.write(data, encoding);
+      }
+      this.writable = false;
+      if (!this._buffers) {
+        return;
+      }
+      if (this._buffers.length === 0) {
+        this._end();
+      } else {
+        this._buffers.push(null);
+        this._process();
+      }
+    };
+    ChunkStream.prototype.destroySoon = ChunkStream.prototype.end;
+    ChunkStream.prototype._end = function() {
+      if (this._reads.length > 0) {
+        this.emit("error", new Error("Unexpected end of input"));
+      }
+      this.destroy();
+    };
+    ChunkStream.prototype.destroy = function() {
+      if (!this._buffers) {
+        return;
+      }
+      this.writable = false;
+      this._reads = null;
+      this._buffers = null;
+      this.emit("close");
+    };
+    ChunkStream.prototype._processReadAllowingLess = function(read) {
+      this._reads.shift();
+      let smallerBuf = this._buffers[0];
+      if (smallerBuf.length > read.length) {
+        this._buffered -= read.length;
+        this._buffers[0] = smallerBuf.slice(read.length);
+        read.func.call(this, smallerBuf.slice(0, read.length));
+      } else {
+        this._buffered -= smallerBuf.length;
+        this._buffers.shift();
+        read.func.call(this, smallerBuf);
+      }
+    };
+    ChunkStream.prototype._processRead = function(read) {
+      this._reads.shift();
+      let pos = 0;
+      let count = 0;
+      let data = Buffer.alloc(read.length);
+      while (pos < read.length) {
+        let buf = this._buffers[count++];
+        let len = Math.min(buf.length, read.length - pos);
+        buf.copy(data, pos, 0, len);
+        pos += len;
+        if (len !== buf.length) {
+          this._buffers[--count] = buf.slice(len);
+        }
+      }
+      if (count > 0) {
+        this._buffers.splice(0, count);
+      }
+      this._buffered -= read.length;
+      read.func.call(this, data);
+    };
+    ChunkStream.prototype._process = function() {
+      try {
+        while (this._buffered > 0 && this._reads && this._reads.length > 0) {
+          let read = this._reads[0];
+          if (read.allowLess) {
+            this._processReadAllowingLess(read);
+          } else if (this._buffered >= read.length) {
+            this._processRead(read);
+          } else {
+            break;
+          }
+        }
+        if (this._buffers && !this.writable) {
+          this._end();
+        }
+      } catch (ex) {
+        this.emit("error", ex);
+      }
+    };
+  }
+});
+
+// node_modules/pngjs/lib/interlace.js
+var require_interlace = __commonJS({
+  "node_modules/pngjs/lib/interlace.js"(exports) {
+    "use strict";
+    var imagePasses = [
+      {
+        // pass 1 - 1px
+        x: [0],
+        y: [0]
+      },
+      {
+        // pass 2 - 1px
+        x: [4],
+        y: [0]
+      },
+      {
+        // pass 3 - 2px
+        x: [0, 4],
+        y: [4]
+      },
+      {
+        // pass 4 - 4px
+        x: [2, 6],
+        y: [0, 4]
+      },
+      {
+        // pass 5 - 8px
+        x: [0, 2, 4, 6],
+        y: [2, 6]
+      },
+      {
+        // pass 6 - 16px
+        x: [1, 3, 5, 7],
+        y: [0, 2, 4, 6]
+      },
+      {
+        // pass 7 - 32px
+        x: [0, 1, 2, 3, 4, 5, 6, 7],
+        y: [1, 3, 5, 7]
+      }
+    ];
+    exports.getImagePasses = function(width, height) {
+      let images = [];
+      let xLeftOver = width % 8;
+      let yLeftOver = height % 8;
+      let xRepeats = (width - xLeftOver) / 8;
+      let yRepeats = (height - yLeftOver) / 8;
+      for (let i = 0; i < imagePasses.length; i++) {
+        let pass = imagePasses[i];
+        let passWidth = xRepeats * pass.x.length;
+        let passHeight = yRepeats * pass.y.length;
+        for (let j = 0; j < pass.x.length; j++) {
+          if (pass.x[j] < xLeftOver) {
+            passWidth++;
+          } else {
+            break;
+          }
+        }
+        for (let j = 0; j < pass.y.length; j++) {
+          if (pass.y[j] < yLeftOver) {
+            passHeight++;
+          } else {
+            break;
+          }
+        }
+        if (passWidth > 0 && passHeight > 0) {
+          images.push({ width: passWidth, height: passHeight, index: i });
+        }
+      }
+      return images;
+    };
+    exports.getInterlaceIterator = function(width) {
+      return function(x, y, pass) {
+        let outerXLeftOver = x % imagePasses[pass].x.length;
+        let outerX = (x - outerXLeftOver) / imagePasses[pass].x.length * 8 + imagePasses[pass].x[outerXLeftOver];
+        let outerYLeftOver = y % imagePasses[pass].y.length;
+        let outerY = (y - outerYLeftOver) / imagePasses[pass].y.length * 8 + imagePasses[pass].y[outerYLeftOver];
+        return outerX * 4 + outerY * width * 4;
+      };
+    };
+  }
+});
+
+// node_modules/pngjs/lib/paeth-predictor.js
+var require_paeth_predictor = __commonJS({
+  "node_modules/pngjs/lib/paeth-predictor.js"(exports, module) {
+    "use strict";
+    module.exports = /* @__PURE__ */ __name(function paethPredictor(left, above, upLeft) {
+      let paeth = left + above - upLeft;
+      let pLeft = Math.abs(paeth - left);
+      let pAbove = Math.abs(paeth - above);
+      let pUpLeft = Math.abs(paeth - upLeft);
+      if (pLeft <= pAbove && pLeft <= pUpLeft) {
+        return left;
+      }
+      if (pAbove <= pUpLeft) {
+        return above;
+      }
+      return upLeft;
+    }, "paethPredictor");
+  }
+});
+
+// node_modules/pngjs/lib/filter-parse.js
+var require_filter_parse = __commonJS({
+  "node_modules/pngjs/lib/filter-parse.js"(exports, module) {
+    "use strict";
+    var interlaceUtils = require_interlace();
+    var paethPredictor = require_paeth_predictor();
+    function getByteWidth(width, bpp, depth) {
+      let byteWidth = width * bpp;
+      if (depth !== 8) {
+        byteWidth = Math.ceil(byteWidth / (8 / depth));
+      }
+      return byteWidth;
+    }
+    __name(getByteWidth, "getByteWidth");
+    var Filter = module.exports = function(bitmapInfo, dependencies) {
+      let width = bitmapInfo.width;
+      let height = bitmapInfo.height;
+      let interlace = bitmapInfo.interlace;
+      let bpp = bitmapInfo.bpp;
+      let depth = bitmapInfo.depth;
+      this.read = dependencies.read;
+      this.write = dependencies.write;
+      this.complete = dependencies.complete;
+      this._imageIndex = 0;
+      this._images = [];
+      if (interlace) {
+        let passes = interlaceUtils.getImagePasses(width, height);
+        for (let i = 0; i < passes.length; i++) {
+          this._images.push({
+            byteWidth: getByteWidth(passes[i].width, bpp, depth),
+            height: passes[i].height,
+            lineIndex: 0
+          });
+        }
+      } else {
+        this._images.push({
+          byteWidth: getByteWidth(width, bpp, depth),
+          height,
+          lineIndex: 0
+        });
+      }
+      if (depth === 8) {
+        this._xComparison = bpp;
+      } else if (depth === 16) {
+        this._xComparison = bpp * 2;
+      } else {
+        this._xComparison = 1;
+      }
+    };
+    Filter.prototype.start = function() {
+      this.read(
+        this._images[this._imageIndex].byteWidth + 1,
+        this._reverseFilterLine.bind(this)
+      );
+    };
+    Filter.prototype._unFilterType1 = function(rawData, unfilteredLine, byteWidth) {
+      let xComparison = this._xComparison;
+      let xBiggerThan = xComparison - 1;
+      for (let x = 0; x < byteWidth; x++) {
+        let rawByte = rawData[1 + x];
+        let f1Left = x > xBiggerThan ? unfilteredLine[x - xComparison] : 0;
+        unfilteredLine[x] = rawByte + f1Left;
+      }
+    };
+    Filter.prototype._unFilterType2 = function(rawData, unfilteredLine, byteWidth) {
+      let lastLine = this._lastLine;
+      for (let x = 0; x < byteWidth; x++) {
+        let rawByte = rawData[1 + x];
+        let f2Up = lastLine ? lastLine[x] : 0;
+        unfilteredLine[x] = rawByte + f2Up;
+      }
+    };
+    Filter.prototype._unFilterType3 = function(rawData, unfilteredLine, byteWidth) {
+      let xComparison = this._xComparison;
+      let xBiggerThan = xComparison - 1;
+      let lastLine = this._lastLine;
+      for (let x = 0; x < byteWidth; x++) {
+        let rawByte = rawData[1 + x];
+        let f3Up = lastLine ? lastLine[x] : 0;
+        let f3Left = x > xBiggerThan ? unfilteredLine[x - xComparison] : 0;
+        let f3Add = Math.floor((f3Left + f3Up) / 2);
+        unfilteredLine[x] = rawByte + f3Add;
+      }
+    };
+    Filter.prototype._unFilterType4 = function(rawData, unfilteredLine, byteWidth) {
+      let xComparison = this._xComparison;
+      let xBiggerThan = xComparison - 1;
+      let lastLine = this._lastLine;
+      for (let x = 0; x < byteWidth; x++) {
+        let rawByte = rawData[1 + x];
+        let f4Up = lastLine ? lastLine[x] : 0;
+        let f4Left = x > xBiggerThan ? unfilteredLine[x - xComparison] : 0;
+        let f4UpLeft = x > xBiggerThan && lastLine ? lastLine[x - xComparison] : 0;
+        let f4Add = paethPredictor(f4Left, f4Up, f4UpLeft);
+        unfilteredLine[x] = rawByte + f4Add;
+      }
+    };
+    Filter.prototype._reverseFilterLine = function(rawData) {
+      let filter = rawData[0];
+      let unfilteredLine;
+      let currentImage = this._images[this._imageIndex];
+      let byteWidth = currentImage.byteWidth;
+      if (filter === 0) {
+        unfilteredLine = rawData.slice(1, byteWidth + 1);
+      } else {
+        unfilteredLine = Buffer.alloc(byteWidth);
+        switch (filter) {
+          case 1:
+            this._unFilterType1(rawData, unfilteredLine, byteWidth);
+            break;
+          case 2:
+            this._unFilterType2(rawData, unfilteredLine, byteWidth);
+            break;
+          case 3:
+            this._unFilterType3(rawData, unfilteredLine, byteWidth);
+            break;
+          case 4:
+            this._unFilterType4(rawData, unfilteredLine, byteWidth);
+            break;
+          default:
+            throw new Error("Unrecognised filter type - " + filter);
+        }
+      }
+      this.write(unfilteredLine);
+      currentImage.lineIndex++;
+      if (currentImage.lineIndex >= currentImage.height) {
+        this._lastLine = null;
+        this._imageIndex++;
+        currentImage = this._images[this._imageIndex];
+      } else {
+        this._lastLine = unfilteredLine;
+      }
+      if (currentImage) {
+        this.read(currentImage.byteWidth + 1, this._reverseFilterLine.bind(this));
+      } else {
+        this._lastLine = null;
+        this.complete();
+      }
+    };
+  }
+});
+
+// node_modules/pngjs/lib/filter-parse-async.js
+var require_filter_parse_async = __commonJS({
+  "node_modules/pngjs/lib/filter-parse-async.js"(exports, module) {
+    "use strict";
+    var util = __require("util");
+    var ChunkStream = require_chunkstream();
+    var Filter = require_filter_parse();
+    var FilterAsync = module.exports = function(bitmapInfo) {
+      ChunkStream.call(this);
+      let buffers = [];
+      let that = this;
+      this._filter = new Filter(bitmapInfo, {
+        read: this.read.bind(this),
+        write: /* @__PURE__ */ __name(function(buffer) {
+          buffers.push(buffer);
+        }, "write"),
+        complete: /* @__PURE__ */ __name(function() {
+          that.emit("complete", Buffer.concat(buffers));
+        }, "complete")
+      });
+      this._filter.start();
+    };
+    util.inherits(FilterAsync, ChunkStream);
+  }
+});
+
+// node_modules/pngjs/lib/constants.js
+var require_constants6 = __commonJS({
+  "node_modules/pngjs/lib/constants.js"(exports, module) {
+    "use strict";
+    module.exports = {
+      PNG_SIGNATURE: [137, 80, 78, 71, 13, 10, 26, 10],
+      TYPE_IHDR: 1229472850,
+      TYPE_IEND: 1229278788,
+      TYPE_IDAT: 1229209940,
+      TYPE_PLTE: 1347179589,
+      TYPE_tRNS: 1951551059,
+      // eslint-disable-line camelcase
+      TYPE_gAMA: 1732332865,
+      // eslint-disable-line camelcase
+      // color-type bits
+      COLORTYPE_GRAYSCALE: 0,
+      COLORTYPE_PALETTE: 1,
+      COLORTYPE_COLOR: 2,
+      COLORTYPE_ALPHA: 4,
+      // e.g. grayscale and alpha
+      // color-type combinations
+      COLORTYPE_PALETTE_COLOR: 3,
+      COLORTYPE_COLOR_ALPHA: 6,
+      COLORTYPE_TO_BPP_MAP: {
+        0: 1,
+        2: 3,
+        3: 1,
+        4: 2,
+        6: 4
+      },
+      GAMMA_DIVISION: 1e5
+    };
+  }
+});
+
+// node_modules/pngjs/lib/crc.js
+var require_crc = __commonJS({
+  "node_modules/pngjs/lib/crc.js"(exports, module) {
+    "use strict";
+    var crcTable = [];
+    (function() {
+      for (let i = 0; i < 256; i++) {
+        let currentCrc = i;
+        for (let j = 0; j < 8; j++) {
+          if (currentCrc & 1) {
+            currentCrc = 3988292384 ^ currentCrc >>> 1;
+          } else {
+            currentCrc = currentCrc >>> 1;
+          }
+        }
+        crcTable[i] = currentCrc;
+      }
+    })();
+    var CrcCalculator = module.exports = function() {
+      this._crc = -1;
+    };
+    CrcCalculator.prototype.write = function(data) {
+      for (let i = 0; i < data.length; i++) {
+        this._crc = crcTable[(this._crc ^ data[i]) & 255] ^ this._crc >>> 8;
+      }
+      return true;
+    };
+    CrcCalculator.prototype.crc32 = function() {
+      return this._crc ^ -1;
+    };
+    CrcCalculator.crc32 = function(buf) {
+      let crc = -1;
+      for (let i = 0; i < buf.length; i++) {
+        crc = crcTable[(crc ^ buf[i]) & 255] ^ crc >>> 8;
+      }
+      return crc ^ -1;
+    };
+  }
+});
+
+// node_modules/pngjs/lib/parser.js
+var require_parser = __commonJS({
+  "node_modules/pngjs/lib/parser.js"(exports, module) {
+    "use strict";
+    var constants3 = require_constants6();
+    var CrcCalculator = require_crc();
+    var Parser = module.exports = function(options, dependencies) {
+      this._options = options;
+      options.checkCRC = options.checkCRC !== false;
+      this._hasIHDR = false;
+      this._hasIEND = false;
+      this._emittedHeadersFinished = false;
+      this._palette = [];
+      this._colorType = 0;
+      this._chunks = {};
+      this._chunks[constants3.TYPE_IHDR] = this._handleIHDR.bind(this);
+      this._chunks[constants3.TYPE_IEND] = this._handleIEND.bind(this);
+      this._chunks[constants3.TYPE_IDAT] = this._handleIDAT.bind(this);
+      this._chunks[constants3.TYPE_PLTE] = this._handlePLTE.bind(this);
+      this._chunks[constants3.TYPE_tRNS] = this._handleTRNS.bind(this);
+      this._chunks[constants3.TYPE_gAMA] = this._handleGAMA.bind(this);
+      this.read = dependencies.read;
+      this.error = dependencies.error;
+      this.metadata = dependencies.metadata;
+      this.gamma = dependencies.gamma;
+      this.transColor = dependencies.transColor;
+      this.palette = dependencies.palette;
+      this.parsed = dependencies.parsed;
+      this.inflateData = dependencies.inflateData;
+      this.finished = dependencies.finished;
+      this.simpleTransparency = dependencies.simpleTransparency;
+      this.headersFinished = dependencies.headersFinished || function() {
+      };
+    };
+    Parser.prototype.start = function() {
+      this.read(constants3.PNG_SIGNATURE.length, this._parseSignature.bind(this));
+    };
+    Parser.prototype._parseSignature = function(data) {
+      let signature = constants3.PNG_SIGNATURE;
+      for (let i = 0; i < signature.length; i++) {
+        if (data[i] !== signature[i]) {
+          this.error(new Error("Invalid file signature"));
+          return;
+        }
+      }
+      this.read(8, this._parseChunkBegin.bind(this));
+    };
+    Parser.prototype._parseChunkBegin = function(data) {
+      let length = data.readUInt32BE(0);
+      let type = data.readUInt32BE(4);
+      let name = "";
+      for (let i = 4; i < 8; i++) {
+        name += String.fromCharCode(data[i]);
+      }
+      let ancillary = Boolean(data[4] & 32);
+      if (!this._hasIHDR && type !== constants3.TYPE_IHDR) {
+        this.error(new Error("Expected IHDR on beggining"));
+        return;
+      }
+      this._crc = new CrcCalculator();
+      this._crc.write(Buffer.from(name));
+      if (this._chunks[type]) {
+        return this._chunks[type](length);
+      }
+      if (!ancillary) {
+        this.error(new Error("Unsupported critical chunk type " + name));
+        return;
+      }
+      this.read(length + 4, this._skipChunk.bind(this));
+    };
+    Parser.prototype._skipChunk = function() {
+      this.read(8, this._parseChunkBegin.bind(this));
+    };
+    Parser.prototype._handleChunkEnd = function() {
+      this.read(4, this._parseChunkEnd.bind(this));
+    };
+    Parser.prototype._parseChunkEnd = function(data) {
+      let fileCrc = data.readInt32BE(0);
+      let calcCrc = this._crc.crc32();
+      if (this._options.checkCRC && calcCrc !== fileCrc) {
+        this.error(new Error("Crc error - " + fileCrc + " - " + calcCrc));
+        return;
+      }
+      if (!this._hasIEND) {
+        this.read(8, this._parseChunkBegin.bind(this));
+      }
+    };
+    Parser.prototype._handleIHDR = function(length) {
+      this.read(length, this._parseIHDR.bind(this));
+    };
+    Parser.prototype._parseIHDR = function(data) {
+      this._crc.write(data);
+      let width = data.readUInt32BE(0);
+      let height = data.readUInt32BE(4);
+      let depth = data[8];
+      let colorType = data[9];
+      let compr = data[10];
+      let filter = data[11];
+      let interlace = data[12];
+      if (depth !== 8 && depth !== 4 && depth !== 2 && depth !== 1 && depth !== 16) {
+        this.error(new Error("Unsupported bit depth " + depth));
+        return;
+      }
+      if (!(colorType in constants3.COLORTYPE_TO_BPP_MAP)) {
+        this.error(new Error("Unsupported color type"));
+        return;
+      }
+      if (compr !== 0) {
+        this.error(new Error("Unsupported compression method"));
+        return;
+      }
+      if (filter !== 0) {
+        this.error(new Error("Unsupported filter method"));
+        return;
+      }
+      if (interlace !== 0 && interlace !== 1) {
+        this.error(new Error("Unsupported interlace method"));
+        return;
+      }
+      this._colorType = colorType;
+      let bpp = constants3.COLORTYPE_TO_BPP_MAP[this._colorType];
+      this._hasIHDR = true;
+      this.metadata({
+        width,
+        height,
+        depth,
+        interlace: Boolean(interlace),
+        palette: Boolean(colorType & constants3.COLORTYPE_PALETTE),
+        color: Boolean(colorType & constants3.COLORTYPE_COLOR),
+        alpha: Boolean(colorType & constants3.COLORTYPE_ALPHA),
+        bpp,
+        colorType
+      });
+      this._handleChunkEnd();
+    };
+    Parser.prototype._handlePLTE = function(length) {
+      this.read(length, this._parsePLTE.bind(this));
+    };
+    Parser.prototype._parsePLTE = function(data) {
+      this._crc.write(data);
+      let entries = Math.floor(data.length / 3);
+      for (let i = 0; i < entries; i++) {
+        this._palette.push([data[i * 3], data[i * 3 + 1], data[i * 3 + 2], 255]);
+      }
+      this.palette(this._palette);
+      this._handleChunkEnd();
+    };
+    Parser.prototype._handleTRNS = function(length) {
+      this.simpleTransparency();
+      this.read(length, this._parseTRNS.bind(this));
+    };
+    Parser.prototype._parseTRNS = function(data) {
+      this._crc.write(data);
+      if (this._colorType === constants3.COLORTYPE_PALETTE_COLOR) {
+        if (this._palette.length === 0) {
+          this.error(new Error("Transparency chunk must be after palette"));
+          return;
+        }
+        if (data.length > this._palette.length) {
+          this.error(new Error("More transparent colors than palette size"));
+          return;
+        }
+        for (let i = 0; i < data.length; i++) {
+          this._palette[i][3] = data[i];
+        }
+        this.palette(this._palette);
+      }
+      if (this._colorType === constants3.COLORTYPE_GRAYSCALE) {
+        this.transColor([data.readUInt16BE(0)]);
+      }
+      if (this._colorType === constants3.COLORTYPE_COLOR) {
+        this.transColor([
+          data.readUInt16BE(0),
+          data.readUInt16BE(2),
+          data.readUInt16BE(4)
+        ]);
+      }
+      this._handleChunkEnd();
+    };
+    Parser.prototype._handleGAMA = function(length) {
+      this.read(length, this._parseGAMA.bind(this));
+    };
+    Parser.prototype._parseGAMA = function(data) {
+      this._crc.write(data);
+      this.gamma(data.readUInt32BE(0) / constants3.GAMMA_DIVISION);
+      this._handleChunkEnd();
+    };
+    Parser.prototype._handleIDAT = function(length) {
+      if (!this._emittedHeadersFinished) {
+        this._emittedHeadersFinished = true;
+        this.headersFinished();
+      }
+      this.read(-length, this._parseIDAT.bind(this, length));
+    };
+    Parser.prototype._parseIDAT = function(length, data) {
+      this._crc.write(data);
+      if (this._colorType === constants3.COLORTYPE_PALETTE_COLOR && this._palette.length === 0) {
+        throw new Error("Expected palette not found");
+      }
+      this.inflateData(data);
+      let leftOverLength = length - data.length;
+      if (leftOverLength > 0) {
+        this._handleIDAT(leftOverLength);
+      } else {
+        this._handleChunkEnd();
+      }
+    };
+    Parser.prototype._handleIEND = function(length) {
+      this.read(length, this._parseIEND.bind(this));
+    };
+    Parser.prototype._parseIEND = function(data) {
+      this._crc.write(data);
+      this._hasIEND = true;
+      this._handleChunkEnd();
+      if (this.finished) {
+        this.finished();
+      }
+    };
+  }
+});
+
+// node_modules/pngjs/lib/bitmapper.js
+var require_bitmapper = __commonJS({
+  "node_modules/pngjs/lib/bitmapper.js"(exports) {
+    "use strict";
+    var interlaceUtils = require_interlace();
+    var pixelBppMapper = [
+      // 0 - dummy entry
+      function() {
+      },
+      // 1 - L
+      // 0: 0, 1: 0, 2: 0, 3: 0xff
+      function(pxData, data, pxPos, rawPos) {
+        if (rawPos === data.length) {
+          throw new Error("Ran out of data");
+        }
+        let pixel = data[rawPos];
+        pxData[pxPos] = pixel;
+        pxData[pxPos + 1] = pixel;
+        pxData[pxPos + 2] = pixel;
+        pxData[pxPos + 3] = 255;
+      },
+      // 2 - LA
+      // 0: 0, 1: 0, 2: 0, 3: 1
+      function(pxData, data, pxPos, rawPos) {
+        if (rawPos + 1 >= data.length) {
+          throw new Error("Ran out of data");
+        }
+        let pixel = data[rawPos];
+        pxData[pxPos] = pixel;
+        pxData[pxPos + 1] = pixel;
+        pxData[pxPos + 2] = pixel;
+        pxData[pxPos + 3] = data[rawPos + 1];
+      },
+      // 3 - RGB
+      // 0: 0, 1: 1, 2: 2, 3: 0xff
+      function(pxData, data, pxPos, rawPos) {
+        if (rawPos + 2 >= data.length) {
+          throw new Error("Ran out of data");
+        }
+        pxData[pxPos] = data[rawPos];
+        pxData[pxPos + 1] = data[rawPos + 1];
+        pxData[pxPos + 2] = data[rawPos + 2];
+        pxData[pxPos + 3] = 255;
+      },
+      // 4 - RGBA
+      // 0: 0, 1: 1, 2: 2, 3: 3
+      function(pxData, data, pxPos, rawPos) {
+        if (rawPos + 3 >= data.length) {
+          throw new Error("Ran out of data");
+        }
+        pxData[pxPos] = data[rawPos];
+        pxData[pxPos + 1] = data[rawPos + 1];
+        pxData[pxPos + 2] = data[rawPos + 2];
+        pxData[pxPos + 3] = data[rawPos + 3];
+      }
+    ];
+    var pixelBppCustomMapper = [
+      // 0 - dummy entry
+      function() {
+      },
+      // 1 - L
+      // 0: 0, 1: 0, 2: 0, 3: 0xff
+      function(pxData, pixelData, pxPos, maxBit) {
+        let pixel = pixelData[0];
+        pxData[pxPos] = pixel;
+        pxData[pxPos + 1] = pixel;
+        pxData[pxPos + 2] = pixel;
+        pxData[pxPos + 3] = maxBit;
+      },
+      // 2 - LA
+      // 0: 0, 1: 0, 2: 0, 3: 1
+      function(pxData, pixelData, pxPos) {
+        let pixel = pixelData[0];
+        pxData[pxPos] = pixel;
+        pxData[pxPos + 1] = pixel;
+        pxData[pxPos + 2] = pixel;
+        pxData[pxPos + 3] = pixelData[1];
+      },
+      // 3 - RGB
+      // 0: 0, 1: 1, 2: 2, 3: 0xff
+      function(pxData, pixelData, pxPos, maxBit) {
+        pxData[pxPos] = pixelData[0];
+        pxData[pxPos + 1] = pixelData[1];
+        pxData[pxPos + 2] = pixelData[2];
+        pxData[pxPos + 3] = maxBit;
+      },
+      // 4 - RGBA
+      // 0: 0, 1: 1, 2: 2, 3: 3
+      function(pxData, pixelData, pxPos) {
+        pxData[pxPos] = pixelData[0];
+        pxData[pxPos + 1] = pixelData[1];
+        pxData[pxPos + 2] = pixelData[2];
+        pxData[pxPos + 3] = pixelData[3];
+      }
+    ];
+    function bitRetriever(data, depth) {
+      let leftOver = [];
+      let i = 0;
+      function split() {
+        if (i === data.length) {
+          throw new Error("Ran out of data");
+        }
+        let byte = data[i];
+        i++;
+        let byte8, byte7, byte6, byte5, byte4, byte3, byte2, byte1;
+        switch (depth) {
+          default:
+            throw new Error("unrecognised depth");
+          case 16:
+            byte2 = data[i];
+            i++;
+            leftOver.push((byte << 8) + byte2);
+            break;
+          case 4:
+            byte2 = byte & 15;
+            byte1 = byte >> 4;
+            leftOver.push(byte1, byte2);
+            break;
+          case 2:
+            byte4 = byte & 3;
+            byte3 = byte >> 2 & 3;
+            byte2 = byte >> 4 & 3;
+            byte1 = byte >> 6 & 3;
+            leftOver.push(byte1, byte2, byte3, byte4);
+            break;
+          case 1:
+            byte8 = byte & 1;
+            byte7 = byte >> 1 & 1;
+            byte6 = byte >> 2 & 1;
+            byte5 = byte >> 3 & 1;
+            byte4 = byte >> 4 & 1;
+            byte3 = byte >> 5 & 1;
+            byte2 = byte >> 6 & 1;
+            byte1 = byte >> 7 & 1;
+            leftOver.push(byte1, byte2, byte3, byte4, byte5, byte6, byte7, byte8);
+            break;
+        }
+      }
+      __name(split, "split");
+      return {
+        get: /* @__PURE__ */ __name(function(count) {
+          while (leftOver.length < count) {
+            split();
+          }
+          let returner = leftOver.slice(0, count);
+          leftOver = leftOver.slice(count);
+          return returner;
+        }, "get"),
+        resetAfterLine: /* @__PURE__ */ __name(function() {
+          leftOver.length = 0;
+        }, "resetAfterLine"),
+        end: /* @__PURE__ */ __name(function() {
+          if (i !== data.length) {
+            throw new Error("extra data found");
+          }
+        }, "end")
+      };
+    }
+    __name(bitRetriever, "bitRetriever");
+    function mapImage8Bit(image, pxData, getPxPos, bpp, data, rawPos) {
+      let imageWidth = image.width;
+      let imageHeight = image.height;
+      let imagePass = image.index;
+      for (let y = 0; y < imageHeight; y++) {
+        for (let x = 0; x < imageWidth; x++) {
+          let pxPos = getPxPos(x, y, imagePass);
+          pixelBppMapper[bpp](pxData, data, pxPos, rawPos);
+          rawPos += bpp;
+        }
+      }
+      return rawPos;
+    }
+    __name(mapImage8Bit, "mapImage8Bit");
+    function mapImageCustomBit(image, pxData, getPxPos, bpp, bits, maxBit) {
+      let imageWidth = image.width;
+      let imageHeight = image.height;
+      let imagePass = image.index;
+      for (let y = 0; y < imageHeight; y++) {
+        for (let x = 0; x < imageWidth; x++) {
+          let pixelData = bits.get(bpp);
+          let pxPos = getPxPos(x, y, imagePass);
+          pixelBppCustomMapper[bpp](pxData, pixelData, pxPos, maxBit);
+        }
+        bits.resetAfterLine();
+      }
+    }
+    __name(mapImageCustomBit, "mapImageCustomBit");
+    exports.dataToBitMap = function(data, bitmapInfo) {
+      let width = bitmapInfo.width;
+      let height = bitmapInfo.height;
+      let depth = bitmapInfo.depth;
+      let bpp = bitmapInfo.bpp;
+      let interlace = bitmapInfo.interlace;
+      let bits;
+      if (depth !== 8) {
+        bits = bitRetriever(data, depth);
+      }
+      let pxData;
+      if (depth <= 8) {
+        pxData = Buffer.alloc(width * height * 4);
+      } else {
+        pxData = new Uint16Array(width * height * 4);
+      }
+      let maxBit = Math.pow(2, depth) - 1;
+      let rawPos = 0;
+      let images;
+      let getPxPos;
+      if (interlace) {
+        images = interlaceUtils.getImagePasses(width, height);
+        getPxPos = interlaceUtils.getInterlaceIterator(width, height);
+      } else {
+        let nonInterlacedPxPos = 0;
+        getPxPos = /* @__PURE__ */ __name(function() {
+          let returner = nonInterlacedPxPos;
+          nonInterlacedPxPos += 4;
+          return returner;
+        }, "getPxPos");
+        images = [{ width, height }];
+      }
+      for (let imageIndex = 0; imageIndex < images.length; imageIndex++) {
+        if (depth === 8) {
+          rawPos = mapImage8Bit(
+            images[imageIndex],
+            pxData,
+            getPxPos,
+            bpp,
+            data,
+            rawPos
+          );
+        } else {
+          mapImageCustomBit(
+            images[imageIndex],
+            pxData,
+            getPxPos,
+            bpp,
+            bits,
+            maxBit
+          );
+        }
+      }
+      if (depth === 8) {
+        if (rawPos !== data.length) {
+          throw new Error("extra data found");
+        }
+      } else {
+        bits.end();
+      }
+      return pxData;
+    };
+  }
+});
+
+// node_modules/pngjs/lib/format-normaliser.js
+var require_format_normaliser = __commonJS({
+  "node_modules/pngjs/lib/format-normaliser.js"(exports, module) {
+    "use strict";
+    function dePalette(indata, outdata, width, height, palette) {
+      let pxPos = 0;
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          let color = palette[indata[pxPos]];
+          if (!color) {
+            throw new Error("index " + indata[pxPos] + " not in palette");
+          }
+          for (let i = 0; i < 4; i++) {
+            outdata[pxPos + i] = color[i];
+          }
+          pxPos += 4;
+        }
+      }
+    }
+    __name(dePalette, "dePalette");
+    function replaceTransparentColor(indata, outdata, width, height, transColor) {
+      let pxPos = 0;
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          let makeTrans = false;
+          if (transColor.length === 1) {
+            if (transColor[0] === indata[pxPos]) {
+              makeTrans = true;
+            }
+          } else if (transColor[0] === indata[pxPos] && transColor[1] === indata[pxPos + 1] && transColor[2] === indata[pxPos + 2]) {
+            makeTrans = true;
+          }
+          if (makeTrans) {
+            for (let i = 0; i < 4; i++) {
+              outdata[pxPos + i] = 0;
+            }
+          }
+          pxPos += 4;
+        }
+      }
+    }
+    __name(replaceTransparentColor, "replaceTransparentColor");
+    function scaleDepth(indata, outdata, width, height, depth) {
+      let maxOutSample = 255;
+      let maxInSample = Math.pow(2, depth) - 1;
+      let pxPos = 0;
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          for (let i = 0; i < 4; i++) {
+            outdata[pxPos + i] = Math.floor(
+              indata[pxPos + i] * maxOutSample / maxInSample + 0.5
+            );
+          }
+          pxPos += 4;
+        }
+      }
+    }
+    __name(scaleDepth, "scaleDepth");
+    module.exports = function(indata, imageData, skipRescale = false) {
+      let depth = imageData.depth;
+      let width = imageData.width;
+      let height = imageData.height;
+      let colorType = imageData.colorType;
+      let transColor = imageData.transColor;
+      let palette = imageData.palette;
+      let outdata = indata;
+      if (colorType === 3) {
+        dePalette(indata, outdata, width, height, palette);
+      } else {
+        if (transColor) {
+          replaceTransparentColor(indata, outdata, width, height, transColor);
+        }
+        if (depth !== 8 && !skipRescale) {
+          if (depth === 16) {
+            outdata = Buffer.alloc(width * height * 4);
+          }
+          scaleDepth(indata, outdata, width, height, depth);
+        }
+      }
+      return outdata;
+    };
+  }
+});
+
+// node_modules/pngjs/lib/parser-async.js
+var require_parser_async = __commonJS({
+  "node_modules/pngjs/lib/parser-async.js"(exports, module) {
+    "use strict";
+    var util = __require("util");
+    var zlib = __require("zlib");
+    var ChunkStream = require_chunkstream();
+    var FilterAsync = require_filter_parse_async();
+    var Parser = require_parser();
+    var bitmapper = require_bitmapper();
+    var formatNormaliser = require_format_normaliser();
+    var ParserAsync = module.exports = function(options) {
+      ChunkStream.call(this);
+      this._parser = new Parser(options, {
+        read: this.read.bind(this),
+        error: this._handleError.bind(this),
+        metadata: this._handleMetaData.bind(this),
+        gamma: this.emit.bind(this, "gamma"),
+        palette: this._handlePalette.bind(this),
+        transColor: this._handleTransColor.bind(this),
+        finished: this._finished.bind(this),
+        inflateData: this._inflateData.bind(this),
+        simpleTransparency: this._simpleTransparency.bind(this),
+        headersFinished: this._headersFinished.bind(this)
+      });
+      this._options = options;
+      this.writable = true;
+      this._parser.start();
+    };
+    util.inherits(ParserAsync, ChunkStream);
+    ParserAsync.prototype._handleError = function(err) {
+      this.emit("error", err);
+      this.writable = false;
+      this.destroy();
+      if (this._inflate && this._inflate.destroy) {
+        this._inflate.destroy();
+      }
+      if (this._filter) {
+        this._filter.destroy();
+        this._filter.on("error", function() {
+        });
+      }
+      this.errord = true;
+    };
+    ParserAsync.prototype._inflateData = function(data) {
+      if (!this._inflate) {
+        if (this._bitmapInfo.interlace) {
+          this._inflate = zlib.createInflate();
+          this._inflate.on("error", this.emit.bind(this, "error"));
+          this._filter.on("complete", this._complete.bind(this));
+          this._inflate.pipe(this._filter);
+        } else {
+          let rowSize = (this._bitmapInfo.width * this._bitmapInfo.bpp * this._bitmapInfo.depth + 7 >> 3) + 1;
+          let imageSize2 = rowSize * this._bitmapInfo.height;
+          let chunkSize = Math.max(imageSize2, zlib.Z_MIN_CHUNK);
+          this._inflate = zlib.createInflate({ chunkSize });
+          let leftToInflate = imageSize2;
+          let emitError = this.emit.bind(this, "error");
+          this._inflate.on("error", function(err) {
+            if (!leftToInflate) {
+              return;
+            }
+            emitError(err);
+          });
+          this._filter.on("complete", this._complete.bind(this));
+          let filterWrite = this._filter.write.bind(this._filter);
+          this._inflate.on("data", function(chunk) {
+            if (!leftToInflate) {
+              return;
+            }
+            if (chunk.length > leftToInflate) {
+              chunk = chunk.slice(0, leftToInflate);
+            }
+            leftToInflate -= chunk.length;
+            filterWrite(chunk);
+          });
+          this._inflate.on("end", this._filter.end.bind(this._filter));
+        }
+      }
+      this._inflate.write(data);
+    };
+    ParserAsync.prototype._handleMetaData = function(metaData) {
+      this._metaData = metaData;
+      this._bitmapInfo = Object.create(metaData);
+      this._filter = new FilterAsync(this._bitmapInfo);
+    };
+    ParserAsync.prototype._handleTransColor = function(transColor) {
+      this._bitmapInfo.transColor = transColor;
+    };
+    ParserAsync.prototype._handlePalette = function(palette) {
+      this._bitmapInfo.palette = palette;
+    };
+    ParserAsync.prototype._simpleTransparency = function() {
+      this._metaData.alpha = true;
+    };
+    ParserAsync.prototype._headersFinished = function() {
+      this.emit("metadata", this._metaData);
+    };
+    ParserAsync.prototype._finished = function() {
+      if (this.errord) {
+        return;
+      }
+      if (!this._inflate) {
+        this.emit("error", "No Inflate block");
+      } else {
+        this._inflate.end();
+      }
+    };
+    ParserAsync.prototype._complete = function(filteredData) {
+      if (this.errord) {
+        return;
+      }
+      let normalisedBitmapData;
+      try {
+        let bitmapData = bitmapper.dataToBitMap(filteredData, this._bitmapInfo);
+        normalisedBitmapData = formatNormaliser(
+          bitmapData,
+          this._bitmapInfo,
+          this._options.skipRescale
+        );
+        bitmapData = null;
+      } catch (ex) {
+        this._handleError(ex);
+        return;
+      }
+      this.emit("parsed", normalisedBitmapData);
+    };
+  }
+});
+
+// node_modules/pngjs/lib/bitpacker.js
+var require_bitpacker = __commonJS({
+  "node_modules/pngjs/lib/bitpacker.js"(exports, module) {
+    "use strict";
+    var constants3 = require_constants6();
+    module.exports = function(dataIn, width, height, options) {
+      let outHasAlpha = [constants3.COLORTYPE_COLOR_ALPHA, constants3.COLORTYPE_ALPHA].indexOf(
+        options.colorType
+      ) !== -1;
+      if (options.colorType === options.inputColorType) {
+        let bigEndian = (function() {
+          let buffer = new ArrayBuffer(2);
+          new DataView(buffer).setInt16(
+            0,
+            256,
+            true
+            /* littleEndian */
+          );
+          return new Int16Array(buffer)[0] !== 256;
+        })();
+        if (options.bitDepth === 8 || options.bitDepth === 16 && bigEndian) {
+          return dataIn;
+        }
+      }
+      let data = options.bitDepth !== 16 ? dataIn : new Uint16Array(dataIn.buffer);
+      let maxValue = 255;
+      let inBpp = constants3.COLORTYPE_TO_BPP_MAP[options.inputColorType];
+      if (inBpp === 4 && !options.inputHasAlpha) {
+        inBpp = 3;
+      }
+      let outBpp = constants3.COLORTYPE_TO_BPP_MAP[options.colorType];
+      if (options.bitDepth === 16) {
+        maxValue = 65535;
+        outBpp *= 2;
+      }
+      let outData = Buffer.alloc(width * height * outBpp);
+      let inIndex = 0;
+      let outIndex = 0;
+      let bgColor = options.bgColor || {};
+      if (bgColor.red === void 0) {
+        bgColor.red = maxValue;
+      }
+      if (bgColor.green === void 0) {
+        bgColor.green = maxValue;
+      }
+      if (bgColor.blue === void 0) {
+        bgColor.blue = maxValue;
+      }
+      function getRGBA() {
+        let red;
+        let green;
+        let blue;
+        let alpha = maxValue;
+        switch (options.inputColorType) {
+          case constants3.COLORTYPE_COLOR_ALPHA:
+            alpha = data[inIndex + 3];
+            red = data[inIndex];
+            green = data[inIndex + 1];
+            blue = data[inIndex + 2];
+            break;
+          case constants3.COLORTYPE_COLOR:
+            red = data[inIndex];
+            green = data[inIndex + 1];
+            blue = data[inIndex + 2];
+            break;
+          case constants3.COLORTYPE_ALPHA:
+            alpha = data[inIndex + 1];
+            red = data[inIndex];
+            green = red;
+            blue = red;
+            break;
+          case constants3.COLORTYPE_GRAYSCALE:
+            red = data[inIndex];
+            green = red;
+            blue = red;
+            break;
+          default:
+            throw new Error(
+              "input color type:" + options.inputColorType + " is not supported at present"
+            );
+        }
+        if (options.inputHasAlpha) {
+          if (!outHasAlpha) {
+            alpha /= maxValue;
+            red = Math.min(
+              Math.max(Math.round((1 - alpha) * bgColor.red + alpha * red), 0),
+              maxValue
+            );
+            green = Math.min(
+              Math.max(Math.round((1 - alpha) * bgColor.green + alpha * green), 0),
+              maxValue
+            );
+            blue = Math.min(
+              Math.max(Math.round((1 - alpha) * bgColor.blue + alpha * blue), 0),
+              maxValue
+            );
+          }
+        }
+        return { red, green, blue, alpha };
+      }
+      __name(getRGBA, "getRGBA");
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          let rgba = getRGBA(data, inIndex);
+          switch (options.colorType) {
+            case constants3.COLORTYPE_COLOR_ALPHA:
+            case constants3.COLORTYPE_COLOR:
+              if (options.bitDepth === 8) {
+                outData[outIndex] = rgba.red;
+                outData[outIndex + 1] = rgba.green;
+                outData[outIndex + 2] = rgba.blue;
+                if (outHasAlpha) {
+                  outData[outIndex + 3] = rgba.alpha;
+                }
+              } else {
+                outData.writeUInt16BE(rgba.red, outIndex);
+                outData.writeUInt16BE(rgba.green, outIndex + 2);
+                outData.writeUInt16BE(rgba.blue, outIndex + 4);
+                if (outHasAlpha) {
+                  outData.writeUInt16BE(rgba.alpha, outIndex + 6);
+                }
+              }
+              break;
+            case constants3.COLORTYPE_ALPHA:
+            case constants3.COLORTYPE_GRAYSCALE: {
+              let grayscale = (rgba.red + rgba.green + rgba.blue) / 3;
+              if (options.bitDepth === 8) {
+                outData[outIndex] = grayscale;
+                if (outHasAlpha) {
+                  outData[outIndex + 1] = rgba.alpha;
+                }
+              } else {
+                outData.writeUInt16BE(grayscale, outIndex);
+                if (outHasAlpha) {
+                  outData.writeUInt16BE(rgba.alpha, outIndex + 2);
+                }
+              }
+              break;
+            }
+            default:
+              throw new Error("unrecognised color Type " + options.colorType);
+          }
+          inIndex += inBpp;
+          outIndex += outBpp;
+        }
+      }
+      return outData;
+    };
+  }
+});
+
+// node_modules/pngjs/lib/filter-pack.js
+var require_filter_pack = __commonJS({
+  "node_modules/pngjs/lib/filter-pack.js"(exports, module) {
+    "use strict";
+    var paethPredictor = require_paeth_predictor();
+    function filterNone(pxData, pxPos, byteWidth, rawData, rawPos) {
+      for (let x = 0; x < byteWidth; x++) {
+        rawData[rawPos + x] = pxData[pxPos + x];
+      }
+    }
+    __name(filterNone, "filterNone");
+    function filterSumNone(pxData, pxPos, byteWidth) {
+      let sum = 0;
+      let length = pxPos + byteWidth;
+      for (let i = pxPos; i < length; i++) {
+        sum += Math.abs(pxData[i]);
+      }
+      return sum;
+    }
+    __name(filterSumNone, "filterSumNone");
+    function filterSub(pxData, pxPos, byteWidth, rawData, rawPos, bpp) {
+      for (let x = 0; x < byteWidth; x++) {
+        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
+        let val = pxData[pxPos + x] - left;
+        rawData[rawPos + x] = val;
+      }
+    }
+    __name(filterSub, "filterSub");
+    function filterSumSub(pxData, pxPos, byteWidth, bpp) {
+      let sum = 0;
+      for (let x = 0; x < byteWidth; x++) {
+        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
+        let val = pxData[pxPos + x] - left;
+        sum += Math.abs(val);
+      }
+      return sum;
+    }
+    __name(filterSumSub, "filterSumSub");
+    function filterUp(pxData, pxPos, byteWidth, rawData, rawPos) {
+      for (let x = 0; x < byteWidth; x++) {
+        let up = pxPos > 0 ? pxData[pxPos + x - byteWidth] : 0;
+        let val = pxData[pxPos + x] - up;
+        rawData[rawPos + x] = val;
+      }
+    }
+    __name(filterUp, "filterUp");
+    function filterSumUp(pxData, pxPos, byteWidth) {
+      let sum = 0;
+      let length = pxPos + byteWidth;
+      for (let x = pxPos; x < length; x++) {
+        let up = pxPos > 0 ? pxData[x - byteWidth] : 0;
+        let val = pxData[x] - up;
+        sum += Math.abs(val);
+      }
+      return sum;
+    }
+    __name(filterSumUp, "filterSumUp");
+    function filterAvg(pxData, pxPos, byteWidth, rawData, rawPos, bpp) {
+      for (let x = 0; x < byteWidth; x++) {
+        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
+        let up = pxPos > 0 ? pxData[pxPos + x - byteWidth] : 0;
+        let val = pxData[pxPos + x] - (left + up >> 1);
+        rawData[rawPos + x] = val;
+      }
+    }
+    __name(filterAvg, "filterAvg");
+    function filterSumAvg(pxData, pxPos, byteWidth, bpp) {
+      let sum = 0;
+      for (let x = 0; x < byteWidth; x++) {
+        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
+        let up = pxPos > 0 ? pxData[pxPos + x - byteWidth] : 0;
+        let val = pxData[pxPos + x] - (left + up >> 1);
+        sum += Math.abs(val);
+      }
+      return sum;
+    }
+    __name(filterSumAvg, "filterSumAvg");
+    function filterPaeth(pxData, pxPos, byteWidth, rawData, rawPos, bpp) {
+      for (let x = 0; x < byteWidth; x++) {
+        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
+        let up = pxPos > 0 ? pxData[pxPos + x - byteWidth] : 0;
+        let upleft = pxPos > 0 && x >= bpp ? pxData[pxPos + x - (byteWidth + bpp)] : 0;
+        let val = pxData[pxPos + x] - paethPredictor(left, up, upleft);
+        rawData[rawPos + x] = val;
+      }
+    }
+    __name(filterPaeth, "filterPaeth");
+    function filterSumPaeth(pxData, pxPos, byteWidth, bpp) {
+      let sum = 0;
+      for (let x = 0; x < byteWidth; x++) {
+        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
+        let up = pxPos > 0 ? pxData[pxPos + x - byteWidth] : 0;
+        let upleft = pxPos > 0 && x >= bpp ? pxData[pxPos + x - (byteWidth + bpp)] : 0;
+        let val = pxData[pxPos + x] - paethPredictor(left, up, upleft);
+        sum += Math.abs(val);
+      }
+      return sum;
+    }
+    __name(filterSumPaeth, "filterSumPaeth");
+    var filters = {
+      0: filterNone,
+      1: filterSub,
+      2: filterUp,
+      3: filterAvg,
+      4: filterPaeth
+    };
+    var filterSums = {
+      0: filterSumNone,
+      1: filterSumSub,
+      2: filterSumUp,
+      3: filterSumAvg,
+      4: filterSumPaeth
+    };
+    module.exports = function(pxData, width, height, options, bpp) {
+      let filterTypes;
+      if (!("filterType" in options) || options.filterType === -1) {
+        filterTypes = [0, 1, 2, 3, 4];
+      } else if (typeof options.filterType === "number") {
+        filterTypes = [options.filterType];
+      } else {
+        throw new Error("unrecognised filter types");
+      }
+      if (options.bitDepth === 16) {
+        bpp *= 2;
+      }
+      let byteWidth = width * bpp;
+      let rawPos = 0;
+      let pxPos = 0;
+      let rawData = Buffer.alloc((byteWidth + 1) * height);
+      let sel = filterTypes[0];
+      for (let y = 0; y < height; y++) {
+        if (filterTypes.length > 1) {
+          let min = Infinity;
+          for (let i = 0; i < filterTypes.length; i++) {
+            let sum = filterSums[filterTypes[i]](pxData, pxPos, byteWidth, bpp);
+            if (sum < min) {
+              sel = filterTypes[i];
+              min = sum;
+            }
+          }
+        }
+        rawData[rawPos] = sel;
+        rawPos++;
+        filters[sel](pxData, pxPos, byteWidth, rawData, rawPos, bpp);
+        rawPos += byteWidth;
+        pxPos += byteWidth;
+      }
+      return rawData;
+    };
+  }
+});
+
+// node_modules/pngjs/lib/packer.js
+var require_packer = __commonJS({
+  "node_modules/pngjs/lib/packer.js"(exports, module) {
+    "use strict";
+    var constants3 = require_constants6();
+    var CrcStream = require_crc();
+    var bitPacker = require_bitpacker();
+    var filter = require_filter_pack();
+    var zlib = __require("zlib");
+    var Packer = module.exports = function(options) {
+      this._options = options;
+      options.deflateChunkSize = options.deflateChunkSize || 32 * 1024;
+      options.deflateLevel = options.deflateLevel != null ? options.deflateLevel : 9;
+      options.deflateStrategy = options.deflateStrategy != null ? options.deflateStrategy : 3;
+      options.inputHasAlpha = options.inputHasAlpha != null ? options.inputHasAlpha : true;
+      options.deflateFactory = options.deflateFactory || zlib.createDeflate;
+      options.bitDepth = options.bitDepth || 8;
+      options.colorType = typeof options.colorType === "number" ? options.colorType : constants3.COLORTYPE_COLOR_ALPHA;
+      options.inputColorType = typeof options.inputColorType === "number" ? options.inputColorType : constants3.COLORTYPE_COLOR_ALPHA;
+      if ([
+        constants3.COLORTYPE_GRAYSCALE,
+        constants3.COLORTYPE_COLOR,
+        constants3.COLORTYPE_COLOR_ALPHA,
+        constants3.COLORTYPE_ALPHA
+      ].indexOf(options.colorType) === -1) {
+        throw new Error(
+          "option color type:" + options.colorType + " is not supported at present"
+        );
+      }
+      if ([
+        constants3.COLORTYPE_GRAYSCALE,
+        constants3.COLORTYPE_COLOR,
+        constants3.COLORTYPE_COLOR_ALPHA,
+        constants3.COLORTYPE_ALPHA
+      ].indexOf(options.inputColorType) === -1) {
+        throw new Error(
+          "option input color type:" + options.inputColorType + " is not supported at present"
+        );
+      }
+      if (options.bitDepth !== 8 && options.bitDepth !== 16) {
+        throw new Error(
+          "option bit depth:" + options.bitDepth + " is not supported at present"
+        );
+      }
+    };
+    Packer.prototype.getDeflateOptions = function() {
+      return {
+        chunkSize: this._options.deflateChunkSize,
+        level: this._options.deflateLevel,
+        strategy: this._options.deflateStrategy
+      };
+    };
+    Packer.prototype.createDeflate = function() {
+      return this._options.deflateFactory(this.getDeflateOptions());
+    };
+    Packer.prototype.filterData = function(data, width, height) {
+      let packedData = bitPacker(data, width, height, this._options);
+      let bpp = constants3.COLORTYPE_TO_BPP_MAP[this._options.colorType];
+      let filteredData = filter(packedData, width, height, this._options, bpp);
+      return filteredData;
+    };
+    Packer.prototype._packChunk = function(type, data) {
+      let len = data ? data.length : 0;
+      let buf = Buffer.alloc(len + 12);
+      buf.writeUInt32BE(len, 0);
+      buf.writeUInt32BE(type, 4);
+      if (data) {
+        data.copy(buf, 8);
+      }
+      buf.writeInt32BE(
+        CrcStream.crc32(buf.slice(4, buf.length - 4)),
+        buf.length - 4
+      );
+      return buf;
+    };
+    Packer.prototype.packGAMA = function(gamma) {
+      let buf = Buffer.alloc(4);
+      buf.writeUInt32BE(Math.floor(gamma * constants3.GAMMA_DIVISION), 0);
+      return this._packChunk(constants3.TYPE_gAMA, buf);
+    };
+    Packer.prototype.packIHDR = function(width, height) {
+      let buf = Buffer.alloc(13);
+      buf.writeUInt32BE(width, 0);
+      buf.writeUInt32BE(height, 4);
+      buf[8] = this._options.bitDepth;
+      buf[9] = this._options.colorType;
+      buf[10] = 0;
+      buf[11] = 0;
+      buf[12] = 0;
+      return this._packChunk(constants3.TYPE_IHDR, buf);
+    };
+    Packer.prototype.packIDAT = function(data) {
+      return this._packChunk(constants3.TYPE_IDAT, data);
+    };
+    Packer.prototype.packIEND = function() {
+      return this._packChunk(constants3.TYPE_IEND, null);
+    };
+  }
+});
+
+// node_modules/pngjs/lib/packer-async.js
+var require_packer_async = __commonJS({
+  "node_modules/pngjs/lib/packer-async.js"(exports, module) {
+    "use strict";
+    var util = __require("util");
+    var Stream = __require("stream");
+    var constants3 = require_constants6();
+    var Packer = require_packer();
+    var PackerAsync = module.exports = function(opt) {
+      Stream.call(this);
+      let options = opt || {};
+      this._packer = new Packer(options);
+      this._deflate = this._packer.createDeflate();
+      this.readable = true;
+    };
+    util.inherits(PackerAsync, Stream);
+    PackerAsync.prototype.pack = function(data, width, height, gamma) {
+      this.emit("data", Buffer.from(constants3.PNG_SIGNATURE));
+      this.emit("data", this._packer.packIHDR(width, height));
+      if (gamma) {
+        this.emit("data", this._packer.packGAMA(gamma));
+      }
+      let filteredData = this._packer.filterData(data, width, height);
+      this._deflate.on("error", this.emit.bind(this, "error"));
+      this._deflate.on(
+        "data",
+        function(compressedData) {
+          this.emit("data", this._packer.packIDAT(compressedData));
+        }.bind(this)
+      );
+      this._deflate.on(
+        "end",
+        function() {
+          this.emit("data", this._packer.packIEND());
+          this.emit("end");
+        }.bind(this)
+      );
+      this._deflate.end(filteredData);
+    };
+  }
+});
+
+// node_modules/pngjs/lib/sync-inflate.js
+var require_sync_inflate = __commonJS({
+  "node_modules/pngjs/lib/sync-inflate.js"(exports, module) {
+    "use strict";
+    var assert2 = __require("assert").ok;
+    var zlib = __require("zlib");
+    var util = __require("util");
+    var kMaxLength = __require("buffer").kMaxLength;
+    function Inflate(opts) {
+      if (!(this instanceof Inflate)) {
+        return new Inflate(opts);
+      }
+      if (opts && opts.chunkSize < zlib.Z_MIN_CHUNK) {
+        opts.chunkSize = zlib.Z_MIN_CHUNK;
+      }
+      zlib.Inflate.call(this, opts);
+      this._offset = this._offset === void 0 ? this._outOffset : this._offset;
+      this._buffer = this._buffer || this._outBuffer;
+      if (opts && opts.maxLength != null) {
+        this._maxLength = opts.maxLength;
+      }
+    }
+    __name(Inflate, "Inflate");
+    function createInflate(opts) {
+      return new Inflate(opts);
+    }
+    __name(createInflate, "createInflate");
+    function _close(engine, callback) {
+      if (callback) {
+        process.nextTick(callback);
+      }
+      if (!engine._handle) {
+        return;
+      }
+      engine._handle.close();
+      engine._handle = null;
+    }
+    __name(_close, "_close");
+    Inflate.prototype._processChunk = function(chunk, flushFlag, asyncCb) {
+      if (typeof asyncCb === "function") {
+        return zlib.Inflate._processChunk.call(this, chunk, flushFlag, asyncCb);
+      }
+      let self = this;
+      let availInBefore = chunk && chunk.length;
+      let availOutBefore = this._chunkSize - this._offset;
+      let leftToInflate = this._maxLength;
+      let inOff = 0;
+      let buffers = [];
+      let nread = 0;
+      let error63;
+      this.on("error", function(err) {
+        error63 = err;
+      });
+      function handleChunk(availInAfter, availOutAfter) {
+        if (self._hadError) {
+          return;
+        }
+        let have = availOutBefore - availOutAfter;
+        assert2(have >= 0, "have should not go down");
+        if (have > 0) {
+          let out = self._buffer.slice(self._offset, self._offset + have);
+          self._offset += have;
+          if (out.length > leftToInflate) {
+            out = out.slice(0, leftToInflate);
+          }
+          buffers.push(out);
+          nread += out.length;
+          leftToInflate -= out.length;
+          if (leftToInflate === 0) {
+            return false;
+          }
+        }
+        if (availOutAfter === 0 || self._offset >= self._chunkSize) {
+          availOutBefore = self._chunkSize;
+          self._offset = 0;
+          self._buffer = Buffer.allocUnsafe(self._chunkSize);
+        }
+        if (availOutAfter === 0) {
+          inOff += availInBefore - availInAfter;
+          availInBefore = availInAfter;
+          return true;
+        }
+        return false;
+      }
+      __name(handleChunk, "handleChunk");
+      assert2(this._handle, "zlib binding closed");
+      let res;
+      do {
+        res = this._handle.writeSync(
+          flushFlag,
+          chunk,
+          // in
+          inOff,
+          // in_off
+          availInBefore,
+          // in_len
+          this._buffer,
+          // out
+          this._offset,
+          //out_off
+          availOutBefore
+        );
+        res = res || this._writeState;
+      } while (!this._hadError && handleChunk(res[0], res[1]));
+      if (this._hadError) {
+        throw error63;
+      }
+      if (nread >= kMaxLength) {
+        _close(this);
+        throw new RangeError(
+          "Cannot create final Buffer. It would be larger than 0x" + kMaxLength.toString(16) + " bytes"
+        );
+      }
+      let buf = Buffer.concat(buffers, nread);
+      _close(this);
+      return buf;
+    };
+    util.inherits(Inflate, zlib.Inflate);
+    function zlibBufferSync(engine, buffer) {
+      if (typeof buffer === "string") {
+        buffer = Buffer.from(buffer);
+      }
+      if (!(buffer instanceof Buffer)) {
+        throw new TypeError("Not a string or buffer");
+      }
+      let flushFlag = engine._finishFlushFlag;
+      if (flushFlag == null) {
+        flushFlag = zlib.Z_FINISH;
+      }
+      return engine._processChunk(buffer, flushFlag);
+    }
+    __name(zlibBufferSync, "zlibBufferSync");
+    function inflateSync(buffer, opts) {
+      return zlibBufferSync(new Inflate(opts), buffer);
+    }
+    __name(inflateSync, "inflateSync");
+    module.exports = exports = inflateSync;
+    exports.Inflate = Inflate;
+    exports.createInflate = createInflate;
+    exports.inflateSync = inflateSync;
+  }
+});
+
+// node_modules/pngjs/lib/sync-reader.js
+var require_sync_reader = __commonJS({
+  "node_modules/pngjs/lib/sync-reader.js"(exports, module) {
+    "use strict";
+    var SyncReader = module.exports = function(buffer) {
+      this._buffer = buffer;
+      this._reads = [];
+    };
+    SyncReader.prototype.read = function(length, callback) {
+      this._reads.push({
+        length: Math.abs(length),
+        // if length < 0 then at most this length
+        allowLess: length < 0,
+        func: callback
+      });
+    };
+    SyncReader.prototype.process = function() {
+      while (this._reads.length > 0 && this._buffer.length) {
+        let read = this._reads[0];
+        if (this._buffer.length && (this._buffer.length >= read.length || read.allowLess)) {
+          this._reads.shift();
+          let buf = this._buffer;
+          this._buffer = buf.slice(read.length);
+          read.func.call(this, buf.slice(0, read.length));
+        } else {
+          break;
+        }
+      }
+      if (this._reads.length > 0) {
+        throw new Error("There are some read requests waitng on finished stream");
+      }
+      if (this._buffer.length > 0) {
+        throw new Error("unrecognised content at end of stream");
+      }
+    };
+  }
+});
+
+// node_modules/pngjs/lib/filter-parse-sync.js
+var require_filter_parse_sync = __commonJS({
+  "node_modules/pngjs/lib/filter-parse-sync.js"(exports) {
+    "use strict";
+    var SyncReader = require_sync_reader();
+    var Filter = require_filter_parse();
+    exports.process = function(inBuffer, bitmapInfo) {
+      let outBuffers = [];
+      let reader = new SyncReader(inBuffer);
+      let filter = new Filter(bitmapInfo, {
+        read: reader.read.bind(reader),
+        write: /* @__PURE__ */ __name(function(bufferPart) {
+          outBuffers.push(bufferPart);
+        }, "write"),
+        complete: /* @__PURE__ */ __name(function() {
+        }, "complete")
+      });
+      filter.start();
+      reader.process();
+      return Buffer.concat(outBuffers);
+    };
+  }
+});
+
+// node_modules/pngjs/lib/parser-sync.js
+var require_parser_sync = __commonJS({
+  "node_modules/pngjs/lib/parser-sync.js"(exports, module) {
+    "use strict";
+    var hasSyncZlib = true;
+    var zlib = __require("zlib");
+    var inflateSync = require_sync_inflate();
+    if (!zlib.deflateSync) {
+      hasSyncZlib = false;
+    }
+    var SyncReader = require_sync_reader();
+    var FilterSync = require_filter_parse_sync();
+    var Parser = require_parser();
+    var bitmapper = require_bitmapper();
+    var formatNormaliser = require_format_normaliser();
+    module.exports = function(buffer, options) {
+      if (!hasSyncZlib) {
+        throw new Error(
+          "To use the sync capability of this library in old node versions, please pin pngjs to v2.3.0"
+        );
+      }
+      let err;
+      function handleError(_err_) {
+        err = _err_;
+      }
+      __name(handleError, "handleError");
+      let metaData;
+      function handleMetaData(_metaData_) {
+        metaData = _metaData_;
+      }
+      __name(handleMetaData, "handleMetaData");
+      function handleTransColor(transColor) {
+        metaData.transColor = transColor;
+      }
+      __name(handleTransColor, "handleTransColor");
+      function handlePalette(palette) {
+        metaData.palette = palette;
+      }
+      __name(handlePalette, "handlePalette");
+      function handleSimpleTransparency() {
+        metaData.alpha = true;
+      }
+      __name(handleSimpleTransparency, "handleSimpleTransparency");
+      let gamma;
+      function handleGamma(_gamma_) {
+        gamma = _gamma_;
+      }
+      __name(handleGamma, "handleGamma");
+      let inflateDataList = [];
+      function handleInflateData(inflatedData2) {
+        inflateDataList.push(inflatedData2);
+      }
+      __name(handleInflateData, "handleInflateData");
+      let reader = new SyncReader(buffer);
+      let parser = new Parser(options, {
+        read: reader.read.bind(reader),
+        error: handleError,
+        metadata: handleMetaData,
+        gamma: handleGamma,
+        palette: handlePalette,
+        transColor: handleTransColor,
+        inflateData: handleInflateData,
+        simpleTransparency: handleSimpleTransparency
+      });
+      parser.start();
+      reader.process();
+      if (err) {
+        throw err;
+      }
+      let inflateData = Buffer.concat(inflateDataList);
+      inflateDataList.length = 0;
+      let inflatedData;
+      if (metaData.interlace) {
+        inflatedData = zlib.inflateSync(inflateData);
+      } else {
+        let rowSize = (metaData.width * metaData.bpp * metaData.depth + 7 >> 3) + 1;
+        let imageSize2 = rowSize * metaData.height;
+        inflatedData = inflateSync(inflateData, {
+          chunkSize: imageSize2,
+          maxLength: imageSize2
+        });
+      }
+      inflateData = null;
+      if (!inflatedData || !inflatedData.length) {
+        throw new Error("bad png - invalid inflate data response");
+      }
+      let unfilteredData = FilterSync.process(inflatedData, metaData);
+      inflateData = null;
+      let bitmapData = bitmapper.dataToBitMap(unfilteredData, metaData);
+      unfilteredData = null;
+      let normalisedBitmapData = formatNormaliser(
+        bitmapData,
+        metaData,
+        options.skipRescale
+      );
+      metaData.data = normalisedBitmapData;
+      metaData.gamma = gamma || 0;
+      return metaData;
+    };
+  }
+});
+
+// node_modules/pngjs/lib/packer-sync.js
+var require_packer_sync = __commonJS({
+  "node_modules/pngjs/lib/packer-sync.js"(exports, module) {
+    "use strict";
+    var hasSyncZlib = true;
+    var zlib = __require("zlib");
+    if (!zlib.deflateSync) {
+      hasSyncZlib = false;
+    }
+    var constants3 = require_constants6();
+    var Packer = require_packer();
+    module.exports = function(metaData, opt) {
+      if (!hasSyncZlib) {
+        throw new Error(
+          "To use the sync capability of this library in old node versions, please pin pngjs to v2.3.0"
+        );
+      }
+      let options = opt || {};
+      let packer = new Packer(options);
+      let chunks = [];
+      chunks.push(Buffer.from(constants3.PNG_SIGNATURE));
+      chunks.push(packer.packIHDR(metaData.width, metaData.height));
+      if (metaData.gamma) {
+        chunks.push(packer.packGAMA(metaData.gamma));
+      }
+      let filteredData = packer.filterData(
+        metaData.data,
+        metaData.width,
+        metaData.height
+      );
+      let compressedData = zlib.deflateSync(
+        filteredData,
+        packer.getDeflateOptions()
+      );
+      filteredData = null;
+      if (!compressedData || !compressedData.length) {
+        throw new Error("bad png - invalid compressed data response");
+      }
+      chunks.push(packer.packIDAT(compressedData));
+      chunks.push(packer.packIEND());
+      return Buffer.concat(chunks);
+    };
+  }
+});
+
+// node_modules/pngjs/lib/png-sync.js
+var require_png_sync = __commonJS({
+  "node_modules/pngjs/lib/png-sync.js"(exports) {
+    "use strict";
+    var parse3 = require_parser_sync();
+    var pack = require_packer_sync();
+    exports.read = function(buffer, options) {
+      return parse3(buffer, options || {});
+    };
+    exports.write = function(png, options) {
+      return pack(png, options);
+    };
+  }
+});
+
+// node_modules/pngjs/lib/png.js
+var require_png = __commonJS({
+  "node_modules/pngjs/lib/png.js"(exports) {
+    "use strict";
+    var util = __require("util");
+    var Stream = __require("stream");
+    var Parser = require_parser_async();
+    var Packer = require_packer_async();
+    var PNGSync = require_png_sync();
+    var PNG2 = exports.PNG = function(options) {
+      Stream.call(this);
+      options = options || {};
+      this.width = options.width | 0;
+      this.height = options.height | 0;
+      this.data = this.width > 0 && this.height > 0 ? Buffer.alloc(4 * this.width * this.height) : null;
+      if (options.fill && this.data) {
+        this.data.fill(0);
+      }
+      this.gamma = 0;
+      this.readable = this.writable = true;
+      this._parser = new Parser(options);
+      this._parser.on("error", this.emit.bind(this, "error"));
+      this._parser.on("close", this._handleClose.bind(this));
+      this._parser.on("metadata", this._metadata.bind(this));
+      this._parser.on("gamma", this._gamma.bind(this));
+      this._parser.on(
+        "parsed",
+        function(data) {
+          this.data = data;
+          this.emit("parsed", data);
+        }.bind(this)
+      );
+      this._packer = new Packer(options);
+      this._packer.on("data", this.emit.bind(this, "data"));
+      this._packer.on("end", this.emit.bind(this, "end"));
+      this._parser.on("close", this._handleClose.bind(this));
+      this._packer.on("error", this.emit.bind(this, "error"));
+    };
+    util.inherits(PNG2, Stream);
+    PNG2.sync = PNGSync;
+    PNG2.prototype.pack = function() {
+      if (!this.data || !this.data.length) {
+        this.emit("error", "No data provided");
+        return this;
+      }
+      process.nextTick(
+        function() {
+          this._packer.pack(this.data, this.width, this.height, this.gamma);
+        }.bind(this)
+      );
+      return this;
+    };
+    PNG2.prototype.parse = function(data, callback) {
+      if (callback) {
+        let onParsed, onError;
+        onParsed = function(parsedData) {
+          this.removeListener("error", onError);
+          this.data = parsedData;
+          callback(null, this);
+        }.bind(this);
+        onError = function(err) {
+          this.removeListener("parsed", onParsed);
+          callback(err, null);
+        }.bind(this);
+        this.once("parsed", onParsed);
+        this.once("error", onError);
+      }
+      this.end(data);
+      return this;
+    };
+    PNG2.prototype.write = function(data) {
+      this._parser.write(data);
+      return true;
+    };
+    PNG2.prototype.end = function(data) {
+      this._parser.end(data);
+    };
+    PNG2.prototype._metadata = function(metadata) {
+      this.width = metadata.width;
+      this.height = metadata.height;
+      this.emit("metadata", metadata);
+    };
+    PNG2.prototype._gamma = function(gamma) {
+      this.gamma = gamma;
+    };
+    PNG2.prototype._handleClose = function() {
+      if (!this._parser.writable && !this._packer.readable) {
+        this.emit("close");
+      }
+    };
+    PNG2.bitblt = function(src, dst, srcX, srcY, width, height, deltaX, deltaY) {
+      srcX |= 0;
+      srcY |= 0;
+      width |= 0;
+      height |= 0;
+      deltaX |= 0;
+      deltaY |= 0;
+      if (srcX > src.width || srcY > src.height || srcX + width > src.width || srcY + height > src.height) {
+        throw new Error("bitblt reading outside image");
+      }
+      if (deltaX > dst.width || deltaY > dst.height || deltaX + width > dst.width || deltaY + height > dst.height) {
+        throw new Error("bitblt writing outside image");
+      }
+      for (let y = 0; y < height; y++) {
+        src.data.copy(
+          dst.data,
+          (deltaY + y) * dst.width + deltaX << 2,
+          (srcY + y) * src.width + srcX << 2,
+          (srcY + y) * src.width + srcX + width << 2
+        );
+      }
+    };
+    PNG2.prototype.bitblt = function(dst, srcX, srcY, width, height, deltaX, deltaY) {
+      PNG2.bitblt(this, dst, srcX, srcY, width, height, deltaX, deltaY);
+      return this;
+    };
+    PNG2.adjustGamma = function(src) {
+      if (src.gamma) {
+        for (let y = 0; y < src.height; y++) {
+          for (let x = 0; x < src.width; x++) {
+            let idx = src.width * y + x << 2;
+            for (let i = 0; i < 3; i++) {
+              let sample = src.data[idx + i] / 255;
+              sample = Math.pow(sample, 1 / 2.2 / src.gamma);
+              src.data[idx + i] = Math.round(sample * 255);
+            }
+          }
+        }
+        src.gamma = 0;
+      }
+    };
+    PNG2.prototype.adjustGamma = function() {
+      PNG2.adjustGamma(this);
+    };
   }
 });
 
@@ -26263,7 +30578,7 @@ var require_line_counter = __commonJS({
 });
 
 // node_modules/yaml/dist/parse/parser.js
-var require_parser = __commonJS({
+var require_parser2 = __commonJS({
   "node_modules/yaml/dist/parse/parser.js"(exports) {
     "use strict";
     var node_process = __require("process");
@@ -27156,7 +31471,7 @@ var require_public_api = __commonJS({
     var log = require_log();
     var identity = require_identity();
     var lineCounter = require_line_counter();
-    var parser = require_parser();
+    var parser = require_parser2();
     function parseOptions(options) {
       const prettyErrors = options.prettyErrors !== false;
       const lineCounter$1 = options.lineCounter || prettyErrors && new lineCounter.LineCounter() || null;
@@ -27198,7 +31513,7 @@ var require_public_api = __commonJS({
       return doc;
     }
     __name(parseDocument2, "parseDocument");
-    function parse4(src, reviver, options) {
+    function parse3(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -27217,7 +31532,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    __name(parse4, "parse");
+    __name(parse3, "parse");
     function stringify(value, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
@@ -27241,7 +31556,7 @@ var require_public_api = __commonJS({
       return new Document.Document(value, _replacer, options).toString(options);
     }
     __name(stringify, "stringify");
-    exports.parse = parse4;
+    exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument2;
     exports.stringify = stringify;
@@ -27265,7 +31580,7 @@ var require_dist = __commonJS({
     var cst = require_cst();
     var lexer = require_lexer();
     var lineCounter = require_line_counter();
-    var parser = require_parser();
+    var parser = require_parser2();
     var publicApi = require_public_api();
     var visit2 = require_visit();
     exports.Composer = composer.Composer;
@@ -27297,4321 +31612,6 @@ var require_dist = __commonJS({
     exports.stringify = publicApi.stringify;
     exports.visit = visit2.visit;
     exports.visitAsync = visit2.visitAsync;
-  }
-});
-
-// node_modules/jpeg-js/lib/encoder.js
-var require_encoder = __commonJS({
-  "node_modules/jpeg-js/lib/encoder.js"(exports, module) {
-    var btoa2 = btoa2 || function(buf) {
-      return Buffer.from(buf).toString("base64");
-    };
-    function JPEGEncoder(quality) {
-      var self = this;
-      var fround = Math.round;
-      var ffloor = Math.floor;
-      var YTable = new Array(64);
-      var UVTable = new Array(64);
-      var fdtbl_Y = new Array(64);
-      var fdtbl_UV = new Array(64);
-      var YDC_HT;
-      var UVDC_HT;
-      var YAC_HT;
-      var UVAC_HT;
-      var bitcode = new Array(65535);
-      var category = new Array(65535);
-      var outputfDCTQuant = new Array(64);
-      var DU = new Array(64);
-      var byteout = [];
-      var bytenew = 0;
-      var bytepos = 7;
-      var YDU = new Array(64);
-      var UDU = new Array(64);
-      var VDU = new Array(64);
-      var clt = new Array(256);
-      var RGB_YUV_TABLE = new Array(2048);
-      var currentQuality;
-      var ZigZag = [
-        0,
-        1,
-        5,
-        6,
-        14,
-        15,
-        27,
-        28,
-        2,
-        4,
-        7,
-        13,
-        16,
-        26,
-        29,
-        42,
-        3,
-        8,
-        12,
-        17,
-        25,
-        30,
-        41,
-        43,
-        9,
-        11,
-        18,
-        24,
-        31,
-        40,
-        44,
-        53,
-        10,
-        19,
-        23,
-        32,
-        39,
-        45,
-        52,
-        54,
-        20,
-        22,
-        33,
-        38,
-        46,
-        51,
-        55,
-        60,
-        21,
-        34,
-        37,
-        47,
-        50,
-        56,
-        59,
-        61,
-        35,
-        36,
-        48,
-        49,
-        57,
-        58,
-        62,
-        63
-      ];
-      var std_dc_luminance_nrcodes = [0, 0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
-      var std_dc_luminance_values = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-      var std_ac_luminance_nrcodes = [0, 0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 125];
-      var std_ac_luminance_values = [
-        1,
-        2,
-        3,
-        0,
-        4,
-        17,
-        5,
-        18,
-        33,
-        49,
-        65,
-        6,
-        19,
-        81,
-        97,
-        7,
-        34,
-        113,
-        20,
-        50,
-        129,
-        145,
-        161,
-        8,
-        35,
-        66,
-        177,
-        193,
-        21,
-        82,
-        209,
-        240,
-        36,
-        51,
-        98,
-        114,
-        130,
-        9,
-        10,
-        22,
-        23,
-        24,
-        25,
-        26,
-        37,
-        38,
-        39,
-        40,
-        41,
-        42,
-        52,
-        53,
-        54,
-        55,
-        56,
-        57,
-        58,
-        67,
-        68,
-        69,
-        70,
-        71,
-        72,
-        73,
-        74,
-        83,
-        84,
-        85,
-        86,
-        87,
-        88,
-        89,
-        90,
-        99,
-        100,
-        101,
-        102,
-        103,
-        104,
-        105,
-        106,
-        115,
-        116,
-        117,
-        118,
-        119,
-        120,
-        121,
-        122,
-        131,
-        132,
-        133,
-        134,
-        135,
-        136,
-        137,
-        138,
-        146,
-        147,
-        148,
-        149,
-        150,
-        151,
-        152,
-        153,
-        154,
-        162,
-        163,
-        164,
-        165,
-        166,
-        167,
-        168,
-        169,
-        170,
-        178,
-        179,
-        180,
-        181,
-        182,
-        183,
-        184,
-        185,
-        186,
-        194,
-        195,
-        196,
-        197,
-        198,
-        199,
-        200,
-        201,
-        202,
-        210,
-        211,
-        212,
-        213,
-        214,
-        215,
-        216,
-        217,
-        218,
-        225,
-        226,
-        227,
-        228,
-        229,
-        230,
-        231,
-        232,
-        233,
-        234,
-        241,
-        242,
-        243,
-        244,
-        245,
-        246,
-        247,
-        248,
-        249,
-        250
-      ];
-      var std_dc_chrominance_nrcodes = [0, 0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0];
-      var std_dc_chrominance_values = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-      var std_ac_chrominance_nrcodes = [0, 0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 119];
-      var std_ac_chrominance_values = [
-        0,
-        1,
-        2,
-        3,
-        17,
-        4,
-        5,
-        33,
-        49,
-        6,
-        18,
-        65,
-        81,
-        7,
-        97,
-        113,
-        19,
-        34,
-        50,
-        129,
-        8,
-        20,
-        66,
-        145,
-        161,
-        177,
-        193,
-        9,
-        35,
-        51,
-        82,
-        240,
-        21,
-        98,
-        114,
-        209,
-        10,
-        22,
-        36,
-        52,
-        225,
-        37,
-        241,
-        23,
-        24,
-        25,
-        26,
-        38,
-        39,
-        40,
-        41,
-        42,
-        53,
-        54,
-        55,
-        56,
-        57,
-        58,
-        67,
-        68,
-        69,
-        70,
-        71,
-        72,
-        73,
-        74,
-        83,
-        84,
-        85,
-        86,
-        87,
-        88,
-        89,
-        90,
-        99,
-        100,
-        101,
-        102,
-        103,
-        104,
-        105,
-        106,
-        115,
-        116,
-        117,
-        118,
-        119,
-        120,
-        121,
-        122,
-        130,
-        131,
-        132,
-        133,
-        134,
-        135,
-        136,
-        137,
-        138,
-        146,
-        147,
-        148,
-        149,
-        150,
-        151,
-        152,
-        153,
-        154,
-        162,
-        163,
-        164,
-        165,
-        166,
-        167,
-        168,
-        169,
-        170,
-        178,
-        179,
-        180,
-        181,
-        182,
-        183,
-        184,
-        185,
-        186,
-        194,
-        195,
-        196,
-        197,
-        198,
-        199,
-        200,
-        201,
-        202,
-        210,
-        211,
-        212,
-        213,
-        214,
-        215,
-        216,
-        217,
-        218,
-        226,
-        227,
-        228,
-        229,
-        230,
-        231,
-        232,
-        233,
-        234,
-        242,
-        243,
-        244,
-        245,
-        246,
-        247,
-        248,
-        249,
-        250
-      ];
-      function initQuantTables(sf) {
-        var YQT = [
-          16,
-          11,
-          10,
-          16,
-          24,
-          40,
-          51,
-          61,
-          12,
-          12,
-          14,
-          19,
-          26,
-          58,
-          60,
-          55,
-          14,
-          13,
-          16,
-          24,
-          40,
-          57,
-          69,
-          56,
-          14,
-          17,
-          22,
-          29,
-          51,
-          87,
-          80,
-          62,
-          18,
-          22,
-          37,
-          56,
-          68,
-          109,
-          103,
-          77,
-          24,
-          35,
-          55,
-          64,
-          81,
-          104,
-          113,
-          92,
-          49,
-          64,
-          78,
-          87,
-          103,
-          121,
-          120,
-          101,
-          72,
-          92,
-          95,
-          98,
-          112,
-          100,
-          103,
-          99
-        ];
-        for (var i = 0; i < 64; i++) {
-          var t = ffloor((YQT[i] * sf + 50) / 100);
-          if (t < 1) {
-            t = 1;
-          } else if (t > 255) {
-            t = 255;
-          }
-          YTable[ZigZag[i]] = t;
-        }
-        var UVQT = [
-          17,
-          18,
-          24,
-          47,
-          99,
-          99,
-          99,
-          99,
-          18,
-          21,
-          26,
-          66,
-          99,
-          99,
-          99,
-          99,
-          24,
-          26,
-          56,
-          99,
-          99,
-          99,
-          99,
-          99,
-          47,
-          66,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99,
-          99
-        ];
-        for (var j = 0; j < 64; j++) {
-          var u = ffloor((UVQT[j] * sf + 50) / 100);
-          if (u < 1) {
-            u = 1;
-          } else if (u > 255) {
-            u = 255;
-          }
-          UVTable[ZigZag[j]] = u;
-        }
-        var aasf = [
-          1,
-          1.387039845,
-          1.306562965,
-          1.175875602,
-          1,
-          0.785694958,
-          0.5411961,
-          0.275899379
-        ];
-        var k = 0;
-        for (var row = 0; row < 8; row++) {
-          for (var col = 0; col < 8; col++) {
-            fdtbl_Y[k] = 1 / (YTable[ZigZag[k]] * aasf[row] * aasf[col] * 8);
-            fdtbl_UV[k] = 1 / (UVTable[ZigZag[k]] * aasf[row] * aasf[col] * 8);
-            k++;
-          }
-        }
-      }
-      __name(initQuantTables, "initQuantTables");
-      function computeHuffmanTbl(nrcodes, std_table) {
-        var codevalue = 0;
-        var pos_in_table = 0;
-        var HT = new Array();
-        for (var k = 1; k <= 16; k++) {
-          for (var j = 1; j <= nrcodes[k]; j++) {
-            HT[std_table[pos_in_table]] = [];
-            HT[std_table[pos_in_table]][0] = codevalue;
-            HT[std_table[pos_in_table]][1] = k;
-            pos_in_table++;
-            codevalue++;
-          }
-          codevalue *= 2;
-        }
-        return HT;
-      }
-      __name(computeHuffmanTbl, "computeHuffmanTbl");
-      function initHuffmanTbl() {
-        YDC_HT = computeHuffmanTbl(std_dc_luminance_nrcodes, std_dc_luminance_values);
-        UVDC_HT = computeHuffmanTbl(std_dc_chrominance_nrcodes, std_dc_chrominance_values);
-        YAC_HT = computeHuffmanTbl(std_ac_luminance_nrcodes, std_ac_luminance_values);
-        UVAC_HT = computeHuffmanTbl(std_ac_chrominance_nrcodes, std_ac_chrominance_values);
-      }
-      __name(initHuffmanTbl, "initHuffmanTbl");
-      function initCategoryNumber() {
-        var nrlower = 1;
-        var nrupper = 2;
-        for (var cat = 1; cat <= 15; cat++) {
-          for (var nr = nrlower; nr < nrupper; nr++) {
-            category[32767 + nr] = cat;
-            bitcode[32767 + nr] = [];
-            bitcode[32767 + nr][1] = cat;
-            bitcode[32767 + nr][0] = nr;
-          }
-          for (var nrneg = -(nrupper - 1); nrneg <= -nrlower; nrneg++) {
-            category[32767 + nrneg] = cat;
-            bitcode[32767 + nrneg] = [];
-            bitcode[32767 + nrneg][1] = cat;
-            bitcode[32767 + nrneg][0] = nrupper - 1 + nrneg;
-          }
-          nrlower <<= 1;
-          nrupper <<= 1;
-        }
-      }
-      __name(initCategoryNumber, "initCategoryNumber");
-      function initRGBYUVTable() {
-        for (var i = 0; i < 256; i++) {
-          RGB_YUV_TABLE[i] = 19595 * i;
-          RGB_YUV_TABLE[i + 256 >> 0] = 38470 * i;
-          RGB_YUV_TABLE[i + 512 >> 0] = 7471 * i + 32768;
-          RGB_YUV_TABLE[i + 768 >> 0] = -11059 * i;
-          RGB_YUV_TABLE[i + 1024 >> 0] = -21709 * i;
-          RGB_YUV_TABLE[i + 1280 >> 0] = 32768 * i + 8421375;
-          RGB_YUV_TABLE[i + 1536 >> 0] = -27439 * i;
-          RGB_YUV_TABLE[i + 1792 >> 0] = -5329 * i;
-        }
-      }
-      __name(initRGBYUVTable, "initRGBYUVTable");
-      function writeBits(bs) {
-        var value = bs[0];
-        var posval = bs[1] - 1;
-        while (posval >= 0) {
-          if (value & 1 << posval) {
-            bytenew |= 1 << bytepos;
-          }
-          posval--;
-          bytepos--;
-          if (bytepos < 0) {
-            if (bytenew == 255) {
-              writeByte(255);
-              writeByte(0);
-            } else {
-              writeByte(bytenew);
-            }
-            bytepos = 7;
-            bytenew = 0;
-          }
-        }
-      }
-      __name(writeBits, "writeBits");
-      function writeByte(value) {
-        byteout.push(value);
-      }
-      __name(writeByte, "writeByte");
-      function writeWord(value) {
-        writeByte(value >> 8 & 255);
-        writeByte(value & 255);
-      }
-      __name(writeWord, "writeWord");
-      function fDCTQuant(data, fdtbl) {
-        var d0, d1, d2, d3, d4, d5, d6, d7;
-        var dataOff = 0;
-        var i;
-        var I8 = 8;
-        var I64 = 64;
-        for (i = 0; i < I8; ++i) {
-          d0 = data[dataOff];
-          d1 = data[dataOff + 1];
-          d2 = data[dataOff + 2];
-          d3 = data[dataOff + 3];
-          d4 = data[dataOff + 4];
-          d5 = data[dataOff + 5];
-          d6 = data[dataOff + 6];
-          d7 = data[dataOff + 7];
-          var tmp0 = d0 + d7;
-          var tmp7 = d0 - d7;
-          var tmp1 = d1 + d6;
-          var tmp6 = d1 - d6;
-          var tmp2 = d2 + d5;
-          var tmp5 = d2 - d5;
-          var tmp3 = d3 + d4;
-          var tmp4 = d3 - d4;
-          var tmp10 = tmp0 + tmp3;
-          var tmp13 = tmp0 - tmp3;
-          var tmp11 = tmp1 + tmp2;
-          var tmp12 = tmp1 - tmp2;
-          data[dataOff] = tmp10 + tmp11;
-          data[dataOff + 4] = tmp10 - tmp11;
-          var z1 = (tmp12 + tmp13) * 0.707106781;
-          data[dataOff + 2] = tmp13 + z1;
-          data[dataOff + 6] = tmp13 - z1;
-          tmp10 = tmp4 + tmp5;
-          tmp11 = tmp5 + tmp6;
-          tmp12 = tmp6 + tmp7;
-          var z5 = (tmp10 - tmp12) * 0.382683433;
-          var z2 = 0.5411961 * tmp10 + z5;
-          var z4 = 1.306562965 * tmp12 + z5;
-          var z3 = tmp11 * 0.707106781;
-          var z11 = tmp7 + z3;
-          var z13 = tmp7 - z3;
-          data[dataOff + 5] = z13 + z2;
-          data[dataOff + 3] = z13 - z2;
-          data[dataOff + 1] = z11 + z4;
-          data[dataOff + 7] = z11 - z4;
-          dataOff += 8;
-        }
-        dataOff = 0;
-        for (i = 0; i < I8; ++i) {
-          d0 = data[dataOff];
-          d1 = data[dataOff + 8];
-          d2 = data[dataOff + 16];
-          d3 = data[dataOff + 24];
-          d4 = data[dataOff + 32];
-          d5 = data[dataOff + 40];
-          d6 = data[dataOff + 48];
-          d7 = data[dataOff + 56];
-          var tmp0p2 = d0 + d7;
-          var tmp7p2 = d0 - d7;
-          var tmp1p2 = d1 + d6;
-          var tmp6p2 = d1 - d6;
-          var tmp2p2 = d2 + d5;
-          var tmp5p2 = d2 - d5;
-          var tmp3p2 = d3 + d4;
-          var tmp4p2 = d3 - d4;
-          var tmp10p2 = tmp0p2 + tmp3p2;
-          var tmp13p2 = tmp0p2 - tmp3p2;
-          var tmp11p2 = tmp1p2 + tmp2p2;
-          var tmp12p2 = tmp1p2 - tmp2p2;
-          data[dataOff] = tmp10p2 + tmp11p2;
-          data[dataOff + 32] = tmp10p2 - tmp11p2;
-          var z1p2 = (tmp12p2 + tmp13p2) * 0.707106781;
-          data[dataOff + 16] = tmp13p2 + z1p2;
-          data[dataOff + 48] = tmp13p2 - z1p2;
-          tmp10p2 = tmp4p2 + tmp5p2;
-          tmp11p2 = tmp5p2 + tmp6p2;
-          tmp12p2 = tmp6p2 + tmp7p2;
-          var z5p2 = (tmp10p2 - tmp12p2) * 0.382683433;
-          var z2p2 = 0.5411961 * tmp10p2 + z5p2;
-          var z4p2 = 1.306562965 * tmp12p2 + z5p2;
-          var z3p2 = tmp11p2 * 0.707106781;
-          var z11p2 = tmp7p2 + z3p2;
-          var z13p2 = tmp7p2 - z3p2;
-          data[dataOff + 40] = z13p2 + z2p2;
-          data[dataOff + 24] = z13p2 - z2p2;
-          data[dataOff + 8] = z11p2 + z4p2;
-          data[dataOff + 56] = z11p2 - z4p2;
-          dataOff++;
-        }
-        var fDCTQuant2;
-        for (i = 0; i < I64; ++i) {
-          fDCTQuant2 = data[i] * fdtbl[i];
-          outputfDCTQuant[i] = fDCTQuant2 > 0 ? fDCTQuant2 + 0.5 | 0 : fDCTQuant2 - 0.5 | 0;
-        }
-        return outputfDCTQuant;
-      }
-      __name(fDCTQuant, "fDCTQuant");
-      function writeAPP0() {
-        writeWord(65504);
-        writeWord(16);
-        writeByte(74);
-        writeByte(70);
-        writeByte(73);
-        writeByte(70);
-        writeByte(0);
-        writeByte(1);
-        writeByte(1);
-        writeByte(0);
-        writeWord(1);
-        writeWord(1);
-        writeByte(0);
-        writeByte(0);
-      }
-      __name(writeAPP0, "writeAPP0");
-      function writeAPP1(exifBuffer) {
-        if (!exifBuffer) return;
-        writeWord(65505);
-        if (exifBuffer[0] === 69 && exifBuffer[1] === 120 && exifBuffer[2] === 105 && exifBuffer[3] === 102) {
-          writeWord(exifBuffer.length + 2);
-        } else {
-          writeWord(exifBuffer.length + 5 + 2);
-          writeByte(69);
-          writeByte(120);
-          writeByte(105);
-          writeByte(102);
-          writeByte(0);
-        }
-        for (var i = 0; i < exifBuffer.length; i++) {
-          writeByte(exifBuffer[i]);
-        }
-      }
-      __name(writeAPP1, "writeAPP1");
-      function writeSOF0(width, height) {
-        writeWord(65472);
-        writeWord(17);
-        writeByte(8);
-        writeWord(height);
-        writeWord(width);
-        writeByte(3);
-        writeByte(1);
-        writeByte(17);
-        writeByte(0);
-        writeByte(2);
-        writeByte(17);
-        writeByte(1);
-        writeByte(3);
-        writeByte(17);
-        writeByte(1);
-      }
-      __name(writeSOF0, "writeSOF0");
-      function writeDQT() {
-        writeWord(65499);
-        writeWord(132);
-        writeByte(0);
-        for (var i = 0; i < 64; i++) {
-          writeByte(YTable[i]);
-        }
-        writeByte(1);
-        for (var j = 0; j < 64; j++) {
-          writeByte(UVTable[j]);
-        }
-      }
-      __name(writeDQT, "writeDQT");
-      function writeDHT() {
-        writeWord(65476);
-        writeWord(418);
-        writeByte(0);
-        for (var i = 0; i < 16; i++) {
-          writeByte(std_dc_luminance_nrcodes[i + 1]);
-        }
-        for (var j = 0; j <= 11; j++) {
-          writeByte(std_dc_luminance_values[j]);
-        }
-        writeByte(16);
-        for (var k = 0; k < 16; k++) {
-          writeByte(std_ac_luminance_nrcodes[k + 1]);
-        }
-        for (var l = 0; l <= 161; l++) {
-          writeByte(std_ac_luminance_values[l]);
-        }
-        writeByte(1);
-        for (var m = 0; m < 16; m++) {
-          writeByte(std_dc_chrominance_nrcodes[m + 1]);
-        }
-        for (var n = 0; n <= 11; n++) {
-          writeByte(std_dc_chrominance_values[n]);
-        }
-        writeByte(17);
-        for (var o = 0; o < 16; o++) {
-          writeByte(std_ac_chrominance_nrcodes[o + 1]);
-        }
-        for (var p = 0; p <= 161; p++) {
-          writeByte(std_ac_chrominance_values[p]);
-        }
-      }
-      __name(writeDHT, "writeDHT");
-      function writeCOM(comments) {
-        if (typeof comments === "undefined" || comments.constructor !== Array) return;
-        comments.forEach((e) => {
-          if (typeof e !== "string") return;
-          writeWord(65534);
-          var l = e.length;
-          writeWord(l + 2);
-          var i;
-          for (i = 0; i < l; i++)
-            writeByte(e.charCodeAt(i));
-        });
-      }
-      __name(writeCOM, "writeCOM");
-      function writeSOS() {
-        writeWord(65498);
-        writeWord(12);
-        writeByte(3);
-        writeByte(1);
-        writeByte(0);
-        writeByte(2);
-        writeByte(17);
-        writeByte(3);
-        writeByte(17);
-        writeByte(0);
-        writeByte(63);
-        writeByte(0);
-      }
-      __name(writeSOS, "writeSOS");
-      function processDU(CDU, fdtbl, DC, HTDC, HTAC) {
-        var EOB = HTAC[0];
-        var M16zeroes = HTAC[240];
-        var pos;
-        var I16 = 16;
-        var I63 = 63;
-        var I64 = 64;
-        var DU_DCT = fDCTQuant(CDU, fdtbl);
-        for (var j = 0; j < I64; ++j) {
-          DU[ZigZag[j]] = DU_DCT[j];
-        }
-        var Diff = DU[0] - DC;
-        DC = DU[0];
-        if (Diff == 0) {
-          writeBits(HTDC[0]);
-        } else {
-          pos = 32767 + Diff;
-          writeBits(HTDC[category[pos]]);
-          writeBits(bitcode[pos]);
-        }
-        var end0pos = 63;
-        for (; end0pos > 0 && DU[end0pos] == 0; end0pos--) {
-        }
-        ;
-        if (end0pos == 0) {
-          writeBits(EOB);
-          return DC;
-        }
-        var i = 1;
-        var lng;
-        while (i <= end0pos) {
-          var startpos = i;
-          for (; DU[i] == 0 && i <= end0pos; ++i) {
-          }
-          var nrzeroes = i - startpos;
-          if (nrzeroes >= I16) {
-            lng = nrzeroes >> 4;
-            for (var nrmarker = 1; nrmarker <= lng; ++nrmarker)
-              writeBits(M16zeroes);
-            nrzeroes = nrzeroes & 15;
-          }
-          pos = 32767 + DU[i];
-          writeBits(HTAC[(nrzeroes << 4) + category[pos]]);
-          writeBits(bitcode[pos]);
-          i++;
-        }
-        if (end0pos != I63) {
-          writeBits(EOB);
-        }
-        return DC;
-      }
-      __name(processDU, "processDU");
-      function initCharLookupTable() {
-        var sfcc = String.fromCharCode;
-        for (var i = 0; i < 256; i++) {
-          clt[i] = sfcc(i);
-        }
-      }
-      __name(initCharLookupTable, "initCharLookupTable");
-      this.encode = function(image, quality2) {
-        var time_start = (/* @__PURE__ */ new Date()).getTime();
-        if (quality2) setQuality(quality2);
-        byteout = new Array();
-        bytenew = 0;
-        bytepos = 7;
-        writeWord(65496);
-        writeAPP0();
-        writeCOM(image.comments);
-        writeAPP1(image.exifBuffer);
-        writeDQT();
-        writeSOF0(image.width, image.height);
-        writeDHT();
-        writeSOS();
-        var DCY = 0;
-        var DCU = 0;
-        var DCV = 0;
-        bytenew = 0;
-        bytepos = 7;
-        this.encode.displayName = "_encode_";
-        var imageData = image.data;
-        var width = image.width;
-        var height = image.height;
-        var quadWidth = width * 4;
-        var tripleWidth = width * 3;
-        var x, y = 0;
-        var r, g, b;
-        var start, p, col, row, pos;
-        while (y < height) {
-          x = 0;
-          while (x < quadWidth) {
-            start = quadWidth * y + x;
-            p = start;
-            col = -1;
-            row = 0;
-            for (pos = 0; pos < 64; pos++) {
-              row = pos >> 3;
-              col = (pos & 7) * 4;
-              p = start + row * quadWidth + col;
-              if (y + row >= height) {
-                p -= quadWidth * (y + 1 + row - height);
-              }
-              if (x + col >= quadWidth) {
-                p -= x + col - quadWidth + 4;
-              }
-              r = imageData[p++];
-              g = imageData[p++];
-              b = imageData[p++];
-              YDU[pos] = (RGB_YUV_TABLE[r] + RGB_YUV_TABLE[g + 256 >> 0] + RGB_YUV_TABLE[b + 512 >> 0] >> 16) - 128;
-              UDU[pos] = (RGB_YUV_TABLE[r + 768 >> 0] + RGB_YUV_TABLE[g + 1024 >> 0] + RGB_YUV_TABLE[b + 1280 >> 0] >> 16) - 128;
-              VDU[pos] = (RGB_YUV_TABLE[r + 1280 >> 0] + RGB_YUV_TABLE[g + 1536 >> 0] + RGB_YUV_TABLE[b + 1792 >> 0] >> 16) - 128;
-            }
-            DCY = processDU(YDU, fdtbl_Y, DCY, YDC_HT, YAC_HT);
-            DCU = processDU(UDU, fdtbl_UV, DCU, UVDC_HT, UVAC_HT);
-            DCV = processDU(VDU, fdtbl_UV, DCV, UVDC_HT, UVAC_HT);
-            x += 32;
-          }
-          y += 8;
-        }
-        if (bytepos >= 0) {
-          var fillbits = [];
-          fillbits[1] = bytepos + 1;
-          fillbits[0] = (1 << bytepos + 1) - 1;
-          writeBits(fillbits);
-        }
-        writeWord(65497);
-        if (typeof module === "undefined") return new Uint8Array(byteout);
-        return Buffer.from(byteout);
-        var jpegDataUri = "data:image/jpeg;base64," + btoa2(byteout.join(""));
-        byteout = [];
-        var duration3 = (/* @__PURE__ */ new Date()).getTime() - time_start;
-        return jpegDataUri;
-      };
-      function setQuality(quality2) {
-        if (quality2 <= 0) {
-          quality2 = 1;
-        }
-        if (quality2 > 100) {
-          quality2 = 100;
-        }
-        if (currentQuality == quality2) return;
-        var sf = 0;
-        if (quality2 < 50) {
-          sf = Math.floor(5e3 / quality2);
-        } else {
-          sf = Math.floor(200 - quality2 * 2);
-        }
-        initQuantTables(sf);
-        currentQuality = quality2;
-      }
-      __name(setQuality, "setQuality");
-      function init() {
-        var time_start = (/* @__PURE__ */ new Date()).getTime();
-        if (!quality) quality = 50;
-        initCharLookupTable();
-        initHuffmanTbl();
-        initCategoryNumber();
-        initRGBYUVTable();
-        setQuality(quality);
-        var duration3 = (/* @__PURE__ */ new Date()).getTime() - time_start;
-      }
-      __name(init, "init");
-      init();
-    }
-    __name(JPEGEncoder, "JPEGEncoder");
-    if (typeof module !== "undefined") {
-      module.exports = encode3;
-    } else if (typeof window !== "undefined") {
-      window["jpeg-js"] = window["jpeg-js"] || {};
-      window["jpeg-js"].encode = encode3;
-    }
-    function encode3(imgData, qu) {
-      if (typeof qu === "undefined") qu = 50;
-      var encoder = new JPEGEncoder(qu);
-      var data = encoder.encode(imgData, qu);
-      return {
-        data,
-        width: imgData.width,
-        height: imgData.height
-      };
-    }
-    __name(encode3, "encode");
-  }
-});
-
-// node_modules/jpeg-js/lib/decoder.js
-var require_decoder = __commonJS({
-  "node_modules/jpeg-js/lib/decoder.js"(exports, module) {
-    var JpegImage = (/* @__PURE__ */ __name((function jpegImage() {
-      "use strict";
-      var dctZigZag = new Int32Array([
-        0,
-        1,
-        8,
-        16,
-        9,
-        2,
-        3,
-        10,
-        17,
-        24,
-        32,
-        25,
-        18,
-        11,
-        4,
-        5,
-        12,
-        19,
-        26,
-        33,
-        40,
-        48,
-        41,
-        34,
-        27,
-        20,
-        13,
-        6,
-        7,
-        14,
-        21,
-        28,
-        35,
-        42,
-        49,
-        56,
-        57,
-        50,
-        43,
-        36,
-        29,
-        22,
-        15,
-        23,
-        30,
-        37,
-        44,
-        51,
-        58,
-        59,
-        52,
-        45,
-        38,
-        31,
-        39,
-        46,
-        53,
-        60,
-        61,
-        54,
-        47,
-        55,
-        62,
-        63
-      ]);
-      var dctCos1 = 4017;
-      var dctSin1 = 799;
-      var dctCos3 = 3406;
-      var dctSin3 = 2276;
-      var dctCos6 = 1567;
-      var dctSin6 = 3784;
-      var dctSqrt2 = 5793;
-      var dctSqrt1d2 = 2896;
-      function constructor() {
-      }
-      __name(constructor, "constructor");
-      function buildHuffmanTable(codeLengths, values) {
-        var k = 0, code = [], i, j, length = 16;
-        while (length > 0 && !codeLengths[length - 1])
-          length--;
-        code.push({ children: [], index: 0 });
-        var p = code[0], q;
-        for (i = 0; i < length; i++) {
-          for (j = 0; j < codeLengths[i]; j++) {
-            p = code.pop();
-            p.children[p.index] = values[k];
-            while (p.index > 0) {
-              if (code.length === 0)
-                throw new Error("Could not recreate Huffman Table");
-              p = code.pop();
-            }
-            p.index++;
-            code.push(p);
-            while (code.length <= i) {
-              code.push(q = { children: [], index: 0 });
-              p.children[p.index] = q.children;
-              p = q;
-            }
-            k++;
-          }
-          if (i + 1 < length) {
-            code.push(q = { children: [], index: 0 });
-            p.children[p.index] = q.children;
-            p = q;
-          }
-        }
-        return code[0].children;
-      }
-      __name(buildHuffmanTable, "buildHuffmanTable");
-      function decodeScan(data, offset, frame, components, resetInterval, spectralStart, spectralEnd, successivePrev, successive, opts) {
-        var precision = frame.precision;
-        var samplesPerLine = frame.samplesPerLine;
-        var scanLines = frame.scanLines;
-        var mcusPerLine = frame.mcusPerLine;
-        var progressive = frame.progressive;
-        var maxH = frame.maxH, maxV = frame.maxV;
-        var startOffset = offset, bitsData = 0, bitsCount = 0;
-        function readBit() {
-          if (bitsCount > 0) {
-            bitsCount--;
-            return bitsData >> bitsCount & 1;
-          }
-          bitsData = data[offset++];
-          if (bitsData == 255) {
-            var nextByte = data[offset++];
-            if (nextByte) {
-              throw new Error("unexpected marker: " + (bitsData << 8 | nextByte).toString(16));
-            }
-          }
-          bitsCount = 7;
-          return bitsData >>> 7;
-        }
-        __name(readBit, "readBit");
-        function decodeHuffman(tree) {
-          var node2 = tree, bit;
-          while ((bit = readBit()) !== null) {
-            node2 = node2[bit];
-            if (typeof node2 === "number")
-              return node2;
-            if (typeof node2 !== "object")
-              throw new Error("invalid huffman sequence");
-          }
-          return null;
-        }
-        __name(decodeHuffman, "decodeHuffman");
-        function receive(length) {
-          var n2 = 0;
-          while (length > 0) {
-            var bit = readBit();
-            if (bit === null) return;
-            n2 = n2 << 1 | bit;
-            length--;
-          }
-          return n2;
-        }
-        __name(receive, "receive");
-        function receiveAndExtend(length) {
-          var n2 = receive(length);
-          if (n2 >= 1 << length - 1)
-            return n2;
-          return n2 + (-1 << length) + 1;
-        }
-        __name(receiveAndExtend, "receiveAndExtend");
-        function decodeBaseline(component2, zz) {
-          var t = decodeHuffman(component2.huffmanTableDC);
-          var diff = t === 0 ? 0 : receiveAndExtend(t);
-          zz[0] = component2.pred += diff;
-          var k2 = 1;
-          while (k2 < 64) {
-            var rs = decodeHuffman(component2.huffmanTableAC);
-            var s = rs & 15, r = rs >> 4;
-            if (s === 0) {
-              if (r < 15)
-                break;
-              k2 += 16;
-              continue;
-            }
-            k2 += r;
-            var z2 = dctZigZag[k2];
-            zz[z2] = receiveAndExtend(s);
-            k2++;
-          }
-        }
-        __name(decodeBaseline, "decodeBaseline");
-        function decodeDCFirst(component2, zz) {
-          var t = decodeHuffman(component2.huffmanTableDC);
-          var diff = t === 0 ? 0 : receiveAndExtend(t) << successive;
-          zz[0] = component2.pred += diff;
-        }
-        __name(decodeDCFirst, "decodeDCFirst");
-        function decodeDCSuccessive(component2, zz) {
-          zz[0] |= readBit() << successive;
-        }
-        __name(decodeDCSuccessive, "decodeDCSuccessive");
-        var eobrun = 0;
-        function decodeACFirst(component2, zz) {
-          if (eobrun > 0) {
-            eobrun--;
-            return;
-          }
-          var k2 = spectralStart, e = spectralEnd;
-          while (k2 <= e) {
-            var rs = decodeHuffman(component2.huffmanTableAC);
-            var s = rs & 15, r = rs >> 4;
-            if (s === 0) {
-              if (r < 15) {
-                eobrun = receive(r) + (1 << r) - 1;
-                break;
-              }
-              k2 += 16;
-              continue;
-            }
-            k2 += r;
-            var z2 = dctZigZag[k2];
-            zz[z2] = receiveAndExtend(s) * (1 << successive);
-            k2++;
-          }
-        }
-        __name(decodeACFirst, "decodeACFirst");
-        var successiveACState = 0, successiveACNextValue;
-        function decodeACSuccessive(component2, zz) {
-          var k2 = spectralStart, e = spectralEnd, r = 0;
-          while (k2 <= e) {
-            var z2 = dctZigZag[k2];
-            var direction = zz[z2] < 0 ? -1 : 1;
-            switch (successiveACState) {
-              case 0:
-                var rs = decodeHuffman(component2.huffmanTableAC);
-                var s = rs & 15, r = rs >> 4;
-                if (s === 0) {
-                  if (r < 15) {
-                    eobrun = receive(r) + (1 << r);
-                    successiveACState = 4;
-                  } else {
-                    r = 16;
-                    successiveACState = 1;
-                  }
-                } else {
-                  if (s !== 1)
-                    throw new Error("invalid ACn encoding");
-                  successiveACNextValue = receiveAndExtend(s);
-                  successiveACState = r ? 2 : 3;
-                }
-                continue;
-              case 1:
-              // skipping r zero items
-              case 2:
-                if (zz[z2])
-                  zz[z2] += (readBit() << successive) * direction;
-                else {
-                  r--;
-                  if (r === 0)
-                    successiveACState = successiveACState == 2 ? 3 : 0;
-                }
-                break;
-              case 3:
-                if (zz[z2])
-                  zz[z2] += (readBit() << successive) * direction;
-                else {
-                  zz[z2] = successiveACNextValue << successive;
-                  successiveACState = 0;
-                }
-                break;
-              case 4:
-                if (zz[z2])
-                  zz[z2] += (readBit() << successive) * direction;
-                break;
-            }
-            k2++;
-          }
-          if (successiveACState === 4) {
-            eobrun--;
-            if (eobrun === 0)
-              successiveACState = 0;
-          }
-        }
-        __name(decodeACSuccessive, "decodeACSuccessive");
-        function decodeMcu(component2, decode4, mcu2, row, col) {
-          var mcuRow = mcu2 / mcusPerLine | 0;
-          var mcuCol = mcu2 % mcusPerLine;
-          var blockRow = mcuRow * component2.v + row;
-          var blockCol = mcuCol * component2.h + col;
-          if (component2.blocks[blockRow] === void 0 && opts.tolerantDecoding)
-            return;
-          decode4(component2, component2.blocks[blockRow][blockCol]);
-        }
-        __name(decodeMcu, "decodeMcu");
-        function decodeBlock(component2, decode4, mcu2) {
-          var blockRow = mcu2 / component2.blocksPerLine | 0;
-          var blockCol = mcu2 % component2.blocksPerLine;
-          if (component2.blocks[blockRow] === void 0 && opts.tolerantDecoding)
-            return;
-          decode4(component2, component2.blocks[blockRow][blockCol]);
-        }
-        __name(decodeBlock, "decodeBlock");
-        var componentsLength = components.length;
-        var component, i, j, k, n;
-        var decodeFn;
-        if (progressive) {
-          if (spectralStart === 0)
-            decodeFn = successivePrev === 0 ? decodeDCFirst : decodeDCSuccessive;
-          else
-            decodeFn = successivePrev === 0 ? decodeACFirst : decodeACSuccessive;
-        } else {
-          decodeFn = decodeBaseline;
-        }
-        var mcu = 0, marker;
-        var mcuExpected;
-        if (componentsLength == 1) {
-          mcuExpected = components[0].blocksPerLine * components[0].blocksPerColumn;
-        } else {
-          mcuExpected = mcusPerLine * frame.mcusPerColumn;
-        }
-        if (!resetInterval) resetInterval = mcuExpected;
-        var h, v;
-        while (mcu < mcuExpected) {
-          for (i = 0; i < componentsLength; i++)
-            components[i].pred = 0;
-          eobrun = 0;
-          if (componentsLength == 1) {
-            component = components[0];
-            for (n = 0; n < resetInterval; n++) {
-              decodeBlock(component, decodeFn, mcu);
-              mcu++;
-            }
-          } else {
-            for (n = 0; n < resetInterval; n++) {
-              for (i = 0; i < componentsLength; i++) {
-                component = components[i];
-                h = component.h;
-                v = component.v;
-                for (j = 0; j < v; j++) {
-                  for (k = 0; k < h; k++) {
-                    decodeMcu(component, decodeFn, mcu, j, k);
-                  }
-                }
-              }
-              mcu++;
-              if (mcu === mcuExpected) break;
-            }
-          }
-          if (mcu === mcuExpected) {
-            do {
-              if (data[offset] === 255) {
-                if (data[offset + 1] !== 0) {
-                  break;
-                }
-              }
-              offset += 1;
-            } while (offset < data.length - 2);
-          }
-          bitsCount = 0;
-          marker = data[offset] << 8 | data[offset + 1];
-          if (marker < 65280) {
-            throw new Error("marker was not found");
-          }
-          if (marker >= 65488 && marker <= 65495) {
-            offset += 2;
-          } else
-            break;
-        }
-        return offset - startOffset;
-      }
-      __name(decodeScan, "decodeScan");
-      function buildComponentData(frame, component) {
-        var lines = [];
-        var blocksPerLine = component.blocksPerLine;
-        var blocksPerColumn = component.blocksPerColumn;
-        var samplesPerLine = blocksPerLine << 3;
-        var R = new Int32Array(64), r = new Uint8Array(64);
-        function quantizeAndInverse(zz, dataOut, dataIn) {
-          var qt = component.quantizationTable;
-          var v0, v1, v2, v3, v4, v5, v6, v7, t;
-          var p = dataIn;
-          var i2;
-          for (i2 = 0; i2 < 64; i2++)
-            p[i2] = zz[i2] * qt[i2];
-          for (i2 = 0; i2 < 8; ++i2) {
-            var row = 8 * i2;
-            if (p[1 + row] == 0 && p[2 + row] == 0 && p[3 + row] == 0 && p[4 + row] == 0 && p[5 + row] == 0 && p[6 + row] == 0 && p[7 + row] == 0) {
-              t = dctSqrt2 * p[0 + row] + 512 >> 10;
-              p[0 + row] = t;
-              p[1 + row] = t;
-              p[2 + row] = t;
-              p[3 + row] = t;
-              p[4 + row] = t;
-              p[5 + row] = t;
-              p[6 + row] = t;
-              p[7 + row] = t;
-              continue;
-            }
-            v0 = dctSqrt2 * p[0 + row] + 128 >> 8;
-            v1 = dctSqrt2 * p[4 + row] + 128 >> 8;
-            v2 = p[2 + row];
-            v3 = p[6 + row];
-            v4 = dctSqrt1d2 * (p[1 + row] - p[7 + row]) + 128 >> 8;
-            v7 = dctSqrt1d2 * (p[1 + row] + p[7 + row]) + 128 >> 8;
-            v5 = p[3 + row] << 4;
-            v6 = p[5 + row] << 4;
-            t = v0 - v1 + 1 >> 1;
-            v0 = v0 + v1 + 1 >> 1;
-            v1 = t;
-            t = v2 * dctSin6 + v3 * dctCos6 + 128 >> 8;
-            v2 = v2 * dctCos6 - v3 * dctSin6 + 128 >> 8;
-            v3 = t;
-            t = v4 - v6 + 1 >> 1;
-            v4 = v4 + v6 + 1 >> 1;
-            v6 = t;
-            t = v7 + v5 + 1 >> 1;
-            v5 = v7 - v5 + 1 >> 1;
-            v7 = t;
-            t = v0 - v3 + 1 >> 1;
-            v0 = v0 + v3 + 1 >> 1;
-            v3 = t;
-            t = v1 - v2 + 1 >> 1;
-            v1 = v1 + v2 + 1 >> 1;
-            v2 = t;
-            t = v4 * dctSin3 + v7 * dctCos3 + 2048 >> 12;
-            v4 = v4 * dctCos3 - v7 * dctSin3 + 2048 >> 12;
-            v7 = t;
-            t = v5 * dctSin1 + v6 * dctCos1 + 2048 >> 12;
-            v5 = v5 * dctCos1 - v6 * dctSin1 + 2048 >> 12;
-            v6 = t;
-            p[0 + row] = v0 + v7;
-            p[7 + row] = v0 - v7;
-            p[1 + row] = v1 + v6;
-            p[6 + row] = v1 - v6;
-            p[2 + row] = v2 + v5;
-            p[5 + row] = v2 - v5;
-            p[3 + row] = v3 + v4;
-            p[4 + row] = v3 - v4;
-          }
-          for (i2 = 0; i2 < 8; ++i2) {
-            var col = i2;
-            if (p[1 * 8 + col] == 0 && p[2 * 8 + col] == 0 && p[3 * 8 + col] == 0 && p[4 * 8 + col] == 0 && p[5 * 8 + col] == 0 && p[6 * 8 + col] == 0 && p[7 * 8 + col] == 0) {
-              t = dctSqrt2 * dataIn[i2 + 0] + 8192 >> 14;
-              p[0 * 8 + col] = t;
-              p[1 * 8 + col] = t;
-              p[2 * 8 + col] = t;
-              p[3 * 8 + col] = t;
-              p[4 * 8 + col] = t;
-              p[5 * 8 + col] = t;
-              p[6 * 8 + col] = t;
-              p[7 * 8 + col] = t;
-              continue;
-            }
-            v0 = dctSqrt2 * p[0 * 8 + col] + 2048 >> 12;
-            v1 = dctSqrt2 * p[4 * 8 + col] + 2048 >> 12;
-            v2 = p[2 * 8 + col];
-            v3 = p[6 * 8 + col];
-            v4 = dctSqrt1d2 * (p[1 * 8 + col] - p[7 * 8 + col]) + 2048 >> 12;
-            v7 = dctSqrt1d2 * (p[1 * 8 + col] + p[7 * 8 + col]) + 2048 >> 12;
-            v5 = p[3 * 8 + col];
-            v6 = p[5 * 8 + col];
-            t = v0 - v1 + 1 >> 1;
-            v0 = v0 + v1 + 1 >> 1;
-            v1 = t;
-            t = v2 * dctSin6 + v3 * dctCos6 + 2048 >> 12;
-            v2 = v2 * dctCos6 - v3 * dctSin6 + 2048 >> 12;
-            v3 = t;
-            t = v4 - v6 + 1 >> 1;
-            v4 = v4 + v6 + 1 >> 1;
-            v6 = t;
-            t = v7 + v5 + 1 >> 1;
-            v5 = v7 - v5 + 1 >> 1;
-            v7 = t;
-            t = v0 - v3 + 1 >> 1;
-            v0 = v0 + v3 + 1 >> 1;
-            v3 = t;
-            t = v1 - v2 + 1 >> 1;
-            v1 = v1 + v2 + 1 >> 1;
-            v2 = t;
-            t = v4 * dctSin3 + v7 * dctCos3 + 2048 >> 12;
-            v4 = v4 * dctCos3 - v7 * dctSin3 + 2048 >> 12;
-            v7 = t;
-            t = v5 * dctSin1 + v6 * dctCos1 + 2048 >> 12;
-            v5 = v5 * dctCos1 - v6 * dctSin1 + 2048 >> 12;
-            v6 = t;
-            p[0 * 8 + col] = v0 + v7;
-            p[7 * 8 + col] = v0 - v7;
-            p[1 * 8 + col] = v1 + v6;
-            p[6 * 8 + col] = v1 - v6;
-            p[2 * 8 + col] = v2 + v5;
-            p[5 * 8 + col] = v2 - v5;
-            p[3 * 8 + col] = v3 + v4;
-            p[4 * 8 + col] = v3 - v4;
-          }
-          for (i2 = 0; i2 < 64; ++i2) {
-            var sample2 = 128 + (p[i2] + 8 >> 4);
-            dataOut[i2] = sample2 < 0 ? 0 : sample2 > 255 ? 255 : sample2;
-          }
-        }
-        __name(quantizeAndInverse, "quantizeAndInverse");
-        requestMemoryAllocation(samplesPerLine * blocksPerColumn * 8);
-        var i, j;
-        for (var blockRow = 0; blockRow < blocksPerColumn; blockRow++) {
-          var scanLine = blockRow << 3;
-          for (i = 0; i < 8; i++)
-            lines.push(new Uint8Array(samplesPerLine));
-          for (var blockCol = 0; blockCol < blocksPerLine; blockCol++) {
-            quantizeAndInverse(component.blocks[blockRow][blockCol], r, R);
-            var offset = 0, sample = blockCol << 3;
-            for (j = 0; j < 8; j++) {
-              var line = lines[scanLine + j];
-              for (i = 0; i < 8; i++)
-                line[sample + i] = r[offset++];
-            }
-          }
-        }
-        return lines;
-      }
-      __name(buildComponentData, "buildComponentData");
-      function clampTo8bit(a) {
-        return a < 0 ? 0 : a > 255 ? 255 : a;
-      }
-      __name(clampTo8bit, "clampTo8bit");
-      constructor.prototype = {
-        load: /* @__PURE__ */ __name(function load(path11) {
-          var xhr = new XMLHttpRequest();
-          xhr.open("GET", path11, true);
-          xhr.responseType = "arraybuffer";
-          xhr.onload = (function() {
-            var data = new Uint8Array(xhr.response || xhr.mozResponseArrayBuffer);
-            this.parse(data);
-            if (this.onload)
-              this.onload();
-          }).bind(this);
-          xhr.send(null);
-        }, "load"),
-        parse: /* @__PURE__ */ __name(function parse4(data) {
-          var maxResolutionInPixels = this.opts.maxResolutionInMP * 1e3 * 1e3;
-          var offset = 0, length = data.length;
-          function readUint16() {
-            var value = data[offset] << 8 | data[offset + 1];
-            offset += 2;
-            return value;
-          }
-          __name(readUint16, "readUint16");
-          function readDataBlock() {
-            var length2 = readUint16();
-            var array2 = data.subarray(offset, offset + length2 - 2);
-            offset += array2.length;
-            return array2;
-          }
-          __name(readDataBlock, "readDataBlock");
-          function prepareComponents(frame2) {
-            var maxH2 = 1, maxV2 = 1;
-            var component2, componentId2;
-            for (componentId2 in frame2.components) {
-              if (frame2.components.hasOwnProperty(componentId2)) {
-                component2 = frame2.components[componentId2];
-                if (maxH2 < component2.h) maxH2 = component2.h;
-                if (maxV2 < component2.v) maxV2 = component2.v;
-              }
-            }
-            var mcusPerLine = Math.ceil(frame2.samplesPerLine / 8 / maxH2);
-            var mcusPerColumn = Math.ceil(frame2.scanLines / 8 / maxV2);
-            for (componentId2 in frame2.components) {
-              if (frame2.components.hasOwnProperty(componentId2)) {
-                component2 = frame2.components[componentId2];
-                var blocksPerLine = Math.ceil(Math.ceil(frame2.samplesPerLine / 8) * component2.h / maxH2);
-                var blocksPerColumn = Math.ceil(Math.ceil(frame2.scanLines / 8) * component2.v / maxV2);
-                var blocksPerLineForMcu = mcusPerLine * component2.h;
-                var blocksPerColumnForMcu = mcusPerColumn * component2.v;
-                var blocksToAllocate = blocksPerColumnForMcu * blocksPerLineForMcu;
-                var blocks = [];
-                requestMemoryAllocation(blocksToAllocate * 256);
-                for (var i2 = 0; i2 < blocksPerColumnForMcu; i2++) {
-                  var row = [];
-                  for (var j2 = 0; j2 < blocksPerLineForMcu; j2++)
-                    row.push(new Int32Array(64));
-                  blocks.push(row);
-                }
-                component2.blocksPerLine = blocksPerLine;
-                component2.blocksPerColumn = blocksPerColumn;
-                component2.blocks = blocks;
-              }
-            }
-            frame2.maxH = maxH2;
-            frame2.maxV = maxV2;
-            frame2.mcusPerLine = mcusPerLine;
-            frame2.mcusPerColumn = mcusPerColumn;
-          }
-          __name(prepareComponents, "prepareComponents");
-          var jfif = null;
-          var adobe = null;
-          var pixels = null;
-          var frame, resetInterval;
-          var quantizationTables = [], frames = [];
-          var huffmanTablesAC = [], huffmanTablesDC = [];
-          var fileMarker = readUint16();
-          var malformedDataOffset = -1;
-          this.comments = [];
-          if (fileMarker != 65496) {
-            throw new Error("SOI not found");
-          }
-          fileMarker = readUint16();
-          while (fileMarker != 65497) {
-            var i, j, l;
-            switch (fileMarker) {
-              case 65280:
-                break;
-              case 65504:
-              // APP0 (Application Specific)
-              case 65505:
-              // APP1
-              case 65506:
-              // APP2
-              case 65507:
-              // APP3
-              case 65508:
-              // APP4
-              case 65509:
-              // APP5
-              case 65510:
-              // APP6
-              case 65511:
-              // APP7
-              case 65512:
-              // APP8
-              case 65513:
-              // APP9
-              case 65514:
-              // APP10
-              case 65515:
-              // APP11
-              case 65516:
-              // APP12
-              case 65517:
-              // APP13
-              case 65518:
-              // APP14
-              case 65519:
-              // APP15
-              case 65534:
-                var appData = readDataBlock();
-                if (fileMarker === 65534) {
-                  var comment = String.fromCharCode.apply(null, appData);
-                  this.comments.push(comment);
-                }
-                if (fileMarker === 65504) {
-                  if (appData[0] === 74 && appData[1] === 70 && appData[2] === 73 && appData[3] === 70 && appData[4] === 0) {
-                    jfif = {
-                      version: { major: appData[5], minor: appData[6] },
-                      densityUnits: appData[7],
-                      xDensity: appData[8] << 8 | appData[9],
-                      yDensity: appData[10] << 8 | appData[11],
-                      thumbWidth: appData[12],
-                      thumbHeight: appData[13],
-                      thumbData: appData.subarray(14, 14 + 3 * appData[12] * appData[13])
-                    };
-                  }
-                }
-                if (fileMarker === 65505) {
-                  if (appData[0] === 69 && appData[1] === 120 && appData[2] === 105 && appData[3] === 102 && appData[4] === 0) {
-                    this.exifBuffer = appData.subarray(5, appData.length);
-                  }
-                }
-                if (fileMarker === 65518) {
-                  if (appData[0] === 65 && appData[1] === 100 && appData[2] === 111 && appData[3] === 98 && appData[4] === 101 && appData[5] === 0) {
-                    adobe = {
-                      version: appData[6],
-                      flags0: appData[7] << 8 | appData[8],
-                      flags1: appData[9] << 8 | appData[10],
-                      transformCode: appData[11]
-                    };
-                  }
-                }
-                break;
-              case 65499:
-                var quantizationTablesLength = readUint16();
-                var quantizationTablesEnd = quantizationTablesLength + offset - 2;
-                while (offset < quantizationTablesEnd) {
-                  var quantizationTableSpec = data[offset++];
-                  requestMemoryAllocation(64 * 4);
-                  var tableData = new Int32Array(64);
-                  if (quantizationTableSpec >> 4 === 0) {
-                    for (j = 0; j < 64; j++) {
-                      var z2 = dctZigZag[j];
-                      tableData[z2] = data[offset++];
-                    }
-                  } else if (quantizationTableSpec >> 4 === 1) {
-                    for (j = 0; j < 64; j++) {
-                      var z2 = dctZigZag[j];
-                      tableData[z2] = readUint16();
-                    }
-                  } else
-                    throw new Error("DQT: invalid table spec");
-                  quantizationTables[quantizationTableSpec & 15] = tableData;
-                }
-                break;
-              case 65472:
-              // SOF0 (Start of Frame, Baseline DCT)
-              case 65473:
-              // SOF1 (Start of Frame, Extended DCT)
-              case 65474:
-                readUint16();
-                frame = {};
-                frame.extended = fileMarker === 65473;
-                frame.progressive = fileMarker === 65474;
-                frame.precision = data[offset++];
-                frame.scanLines = readUint16();
-                frame.samplesPerLine = readUint16();
-                frame.components = {};
-                frame.componentsOrder = [];
-                var pixelsInFrame = frame.scanLines * frame.samplesPerLine;
-                if (pixelsInFrame > maxResolutionInPixels) {
-                  var exceededAmount = Math.ceil((pixelsInFrame - maxResolutionInPixels) / 1e6);
-                  throw new Error(`maxResolutionInMP limit exceeded by ${exceededAmount}MP`);
-                }
-                var componentsCount = data[offset++], componentId;
-                var maxH = 0, maxV = 0;
-                for (i = 0; i < componentsCount; i++) {
-                  componentId = data[offset];
-                  var h = data[offset + 1] >> 4;
-                  var v = data[offset + 1] & 15;
-                  var qId = data[offset + 2];
-                  if (h <= 0 || v <= 0) {
-                    throw new Error("Invalid sampling factor, expected values above 0");
-                  }
-                  frame.componentsOrder.push(componentId);
-                  frame.components[componentId] = {
-                    h,
-                    v,
-                    quantizationIdx: qId
-                  };
-                  offset += 3;
-                }
-                prepareComponents(frame);
-                frames.push(frame);
-                break;
-              case 65476:
-                var huffmanLength = readUint16();
-                for (i = 2; i < huffmanLength; ) {
-                  var huffmanTableSpec = data[offset++];
-                  var codeLengths = new Uint8Array(16);
-                  var codeLengthSum = 0;
-                  for (j = 0; j < 16; j++, offset++) {
-                    codeLengthSum += codeLengths[j] = data[offset];
-                  }
-                  requestMemoryAllocation(16 + codeLengthSum);
-                  var huffmanValues = new Uint8Array(codeLengthSum);
-                  for (j = 0; j < codeLengthSum; j++, offset++)
-                    huffmanValues[j] = data[offset];
-                  i += 17 + codeLengthSum;
-                  (huffmanTableSpec >> 4 === 0 ? huffmanTablesDC : huffmanTablesAC)[huffmanTableSpec & 15] = buildHuffmanTable(codeLengths, huffmanValues);
-                }
-                break;
-              case 65501:
-                readUint16();
-                resetInterval = readUint16();
-                break;
-              case 65500:
-                readUint16();
-                readUint16();
-                break;
-              case 65498:
-                var scanLength = readUint16();
-                var selectorsCount = data[offset++];
-                var components = [], component;
-                for (i = 0; i < selectorsCount; i++) {
-                  component = frame.components[data[offset++]];
-                  var tableSpec = data[offset++];
-                  component.huffmanTableDC = huffmanTablesDC[tableSpec >> 4];
-                  component.huffmanTableAC = huffmanTablesAC[tableSpec & 15];
-                  components.push(component);
-                }
-                var spectralStart = data[offset++];
-                var spectralEnd = data[offset++];
-                var successiveApproximation = data[offset++];
-                var processed = decodeScan(
-                  data,
-                  offset,
-                  frame,
-                  components,
-                  resetInterval,
-                  spectralStart,
-                  spectralEnd,
-                  successiveApproximation >> 4,
-                  successiveApproximation & 15,
-                  this.opts
-                );
-                offset += processed;
-                break;
-              case 65535:
-                if (data[offset] !== 255) {
-                  offset--;
-                }
-                break;
-              default:
-                if (data[offset - 3] == 255 && data[offset - 2] >= 192 && data[offset - 2] <= 254) {
-                  offset -= 3;
-                  break;
-                } else if (fileMarker === 224 || fileMarker == 225) {
-                  if (malformedDataOffset !== -1) {
-                    throw new Error(`first unknown JPEG marker at offset ${malformedDataOffset.toString(16)}, second unknown JPEG marker ${fileMarker.toString(16)} at offset ${(offset - 1).toString(16)}`);
-                  }
-                  malformedDataOffset = offset - 1;
-                  const nextOffset = readUint16();
-                  if (data[offset + nextOffset - 2] === 255) {
-                    offset += nextOffset - 2;
-                    break;
-                  }
-                }
-                throw new Error("unknown JPEG marker " + fileMarker.toString(16));
-            }
-            fileMarker = readUint16();
-          }
-          if (frames.length != 1)
-            throw new Error("only single frame JPEGs supported");
-          for (var i = 0; i < frames.length; i++) {
-            var cp = frames[i].components;
-            for (var j in cp) {
-              cp[j].quantizationTable = quantizationTables[cp[j].quantizationIdx];
-              delete cp[j].quantizationIdx;
-            }
-          }
-          this.width = frame.samplesPerLine;
-          this.height = frame.scanLines;
-          this.jfif = jfif;
-          this.adobe = adobe;
-          this.components = [];
-          for (var i = 0; i < frame.componentsOrder.length; i++) {
-            var component = frame.components[frame.componentsOrder[i]];
-            this.components.push({
-              lines: buildComponentData(frame, component),
-              scaleX: component.h / frame.maxH,
-              scaleY: component.v / frame.maxV
-            });
-          }
-        }, "parse"),
-        getData: /* @__PURE__ */ __name(function getData(width, height) {
-          var scaleX = this.width / width, scaleY = this.height / height;
-          var component1, component2, component3, component4;
-          var component1Line, component2Line, component3Line, component4Line;
-          var x, y;
-          var offset = 0;
-          var Y, Cb, Cr, K, C, M, Ye, R, G, B;
-          var colorTransform;
-          var dataLength = width * height * this.components.length;
-          requestMemoryAllocation(dataLength);
-          var data = new Uint8Array(dataLength);
-          switch (this.components.length) {
-            case 1:
-              component1 = this.components[0];
-              for (y = 0; y < height; y++) {
-                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
-                for (x = 0; x < width; x++) {
-                  Y = component1Line[0 | x * component1.scaleX * scaleX];
-                  data[offset++] = Y;
-                }
-              }
-              break;
-            case 2:
-              component1 = this.components[0];
-              component2 = this.components[1];
-              for (y = 0; y < height; y++) {
-                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
-                component2Line = component2.lines[0 | y * component2.scaleY * scaleY];
-                for (x = 0; x < width; x++) {
-                  Y = component1Line[0 | x * component1.scaleX * scaleX];
-                  data[offset++] = Y;
-                  Y = component2Line[0 | x * component2.scaleX * scaleX];
-                  data[offset++] = Y;
-                }
-              }
-              break;
-            case 3:
-              colorTransform = true;
-              if (this.adobe && this.adobe.transformCode)
-                colorTransform = true;
-              else if (typeof this.opts.colorTransform !== "undefined")
-                colorTransform = !!this.opts.colorTransform;
-              component1 = this.components[0];
-              component2 = this.components[1];
-              component3 = this.components[2];
-              for (y = 0; y < height; y++) {
-                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
-                component2Line = component2.lines[0 | y * component2.scaleY * scaleY];
-                component3Line = component3.lines[0 | y * component3.scaleY * scaleY];
-                for (x = 0; x < width; x++) {
-                  if (!colorTransform) {
-                    R = component1Line[0 | x * component1.scaleX * scaleX];
-                    G = component2Line[0 | x * component2.scaleX * scaleX];
-                    B = component3Line[0 | x * component3.scaleX * scaleX];
-                  } else {
-                    Y = component1Line[0 | x * component1.scaleX * scaleX];
-                    Cb = component2Line[0 | x * component2.scaleX * scaleX];
-                    Cr = component3Line[0 | x * component3.scaleX * scaleX];
-                    R = clampTo8bit(Y + 1.402 * (Cr - 128));
-                    G = clampTo8bit(Y - 0.3441363 * (Cb - 128) - 0.71413636 * (Cr - 128));
-                    B = clampTo8bit(Y + 1.772 * (Cb - 128));
-                  }
-                  data[offset++] = R;
-                  data[offset++] = G;
-                  data[offset++] = B;
-                }
-              }
-              break;
-            case 4:
-              if (!this.adobe)
-                throw new Error("Unsupported color mode (4 components)");
-              colorTransform = false;
-              if (this.adobe && this.adobe.transformCode)
-                colorTransform = true;
-              else if (typeof this.opts.colorTransform !== "undefined")
-                colorTransform = !!this.opts.colorTransform;
-              component1 = this.components[0];
-              component2 = this.components[1];
-              component3 = this.components[2];
-              component4 = this.components[3];
-              for (y = 0; y < height; y++) {
-                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
-                component2Line = component2.lines[0 | y * component2.scaleY * scaleY];
-                component3Line = component3.lines[0 | y * component3.scaleY * scaleY];
-                component4Line = component4.lines[0 | y * component4.scaleY * scaleY];
-                for (x = 0; x < width; x++) {
-                  if (!colorTransform) {
-                    C = component1Line[0 | x * component1.scaleX * scaleX];
-                    M = component2Line[0 | x * component2.scaleX * scaleX];
-                    Ye = component3Line[0 | x * component3.scaleX * scaleX];
-                    K = component4Line[0 | x * component4.scaleX * scaleX];
-                  } else {
-                    Y = component1Line[0 | x * component1.scaleX * scaleX];
-                    Cb = component2Line[0 | x * component2.scaleX * scaleX];
-                    Cr = component3Line[0 | x * component3.scaleX * scaleX];
-                    K = component4Line[0 | x * component4.scaleX * scaleX];
-                    C = 255 - clampTo8bit(Y + 1.402 * (Cr - 128));
-                    M = 255 - clampTo8bit(Y - 0.3441363 * (Cb - 128) - 0.71413636 * (Cr - 128));
-                    Ye = 255 - clampTo8bit(Y + 1.772 * (Cb - 128));
-                  }
-                  data[offset++] = 255 - C;
-                  data[offset++] = 255 - M;
-                  data[offset++] = 255 - Ye;
-                  data[offset++] = 255 - K;
-                }
-              }
-              break;
-            default:
-              throw new Error("Unsupported color mode");
-          }
-          return data;
-        }, "getData"),
-        copyToImageData: /* @__PURE__ */ __name(function copyToImageData(imageData, formatAsRGBA) {
-          var width = imageData.width, height = imageData.height;
-          var imageDataArray = imageData.data;
-          var data = this.getData(width, height);
-          var i = 0, j = 0, x, y;
-          var Y, K, C, M, R, G, B;
-          switch (this.components.length) {
-            case 1:
-              for (y = 0; y < height; y++) {
-                for (x = 0; x < width; x++) {
-                  Y = data[i++];
-                  imageDataArray[j++] = Y;
-                  imageDataArray[j++] = Y;
-                  imageDataArray[j++] = Y;
-                  if (formatAsRGBA) {
-                    imageDataArray[j++] = 255;
-                  }
-                }
-              }
-              break;
-            case 3:
-              for (y = 0; y < height; y++) {
-                for (x = 0; x < width; x++) {
-                  R = data[i++];
-                  G = data[i++];
-                  B = data[i++];
-                  imageDataArray[j++] = R;
-                  imageDataArray[j++] = G;
-                  imageDataArray[j++] = B;
-                  if (formatAsRGBA) {
-                    imageDataArray[j++] = 255;
-                  }
-                }
-              }
-              break;
-            case 4:
-              for (y = 0; y < height; y++) {
-                for (x = 0; x < width; x++) {
-                  C = data[i++];
-                  M = data[i++];
-                  Y = data[i++];
-                  K = data[i++];
-                  R = 255 - clampTo8bit(C * (1 - K / 255) + K);
-                  G = 255 - clampTo8bit(M * (1 - K / 255) + K);
-                  B = 255 - clampTo8bit(Y * (1 - K / 255) + K);
-                  imageDataArray[j++] = R;
-                  imageDataArray[j++] = G;
-                  imageDataArray[j++] = B;
-                  if (formatAsRGBA) {
-                    imageDataArray[j++] = 255;
-                  }
-                }
-              }
-              break;
-            default:
-              throw new Error("Unsupported color mode");
-          }
-        }, "copyToImageData")
-      };
-      var totalBytesAllocated = 0;
-      var maxMemoryUsageBytes = 0;
-      function requestMemoryAllocation(increaseAmount = 0) {
-        var totalMemoryImpactBytes = totalBytesAllocated + increaseAmount;
-        if (totalMemoryImpactBytes > maxMemoryUsageBytes) {
-          var exceededAmount = Math.ceil((totalMemoryImpactBytes - maxMemoryUsageBytes) / 1024 / 1024);
-          throw new Error(`maxMemoryUsageInMB limit exceeded by at least ${exceededAmount}MB`);
-        }
-        totalBytesAllocated = totalMemoryImpactBytes;
-      }
-      __name(requestMemoryAllocation, "requestMemoryAllocation");
-      constructor.resetMaxMemoryUsage = function(maxMemoryUsageBytes_) {
-        totalBytesAllocated = 0;
-        maxMemoryUsageBytes = maxMemoryUsageBytes_;
-      };
-      constructor.getBytesAllocated = function() {
-        return totalBytesAllocated;
-      };
-      constructor.requestMemoryAllocation = requestMemoryAllocation;
-      return constructor;
-    }), "jpegImage"))();
-    if (typeof module !== "undefined") {
-      module.exports = decode3;
-    } else if (typeof window !== "undefined") {
-      window["jpeg-js"] = window["jpeg-js"] || {};
-      window["jpeg-js"].decode = decode3;
-    }
-    function decode3(jpegData, userOpts = {}) {
-      var defaultOpts = {
-        // "undefined" means "Choose whether to transform colors based on the image’s color model."
-        colorTransform: void 0,
-        useTArray: false,
-        formatAsRGBA: true,
-        tolerantDecoding: true,
-        maxResolutionInMP: 100,
-        // Don't decode more than 100 megapixels
-        maxMemoryUsageInMB: 512
-        // Don't decode if memory footprint is more than 512MB
-      };
-      var opts = { ...defaultOpts, ...userOpts };
-      var arr = new Uint8Array(jpegData);
-      var decoder = new JpegImage();
-      decoder.opts = opts;
-      JpegImage.resetMaxMemoryUsage(opts.maxMemoryUsageInMB * 1024 * 1024);
-      decoder.parse(arr);
-      var channels = opts.formatAsRGBA ? 4 : 3;
-      var bytesNeeded = decoder.width * decoder.height * channels;
-      try {
-        JpegImage.requestMemoryAllocation(bytesNeeded);
-        var image = {
-          width: decoder.width,
-          height: decoder.height,
-          exifBuffer: decoder.exifBuffer,
-          data: opts.useTArray ? new Uint8Array(bytesNeeded) : Buffer.alloc(bytesNeeded)
-        };
-        if (decoder.comments.length > 0) {
-          image["comments"] = decoder.comments;
-        }
-      } catch (err) {
-        if (err instanceof RangeError) {
-          throw new Error("Could not allocate enough memory for the image. Required: " + bytesNeeded);
-        }
-        if (err instanceof ReferenceError) {
-          if (err.message === "Buffer is not defined") {
-            throw new Error("Buffer is not globally defined in this environment. Consider setting useTArray to true");
-          }
-        }
-        throw err;
-      }
-      decoder.copyToImageData(image, opts.formatAsRGBA);
-      return image;
-    }
-    __name(decode3, "decode");
-  }
-});
-
-// node_modules/jpeg-js/index.js
-var require_jpeg_js = __commonJS({
-  "node_modules/jpeg-js/index.js"(exports, module) {
-    var encode3 = require_encoder();
-    var decode3 = require_decoder();
-    module.exports = {
-      encode: encode3,
-      decode: decode3
-    };
-  }
-});
-
-// node_modules/pngjs/lib/chunkstream.js
-var require_chunkstream = __commonJS({
-  "node_modules/pngjs/lib/chunkstream.js"(exports, module) {
-    "use strict";
-    var util = __require("util");
-    var Stream = __require("stream");
-    var ChunkStream = module.exports = function() {
-      Stream.call(this);
-      this._buffers = [];
-      this._buffered = 0;
-      this._reads = [];
-      this._paused = false;
-      this._encoding = "utf8";
-      this.writable = true;
-    };
-    util.inherits(ChunkStream, Stream);
-    ChunkStream.prototype.read = function(length, callback) {
-      this._reads.push({
-        length: Math.abs(length),
-        // if length < 0 then at most this length
-        allowLess: length < 0,
-        func: callback
-      });
-      process.nextTick(
-        function() {
-          this._process();
-          if (this._paused && this._reads && this._reads.length > 0) {
-            this._paused = false;
-            this.emit("drain");
-          }
-        }.bind(this)
-      );
-    };
-    ChunkStream.prototype.write = function(data, encoding) {
-      if (!this.writable) {
-        this.emit("error", new Error("Stream not writable"));
-        return false;
-      }
-      let dataBuffer;
-      if (Buffer.isBuffer(data)) {
-        dataBuffer = data;
-      } else {
-        dataBuffer = Buffer.from(data, encoding || this._encoding);
-      }
-      this._buffers.push(dataBuffer);
-      this._buffered += dataBuffer.length;
-      this._process();
-      if (this._reads && this._reads.length === 0) {
-        this._paused = true;
-      }
-      return this.writable && !this._paused;
-    };
-    ChunkStream.prototype.end = function(data, encoding) {
-      if (data) {
-        this.write(data, encoding);
-      }
-      this.writable = false;
-      if (!this._buffers) {
-        return;
-      }
-      if (this._buffers.length === 0) {
-        this._end();
-      } else {
-        this._buffers.push(null);
-        this._process();
-      }
-    };
-    ChunkStream.prototype.destroySoon = ChunkStream.prototype.end;
-    ChunkStream.prototype._end = function() {
-      if (this._reads.length > 0) {
-        this.emit("error", new Error("Unexpected end of input"));
-      }
-      this.destroy();
-    };
-    ChunkStream.prototype.destroy = function() {
-      if (!this._buffers) {
-        return;
-      }
-      this.writable = false;
-      this._reads = null;
-      this._buffers = null;
-      this.emit("close");
-    };
-    ChunkStream.prototype._processReadAllowingLess = function(read) {
-      this._reads.shift();
-      let smallerBuf = this._buffers[0];
-      if (smallerBuf.length > read.length) {
-        this._buffered -= read.length;
-        this._buffers[0] = smallerBuf.slice(read.length);
-        read.func.call(this, smallerBuf.slice(0, read.length));
-      } else {
-        this._buffered -= smallerBuf.length;
-        this._buffers.shift();
-        read.func.call(this, smallerBuf);
-      }
-    };
-    ChunkStream.prototype._processRead = function(read) {
-      this._reads.shift();
-      let pos = 0;
-      let count = 0;
-      let data = Buffer.alloc(read.length);
-      while (pos < read.length) {
-        let buf = this._buffers[count++];
-        let len = Math.min(buf.length, read.length - pos);
-        buf.copy(data, pos, 0, len);
-        pos += len;
-        if (len !== buf.length) {
-          this._buffers[--count] = buf.slice(len);
-        }
-      }
-      if (count > 0) {
-        this._buffers.splice(0, count);
-      }
-      this._buffered -= read.length;
-      read.func.call(this, data);
-    };
-    ChunkStream.prototype._process = function() {
-      try {
-        while (this._buffered > 0 && this._reads && this._reads.length > 0) {
-          let read = this._reads[0];
-          if (read.allowLess) {
-            this._processReadAllowingLess(read);
-          } else if (this._buffered >= read.length) {
-            this._processRead(read);
-          } else {
-            break;
-          }
-        }
-        if (this._buffers && !this.writable) {
-          this._end();
-        }
-      } catch (ex) {
-        this.emit("error", ex);
-      }
-    };
-  }
-});
-
-// node_modules/pngjs/lib/interlace.js
-var require_interlace = __commonJS({
-  "node_modules/pngjs/lib/interlace.js"(exports) {
-    "use strict";
-    var imagePasses = [
-      {
-        // pass 1 - 1px
-        x: [0],
-        y: [0]
-      },
-      {
-        // pass 2 - 1px
-        x: [4],
-        y: [0]
-      },
-      {
-        // pass 3 - 2px
-        x: [0, 4],
-        y: [4]
-      },
-      {
-        // pass 4 - 4px
-        x: [2, 6],
-        y: [0, 4]
-      },
-      {
-        // pass 5 - 8px
-        x: [0, 2, 4, 6],
-        y: [2, 6]
-      },
-      {
-        // pass 6 - 16px
-        x: [1, 3, 5, 7],
-        y: [0, 2, 4, 6]
-      },
-      {
-        // pass 7 - 32px
-        x: [0, 1, 2, 3, 4, 5, 6, 7],
-        y: [1, 3, 5, 7]
-      }
-    ];
-    exports.getImagePasses = function(width, height) {
-      let images = [];
-      let xLeftOver = width % 8;
-      let yLeftOver = height % 8;
-      let xRepeats = (width - xLeftOver) / 8;
-      let yRepeats = (height - yLeftOver) / 8;
-      for (let i = 0; i < imagePasses.length; i++) {
-        let pass = imagePasses[i];
-        let passWidth = xRepeats * pass.x.length;
-        let passHeight = yRepeats * pass.y.length;
-        for (let j = 0; j < pass.x.length; j++) {
-          if (pass.x[j] < xLeftOver) {
-            passWidth++;
-          } else {
-            break;
-          }
-        }
-        for (let j = 0; j < pass.y.length; j++) {
-          if (pass.y[j] < yLeftOver) {
-            passHeight++;
-          } else {
-            break;
-          }
-        }
-        if (passWidth > 0 && passHeight > 0) {
-          images.push({ width: passWidth, height: passHeight, index: i });
-        }
-      }
-      return images;
-    };
-    exports.getInterlaceIterator = function(width) {
-      return function(x, y, pass) {
-        let outerXLeftOver = x % imagePasses[pass].x.length;
-        let outerX = (x - outerXLeftOver) / imagePasses[pass].x.length * 8 + imagePasses[pass].x[outerXLeftOver];
-        let outerYLeftOver = y % imagePasses[pass].y.length;
-        let outerY = (y - outerYLeftOver) / imagePasses[pass].y.length * 8 + imagePasses[pass].y[outerYLeftOver];
-        return outerX * 4 + outerY * width * 4;
-      };
-    };
-  }
-});
-
-// node_modules/pngjs/lib/paeth-predictor.js
-var require_paeth_predictor = __commonJS({
-  "node_modules/pngjs/lib/paeth-predictor.js"(exports, module) {
-    "use strict";
-    module.exports = /* @__PURE__ */ __name(function paethPredictor(left, above, upLeft) {
-      let paeth = left + above - upLeft;
-      let pLeft = Math.abs(paeth - left);
-      let pAbove = Math.abs(paeth - above);
-      let pUpLeft = Math.abs(paeth - upLeft);
-      if (pLeft <= pAbove && pLeft <= pUpLeft) {
-        return left;
-      }
-      if (pAbove <= pUpLeft) {
-        return above;
-      }
-      return upLeft;
-    }, "paethPredictor");
-  }
-});
-
-// node_modules/pngjs/lib/filter-parse.js
-var require_filter_parse = __commonJS({
-  "node_modules/pngjs/lib/filter-parse.js"(exports, module) {
-    "use strict";
-    var interlaceUtils = require_interlace();
-    var paethPredictor = require_paeth_predictor();
-    function getByteWidth(width, bpp, depth) {
-      let byteWidth = width * bpp;
-      if (depth !== 8) {
-        byteWidth = Math.ceil(byteWidth / (8 / depth));
-      }
-      return byteWidth;
-    }
-    __name(getByteWidth, "getByteWidth");
-    var Filter = module.exports = function(bitmapInfo, dependencies) {
-      let width = bitmapInfo.width;
-      let height = bitmapInfo.height;
-      let interlace = bitmapInfo.interlace;
-      let bpp = bitmapInfo.bpp;
-      let depth = bitmapInfo.depth;
-      this.read = dependencies.read;
-      this.write = dependencies.write;
-      this.complete = dependencies.complete;
-      this._imageIndex = 0;
-      this._images = [];
-      if (interlace) {
-        let passes = interlaceUtils.getImagePasses(width, height);
-        for (let i = 0; i < passes.length; i++) {
-          this._images.push({
-            byteWidth: getByteWidth(passes[i].width, bpp, depth),
-            height: passes[i].height,
-            lineIndex: 0
-          });
-        }
-      } else {
-        this._images.push({
-          byteWidth: getByteWidth(width, bpp, depth),
-          height,
-          lineIndex: 0
-        });
-      }
-      if (depth === 8) {
-        this._xComparison = bpp;
-      } else if (depth === 16) {
-        this._xComparison = bpp * 2;
-      } else {
-        this._xComparison = 1;
-      }
-    };
-    Filter.prototype.start = function() {
-      this.read(
-        this._images[this._imageIndex].byteWidth + 1,
-        this._reverseFilterLine.bind(this)
-      );
-    };
-    Filter.prototype._unFilterType1 = function(rawData, unfilteredLine, byteWidth) {
-      let xComparison = this._xComparison;
-      let xBiggerThan = xComparison - 1;
-      for (let x = 0; x < byteWidth; x++) {
-        let rawByte = rawData[1 + x];
-        let f1Left = x > xBiggerThan ? unfilteredLine[x - xComparison] : 0;
-        unfilteredLine[x] = rawByte + f1Left;
-      }
-    };
-    Filter.prototype._unFilterType2 = function(rawData, unfilteredLine, byteWidth) {
-      let lastLine = this._lastLine;
-      for (let x = 0; x < byteWidth; x++) {
-        let rawByte = rawData[1 + x];
-        let f2Up = lastLine ? lastLine[x] : 0;
-        unfilteredLine[x] = rawByte + f2Up;
-      }
-    };
-    Filter.prototype._unFilterType3 = function(rawData, unfilteredLine, byteWidth) {
-      let xComparison = this._xComparison;
-      let xBiggerThan = xComparison - 1;
-      let lastLine = this._lastLine;
-      for (let x = 0; x < byteWidth; x++) {
-        let rawByte = rawData[1 + x];
-        let f3Up = lastLine ? lastLine[x] : 0;
-        let f3Left = x > xBiggerThan ? unfilteredLine[x - xComparison] : 0;
-        let f3Add = Math.floor((f3Left + f3Up) / 2);
-        unfilteredLine[x] = rawByte + f3Add;
-      }
-    };
-    Filter.prototype._unFilterType4 = function(rawData, unfilteredLine, byteWidth) {
-      let xComparison = this._xComparison;
-      let xBiggerThan = xComparison - 1;
-      let lastLine = this._lastLine;
-      for (let x = 0; x < byteWidth; x++) {
-        let rawByte = rawData[1 + x];
-        let f4Up = lastLine ? lastLine[x] : 0;
-        let f4Left = x > xBiggerThan ? unfilteredLine[x - xComparison] : 0;
-        let f4UpLeft = x > xBiggerThan && lastLine ? lastLine[x - xComparison] : 0;
-        let f4Add = paethPredictor(f4Left, f4Up, f4UpLeft);
-        unfilteredLine[x] = rawByte + f4Add;
-      }
-    };
-    Filter.prototype._reverseFilterLine = function(rawData) {
-      let filter = rawData[0];
-      let unfilteredLine;
-      let currentImage = this._images[this._imageIndex];
-      let byteWidth = currentImage.byteWidth;
-      if (filter === 0) {
-        unfilteredLine = rawData.slice(1, byteWidth + 1);
-      } else {
-        unfilteredLine = Buffer.alloc(byteWidth);
-        switch (filter) {
-          case 1:
-            this._unFilterType1(rawData, unfilteredLine, byteWidth);
-            break;
-          case 2:
-            this._unFilterType2(rawData, unfilteredLine, byteWidth);
-            break;
-          case 3:
-            this._unFilterType3(rawData, unfilteredLine, byteWidth);
-            break;
-          case 4:
-            this._unFilterType4(rawData, unfilteredLine, byteWidth);
-            break;
-          default:
-            throw new Error("Unrecognised filter type - " + filter);
-        }
-      }
-      this.write(unfilteredLine);
-      currentImage.lineIndex++;
-      if (currentImage.lineIndex >= currentImage.height) {
-        this._lastLine = null;
-        this._imageIndex++;
-        currentImage = this._images[this._imageIndex];
-      } else {
-        this._lastLine = unfilteredLine;
-      }
-      if (currentImage) {
-        this.read(currentImage.byteWidth + 1, this._reverseFilterLine.bind(this));
-      } else {
-        this._lastLine = null;
-        this.complete();
-      }
-    };
-  }
-});
-
-// node_modules/pngjs/lib/filter-parse-async.js
-var require_filter_parse_async = __commonJS({
-  "node_modules/pngjs/lib/filter-parse-async.js"(exports, module) {
-    "use strict";
-    var util = __require("util");
-    var ChunkStream = require_chunkstream();
-    var Filter = require_filter_parse();
-    var FilterAsync = module.exports = function(bitmapInfo) {
-      ChunkStream.call(this);
-      let buffers = [];
-      let that = this;
-      this._filter = new Filter(bitmapInfo, {
-        read: this.read.bind(this),
-        write: /* @__PURE__ */ __name(function(buffer) {
-          buffers.push(buffer);
-        }, "write"),
-        complete: /* @__PURE__ */ __name(function() {
-          that.emit("complete", Buffer.concat(buffers));
-        }, "complete")
-      });
-      this._filter.start();
-    };
-    util.inherits(FilterAsync, ChunkStream);
-  }
-});
-
-// node_modules/pngjs/lib/constants.js
-var require_constants6 = __commonJS({
-  "node_modules/pngjs/lib/constants.js"(exports, module) {
-    "use strict";
-    module.exports = {
-      PNG_SIGNATURE: [137, 80, 78, 71, 13, 10, 26, 10],
-      TYPE_IHDR: 1229472850,
-      TYPE_IEND: 1229278788,
-      TYPE_IDAT: 1229209940,
-      TYPE_PLTE: 1347179589,
-      TYPE_tRNS: 1951551059,
-      // eslint-disable-line camelcase
-      TYPE_gAMA: 1732332865,
-      // eslint-disable-line camelcase
-      // color-type bits
-      COLORTYPE_GRAYSCALE: 0,
-      COLORTYPE_PALETTE: 1,
-      COLORTYPE_COLOR: 2,
-      COLORTYPE_ALPHA: 4,
-      // e.g. grayscale and alpha
-      // color-type combinations
-      COLORTYPE_PALETTE_COLOR: 3,
-      COLORTYPE_COLOR_ALPHA: 6,
-      COLORTYPE_TO_BPP_MAP: {
-        0: 1,
-        2: 3,
-        3: 1,
-        4: 2,
-        6: 4
-      },
-      GAMMA_DIVISION: 1e5
-    };
-  }
-});
-
-// node_modules/pngjs/lib/crc.js
-var require_crc = __commonJS({
-  "node_modules/pngjs/lib/crc.js"(exports, module) {
-    "use strict";
-    var crcTable = [];
-    (function() {
-      for (let i = 0; i < 256; i++) {
-        let currentCrc = i;
-        for (let j = 0; j < 8; j++) {
-          if (currentCrc & 1) {
-            currentCrc = 3988292384 ^ currentCrc >>> 1;
-          } else {
-            currentCrc = currentCrc >>> 1;
-          }
-        }
-        crcTable[i] = currentCrc;
-      }
-    })();
-    var CrcCalculator = module.exports = function() {
-      this._crc = -1;
-    };
-    CrcCalculator.prototype.write = function(data) {
-      for (let i = 0; i < data.length; i++) {
-        this._crc = crcTable[(this._crc ^ data[i]) & 255] ^ this._crc >>> 8;
-      }
-      return true;
-    };
-    CrcCalculator.prototype.crc32 = function() {
-      return this._crc ^ -1;
-    };
-    CrcCalculator.crc32 = function(buf) {
-      let crc = -1;
-      for (let i = 0; i < buf.length; i++) {
-        crc = crcTable[(crc ^ buf[i]) & 255] ^ crc >>> 8;
-      }
-      return crc ^ -1;
-    };
-  }
-});
-
-// node_modules/pngjs/lib/parser.js
-var require_parser2 = __commonJS({
-  "node_modules/pngjs/lib/parser.js"(exports, module) {
-    "use strict";
-    var constants3 = require_constants6();
-    var CrcCalculator = require_crc();
-    var Parser = module.exports = function(options, dependencies) {
-      this._options = options;
-      options.checkCRC = options.checkCRC !== false;
-      this._hasIHDR = false;
-      this._hasIEND = false;
-      this._emittedHeadersFinished = false;
-      this._palette = [];
-      this._colorType = 0;
-      this._chunks = {};
-      this._chunks[constants3.TYPE_IHDR] = this._handleIHDR.bind(this);
-      this._chunks[constants3.TYPE_IEND] = this._handleIEND.bind(this);
-      this._chunks[constants3.TYPE_IDAT] = this._handleIDAT.bind(this);
-      this._chunks[constants3.TYPE_PLTE] = this._handlePLTE.bind(this);
-      this._chunks[constants3.TYPE_tRNS] = this._handleTRNS.bind(this);
-      this._chunks[constants3.TYPE_gAMA] = this._handleGAMA.bind(this);
-      this.read = dependencies.read;
-      this.error = dependencies.error;
-      this.metadata = dependencies.metadata;
-      this.gamma = dependencies.gamma;
-      this.transColor = dependencies.transColor;
-      this.palette = dependencies.palette;
-      this.parsed = dependencies.parsed;
-      this.inflateData = dependencies.inflateData;
-      this.finished = dependencies.finished;
-      this.simpleTransparency = dependencies.simpleTransparency;
-      this.headersFinished = dependencies.headersFinished || function() {
-      };
-    };
-    Parser.prototype.start = function() {
-      this.read(constants3.PNG_SIGNATURE.length, this._parseSignature.bind(this));
-    };
-    Parser.prototype._parseSignature = function(data) {
-      let signature = constants3.PNG_SIGNATURE;
-      for (let i = 0; i < signature.length; i++) {
-        if (data[i] !== signature[i]) {
-          this.error(new Error("Invalid file signature"));
-          return;
-        }
-      }
-      this.read(8, this._parseChunkBegin.bind(this));
-    };
-    Parser.prototype._parseChunkBegin = function(data) {
-      let length = data.readUInt32BE(0);
-      let type = data.readUInt32BE(4);
-      let name = "";
-      for (let i = 4; i < 8; i++) {
-        name += String.fromCharCode(data[i]);
-      }
-      let ancillary = Boolean(data[4] & 32);
-      if (!this._hasIHDR && type !== constants3.TYPE_IHDR) {
-        this.error(new Error("Expected IHDR on beggining"));
-        return;
-      }
-      this._crc = new CrcCalculator();
-      this._crc.write(Buffer.from(name));
-      if (this._chunks[type]) {
-        return this._chunks[type](length);
-      }
-      if (!ancillary) {
-        this.error(new Error("Unsupported critical chunk type " + name));
-        return;
-      }
-      this.read(length + 4, this._skipChunk.bind(this));
-    };
-    Parser.prototype._skipChunk = function() {
-      this.read(8, this._parseChunkBegin.bind(this));
-    };
-    Parser.prototype._handleChunkEnd = function() {
-      this.read(4, this._parseChunkEnd.bind(this));
-    };
-    Parser.prototype._parseChunkEnd = function(data) {
-      let fileCrc = data.readInt32BE(0);
-      let calcCrc = this._crc.crc32();
-      if (this._options.checkCRC && calcCrc !== fileCrc) {
-        this.error(new Error("Crc error - " + fileCrc + " - " + calcCrc));
-        return;
-      }
-      if (!this._hasIEND) {
-        this.read(8, this._parseChunkBegin.bind(this));
-      }
-    };
-    Parser.prototype._handleIHDR = function(length) {
-      this.read(length, this._parseIHDR.bind(this));
-    };
-    Parser.prototype._parseIHDR = function(data) {
-      this._crc.write(data);
-      let width = data.readUInt32BE(0);
-      let height = data.readUInt32BE(4);
-      let depth = data[8];
-      let colorType = data[9];
-      let compr = data[10];
-      let filter = data[11];
-      let interlace = data[12];
-      if (depth !== 8 && depth !== 4 && depth !== 2 && depth !== 1 && depth !== 16) {
-        this.error(new Error("Unsupported bit depth " + depth));
-        return;
-      }
-      if (!(colorType in constants3.COLORTYPE_TO_BPP_MAP)) {
-        this.error(new Error("Unsupported color type"));
-        return;
-      }
-      if (compr !== 0) {
-        this.error(new Error("Unsupported compression method"));
-        return;
-      }
-      if (filter !== 0) {
-        this.error(new Error("Unsupported filter method"));
-        return;
-      }
-      if (interlace !== 0 && interlace !== 1) {
-        this.error(new Error("Unsupported interlace method"));
-        return;
-      }
-      this._colorType = colorType;
-      let bpp = constants3.COLORTYPE_TO_BPP_MAP[this._colorType];
-      this._hasIHDR = true;
-      this.metadata({
-        width,
-        height,
-        depth,
-        interlace: Boolean(interlace),
-        palette: Boolean(colorType & constants3.COLORTYPE_PALETTE),
-        color: Boolean(colorType & constants3.COLORTYPE_COLOR),
-        alpha: Boolean(colorType & constants3.COLORTYPE_ALPHA),
-        bpp,
-        colorType
-      });
-      this._handleChunkEnd();
-    };
-    Parser.prototype._handlePLTE = function(length) {
-      this.read(length, this._parsePLTE.bind(this));
-    };
-    Parser.prototype._parsePLTE = function(data) {
-      this._crc.write(data);
-      let entries = Math.floor(data.length / 3);
-      for (let i = 0; i < entries; i++) {
-        this._palette.push([data[i * 3], data[i * 3 + 1], data[i * 3 + 2], 255]);
-      }
-      this.palette(this._palette);
-      this._handleChunkEnd();
-    };
-    Parser.prototype._handleTRNS = function(length) {
-      this.simpleTransparency();
-      this.read(length, this._parseTRNS.bind(this));
-    };
-    Parser.prototype._parseTRNS = function(data) {
-      this._crc.write(data);
-      if (this._colorType === constants3.COLORTYPE_PALETTE_COLOR) {
-        if (this._palette.length === 0) {
-          this.error(new Error("Transparency chunk must be after palette"));
-          return;
-        }
-        if (data.length > this._palette.length) {
-          this.error(new Error("More transparent colors than palette size"));
-          return;
-        }
-        for (let i = 0; i < data.length; i++) {
-          this._palette[i][3] = data[i];
-        }
-        this.palette(this._palette);
-      }
-      if (this._colorType === constants3.COLORTYPE_GRAYSCALE) {
-        this.transColor([data.readUInt16BE(0)]);
-      }
-      if (this._colorType === constants3.COLORTYPE_COLOR) {
-        this.transColor([
-          data.readUInt16BE(0),
-          data.readUInt16BE(2),
-          data.readUInt16BE(4)
-        ]);
-      }
-      this._handleChunkEnd();
-    };
-    Parser.prototype._handleGAMA = function(length) {
-      this.read(length, this._parseGAMA.bind(this));
-    };
-    Parser.prototype._parseGAMA = function(data) {
-      this._crc.write(data);
-      this.gamma(data.readUInt32BE(0) / constants3.GAMMA_DIVISION);
-      this._handleChunkEnd();
-    };
-    Parser.prototype._handleIDAT = function(length) {
-      if (!this._emittedHeadersFinished) {
-        this._emittedHeadersFinished = true;
-        this.headersFinished();
-      }
-      this.read(-length, this._parseIDAT.bind(this, length));
-    };
-    Parser.prototype._parseIDAT = function(length, data) {
-      this._crc.write(data);
-      if (this._colorType === constants3.COLORTYPE_PALETTE_COLOR && this._palette.length === 0) {
-        throw new Error("Expected palette not found");
-      }
-      this.inflateData(data);
-      let leftOverLength = length - data.length;
-      if (leftOverLength > 0) {
-        this._handleIDAT(leftOverLength);
-      } else {
-        this._handleChunkEnd();
-      }
-    };
-    Parser.prototype._handleIEND = function(length) {
-      this.read(length, this._parseIEND.bind(this));
-    };
-    Parser.prototype._parseIEND = function(data) {
-      this._crc.write(data);
-      this._hasIEND = true;
-      this._handleChunkEnd();
-      if (this.finished) {
-        this.finished();
-      }
-    };
-  }
-});
-
-// node_modules/pngjs/lib/bitmapper.js
-var require_bitmapper = __commonJS({
-  "node_modules/pngjs/lib/bitmapper.js"(exports) {
-    "use strict";
-    var interlaceUtils = require_interlace();
-    var pixelBppMapper = [
-      // 0 - dummy entry
-      function() {
-      },
-      // 1 - L
-      // 0: 0, 1: 0, 2: 0, 3: 0xff
-      function(pxData, data, pxPos, rawPos) {
-        if (rawPos === data.length) {
-          throw new Error("Ran out of data");
-        }
-        let pixel = data[rawPos];
-        pxData[pxPos] = pixel;
-        pxData[pxPos + 1] = pixel;
-        pxData[pxPos + 2] = pixel;
-        pxData[pxPos + 3] = 255;
-      },
-      // 2 - LA
-      // 0: 0, 1: 0, 2: 0, 3: 1
-      function(pxData, data, pxPos, rawPos) {
-        if (rawPos + 1 >= data.length) {
-          throw new Error("Ran out of data");
-        }
-        let pixel = data[rawPos];
-        pxData[pxPos] = pixel;
-        pxData[pxPos + 1] = pixel;
-        pxData[pxPos + 2] = pixel;
-        pxData[pxPos + 3] = data[rawPos + 1];
-      },
-      // 3 - RGB
-      // 0: 0, 1: 1, 2: 2, 3: 0xff
-      function(pxData, data, pxPos, rawPos) {
-        if (rawPos + 2 >= data.length) {
-          throw new Error("Ran out of data");
-        }
-        pxData[pxPos] = data[rawPos];
-        pxData[pxPos + 1] = data[rawPos + 1];
-        pxData[pxPos + 2] = data[rawPos + 2];
-        pxData[pxPos + 3] = 255;
-      },
-      // 4 - RGBA
-      // 0: 0, 1: 1, 2: 2, 3: 3
-      function(pxData, data, pxPos, rawPos) {
-        if (rawPos + 3 >= data.length) {
-          throw new Error("Ran out of data");
-        }
-        pxData[pxPos] = data[rawPos];
-        pxData[pxPos + 1] = data[rawPos + 1];
-        pxData[pxPos + 2] = data[rawPos + 2];
-        pxData[pxPos + 3] = data[rawPos + 3];
-      }
-    ];
-    var pixelBppCustomMapper = [
-      // 0 - dummy entry
-      function() {
-      },
-      // 1 - L
-      // 0: 0, 1: 0, 2: 0, 3: 0xff
-      function(pxData, pixelData, pxPos, maxBit) {
-        let pixel = pixelData[0];
-        pxData[pxPos] = pixel;
-        pxData[pxPos + 1] = pixel;
-        pxData[pxPos + 2] = pixel;
-        pxData[pxPos + 3] = maxBit;
-      },
-      // 2 - LA
-      // 0: 0, 1: 0, 2: 0, 3: 1
-      function(pxData, pixelData, pxPos) {
-        let pixel = pixelData[0];
-        pxData[pxPos] = pixel;
-        pxData[pxPos + 1] = pixel;
-        pxData[pxPos + 2] = pixel;
-        pxData[pxPos + 3] = pixelData[1];
-      },
-      // 3 - RGB
-      // 0: 0, 1: 1, 2: 2, 3: 0xff
-      function(pxData, pixelData, pxPos, maxBit) {
-        pxData[pxPos] = pixelData[0];
-        pxData[pxPos + 1] = pixelData[1];
-        pxData[pxPos + 2] = pixelData[2];
-        pxData[pxPos + 3] = maxBit;
-      },
-      // 4 - RGBA
-      // 0: 0, 1: 1, 2: 2, 3: 3
-      function(pxData, pixelData, pxPos) {
-        pxData[pxPos] = pixelData[0];
-        pxData[pxPos + 1] = pixelData[1];
-        pxData[pxPos + 2] = pixelData[2];
-        pxData[pxPos + 3] = pixelData[3];
-      }
-    ];
-    function bitRetriever(data, depth) {
-      let leftOver = [];
-      let i = 0;
-      function split() {
-        if (i === data.length) {
-          throw new Error("Ran out of data");
-        }
-        let byte = data[i];
-        i++;
-        let byte8, byte7, byte6, byte5, byte4, byte3, byte2, byte1;
-        switch (depth) {
-          default:
-            throw new Error("unrecognised depth");
-          case 16:
-            byte2 = data[i];
-            i++;
-            leftOver.push((byte << 8) + byte2);
-            break;
-          case 4:
-            byte2 = byte & 15;
-            byte1 = byte >> 4;
-            leftOver.push(byte1, byte2);
-            break;
-          case 2:
-            byte4 = byte & 3;
-            byte3 = byte >> 2 & 3;
-            byte2 = byte >> 4 & 3;
-            byte1 = byte >> 6 & 3;
-            leftOver.push(byte1, byte2, byte3, byte4);
-            break;
-          case 1:
-            byte8 = byte & 1;
-            byte7 = byte >> 1 & 1;
-            byte6 = byte >> 2 & 1;
-            byte5 = byte >> 3 & 1;
-            byte4 = byte >> 4 & 1;
-            byte3 = byte >> 5 & 1;
-            byte2 = byte >> 6 & 1;
-            byte1 = byte >> 7 & 1;
-            leftOver.push(byte1, byte2, byte3, byte4, byte5, byte6, byte7, byte8);
-            break;
-        }
-      }
-      __name(split, "split");
-      return {
-        get: /* @__PURE__ */ __name(function(count) {
-          while (leftOver.length < count) {
-            split();
-          }
-          let returner = leftOver.slice(0, count);
-          leftOver = leftOver.slice(count);
-          return returner;
-        }, "get"),
-        resetAfterLine: /* @__PURE__ */ __name(function() {
-          leftOver.length = 0;
-        }, "resetAfterLine"),
-        end: /* @__PURE__ */ __name(function() {
-          if (i !== data.length) {
-            throw new Error("extra data found");
-          }
-        }, "end")
-      };
-    }
-    __name(bitRetriever, "bitRetriever");
-    function mapImage8Bit(image, pxData, getPxPos, bpp, data, rawPos) {
-      let imageWidth = image.width;
-      let imageHeight = image.height;
-      let imagePass = image.index;
-      for (let y = 0; y < imageHeight; y++) {
-        for (let x = 0; x < imageWidth; x++) {
-          let pxPos = getPxPos(x, y, imagePass);
-          pixelBppMapper[bpp](pxData, data, pxPos, rawPos);
-          rawPos += bpp;
-        }
-      }
-      return rawPos;
-    }
-    __name(mapImage8Bit, "mapImage8Bit");
-    function mapImageCustomBit(image, pxData, getPxPos, bpp, bits, maxBit) {
-      let imageWidth = image.width;
-      let imageHeight = image.height;
-      let imagePass = image.index;
-      for (let y = 0; y < imageHeight; y++) {
-        for (let x = 0; x < imageWidth; x++) {
-          let pixelData = bits.get(bpp);
-          let pxPos = getPxPos(x, y, imagePass);
-          pixelBppCustomMapper[bpp](pxData, pixelData, pxPos, maxBit);
-        }
-        bits.resetAfterLine();
-      }
-    }
-    __name(mapImageCustomBit, "mapImageCustomBit");
-    exports.dataToBitMap = function(data, bitmapInfo) {
-      let width = bitmapInfo.width;
-      let height = bitmapInfo.height;
-      let depth = bitmapInfo.depth;
-      let bpp = bitmapInfo.bpp;
-      let interlace = bitmapInfo.interlace;
-      let bits;
-      if (depth !== 8) {
-        bits = bitRetriever(data, depth);
-      }
-      let pxData;
-      if (depth <= 8) {
-        pxData = Buffer.alloc(width * height * 4);
-      } else {
-        pxData = new Uint16Array(width * height * 4);
-      }
-      let maxBit = Math.pow(2, depth) - 1;
-      let rawPos = 0;
-      let images;
-      let getPxPos;
-      if (interlace) {
-        images = interlaceUtils.getImagePasses(width, height);
-        getPxPos = interlaceUtils.getInterlaceIterator(width, height);
-      } else {
-        let nonInterlacedPxPos = 0;
-        getPxPos = /* @__PURE__ */ __name(function() {
-          let returner = nonInterlacedPxPos;
-          nonInterlacedPxPos += 4;
-          return returner;
-        }, "getPxPos");
-        images = [{ width, height }];
-      }
-      for (let imageIndex = 0; imageIndex < images.length; imageIndex++) {
-        if (depth === 8) {
-          rawPos = mapImage8Bit(
-            images[imageIndex],
-            pxData,
-            getPxPos,
-            bpp,
-            data,
-            rawPos
-          );
-        } else {
-          mapImageCustomBit(
-            images[imageIndex],
-            pxData,
-            getPxPos,
-            bpp,
-            bits,
-            maxBit
-          );
-        }
-      }
-      if (depth === 8) {
-        if (rawPos !== data.length) {
-          throw new Error("extra data found");
-        }
-      } else {
-        bits.end();
-      }
-      return pxData;
-    };
-  }
-});
-
-// node_modules/pngjs/lib/format-normaliser.js
-var require_format_normaliser = __commonJS({
-  "node_modules/pngjs/lib/format-normaliser.js"(exports, module) {
-    "use strict";
-    function dePalette(indata, outdata, width, height, palette) {
-      let pxPos = 0;
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-          let color = palette[indata[pxPos]];
-          if (!color) {
-            throw new Error("index " + indata[pxPos] + " not in palette");
-          }
-          for (let i = 0; i < 4; i++) {
-            outdata[pxPos + i] = color[i];
-          }
-          pxPos += 4;
-        }
-      }
-    }
-    __name(dePalette, "dePalette");
-    function replaceTransparentColor(indata, outdata, width, height, transColor) {
-      let pxPos = 0;
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-          let makeTrans = false;
-          if (transColor.length === 1) {
-            if (transColor[0] === indata[pxPos]) {
-              makeTrans = true;
-            }
-          } else if (transColor[0] === indata[pxPos] && transColor[1] === indata[pxPos + 1] && transColor[2] === indata[pxPos + 2]) {
-            makeTrans = true;
-          }
-          if (makeTrans) {
-            for (let i = 0; i < 4; i++) {
-              outdata[pxPos + i] = 0;
-            }
-          }
-          pxPos += 4;
-        }
-      }
-    }
-    __name(replaceTransparentColor, "replaceTransparentColor");
-    function scaleDepth(indata, outdata, width, height, depth) {
-      let maxOutSample = 255;
-      let maxInSample = Math.pow(2, depth) - 1;
-      let pxPos = 0;
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-          for (let i = 0; i < 4; i++) {
-            outdata[pxPos + i] = Math.floor(
-              indata[pxPos + i] * maxOutSample / maxInSample + 0.5
-            );
-          }
-          pxPos += 4;
-        }
-      }
-    }
-    __name(scaleDepth, "scaleDepth");
-    module.exports = function(indata, imageData, skipRescale = false) {
-      let depth = imageData.depth;
-      let width = imageData.width;
-      let height = imageData.height;
-      let colorType = imageData.colorType;
-      let transColor = imageData.transColor;
-      let palette = imageData.palette;
-      let outdata = indata;
-      if (colorType === 3) {
-        dePalette(indata, outdata, width, height, palette);
-      } else {
-        if (transColor) {
-          replaceTransparentColor(indata, outdata, width, height, transColor);
-        }
-        if (depth !== 8 && !skipRescale) {
-          if (depth === 16) {
-            outdata = Buffer.alloc(width * height * 4);
-          }
-          scaleDepth(indata, outdata, width, height, depth);
-        }
-      }
-      return outdata;
-    };
-  }
-});
-
-// node_modules/pngjs/lib/parser-async.js
-var require_parser_async = __commonJS({
-  "node_modules/pngjs/lib/parser-async.js"(exports, module) {
-    "use strict";
-    var util = __require("util");
-    var zlib = __require("zlib");
-    var ChunkStream = require_chunkstream();
-    var FilterAsync = require_filter_parse_async();
-    var Parser = require_parser2();
-    var bitmapper = require_bitmapper();
-    var formatNormaliser = require_format_normaliser();
-    var ParserAsync = module.exports = function(options) {
-      ChunkStream.call(this);
-      this._parser = new Parser(options, {
-        read: this.read.bind(this),
-        error: this._handleError.bind(this),
-        metadata: this._handleMetaData.bind(this),
-        gamma: this.emit.bind(this, "gamma"),
-        palette: this._handlePalette.bind(this),
-        transColor: this._handleTransColor.bind(this),
-        finished: this._finished.bind(this),
-        inflateData: this._inflateData.bind(this),
-        simpleTransparency: this._simpleTransparency.bind(this),
-        headersFinished: this._headersFinished.bind(this)
-      });
-      this._options = options;
-      this.writable = true;
-      this._parser.start();
-    };
-    util.inherits(ParserAsync, ChunkStream);
-    ParserAsync.prototype._handleError = function(err) {
-      this.emit("error", err);
-      this.writable = false;
-      this.destroy();
-      if (this._inflate && this._inflate.destroy) {
-        this._inflate.destroy();
-      }
-      if (this._filter) {
-        this._filter.destroy();
-        this._filter.on("error", function() {
-        });
-      }
-      this.errord = true;
-    };
-    ParserAsync.prototype._inflateData = function(data) {
-      if (!this._inflate) {
-        if (this._bitmapInfo.interlace) {
-          this._inflate = zlib.createInflate();
-          this._inflate.on("error", this.emit.bind(this, "error"));
-          this._filter.on("complete", this._complete.bind(this));
-          this._inflate.pipe(this._filter);
-        } else {
-          let rowSize = (this._bitmapInfo.width * this._bitmapInfo.bpp * this._bitmapInfo.depth + 7 >> 3) + 1;
-          let imageSize2 = rowSize * this._bitmapInfo.height;
-          let chunkSize = Math.max(imageSize2, zlib.Z_MIN_CHUNK);
-          this._inflate = zlib.createInflate({ chunkSize });
-          let leftToInflate = imageSize2;
-          let emitError = this.emit.bind(this, "error");
-          this._inflate.on("error", function(err) {
-            if (!leftToInflate) {
-              return;
-            }
-            emitError(err);
-          });
-          this._filter.on("complete", this._complete.bind(this));
-          let filterWrite = this._filter.write.bind(this._filter);
-          this._inflate.on("data", function(chunk) {
-            if (!leftToInflate) {
-              return;
-            }
-            if (chunk.length > leftToInflate) {
-              chunk = chunk.slice(0, leftToInflate);
-            }
-            leftToInflate -= chunk.length;
-            filterWrite(chunk);
-          });
-          this._inflate.on("end", this._filter.end.bind(this._filter));
-        }
-      }
-      this._inflate.write(data);
-    };
-    ParserAsync.prototype._handleMetaData = function(metaData) {
-      this._metaData = metaData;
-      this._bitmapInfo = Object.create(metaData);
-      this._filter = new FilterAsync(this._bitmapInfo);
-    };
-    ParserAsync.prototype._handleTransColor = function(transColor) {
-      this._bitmapInfo.transColor = transColor;
-    };
-    ParserAsync.prototype._handlePalette = function(palette) {
-      this._bitmapInfo.palette = palette;
-    };
-    ParserAsync.prototype._simpleTransparency = function() {
-      this._metaData.alpha = true;
-    };
-    ParserAsync.prototype._headersFinished = function() {
-      this.emit("metadata", this._metaData);
-    };
-    ParserAsync.prototype._finished = function() {
-      if (this.errord) {
-        return;
-      }
-      if (!this._inflate) {
-        this.emit("error", "No Inflate block");
-      } else {
-        this._inflate.end();
-      }
-    };
-    ParserAsync.prototype._complete = function(filteredData) {
-      if (this.errord) {
-        return;
-      }
-      let normalisedBitmapData;
-      try {
-        let bitmapData = bitmapper.dataToBitMap(filteredData, this._bitmapInfo);
-        normalisedBitmapData = formatNormaliser(
-          bitmapData,
-          this._bitmapInfo,
-          this._options.skipRescale
-        );
-        bitmapData = null;
-      } catch (ex) {
-        this._handleError(ex);
-        return;
-      }
-      this.emit("parsed", normalisedBitmapData);
-    };
-  }
-});
-
-// node_modules/pngjs/lib/bitpacker.js
-var require_bitpacker = __commonJS({
-  "node_modules/pngjs/lib/bitpacker.js"(exports, module) {
-    "use strict";
-    var constants3 = require_constants6();
-    module.exports = function(dataIn, width, height, options) {
-      let outHasAlpha = [constants3.COLORTYPE_COLOR_ALPHA, constants3.COLORTYPE_ALPHA].indexOf(
-        options.colorType
-      ) !== -1;
-      if (options.colorType === options.inputColorType) {
-        let bigEndian = (function() {
-          let buffer = new ArrayBuffer(2);
-          new DataView(buffer).setInt16(
-            0,
-            256,
-            true
-            /* littleEndian */
-          );
-          return new Int16Array(buffer)[0] !== 256;
-        })();
-        if (options.bitDepth === 8 || options.bitDepth === 16 && bigEndian) {
-          return dataIn;
-        }
-      }
-      let data = options.bitDepth !== 16 ? dataIn : new Uint16Array(dataIn.buffer);
-      let maxValue = 255;
-      let inBpp = constants3.COLORTYPE_TO_BPP_MAP[options.inputColorType];
-      if (inBpp === 4 && !options.inputHasAlpha) {
-        inBpp = 3;
-      }
-      let outBpp = constants3.COLORTYPE_TO_BPP_MAP[options.colorType];
-      if (options.bitDepth === 16) {
-        maxValue = 65535;
-        outBpp *= 2;
-      }
-      let outData = Buffer.alloc(width * height * outBpp);
-      let inIndex = 0;
-      let outIndex = 0;
-      let bgColor = options.bgColor || {};
-      if (bgColor.red === void 0) {
-        bgColor.red = maxValue;
-      }
-      if (bgColor.green === void 0) {
-        bgColor.green = maxValue;
-      }
-      if (bgColor.blue === void 0) {
-        bgColor.blue = maxValue;
-      }
-      function getRGBA() {
-        let red;
-        let green;
-        let blue;
-        let alpha = maxValue;
-        switch (options.inputColorType) {
-          case constants3.COLORTYPE_COLOR_ALPHA:
-            alpha = data[inIndex + 3];
-            red = data[inIndex];
-            green = data[inIndex + 1];
-            blue = data[inIndex + 2];
-            break;
-          case constants3.COLORTYPE_COLOR:
-            red = data[inIndex];
-            green = data[inIndex + 1];
-            blue = data[inIndex + 2];
-            break;
-          case constants3.COLORTYPE_ALPHA:
-            alpha = data[inIndex + 1];
-            red = data[inIndex];
-            green = red;
-            blue = red;
-            break;
-          case constants3.COLORTYPE_GRAYSCALE:
-            red = data[inIndex];
-            green = red;
-            blue = red;
-            break;
-          default:
-            throw new Error(
-              "input color type:" + options.inputColorType + " is not supported at present"
-            );
-        }
-        if (options.inputHasAlpha) {
-          if (!outHasAlpha) {
-            alpha /= maxValue;
-            red = Math.min(
-              Math.max(Math.round((1 - alpha) * bgColor.red + alpha * red), 0),
-              maxValue
-            );
-            green = Math.min(
-              Math.max(Math.round((1 - alpha) * bgColor.green + alpha * green), 0),
-              maxValue
-            );
-            blue = Math.min(
-              Math.max(Math.round((1 - alpha) * bgColor.blue + alpha * blue), 0),
-              maxValue
-            );
-          }
-        }
-        return { red, green, blue, alpha };
-      }
-      __name(getRGBA, "getRGBA");
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-          let rgba = getRGBA(data, inIndex);
-          switch (options.colorType) {
-            case constants3.COLORTYPE_COLOR_ALPHA:
-            case constants3.COLORTYPE_COLOR:
-              if (options.bitDepth === 8) {
-                outData[outIndex] = rgba.red;
-                outData[outIndex + 1] = rgba.green;
-                outData[outIndex + 2] = rgba.blue;
-                if (outHasAlpha) {
-                  outData[outIndex + 3] = rgba.alpha;
-                }
-              } else {
-                outData.writeUInt16BE(rgba.red, outIndex);
-                outData.writeUInt16BE(rgba.green, outIndex + 2);
-                outData.writeUInt16BE(rgba.blue, outIndex + 4);
-                if (outHasAlpha) {
-                  outData.writeUInt16BE(rgba.alpha, outIndex + 6);
-                }
-              }
-              break;
-            case constants3.COLORTYPE_ALPHA:
-            case constants3.COLORTYPE_GRAYSCALE: {
-              let grayscale = (rgba.red + rgba.green + rgba.blue) / 3;
-              if (options.bitDepth === 8) {
-                outData[outIndex] = grayscale;
-                if (outHasAlpha) {
-                  outData[outIndex + 1] = rgba.alpha;
-                }
-              } else {
-                outData.writeUInt16BE(grayscale, outIndex);
-                if (outHasAlpha) {
-                  outData.writeUInt16BE(rgba.alpha, outIndex + 2);
-                }
-              }
-              break;
-            }
-            default:
-              throw new Error("unrecognised color Type " + options.colorType);
-          }
-          inIndex += inBpp;
-          outIndex += outBpp;
-        }
-      }
-      return outData;
-    };
-  }
-});
-
-// node_modules/pngjs/lib/filter-pack.js
-var require_filter_pack = __commonJS({
-  "node_modules/pngjs/lib/filter-pack.js"(exports, module) {
-    "use strict";
-    var paethPredictor = require_paeth_predictor();
-    function filterNone(pxData, pxPos, byteWidth, rawData, rawPos) {
-      for (let x = 0; x < byteWidth; x++) {
-        rawData[rawPos + x] = pxData[pxPos + x];
-      }
-    }
-    __name(filterNone, "filterNone");
-    function filterSumNone(pxData, pxPos, byteWidth) {
-      let sum = 0;
-      let length = pxPos + byteWidth;
-      for (let i = pxPos; i < length; i++) {
-        sum += Math.abs(pxData[i]);
-      }
-      return sum;
-    }
-    __name(filterSumNone, "filterSumNone");
-    function filterSub(pxData, pxPos, byteWidth, rawData, rawPos, bpp) {
-      for (let x = 0; x < byteWidth; x++) {
-        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
-        let val = pxData[pxPos + x] - left;
-        rawData[rawPos + x] = val;
-      }
-    }
-    __name(filterSub, "filterSub");
-    function filterSumSub(pxData, pxPos, byteWidth, bpp) {
-      let sum = 0;
-      for (let x = 0; x < byteWidth; x++) {
-        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
-        let val = pxData[pxPos + x] - left;
-        sum += Math.abs(val);
-      }
-      return sum;
-    }
-    __name(filterSumSub, "filterSumSub");
-    function filterUp(pxData, pxPos, byteWidth, rawData, rawPos) {
-      for (let x = 0; x < byteWidth; x++) {
-        let up = pxPos > 0 ? pxData[pxPos + x - byteWidth] : 0;
-        let val = pxData[pxPos + x] - up;
-        rawData[rawPos + x] = val;
-      }
-    }
-    __name(filterUp, "filterUp");
-    function filterSumUp(pxData, pxPos, byteWidth) {
-      let sum = 0;
-      let length = pxPos + byteWidth;
-      for (let x = pxPos; x < length; x++) {
-        let up = pxPos > 0 ? pxData[x - byteWidth] : 0;
-        let val = pxData[x] - up;
-        sum += Math.abs(val);
-      }
-      return sum;
-    }
-    __name(filterSumUp, "filterSumUp");
-    function filterAvg(pxData, pxPos, byteWidth, rawData, rawPos, bpp) {
-      for (let x = 0; x < byteWidth; x++) {
-        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
-        let up = pxPos > 0 ? pxData[pxPos + x - byteWidth] : 0;
-        let val = pxData[pxPos + x] - (left + up >> 1);
-        rawData[rawPos + x] = val;
-      }
-    }
-    __name(filterAvg, "filterAvg");
-    function filterSumAvg(pxData, pxPos, byteWidth, bpp) {
-      let sum = 0;
-      for (let x = 0; x < byteWidth; x++) {
-        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
-        let up = pxPos > 0 ? pxData[pxPos + x - byteWidth] : 0;
-        let val = pxData[pxPos + x] - (left + up >> 1);
-        sum += Math.abs(val);
-      }
-      return sum;
-    }
-    __name(filterSumAvg, "filterSumAvg");
-    function filterPaeth(pxData, pxPos, byteWidth, rawData, rawPos, bpp) {
-      for (let x = 0; x < byteWidth; x++) {
-        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
-        let up = pxPos > 0 ? pxData[pxPos + x - byteWidth] : 0;
-        let upleft = pxPos > 0 && x >= bpp ? pxData[pxPos + x - (byteWidth + bpp)] : 0;
-        let val = pxData[pxPos + x] - paethPredictor(left, up, upleft);
-        rawData[rawPos + x] = val;
-      }
-    }
-    __name(filterPaeth, "filterPaeth");
-    function filterSumPaeth(pxData, pxPos, byteWidth, bpp) {
-      let sum = 0;
-      for (let x = 0; x < byteWidth; x++) {
-        let left = x >= bpp ? pxData[pxPos + x - bpp] : 0;
-        let up = pxPos > 0 ? pxData[pxPos + x - byteWidth] : 0;
-        let upleft = pxPos > 0 && x >= bpp ? pxData[pxPos + x - (byteWidth + bpp)] : 0;
-        let val = pxData[pxPos + x] - paethPredictor(left, up, upleft);
-        sum += Math.abs(val);
-      }
-      return sum;
-    }
-    __name(filterSumPaeth, "filterSumPaeth");
-    var filters = {
-      0: filterNone,
-      1: filterSub,
-      2: filterUp,
-      3: filterAvg,
-      4: filterPaeth
-    };
-    var filterSums = {
-      0: filterSumNone,
-      1: filterSumSub,
-      2: filterSumUp,
-      3: filterSumAvg,
-      4: filterSumPaeth
-    };
-    module.exports = function(pxData, width, height, options, bpp) {
-      let filterTypes;
-      if (!("filterType" in options) || options.filterType === -1) {
-        filterTypes = [0, 1, 2, 3, 4];
-      } else if (typeof options.filterType === "number") {
-        filterTypes = [options.filterType];
-      } else {
-        throw new Error("unrecognised filter types");
-      }
-      if (options.bitDepth === 16) {
-        bpp *= 2;
-      }
-      let byteWidth = width * bpp;
-      let rawPos = 0;
-      let pxPos = 0;
-      let rawData = Buffer.alloc((byteWidth + 1) * height);
-      let sel = filterTypes[0];
-      for (let y = 0; y < height; y++) {
-        if (filterTypes.length > 1) {
-          let min = Infinity;
-          for (let i = 0; i < filterTypes.length; i++) {
-            let sum = filterSums[filterTypes[i]](pxData, pxPos, byteWidth, bpp);
-            if (sum < min) {
-              sel = filterTypes[i];
-              min = sum;
-            }
-          }
-        }
-        rawData[rawPos] = sel;
-        rawPos++;
-        filters[sel](pxData, pxPos, byteWidth, rawData, rawPos, bpp);
-        rawPos += byteWidth;
-        pxPos += byteWidth;
-      }
-      return rawData;
-    };
-  }
-});
-
-// node_modules/pngjs/lib/packer.js
-var require_packer = __commonJS({
-  "node_modules/pngjs/lib/packer.js"(exports, module) {
-    "use strict";
-    var constants3 = require_constants6();
-    var CrcStream = require_crc();
-    var bitPacker = require_bitpacker();
-    var filter = require_filter_pack();
-    var zlib = __require("zlib");
-    var Packer = module.exports = function(options) {
-      this._options = options;
-      options.deflateChunkSize = options.deflateChunkSize || 32 * 1024;
-      options.deflateLevel = options.deflateLevel != null ? options.deflateLevel : 9;
-      options.deflateStrategy = options.deflateStrategy != null ? options.deflateStrategy : 3;
-      options.inputHasAlpha = options.inputHasAlpha != null ? options.inputHasAlpha : true;
-      options.deflateFactory = options.deflateFactory || zlib.createDeflate;
-      options.bitDepth = options.bitDepth || 8;
-      options.colorType = typeof options.colorType === "number" ? options.colorType : constants3.COLORTYPE_COLOR_ALPHA;
-      options.inputColorType = typeof options.inputColorType === "number" ? options.inputColorType : constants3.COLORTYPE_COLOR_ALPHA;
-      if ([
-        constants3.COLORTYPE_GRAYSCALE,
-        constants3.COLORTYPE_COLOR,
-        constants3.COLORTYPE_COLOR_ALPHA,
-        constants3.COLORTYPE_ALPHA
-      ].indexOf(options.colorType) === -1) {
-        throw new Error(
-          "option color type:" + options.colorType + " is not supported at present"
-        );
-      }
-      if ([
-        constants3.COLORTYPE_GRAYSCALE,
-        constants3.COLORTYPE_COLOR,
-        constants3.COLORTYPE_COLOR_ALPHA,
-        constants3.COLORTYPE_ALPHA
-      ].indexOf(options.inputColorType) === -1) {
-        throw new Error(
-          "option input color type:" + options.inputColorType + " is not supported at present"
-        );
-      }
-      if (options.bitDepth !== 8 && options.bitDepth !== 16) {
-        throw new Error(
-          "option bit depth:" + options.bitDepth + " is not supported at present"
-        );
-      }
-    };
-    Packer.prototype.getDeflateOptions = function() {
-      return {
-        chunkSize: this._options.deflateChunkSize,
-        level: this._options.deflateLevel,
-        strategy: this._options.deflateStrategy
-      };
-    };
-    Packer.prototype.createDeflate = function() {
-      return this._options.deflateFactory(this.getDeflateOptions());
-    };
-    Packer.prototype.filterData = function(data, width, height) {
-      let packedData = bitPacker(data, width, height, this._options);
-      let bpp = constants3.COLORTYPE_TO_BPP_MAP[this._options.colorType];
-      let filteredData = filter(packedData, width, height, this._options, bpp);
-      return filteredData;
-    };
-    Packer.prototype._packChunk = function(type, data) {
-      let len = data ? data.length : 0;
-      let buf = Buffer.alloc(len + 12);
-      buf.writeUInt32BE(len, 0);
-      buf.writeUInt32BE(type, 4);
-      if (data) {
-        data.copy(buf, 8);
-      }
-      buf.writeInt32BE(
-        CrcStream.crc32(buf.slice(4, buf.length - 4)),
-        buf.length - 4
-      );
-      return buf;
-    };
-    Packer.prototype.packGAMA = function(gamma) {
-      let buf = Buffer.alloc(4);
-      buf.writeUInt32BE(Math.floor(gamma * constants3.GAMMA_DIVISION), 0);
-      return this._packChunk(constants3.TYPE_gAMA, buf);
-    };
-    Packer.prototype.packIHDR = function(width, height) {
-      let buf = Buffer.alloc(13);
-      buf.writeUInt32BE(width, 0);
-      buf.writeUInt32BE(height, 4);
-      buf[8] = this._options.bitDepth;
-      buf[9] = this._options.colorType;
-      buf[10] = 0;
-      buf[11] = 0;
-      buf[12] = 0;
-      return this._packChunk(constants3.TYPE_IHDR, buf);
-    };
-    Packer.prototype.packIDAT = function(data) {
-      return this._packChunk(constants3.TYPE_IDAT, data);
-    };
-    Packer.prototype.packIEND = function() {
-      return this._packChunk(constants3.TYPE_IEND, null);
-    };
-  }
-});
-
-// node_modules/pngjs/lib/packer-async.js
-var require_packer_async = __commonJS({
-  "node_modules/pngjs/lib/packer-async.js"(exports, module) {
-    "use strict";
-    var util = __require("util");
-    var Stream = __require("stream");
-    var constants3 = require_constants6();
-    var Packer = require_packer();
-    var PackerAsync = module.exports = function(opt) {
-      Stream.call(this);
-      let options = opt || {};
-      this._packer = new Packer(options);
-      this._deflate = this._packer.createDeflate();
-      this.readable = true;
-    };
-    util.inherits(PackerAsync, Stream);
-    PackerAsync.prototype.pack = function(data, width, height, gamma) {
-      this.emit("data", Buffer.from(constants3.PNG_SIGNATURE));
-      this.emit("data", this._packer.packIHDR(width, height));
-      if (gamma) {
-        this.emit("data", this._packer.packGAMA(gamma));
-      }
-      let filteredData = this._packer.filterData(data, width, height);
-      this._deflate.on("error", this.emit.bind(this, "error"));
-      this._deflate.on(
-        "data",
-        function(compressedData) {
-          this.emit("data", this._packer.packIDAT(compressedData));
-        }.bind(this)
-      );
-      this._deflate.on(
-        "end",
-        function() {
-          this.emit("data", this._packer.packIEND());
-          this.emit("end");
-        }.bind(this)
-      );
-      this._deflate.end(filteredData);
-    };
-  }
-});
-
-// node_modules/pngjs/lib/sync-inflate.js
-var require_sync_inflate = __commonJS({
-  "node_modules/pngjs/lib/sync-inflate.js"(exports, module) {
-    "use strict";
-    var assert2 = __require("assert").ok;
-    var zlib = __require("zlib");
-    var util = __require("util");
-    var kMaxLength = __require("buffer").kMaxLength;
-    function Inflate(opts) {
-      if (!(this instanceof Inflate)) {
-        return new Inflate(opts);
-      }
-      if (opts && opts.chunkSize < zlib.Z_MIN_CHUNK) {
-        opts.chunkSize = zlib.Z_MIN_CHUNK;
-      }
-      zlib.Inflate.call(this, opts);
-      this._offset = this._offset === void 0 ? this._outOffset : this._offset;
-      this._buffer = this._buffer || this._outBuffer;
-      if (opts && opts.maxLength != null) {
-        this._maxLength = opts.maxLength;
-      }
-    }
-    __name(Inflate, "Inflate");
-    function createInflate(opts) {
-      return new Inflate(opts);
-    }
-    __name(createInflate, "createInflate");
-    function _close(engine, callback) {
-      if (callback) {
-        process.nextTick(callback);
-      }
-      if (!engine._handle) {
-        return;
-      }
-      engine._handle.close();
-      engine._handle = null;
-    }
-    __name(_close, "_close");
-    Inflate.prototype._processChunk = function(chunk, flushFlag, asyncCb) {
-      if (typeof asyncCb === "function") {
-        return zlib.Inflate._processChunk.call(this, chunk, flushFlag, asyncCb);
-      }
-      let self = this;
-      let availInBefore = chunk && chunk.length;
-      let availOutBefore = this._chunkSize - this._offset;
-      let leftToInflate = this._maxLength;
-      let inOff = 0;
-      let buffers = [];
-      let nread = 0;
-      let error63;
-      this.on("error", function(err) {
-        error63 = err;
-      });
-      function handleChunk(availInAfter, availOutAfter) {
-        if (self._hadError) {
-          return;
-        }
-        let have = availOutBefore - availOutAfter;
-        assert2(have >= 0, "have should not go down");
-        if (have > 0) {
-          let out = self._buffer.slice(self._offset, self._offset + have);
-          self._offset += have;
-          if (out.length > leftToInflate) {
-            out = out.slice(0, leftToInflate);
-          }
-          buffers.push(out);
-          nread += out.length;
-          leftToInflate -= out.length;
-          if (leftToInflate === 0) {
-            return false;
-          }
-        }
-        if (availOutAfter === 0 || self._offset >= self._chunkSize) {
-          availOutBefore = self._chunkSize;
-          self._offset = 0;
-          self._buffer = Buffer.allocUnsafe(self._chunkSize);
-        }
-        if (availOutAfter === 0) {
-          inOff += availInBefore - availInAfter;
-          availInBefore = availInAfter;
-          return true;
-        }
-        return false;
-      }
-      __name(handleChunk, "handleChunk");
-      assert2(this._handle, "zlib binding closed");
-      let res;
-      do {
-        res = this._handle.writeSync(
-          flushFlag,
-          chunk,
-          // in
-          inOff,
-          // in_off
-          availInBefore,
-          // in_len
-          this._buffer,
-          // out
-          this._offset,
-          //out_off
-          availOutBefore
-        );
-        res = res || this._writeState;
-      } while (!this._hadError && handleChunk(res[0], res[1]));
-      if (this._hadError) {
-        throw error63;
-      }
-      if (nread >= kMaxLength) {
-        _close(this);
-        throw new RangeError(
-          "Cannot create final Buffer. It would be larger than 0x" + kMaxLength.toString(16) + " bytes"
-        );
-      }
-      let buf = Buffer.concat(buffers, nread);
-      _close(this);
-      return buf;
-    };
-    util.inherits(Inflate, zlib.Inflate);
-    function zlibBufferSync(engine, buffer) {
-      if (typeof buffer === "string") {
-        buffer = Buffer.from(buffer);
-      }
-      if (!(buffer instanceof Buffer)) {
-        throw new TypeError("Not a string or buffer");
-      }
-      let flushFlag = engine._finishFlushFlag;
-      if (flushFlag == null) {
-        flushFlag = zlib.Z_FINISH;
-      }
-      return engine._processChunk(buffer, flushFlag);
-    }
-    __name(zlibBufferSync, "zlibBufferSync");
-    function inflateSync(buffer, opts) {
-      return zlibBufferSync(new Inflate(opts), buffer);
-    }
-    __name(inflateSync, "inflateSync");
-    module.exports = exports = inflateSync;
-    exports.Inflate = Inflate;
-    exports.createInflate = createInflate;
-    exports.inflateSync = inflateSync;
-  }
-});
-
-// node_modules/pngjs/lib/sync-reader.js
-var require_sync_reader = __commonJS({
-  "node_modules/pngjs/lib/sync-reader.js"(exports, module) {
-    "use strict";
-    var SyncReader = module.exports = function(buffer) {
-      this._buffer = buffer;
-      this._reads = [];
-    };
-    SyncReader.prototype.read = function(length, callback) {
-      this._reads.push({
-        length: Math.abs(length),
-        // if length < 0 then at most this length
-        allowLess: length < 0,
-        func: callback
-      });
-    };
-    SyncReader.prototype.process = function() {
-      while (this._reads.length > 0 && this._buffer.length) {
-        let read = this._reads[0];
-        if (this._buffer.length && (this._buffer.length >= read.length || read.allowLess)) {
-          this._reads.shift();
-          let buf = this._buffer;
-          this._buffer = buf.slice(read.length);
-          read.func.call(this, buf.slice(0, read.length));
-        } else {
-          break;
-        }
-      }
-      if (this._reads.length > 0) {
-        throw new Error("There are some read requests waitng on finished stream");
-      }
-      if (this._buffer.length > 0) {
-        throw new Error("unrecognised content at end of stream");
-      }
-    };
-  }
-});
-
-// node_modules/pngjs/lib/filter-parse-sync.js
-var require_filter_parse_sync = __commonJS({
-  "node_modules/pngjs/lib/filter-parse-sync.js"(exports) {
-    "use strict";
-    var SyncReader = require_sync_reader();
-    var Filter = require_filter_parse();
-    exports.process = function(inBuffer, bitmapInfo) {
-      let outBuffers = [];
-      let reader = new SyncReader(inBuffer);
-      let filter = new Filter(bitmapInfo, {
-        read: reader.read.bind(reader),
-        write: /* @__PURE__ */ __name(function(bufferPart) {
-          outBuffers.push(bufferPart);
-        }, "write"),
-        complete: /* @__PURE__ */ __name(function() {
-        }, "complete")
-      });
-      filter.start();
-      reader.process();
-      return Buffer.concat(outBuffers);
-    };
-  }
-});
-
-// node_modules/pngjs/lib/parser-sync.js
-var require_parser_sync = __commonJS({
-  "node_modules/pngjs/lib/parser-sync.js"(exports, module) {
-    "use strict";
-    var hasSyncZlib = true;
-    var zlib = __require("zlib");
-    var inflateSync = require_sync_inflate();
-    if (!zlib.deflateSync) {
-      hasSyncZlib = false;
-    }
-    var SyncReader = require_sync_reader();
-    var FilterSync = require_filter_parse_sync();
-    var Parser = require_parser2();
-    var bitmapper = require_bitmapper();
-    var formatNormaliser = require_format_normaliser();
-    module.exports = function(buffer, options) {
-      if (!hasSyncZlib) {
-        throw new Error(
-          "To use the sync capability of this library in old node versions, please pin pngjs to v2.3.0"
-        );
-      }
-      let err;
-      function handleError(_err_) {
-        err = _err_;
-      }
-      __name(handleError, "handleError");
-      let metaData;
-      function handleMetaData(_metaData_) {
-        metaData = _metaData_;
-      }
-      __name(handleMetaData, "handleMetaData");
-      function handleTransColor(transColor) {
-        metaData.transColor = transColor;
-      }
-      __name(handleTransColor, "handleTransColor");
-      function handlePalette(palette) {
-        metaData.palette = palette;
-      }
-      __name(handlePalette, "handlePalette");
-      function handleSimpleTransparency() {
-        metaData.alpha = true;
-      }
-      __name(handleSimpleTransparency, "handleSimpleTransparency");
-      let gamma;
-      function handleGamma(_gamma_) {
-        gamma = _gamma_;
-      }
-      __name(handleGamma, "handleGamma");
-      let inflateDataList = [];
-      function handleInflateData(inflatedData2) {
-        inflateDataList.push(inflatedData2);
-      }
-      __name(handleInflateData, "handleInflateData");
-      let reader = new SyncReader(buffer);
-      let parser = new Parser(options, {
-        read: reader.read.bind(reader),
-        error: handleError,
-        metadata: handleMetaData,
-        gamma: handleGamma,
-        palette: handlePalette,
-        transColor: handleTransColor,
-        inflateData: handleInflateData,
-        simpleTransparency: handleSimpleTransparency
-      });
-      parser.start();
-      reader.process();
-      if (err) {
-        throw err;
-      }
-      let inflateData = Buffer.concat(inflateDataList);
-      inflateDataList.length = 0;
-      let inflatedData;
-      if (metaData.interlace) {
-        inflatedData = zlib.inflateSync(inflateData);
-      } else {
-        let rowSize = (metaData.width * metaData.bpp * metaData.depth + 7 >> 3) + 1;
-        let imageSize2 = rowSize * metaData.height;
-        inflatedData = inflateSync(inflateData, {
-          chunkSize: imageSize2,
-          maxLength: imageSize2
-        });
-      }
-      inflateData = null;
-      if (!inflatedData || !inflatedData.length) {
-        throw new Error("bad png - invalid inflate data response");
-      }
-      let unfilteredData = FilterSync.process(inflatedData, metaData);
-      inflateData = null;
-      let bitmapData = bitmapper.dataToBitMap(unfilteredData, metaData);
-      unfilteredData = null;
-      let normalisedBitmapData = formatNormaliser(
-        bitmapData,
-        metaData,
-        options.skipRescale
-      );
-      metaData.data = normalisedBitmapData;
-      metaData.gamma = gamma || 0;
-      return metaData;
-    };
-  }
-});
-
-// node_modules/pngjs/lib/packer-sync.js
-var require_packer_sync = __commonJS({
-  "node_modules/pngjs/lib/packer-sync.js"(exports, module) {
-    "use strict";
-    var hasSyncZlib = true;
-    var zlib = __require("zlib");
-    if (!zlib.deflateSync) {
-      hasSyncZlib = false;
-    }
-    var constants3 = require_constants6();
-    var Packer = require_packer();
-    module.exports = function(metaData, opt) {
-      if (!hasSyncZlib) {
-        throw new Error(
-          "To use the sync capability of this library in old node versions, please pin pngjs to v2.3.0"
-        );
-      }
-      let options = opt || {};
-      let packer = new Packer(options);
-      let chunks = [];
-      chunks.push(Buffer.from(constants3.PNG_SIGNATURE));
-      chunks.push(packer.packIHDR(metaData.width, metaData.height));
-      if (metaData.gamma) {
-        chunks.push(packer.packGAMA(metaData.gamma));
-      }
-      let filteredData = packer.filterData(
-        metaData.data,
-        metaData.width,
-        metaData.height
-      );
-      let compressedData = zlib.deflateSync(
-        filteredData,
-        packer.getDeflateOptions()
-      );
-      filteredData = null;
-      if (!compressedData || !compressedData.length) {
-        throw new Error("bad png - invalid compressed data response");
-      }
-      chunks.push(packer.packIDAT(compressedData));
-      chunks.push(packer.packIEND());
-      return Buffer.concat(chunks);
-    };
-  }
-});
-
-// node_modules/pngjs/lib/png-sync.js
-var require_png_sync = __commonJS({
-  "node_modules/pngjs/lib/png-sync.js"(exports) {
-    "use strict";
-    var parse4 = require_parser_sync();
-    var pack = require_packer_sync();
-    exports.read = function(buffer, options) {
-      return parse4(buffer, options || {});
-    };
-    exports.write = function(png, options) {
-      return pack(png, options);
-    };
-  }
-});
-
-// node_modules/pngjs/lib/png.js
-var require_png = __commonJS({
-  "node_modules/pngjs/lib/png.js"(exports) {
-    "use strict";
-    var util = __require("util");
-    var Stream = __require("stream");
-    var Parser = require_parser_async();
-    var Packer = require_packer_async();
-    var PNGSync = require_png_sync();
-    var PNG2 = exports.PNG = function(options) {
-      Stream.call(this);
-      options = options || {};
-      this.width = options.width | 0;
-      this.height = options.height | 0;
-      this.data = this.width > 0 && this.height > 0 ? Buffer.alloc(4 * this.width * this.height) : null;
-      if (options.fill && this.data) {
-        this.data.fill(0);
-      }
-      this.gamma = 0;
-      this.readable = this.writable = true;
-      this._parser = new Parser(options);
-      this._parser.on("error", this.emit.bind(this, "error"));
-      this._parser.on("close", this._handleClose.bind(this));
-      this._parser.on("metadata", this._metadata.bind(this));
-      this._parser.on("gamma", this._gamma.bind(this));
-      this._parser.on(
-        "parsed",
-        function(data) {
-          this.data = data;
-          this.emit("parsed", data);
-        }.bind(this)
-      );
-      this._packer = new Packer(options);
-      this._packer.on("data", this.emit.bind(this, "data"));
-      this._packer.on("end", this.emit.bind(this, "end"));
-      this._parser.on("close", this._handleClose.bind(this));
-      this._packer.on("error", this.emit.bind(this, "error"));
-    };
-    util.inherits(PNG2, Stream);
-    PNG2.sync = PNGSync;
-    PNG2.prototype.pack = function() {
-      if (!this.data || !this.data.length) {
-        this.emit("error", "No data provided");
-        return this;
-      }
-      process.nextTick(
-        function() {
-          this._packer.pack(this.data, this.width, this.height, this.gamma);
-        }.bind(this)
-      );
-      return this;
-    };
-    PNG2.prototype.parse = function(data, callback) {
-      if (callback) {
-        let onParsed, onError;
-        onParsed = function(parsedData) {
-          this.removeListener("error", onError);
-          this.data = parsedData;
-          callback(null, this);
-        }.bind(this);
-        onError = function(err) {
-          this.removeListener("parsed", onParsed);
-          callback(err, null);
-        }.bind(this);
-        this.once("parsed", onParsed);
-        this.once("error", onError);
-      }
-      this.end(data);
-      return this;
-    };
-    PNG2.prototype.write = function(data) {
-      this._parser.write(data);
-      return true;
-    };
-    PNG2.prototype.end = function(data) {
-      this._parser.end(data);
-    };
-    PNG2.prototype._metadata = function(metadata) {
-      this.width = metadata.width;
-      this.height = metadata.height;
-      this.emit("metadata", metadata);
-    };
-    PNG2.prototype._gamma = function(gamma) {
-      this.gamma = gamma;
-    };
-    PNG2.prototype._handleClose = function() {
-      if (!this._parser.writable && !this._packer.readable) {
-        this.emit("close");
-      }
-    };
-    PNG2.bitblt = function(src, dst, srcX, srcY, width, height, deltaX, deltaY) {
-      srcX |= 0;
-      srcY |= 0;
-      width |= 0;
-      height |= 0;
-      deltaX |= 0;
-      deltaY |= 0;
-      if (srcX > src.width || srcY > src.height || srcX + width > src.width || srcY + height > src.height) {
-        throw new Error("bitblt reading outside image");
-      }
-      if (deltaX > dst.width || deltaY > dst.height || deltaX + width > dst.width || deltaY + height > dst.height) {
-        throw new Error("bitblt writing outside image");
-      }
-      for (let y = 0; y < height; y++) {
-        src.data.copy(
-          dst.data,
-          (deltaY + y) * dst.width + deltaX << 2,
-          (srcY + y) * src.width + srcX << 2,
-          (srcY + y) * src.width + srcX + width << 2
-        );
-      }
-    };
-    PNG2.prototype.bitblt = function(dst, srcX, srcY, width, height, deltaX, deltaY) {
-      PNG2.bitblt(this, dst, srcX, srcY, width, height, deltaX, deltaY);
-      return this;
-    };
-    PNG2.adjustGamma = function(src) {
-      if (src.gamma) {
-        for (let y = 0; y < src.height; y++) {
-          for (let x = 0; x < src.width; x++) {
-            let idx = src.width * y + x << 2;
-            for (let i = 0; i < 3; i++) {
-              let sample = src.data[idx + i] / 255;
-              sample = Math.pow(sample, 1 / 2.2 / src.gamma);
-              src.data[idx + i] = Math.round(sample * 255);
-            }
-          }
-        }
-        src.gamma = 0;
-      }
-    };
-    PNG2.prototype.adjustGamma = function() {
-      PNG2.adjustGamma(this);
-    };
   }
 });
 
@@ -32134,14 +32134,1241 @@ function info(message) {
 }
 __name(info, "info");
 
-// src/cli/data.ts
-import path10 from "node:path";
+// src/data/manifest-status.ts
+import path9 from "node:path";
+
+// src/data/manifest.ts
+import { createHash as createHash4 } from "node:crypto";
+import { existsSync as existsSync3 } from "node:fs";
+import { copyFile as copyFile2, mkdir as mkdir4, readFile as readFile6, rename as rename4, stat as stat6 } from "node:fs/promises";
+import path8 from "node:path";
+
+// src/util/errors.ts
+var CdlError = class extends Error {
+  static {
+    __name(this, "CdlError");
+  }
+  exitCode = 1;
+  constructor(message, options) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+};
+var UsageError = class extends CdlError {
+  static {
+    __name(this, "UsageError");
+  }
+  exitCode = 2;
+};
+var ConfigError = class extends CdlError {
+  static {
+    __name(this, "ConfigError");
+  }
+  exitCode = 2;
+};
+var DataError = class extends CdlError {
+  static {
+    __name(this, "DataError");
+  }
+};
+function messageOf(err) {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+__name(messageOf, "messageOf");
+
+// src/util/fs.ts
+import { mkdir as mkdir2, mkdtemp, readdir as readdir2, readFile, rename as rename2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
+import path from "node:path";
+async function writeFileAtomic(file2, content) {
+  await mkdir2(path.dirname(path.resolve(file2)), { recursive: true });
+  const tmp = `${file2}.tmp-${process.pid}`;
+  try {
+    await writeFile2(tmp, content);
+    await rename2(tmp, file2);
+  } catch (error63) {
+    await rm2(tmp, { force: true });
+    throw error63;
+  }
+}
+__name(writeFileAtomic, "writeFileAtomic");
+
+// src/data/hash.ts
+import { createHash as createHash2 } from "node:crypto";
+import { stat as stat2 } from "node:fs/promises";
+import path3 from "node:path";
+
+// src/util/sha256.ts
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+var observers = /* @__PURE__ */ new Set();
+function observed(what, bytes) {
+  for (const fn of observers) fn({ what, bytes });
+}
+__name(observed, "observed");
+function sha256File(file2) {
+  return new Promise((resolve, reject) => {
+    const hash2 = createHash("sha256");
+    let n = 0;
+    createReadStream(file2).on("error", reject).on("data", (d) => {
+      n += d.length;
+      hash2.update(d);
+    }).on("end", () => {
+      observed(file2, n);
+      resolve(hash2.digest("hex"));
+    });
+  });
+}
+__name(sha256File, "sha256File");
+
+// src/data/util.ts
+import path2 from "node:path";
+function displayPath(p) {
+  if (/^https?:\/\//i.test(p)) return p;
+  const rel = path2.relative(process.cwd(), p);
+  if (rel && !rel.startsWith("..") && !path2.isAbsolute(rel)) return rel.split(path2.sep).join("/");
+  return p;
+}
+__name(displayPath, "displayPath");
+function product(dims) {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+__name(product, "product");
+function formatShape(shape) {
+  return `[${shape.join(", ")}]`;
+}
+__name(formatShape, "formatShape");
+function listSome(items, max = 10) {
+  if (items.length <= max) return items.join(", ");
+  return `${items.slice(0, max).join(", ")} and ${items.length - max} more`;
+}
+__name(listSome, "listSome");
+
+// src/data/hash.ts
+function toPosix(rel) {
+  return rel.split(path3.sep).join("/").replace(/\\/g, "/");
+}
+__name(toPosix, "toPosix");
+async function hashFiles(root, relPaths) {
+  const unique = [...new Set(relPaths.map(toPosix))];
+  const out = [];
+  for (const rel of unique) {
+    const file2 = path3.join(root, ...rel.split("/"));
+    try {
+      const st = await stat2(file2);
+      out.push({ path: rel, size: st.size, sha256: await sha256File(file2) });
+    } catch (err) {
+      throw new DataError(`${displayPath(file2)}: cannot read the file to hash it: ${err.message}`, {
+        cause: err
+      });
+    }
+  }
+  return out.sort((a, b) => comparePaths(a.path, b.path));
+}
+__name(hashFiles, "hashFiles");
+function comparePaths(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+__name(comparePaths, "comparePaths");
+function datasetVersion(files) {
+  const h = createHash2("sha256");
+  for (const f of [...files].sort((a, b) => comparePaths(a.path, b.path))) {
+    h.update(`${f.path}\0${f.size}\0${f.sha256}
+`);
+  }
+  return `sha256:${h.digest("hex")}`;
+}
+__name(datasetVersion, "datasetVersion");
+
+// src/data/raw.ts
+import { readdir as readdir4, readFile as readFile5, stat as stat5 } from "node:fs/promises";
+import path7 from "node:path";
+
+// src/data/csv.ts
+import { readFile as readFile2 } from "node:fs/promises";
+function parseCsvText(text, name) {
+  if (text.charCodeAt(0) === 65279) text = text.slice(1);
+  const records = [];
+  let fields = [];
+  let field = "";
+  let line = 1;
+  let recordLine = 1;
+  let quoted = false;
+  let wasQuoted = false;
+  const endRecord = /* @__PURE__ */ __name(() => {
+    fields.push(field);
+    if (!(fields.length === 1 && fields[0] === "" && !wasQuoted)) records.push({ line: recordLine, fields });
+    fields = [];
+    field = "";
+    wasQuoted = false;
+  }, "endRecord");
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+        i++;
+        const next = text[i];
+        if (i < n && next !== "," && next !== "\n" && next !== "\r") {
+          throw new DataError(
+            `${name}: line ${line}: expected a comma or the end of the line after a closing quote, got ${JSON.stringify(next)}`
+          );
+        }
+        continue;
+      }
+      if (ch === "\n") line++;
+      field += ch;
+      i++;
+      continue;
+    }
+    if (ch === '"') {
+      if (field.trim() !== "") {
+        throw new DataError(
+          `${name}: line ${line}: a quote inside an unquoted field; expected the whole field in quotes with "" for a quote`
+        );
+      }
+      field = "";
+      quoted = true;
+      wasQuoted = true;
+      i++;
+      continue;
+    }
+    if (ch === ",") {
+      fields.push(field);
+      field = "";
+      i++;
+      continue;
+    }
+    if (ch === "\r" || ch === "\n") {
+      endRecord();
+      i += ch === "\r" && text[i + 1] === "\n" ? 2 : 1;
+      line++;
+      recordLine = line;
+      continue;
+    }
+    field += ch;
+    i++;
+  }
+  if (quoted) throw new DataError(`${name}: line ${recordLine}: a quoted field is not closed before the end of the file`);
+  if (field !== "" || fields.length > 0 || wasQuoted) endRecord();
+  return records;
+}
+__name(parseCsvText, "parseCsvText");
+var NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+var INTEGER = /^\+?\d+$/;
+var MAX_CLASS_INDEX = 65535;
+function parseNumber(s) {
+  const t = s.trim();
+  if (!NUMBER.test(t)) return void 0;
+  const v = Number(t);
+  return Number.isFinite(v) ? v : void 0;
+}
+__name(parseNumber, "parseNumber");
+async function readCsv(file2, labelColumn, task, opts = {}) {
+  const name = displayPath(file2);
+  let text;
+  try {
+    text = await readFile2(file2, "utf8");
+  } catch (err) {
+    throw new DataError(`${name}: cannot read the CSV file: ${err.message}`, { cause: err });
+  }
+  const records = parseCsvText(text, name);
+  if (records.length === 0) throw new DataError(`${name}: empty; expected a header row and at least one record`);
+  const header = records[0].fields.map((h) => h.trim());
+  const labelIndex = header.indexOf(labelColumn);
+  if (labelIndex < 0) {
+    throw new DataError(
+      `${name}: line ${records[0].line}: no column ${JSON.stringify(labelColumn)} in the header (columns: ${listSome(header)}); set data.label_column to the label's column`
+    );
+  }
+  const features = header.filter((_, i) => i !== labelIndex);
+  if (features.length === 0)
+    throw new DataError(
+      `${name}: line ${records[0].line}: expected feature columns besides ${JSON.stringify(labelColumn)}, the header has none`
+    );
+  const rows = records.slice(1);
+  if (rows.length === 0) throw new DataError(`${name}: expected at least one record after the header, got none`);
+  const width = header.length;
+  const nf = features.length;
+  const x = new Float32Array(rows.length * nf);
+  const labels = new Array(rows.length);
+  rows.forEach((r, row) => {
+    if (r.fields.length !== width) {
+      throw new DataError(`${name}: line ${r.line}: expected ${width} fields as in the header, got ${r.fields.length}`);
+    }
+    let k = row * nf;
+    for (let c = 0; c < width; c++) {
+      if (c === labelIndex) {
+        labels[row] = r.fields[c].trim();
+        continue;
+      }
+      const v = parseNumber(r.fields[c]);
+      if (v === void 0) {
+        throw new DataError(
+          `${name}: line ${r.line}: column ${JSON.stringify(header[c])}: expected a number, got ${JSON.stringify(r.fields[c])}`
+        );
+      }
+      x[k] = v;
+      if (!Number.isFinite(x[k++])) {
+        throw new DataError(
+          `${name}: line ${r.line}: column ${JSON.stringify(header[c])}: ${r.fields[c].trim()} does not fit a 32-bit float; expected a finite number`
+        );
+      }
+    }
+  });
+  const col = `column ${JSON.stringify(labelColumn)}`;
+  if (task === "regression") {
+    const y2 = new Float32Array(rows.length);
+    labels.forEach((s, i) => {
+      const v = parseNumber(s);
+      if (v === void 0)
+        throw new DataError(`${name}: line ${rows[i].line}: ${col}: expected a number, got ${JSON.stringify(s)}`);
+      y2[i] = v;
+    });
+    return { features, x, y: y2, n: rows.length, classes: [] };
+  }
+  const y = new Int32Array(rows.length);
+  let classes;
+  if (opts.classes) {
+    classes = [...opts.classes];
+    const index = new Map(classes.map((c, i) => [c, i]));
+    labels.forEach((s, i) => {
+      let c = index.get(s);
+      if (c === void 0 && INTEGER.test(s) && Number(s) < classes.length) c = Number(s);
+      if (c === void 0) {
+        throw new DataError(
+          `${name}: line ${rows[i].line}: ${col}: expected a class name (${listSome(
+            classes.map((c2) => JSON.stringify(c2)),
+            5
+          )}) or an integer 0 to ${classes.length - 1}, got ${JSON.stringify(s)}`
+        );
+      }
+      y[i] = c;
+    });
+  } else {
+    labels.forEach((s, i) => {
+      if (s === "") throw new DataError(`${name}: line ${rows[i].line}: ${col}: expected a class name or integer, got ""`);
+    });
+    if (labels.every((s) => INTEGER.test(s))) {
+      let max = 0;
+      labels.forEach((s, i) => {
+        if (Number(s) > MAX_CLASS_INDEX) {
+          throw new DataError(`${name}: line ${rows[i].line}: ${col}: expected a class index up to ${MAX_CLASS_INDEX}, got ${s}`);
+        }
+        y[i] = Number(s);
+        max = Math.max(max, y[i]);
+      });
+      classes = Array.from({ length: max + 1 }, (_, i) => String(i));
+    } else {
+      classes = [...new Set(labels)].sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
+      const index = new Map(classes.map((c, i) => [c, i]));
+      labels.forEach((s, i) => y[i] = index.get(s));
+    }
+  }
+  return { features, x, y, n: rows.length, classes };
+}
+__name(readCsv, "readCsv");
+
+// src/data/download.ts
+import { createHash as createHash3, randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir as mkdir3, rename as rename3, rm as rm3, stat as stat3 } from "node:fs/promises";
+import os5 from "node:os";
+import path5 from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+// src/util/paths.ts
+import { existsSync as existsSync2, realpathSync } from "node:fs";
+import path4 from "node:path";
+function realPathOf(p) {
+  const abs = path4.resolve(p);
+  const missing = [];
+  let cur = abs;
+  while (!existsSync2(cur)) {
+    const parent = path4.dirname(cur);
+    if (parent === cur) break;
+    missing.unshift(path4.basename(cur));
+    cur = parent;
+  }
+  let real;
+  try {
+    real = realpathSync(cur);
+  } catch {
+    real = cur;
+  }
+  return path4.join(real, ...missing);
+}
+__name(realPathOf, "realPathOf");
+function contains(outer, inner) {
+  const rel = path4.relative(outer, inner);
+  return rel === "" || !rel.startsWith("..") && !path4.isAbsolute(rel);
+}
+__name(contains, "contains");
+function staysInside(outer, inner) {
+  return contains(realPathOf(outer), realPathOf(inner));
+}
+__name(staysInside, "staysInside");
+function unsafeRelativePath(rel) {
+  if (typeof rel !== "string" || rel === "") return "expected a non-empty string";
+  if (rel.includes("\0")) return "contains a NUL character";
+  if (rel.includes("\\")) return "contains a backslash; expected / between folders";
+  if (rel.startsWith("/") || /^[A-Za-z]:/.test(rel)) return "is absolute; expected a path relative to the folder";
+  if (rel.split("/").some((s) => s === "" || s === "." || s === "..")) return 'has an empty, "." or ".." part';
+  return null;
+}
+__name(unsafeRelativePath, "unsafeRelativePath");
+
+// src/data/download.ts
+function isUrl(p) {
+  return /^https?:\/\//i.test(p);
+}
+__name(isUrl, "isUrl");
+function defaultCacheDir() {
+  const xdg = process.env.XDG_CACHE_HOME;
+  const base = xdg && path5.isAbsolute(xdg) ? xdg : path5.join(os5.homedir(), ".cache");
+  return path5.join(base, "cdl", "data");
+}
+__name(defaultCacheDir, "defaultCacheDir");
+function cacheDirFor(url2, cacheDir) {
+  const u = new URL(url2);
+  const slug = `${u.host}${u.pathname}`.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 80);
+  const key = createHash3("sha256").update(url2.replace(/\/+$/, "")).digest("hex").slice(0, 16);
+  return path5.join(cacheDir, `${slug}-${key}`);
+}
+__name(cacheDirFor, "cacheDirFor");
+function fileUrl(base, rel) {
+  const withSlash = base.endsWith("/") ? base : `${base}/`;
+  return new URL(rel.split("/").map(encodeURIComponent).join("/"), withSlash).toString();
+}
+__name(fileUrl, "fileUrl");
+async function exists2(file2) {
+  try {
+    return (await stat3(file2)).isFile();
+  } catch {
+    return false;
+  }
+}
+__name(exists2, "exists");
+function envNumber(name, fallback) {
+  const text = process.env[name];
+  if (text === void 0 || text === "") return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new DataError(`$${name} is ${JSON.stringify(text)}; expected a positive number`);
+  }
+  return n;
+}
+__name(envNumber, "envNumber");
+function downloadLimits() {
+  return {
+    idleMs: envNumber("CDL_DOWNLOAD_IDLE_TIMEOUT_MS", 6e4),
+    totalMs: envNumber("CDL_DOWNLOAD_TIMEOUT_MS", 60 * 6e4),
+    maxBytes: envNumber("CDL_DOWNLOAD_MAX_BYTES", 16 * 1024 ** 3)
+  };
+}
+__name(downloadLimits, "downloadLimits");
+async function ensureDownloaded(baseUrl, rel, root, field = "data file", limits = downloadLimits()) {
+  const bad = unsafeRelativePath(rel);
+  if (bad) {
+    throw new DataError(
+      `${field} ${JSON.stringify(rel)} ${bad}; expected a path inside the dataset at ${baseUrl}, such as train-images.gz`
+    );
+  }
+  const dest = path5.join(root, ...rel.split("/"));
+  if (!staysInside(root, dest)) {
+    throw new DataError(`${dest}: ${field} leads outside the download cache ${root} through a symlink`);
+  }
+  if (await exists2(dest)) return dest;
+  const url2 = fileUrl(baseUrl, rel);
+  const abort = new AbortController();
+  let why = "";
+  const stop = /* @__PURE__ */ __name((reason) => {
+    why = reason;
+    abort.abort(new Error(reason));
+  }, "stop");
+  let idle = setTimeout(() => stop(`nothing received for ${limits.idleMs} ms ($CDL_DOWNLOAD_IDLE_TIMEOUT_MS)`), limits.idleMs);
+  const total = setTimeout(() => stop(`not complete after ${limits.totalMs} ms ($CDL_DOWNLOAD_TIMEOUT_MS)`), limits.totalMs);
+  const failed = /* @__PURE__ */ __name((err) => why || (err.cause?.message ?? err.message), "failed");
+  try {
+    let res;
+    try {
+      res = await fetch(url2, { redirect: "follow", signal: abort.signal });
+    } catch (err) {
+      throw new DataError(`${url2}: download failed (${field}): ${failed(err)}`, { cause: err });
+    }
+    if (!res.ok || !res.body) {
+      await res.body?.cancel().catch(() => {
+      });
+      throw new DataError(
+        `${url2}: download failed (${field}): HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}; expected 200 OK`
+      );
+    }
+    const announced = Number(res.headers.get("content-length"));
+    if (Number.isFinite(announced) && announced > limits.maxBytes) {
+      await res.body.cancel().catch(() => {
+      });
+      throw new DataError(
+        `${url2}: download refused (${field}): ${announced} bytes is more than ${limits.maxBytes} ($CDL_DOWNLOAD_MAX_BYTES)`
+      );
+    }
+    await mkdir3(path5.dirname(dest), { recursive: true });
+    const tmp = `${dest}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    let got = 0;
+    const meter = new Transform({
+      transform(chunk, _enc, done) {
+        got += chunk.length;
+        clearTimeout(idle);
+        idle = setTimeout(() => stop(`nothing received for ${limits.idleMs} ms ($CDL_DOWNLOAD_IDLE_TIMEOUT_MS)`), limits.idleMs);
+        if (got > limits.maxBytes) {
+          why = `more than ${limits.maxBytes} bytes ($CDL_DOWNLOAD_MAX_BYTES)`;
+          done(new Error(why));
+          return;
+        }
+        done(null, chunk);
+      }
+    });
+    try {
+      await pipeline(Readable.fromWeb(res.body), meter, createWriteStream(tmp), {
+        signal: abort.signal
+      });
+      if (res.headers.get("content-encoding") === null && Number.isFinite(announced) && announced > 0 && got !== announced) {
+        throw new Error(`received ${got} of ${announced} bytes`);
+      }
+      await rename3(tmp, dest);
+    } catch (err) {
+      await rm3(tmp, { force: true });
+      throw new DataError(`${url2}: download failed (${field}): ${failed(err)}`, { cause: err });
+    }
+  } finally {
+    clearTimeout(idle);
+    clearTimeout(total);
+  }
+  return dest;
+}
+__name(ensureDownloaded, "ensureDownloaded");
+
+// src/data/idx.ts
+import { readFile as readFile3 } from "node:fs/promises";
+import { gunzip } from "node:zlib";
+import { promisify } from "node:util";
+var gunzipAsync = promisify(gunzip);
+var TYPES = {
+  8: { name: "uint8", bytes: 1 },
+  9: { name: "int8", bytes: 1 },
+  11: { name: "int16", bytes: 2 },
+  12: { name: "int32", bytes: 4 },
+  13: { name: "float32", bytes: 4 },
+  14: { name: "float64", bytes: 8 }
+};
+function isGzip(buf) {
+  return buf.length >= 2 && buf[0] === 31 && buf[1] === 139;
+}
+__name(isGzip, "isGzip");
+async function readIdx(file2) {
+  let buf;
+  try {
+    buf = await readFile3(file2);
+  } catch (err) {
+    throw new DataError(`${displayPath(file2)}: cannot read the IDX file: ${err.message}`, { cause: err });
+  }
+  if (isGzip(buf)) {
+    try {
+      buf = await gunzipAsync(buf);
+    } catch (err) {
+      throw new DataError(`${displayPath(file2)}: starts like a gzip file but does not decompress: ${err.message}`, {
+        cause: err
+      });
+    }
+  }
+  return parseIdx(buf, displayPath(file2));
+}
+__name(readIdx, "readIdx");
+function parseIdx(buf, name) {
+  const expected = "expected an IDX file (magic 0x00 0x00 <type> <ndims>)";
+  if (buf.length < 4) throw new DataError(`${name}: ${expected}, got only ${buf.length} byte(s)`);
+  const hex3 = /* @__PURE__ */ __name((b) => `0x${b.toString(16).padStart(2, "0")}`, "hex");
+  if (buf[0] !== 0 || buf[1] !== 0) {
+    throw new DataError(`${name}: ${expected}, got ${[...buf.subarray(0, 4)].map(hex3).join(" ")}`);
+  }
+  const type = TYPES[buf[2]];
+  if (!type) {
+    throw new DataError(
+      `${name}: unknown IDX type byte ${hex3(buf[2])}; expected 0x08 (uint8), 0x09 (int8), 0x0b (int16), 0x0c (int32), 0x0d (float32) or 0x0e (float64)`
+    );
+  }
+  const ndims = buf[3];
+  if (ndims === 0) throw new DataError(`${name}: IDX header declares 0 dimensions; expected at least 1`);
+  const headerBytes = 4 + 4 * ndims;
+  if (buf.length < headerBytes) {
+    throw new DataError(
+      `${name}: truncated IDX header: ${ndims} dimension(s) need ${headerBytes} bytes, the file has ${buf.length}`
+    );
+  }
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const dims = [];
+  for (let i = 0; i < ndims; i++) dims.push(view.getUint32(4 + 4 * i, false));
+  const count = product(dims);
+  const dataBytes = count * type.bytes;
+  const actual = buf.length - headerBytes;
+  if (actual !== dataBytes) {
+    throw new DataError(
+      `${name}: IDX dimensions ${formatShape(dims)} of ${type.name} need ${dataBytes} data bytes, the file has ${actual}` + (actual < dataBytes ? " (truncated?)" : " (extra bytes at the end)")
+    );
+  }
+  const off = headerBytes;
+  let data;
+  switch (type.name) {
+    case "uint8":
+      data = new Uint8Array(buf.buffer, buf.byteOffset + off, count);
+      break;
+    case "int8":
+      data = new Int8Array(buf.buffer, buf.byteOffset + off, count);
+      break;
+    case "int16": {
+      const a = new Int16Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getInt16(off + 2 * i, false);
+      data = a;
+      break;
+    }
+    case "int32": {
+      const a = new Int32Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getInt32(off + 4 * i, false);
+      data = a;
+      break;
+    }
+    case "float32": {
+      const a = new Float32Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getFloat32(off + 4 * i, false);
+      data = a;
+      break;
+    }
+    case "float64": {
+      const a = new Float64Array(count);
+      for (let i = 0; i < count; i++) a[i] = view.getFloat64(off + 8 * i, false);
+      data = a;
+      break;
+    }
+  }
+  return { dims, data };
+}
+__name(parseIdx, "parseIdx");
+
+// src/data/images.ts
+var import_jpeg_js = __toESM(require_jpeg_js(), 1);
+var import_pngjs = __toESM(require_png(), 1);
+import { readdir as readdir3, readFile as readFile4, stat as stat4 } from "node:fs/promises";
+import path6 from "node:path";
+var IMAGE_EXT = /\.(png|jpe?g)$/i;
+var MAX_IMAGE_PIXELS = 25e6;
+function isPngBytes(buf) {
+  return buf.length >= 8 && buf[0] === 137 && buf[1] === 80 && buf[2] === 78 && buf[3] === 71;
+}
+__name(isPngBytes, "isPngBytes");
+function isJpegBytes(buf) {
+  return buf.length >= 3 && buf[0] === 255 && buf[1] === 216 && buf[2] === 255;
+}
+__name(isJpegBytes, "isJpegBytes");
+function jpegSize(buf) {
+  let i = 2;
+  while (i + 3 < buf.length) {
+    if (buf[i] !== 255) return void 0;
+    const m = buf[i + 1];
+    if (m === 255) {
+      i++;
+      continue;
+    }
+    if (m === 216 || m === 1 || m >= 208 && m <= 215) {
+      i += 2;
+      continue;
+    }
+    const len = buf.readUInt16BE(i + 2);
+    if (m >= 192 && m <= 207 && m !== 196 && m !== 200 && m !== 204) {
+      if (i + 9 > buf.length) return void 0;
+      return { height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
+    }
+    if (m === 217 || m === 218 || len < 2) return void 0;
+    i += 2 + len;
+  }
+  return void 0;
+}
+__name(jpegSize, "jpegSize");
+function imageSize(buf, name) {
+  let dims;
+  if (isPngBytes(buf)) {
+    if (buf.length >= 24 && buf.toString("latin1", 12, 16) === "IHDR")
+      dims = { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+  } else if (isJpegBytes(buf)) {
+    dims = jpegSize(buf);
+  } else {
+    throw new DataError(`${name}: expected a PNG or JPEG image, the content is neither`);
+  }
+  if (!dims || dims.width === 0 || dims.height === 0) {
+    throw new DataError(`${name}: cannot decode the image: no valid size in its header; expected a complete PNG or JPEG file`);
+  }
+  return dims;
+}
+__name(imageSize, "imageSize");
+function decodeImage(buf, name) {
+  const { width, height } = imageSize(buf, name);
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new DataError(
+      `${name}: ${height}\xD7${width} pixels (height\xD7width) is more than cdl decodes (${MAX_IMAGE_PIXELS} pixels); expected images of the model's input size`
+    );
+  }
+  try {
+    if (isPngBytes(buf)) {
+      const png = import_pngjs.PNG.sync.read(buf);
+      return { width: png.width, height: png.height, rgba: png.data };
+    }
+    const img = import_jpeg_js.default.decode(buf, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
+      maxMemoryUsageInMB: Math.ceil(MAX_IMAGE_PIXELS * 8 / 2 ** 20)
+    });
+    return { width: img.width, height: img.height, rgba: img.data };
+  } catch (err) {
+    throw new DataError(`${name}: cannot decode the image: ${err.message}`, { cause: err });
+  }
+}
+__name(decodeImage, "decodeImage");
+function toChannels(rgba, pixels, channels) {
+  const out = new Uint8Array(pixels * channels);
+  if (channels === 3) {
+    for (let p = 0; p < pixels; p++) {
+      out[3 * p] = rgba[4 * p];
+      out[3 * p + 1] = rgba[4 * p + 1];
+      out[3 * p + 2] = rgba[4 * p + 2];
+    }
+  } else {
+    for (let p = 0; p < pixels; p++) {
+      out[p] = Math.round(0.299 * rgba[4 * p] + 0.587 * rgba[4 * p + 1] + 0.114 * rgba[4 * p + 2]);
+    }
+  }
+  return out;
+}
+__name(toChannels, "toChannels");
+async function listImageEntries(dir, root) {
+  const folders = [];
+  const images = [];
+  const outside = [];
+  for (const e of await readdir3(dir, { withFileTypes: true })) {
+    if (e.name.startsWith(".")) continue;
+    let isDir = e.isDirectory();
+    let isFile2 = e.isFile();
+    if (e.isSymbolicLink()) {
+      const p = path6.join(dir, e.name);
+      if (!staysInside(root, p)) {
+        outside.push({ name: e.name, target: realPathOf(p) });
+        continue;
+      }
+      const st = await stat4(p).catch(() => void 0);
+      isDir = st?.isDirectory() ?? false;
+      isFile2 = st?.isFile() ?? false;
+    }
+    if (isDir) folders.push(e.name);
+    else if (isFile2 && IMAGE_EXT.test(e.name)) images.push(e.name);
+  }
+  return { folders: folders.sort(comparePaths), images: images.sort(comparePaths), outside };
+}
+__name(listImageEntries, "listImageEntries");
+
+// src/data/raw.ts
+var IDX_DEFAULTS = {
+  train: { images: "train-images-idx3-ubyte.gz", labels: "train-labels-idx1-ubyte.gz" },
+  test: { images: "t10k-images-idx3-ubyte.gz", labels: "t10k-labels-idx1-ubyte.gz" }
+};
+function dataRoot(data, opts) {
+  return isUrl(data.path) ? cacheDirFor(data.path, opts.cacheDir ?? defaultCacheDir()) : path7.resolve(opts.baseDir, data.path);
+}
+__name(dataRoot, "dataRoot");
+function posix(rel) {
+  return path7.posix.normalize(rel.replace(/\\/g, "/")).replace(/\/+$/, "");
+}
+__name(posix, "posix");
+function splitSpec(data, split) {
+  const v = data[split];
+  if (data.format === "idx") {
+    if (v === void 0 || typeof v === "string") return IDX_DEFAULTS[split];
+    return { images: posix(v.images), labels: posix(v.labels) };
+  }
+  if (v !== void 0 && typeof v !== "string") return posix(v.images);
+  return posix(v ?? (data.format === "csv" ? `${split}.csv` : split));
+}
+__name(splitSpec, "splitSpec");
+async function isFile(p) {
+  try {
+    return (await stat5(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+__name(isFile, "isFile");
+async function locate(data, root, rel, problems, field) {
+  try {
+    if (isUrl(data.path)) return await ensureDownloaded(data.path, rel, root, field);
+    const file2 = path7.join(root, ...rel.split("/"));
+    if (await isFile(file2)) return file2;
+    problems.push({
+      file: rel,
+      message: `no such file ${displayPath(file2)}${field ? ` (${field})` : ""}; expected the file there, or data.path and ${field ?? "the file names"} changed to where it is`
+    });
+  } catch (e) {
+    problems.push({ file: rel, message: messageOf(e) });
+  }
+  return void 0;
+}
+__name(locate, "locate");
+function outsideProblem(target, root) {
+  return `a symlink to ${target}, outside the data folder ${displayPath(root)}; expected the image inside it`;
+}
+__name(outsideProblem, "outsideProblem");
+async function listImageSplit(root, rel, problems) {
+  const dir = path7.join(root, ...rel.split("/"));
+  try {
+    await readdir4(dir);
+  } catch (e) {
+    const code = e.code;
+    problems.push({ file: rel, message: code === "ENOENT" ? "no such folder" : messageOf(e) });
+    return [];
+  }
+  const out = [];
+  const top = await listImageEntries(dir, root);
+  for (const o of top.outside) problems.push({ file: `${rel}/${o.name}`, message: outsideProblem(o.target, root) });
+  for (const folder of top.folders) {
+    const listed = await listImageEntries(path7.join(dir, folder), root);
+    for (const o of listed.outside)
+      problems.push({ file: `${rel}/${folder}/${o.name}`, message: outsideProblem(o.target, root) });
+    out.push({ folder, files: listed.images.map((name) => `${rel}/${folder}/${name}`) });
+  }
+  if (out.length === 0) problems.push({ file: rel, message: "no class subfolders" });
+  return out;
+}
+__name(listImageSplit, "listImageSplit");
+async function listDataFiles(data, opts) {
+  const root = dataRoot(data, opts);
+  const files = [];
+  for (const split of ["train", "test"]) {
+    const spec = splitSpec(data, split);
+    if (typeof spec !== "string") files.push(spec.images, spec.labels);
+    else if (data.format === "csv") files.push(spec);
+    else for (const c of await listImageSplit(root, spec, [])) files.push(...c.files);
+  }
+  return { root, files: [...new Set(files)].sort(comparePaths) };
+}
+__name(listDataFiles, "listDataFiles");
+async function readTrainLabels(data, opts) {
+  if (opts.task !== "classification") return void 0;
+  const root = dataRoot(data, opts);
+  const problems = [];
+  const spec = splitSpec(data, "train");
+  if (typeof spec !== "string") {
+    const file2 = await locate(data, root, spec.labels, problems, "data.train.labels");
+    return file2 ? Int32Array.from((await readIdx(file2)).data) : void 0;
+  }
+  if (data.format === "csv") {
+    const file2 = await locate(data, root, spec, problems, "data.train");
+    return file2 ? (await readCsv(file2, data.label_column, "classification", { classes: data.classes })).y : void 0;
+  }
+  const listed = await listImageSplit(root, spec, problems);
+  const classes = data.classes ?? listed.map((c) => c.folder);
+  return Int32Array.from(listed.flatMap((c) => c.files.map(() => classes.indexOf(c.folder))));
+}
+__name(readTrainLabels, "readTrainLabels");
+async function readIdxSplit(data, root, split, task, problems) {
+  const spec = splitSpec(data, split);
+  const imagesFile = await locate(data, root, spec.images, problems, `data.${split}.images`);
+  const labelsFile = await locate(data, root, spec.labels, problems, `data.${split}.labels`);
+  const read = /* @__PURE__ */ __name(async (file2, rel) => {
+    if (!file2) return void 0;
+    try {
+      return await readIdx(file2);
+    } catch (e) {
+      problems.push({ file: rel, message: messageOf(e).replace(/^[^:]*: /, "") });
+      return void 0;
+    }
+  }, "read");
+  const images = await read(imagesFile, spec.images);
+  const labels = await read(labelsFile, spec.labels);
+  if (!images || !labels) return void 0;
+  const n = images.dims[0] ?? 0;
+  if (images.dims.length < 2) {
+    problems.push({ file: spec.images, message: `expected examples with dimensions [n, ...], got [${images.dims.join(", ")}]` });
+    return void 0;
+  }
+  if (labels.dims.length !== 1 || labels.dims[0] !== n) {
+    problems.push({
+      file: spec.labels,
+      message: `expected ${n} labels (one per example of ${spec.images}), got dimensions [${labels.dims.join(", ")}]`
+    });
+    return void 0;
+  }
+  const rest = images.dims.slice(1);
+  const y = task === "regression" ? Float32Array.from(labels.data) : Int32Array.from(labels.data);
+  const out = { name: spec.images, x: images.data, y, n, shape: rest.length === 2 ? [...rest, 1] : rest };
+  return out;
+}
+__name(readIdxSplit, "readIdxSplit");
+async function readImageSplit(data, root, split, classes, problems, size) {
+  const rel = splitSpec(data, split);
+  const listed = await listImageSplit(root, rel, problems);
+  if (listed.length === 0) return void 0;
+  const channels = data.channels;
+  const names = classes ?? listed.map((c) => c.folder);
+  const rows = [];
+  const labels = [];
+  const files = [];
+  for (const { folder, files: list } of listed) {
+    const label = names.indexOf(folder);
+    if (label < 0) {
+      problems.push({
+        file: `${rel}/${folder}`,
+        message: `class folder not among the classes (${names.join(", ")}); its ${list.length} images are left out`
+      });
+      continue;
+    }
+    for (const f of list) {
+      let buf;
+      try {
+        buf = await readFile5(path7.join(root, ...f.split("/")));
+      } catch (e) {
+        problems.push({ file: f, message: messageOf(e) });
+        continue;
+      }
+      let img;
+      try {
+        const dims = imageSize(buf, f);
+        if (!size.hw && data.image_size) {
+          size.hw = [data.image_size[0], data.image_size[1]];
+          size.from = "data.image_size";
+        }
+        if (size.hw && (dims.height !== size.hw[0] || dims.width !== size.hw[1])) {
+          problems.push({
+            file: f,
+            message: `${dims.height}\xD7${dims.width} pixels; expected ${size.hw[0]}\xD7${size.hw[1]} (as ${size.from})`
+          });
+          continue;
+        }
+        img = decodeImage(buf, f);
+      } catch (e) {
+        problems.push({ file: f, message: messageOf(e).replace(`${f}: `, "") });
+        continue;
+      }
+      if (!size.hw) {
+        size.hw = [img.height, img.width];
+        size.from = `the first image, ${f}`;
+      }
+      rows.push(toChannels(img.rgba, img.width * img.height, channels));
+      labels.push(label);
+      files.push(f);
+    }
+  }
+  const [h, w] = size.hw ?? [0, 0];
+  const row = h * w * channels;
+  const x = new Uint8Array(rows.length * row);
+  rows.forEach((r, i) => x.set(r, i * row));
+  return {
+    split: { name: rel, x, y: Int32Array.from(labels), n: rows.length, shape: [h, w, channels], files },
+    folders: listed.map((c) => c.folder)
+  };
+}
+__name(readImageSplit, "readImageSplit");
+async function readRawData(data, opts) {
+  const root = dataRoot(data, opts);
+  const problems = [];
+  const out = { root, source: data.path, classes: [], problems };
+  if (data.format === "idx") {
+    out.train = await readIdxSplit(data, root, "train", opts.task, problems);
+    out.test = await readIdxSplit(data, root, "test", opts.task, problems);
+    if (opts.task === "classification") {
+      let max = -1;
+      for (const s of [out.train, out.test]) if (s) for (const v of s.y) max = Math.max(max, v);
+      out.classes = data.classes ? [...data.classes] : Array.from({ length: max + 1 }, (_, i) => String(i));
+    }
+  } else if (data.format === "csv") {
+    let classes = data.classes ? [...data.classes] : void 0;
+    for (const split of ["train", "test"]) {
+      const rel = splitSpec(data, split);
+      const file2 = await locate(data, root, rel, problems, `data.${split}`);
+      if (!file2) continue;
+      try {
+        const d = await readCsv(file2, data.label_column, opts.task, {
+          classes: opts.task === "classification" ? classes : void 0
+        });
+        if (opts.task === "classification" && !classes) classes = d.classes;
+        out[split] = { name: rel, x: d.x, y: d.y, n: d.n, shape: [d.features.length] };
+      } catch (e) {
+        problems.push({ file: rel, message: messageOf(e).replace(/^[^:]*: /, "") });
+      }
+    }
+    out.classes = classes ?? [];
+  } else {
+    if (isUrl(data.path)) {
+      problems.push({ file: data.path, message: "format image-folder needs a local folder, not a URL" });
+      return out;
+    }
+    const size = {};
+    const train = await readImageSplit(data, root, "train", data.classes ? [...data.classes] : void 0, problems, size);
+    const classes = data.classes ? [...data.classes] : train?.folders ?? [];
+    const test = await readImageSplit(data, root, "test", classes, problems, size);
+    out.train = train?.split;
+    out.test = test?.split;
+    out.classes = classes;
+  }
+  return out;
+}
+__name(readRawData, "readRawData");
+
+// src/data/prng.ts
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = a + 1831565813 >>> 0;
+    let t = a;
+    t = Math.imul(t ^ t >>> 15, t | 1);
+    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+    return ((t ^ t >>> 14) >>> 0) / 4294967296;
+  };
+}
+__name(mulberry32, "mulberry32");
+function randomInt(rand, n) {
+  return Math.floor(rand() * n);
+}
+__name(randomInt, "randomInt");
+function shuffleInPlace(a, rand) {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = randomInt(rand, i + 1);
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+  return a;
+}
+__name(shuffleInPlace, "shuffleInPlace");
+
+// src/data/split.ts
+function stratifiedSplit(y, fraction, seed) {
+  if (!(fraction >= 0 && fraction < 1)) {
+    throw new RangeError(`validation fraction: expected a number >= 0 and < 1, got ${fraction}`);
+  }
+  const byClass = /* @__PURE__ */ new Map();
+  for (let i = 0; i < y.length; i++) {
+    const c = y[i];
+    let list = byClass.get(c);
+    if (!list) byClass.set(c, list = []);
+    list.push(i);
+  }
+  const rand = mulberry32(seed);
+  const isVal = new Uint8Array(y.length);
+  let nVal = 0;
+  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
+    const idx = byClass.get(c);
+    let k = Math.round(idx.length * fraction);
+    if (fraction > 0 && idx.length >= 2) k = Math.min(Math.max(k, 1), idx.length - 1);
+    if (k === 0) continue;
+    shuffleInPlace(idx, rand);
+    for (let j = 0; j < k; j++) isVal[idx[j]] = 1;
+    nVal += k;
+  }
+  const train = new Int32Array(y.length - nVal);
+  const validation = new Int32Array(nVal);
+  let t = 0;
+  let v = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (isVal[i]) validation[v++] = i;
+    else train[t++] = i;
+  }
+  return { train, validation };
+}
+__name(stratifiedSplit, "stratifiedSplit");
+
+// src/data/manifest.ts
+var MANIFEST_FILE = "cdl.data.json";
+var MANIFEST_SCHEMA_VERSION = 1;
+function cacheKey(version2) {
+  return `cdl-data-${version2.replace(/^sha256:/, "").slice(0, 32)}`;
+}
+__name(cacheKey, "cacheKey");
+function splitRecord(labels, data) {
+  const limit = data.limit?.train ?? null;
+  const y = limit !== null && limit < labels.length ? labels.subarray(0, limit) : labels;
+  const { fraction, seed } = data.validation;
+  const idx = fraction > 0 ? stratifiedSplit(y, fraction, seed) : { train: new Int32Array(y.length), validation: new Int32Array(0) };
+  let k = 0;
+  for (const c of y) k = Math.max(k, c + 1);
+  const perClass = new Array(k).fill(0);
+  for (const i of idx.validation) perClass[y[i]]++;
+  const bytes = Buffer.alloc(idx.validation.length * 4);
+  idx.validation.forEach((v, i) => bytes.writeInt32LE(v, i * 4));
+  return {
+    method: "stratified",
+    fraction,
+    seed,
+    limit,
+    train: y.length - idx.validation.length,
+    validation: idx.validation.length,
+    validation_per_class: perClass,
+    validation_sha256: createHash4("sha256").update(bytes).digest("hex")
+  };
+}
+__name(splitRecord, "splitRecord");
+async function buildManifest(data, opts) {
+  const { root, files } = await listDataFiles(data, opts);
+  const hashed = await hashFiles(root, files);
+  const labels = await readTrainLabels(data, opts);
+  const version2 = datasetVersion(hashed);
+  return {
+    schema_version: MANIFEST_SCHEMA_VERSION,
+    version: version2,
+    format: data.format,
+    path: data.path,
+    cache_key: cacheKey(version2),
+    size: hashed.reduce((a, f) => a + f.size, 0),
+    files: hashed.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+    split: labels ? splitRecord(labels, data) : null
+  };
+}
+__name(buildManifest, "buildManifest");
+function manifestText(m) {
+  const head = {
+    schema_version: m.schema_version,
+    version: m.version,
+    format: m.format,
+    path: m.path,
+    cache_key: m.cache_key,
+    size: m.size
+  };
+  const lines = Object.entries(head).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},`);
+  lines.push(`  "split": ${JSON.stringify(m.split)},`);
+  const files = [...m.files].sort((a, b) => comparePaths(a.path, b.path));
+  lines.push('  "files": [');
+  files.forEach(
+    (f, i) => lines.push(`    ${JSON.stringify({ path: f.path, size: f.size, sha256: f.sha256 })}${i < files.length - 1 ? "," : ""}`)
+  );
+  lines.push("  ]");
+  return `{
+${lines.join("\n")}
+}
+`;
+}
+__name(manifestText, "manifestText");
+async function writeManifest(file2, m) {
+  const text = manifestText(m);
+  if (existsSync3(file2) && await readFile6(file2, "utf8") === text) return false;
+  await writeFileAtomic(file2, text);
+  return true;
+}
+__name(writeManifest, "writeManifest");
+async function readManifest(file2) {
+  let text;
+  try {
+    text = await readFile6(file2, "utf8");
+  } catch {
+    throw new DataError(`${displayPath(file2)}: no data manifest; write one with: cdl data version`);
+  }
+  let m;
+  try {
+    m = JSON.parse(text);
+  } catch (e) {
+    throw new DataError(
+      `${displayPath(file2)}: invalid JSON (${e.message}); expected the manifest cdl data version writes`
+    );
+  }
+  if (!m || typeof m !== "object" || m.schema_version !== MANIFEST_SCHEMA_VERSION || !Array.isArray(m.files)) {
+    throw new DataError(
+      `${displayPath(file2)}: expected a cdl data manifest with schema_version ${MANIFEST_SCHEMA_VERSION} and a files list`
+    );
+  }
+  checkManifestFiles(m, displayPath(file2));
+  return m;
+}
+__name(readManifest, "readManifest");
+var SHA256_HEX = /^[0-9a-f]{64}$/;
+function checkManifestFiles(m, source = MANIFEST_FILE) {
+  m.files.forEach((f, i) => {
+    const at = `${source}: files[${i}]`;
+    if (!f || typeof f !== "object") throw new DataError(`${at}: expected {"path", "size", "sha256"}`);
+    const bad = unsafeRelativePath(f.path);
+    if (bad)
+      throw new DataError(
+        `${at}.path ${JSON.stringify(f.path)} ${bad}; expected a path inside the data folder such as train/images.gz`
+      );
+    if (typeof f.sha256 !== "string" || !SHA256_HEX.test(f.sha256)) {
+      throw new DataError(`${at}.sha256 ${JSON.stringify(f.sha256)} (${f.path}): expected 64 lowercase hexadecimal digits`);
+    }
+    if (!Number.isSafeInteger(f.size) || f.size < 0) {
+      throw new DataError(`${at}.size ${JSON.stringify(f.size)} (${f.path}): expected a whole number of bytes >= 0`);
+    }
+  });
+}
+__name(checkManifestFiles, "checkManifestFiles");
+async function dataStatus(data, manifest, opts) {
+  const current = await buildManifest(data, opts).catch((e) => {
+    if (e instanceof DataError) return void 0;
+    throw e;
+  });
+  const { root, files } = await listDataFiles(data, opts);
+  const recorded = new Map(manifest.files.map((f) => [f.path, f]));
+  const now = new Set(files);
+  const added = files.filter((f) => !recorded.has(f));
+  const removed = [];
+  const modified = [];
+  const hashes = new Map((current?.files ?? []).map((f) => [f.path, f]));
+  for (const [rel, f] of recorded) {
+    const p = path8.join(root, ...rel.split("/"));
+    if (!now.has(rel) || !existsSync3(p)) {
+      removed.push(rel);
+      continue;
+    }
+    const h = hashes.get(rel) ?? (await hashFiles(root, [rel]))[0];
+    if (h.size !== f.size || h.sha256 !== f.sha256) modified.push(rel);
+  }
+  const splitChanged = current !== void 0 && JSON.stringify(current.split) !== JSON.stringify(manifest.split);
+  const version2 = current?.version ?? "(unreadable)";
+  return {
+    clean: added.length === 0 && removed.length === 0 && modified.length === 0 && !splitChanged,
+    version: version2,
+    manifestVersion: manifest.version,
+    added,
+    removed: removed.sort(comparePaths),
+    modified: modified.sort(comparePaths),
+    splitChanged
+  };
+}
+__name(dataStatus, "dataStatus");
+
+// src/data/manifest-status.ts
+function manifestPath(loaded, option) {
+  return option ? path9.resolve(option) : path9.join(loaded.dir, MANIFEST_FILE);
+}
+__name(manifestPath, "manifestPath");
+function statusText(s, manifest) {
+  if (s.clean) return `data matches ${manifest} (${s.version})`;
+  const lines = [`data differs from ${manifest}: ${s.manifestVersion} recorded, ${s.version} now`];
+  for (const f of s.added) lines.push(`  added:    ${f}`);
+  for (const f of s.removed) lines.push(`  removed:  ${f}`);
+  for (const f of s.modified) lines.push(`  modified: ${f}`);
+  if (s.splitChanged) lines.push("  split:    data.validation or data.limit changed the validation split");
+  lines.push("record the new data with: cdl data version");
+  return lines.join("\n");
+}
+__name(statusText, "statusText");
 
 // src/config/index.ts
 var import_yaml = __toESM(require_dist(), 1);
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import path from "node:path";
+import { createHash as createHash5 } from "node:crypto";
+import { readFile as readFile7 } from "node:fs/promises";
+import path10 from "node:path";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -34109,18 +35336,18 @@ var validateAsync = /* @__PURE__ */ __name(async (schema, value, _ctx) => {
   return result.issues.length === 0;
 }, "validateAsync");
 var _encode = /* @__PURE__ */ __name((_Err) => {
-  const parse4 = _parse(_Err);
+  const parse3 = _parse(_Err);
   const fn = /* @__PURE__ */ __name((schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse4(schema, value, ctx, finalizeParams(fn, _params));
+    return parse3(schema, value, ctx, finalizeParams(fn, _params));
   }, "fn");
   return fn;
 }, "_encode");
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = /* @__PURE__ */ __name((_Err) => {
-  const parse4 = _parse(_Err);
+  const parse3 = _parse(_Err);
   const fn = /* @__PURE__ */ __name((schema, value, _ctx, _params) => {
-    return parse4(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse3(schema, value, _ctx, finalizeParams(fn, _params));
   }, "fn");
   return fn;
 }, "_decode");
@@ -35644,7 +36871,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap = Math.min(...caps.map((c) => c[0]));
-  const parse4 = inst._zod.parse;
+  const parse3 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n = size(payload.value);
     if (n > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -35658,7 +36885,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse4(payload, ctx);
+    return parse3(payload, ctx);
   };
 }
 __name(capSize, "capSize");
@@ -52521,11 +53748,13 @@ function date4(params) {
 }
 __name(date4, "date");
 
-// src/config/schema.ts
+// src/config/schema/primitives.ts
 var posIntMsg = { error: "expected a positive integer" };
 var nonNegIntMsg = { error: "expected an integer >= 0" };
 var positiveInt = external_exports.number(posIntMsg).int(posIntMsg).positive(posIntMsg);
 var nonNegativeInt = external_exports.number(nonNegIntMsg).int(nonNegIntMsg).nonnegative(nonNegIntMsg);
+
+// src/config/schema/model.ts
 var pair = external_exports.union([positiveInt, external_exports.tuple([positiveInt, positiveInt])]);
 var ACTIVATIONS = ["linear", "relu", "relu6", "sigmoid", "tanh", "softmax", "elu", "softplus"];
 var activation = external_exports.enum(ACTIVATIONS);
@@ -52597,6 +53826,59 @@ var modelSection = external_exports.strictObject({
     "A JavaScript module (relative to cdl.yaml) whose default export builds the model: (hyperparameters, tf, info) => tf.LayersModel"
   )
 });
+
+// src/config/schema/compress.ts
+var COMPRESS_METHODS = ["int8-dynamic", "int8-static", "fp16", "prune", "distill"];
+var compressSection = external_exports.strictObject({
+  methods: external_exports.array(external_exports.enum(COMPRESS_METHODS)).min(1).default(["int8-static"]).describe("Methods to try, each on the parent model; the guard keeps those within max_accuracy_drop"),
+  max_accuracy_drop: external_exports.number().min(0).default(1).describe(
+    "Largest accepted drop of test accuracy against the parent, in percentage points (0.5: 91.0% \u2192 90.5%); regression: largest RMSE increase in percent"
+  ),
+  objective: external_exports.enum(["latency", "throughput", "size"]).default("latency").describe(
+    "What a variant must improve on the machine that runs the step: batch-1 latency, batch-64 throughput, or file size; a variant is kept only when it beats the parent on it by min_gain"
+  ),
+  min_gain: external_exports.number().min(0).default(0.05).describe("Smallest improvement over the parent on the objective (0.05: 5% faster or smaller), measured interleaved"),
+  select: external_exports.enum(["smallest", "fastest", "accurate"]).optional().describe(
+    "Which qualifying model becomes the output: the smallest file, the highest batch-64 throughput, or the most accurate; unset: the largest gain on the objective"
+  ),
+  benchmark: external_exports.strictObject({
+    latency_runs: nonNegativeInt.default(100).describe("batch-1 runs for the latency percentiles"),
+    throughput_batches: nonNegativeInt.default(20).describe("batch-64 runs for the throughput"),
+    rounds: positiveInt.default(15).describe("Interleaved rounds (parent and variant alternately) the objective is measured in; the median counts")
+  }).default({ latency_runs: 100, throughput_batches: 20, rounds: 15 }),
+  int8: external_exports.strictObject({
+    calibration: external_exports.strictObject({
+      samples: positiveInt.default(500).describe("int8-static: training examples the activation ranges are measured on"),
+      method: external_exports.enum(["minmax", "percentile", "entropy"]).default("minmax"),
+      percentile: external_exports.number().gt(50).max(100).default(99.999).describe("percentile: the upper percentile kept")
+    }).default({ samples: 500, method: "minmax", percentile: 99.999 }),
+    reduce_range: external_exports.boolean().default(false).describe("7-bit weights, for CPUs without VNNI"),
+    dynamic_conv: external_exports.enum(["weights", "integer"]).default("weights").describe("int8-dynamic Conv: int8 weights with float compute (fast in onnxruntime), or ConvInteger"),
+    exclude: external_exports.array(external_exports.string()).default([]).describe("Node names left in float")
+  }).default({
+    calibration: { samples: 500, method: "minmax", percentile: 99.999 },
+    reduce_range: false,
+    dynamic_conv: "weights",
+    exclude: []
+  }),
+  fp16: external_exports.strictObject({ keep_io_types: external_exports.boolean().default(true).describe("Keep float32 inputs and outputs") }).default({ keep_io_types: true }),
+  prune: external_exports.strictObject({
+    sparsity: external_exports.number().min(0).lt(1).default(0.8).describe("Fraction of Conv/Dense weights set to zero"),
+    scope: external_exports.enum(["global", "layer"]).default("global").describe("One magnitude threshold for all layers, or the same sparsity in each"),
+    fine_tune_epochs: nonNegativeInt.default(2).describe("Epochs of fine-tuning with the masks kept (needs the tfjs/ model)"),
+    learning_rate: external_exports.number().positive().default(5e-4)
+  }).default({ sparsity: 0.8, scope: "global", fine_tune_epochs: 2, learning_rate: 5e-4 }),
+  distill: external_exports.strictObject({
+    layers: external_exports.array(layerSpec).min(1).optional().describe("The student model; required by the distill method"),
+    temperature: external_exports.number().positive().default(4),
+    alpha: external_exports.number().min(0).max(1).default(0.7).describe("Weight of the soft-target loss; 1 - alpha goes to the labels"),
+    epochs: positiveInt.default(5),
+    batch_size: positiveInt.default(128),
+    learning_rate: external_exports.number().positive().default(1e-3)
+  }).default({ temperature: 4, alpha: 0.7, epochs: 5, batch_size: 128, learning_rate: 1e-3 })
+});
+
+// src/config/schema/data.ts
 var idxSplit = external_exports.strictObject({
   images: external_exports.string().describe("IDX file of examples (gzipped or not), relative to data.path"),
   labels: external_exports.string().describe("IDX file of labels, relative to data.path")
@@ -52630,6 +53912,140 @@ var dataSection = external_exports.strictObject({
   }).default({ fraction: 0.1, seed: 42 }).describe("Stratified validation split taken from the training data, fixed by the seed"),
   checks: dataChecks.default(dataChecks.parse({})).describe("Thresholds of cdl data validate (the data action): what is an error, what a warning")
 });
+function inputScale(data) {
+  return data.scale ?? (data.format === "csv" ? 1 : 255);
+}
+__name(inputScale, "inputScale");
+
+// src/forge/tags.ts
+var DEFAULT_TAG_TEMPLATE = "{model}@v{version}";
+
+// src/config/schema/deploy.ts
+var ALIAS_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+var ALIAS_EXPECTED = 'expected a name of letters, digits, ".", "_" and "-" (at most 63, starting with a letter or digit), e.g. production';
+var deploySection = external_exports.strictObject({
+  tag: external_exports.string().refine((t) => t.includes("{version}"), { error: "expected a {version} placeholder, e.g. {model}@v{version}" }).default(DEFAULT_TAG_TEMPLATE).describe("Release tag convention of model versions: {model} and {version} (semantic versioning) are filled in"),
+  environment: external_exports.string().regex(ALIAS_NAME, { error: ALIAS_EXPECTED }).default("production").describe("The alias a deployment moves (production, staging, or your own); also the GitHub environment"),
+  aliases: external_exports.array(external_exports.string().regex(ALIAS_NAME, { error: ALIAS_EXPECTED })).default(["production", "staging"]).describe("Aliases cdl models lists; any other name can be used too"),
+  target: external_exports.enum(["server", "kserve", "release"]).default("release").describe("server: a running cdl serve; kserve: an InferenceService manifest; release: verify and keep the assets only"),
+  server: external_exports.strictObject({
+    url: external_exports.string().describe("Base URL of the running cdl serve, e.g. http://127.0.0.1:8000"),
+    repository: external_exports.string().describe("Its model repository directory, relative to cdl.yaml"),
+    model_name: external_exports.string().optional().describe("Name of the model in the repository (default model.name)"),
+    ready_timeout_s: external_exports.number().positive().default(120).describe("How long to wait for the new version to be ready")
+  }).optional(),
+  kserve: external_exports.strictObject({
+    name: external_exports.string().optional().describe("InferenceService name (default model.name)"),
+    namespace: external_exports.string().default("default"),
+    storage_uri: external_exports.string().optional().describe(
+      "Where KServe fetches the model; {tag}, {version}, {model}, {repository} are filled in (default the release asset on GitHub)"
+    ),
+    runtime: external_exports.string().optional().describe("ServingRuntime to use, e.g. kserve-tritonserver"),
+    service_account: external_exports.string().optional(),
+    apply: external_exports.enum(["auto", "always", "never"]).default("auto").describe("auto: kubectl apply when kubectl has a current context, else publish the manifest as an artifact")
+  }).default({ namespace: "default", apply: "auto" }),
+  canary: external_exports.strictObject({
+    percent: external_exports.number().min(0).max(100).default(0).describe("Share of traffic for the new version during the window; 0: no canary"),
+    window_s: external_exports.number().positive().default(300).describe("How long the canary is watched, in seconds"),
+    interval_s: external_exports.number().positive().default(10).describe("How often the server metrics are read, in seconds"),
+    max_error_rate: external_exports.number().min(0).max(1).default(0.01).describe("Largest share of non-200 responses of the canary"),
+    max_latency_ms: external_exports.number().positive().optional().describe("Largest p95 latency of the canary, in milliseconds"),
+    min_requests: nonNegativeInt.default(20).describe("Fewer canary requests in the window: rolled back, nothing shows it works")
+  }).default({ percent: 0, window_s: 300, interval_s: 10, max_error_rate: 0.01, min_requests: 20 }),
+  shadow: external_exports.strictObject({
+    fraction: external_exports.number().min(0).max(1).default(0).describe(
+      "Server target: start the new version in shadow, copying this share of production requests to it; it answers no client and production stays (0: no shadow)"
+    ),
+    window_s: external_exports.number().positive().default(300).describe("How long the shadow comparison is watched before it is reported"),
+    interval_s: external_exports.number().positive().default(10).describe("How often the server's comparison is read, in seconds")
+  }).default({ fraction: 0, window_s: 300, interval_s: 10 })
+});
+
+// src/config/schema/gate.ts
+var GATE_METRICS = [
+  "accuracy",
+  "macro_f1",
+  "log_loss",
+  "ece",
+  "top_3",
+  "top_5",
+  "mae",
+  "rmse",
+  "r2",
+  "latency_p50_ms",
+  "latency_p95_ms",
+  "latency_p99_ms",
+  "throughput",
+  "size_bytes"
+];
+var SIGNIFICANCE_METHODS = ["bootstrap", "mcnemar", "none"];
+var metricGate = external_exports.strictObject({
+  min: external_exports.number().optional().describe("The candidate must reach at least this value"),
+  max: external_exports.number().optional().describe("The candidate must stay at or below this value"),
+  direction: external_exports.enum(["higher", "lower"]).optional().describe("Which way is better; known metrics have their own default (accuracy: higher, latency: lower)"),
+  max_regression: external_exports.number().min(0).optional().describe("How much worse than the baseline the candidate may be (0: no worse)"),
+  min_improvement: external_exports.number().optional().describe("How much better than the baseline the candidate must be"),
+  relative: external_exports.boolean().default(false).describe("max_regression and min_improvement are fractions of the baseline value (0.02 = 2%)"),
+  significance: external_exports.enum(SIGNIFICANCE_METHODS).optional().describe("Overrides gate.significance.method for this metric; mcnemar applies to accuracy only")
+}).refine((g) => g.min === void 0 || g.max === void 0 || g.min <= g.max, {
+  message: "expected min <= max",
+  path: ["max"]
+});
+var gateSection = external_exports.strictObject({
+  baseline: external_exports.string().default("production").describe(
+    "production (the version deployed to the production environment; before any deployment, the latest release), none, a model directory, a release tag, or artifact:<name>"
+  ),
+  metrics: external_exports.partialRecord(external_exports.enum(GATE_METRICS), metricGate).default({}).describe(
+    "Thresholds per metric; with none, the default gate: the main metric (accuracy, rmse) must not be significantly worse than the baseline"
+  ),
+  significance: external_exports.strictObject({
+    method: external_exports.enum(SIGNIFICANCE_METHODS).default("bootstrap").describe("bootstrap: paired bootstrap confidence interval; mcnemar: exact test on per-example correctness"),
+    confidence: external_exports.number().gt(0.5).lt(1).default(0.95),
+    resamples: positiveInt.default(1e3).describe("bootstrap resamples"),
+    seed: nonNegativeInt.default(0)
+  }).default({ method: "bootstrap", confidence: 0.95, resamples: 1e3, seed: 0 }).describe("A change against the baseline counts only when it is more than noise"),
+  benchmark: external_exports.strictObject({
+    latency_runs: nonNegativeInt.default(200).describe("batch-1 runs for the latency percentiles"),
+    throughput_batches: nonNegativeInt.default(20).describe("batch-64 runs for the throughput")
+  }).default({ latency_runs: 200, throughput_batches: 20 }),
+  fail_on_reject: external_exports.boolean().default(true).describe("Fail the job (exit 1) when the candidate is rejected")
+});
+
+// src/config/schema/monitor.ts
+var monitorSection = external_exports.strictObject({
+  source: external_exports.string().optional().describe(
+    "Where the production statistics come from: the model server URL (http://host:8000) or a stats JSON file; the --source option overrides it"
+  ),
+  version: external_exports.string().optional().describe("The served version to watch (default: the newest the server reports)"),
+  psi: external_exports.strictObject({
+    warn: external_exports.number().positive().default(0.1).describe("Population stability index from which a distribution is reported as shifting"),
+    alert: external_exports.number().positive().default(0.25).describe("PSI from which it is drift")
+  }).refine((p) => p.warn <= p.alert, { error: "expected warn <= alert", path: ["warn"] }).default({ warn: 0.1, alert: 0.25 }),
+  ks_p_value: external_exports.number().gt(0).lt(1).default(0.01).describe(
+    "Inputs: a summary past psi.warn is drift when its Kolmogorov\u2013Smirnov p-value is below this (Bonferroni-corrected over the summaries)"
+  ),
+  min_samples: positiveInt.default(200).describe("Fewer production examples than this: no verdict, only a note"),
+  issue: external_exports.strictObject({
+    enabled: external_exports.boolean().default(true).describe("Open or update one issue with the findings when there is drift"),
+    title: external_exports.string().optional().describe('Default: "Drift detected: <model>"'),
+    labels: external_exports.array(external_exports.string()).default(["cdl-monitor"])
+  }).default({ enabled: true, labels: ["cdl-monitor"] }),
+  retrain: external_exports.strictObject({
+    workflow: external_exports.string().describe("Workflow file name or id to dispatch (workflow_dispatch), e.g. train.yml"),
+    ref: external_exports.string().optional().describe("Branch or tag to run it on (default: the repository default branch)"),
+    on: external_exports.enum(["alert", "warn"]).default("alert").describe("Dispatch on drift alerts only, or on warnings too"),
+    inputs: external_exports.record(external_exports.string(), external_exports.string()).default({}).describe("workflow_dispatch inputs")
+  }).optional().describe("The feedback loop: dispatch a retraining workflow when drift is found")
+});
+
+// src/config/schema/release.ts
+var releaseSection = external_exports.strictObject({
+  on_missing_model: external_exports.enum(["stop", "retrain"]).default("stop").describe(
+    "When no blessed model-<sha> artifact exists for the released commit: stop (name the commit and what to do), or retrain at release (recorded in lineage)"
+  )
+});
+
+// src/config/schema/train.ts
 var BACKENDS = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu"];
 var optimizerSection = external_exports.strictObject({
   name: external_exports.enum(["sgd", "momentum", "adam", "adamw"]).default("adam"),
@@ -52701,54 +54117,8 @@ var trainSection = external_exports.strictObject({
   timeout_minutes: positiveInt.optional(),
   launcher: launcherSection.optional()
 });
-var GATE_METRICS = [
-  "accuracy",
-  "macro_f1",
-  "log_loss",
-  "ece",
-  "top_3",
-  "top_5",
-  "mae",
-  "rmse",
-  "r2",
-  "latency_p50_ms",
-  "latency_p95_ms",
-  "latency_p99_ms",
-  "throughput",
-  "size_bytes"
-];
-var SIGNIFICANCE_METHODS = ["bootstrap", "mcnemar", "none"];
-var metricGate = external_exports.strictObject({
-  min: external_exports.number().optional().describe("The candidate must reach at least this value"),
-  max: external_exports.number().optional().describe("The candidate must stay at or below this value"),
-  direction: external_exports.enum(["higher", "lower"]).optional().describe("Which way is better; known metrics have their own default (accuracy: higher, latency: lower)"),
-  max_regression: external_exports.number().min(0).optional().describe("How much worse than the baseline the candidate may be (0: no worse)"),
-  min_improvement: external_exports.number().optional().describe("How much better than the baseline the candidate must be"),
-  relative: external_exports.boolean().default(false).describe("max_regression and min_improvement are fractions of the baseline value (0.02 = 2%)"),
-  significance: external_exports.enum(SIGNIFICANCE_METHODS).optional().describe("Overrides gate.significance.method for this metric; mcnemar applies to accuracy only")
-}).refine((g) => g.min === void 0 || g.max === void 0 || g.min <= g.max, {
-  message: "expected min <= max",
-  path: ["max"]
-});
-var gateSection = external_exports.strictObject({
-  baseline: external_exports.string().default("production").describe(
-    "production (the version deployed to the production environment; before any deployment, the latest release), none, a model directory, a release tag, or artifact:<name>"
-  ),
-  metrics: external_exports.partialRecord(external_exports.enum(GATE_METRICS), metricGate).default({}).describe(
-    "Thresholds per metric; with none, the default gate: the main metric (accuracy, rmse) must not be significantly worse than the baseline"
-  ),
-  significance: external_exports.strictObject({
-    method: external_exports.enum(SIGNIFICANCE_METHODS).default("bootstrap").describe("bootstrap: paired bootstrap confidence interval; mcnemar: exact test on per-example correctness"),
-    confidence: external_exports.number().gt(0.5).lt(1).default(0.95),
-    resamples: positiveInt.default(1e3).describe("bootstrap resamples"),
-    seed: nonNegativeInt.default(0)
-  }).default({ method: "bootstrap", confidence: 0.95, resamples: 1e3, seed: 0 }).describe("A change against the baseline counts only when it is more than noise"),
-  benchmark: external_exports.strictObject({
-    latency_runs: nonNegativeInt.default(200).describe("batch-1 runs for the latency percentiles"),
-    throughput_batches: nonNegativeInt.default(20).describe("batch-64 runs for the throughput")
-  }).default({ latency_runs: 200, throughput_batches: 20 }),
-  fail_on_reject: external_exports.boolean().default(true).describe("Fail the job (exit 1) when the candidate is rejected")
-});
+
+// src/config/schema/tune.ts
 var finite = external_exports.number().refine(Number.isFinite, { error: "expected a finite number" });
 var rangeCheck = /* @__PURE__ */ __name((p) => p.low <= p.high, "rangeCheck");
 var rangeMessage = /* @__PURE__ */ __name((p) => `expected low <= high, got low ${p.low} above high ${p.high}`, "rangeMessage");
@@ -52799,124 +54169,8 @@ var tuneSection = external_exports.strictObject({
   }).default({ type: "none", reduction_factor: 3, min_epochs: 1 }),
   final_model: external_exports.boolean().default(false).describe("Train the final model with the best configuration")
 });
-var COMPRESS_METHODS = ["int8-dynamic", "int8-static", "fp16", "prune", "distill"];
-var compressSection = external_exports.strictObject({
-  methods: external_exports.array(external_exports.enum(COMPRESS_METHODS)).min(1).default(["int8-static"]).describe("Methods to try, each on the parent model; the guard keeps those within max_accuracy_drop"),
-  max_accuracy_drop: external_exports.number().min(0).default(1).describe(
-    "Largest accepted drop of test accuracy against the parent, in percentage points (0.5: 91.0% \u2192 90.5%); regression: largest RMSE increase in percent"
-  ),
-  objective: external_exports.enum(["latency", "throughput", "size"]).default("latency").describe(
-    "What a variant must improve on the machine that runs the step: batch-1 latency, batch-64 throughput, or file size; a variant is kept only when it beats the parent on it by min_gain"
-  ),
-  min_gain: external_exports.number().min(0).default(0.05).describe("Smallest improvement over the parent on the objective (0.05: 5% faster or smaller), measured interleaved"),
-  select: external_exports.enum(["smallest", "fastest", "accurate"]).optional().describe(
-    "Which qualifying model becomes the output: the smallest file, the highest batch-64 throughput, or the most accurate; unset: the largest gain on the objective"
-  ),
-  benchmark: external_exports.strictObject({
-    latency_runs: nonNegativeInt.default(100).describe("batch-1 runs for the latency percentiles"),
-    throughput_batches: nonNegativeInt.default(20).describe("batch-64 runs for the throughput"),
-    rounds: positiveInt.default(15).describe("Interleaved rounds (parent and variant alternately) the objective is measured in; the median counts")
-  }).default({ latency_runs: 100, throughput_batches: 20, rounds: 15 }),
-  int8: external_exports.strictObject({
-    calibration: external_exports.strictObject({
-      samples: positiveInt.default(500).describe("int8-static: training examples the activation ranges are measured on"),
-      method: external_exports.enum(["minmax", "percentile", "entropy"]).default("minmax"),
-      percentile: external_exports.number().gt(50).max(100).default(99.999).describe("percentile: the upper percentile kept")
-    }).default({ samples: 500, method: "minmax", percentile: 99.999 }),
-    reduce_range: external_exports.boolean().default(false).describe("7-bit weights, for CPUs without VNNI"),
-    dynamic_conv: external_exports.enum(["weights", "integer"]).default("weights").describe("int8-dynamic Conv: int8 weights with float compute (fast in onnxruntime), or ConvInteger"),
-    exclude: external_exports.array(external_exports.string()).default([]).describe("Node names left in float")
-  }).default({
-    calibration: { samples: 500, method: "minmax", percentile: 99.999 },
-    reduce_range: false,
-    dynamic_conv: "weights",
-    exclude: []
-  }),
-  fp16: external_exports.strictObject({ keep_io_types: external_exports.boolean().default(true).describe("Keep float32 inputs and outputs") }).default({ keep_io_types: true }),
-  prune: external_exports.strictObject({
-    sparsity: external_exports.number().min(0).lt(1).default(0.8).describe("Fraction of Conv/Dense weights set to zero"),
-    scope: external_exports.enum(["global", "layer"]).default("global").describe("One magnitude threshold for all layers, or the same sparsity in each"),
-    fine_tune_epochs: nonNegativeInt.default(2).describe("Epochs of fine-tuning with the masks kept (needs the tfjs/ model)"),
-    learning_rate: external_exports.number().positive().default(5e-4)
-  }).default({ sparsity: 0.8, scope: "global", fine_tune_epochs: 2, learning_rate: 5e-4 }),
-  distill: external_exports.strictObject({
-    layers: external_exports.array(layerSpec).min(1).optional().describe("The student model; required by the distill method"),
-    temperature: external_exports.number().positive().default(4),
-    alpha: external_exports.number().min(0).max(1).default(0.7).describe("Weight of the soft-target loss; 1 - alpha goes to the labels"),
-    epochs: positiveInt.default(5),
-    batch_size: positiveInt.default(128),
-    learning_rate: external_exports.number().positive().default(1e-3)
-  }).default({ temperature: 4, alpha: 0.7, epochs: 5, batch_size: 128, learning_rate: 1e-3 })
-});
-var monitorSection = external_exports.strictObject({
-  source: external_exports.string().optional().describe(
-    "Where the production statistics come from: the model server URL (http://host:8000) or a stats JSON file; the --source option overrides it"
-  ),
-  version: external_exports.string().optional().describe("The served version to watch (default: the newest the server reports)"),
-  psi: external_exports.strictObject({
-    warn: external_exports.number().positive().default(0.1).describe("Population stability index from which a distribution is reported as shifting"),
-    alert: external_exports.number().positive().default(0.25).describe("PSI from which it is drift")
-  }).refine((p) => p.warn <= p.alert, { error: "expected warn <= alert", path: ["warn"] }).default({ warn: 0.1, alert: 0.25 }),
-  ks_p_value: external_exports.number().gt(0).lt(1).default(0.01).describe(
-    "Inputs: a summary past psi.warn is drift when its Kolmogorov\u2013Smirnov p-value is below this (Bonferroni-corrected over the summaries)"
-  ),
-  min_samples: positiveInt.default(200).describe("Fewer production examples than this: no verdict, only a note"),
-  issue: external_exports.strictObject({
-    enabled: external_exports.boolean().default(true).describe("Open or update one issue with the findings when there is drift"),
-    title: external_exports.string().optional().describe('Default: "Drift detected: <model>"'),
-    labels: external_exports.array(external_exports.string()).default(["cdl-monitor"])
-  }).default({ enabled: true, labels: ["cdl-monitor"] }),
-  retrain: external_exports.strictObject({
-    workflow: external_exports.string().describe("Workflow file name or id to dispatch (workflow_dispatch), e.g. train.yml"),
-    ref: external_exports.string().optional().describe("Branch or tag to run it on (default: the repository default branch)"),
-    on: external_exports.enum(["alert", "warn"]).default("alert").describe("Dispatch on drift alerts only, or on warnings too"),
-    inputs: external_exports.record(external_exports.string(), external_exports.string()).default({}).describe("workflow_dispatch inputs")
-  }).optional().describe("The feedback loop: dispatch a retraining workflow when drift is found")
-});
-var ALIAS_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-var ALIAS_EXPECTED = 'expected a name of letters, digits, ".", "_" and "-" (at most 63, starting with a letter or digit), e.g. production';
-var deploySection = external_exports.strictObject({
-  tag: external_exports.string().refine((t) => t.includes("{version}"), { error: "expected a {version} placeholder, e.g. {model}@v{version}" }).default("{model}@v{version}").describe("Release tag convention of model versions: {model} and {version} (semantic versioning) are filled in"),
-  environment: external_exports.string().regex(ALIAS_NAME, { error: ALIAS_EXPECTED }).default("production").describe("The alias a deployment moves (production, staging, or your own); also the GitHub environment"),
-  aliases: external_exports.array(external_exports.string().regex(ALIAS_NAME, { error: ALIAS_EXPECTED })).default(["production", "staging"]).describe("Aliases cdl models lists; any other name can be used too"),
-  target: external_exports.enum(["server", "kserve", "release"]).default("release").describe("server: a running cdl serve; kserve: an InferenceService manifest; release: verify and keep the assets only"),
-  server: external_exports.strictObject({
-    url: external_exports.string().describe("Base URL of the running cdl serve, e.g. http://127.0.0.1:8000"),
-    repository: external_exports.string().describe("Its model repository directory, relative to cdl.yaml"),
-    model_name: external_exports.string().optional().describe("Name of the model in the repository (default model.name)"),
-    ready_timeout_s: external_exports.number().positive().default(120).describe("How long to wait for the new version to be ready")
-  }).optional(),
-  kserve: external_exports.strictObject({
-    name: external_exports.string().optional().describe("InferenceService name (default model.name)"),
-    namespace: external_exports.string().default("default"),
-    storage_uri: external_exports.string().optional().describe(
-      "Where KServe fetches the model; {tag}, {version}, {model}, {repository} are filled in (default the release asset on GitHub)"
-    ),
-    runtime: external_exports.string().optional().describe("ServingRuntime to use, e.g. kserve-tritonserver"),
-    service_account: external_exports.string().optional(),
-    apply: external_exports.enum(["auto", "always", "never"]).default("auto").describe("auto: kubectl apply when kubectl has a current context, else publish the manifest as an artifact")
-  }).default({ namespace: "default", apply: "auto" }),
-  canary: external_exports.strictObject({
-    percent: external_exports.number().min(0).max(100).default(0).describe("Share of traffic for the new version during the window; 0: no canary"),
-    window_s: external_exports.number().positive().default(300).describe("How long the canary is watched, in seconds"),
-    interval_s: external_exports.number().positive().default(10).describe("How often the server metrics are read, in seconds"),
-    max_error_rate: external_exports.number().min(0).max(1).default(0.01).describe("Largest share of non-200 responses of the canary"),
-    max_latency_ms: external_exports.number().positive().optional().describe("Largest p95 latency of the canary, in milliseconds"),
-    min_requests: nonNegativeInt.default(20).describe("Fewer canary requests in the window: rolled back, nothing shows it works")
-  }).default({ percent: 0, window_s: 300, interval_s: 10, max_error_rate: 0.01, min_requests: 20 }),
-  shadow: external_exports.strictObject({
-    fraction: external_exports.number().min(0).max(1).default(0).describe(
-      "Server target: start the new version in shadow, copying this share of production requests to it; it answers no client and production stays (0: no shadow)"
-    ),
-    window_s: external_exports.number().positive().default(300).describe("How long the shadow comparison is watched before it is reported"),
-    interval_s: external_exports.number().positive().default(10).describe("How often the server's comparison is read, in seconds")
-  }).default({ fraction: 0, window_s: 300, interval_s: 10 })
-});
-var releaseSection = external_exports.strictObject({
-  on_missing_model: external_exports.enum(["stop", "retrain"]).default("stop").describe(
-    "When no blessed model-<sha> artifact exists for the released commit: stop (name the commit and what to do), or retrain at release (recorded in lineage)"
-  )
-});
+
+// src/config/schema/cdl-config.ts
 var configSchema = external_exports.strictObject({
   version: external_exports.literal(1).default(1),
   model: modelSection,
@@ -52942,44 +54196,6 @@ var configSchema = external_exports.strictObject({
   message: "a launcher starts train.command: expected train.command too",
   path: ["train", "launcher"]
 });
-function inputScale(data) {
-  return data.scale ?? (data.format === "csv" ? 1 : 255);
-}
-__name(inputScale, "inputScale");
-
-// src/util/errors.ts
-var CdlError = class extends Error {
-  static {
-    __name(this, "CdlError");
-  }
-  exitCode = 1;
-  constructor(message, options) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-};
-var UsageError = class extends CdlError {
-  static {
-    __name(this, "UsageError");
-  }
-  exitCode = 2;
-};
-var ConfigError = class extends CdlError {
-  static {
-    __name(this, "ConfigError");
-  }
-  exitCode = 2;
-};
-var DataError = class extends CdlError {
-  static {
-    __name(this, "DataError");
-  }
-};
-function messageOf(err) {
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
-__name(messageOf, "messageOf");
 
 // src/config/index.ts
 function formatPath(segments) {
@@ -53090,7 +54306,7 @@ function refineMessage(issue3, message) {
   return message;
 }
 __name(refineMessage, "refineMessage");
-function locate(doc, counter, segs) {
+function locate2(doc, counter, segs) {
   let node2 = doc.contents;
   let found = node2;
   for (const s of segs) {
@@ -53110,7 +54326,7 @@ function locate(doc, counter, segs) {
   const pos = counter.linePos(range[0]);
   return { line: pos.line, column: pos.col };
 }
-__name(locate, "locate");
+__name(locate2, "locate");
 function validateConfig(raw) {
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (parsed.success) return { value: parsed.data, errors: [], warnings: warningsFor(parsed.data) };
@@ -53159,7 +54375,7 @@ function parseConfig(text, overrides = []) {
   const result = validateConfig(raw);
   for (const err of result.errors) {
     const segs = err.path === "(root)" ? [] : pathSegments(err.path);
-    Object.assign(err, locate(doc, counter, segs));
+    Object.assign(err, locate2(doc, counter, segs));
   }
   return result;
 }
@@ -53237,7 +54453,7 @@ __name(formatProblems, "formatProblems");
 async function loadConfig(file2, overrides = []) {
   let text;
   try {
-    text = await readFile(file2, "utf8");
+    text = await readFile7(file2, "utf8");
   } catch (e) {
     const code = e.code;
     throw new ConfigError(
@@ -53250,8 +54466,8 @@ async function loadConfig(file2, overrides = []) {
   }
   return {
     config: result.value,
-    file: path.resolve(file2),
-    dir: path.dirname(path.resolve(file2)),
+    file: path10.resolve(file2),
+    dir: path10.dirname(path10.resolve(file2)),
     hash: configHash(result.value),
     warnings: result.warnings
   };
@@ -53267,1185 +54483,9 @@ function canonicalJson(v) {
 }
 __name(canonicalJson, "canonicalJson");
 function configHash(cfg) {
-  return createHash("sha256").update(canonicalJson(cfg)).digest("hex");
+  return createHash5("sha256").update(canonicalJson(cfg)).digest("hex");
 }
 __name(configHash, "configHash");
-
-// src/data/manifest.ts
-import { createHash as createHash5 } from "node:crypto";
-import { existsSync as existsSync3 } from "node:fs";
-import { copyFile as copyFile2, mkdir as mkdir4, readFile as readFile7, rename as rename4, stat as stat6 } from "node:fs/promises";
-import path9 from "node:path";
-
-// src/util/fs.ts
-import { mkdir as mkdir2, readFile as readFile2, rename as rename2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
-import path2 from "node:path";
-async function writeFileAtomic(file2, content) {
-  await mkdir2(path2.dirname(path2.resolve(file2)), { recursive: true });
-  const tmp = `${file2}.tmp-${process.pid}`;
-  try {
-    await writeFile2(tmp, content);
-    await rename2(tmp, file2);
-  } catch (error63) {
-    await rm2(tmp, { force: true });
-    throw error63;
-  }
-}
-__name(writeFileAtomic, "writeFileAtomic");
-
-// src/data/hash.ts
-import { createHash as createHash3 } from "node:crypto";
-import { stat as stat2 } from "node:fs/promises";
-import path4 from "node:path";
-
-// src/util/sha256.ts
-import { createHash as createHash2 } from "node:crypto";
-import { createReadStream } from "node:fs";
-var observers = /* @__PURE__ */ new Set();
-function observed(what, bytes) {
-  for (const fn of observers) fn({ what, bytes });
-}
-__name(observed, "observed");
-function sha256File(file2) {
-  return new Promise((resolve, reject) => {
-    const hash2 = createHash2("sha256");
-    let n = 0;
-    createReadStream(file2).on("error", reject).on("data", (d) => {
-      n += d.length;
-      hash2.update(d);
-    }).on("end", () => {
-      observed(file2, n);
-      resolve(hash2.digest("hex"));
-    });
-  });
-}
-__name(sha256File, "sha256File");
-
-// src/data/util.ts
-import path3 from "node:path";
-function displayPath(p) {
-  if (/^https?:\/\//i.test(p)) return p;
-  const rel = path3.relative(process.cwd(), p);
-  if (rel && !rel.startsWith("..") && !path3.isAbsolute(rel)) return rel.split(path3.sep).join("/");
-  return p;
-}
-__name(displayPath, "displayPath");
-function product(dims) {
-  let n = 1;
-  for (const d of dims) n *= d;
-  return n;
-}
-__name(product, "product");
-function formatShape(shape) {
-  return `[${shape.join(", ")}]`;
-}
-__name(formatShape, "formatShape");
-function listSome(items, max = 10) {
-  if (items.length <= max) return items.join(", ");
-  return `${items.slice(0, max).join(", ")} and ${items.length - max} more`;
-}
-__name(listSome, "listSome");
-
-// src/data/hash.ts
-function toPosix(rel) {
-  return rel.split(path4.sep).join("/").replace(/\\/g, "/");
-}
-__name(toPosix, "toPosix");
-async function hashFiles(root, relPaths) {
-  const unique = [...new Set(relPaths.map(toPosix))];
-  const out = [];
-  for (const rel of unique) {
-    const file2 = path4.join(root, ...rel.split("/"));
-    try {
-      const st = await stat2(file2);
-      out.push({ path: rel, size: st.size, sha256: await sha256File(file2) });
-    } catch (err) {
-      throw new DataError(`${displayPath(file2)}: cannot read the file to hash it: ${err.message}`, {
-        cause: err
-      });
-    }
-  }
-  return out.sort((a, b) => comparePaths(a.path, b.path));
-}
-__name(hashFiles, "hashFiles");
-function comparePaths(a, b) {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-__name(comparePaths, "comparePaths");
-function datasetVersion(files) {
-  const h = createHash3("sha256");
-  for (const f of [...files].sort((a, b) => comparePaths(a.path, b.path))) {
-    h.update(`${f.path}\0${f.size}\0${f.sha256}
-`);
-  }
-  return `sha256:${h.digest("hex")}`;
-}
-__name(datasetVersion, "datasetVersion");
-
-// src/data/raw.ts
-import { readdir as readdir3, readFile as readFile6, stat as stat5 } from "node:fs/promises";
-import path8 from "node:path";
-
-// src/data/csv.ts
-import { readFile as readFile3 } from "node:fs/promises";
-function parseCsvText(text, name) {
-  if (text.charCodeAt(0) === 65279) text = text.slice(1);
-  const records = [];
-  let fields = [];
-  let field = "";
-  let line = 1;
-  let recordLine = 1;
-  let quoted = false;
-  let wasQuoted = false;
-  const endRecord = /* @__PURE__ */ __name(() => {
-    fields.push(field);
-    if (!(fields.length === 1 && fields[0] === "" && !wasQuoted)) records.push({ line: recordLine, fields });
-    fields = [];
-    field = "";
-    wasQuoted = false;
-  }, "endRecord");
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-        i++;
-        const next = text[i];
-        if (i < n && next !== "," && next !== "\n" && next !== "\r") {
-          throw new DataError(
-            `${name}: line ${line}: expected a comma or the end of the line after a closing quote, got ${JSON.stringify(next)}`
-          );
-        }
-        continue;
-      }
-      if (ch === "\n") line++;
-      field += ch;
-      i++;
-      continue;
-    }
-    if (ch === '"') {
-      if (field.trim() !== "") {
-        throw new DataError(
-          `${name}: line ${line}: a quote inside an unquoted field; expected the whole field in quotes with "" for a quote`
-        );
-      }
-      field = "";
-      quoted = true;
-      wasQuoted = true;
-      i++;
-      continue;
-    }
-    if (ch === ",") {
-      fields.push(field);
-      field = "";
-      i++;
-      continue;
-    }
-    if (ch === "\r" || ch === "\n") {
-      endRecord();
-      i += ch === "\r" && text[i + 1] === "\n" ? 2 : 1;
-      line++;
-      recordLine = line;
-      continue;
-    }
-    field += ch;
-    i++;
-  }
-  if (quoted) throw new DataError(`${name}: line ${recordLine}: a quoted field is not closed before the end of the file`);
-  if (field !== "" || fields.length > 0 || wasQuoted) endRecord();
-  return records;
-}
-__name(parseCsvText, "parseCsvText");
-var NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-var INTEGER = /^\+?\d+$/;
-var MAX_CLASS_INDEX = 65535;
-function parseNumber(s) {
-  const t = s.trim();
-  if (!NUMBER.test(t)) return void 0;
-  const v = Number(t);
-  return Number.isFinite(v) ? v : void 0;
-}
-__name(parseNumber, "parseNumber");
-async function readCsv(file2, labelColumn, task, opts = {}) {
-  const name = displayPath(file2);
-  let text;
-  try {
-    text = await readFile3(file2, "utf8");
-  } catch (err) {
-    throw new DataError(`${name}: cannot read the CSV file: ${err.message}`, { cause: err });
-  }
-  const records = parseCsvText(text, name);
-  if (records.length === 0) throw new DataError(`${name}: empty; expected a header row and at least one record`);
-  const header = records[0].fields.map((h) => h.trim());
-  const labelIndex = header.indexOf(labelColumn);
-  if (labelIndex < 0) {
-    throw new DataError(
-      `${name}: line ${records[0].line}: no column ${JSON.stringify(labelColumn)} in the header (columns: ${listSome(header)}); set data.label_column to the label's column`
-    );
-  }
-  const features = header.filter((_, i) => i !== labelIndex);
-  if (features.length === 0)
-    throw new DataError(
-      `${name}: line ${records[0].line}: expected feature columns besides ${JSON.stringify(labelColumn)}, the header has none`
-    );
-  const rows = records.slice(1);
-  if (rows.length === 0) throw new DataError(`${name}: expected at least one record after the header, got none`);
-  const width = header.length;
-  const nf = features.length;
-  const x = new Float32Array(rows.length * nf);
-  const labels = new Array(rows.length);
-  rows.forEach((r, row) => {
-    if (r.fields.length !== width) {
-      throw new DataError(`${name}: line ${r.line}: expected ${width} fields as in the header, got ${r.fields.length}`);
-    }
-    let k = row * nf;
-    for (let c = 0; c < width; c++) {
-      if (c === labelIndex) {
-        labels[row] = r.fields[c].trim();
-        continue;
-      }
-      const v = parseNumber(r.fields[c]);
-      if (v === void 0) {
-        throw new DataError(
-          `${name}: line ${r.line}: column ${JSON.stringify(header[c])}: expected a number, got ${JSON.stringify(r.fields[c])}`
-        );
-      }
-      x[k] = v;
-      if (!Number.isFinite(x[k++])) {
-        throw new DataError(
-          `${name}: line ${r.line}: column ${JSON.stringify(header[c])}: ${r.fields[c].trim()} does not fit a 32-bit float; expected a finite number`
-        );
-      }
-    }
-  });
-  const col = `column ${JSON.stringify(labelColumn)}`;
-  if (task === "regression") {
-    const y2 = new Float32Array(rows.length);
-    labels.forEach((s, i) => {
-      const v = parseNumber(s);
-      if (v === void 0)
-        throw new DataError(`${name}: line ${rows[i].line}: ${col}: expected a number, got ${JSON.stringify(s)}`);
-      y2[i] = v;
-    });
-    return { features, x, y: y2, n: rows.length, classes: [] };
-  }
-  const y = new Int32Array(rows.length);
-  let classes;
-  if (opts.classes) {
-    classes = [...opts.classes];
-    const index = new Map(classes.map((c, i) => [c, i]));
-    labels.forEach((s, i) => {
-      let c = index.get(s);
-      if (c === void 0 && INTEGER.test(s) && Number(s) < classes.length) c = Number(s);
-      if (c === void 0) {
-        throw new DataError(
-          `${name}: line ${rows[i].line}: ${col}: expected a class name (${listSome(
-            classes.map((c2) => JSON.stringify(c2)),
-            5
-          )}) or an integer 0 to ${classes.length - 1}, got ${JSON.stringify(s)}`
-        );
-      }
-      y[i] = c;
-    });
-  } else {
-    labels.forEach((s, i) => {
-      if (s === "") throw new DataError(`${name}: line ${rows[i].line}: ${col}: expected a class name or integer, got ""`);
-    });
-    if (labels.every((s) => INTEGER.test(s))) {
-      let max = 0;
-      labels.forEach((s, i) => {
-        if (Number(s) > MAX_CLASS_INDEX) {
-          throw new DataError(`${name}: line ${rows[i].line}: ${col}: expected a class index up to ${MAX_CLASS_INDEX}, got ${s}`);
-        }
-        y[i] = Number(s);
-        max = Math.max(max, y[i]);
-      });
-      classes = Array.from({ length: max + 1 }, (_, i) => String(i));
-    } else {
-      classes = [...new Set(labels)].sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
-      const index = new Map(classes.map((c, i) => [c, i]));
-      labels.forEach((s, i) => y[i] = index.get(s));
-    }
-  }
-  return { features, x, y, n: rows.length, classes };
-}
-__name(readCsv, "readCsv");
-
-// src/data/download.ts
-import { createHash as createHash4, randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir as mkdir3, rename as rename3, rm as rm3, stat as stat3 } from "node:fs/promises";
-import os5 from "node:os";
-import path6 from "node:path";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
-
-// src/util/paths.ts
-import { existsSync as existsSync2, realpathSync } from "node:fs";
-import path5 from "node:path";
-function realPathOf(p) {
-  const abs = path5.resolve(p);
-  const missing = [];
-  let cur = abs;
-  while (!existsSync2(cur)) {
-    const parent = path5.dirname(cur);
-    if (parent === cur) break;
-    missing.unshift(path5.basename(cur));
-    cur = parent;
-  }
-  let real;
-  try {
-    real = realpathSync(cur);
-  } catch {
-    real = cur;
-  }
-  return path5.join(real, ...missing);
-}
-__name(realPathOf, "realPathOf");
-function contains(outer, inner) {
-  const rel = path5.relative(outer, inner);
-  return rel === "" || !rel.startsWith("..") && !path5.isAbsolute(rel);
-}
-__name(contains, "contains");
-function staysInside(outer, inner) {
-  return contains(realPathOf(outer), realPathOf(inner));
-}
-__name(staysInside, "staysInside");
-function unsafeRelativePath(rel) {
-  if (typeof rel !== "string" || rel === "") return "expected a non-empty string";
-  if (rel.includes("\0")) return "contains a NUL character";
-  if (rel.includes("\\")) return "contains a backslash; expected / between folders";
-  if (rel.startsWith("/") || /^[A-Za-z]:/.test(rel)) return "is absolute; expected a path relative to the folder";
-  if (rel.split("/").some((s) => s === "" || s === "." || s === "..")) return 'has an empty, "." or ".." part';
-  return null;
-}
-__name(unsafeRelativePath, "unsafeRelativePath");
-
-// src/data/download.ts
-function isUrl(p) {
-  return /^https?:\/\//i.test(p);
-}
-__name(isUrl, "isUrl");
-function defaultCacheDir() {
-  const xdg = process.env.XDG_CACHE_HOME;
-  const base = xdg && path6.isAbsolute(xdg) ? xdg : path6.join(os5.homedir(), ".cache");
-  return path6.join(base, "cdl", "data");
-}
-__name(defaultCacheDir, "defaultCacheDir");
-function cacheDirFor(url2, cacheDir) {
-  const u = new URL(url2);
-  const slug = `${u.host}${u.pathname}`.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 80);
-  const key = createHash4("sha256").update(url2.replace(/\/+$/, "")).digest("hex").slice(0, 16);
-  return path6.join(cacheDir, `${slug}-${key}`);
-}
-__name(cacheDirFor, "cacheDirFor");
-function fileUrl(base, rel) {
-  const withSlash = base.endsWith("/") ? base : `${base}/`;
-  return new URL(rel.split("/").map(encodeURIComponent).join("/"), withSlash).toString();
-}
-__name(fileUrl, "fileUrl");
-async function exists2(file2) {
-  try {
-    return (await stat3(file2)).isFile();
-  } catch {
-    return false;
-  }
-}
-__name(exists2, "exists");
-function envNumber(name, fallback) {
-  const text = process.env[name];
-  if (text === void 0 || text === "") return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new DataError(`$${name} is ${JSON.stringify(text)}; expected a positive number`);
-  }
-  return n;
-}
-__name(envNumber, "envNumber");
-function downloadLimits() {
-  return {
-    idleMs: envNumber("CDL_DOWNLOAD_IDLE_TIMEOUT_MS", 6e4),
-    totalMs: envNumber("CDL_DOWNLOAD_TIMEOUT_MS", 60 * 6e4),
-    maxBytes: envNumber("CDL_DOWNLOAD_MAX_BYTES", 16 * 1024 ** 3)
-  };
-}
-__name(downloadLimits, "downloadLimits");
-async function ensureDownloaded(baseUrl, rel, root, field = "data file", limits = downloadLimits()) {
-  const bad = unsafeRelativePath(rel);
-  if (bad) {
-    throw new DataError(
-      `${field} ${JSON.stringify(rel)} ${bad}; expected a path inside the dataset at ${baseUrl}, such as train-images.gz`
-    );
-  }
-  const dest = path6.join(root, ...rel.split("/"));
-  if (!staysInside(root, dest)) {
-    throw new DataError(`${dest}: ${field} leads outside the download cache ${root} through a symlink`);
-  }
-  if (await exists2(dest)) return dest;
-  const url2 = fileUrl(baseUrl, rel);
-  const abort = new AbortController();
-  let why = "";
-  const stop = /* @__PURE__ */ __name((reason) => {
-    why = reason;
-    abort.abort(new Error(reason));
-  }, "stop");
-  let idle = setTimeout(() => stop(`nothing received for ${limits.idleMs} ms ($CDL_DOWNLOAD_IDLE_TIMEOUT_MS)`), limits.idleMs);
-  const total = setTimeout(() => stop(`not complete after ${limits.totalMs} ms ($CDL_DOWNLOAD_TIMEOUT_MS)`), limits.totalMs);
-  const failed = /* @__PURE__ */ __name((err) => why || (err.cause?.message ?? err.message), "failed");
-  try {
-    let res;
-    try {
-      res = await fetch(url2, { redirect: "follow", signal: abort.signal });
-    } catch (err) {
-      throw new DataError(`${url2}: download failed (${field}): ${failed(err)}`, { cause: err });
-    }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel().catch(() => {
-      });
-      throw new DataError(
-        `${url2}: download failed (${field}): HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}; expected 200 OK`
-      );
-    }
-    const announced = Number(res.headers.get("content-length"));
-    if (Number.isFinite(announced) && announced > limits.maxBytes) {
-      await res.body.cancel().catch(() => {
-      });
-      throw new DataError(
-        `${url2}: download refused (${field}): ${announced} bytes is more than ${limits.maxBytes} ($CDL_DOWNLOAD_MAX_BYTES)`
-      );
-    }
-    await mkdir3(path6.dirname(dest), { recursive: true });
-    const tmp = `${dest}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-    let got = 0;
-    const meter = new Transform({
-      transform(chunk, _enc, done) {
-        got += chunk.length;
-        clearTimeout(idle);
-        idle = setTimeout(() => stop(`nothing received for ${limits.idleMs} ms ($CDL_DOWNLOAD_IDLE_TIMEOUT_MS)`), limits.idleMs);
-        if (got > limits.maxBytes) {
-          why = `more than ${limits.maxBytes} bytes ($CDL_DOWNLOAD_MAX_BYTES)`;
-          done(new Error(why));
-          return;
-        }
-        done(null, chunk);
-      }
-    });
-    try {
-      await pipeline(Readable.fromWeb(res.body), meter, createWriteStream(tmp), {
-        signal: abort.signal
-      });
-      if (res.headers.get("content-encoding") === null && Number.isFinite(announced) && announced > 0 && got !== announced) {
-        throw new Error(`received ${got} of ${announced} bytes`);
-      }
-      await rename3(tmp, dest);
-    } catch (err) {
-      await rm3(tmp, { force: true });
-      throw new DataError(`${url2}: download failed (${field}): ${failed(err)}`, { cause: err });
-    }
-  } finally {
-    clearTimeout(idle);
-    clearTimeout(total);
-  }
-  return dest;
-}
-__name(ensureDownloaded, "ensureDownloaded");
-
-// src/data/idx.ts
-import { readFile as readFile4 } from "node:fs/promises";
-import { gunzip } from "node:zlib";
-import { promisify } from "node:util";
-var gunzipAsync = promisify(gunzip);
-var TYPES = {
-  8: { name: "uint8", bytes: 1 },
-  9: { name: "int8", bytes: 1 },
-  11: { name: "int16", bytes: 2 },
-  12: { name: "int32", bytes: 4 },
-  13: { name: "float32", bytes: 4 },
-  14: { name: "float64", bytes: 8 }
-};
-function isGzip(buf) {
-  return buf.length >= 2 && buf[0] === 31 && buf[1] === 139;
-}
-__name(isGzip, "isGzip");
-async function readIdx(file2) {
-  let buf;
-  try {
-    buf = await readFile4(file2);
-  } catch (err) {
-    throw new DataError(`${displayPath(file2)}: cannot read the IDX file: ${err.message}`, { cause: err });
-  }
-  if (isGzip(buf)) {
-    try {
-      buf = await gunzipAsync(buf);
-    } catch (err) {
-      throw new DataError(`${displayPath(file2)}: starts like a gzip file but does not decompress: ${err.message}`, {
-        cause: err
-      });
-    }
-  }
-  return parseIdx(buf, displayPath(file2));
-}
-__name(readIdx, "readIdx");
-function parseIdx(buf, name) {
-  const expected = "expected an IDX file (magic 0x00 0x00 <type> <ndims>)";
-  if (buf.length < 4) throw new DataError(`${name}: ${expected}, got only ${buf.length} byte(s)`);
-  const hex3 = /* @__PURE__ */ __name((b) => `0x${b.toString(16).padStart(2, "0")}`, "hex");
-  if (buf[0] !== 0 || buf[1] !== 0) {
-    throw new DataError(`${name}: ${expected}, got ${[...buf.subarray(0, 4)].map(hex3).join(" ")}`);
-  }
-  const type = TYPES[buf[2]];
-  if (!type) {
-    throw new DataError(
-      `${name}: unknown IDX type byte ${hex3(buf[2])}; expected 0x08 (uint8), 0x09 (int8), 0x0b (int16), 0x0c (int32), 0x0d (float32) or 0x0e (float64)`
-    );
-  }
-  const ndims = buf[3];
-  if (ndims === 0) throw new DataError(`${name}: IDX header declares 0 dimensions; expected at least 1`);
-  const headerBytes = 4 + 4 * ndims;
-  if (buf.length < headerBytes) {
-    throw new DataError(
-      `${name}: truncated IDX header: ${ndims} dimension(s) need ${headerBytes} bytes, the file has ${buf.length}`
-    );
-  }
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const dims = [];
-  for (let i = 0; i < ndims; i++) dims.push(view.getUint32(4 + 4 * i, false));
-  const count = product(dims);
-  const dataBytes = count * type.bytes;
-  const actual = buf.length - headerBytes;
-  if (actual !== dataBytes) {
-    throw new DataError(
-      `${name}: IDX dimensions ${formatShape(dims)} of ${type.name} need ${dataBytes} data bytes, the file has ${actual}` + (actual < dataBytes ? " (truncated?)" : " (extra bytes at the end)")
-    );
-  }
-  const off = headerBytes;
-  let data;
-  switch (type.name) {
-    case "uint8":
-      data = new Uint8Array(buf.buffer, buf.byteOffset + off, count);
-      break;
-    case "int8":
-      data = new Int8Array(buf.buffer, buf.byteOffset + off, count);
-      break;
-    case "int16": {
-      const a = new Int16Array(count);
-      for (let i = 0; i < count; i++) a[i] = view.getInt16(off + 2 * i, false);
-      data = a;
-      break;
-    }
-    case "int32": {
-      const a = new Int32Array(count);
-      for (let i = 0; i < count; i++) a[i] = view.getInt32(off + 4 * i, false);
-      data = a;
-      break;
-    }
-    case "float32": {
-      const a = new Float32Array(count);
-      for (let i = 0; i < count; i++) a[i] = view.getFloat32(off + 4 * i, false);
-      data = a;
-      break;
-    }
-    case "float64": {
-      const a = new Float64Array(count);
-      for (let i = 0; i < count; i++) a[i] = view.getFloat64(off + 8 * i, false);
-      data = a;
-      break;
-    }
-  }
-  return { dims, data };
-}
-__name(parseIdx, "parseIdx");
-
-// src/data/images.ts
-var import_jpeg_js = __toESM(require_jpeg_js(), 1);
-var import_pngjs = __toESM(require_png(), 1);
-import { readdir as readdir2, readFile as readFile5, stat as stat4 } from "node:fs/promises";
-import path7 from "node:path";
-var IMAGE_EXT = /\.(png|jpe?g)$/i;
-var MAX_IMAGE_PIXELS = 25e6;
-function isPngBytes(buf) {
-  return buf.length >= 8 && buf[0] === 137 && buf[1] === 80 && buf[2] === 78 && buf[3] === 71;
-}
-__name(isPngBytes, "isPngBytes");
-function isJpegBytes(buf) {
-  return buf.length >= 3 && buf[0] === 255 && buf[1] === 216 && buf[2] === 255;
-}
-__name(isJpegBytes, "isJpegBytes");
-function jpegSize(buf) {
-  let i = 2;
-  while (i + 3 < buf.length) {
-    if (buf[i] !== 255) return void 0;
-    const m = buf[i + 1];
-    if (m === 255) {
-      i++;
-      continue;
-    }
-    if (m === 216 || m === 1 || m >= 208 && m <= 215) {
-      i += 2;
-      continue;
-    }
-    const len = buf.readUInt16BE(i + 2);
-    if (m >= 192 && m <= 207 && m !== 196 && m !== 200 && m !== 204) {
-      if (i + 9 > buf.length) return void 0;
-      return { height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
-    }
-    if (m === 217 || m === 218 || len < 2) return void 0;
-    i += 2 + len;
-  }
-  return void 0;
-}
-__name(jpegSize, "jpegSize");
-function imageSize(buf, name) {
-  let dims;
-  if (isPngBytes(buf)) {
-    if (buf.length >= 24 && buf.toString("latin1", 12, 16) === "IHDR")
-      dims = { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
-  } else if (isJpegBytes(buf)) {
-    dims = jpegSize(buf);
-  } else {
-    throw new DataError(`${name}: expected a PNG or JPEG image, the content is neither`);
-  }
-  if (!dims || dims.width === 0 || dims.height === 0) {
-    throw new DataError(`${name}: cannot decode the image: no valid size in its header; expected a complete PNG or JPEG file`);
-  }
-  return dims;
-}
-__name(imageSize, "imageSize");
-function decodeImage(buf, name) {
-  const { width, height } = imageSize(buf, name);
-  if (width * height > MAX_IMAGE_PIXELS) {
-    throw new DataError(
-      `${name}: ${height}\xD7${width} pixels (height\xD7width) is more than cdl decodes (${MAX_IMAGE_PIXELS} pixels); expected images of the model's input size`
-    );
-  }
-  try {
-    if (isPngBytes(buf)) {
-      const png = import_pngjs.PNG.sync.read(buf);
-      return { width: png.width, height: png.height, rgba: png.data };
-    }
-    const img = import_jpeg_js.default.decode(buf, {
-      useTArray: true,
-      formatAsRGBA: true,
-      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
-      maxMemoryUsageInMB: Math.ceil(MAX_IMAGE_PIXELS * 8 / 2 ** 20)
-    });
-    return { width: img.width, height: img.height, rgba: img.data };
-  } catch (err) {
-    throw new DataError(`${name}: cannot decode the image: ${err.message}`, { cause: err });
-  }
-}
-__name(decodeImage, "decodeImage");
-function toChannels(rgba, pixels, channels) {
-  const out = new Uint8Array(pixels * channels);
-  if (channels === 3) {
-    for (let p = 0; p < pixels; p++) {
-      out[3 * p] = rgba[4 * p];
-      out[3 * p + 1] = rgba[4 * p + 1];
-      out[3 * p + 2] = rgba[4 * p + 2];
-    }
-  } else {
-    for (let p = 0; p < pixels; p++) {
-      out[p] = Math.round(0.299 * rgba[4 * p] + 0.587 * rgba[4 * p + 1] + 0.114 * rgba[4 * p + 2]);
-    }
-  }
-  return out;
-}
-__name(toChannels, "toChannels");
-async function listImageEntries(dir, root) {
-  const folders = [];
-  const images = [];
-  const outside = [];
-  for (const e of await readdir2(dir, { withFileTypes: true })) {
-    if (e.name.startsWith(".")) continue;
-    let isDir = e.isDirectory();
-    let isFile2 = e.isFile();
-    if (e.isSymbolicLink()) {
-      const p = path7.join(dir, e.name);
-      if (!staysInside(root, p)) {
-        outside.push({ name: e.name, target: realPathOf(p) });
-        continue;
-      }
-      const st = await stat4(p).catch(() => void 0);
-      isDir = st?.isDirectory() ?? false;
-      isFile2 = st?.isFile() ?? false;
-    }
-    if (isDir) folders.push(e.name);
-    else if (isFile2 && IMAGE_EXT.test(e.name)) images.push(e.name);
-  }
-  return { folders: folders.sort(comparePaths), images: images.sort(comparePaths), outside };
-}
-__name(listImageEntries, "listImageEntries");
-
-// src/data/raw.ts
-var IDX_DEFAULTS = {
-  train: { images: "train-images-idx3-ubyte.gz", labels: "train-labels-idx1-ubyte.gz" },
-  test: { images: "t10k-images-idx3-ubyte.gz", labels: "t10k-labels-idx1-ubyte.gz" }
-};
-function dataRoot(data, opts) {
-  return isUrl(data.path) ? cacheDirFor(data.path, opts.cacheDir ?? defaultCacheDir()) : path8.resolve(opts.baseDir, data.path);
-}
-__name(dataRoot, "dataRoot");
-function posix(rel) {
-  return path8.posix.normalize(rel.replace(/\\/g, "/")).replace(/\/+$/, "");
-}
-__name(posix, "posix");
-function splitSpec(data, split) {
-  const v = data[split];
-  if (data.format === "idx") {
-    if (v === void 0 || typeof v === "string") return IDX_DEFAULTS[split];
-    return { images: posix(v.images), labels: posix(v.labels) };
-  }
-  if (v !== void 0 && typeof v !== "string") return posix(v.images);
-  return posix(v ?? (data.format === "csv" ? `${split}.csv` : split));
-}
-__name(splitSpec, "splitSpec");
-async function isFile(p) {
-  try {
-    return (await stat5(p)).isFile();
-  } catch {
-    return false;
-  }
-}
-__name(isFile, "isFile");
-async function locate2(data, root, rel, problems, field) {
-  try {
-    if (isUrl(data.path)) return await ensureDownloaded(data.path, rel, root, field);
-    const file2 = path8.join(root, ...rel.split("/"));
-    if (await isFile(file2)) return file2;
-    problems.push({
-      file: rel,
-      message: `no such file ${displayPath(file2)}${field ? ` (${field})` : ""}; expected the file there, or data.path and ${field ?? "the file names"} changed to where it is`
-    });
-  } catch (e) {
-    problems.push({ file: rel, message: messageOf(e) });
-  }
-  return void 0;
-}
-__name(locate2, "locate");
-function outsideProblem(target, root) {
-  return `a symlink to ${target}, outside the data folder ${displayPath(root)}; expected the image inside it`;
-}
-__name(outsideProblem, "outsideProblem");
-async function listImageSplit(root, rel, problems) {
-  const dir = path8.join(root, ...rel.split("/"));
-  try {
-    await readdir3(dir);
-  } catch (e) {
-    const code = e.code;
-    problems.push({ file: rel, message: code === "ENOENT" ? "no such folder" : messageOf(e) });
-    return [];
-  }
-  const out = [];
-  const top = await listImageEntries(dir, root);
-  for (const o of top.outside) problems.push({ file: `${rel}/${o.name}`, message: outsideProblem(o.target, root) });
-  for (const folder of top.folders) {
-    const listed = await listImageEntries(path8.join(dir, folder), root);
-    for (const o of listed.outside)
-      problems.push({ file: `${rel}/${folder}/${o.name}`, message: outsideProblem(o.target, root) });
-    out.push({ folder, files: listed.images.map((name) => `${rel}/${folder}/${name}`) });
-  }
-  if (out.length === 0) problems.push({ file: rel, message: "no class subfolders" });
-  return out;
-}
-__name(listImageSplit, "listImageSplit");
-async function listDataFiles(data, opts) {
-  const root = dataRoot(data, opts);
-  const files = [];
-  for (const split of ["train", "test"]) {
-    const spec = splitSpec(data, split);
-    if (typeof spec !== "string") files.push(spec.images, spec.labels);
-    else if (data.format === "csv") files.push(spec);
-    else for (const c of await listImageSplit(root, spec, [])) files.push(...c.files);
-  }
-  return { root, files: [...new Set(files)].sort(comparePaths) };
-}
-__name(listDataFiles, "listDataFiles");
-async function readTrainLabels(data, opts) {
-  if (opts.task !== "classification") return void 0;
-  const root = dataRoot(data, opts);
-  const problems = [];
-  const spec = splitSpec(data, "train");
-  if (typeof spec !== "string") {
-    const file2 = await locate2(data, root, spec.labels, problems, "data.train.labels");
-    return file2 ? Int32Array.from((await readIdx(file2)).data) : void 0;
-  }
-  if (data.format === "csv") {
-    const file2 = await locate2(data, root, spec, problems, "data.train");
-    return file2 ? (await readCsv(file2, data.label_column, "classification", { classes: data.classes })).y : void 0;
-  }
-  const listed = await listImageSplit(root, spec, problems);
-  const classes = data.classes ?? listed.map((c) => c.folder);
-  return Int32Array.from(listed.flatMap((c) => c.files.map(() => classes.indexOf(c.folder))));
-}
-__name(readTrainLabels, "readTrainLabels");
-async function readIdxSplit(data, root, split, task, problems) {
-  const spec = splitSpec(data, split);
-  const imagesFile = await locate2(data, root, spec.images, problems, `data.${split}.images`);
-  const labelsFile = await locate2(data, root, spec.labels, problems, `data.${split}.labels`);
-  const read = /* @__PURE__ */ __name(async (file2, rel) => {
-    if (!file2) return void 0;
-    try {
-      return await readIdx(file2);
-    } catch (e) {
-      problems.push({ file: rel, message: messageOf(e).replace(/^[^:]*: /, "") });
-      return void 0;
-    }
-  }, "read");
-  const images = await read(imagesFile, spec.images);
-  const labels = await read(labelsFile, spec.labels);
-  if (!images || !labels) return void 0;
-  const n = images.dims[0] ?? 0;
-  if (images.dims.length < 2) {
-    problems.push({ file: spec.images, message: `expected examples with dimensions [n, ...], got [${images.dims.join(", ")}]` });
-    return void 0;
-  }
-  if (labels.dims.length !== 1 || labels.dims[0] !== n) {
-    problems.push({
-      file: spec.labels,
-      message: `expected ${n} labels (one per example of ${spec.images}), got dimensions [${labels.dims.join(", ")}]`
-    });
-    return void 0;
-  }
-  const rest = images.dims.slice(1);
-  const y = task === "regression" ? Float32Array.from(labels.data) : Int32Array.from(labels.data);
-  const out = { name: spec.images, x: images.data, y, n, shape: rest.length === 2 ? [...rest, 1] : rest };
-  return out;
-}
-__name(readIdxSplit, "readIdxSplit");
-async function readImageSplit(data, root, split, classes, problems, size) {
-  const rel = splitSpec(data, split);
-  const listed = await listImageSplit(root, rel, problems);
-  if (listed.length === 0) return void 0;
-  const channels = data.channels;
-  const names = classes ?? listed.map((c) => c.folder);
-  const rows = [];
-  const labels = [];
-  const files = [];
-  for (const { folder, files: list } of listed) {
-    const label = names.indexOf(folder);
-    if (label < 0) {
-      problems.push({
-        file: `${rel}/${folder}`,
-        message: `class folder not among the classes (${names.join(", ")}); its ${list.length} images are left out`
-      });
-      continue;
-    }
-    for (const f of list) {
-      let buf;
-      try {
-        buf = await readFile6(path8.join(root, ...f.split("/")));
-      } catch (e) {
-        problems.push({ file: f, message: messageOf(e) });
-        continue;
-      }
-      let img;
-      try {
-        const dims = imageSize(buf, f);
-        if (!size.hw && data.image_size) {
-          size.hw = [data.image_size[0], data.image_size[1]];
-          size.from = "data.image_size";
-        }
-        if (size.hw && (dims.height !== size.hw[0] || dims.width !== size.hw[1])) {
-          problems.push({
-            file: f,
-            message: `${dims.height}\xD7${dims.width} pixels; expected ${size.hw[0]}\xD7${size.hw[1]} (as ${size.from})`
-          });
-          continue;
-        }
-        img = decodeImage(buf, f);
-      } catch (e) {
-        problems.push({ file: f, message: messageOf(e).replace(`${f}: `, "") });
-        continue;
-      }
-      if (!size.hw) {
-        size.hw = [img.height, img.width];
-        size.from = `the first image, ${f}`;
-      }
-      rows.push(toChannels(img.rgba, img.width * img.height, channels));
-      labels.push(label);
-      files.push(f);
-    }
-  }
-  const [h, w] = size.hw ?? [0, 0];
-  const row = h * w * channels;
-  const x = new Uint8Array(rows.length * row);
-  rows.forEach((r, i) => x.set(r, i * row));
-  return {
-    split: { name: rel, x, y: Int32Array.from(labels), n: rows.length, shape: [h, w, channels], files },
-    folders: listed.map((c) => c.folder)
-  };
-}
-__name(readImageSplit, "readImageSplit");
-async function readRawData(data, opts) {
-  const root = dataRoot(data, opts);
-  const problems = [];
-  const out = { root, source: data.path, classes: [], problems };
-  if (data.format === "idx") {
-    out.train = await readIdxSplit(data, root, "train", opts.task, problems);
-    out.test = await readIdxSplit(data, root, "test", opts.task, problems);
-    if (opts.task === "classification") {
-      let max = -1;
-      for (const s of [out.train, out.test]) if (s) for (const v of s.y) max = Math.max(max, v);
-      out.classes = data.classes ? [...data.classes] : Array.from({ length: max + 1 }, (_, i) => String(i));
-    }
-  } else if (data.format === "csv") {
-    let classes = data.classes ? [...data.classes] : void 0;
-    for (const split of ["train", "test"]) {
-      const rel = splitSpec(data, split);
-      const file2 = await locate2(data, root, rel, problems, `data.${split}`);
-      if (!file2) continue;
-      try {
-        const d = await readCsv(file2, data.label_column, opts.task, {
-          classes: opts.task === "classification" ? classes : void 0
-        });
-        if (opts.task === "classification" && !classes) classes = d.classes;
-        out[split] = { name: rel, x: d.x, y: d.y, n: d.n, shape: [d.features.length] };
-      } catch (e) {
-        problems.push({ file: rel, message: messageOf(e).replace(/^[^:]*: /, "") });
-      }
-    }
-    out.classes = classes ?? [];
-  } else {
-    if (isUrl(data.path)) {
-      problems.push({ file: data.path, message: "format image-folder needs a local folder, not a URL" });
-      return out;
-    }
-    const size = {};
-    const train = await readImageSplit(data, root, "train", data.classes ? [...data.classes] : void 0, problems, size);
-    const classes = data.classes ? [...data.classes] : train?.folders ?? [];
-    const test = await readImageSplit(data, root, "test", classes, problems, size);
-    out.train = train?.split;
-    out.test = test?.split;
-    out.classes = classes;
-  }
-  return out;
-}
-__name(readRawData, "readRawData");
-
-// src/data/prng.ts
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = a + 1831565813 >>> 0;
-    let t = a;
-    t = Math.imul(t ^ t >>> 15, t | 1);
-    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
-    return ((t ^ t >>> 14) >>> 0) / 4294967296;
-  };
-}
-__name(mulberry32, "mulberry32");
-function randomInt(rand, n) {
-  return Math.floor(rand() * n);
-}
-__name(randomInt, "randomInt");
-function shuffleInPlace(a, rand) {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = randomInt(rand, i + 1);
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
-  return a;
-}
-__name(shuffleInPlace, "shuffleInPlace");
-
-// src/data/split.ts
-function stratifiedSplit(y, fraction, seed) {
-  if (!(fraction >= 0 && fraction < 1)) {
-    throw new RangeError(`validation fraction: expected a number >= 0 and < 1, got ${fraction}`);
-  }
-  const byClass = /* @__PURE__ */ new Map();
-  for (let i = 0; i < y.length; i++) {
-    const c = y[i];
-    let list = byClass.get(c);
-    if (!list) byClass.set(c, list = []);
-    list.push(i);
-  }
-  const rand = mulberry32(seed);
-  const isVal = new Uint8Array(y.length);
-  let nVal = 0;
-  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
-    const idx = byClass.get(c);
-    let k = Math.round(idx.length * fraction);
-    if (fraction > 0 && idx.length >= 2) k = Math.min(Math.max(k, 1), idx.length - 1);
-    if (k === 0) continue;
-    shuffleInPlace(idx, rand);
-    for (let j = 0; j < k; j++) isVal[idx[j]] = 1;
-    nVal += k;
-  }
-  const train = new Int32Array(y.length - nVal);
-  const validation = new Int32Array(nVal);
-  let t = 0;
-  let v = 0;
-  for (let i = 0; i < y.length; i++) {
-    if (isVal[i]) validation[v++] = i;
-    else train[t++] = i;
-  }
-  return { train, validation };
-}
-__name(stratifiedSplit, "stratifiedSplit");
-
-// src/data/manifest.ts
-var MANIFEST_FILE = "cdl.data.json";
-var MANIFEST_SCHEMA_VERSION = 1;
-function cacheKey(version2) {
-  return `cdl-data-${version2.replace(/^sha256:/, "").slice(0, 32)}`;
-}
-__name(cacheKey, "cacheKey");
-function splitRecord(labels, data) {
-  const limit = data.limit?.train ?? null;
-  const y = limit !== null && limit < labels.length ? labels.subarray(0, limit) : labels;
-  const { fraction, seed } = data.validation;
-  const idx = fraction > 0 ? stratifiedSplit(y, fraction, seed) : { train: new Int32Array(y.length), validation: new Int32Array(0) };
-  let k = 0;
-  for (const c of y) k = Math.max(k, c + 1);
-  const perClass = new Array(k).fill(0);
-  for (const i of idx.validation) perClass[y[i]]++;
-  const bytes = Buffer.alloc(idx.validation.length * 4);
-  idx.validation.forEach((v, i) => bytes.writeInt32LE(v, i * 4));
-  return {
-    method: "stratified",
-    fraction,
-    seed,
-    limit,
-    train: y.length - idx.validation.length,
-    validation: idx.validation.length,
-    validation_per_class: perClass,
-    validation_sha256: createHash5("sha256").update(bytes).digest("hex")
-  };
-}
-__name(splitRecord, "splitRecord");
-async function buildManifest(data, opts) {
-  const { root, files } = await listDataFiles(data, opts);
-  const hashed = await hashFiles(root, files);
-  const labels = await readTrainLabels(data, opts);
-  const version2 = datasetVersion(hashed);
-  return {
-    schema_version: MANIFEST_SCHEMA_VERSION,
-    version: version2,
-    format: data.format,
-    path: data.path,
-    cache_key: cacheKey(version2),
-    size: hashed.reduce((a, f) => a + f.size, 0),
-    files: hashed.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
-    split: labels ? splitRecord(labels, data) : null
-  };
-}
-__name(buildManifest, "buildManifest");
-function manifestText(m) {
-  const head = {
-    schema_version: m.schema_version,
-    version: m.version,
-    format: m.format,
-    path: m.path,
-    cache_key: m.cache_key,
-    size: m.size
-  };
-  const lines = Object.entries(head).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},`);
-  lines.push(`  "split": ${JSON.stringify(m.split)},`);
-  const files = [...m.files].sort((a, b) => comparePaths(a.path, b.path));
-  lines.push('  "files": [');
-  files.forEach(
-    (f, i) => lines.push(`    ${JSON.stringify({ path: f.path, size: f.size, sha256: f.sha256 })}${i < files.length - 1 ? "," : ""}`)
-  );
-  lines.push("  ]");
-  return `{
-${lines.join("\n")}
-}
-`;
-}
-__name(manifestText, "manifestText");
-async function writeManifest(file2, m) {
-  const text = manifestText(m);
-  if (existsSync3(file2) && await readFile7(file2, "utf8") === text) return false;
-  await writeFileAtomic(file2, text);
-  return true;
-}
-__name(writeManifest, "writeManifest");
-async function readManifest(file2) {
-  let text;
-  try {
-    text = await readFile7(file2, "utf8");
-  } catch {
-    throw new DataError(`${displayPath(file2)}: no data manifest; write one with: cdl data version`);
-  }
-  let m;
-  try {
-    m = JSON.parse(text);
-  } catch (e) {
-    throw new DataError(
-      `${displayPath(file2)}: invalid JSON (${e.message}); expected the manifest cdl data version writes`
-    );
-  }
-  if (!m || typeof m !== "object" || m.schema_version !== MANIFEST_SCHEMA_VERSION || !Array.isArray(m.files)) {
-    throw new DataError(
-      `${displayPath(file2)}: expected a cdl data manifest with schema_version ${MANIFEST_SCHEMA_VERSION} and a files list`
-    );
-  }
-  checkManifestFiles(m, displayPath(file2));
-  return m;
-}
-__name(readManifest, "readManifest");
-var SHA256_HEX = /^[0-9a-f]{64}$/;
-function checkManifestFiles(m, source = MANIFEST_FILE) {
-  m.files.forEach((f, i) => {
-    const at = `${source}: files[${i}]`;
-    if (!f || typeof f !== "object") throw new DataError(`${at}: expected {"path", "size", "sha256"}`);
-    const bad = unsafeRelativePath(f.path);
-    if (bad)
-      throw new DataError(
-        `${at}.path ${JSON.stringify(f.path)} ${bad}; expected a path inside the data folder such as train/images.gz`
-      );
-    if (typeof f.sha256 !== "string" || !SHA256_HEX.test(f.sha256)) {
-      throw new DataError(`${at}.sha256 ${JSON.stringify(f.sha256)} (${f.path}): expected 64 lowercase hexadecimal digits`);
-    }
-    if (!Number.isSafeInteger(f.size) || f.size < 0) {
-      throw new DataError(`${at}.size ${JSON.stringify(f.size)} (${f.path}): expected a whole number of bytes >= 0`);
-    }
-  });
-}
-__name(checkManifestFiles, "checkManifestFiles");
-async function dataStatus(data, manifest, opts) {
-  const current = await buildManifest(data, opts).catch((e) => {
-    if (e instanceof DataError) return void 0;
-    throw e;
-  });
-  const { root, files } = await listDataFiles(data, opts);
-  const recorded = new Map(manifest.files.map((f) => [f.path, f]));
-  const now = new Set(files);
-  const added = files.filter((f) => !recorded.has(f));
-  const removed = [];
-  const modified = [];
-  const hashes = new Map((current?.files ?? []).map((f) => [f.path, f]));
-  for (const [rel, f] of recorded) {
-    const p = path9.join(root, ...rel.split("/"));
-    if (!now.has(rel) || !existsSync3(p)) {
-      removed.push(rel);
-      continue;
-    }
-    const h = hashes.get(rel) ?? (await hashFiles(root, [rel]))[0];
-    if (h.size !== f.size || h.sha256 !== f.sha256) modified.push(rel);
-  }
-  const splitChanged = current !== void 0 && JSON.stringify(current.split) !== JSON.stringify(manifest.split);
-  const version2 = current?.version ?? "(unreadable)";
-  return {
-    clean: added.length === 0 && removed.length === 0 && modified.length === 0 && !splitChanged,
-    version: version2,
-    manifestVersion: manifest.version,
-    added,
-    removed: removed.sort(comparePaths),
-    modified: modified.sort(comparePaths),
-    splitChanged
-  };
-}
-__name(dataStatus, "dataStatus");
 
 // src/data/validate.ts
 import { createHash as createHash6 } from "node:crypto";
@@ -54704,23 +54744,6 @@ function validationMarkdown(v, maxItems = 20) {
 }
 __name(validationMarkdown, "validationMarkdown");
 
-// src/cli/data.ts
-function manifestPath(loaded, option) {
-  return option ? path10.resolve(option) : path10.join(loaded.dir, MANIFEST_FILE);
-}
-__name(manifestPath, "manifestPath");
-function statusText(s, manifest) {
-  if (s.clean) return `data matches ${manifest} (${s.version})`;
-  const lines = [`data differs from ${manifest}: ${s.manifestVersion} recorded, ${s.version} now`];
-  for (const f of s.added) lines.push(`  added:    ${f}`);
-  for (const f of s.removed) lines.push(`  removed:  ${f}`);
-  for (const f of s.modified) lines.push(`  modified: ${f}`);
-  if (s.splitChanged) lines.push("  split:    data.validation or data.limit changed the validation split");
-  lines.push("record the new data with: cdl data version");
-  return lines.join("\n");
-}
-__name(statusText, "statusText");
-
 // src/github/inputs.ts
 function getInput2(name, fallback = "") {
   return getInput(name).trim() || fallback;
@@ -54739,19 +54762,41 @@ function getInputAsList(name) {
 }
 __name(getInputAsList, "getInputAsList");
 
+// src/github/action-names.ts
+var DATA = {
+  inputs: {
+    command: "command",
+    config: "config",
+    set: "set",
+    manifest: "manifest",
+    failOnChange: "fail-on-change"
+  },
+  outputs: {
+    errors: "errors",
+    warnings: "warnings",
+    report: "report",
+    version: "version",
+    cacheKey: "cache-key",
+    manifest: "manifest",
+    changed: "changed",
+    clean: "clean"
+  }
+};
+
 // actions/data/src/main.ts
+var { inputs: I, outputs: O } = DATA;
 var COMMANDS = ["validate", "version", "status"];
 async function run() {
   try {
-    const commands = getInputAsList("command").flatMap((c) => c.split(",")).map((c) => c.trim()).filter(Boolean);
+    const commands = getInputAsList(I.command).flatMap((c) => c.split(",")).map((c) => c.trim()).filter(Boolean);
     if (!commands.length) commands.push("validate");
     for (const c of commands) {
       if (!COMMANDS.includes(c)) throw new UsageError(`Invalid input 'command': "${c}". Expected validate, version or status.`);
     }
-    const loaded = await loadConfig(getInput2("config", "cdl.yaml"), getInputAsList("set"));
+    const loaded = await loadConfig(getInput2(I.config, "cdl.yaml"), getInputAsList(I.set));
     const data = loaded.config.data;
     const opts = { baseDir: loaded.dir, task: loaded.config.model.task };
-    const manifest = manifestPath(loaded, getInput2("manifest") || void 0);
+    const manifest = manifestPath(loaded, getInput2(I.manifest) || void 0);
     const failures = [];
     if (commands.includes("validate")) {
       const v = await validateData(data, opts, loaded.config.model);
@@ -54760,9 +54805,9 @@ async function run() {
       for (const f of v.warnings)
         warning(`[${f.check}] ${f.message}${f.items && f.check !== "files" ? `: ${listSome(f.items, 5)}` : ""}`);
       await summary.addRaw(validationMarkdown(v), true).write();
-      setOutput("errors", String(v.errors.length));
-      setOutput("warnings", String(v.warnings.length));
-      setOutput("report", JSON.stringify({ errors: v.errors, warnings: v.warnings, splits: v.splits }));
+      setOutput(O.errors, String(v.errors.length));
+      setOutput(O.warnings, String(v.warnings.length));
+      setOutput(O.report, JSON.stringify({ errors: v.errors, warnings: v.warnings, splits: v.splits }));
       if (v.failed)
         failures.push(
           `data validation: ${v.errors.length} errors, ${v.warnings.length} warnings (data.checks.fail_on: ${v.checks.fail_on})`
@@ -54772,17 +54817,17 @@ async function run() {
       const m = await buildManifest(data, opts);
       const changed = await writeManifest(manifest, m);
       info(`${m.version}: ${m.files.length} files, ${m.size} bytes; ${changed ? "written to" : "unchanged:"} ${manifest}`);
-      setOutput("version", m.version);
-      setOutput("cache-key", m.cache_key);
-      setOutput("manifest", manifest);
-      setOutput("changed", String(changed));
+      setOutput(O.version, m.version);
+      setOutput(O.cacheKey, m.cache_key);
+      setOutput(O.manifest, manifest);
+      setOutput(O.changed, String(changed));
     }
     if (commands.includes("status")) {
       const s = await dataStatus(data, await readManifest(manifest), opts);
       info(statusText(s, manifest));
-      setOutput("clean", String(s.clean));
-      if (!commands.includes("version")) setOutput("version", s.version);
-      if (!s.clean && getInputAsBool("fail-on-change", true))
+      setOutput(O.clean, String(s.clean));
+      if (!commands.includes("version")) setOutput(O.version, s.version);
+      if (!s.clean && getInputAsBool(I.failOnChange, true))
         failures.push(`the data differs from ${manifest}; record it with cdl data version`);
     }
     if (failures.length) setFailed(failures.join("; "));
