@@ -3,15 +3,14 @@
  * the dataset URL, written to a temporary name and renamed into place, so a partial download
  * never looks complete.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DataError } from '../util/errors.js';
+import { writeStreamAtomic } from '../util/fs.js';
 import { staysInside, unsafeRelativePath } from '../util/paths.js';
 
 export function isUrl(p: string): boolean {
@@ -131,8 +130,6 @@ export async function ensureDownloaded(
         `${url}: download refused (${field}): ${announced} bytes is more than ${limits.maxBytes} ($CDL_DOWNLOAD_MAX_BYTES)`,
       );
     }
-    await mkdir(path.dirname(dest), { recursive: true });
-    const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     let got = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -148,15 +145,16 @@ export async function ensureDownloaded(
       },
     });
     try {
-      await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), meter, createWriteStream(tmp), {
+      await writeStreamAtomic(dest, Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), {
+        through: meter,
         signal: abort.signal,
+        check: () => {
+          if (res.headers.get('content-encoding') === null && Number.isFinite(announced) && announced > 0 && got !== announced) {
+            throw new Error(`received ${got} of ${announced} bytes`);
+          }
+        },
       });
-      if (res.headers.get('content-encoding') === null && Number.isFinite(announced) && announced > 0 && got !== announced) {
-        throw new Error(`received ${got} of ${announced} bytes`);
-      }
-      await rename(tmp, dest);
     } catch (err) {
-      await rm(tmp, { force: true });
       throw new DataError(`${url}: download failed (${field}): ${failed(err)}`, { cause: err });
     }
   } finally {

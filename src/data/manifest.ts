@@ -8,12 +8,12 @@
  * the same bytes.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DataSection } from '../config/schema/data.js';
 import { DataError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { writeFileAtomic, writeStreamAtomic } from '../util/fs.js';
 import { comparePaths, datasetVersion, hashFiles, type DataFile } from './hash.js';
 import { listDataFiles, readTrainLabels, type RawOptions } from './raw.js';
 import { stratifiedSplit } from './split.js';
@@ -261,9 +261,7 @@ export async function pushData(
         `${f.path}: its content differs from the manifest (sha256 ${now!.sha256.slice(0, 12)}…, recorded ${f.sha256.slice(0, 12)}…); run cdl data version first`,
       );
     }
-    await mkdir(path.dirname(dest), { recursive: true });
-    await copyFile(path.join(root, ...f.path.split('/')), `${dest}.tmp-${process.pid}`);
-    await rename(`${dest}.tmp-${process.pid}`, dest);
+    await writeStreamAtomic(dest, createReadStream(path.join(root, ...f.path.split('/'))));
     copied++;
   }
   return { copied, present };
@@ -285,13 +283,16 @@ export async function pullData(root: string, manifest: DataManifest, store: stri
       missing.push(f.path);
       continue;
     }
+    // The folders are made first so the symlink check below sees the path the file will take.
     await mkdir(path.dirname(target), { recursive: true });
     fileUnder(root, f.path);
-    await copyFile(src, `${target}.tmp-${process.pid}`);
-    const [h] = await hashFiles(path.dirname(target), [`${path.basename(target)}.tmp-${process.pid}`]);
-    if (h!.sha256 !== f.sha256)
-      throw new DataError(`${displayPath(src)}: the stored copy of ${f.path} is damaged (sha256 ${h!.sha256.slice(0, 12)}…)`);
-    await rename(`${target}.tmp-${process.pid}`, target);
+    await writeStreamAtomic(target, createReadStream(src), {
+      check: async (tmp) => {
+        const [h] = await hashFiles(path.dirname(tmp), [path.basename(tmp)]);
+        if (h!.sha256 !== f.sha256)
+          throw new DataError(`${displayPath(src)}: the stored copy of ${f.path} is damaged (sha256 ${h!.sha256.slice(0, 12)}…)`);
+      },
+    });
     written.push(f.path);
   }
   if (missing.length)

@@ -69,7 +69,7 @@ async function details(dir: string, tag: string, draft: boolean): Promise<Releas
   }
   const assets: AssetInfo[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
-    // A draft being written holds files on their way in (`.partial`, `release.json.tmp-<pid>`): not assets yet.
+    // A draft being written holds files on their way in (`.partial`, `release.json.tmp-<pid>-<random>`): not assets yet.
     if (!e.isFile() || e.name === RELEASE_FILE || e.name.endsWith('.partial') || e.name.startsWith(`${RELEASE_FILE}.tmp-`))
       continue;
     const file = path.join(dir, e.name);

@@ -80,6 +80,7 @@ export async function createRelease(
   const git = simpleGit(root);
   const isRepo = await git.checkIsRepo().catch(() => false);
   if (isRepo && !commit) commit = (await git.revparse(['HEAD']).catch(() => '')) || null;
+  // A whole directory is renamed into place here, which writeFileAtomic (one file) cannot do.
   const tmp = `${dest}.partial-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(path.dirname(tmp), { recursive: true });

@@ -4,9 +4,10 @@
  * carries one covering every file; `openModelDir` (index.ts) is where it is checked.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CdlError } from '../util/errors.js';
+import { listFiles, writeFileAtomic } from '../util/fs.js';
 import { sha256File } from '../util/sha256.js';
 import { MODEL_FILES } from './files.js';
 
@@ -95,16 +96,9 @@ export async function assertChecksums(dir: string): Promise<ChecksumReport> {
   return report;
 }
 
-/** Every file under `dir` (relative, `/`-separated), SHA256SUMS itself excluded. */
-export async function listFiles(dir: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
-  for (const e of entries) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await listFiles(dir, r)));
-    else if (e.isFile() && r !== CHECKSUMS_FILE) out.push(r);
-  }
-  return out;
+/** Every file under `dir` (relative, `/`-separated, sorted) that SHA256SUMS covers: all but itself. */
+export async function filesToSum(dir: string): Promise<string[]> {
+  return (await listFiles(dir)).filter((f) => f !== CHECKSUMS_FILE);
 }
 
 /**
@@ -112,7 +106,7 @@ export async function listFiles(dir: string, rel = ''): Promise<string[]> {
  * `files` only. Written under a temporary name and renamed into place. Returns the sums.
  */
 export async function writeChecksums(dir: string, files?: string[]): Promise<Map<string, string>> {
-  const names = (files ?? (await listFiles(dir))).slice().sort();
+  const names = (files ?? (await filesToSum(dir))).slice().sort();
   const sums = new Map<string, string>();
   for (const f of names) sums.set(f, await sha256File(path.join(dir, f)));
   await writeChecksumsFile(dir, sums);
@@ -125,7 +119,5 @@ export async function writeChecksumsFile(dir: string, sums: Map<string, string>)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .map(([f, h]) => `${h}  ${f}\n`)
     .join('');
-  const tmp = path.join(dir, `.${CHECKSUMS_FILE}.partial-${process.pid}`);
-  await writeFile(tmp, text);
-  await rename(tmp, path.join(dir, CHECKSUMS_FILE));
+  await writeFileAtomic(path.join(dir, CHECKSUMS_FILE), text);
 }

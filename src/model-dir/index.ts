@@ -23,11 +23,12 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReferenceStats } from '../data/stats.js';
 import { CdlError } from '../util/errors.js';
+import { readJson, writeFileAtomic } from '../util/fs.js';
 import { CDL_VERSION } from '../version.js';
 import {
   CHECKSUMS_FILE,
   ChecksumError,
-  listFiles,
+  filesToSum,
   parseChecksums,
   sha256Bytes,
   sha256File,
@@ -247,7 +248,7 @@ export async function openModelDir(dir: string, o: OpenOptions = {}): Promise<Op
   }
   const sums = parseChecksums(await readFile(sumsPath, 'utf8'), sumsPath);
   const problems: string[] = [];
-  for (const rel of await listFiles(dir)) {
+  for (const rel of await filesToSum(dir)) {
     if (!sums.has(rel)) problems.push(`${path.join(dir, rel)}: not listed in ${CHECKSUMS_FILE}`);
   }
   for (const [rel, expected] of sums) {
@@ -277,15 +278,12 @@ export async function addToModelDir(
     sums = parseChecksums(await readFile(path.join(dir, CHECKSUMS_FILE), 'utf8'));
   else {
     sums = new Map();
-    for (const rel of await listFiles(dir)) sums.set(rel, await sha256File(path.join(dir, rel)));
+    for (const rel of await filesToSum(dir)) sums.set(rel, await sha256File(path.join(dir, rel)));
   }
   for (const [rel, content] of Object.entries(files)) {
     checkRelative(rel, dir);
     const p = path.join(dir, rel);
-    await mkdir(path.dirname(p), { recursive: true });
-    const tmp = `${p}.tmp-${process.pid}`;
-    await writeFile(tmp, content);
-    await rename(tmp, p);
+    await writeFileAtomic(p, content);
     sums.set(rel, sha256Bytes(content, p));
   }
   await writeChecksumsFile(dir, sums);
@@ -296,9 +294,8 @@ export async function addToModelDir(
 /** JSON of a model directory's file, or undefined when absent; invalid JSON is an error naming the file. */
 async function readJsonFile<T>(dir: string, name: string): Promise<T | undefined> {
   const p = path.join(dir, name);
-  if (!existsSync(p)) return undefined;
   try {
-    return JSON.parse(await readFile(p, 'utf8')) as T;
+    return await readJson<T>(p);
   } catch (e) {
     throw new ModelDirError(`${p}: invalid JSON (${(e as Error).message}); expected the ${name} that cdl writes`);
   }

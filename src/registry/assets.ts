@@ -95,6 +95,7 @@ export async function stageAssets(
  * directory's sums.
  */
 export async function assembleModelDir(flat: string, sums: Map<string, string>, dest: string): Promise<Map<string, string>> {
+  // A whole directory is renamed into place here, which writeFileAtomic (one file) cannot do.
   const tmp = `${dest}.partial-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });

@@ -3,17 +3,49 @@
  * a temporary file beside the target (same folder, so the rename stays on one file system) and is
  * renamed over it; a reader never sees half a file.
  */
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** A fresh temporary name beside `file` (`<file>.tmp-<pid>-<random>`): two writers never share one. */
+function tempBeside(file: string): string {
+  return `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
 
 /** Writes `content` to `file` atomically, creating its folder. */
 export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = tempBeside(file);
   try {
     await writeFile(tmp, content);
+    await rename(tmp, file);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Writes what `source` streams to `file` atomically, through `through` (a meter, a limit) when given.
+ * `check` sees the finished temporary file and may throw to refuse it (a hash, a length) before the
+ * rename; on any failure the temporary file is removed and the target is left as it was.
+ */
+export async function writeStreamAtomic(
+  file: string,
+  source: Readable,
+  opts: { through?: Transform; signal?: AbortSignal; check?: (tmp: string) => Promise<void> | void } = {},
+): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = tempBeside(file);
+  try {
+    const sink = createWriteStream(tmp);
+    if (opts.through) await pipeline(source, opts.through, sink, { signal: opts.signal });
+    else await pipeline(source, sink, { signal: opts.signal });
+    await opts.check?.(tmp);
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true });
