@@ -10,19 +10,13 @@ import { renderModelCard } from '../model-dir/card.js';
 import { MODEL_FILES, newLineage, newMetrics, writeModelDir } from '../model-dir/index.js';
 import { gitInfo } from '../model-dir/lineage.js';
 import { TrainError } from '../util/errors.js';
+import { listFiles } from '../util/fs.js';
 import { collectCommandOutputs, commandEnv, runCommand } from './command.js';
 import { startGpuTelemetry, type GpuTelemetry } from './gpu-telemetry.js';
 import { jobName, onSharedVolume, runPyTorchJob } from './kubernetes.js';
 import { assertRanksSucceeded, collectRanks, torchrunPlan, type RankRecord } from './torchrun.js';
 import type { TrainOptions, TrainOutcome } from './train-options.js';
 import { lineageBase, mainMetric } from './train-record.js';
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
-}
 
 export async function trainWithCommand(opts: TrainOptions, log: (s: string) => void): Promise<TrainOutcome> {
   const { loaded } = opts;
