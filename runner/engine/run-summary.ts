@@ -1,5 +1,6 @@
 // The table `cdl run` prints at the end: one row per job with its result and duration, in the
 // order the workflow defines its jobs.
+import { table } from '../../src/util/table.js';
 import type { Result } from './context.js';
 
 export interface JobSummary {
@@ -16,14 +17,7 @@ export function formatDuration(ms: number): string {
 
 export function summaryTable(jobs: JobSummary[]): string {
   const rows = jobs.map((j) => [j.key, j.result, formatDuration(j.durationMs)]);
-  const head = ['job', 'result', 'duration'];
-  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => c.padEnd(width[i] as number))
-      .join('  ')
-      .trimEnd();
-  return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return table([['job', 'result', 'duration'], ...rows], { rule: true });
 }
 
 /**

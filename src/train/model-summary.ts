@@ -1,6 +1,7 @@
 /**
  * A built model described for people: layer list, output shapes and parameter counts.
  */
+import { table } from '../util/table.js';
 import type { LayersModel } from './tf.js';
 
 export interface LayerDescription {
@@ -52,16 +53,15 @@ export function modelSummary(model: LayersModel): ModelDescription {
   }
   const params = countOf(model.weights);
   const trainableParams = countOf(model.trainableWeights);
-  const w0 = Math.max(5, ...layers.map((l) => l.name.length));
-  const w1 = Math.max(5, ...layers.map((l) => l.className.length));
-  const w2 = Math.max(6, ...layers.map((l) => l.outputShape.length));
-  const w3 = Math.max(6, ...layers.map((l) => fmtInt(l.params).length));
-  const row = (a: string, b: string, c: string, d: string, e = '') =>
-    `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c.padEnd(w2)}  ${d.padStart(w3)}${e ? `  ${e}` : ''}`.trimEnd();
   const text = [
     `${model.name}: ${layers.length} layers, ${fmtInt(params)} parameters (${fmtInt(trainableParams)} trainable)`,
-    row('layer', 'class', 'output', 'params', 'activation'),
-    ...layers.map((l) => row(l.name, l.className, l.outputShape, fmtInt(l.params), l.activation ?? '')),
+    table(
+      [
+        ['layer', 'class', 'output', 'params', 'activation'],
+        ...layers.map((l) => [l.name, l.className, l.outputShape, fmtInt(l.params), l.activation ?? '']),
+      ],
+      { rightAligned: [3] },
+    ),
   ].join('\n');
   return { name: model.name, params, trainableParams, layers, text };
 }
