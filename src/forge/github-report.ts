@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { GitHubToolkit } from '../github/toolkit.js';
+import { runUrl } from '../util/run-env.js';
 import { httpStatus, type GitHubRepo } from './github-repo.js';
 import { reportMarker, type Publication, type PublishResult } from './types.js';
 
@@ -88,8 +89,7 @@ export async function publishReport(
   if (target.sha) {
     const state = p.decision === 'blessed' ? 'success' : 'failure';
     const context = `cdl/evaluate-gate (${p.model})`;
-    const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
-    const runId = process.env.GITHUB_RUN_ID;
+    const link = runUrl(process.env, `${owner}/${repo}`);
     try {
       await octokit.rest.repos.createCommitStatus({
         owner,
@@ -98,7 +98,7 @@ export async function publishReport(
         state,
         context,
         description: p.description.length > 140 ? `${p.description.slice(0, 139)}…` : p.description,
-        ...(runId ? { target_url: `${server}/${owner}/${repo}/actions/runs/${runId}` } : {}),
+        ...(link ? { target_url: link } : {}),
       });
       out.status = { state, context, sha: target.sha };
     } catch (e) {

@@ -10,6 +10,7 @@ import { cp, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { CdlError } from '../util/errors.js';
+import { STATE_DIR } from '../util/state-paths.js';
 import { createDeployment, listDeployments, setDeploymentStatus } from './local-deployments.js';
 import { createDraftRelease, deleteDraft, downloadAsset, publishRelease, releaseDetails, uploadAsset } from './local-drafts.js';
 import { dispatchWorkflow, upsertIssue } from './local-issues.js';
@@ -44,7 +45,7 @@ export class LocalForge implements RegistryForge, LocalDirs {
   constructor(opts: { root?: string; stateDir?: string; token?: string } = {}) {
     this.token = opts.token ?? '';
     this.root = path.resolve(opts.root ?? process.cwd());
-    this.stateDir = path.resolve(this.root, opts.stateDir ?? '.cdl');
+    this.stateDir = path.resolve(this.root, opts.stateDir ?? STATE_DIR);
   }
 
   describe(): string {

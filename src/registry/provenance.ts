@@ -5,6 +5,7 @@
  * unsigned as the release asset provenance.intoto.json.
  */
 import type { ProvenanceSubject } from '../forge/types.js';
+import { serverUrl } from '../util/run-env.js';
 import { CDL_VERSION } from '../version.js';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -27,7 +28,7 @@ export interface ProvenanceContext {
 /** The unsigned statement: what was built, from which commit, by which run. */
 export function provenanceStatement(subjects: ProvenanceSubject[], ctx: ProvenanceContext): Record<string, unknown> {
   const env = ctx.env ?? process.env;
-  const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+  const server = serverUrl(env);
   const repo = ctx.repository ?? env.GITHUB_REPOSITORY ?? null;
   return {
     _type: STATEMENT_TYPE,
