@@ -12,7 +12,7 @@ import {
   type Significance,
   type Verdict,
 } from '../model-dir/records.js';
-import { METRIC_INFO } from './metrics.js';
+import { mainMetric, METRIC_INFO } from './metrics.js';
 import type { EvaluatedModel } from './evaluate-model.js';
 import { isResamplable, mcnemar, pairedBootstrap } from './significance.js';
 
@@ -23,11 +23,6 @@ import { describeSignificance, fmtDelta, fmtValue } from './format.js';
 
 export const DEFAULT_GATE: GateSection = gateSection.parse({});
 
-/** The metric a gate without thresholds guards: accuracy for classification, rmse for regression. */
-export function mainMetric(candidate: EvaluatedModel): 'accuracy' | 'rmse' {
-  return candidate.evaluation.task === 'regression' ? 'rmse' : 'accuracy';
-}
-
 /**
  * The thresholds applied: gate.metrics, or, when none are configured, the default gate: the main
  * metric must not be significantly worse than the baseline (a regression beyond noise rejects).
@@ -37,7 +32,7 @@ export function effectiveThresholds(
   gate: GateSection,
 ): { metrics: GateSection['metrics']; defaulted: boolean } {
   if (Object.values(gate.metrics).some(Boolean)) return { metrics: gate.metrics, defaulted: false };
-  return { metrics: { [mainMetric(candidate)]: { max_regression: 0, relative: false } }, defaulted: true };
+  return { metrics: { [mainMetric(candidate.evaluation.task)]: { max_regression: 0, relative: false } }, defaulted: true };
 }
 
 function higherIsBetter(metric: string, g?: MetricGate): boolean {

@@ -3,7 +3,7 @@
  * candidate and the baseline, and the significance tests re-score resampled examples with it.
  */
 
-import type { ClassMetrics } from '../model-dir/records.js';
+import type { ClassMetrics, Task } from '../model-dir/records.js';
 
 export interface ClassificationScores {
   accuracy: number;
@@ -223,6 +223,14 @@ export function percentile(sorted: readonly number[], q: number): number {
   if (!sorted.length) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((q / 100) * sorted.length) - 1));
   return sorted[i]!;
+}
+
+/**
+ * The one main-metric rule: what a model is judged by when nothing else is configured (training's
+ * headline, the default gate, the report's history). Accuracy for classification, rmse for regression.
+ */
+export function mainMetric(task: Task): 'accuracy' | 'rmse' {
+  return task === 'regression' ? 'rmse' : 'accuracy';
 }
 
 /** Metric names, whether higher is better, and whether a per-example significance test applies. */

@@ -24,6 +24,7 @@ import {
 import { messageOf } from '../util/errors.js';
 import { BaselineError, resolveBaseline } from './baseline.js';
 import { fmtValue } from './format.js';
+import { mainMetric as mainMetricOf } from './metrics.js';
 import { decide } from './gate.js';
 import { predictionChanges, type PredictionChanges } from './prediction-changes.js';
 import { evaluateModel, type EvaluatedModel } from './evaluate-model.js';
@@ -169,7 +170,7 @@ export async function runGate(opts: GateRunOptions): Promise<GateRun> {
     baseline: { evaluated: pair.baseline, identity: pair.baselineIdentity, note: pair.baselineNote },
     forceBless: opts.forceBless,
   });
-  const mainMetric = opts.loaded.config.model.task === 'classification' ? 'accuracy' : 'rmse';
+  const mainMetric = mainMetricOf(opts.loaded.config.model.task);
   const history = await releaseHistory(opts.forge, model, mainMetric, log);
   const changes = changesOf(pair);
   const listed = changes ? [...changes.examples.broken, ...changes.examples.fixed].map((e) => e.index) : [];

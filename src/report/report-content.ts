@@ -4,7 +4,7 @@
  */
 import { describeSignificance, fmtDelta, fmtValue } from '../evaluate/format.js';
 import type { Blessing, Evaluation, MetricComparison } from '../model-dir/records.js';
-import { METRIC_INFO } from '../evaluate/metrics.js';
+import { mainMetric as mainMetricOf, METRIC_INFO } from '../evaluate/metrics.js';
 import type { PredictionChanges } from '../evaluate/prediction-changes.js';
 
 export interface HistoryPoint {
@@ -253,7 +253,7 @@ export function buildReport(input: ReportInput): ReportContent {
     baselineF1: baseline?.per_class?.[i]?.f1,
     support: c.support,
   }));
-  const mainMetric = input.mainMetric ?? (candidate.task === 'classification' ? 'accuracy' : 'rmse');
+  const mainMetric = input.mainMetric ?? mainMetricOf(candidate.task);
   const history = [...(input.history ?? [])];
   const mainValue = candidate.metrics[mainMetric];
   if (mainValue !== undefined) history.push({ label: 'candidate', value: mainValue });

@@ -6,15 +6,16 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import type { CdlConfig } from '../config/schema/cdl-config.js';
 import type { Dataset } from '../data/index.js';
+import { mainMetric as mainMetricOfTask, METRIC_INFO } from '../evaluate/metrics.js';
 import type { Lineage } from '../model-dir/index.js';
 import { ciInfo, gitInfo, hardwareInfo } from '../model-dir/lineage.js';
 import { weightDecay } from './optimizer.js';
 import type { RetrainedAtRelease } from './train-options.js';
 
+/** The main metric of a training run (the rule is evaluate/metrics.ts's), with its direction. */
 export function mainMetric(cfg: CdlConfig): { name: string; higherIsBetter: boolean } {
-  return cfg.model.task === 'classification'
-    ? { name: 'accuracy', higherIsBetter: true }
-    : { name: 'rmse', higherIsBetter: false };
+  const name = mainMetricOfTask(cfg.model.task);
+  return { name, higherIsBetter: METRIC_INFO[name]!.higherIsBetter };
 }
 
 export function hyperparameters(cfg: CdlConfig): Record<string, unknown> {
