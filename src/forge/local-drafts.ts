@@ -125,6 +125,7 @@ export async function createDraftRelease(
     created_at: owner.since,
     owner,
   };
+  // A whole directory is renamed into place (the rename is the claim), which writeFileAtomic cannot do.
   const tmp = `${dir}.claim-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
@@ -159,6 +160,7 @@ export async function uploadAsset(dirs: LocalDirs, release: ReleaseDetails, name
   const dir = assertDraft(dirs, release, `upload ${name} to`);
   const dest = path.join(dir, name);
   if (existsSync(dest)) throw new CdlError(`release ${release.tag} already has an asset ${name}`);
+  // By hand, not writeStreamAtomic: the `.partial` name is what the draft's listing skips as not yet an asset.
   await copyFile(file, `${dest}.partial`);
   await rename(`${dest}.partial`, dest);
   // The digest is taken once, here, and reported from release.json afterwards (not hashed on every listing).
