@@ -32139,8 +32139,8 @@ import path9 from "node:path";
 
 // src/data/manifest.ts
 import { createHash as createHash4 } from "node:crypto";
-import { existsSync as existsSync3 } from "node:fs";
-import { copyFile as copyFile2, mkdir as mkdir4, readFile as readFile6, rename as rename4, stat as stat6 } from "node:fs/promises";
+import { createReadStream as createReadStream2, existsSync as existsSync4 } from "node:fs";
+import { mkdir as mkdir3, readFile as readFile6, stat as stat6 } from "node:fs/promises";
 import path8 from "node:path";
 
 // src/util/errors.ts
@@ -32178,11 +32178,18 @@ function messageOf(err) {
 __name(messageOf, "messageOf");
 
 // src/util/fs.ts
+import { randomBytes } from "node:crypto";
+import { createWriteStream, existsSync as existsSync2 } from "node:fs";
 import { mkdir as mkdir2, mkdtemp, readdir as readdir2, readFile, rename as rename2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
 import path from "node:path";
+import { pipeline } from "node:stream/promises";
+function tempBeside(file2) {
+  return `${file2}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+}
+__name(tempBeside, "tempBeside");
 async function writeFileAtomic(file2, content) {
   await mkdir2(path.dirname(path.resolve(file2)), { recursive: true });
-  const tmp = `${file2}.tmp-${process.pid}`;
+  const tmp = tempBeside(file2);
   try {
     await writeFile2(tmp, content);
     await rename2(tmp, file2);
@@ -32192,6 +32199,21 @@ async function writeFileAtomic(file2, content) {
   }
 }
 __name(writeFileAtomic, "writeFileAtomic");
+async function writeStreamAtomic(file2, source, opts = {}) {
+  await mkdir2(path.dirname(path.resolve(file2)), { recursive: true });
+  const tmp = tempBeside(file2);
+  try {
+    const sink = createWriteStream(tmp);
+    if (opts.through) await pipeline(source, opts.through, sink, { signal: opts.signal });
+    else await pipeline(source, sink, { signal: opts.signal });
+    await opts.check?.(tmp);
+    await rename2(tmp, file2);
+  } catch (error63) {
+    await rm2(tmp, { force: true });
+    throw error63;
+  }
+}
+__name(writeStreamAtomic, "writeStreamAtomic");
 
 // src/data/hash.ts
 import { createHash as createHash2 } from "node:crypto";
@@ -32479,22 +32501,20 @@ async function readCsv(file2, labelColumn, task, opts = {}) {
 __name(readCsv, "readCsv");
 
 // src/data/download.ts
-import { createHash as createHash3, randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir as mkdir3, rename as rename3, rm as rm3, stat as stat3 } from "node:fs/promises";
+import { createHash as createHash3 } from "node:crypto";
+import { stat as stat3 } from "node:fs/promises";
 import os5 from "node:os";
 import path5 from "node:path";
 import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 
 // src/util/paths.ts
-import { existsSync as existsSync2, realpathSync } from "node:fs";
+import { existsSync as existsSync3, realpathSync } from "node:fs";
 import path4 from "node:path";
 function realPathOf(p) {
   const abs = path4.resolve(p);
   const missing = [];
   let cur = abs;
-  while (!existsSync2(cur)) {
+  while (!existsSync3(cur)) {
     const parent = path4.dirname(cur);
     if (parent === cur) break;
     missing.unshift(path4.basename(cur));
@@ -32621,8 +32641,6 @@ async function ensureDownloaded(baseUrl, rel, root, field = "data file", limits 
         `${url2}: download refused (${field}): ${announced} bytes is more than ${limits.maxBytes} ($CDL_DOWNLOAD_MAX_BYTES)`
       );
     }
-    await mkdir3(path5.dirname(dest), { recursive: true });
-    const tmp = `${dest}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     let got = 0;
     const meter = new Transform({
       transform(chunk, _enc, done) {
@@ -32638,15 +32656,16 @@ async function ensureDownloaded(baseUrl, rel, root, field = "data file", limits 
       }
     });
     try {
-      await pipeline(Readable.fromWeb(res.body), meter, createWriteStream(tmp), {
-        signal: abort.signal
+      await writeStreamAtomic(dest, Readable.fromWeb(res.body), {
+        through: meter,
+        signal: abort.signal,
+        check: /* @__PURE__ */ __name(() => {
+          if (res.headers.get("content-encoding") === null && Number.isFinite(announced) && announced > 0 && got !== announced) {
+            throw new Error(`received ${got} of ${announced} bytes`);
+          }
+        }, "check")
       });
-      if (res.headers.get("content-encoding") === null && Number.isFinite(announced) && announced > 0 && got !== announced) {
-        throw new Error(`received ${got} of ${announced} bytes`);
-      }
-      await rename3(tmp, dest);
     } catch (err) {
-      await rm3(tmp, { force: true });
       throw new DataError(`${url2}: download failed (${field}): ${failed(err)}`, { cause: err });
     }
   } finally {
@@ -33264,7 +33283,7 @@ ${lines.join("\n")}
 __name(manifestText, "manifestText");
 async function writeManifest(file2, m) {
   const text = manifestText(m);
-  if (existsSync3(file2) && await readFile6(file2, "utf8") === text) return false;
+  if (existsSync4(file2) && await readFile6(file2, "utf8") === text) return false;
   await writeFileAtomic(file2, text);
   return true;
 }
@@ -33326,7 +33345,7 @@ async function dataStatus(data, manifest, opts) {
   const hashes = new Map((current?.files ?? []).map((f) => [f.path, f]));
   for (const [rel, f] of recorded) {
     const p = path8.join(root, ...rel.split("/"));
-    if (!now.has(rel) || !existsSync3(p)) {
+    if (!now.has(rel) || !existsSync4(p)) {
       removed.push(rel);
       continue;
     }
