@@ -12,7 +12,17 @@ describe('schema/cdl.schema.json', () => {
 
   it('describes the layer kinds and the data formats users write', () => {
     const text = JSON.stringify(configJsonSchema());
-    for (const kind of ['dense', 'conv2d', 'maxpool', 'avgpool', 'globalavgpool', 'flatten', 'dropout', 'batchnorm', 'activation']) {
+    for (const kind of [
+      'dense',
+      'conv2d',
+      'maxpool',
+      'avgpool',
+      'globalavgpool',
+      'flatten',
+      'dropout',
+      'batchnorm',
+      'activation',
+    ]) {
       expect(text).toContain(`"const":"${kind}"`);
     }
     expect(text).toContain('"image-folder"');
