@@ -15,7 +15,9 @@ afterAll(() => removeTempDirs());
 
 function clone(): string {
   const dir = path.join(tempDir('cdl-release-clone-'), 'cdl');
-  git(REPO, 'clone', '-q', '--no-local', REPO, dir);
+  // A local clone shares the object files by hard link (or copies them across file systems); the
+  // release only adds objects and refs of its own, so this repository is never touched.
+  git(REPO, 'clone', '-q', REPO, dir);
   // An action whose bundle is built only at integration (scripts/build-actions.mjs) gets a
   // committed stand-in here, so that the release's bundle check is what this test exercises.
   const actions = path.join(dir, 'actions');
