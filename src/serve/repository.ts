@@ -5,6 +5,9 @@
  * one has loaded; the old one then drains (its queued and running requests finish) and is freed.
  * A version that fails to load (corrupt file, SHA256SUMS mismatch, bad config) leaves what was
  * serving in place, and the repository index reports why.
+ *
+ * Kept as one file (about 400 lines) because polling, loading, switching and draining all act on
+ * one state per model; split, each part would need that state's invariants restated.
  */
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
