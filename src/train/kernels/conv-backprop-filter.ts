@@ -10,7 +10,14 @@
  * stays bounded.
  */
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { f32, dispose, type SyncKernel, type WasmBackendLike } from './wasm-util.js';
+import {
+  backpropFilterInfo,
+  f32,
+  dispose,
+  type BackpropFilterAttrs,
+  type SyncKernel,
+  type WasmBackendLike,
+} from './wasm-util.js';
 
 /** Upper bound on floats in one chunk's column buffer (32 MiB). */
 let MAX_COL_FLOATS = 8 * 1024 * 1024;
@@ -35,24 +42,9 @@ export function makeConv2DBackpropFilter(deps: FilterGradDeps): SyncKernel {
   return ({ inputs, backend, attrs }) => {
     const x = inputs.x as TensorInfo;
     const dy = inputs.dy as TensorInfo;
-    const a = (attrs ?? {}) as unknown as {
-      strides: [number, number] | number;
-      pad: backend_util.ExplicitPadding | 'valid' | 'same' | number;
-      dataFormat?: 'NHWC' | 'NCHW';
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      filterShape: [number, number, number, number];
-    };
+    const a = (attrs ?? {}) as unknown as BackpropFilterAttrs;
     if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports only NHWC (channelsLast)');
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterShape,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const info = backpropFilterInfo(x, a);
     return conv2DBackpropFilterIm2col(backend, x, dy, info, deps.batchMatMul);
   };
 }

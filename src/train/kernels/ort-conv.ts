@@ -9,7 +9,16 @@ import { choose } from './kernel-choice.js';
 import type { OrtEngine } from './ort.js';
 import type { OnnxGraph, OnnxNode } from './onnx-graph.js';
 import { dilateRows, planBackpropInput, type BackpropInputPlan } from './wasm-conv.js';
-import { dispose, f32, type Pad, type SyncKernel, type WasmBackendLike } from './wasm-util.js';
+import {
+  backpropFilterInfo,
+  dispose,
+  f32,
+  type BackpropFilterAttrs,
+  type BackpropInputAttrs,
+  type Pad,
+  type SyncKernel,
+  type WasmBackendLike,
+} from './wasm-util.js';
 
 /** Conv2DBackpropInput through ConvTranspose (default) or a convolution of the dilated dy. */
 let useConvTranspose = process.env.CDL_KERNELS_CONVT !== '0';
@@ -126,13 +135,7 @@ export function makeOrtConv2DBackpropInput(engine: OrtEngine, wasmKernel: SyncKe
   return (args) => {
     const { inputs, backend, attrs } = args;
     const { dy, filter } = inputs;
-    const a = attrs as unknown as {
-      strides: [number, number] | number;
-      pad: Pad;
-      dataFormat?: string;
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      inputShape: [number, number, number, number];
-    };
+    const a = attrs as unknown as BackpropInputAttrs;
     const plan = planBackpropInput(
       a.inputShape,
       filter.shape as [number, number, number, number],
@@ -246,24 +249,9 @@ export function makeOrtConv2DBackpropFilter(engine: OrtEngine, wasmKernel: SyncK
   return (args) => {
     const { inputs, backend, attrs } = args;
     const { x, dy } = inputs;
-    const a = attrs as unknown as {
-      strides: [number, number] | number;
-      pad: Pad;
-      dataFormat?: string;
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      filterShape: [number, number, number, number];
-    };
+    const a = attrs as unknown as BackpropFilterAttrs;
     if (a.dataFormat === 'NCHW') return wasmKernel(args);
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterShape,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const info = backpropFilterInfo(x, a);
     const n = info.batchSize * info.outHeight * info.outWidth;
     const K = info.filterHeight * info.filterWidth * info.inChannels;
     if (n * K > maxColFloats()) return wasmKernel(args);

@@ -4,7 +4,15 @@
  * the dilation are shared with the onnxruntime kernels.
  */
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { dispose, f32, type Pad, type SyncKernel, type WasmBackendLike, type WasmOriginals } from './wasm-util.js';
+import {
+  dispose,
+  f32,
+  type BackpropInputAttrs,
+  type Pad,
+  type SyncKernel,
+  type WasmBackendLike,
+  type WasmOriginals,
+} from './wasm-util.js';
 
 /** Filter [FH,FW,CI,CO] → flipped [FH,FW,CO,CI] (rotated 180°, channels swapped). */
 function flipSwapFilter(backend: WasmBackendLike, filter: TensorInfo): TensorInfo {
@@ -85,13 +93,7 @@ export function planBackpropInput(
 export function makeConv2DBackpropInput(orig: WasmOriginals): SyncKernel {
   return (args) => {
     const { inputs, backend, attrs } = args;
-    const a = attrs as unknown as {
-      strides: [number, number] | number;
-      pad: Pad;
-      dataFormat?: string;
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      inputShape: [number, number, number, number];
-    };
+    const a = attrs as unknown as BackpropInputAttrs;
     const plan = planBackpropInput(
       a.inputShape,
       inputs.filter.shape as [number, number, number, number],

@@ -8,9 +8,9 @@
  * the previous ArrayBuffer.
  */
 import {
+  backend_util,
   getKernel,
   util,
-  type backend_util,
   type DataId,
   type KernelFunc,
   type NamedAttrMap,
@@ -84,3 +84,33 @@ export interface WasmOriginals {
 
 /** A convolution's padding attribute as TF.js passes it. */
 export type Pad = backend_util.ExplicitPadding | 'valid' | 'same' | number;
+
+export type Shape4 = [number, number, number, number];
+
+/** The attributes TF.js passes to the two gradients of a convolution. */
+interface ConvGradAttrs {
+  strides: [number, number] | number;
+  pad: Pad;
+  dataFormat?: string;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+export interface BackpropInputAttrs extends ConvGradAttrs {
+  inputShape: Shape4;
+}
+export interface BackpropFilterAttrs extends ConvGradAttrs {
+  filterShape: Shape4;
+}
+
+/** The geometry of the convolution whose filter gradient is asked for (NHWC, no dilation). */
+export function backpropFilterInfo(x: TensorInfo, a: BackpropFilterAttrs): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    x.shape as Shape4,
+    a.filterShape,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
