@@ -5,22 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { CdlError } from '../util/errors.js';
 import { beingPromoted, claimLive, claimOf, newClaim, withClaim, type PromotionClaim } from './github-claims.js';
-import { httpStatus, type GitHubRepo } from './github-repo.js';
+import { httpStatus, releaseInfo, type ApiRelease, type GitHubRepo } from './github-repo.js';
 import { PromotionConflictError, type AssetInfo, type ReleaseDetails } from './types.js';
-
-interface ApiRelease {
-  id: number;
-  tag_name: string;
-  name?: string | null;
-  published_at?: string | null;
-  target_commitish?: string;
-  html_url?: string;
-  upload_url?: string;
-  draft?: boolean;
-  immutable?: boolean;
-  body?: string | null;
-  assets?: Array<{ id: number; name: string; size: number; digest?: string | null }>;
-}
 
 function alreadyPromoted(tag: string, e: unknown): CdlError {
   return new PromotionConflictError(
@@ -30,12 +16,7 @@ function alreadyPromoted(tag: string, e: unknown): CdlError {
 
 function details(r: ApiRelease): ReleaseDetails {
   return {
-    tag: r.tag_name,
-    name: r.name,
-    published_at: r.published_at,
-    commit: r.target_commitish,
-    url: r.html_url,
-    id: r.id,
+    ...releaseInfo(r),
     draft: Boolean(r.draft),
     immutable: Boolean(r.immutable),
     assets: (r.assets ?? []).map((a) => ({ name: a.name, size: a.size, digest: a.digest ?? null, id: a.id })),

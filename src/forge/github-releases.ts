@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MODEL_FILES, RELEASED_FILES } from '../model-dir/files.js';
 import { CdlError } from '../util/errors.js';
-import { httpStatus, type GitHubRepo } from './github-repo.js';
+import { httpStatus, releaseInfo, type GitHubRepo } from './github-repo.js';
 import { releasesOfModel } from './tags.js';
 import type { AssetInfo, ReleaseInfo } from './types.js';
 
@@ -33,15 +33,7 @@ export class GitHubReleases {
     for (let page = 1; page <= 3; page++) {
       const res = await octokit.rest.repos.listReleases({ owner, repo, per_page: 100, page });
       for (const r of res.data) {
-        if (r.draft || r.prerelease) continue;
-        all.push({
-          tag: r.tag_name,
-          name: r.name,
-          published_at: r.published_at,
-          commit: r.target_commitish,
-          url: r.html_url,
-          id: r.id,
-        });
+        if (!r.draft && !r.prerelease) all.push(releaseInfo(r));
       }
       if (res.data.length < 100) break;
     }
@@ -51,15 +43,8 @@ export class GitHubReleases {
   async get(tag: string): Promise<ReleaseInfo | undefined> {
     const { owner, repo, octokit } = this.gh;
     try {
-      const { data: r } = await octokit.rest.repos.getReleaseByTag({ owner, repo, tag });
-      return {
-        tag: r.tag_name,
-        name: r.name,
-        published_at: r.published_at,
-        commit: r.target_commitish,
-        url: r.html_url,
-        id: r.id,
-      };
+      const { data } = await octokit.rest.repos.getReleaseByTag({ owner, repo, tag });
+      return releaseInfo(data);
     } catch (e) {
       if (httpStatus(e) === 404) return undefined;
       throw e;
